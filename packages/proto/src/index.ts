@@ -1,0 +1,2 @@
+export { o3ml } from "./gen/o3ml.js";
+export { grpcService } from "./grpc-service.js";
