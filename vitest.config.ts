@@ -7,5 +7,7 @@ export default defineConfig({
     projects: ["packages/*", "services/*"],
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // Hostile-input tests provoke warnings on purpose; keep test output readable.
+    env: { O3ML_LOG_LEVEL: process.env.O3ML_LOG_LEVEL ?? "error" },
   },
 });

@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+import { O3mlError } from "@o3ml/errors";
+import { DEFAULTS, startService } from "@o3ml/storage-service";
+import { fail } from "../output.js";
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("start the o3ml gRPC storage service in front of O3 (or the embedded local stand-in when O3ML_ENDPOINT is unset)")
+    .option("--listen <host:port>", "gRPC address; a non-loopback address requires O3ML_TOKEN", DEFAULTS.listen)
+    .option("--metrics <host:port>", "serve Prometheus metrics at http://host:port/metrics")
+    .option("--create-bucket", "create O3ML_BUCKET when it does not exist", false)
+    .option("--chunk-size <MiB>", "blob size objects are cut into", String(DEFAULTS.chunkSize / 1048576))
+    .option("--json", "print one JSON line when ready (for scripts)", false)
+    .action(async (o: { listen: string; metrics?: string; createBucket: boolean; chunkSize: string; json: boolean }) => {
+      try {
+        const chunkMiB = Number(o.chunkSize);
+        if (!Number.isFinite(chunkMiB) || chunkMiB < 1 || chunkMiB > 64) {
+          throw new O3mlError("INVALID_ARGUMENT", `--chunk-size ${o.chunkSize}: give a number of MiB from 1 to 64`);
+        }
+        const svc = await startService({
+          listen: o.listen,
+          metricsListen: o.metrics,
+          createBucket: o.createBucket,
+          token: process.env.O3ML_TOKEN || undefined,
+          chunkSize: Math.round(chunkMiB * 1048576),
+        });
+        if (svc.standin) process.stderr.write(`\n*** ${svc.standin.notice} ***\n\n`);
+        const ready = { event: "listening", address: svc.address, endpoint: svc.store.endpoint, bucket: svc.store.bucket, standin: !!svc.standin, metricsPort: svc.metricsPort };
+        process.stdout.write(o.json ? `${JSON.stringify(ready)}\n` : `o3ml storage service listening on ${svc.address} (bucket ${svc.store.bucket} at ${svc.store.endpoint})\n`);
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          process.stderr.write(`o3ml: ${signal}: shutting down\n`);
+          svc.stop().then(() => process.exit(0), () => process.exit(1));
+        };
+        process.on("SIGINT", () => stop("SIGINT"));
+        process.on("SIGTERM", () => stop("SIGTERM"));
+      } catch (err) {
+        fail(err, o.json);
+      }
+    });
+}

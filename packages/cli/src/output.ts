@@ -1,0 +1,32 @@
+import { O3mlError } from "@o3ml/errors";
+
+export interface OutputOptions {
+  json?: boolean;
+}
+
+/** Prints a result: JSON for machines (--json), or the human rendering. */
+export function emit(opts: OutputOptions, value: unknown, human: () => string): void {
+  process.stdout.write(opts.json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
+}
+
+/** Exit codes by error code, so scripts can branch without parsing text. */
+const EXIT: Record<string, number> = { INVALID_ARGUMENT: 2, NOT_FOUND: 3, UNAUTHENTICATED: 4, PERMISSION_DENIED: 4, INTEGRITY: 5, UNAVAILABLE: 6 };
+
+/** Reports a failure on stderr (JSON on stdout with --json) and sets the exit code. */
+export function fail(err: unknown, json: boolean): void {
+  const e = O3mlError.from(err);
+  if (json) process.stdout.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
+  process.stderr.write(`o3ml: ${e.code}: ${e.message}\n`);
+  process.exitCode = EXIT[e.code] ?? 1;
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}

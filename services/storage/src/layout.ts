@@ -1,0 +1,55 @@
+import { O3mlError } from "@o3ml/errors";
+
+/**
+ * The bucket layout (DESIGN.md §3). Everything o3ml writes lives under ROOT;
+ * blobs and manifests are named by CID and never overwritten; refs are named
+ * by a sortable id and written last; the newest ref of a name is its value.
+ */
+export const ROOT = "o3ml/v1/";
+export const blobKey = (cid: string) => `${ROOT}blobs/${cid}`;
+export const manifestKey = (cid: string) => `${ROOT}manifests/${cid}`;
+export const logKey = (id: string) => `${ROOT}log/${id}`;
+
+/** Refs of a name sit under `<kind>/<name>/@`: the `@` marks where the name ends. */
+export const refPrefix = (kind: string, name: string) => `${ROOT}refs/${kind}/${name}/@`;
+export const refKey = (kind: string, name: string, id: string) => `${refPrefix(kind, name)}${id}`;
+export const refsRoot = (kind: string) => `${ROOT}refs/${kind}/`;
+
+/** Splits a ref key into its name and sortable id; undefined when it is not a ref of `kind`. */
+export function parseRefKey(kind: string, key: string): { name: string; id: string } | undefined {
+  const root = refsRoot(kind);
+  if (!key.startsWith(root)) return undefined;
+  const at = key.lastIndexOf("/@");
+  if (at < root.length) return undefined;
+  return { name: key.slice(root.length, at), id: key.slice(at + 2) };
+}
+
+const MAX_KEY_BYTES = 900;
+
+/**
+ * Object keys are relative paths: non-empty, no leading or trailing slash, no
+ * empty, `.` or `..` segments, no NUL or other control characters, and no
+ * segment starting with `@` (reserved to mark where a name ends in ref keys).
+ */
+export function validateObjectKey(key: unknown): string {
+  const bad = (why: string) =>
+    new O3mlError("INVALID_ARGUMENT", `invalid object key ${JSON.stringify(key)}: ${why}`, { key: String(key) });
+  if (typeof key !== "string" || key.length === 0) throw bad("the key is empty; give a relative path such as 'datasets/train.tar'");
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw bad(`longer than ${MAX_KEY_BYTES} bytes`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw bad("contains NUL or another control character");
+  if (key.startsWith("/") || key.endsWith("/")) throw bad("must not start or end with '/'");
+  for (const seg of key.split("/")) {
+    if (seg === "") throw bad("contains an empty path segment ('//')");
+    if (seg === "." || seg === "..") throw bad("contains a '.' or '..' segment; keys are not file-system paths");
+    if (seg.startsWith("@")) throw bad("a path segment starts with '@', which is reserved");
+  }
+  return key;
+}
+
+/** A key prefix for listing: empty, or a key-like string that may end with '/'. */
+export function validatePrefix(prefix: string): string {
+  if (prefix === "") return prefix;
+  validateObjectKey(prefix.endsWith("/") ? prefix.slice(0, -1) : prefix);
+  return prefix;
+}

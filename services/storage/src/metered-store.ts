@@ -1,0 +1,46 @@
+import type { Readable } from "node:stream";
+import type { BlobStore, GetOptions, PutOptions } from "@o3ml/o3-client";
+import type { ServiceMetrics } from "./metrics.js";
+
+/**
+ * A BlobStore wrapper that counts requests and bytes to and from the store,
+ * so that dedup and traffic can be read off /metrics (restic-style: features
+ * are wrappers around the one storage interface).
+ */
+export function meteredStore(inner: BlobStore, m: ServiceMetrics): BlobStore {
+  const count = (op: string) => m.storeRequests.inc({ op });
+  return {
+    endpoint: inner.endpoint,
+    bucket: inner.bucket,
+    async put(key: string, body: Uint8Array, opts?: PutOptions) {
+      count("put");
+      await inner.put(key, body, opts);
+      m.storeBytesWritten.inc(body.byteLength);
+    },
+    async putStream(key, body, opts) {
+      count("put");
+      const r = await inner.putStream(key, body, opts);
+      m.storeBytesWritten.inc(r.size);
+      return r;
+    },
+    async get(key: string, opts?: GetOptions) {
+      count("get");
+      const bytes = await inner.get(key, opts);
+      m.storeBytesRead.inc(bytes.byteLength);
+      return bytes;
+    },
+    async getStream(key: string, opts?: GetOptions): Promise<Readable> {
+      count("get");
+      const s = await inner.getStream(key, opts);
+      s.on("data", (b: Buffer) => m.storeBytesRead.inc(b.byteLength));
+      return s;
+    },
+    head: (key) => (count("head"), inner.head(key)),
+    listPage: (prefix, opts) => (count("list"), inner.listPage(prefix, opts)),
+    list: (prefix) => inner.list(prefix),
+    delete: (key) => (count("delete"), inner.delete(key)),
+    ensureBucket: (opts) => inner.ensureBucket(opts),
+    capabilities: () => inner.capabilities(),
+    close: () => inner.close(),
+  };
+}

@@ -1,0 +1,225 @@
+import type { BlobStore } from "@o3ml/o3-client";
+import { O3mlError } from "@o3ml/errors";
+import {
+  cidOf,
+  createSha256,
+  decodeObjectManifest,
+  encodeObjectManifest,
+  fixedChunker,
+  manifestCid,
+} from "@o3ml/integrity";
+import { BlobWriter } from "./blob-writer.js";
+import { readChunks, type ChunkSpan } from "./blob-reader.js";
+import type { KnownBlobs } from "./known-blobs.js";
+import { manifestKey, validateObjectKey, validatePrefix } from "./layout.js";
+import { RefStore, type RefRecord } from "./ref-store.js";
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  cid: string;
+  createdUnixMs: number;
+  chunkCount: number;
+  contentType: string;
+  labels: Record<string, string>;
+  sha256: string;
+}
+
+export interface PutHeader {
+  key: string;
+  contentType?: string;
+  labels?: Record<string, string>;
+  expectedSize?: number;
+}
+
+export interface PutResult {
+  info: ObjectInfo;
+  bytesUploaded: number;
+  bytesDeduplicated: number;
+}
+
+export interface RepositoryOptions {
+  chunkSize: number;
+  uploadConcurrency: number;
+  readPrefetch: number;
+}
+
+/**
+ * Named objects as content-addressed blobs + manifest + ref (DESIGN.md §3).
+ * Commit order: every blob, then the manifest, then the ref. A put that does
+ * not reach its end writes no ref, so no reader ever sees a partial object;
+ * what it uploaded is garbage for `o3ml gc`.
+ */
+export class ObjectRepository {
+  private readonly refs: RefStore;
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly known: KnownBlobs,
+    private readonly opts: RepositoryOptions,
+  ) {
+    this.refs = new RefStore(store, "objects");
+  }
+
+  /**
+   * Streams `data` into blobs. `complete()` is asked after the data ends and
+   * must say whether the stream really finished (not cancelled) and return
+   * the client's whole-object sha256 if it sent one.
+   */
+  async put(header: PutHeader, data: AsyncIterable<Uint8Array>, complete: () => { sha256?: string }): Promise<PutResult> {
+    const key = validateObjectKey(header.key);
+    const chunker = fixedChunker(this.opts.chunkSize);
+    const writer = new BlobWriter(this.store, this.known, this.opts.uploadConcurrency);
+    const hash = createSha256();
+    const chunks: { cid: string; size: number }[] = [];
+    let size = 0;
+    const emit = async (chunk: Uint8Array) => {
+      const cid = cidOf(chunk);
+      chunks.push({ cid, size: chunk.byteLength });
+      await writer.write(cid, chunk);
+    };
+    try {
+      for await (const piece of data) {
+        size += piece.byteLength;
+        if (header.expectedSize !== undefined && size > header.expectedSize) {
+          throw new O3mlError("INVALID_ARGUMENT", `put ${key}: more bytes than the declared size ${header.expectedSize}`, { key });
+        }
+        hash.update(piece);
+        for (const c of chunker.push(piece)) await emit(c);
+      }
+      const { sha256: claimed } = complete();
+      for (const c of chunker.finish()) await emit(c);
+      await writer.flush();
+      const sha256 = hash.digestHex();
+      if (header.expectedSize !== undefined && size !== header.expectedSize) {
+        throw new O3mlError("ABORTED", `put ${key}: the stream ended after ${size} of ${header.expectedSize} declared bytes; nothing was committed`, { key });
+      }
+      if (claimed && claimed.toLowerCase() !== sha256) {
+        throw new O3mlError("INTEGRITY", `put ${key}: the bytes received hash to sha256 ${sha256}, the client sent ${claimed}; nothing was committed — retry the upload`, { key });
+      }
+      const manifest = encodeObjectManifest({
+        size,
+        chunks,
+        contentType: header.contentType ?? "",
+        sha256: Buffer.from(sha256, "hex"),
+        labels: header.labels ?? {},
+      });
+      const cid = manifestCid(manifest);
+      if (!(await this.store.head(manifestKey(cid)))) {
+        await this.store.put(manifestKey(cid), manifest);
+        writer.bytesUploaded += manifest.byteLength;
+      }
+      const ref = await this.refs.write(key, { manifestCid: cid, size });
+      return {
+        info: toInfo(key, ref, { chunks, contentType: header.contentType ?? "", labels: header.labels ?? {}, sha256 }),
+        bytesUploaded: writer.bytesUploaded,
+        bytesDeduplicated: writer.bytesDeduplicated,
+      };
+    } catch (err) {
+      await writer.settle();
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    const { ref, manifest } = await this.resolve(validateObjectKey(key));
+    return toInfo(key, ref, manifest);
+  }
+
+  /** The object's info and its bytes in [offset, offset+length), verified chunk by chunk. */
+  async get(key: string, offset = 0, length = 0): Promise<{ info: ObjectInfo; data: AsyncIterable<Uint8Array> }> {
+    const { ref, manifest } = await this.resolve(validateObjectKey(key));
+    const info = toInfo(key, ref, manifest);
+    if (offset > info.size) {
+      throw new O3mlError("INVALID_ARGUMENT", `get ${key}: offset ${offset} is past the end (size ${info.size})`, { key });
+    }
+    const end = length === 0 ? info.size : Math.min(info.size, offset + length);
+    const spans: ChunkSpan[] = [];
+    let pos = 0;
+    for (const c of manifest.chunks) {
+      const cEnd = pos + c.size;
+      if (cEnd > offset && pos < end) spans.push({ cid: c.cid, size: c.size, from: Math.max(0, offset - pos), to: Math.min(c.size, end - pos) });
+      pos = cEnd;
+    }
+    return { info, data: readChunks(this.store, spans, this.opts.readPrefetch, { key }) };
+  }
+
+  async list(prefix: string, pageSize: number, after?: string): Promise<{ objects: ObjectInfo[]; next?: string }> {
+    validatePrefix(prefix);
+    const limit = Math.min(Math.max(pageSize || 1000, 1), 1000);
+    const { names, more } = await this.refs.page(prefix, after, limit);
+    const infos = await mapLimit(names, 16, async ({ name, refKey }) => {
+      const ref = await this.refs.read(refKey);
+      if (ref.deleted) return undefined;
+      return toInfo(name, ref, await this.manifest(ref.manifestCid));
+    });
+    const objects = infos.filter((i): i is ObjectInfo => i !== undefined);
+    return { objects, next: more ? names[names.length - 1]?.name : undefined };
+  }
+
+  /** Writes a tombstone ref; the data stays until `o3ml gc` finds it unreachable. */
+  async delete(key: string): Promise<boolean> {
+    validateObjectKey(key);
+    const latest = await this.refs.latest(key);
+    if (!latest || latest.deleted) return false;
+    await this.refs.write(key, { manifestCid: "", size: 0, deleted: true });
+    return true;
+  }
+
+  private async resolve(key: string) {
+    const ref = await this.refs.latest(key);
+    if (!ref || ref.deleted) {
+      throw new O3mlError("NOT_FOUND", `no object ${key} in bucket ${this.store.bucket}; check the key with 'o3ml ls'`, { key });
+    }
+    return { ref, manifest: await this.manifest(ref.manifestCid, key) };
+  }
+
+  private async manifest(cid: string, key?: string) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.store.get(manifestKey(cid));
+    } catch (err) {
+      if (err instanceof O3mlError && err.code === "NOT_FOUND") {
+        throw new O3mlError("INTEGRITY", `object ${key ?? "?"}: its manifest ${cid} is missing from the bucket; the object cannot be read`, { key, cid }, { cause: err });
+      }
+      throw err;
+    }
+    const m = decodeObjectManifest(bytes, cid);
+    return {
+      chunks: m.chunks.map((c) => ({ cid: c.cid, size: Number(c.size) })),
+      contentType: m.contentType,
+      labels: m.labels,
+      sha256: Buffer.from(m.sha256).toString("hex"),
+    };
+  }
+}
+
+function toInfo(
+  key: string,
+  ref: RefRecord,
+  m: { chunks: { cid: string; size: number }[]; contentType: string; labels: Record<string, string>; sha256: string },
+): ObjectInfo {
+  return {
+    key,
+    size: Number(ref.size),
+    cid: ref.manifestCid,
+    createdUnixMs: Number(ref.createdUnixMs),
+    chunkCount: m.chunks.length,
+    contentType: m.contentType,
+    labels: { ...m.labels },
+    sha256: m.sha256,
+  };
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let i = 0;
+  const worker = async () => {
+    while (i < items.length) {
+      const j = i++;
+      out[j] = await fn(items[j]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

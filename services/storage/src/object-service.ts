@@ -1,0 +1,78 @@
+import type { ServerReadableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { O3mlError } from "@o3ml/errors";
+import type { o3ml } from "@o3ml/proto";
+import type { ObjectInfo, ObjectRepository, PutHeader } from "./object-repository.js";
+import { clientStream, serverStream, unary, writeMessage, type RpcContext } from "./rpc-handlers.js";
+
+type V1 = typeof o3ml.v1;
+type PutRequest = InstanceType<V1["PutRequest"]>;
+
+/** Largest data payload in one Get response message. */
+const GET_MESSAGE_BYTES = 2 * 1024 * 1024;
+
+/** The ObjectService handlers: plain async functions over the repository. */
+export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedServiceImplementation {
+  return {
+    put: clientStream(ctx, "Put", async (call: ServerReadableStream<PutRequest, unknown>) => {
+      const it = call[Symbol.asyncIterator]() as AsyncIterator<PutRequest>;
+      const first = await it.next();
+      if (first.done || !first.value.header) {
+        throw new O3mlError("INVALID_ARGUMENT", "a Put stream must start with a header message naming the key");
+      }
+      const h = first.value.header;
+      const header: PutHeader = {
+        key: h.key ?? "",
+        contentType: h.contentType || undefined,
+        labels: (h.labels as Record<string, string>) ?? {},
+        expectedSize: h.hasExpectedSize ? Number(h.expectedSize) : undefined,
+      };
+      let trailer: string | undefined;
+      async function* data(): AsyncGenerator<Uint8Array> {
+        for (let r = await it.next(); !r.done; r = await it.next()) {
+          const m = r.value;
+          if (trailer !== undefined) throw new O3mlError("INVALID_ARGUMENT", `put ${header.key}: data after the trailer`);
+          if (m.data) yield m.data;
+          else if (m.trailer) trailer = m.trailer.sha256 ?? "";
+          else if (m.header) throw new O3mlError("INVALID_ARGUMENT", `put ${header.key}: a second header in one stream`);
+        }
+      }
+      const res = await repo.put(header, data(), () => {
+        // A cancelled call also ends the message stream: never commit what may be a prefix.
+        if (call.cancelled) throw new O3mlError("ABORTED", `put ${header.key}: the client went away mid-stream; nothing was committed`);
+        return { sha256: trailer || undefined };
+      });
+      return { info: wireInfo(res.info), bytesUploaded: res.bytesUploaded, bytesDeduplicated: res.bytesDeduplicated };
+    }),
+
+    get: serverStream(ctx, "Get", async (req: InstanceType<V1["GetRequest"]>, call) => {
+      const { info, data } = await repo.get(req.key ?? "", Number(req.offset ?? 0), Number(req.length ?? 0));
+      await writeMessage(call, { info: wireInfo(info) });
+      for await (const chunk of data) {
+        for (let off = 0; off < chunk.byteLength; off += GET_MESSAGE_BYTES) {
+          await writeMessage(call, { data: chunk.subarray(off, Math.min(chunk.byteLength, off + GET_MESSAGE_BYTES)) });
+        }
+      }
+    }),
+
+    stat: unary(ctx, "Stat", async (req: InstanceType<V1["StatRequest"]>) => wireInfo(await repo.stat(req.key ?? ""))),
+
+    list: unary(ctx, "List", async (req: InstanceType<V1["ListRequest"]>) => {
+      const page = await repo.list(req.prefix ?? "", req.pageSize ?? 0, req.pageToken ? decodeToken(req.pageToken) : undefined);
+      return { objects: page.objects.map(wireInfo), nextPageToken: page.next === undefined ? "" : encodeToken(page.next) };
+    }),
+
+    delete: unary(ctx, "Delete", async (req: InstanceType<V1["DeleteRequest"]>) => ({ existed: await repo.delete(req.key ?? "") })),
+  };
+}
+
+function wireInfo(i: ObjectInfo) {
+  return { ...i, createdUnixMs: i.createdUnixMs };
+}
+
+// Page tokens are opaque to clients: the last key of the page, base64url.
+const encodeToken = (key: string) => Buffer.from(key).toString("base64url");
+function decodeToken(token: string): string {
+  const key = Buffer.from(token, "base64url").toString();
+  if (!key) throw new O3mlError("INVALID_ARGUMENT", "malformed page token; pass back next_page_token unchanged");
+  return key;
+}

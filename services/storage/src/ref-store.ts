@@ -1,0 +1,70 @@
+import type { BlobStore } from "@o3ml/o3-client";
+import { decodeRef, encodeRef, type Ref } from "@o3ml/integrity";
+import { monotonicFactory } from "ulidx";
+import { parseRefKey, refKey, refPrefix, refsRoot } from "./layout.js";
+
+export type RefRecord = Ref;
+
+/**
+ * Commit records. Writing a ref is the last step of every commit; refs are
+ * never overwritten, and a name's newest ref (sortable-id order) is its value,
+ * so "latest" needs no mutable pointer (O3 would keep every overwritten version).
+ */
+export class RefStore {
+  private readonly ulid = monotonicFactory();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly kind: string,
+  ) {}
+
+  async write(name: string, rec: { manifestCid: string; size: number; deleted?: boolean }): Promise<RefRecord> {
+    const ref: RefRecord = {
+      formatVersion: 1,
+      kind: this.kind,
+      name,
+      manifestCid: rec.deleted ? "" : rec.manifestCid,
+      deleted: !!rec.deleted,
+      size: rec.deleted ? 0 : rec.size,
+      createdUnixMs: Date.now(),
+    };
+    await this.store.put(refKey(this.kind, name, this.ulid()), encodeRef(ref));
+    return ref;
+  }
+
+  /** The newest ref of `name`, or undefined when it never had one. */
+  async latest(name: string): Promise<RefRecord | undefined> {
+    let last: string | undefined;
+    for await (const o of this.store.list(refPrefix(this.kind, name))) last = o.key;
+    return last === undefined ? undefined : this.read(last);
+  }
+
+  async read(key: string): Promise<RefRecord> {
+    const ref = decodeRef(await this.store.get(key));
+    return { ...ref, name: parseRefKey(this.kind, key)?.name ?? ref.name };
+  }
+
+  /**
+   * One page of names under `prefix` with the key of each name's newest ref,
+   * in ref-key order, starting after the name `after`.
+   */
+  async page(prefix: string, after: string | undefined, limit: number): Promise<{ names: { name: string; refKey: string }[]; more: boolean }> {
+    const out: { name: string; refKey: string }[] = [];
+    // '~' sorts after every sortable-id character, so this skips all refs of `after`.
+    let cursor = after === undefined ? undefined : `${refPrefix(this.kind, after)}~`;
+    const listPrefix = refsRoot(this.kind) + prefix;
+    for (;;) {
+      const page = await this.store.listPage(listPrefix, { after: cursor, pageSize: 1000 });
+      for (const o of page.objects) {
+        const parsed = parseRefKey(this.kind, o.key);
+        if (!parsed) continue;
+        const last = out[out.length - 1];
+        if (last && last.name === parsed.name) last.refKey = o.key;
+        else if (out.length === limit) return { names: out, more: true };
+        else out.push({ name: parsed.name, refKey: o.key });
+      }
+      if (!page.next) return { names: out, more: false };
+      cursor = page.next;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { O3mlError } from "@o3ml/errors";
+import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3Config } from "@o3ml/o3-client";
+import { grpcService } from "@o3ml/proto";
+import { startStandin, type Standin } from "@o3ml/standin";
+import { isLoopback, makeAuthCheck } from "./auth.js";
+import { KnownBlobs } from "./known-blobs.js";
+import { createLogger, type Logger } from "./logger.js";
+import { meteredStore } from "./metered-store.js";
+import { ServiceMetrics } from "./metrics.js";
+import { ObjectRepository } from "./object-repository.js";
+import { objectService } from "./object-service.js";
+import { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
+
+/** gRPC caps a message at 4 MiB of payload plus framing; a little slack for the envelope. */
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024;
+
+export interface RunningService {
+  /** host:port actually bound. */
+  address: string;
+  metricsPort?: number;
+  store: BlobStore;
+  metrics: ServiceMetrics;
+  /** The embedded stand-in, when no endpoint was configured. */
+  standin?: Standin;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the storage service: resolves the store (configured endpoint, or the
+ * embedded stand-in when none is set), checks the bucket, and serves gRPC.
+ * A store that is unreachable at start is logged, not fatal: requests then
+ * fail with a clear error naming the endpoint, and succeed once it is back.
+ */
+export async function startService(
+  partial: Partial<ServiceOptions> = {},
+  deps: { config?: O3Config; log?: Logger } = {},
+): Promise<RunningService> {
+  const opts: ServiceOptions = { ...DEFAULTS, ...partial };
+  const log = deps.log ?? createLogger();
+  const { host, port } = parseHostPort(opts.listen, "--listen");
+  if (!isLoopback(host) && !opts.token) {
+    throw new O3mlError("FAILED_PRECONDITION", `refusing to serve on ${opts.listen} without a token: set O3ML_TOKEN (or listen on 127.0.0.1)`);
+  }
+  let config = deps.config ?? configFromEnv();
+  let standin: Standin | undefined;
+  if (!config.endpoint) {
+    standin = await startStandin();
+    config = { ...config, endpoint: standin.endpoint, accessKeyId: standin.accessKeyId, secretAccessKey: standin.secretAccessKey, region: standin.region };
+    log.warn({ endpoint: standin.endpoint }, standin.notice);
+  }
+  const metrics = new ServiceMetrics();
+  const store = meteredStore(createBlobStore(config), metrics);
+  try {
+    await store.ensureBucket({ create: opts.createBucket || !!standin });
+  } catch (err) {
+    const e = O3mlError.from(err);
+    if (e.code === "INVALID_ARGUMENT") {
+      await standin?.stop();
+      throw e;
+    }
+    log.warn({ code: e.code }, `the store is not ready yet: ${e.message}`);
+  }
+  const known = new KnownBlobs(store);
+  const repo = new ObjectRepository(store, known, opts);
+  const ctx = { auth: makeAuthCheck(opts.token), log, metrics };
+
+  const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES });
+  server.addService(grpcService("ObjectService"), objectService(repo, ctx));
+  new HealthImplementation({ "": "SERVING", "o3ml.v1.ObjectService": "SERVING" }).addToServer(server);
+  const creds = ServerCredentials.createInsecure();
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(O3mlError.from(err, `binding ${opts.listen}`)) : resolve(p))),
+  );
+  let metricsServer: Awaited<ReturnType<ServiceMetrics["listen"]>> | undefined;
+  if (opts.metricsListen) {
+    const m = parseHostPort(opts.metricsListen, "--metrics");
+    metricsServer = await metrics.listen(m.host, m.port);
+  }
+  const address = `${host}:${bound}`;
+  log.info({ address, store: describeConfig(config), bucket: config.bucket, metricsPort: metricsServer?.port }, "o3ml storage service listening");
+
+  return {
+    address,
+    metricsPort: metricsServer?.port,
+    store,
+    metrics,
+    standin,
+    async stop() {
+      // Graceful: stop taking calls, let running ones finish (bounded), then release the store.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => (server.forceShutdown(), resolve()), 10_000);
+        server.tryShutdown(() => (clearTimeout(t), resolve()));
+      });
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.server.close(() => resolve()) : resolve()));
+      store.close();
+      await standin?.stop();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { O3mlError } from "@o3ml/errors";
+
+export interface ServiceOptions {
+  /** host:port to serve gRPC on; 127.0.0.1:7433 by default. Port 0 picks a free port. */
+  listen: string;
+  /** Bearer token clients must send; required when `listen` is not a loopback address. */
+  token?: string;
+  /** host:port for the Prometheus /metrics endpoint; off when undefined. */
+  metricsListen?: string;
+  /** Create the bucket when it does not exist (always done for the local stand-in). */
+  createBucket: boolean;
+  /** Size of the content-addressed blobs objects are cut into. */
+  chunkSize: number;
+  uploadConcurrency: number;
+  readPrefetch: number;
+}
+
+export const DEFAULTS: ServiceOptions = {
+  listen: "127.0.0.1:7433",
+  createBucket: false,
+  chunkSize: 8 * 1024 * 1024,
+  uploadConcurrency: 4,
+  readPrefetch: 3,
+};
+
+/** Splits "host:port" (or "[v6]:port"), with a clear error for anything else. */
+export function parseHostPort(value: string, what: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new O3mlError("INVALID_ARGUMENT", `${what} ${JSON.stringify(value)} is not host:port (for example 127.0.0.1:7433)`);
+  }
+  return { host: m[1]!, port };
+}
