@@ -11,6 +11,9 @@ import { meteredStore } from "./metered-store.js";
 import { ServiceMetrics } from "./metrics.js";
 import { ObjectRepository } from "./object-repository.js";
 import { objectService } from "./object-service.js";
+import { registerCheckpoints } from "./checkpoints/register.js";
+import { registerDatasets } from "./datasets/register.js";
+import { o3mlHome } from "./home.js";
 import { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
 
 /** gRPC caps a message at 4 MiB of payload plus framing; a little slack for the envelope. */
@@ -68,6 +71,8 @@ export async function startService(
 
   const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES });
   server.addService(grpcService("ObjectService"), objectService(repo, ctx));
+  const serviceDeps = { store, known, objects: repo, ctx, opts, home: o3mlHome() };
+  const extras = [registerCheckpoints(server, serviceDeps), registerDatasets(server, serviceDeps)];
   new HealthImplementation({ "": "SERVING", "o3ml.v1.ObjectService": "SERVING" }).addToServer(server);
   const creds = ServerCredentials.createInsecure();
   const bound = await new Promise<number>((resolve, reject) =>
@@ -94,6 +99,7 @@ export async function startService(
         server.tryShutdown(() => (clearTimeout(t), resolve()));
       });
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.server.close(() => resolve()) : resolve()));
+      for (const e of extras) await e.close();
       store.close();
       await standin?.stop();
     },

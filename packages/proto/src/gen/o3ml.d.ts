@@ -6,22 +6,573 @@ export namespace o3ml {
 
     namespace v1 {
 
-        enum ErrorCode {
-            ERROR_CODE_UNSPECIFIED = 0,
-            INVALID_ARGUMENT = 1,
-            NOT_FOUND = 2,
-            ALREADY_EXISTS = 3,
-            UNAUTHENTICATED = 4,
-            PERMISSION_DENIED = 5,
-            FAILED_PRECONDITION = 6,
-            INTEGRITY = 7,
-            UNAVAILABLE = 8,
-            RESOURCE_EXHAUSTED = 9,
-            ABORTED = 10,
-            CANCELLED = 11,
-            DEADLINE_EXCEEDED = 12,
-            UNIMPLEMENTED = 13,
-            INTERNAL = 14
+        class BlobService extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): BlobService;
+            put: o3ml.v1.BlobService.Put;
+            get: o3ml.v1.BlobService.Get;
+            has: o3ml.v1.BlobService.Has;
+            fetch: o3ml.v1.BlobService.Fetch;
+            release: o3ml.v1.BlobService.Release;
+        }
+
+        namespace BlobService {
+            type PutCallback = (error: (Error|null), response?: o3ml.v1.PutBlobResponse) => void;
+            type Put = {
+              (request: o3ml.v1.IPutBlobRequest, callback: o3ml.v1.BlobService.PutCallback): void;
+              (request: o3ml.v1.IPutBlobRequest): Promise<o3ml.v1.PutBlobResponse>;
+              readonly name: "Put";
+              readonly path: "/o3ml.v1.BlobService/Put";
+              readonly requestType: "PutBlobRequest";
+              readonly responseType: "PutBlobResponse";
+              readonly requestStream: true;
+              readonly responseStream: undefined;
+            };
+            type GetCallback = (error: (Error|null), response?: o3ml.v1.GetBlobResponse) => void;
+            type Get = {
+              (request: o3ml.v1.IGetBlobRequest, callback: o3ml.v1.BlobService.GetCallback): void;
+              (request: o3ml.v1.IGetBlobRequest): Promise<o3ml.v1.GetBlobResponse>;
+              readonly name: "Get";
+              readonly path: "/o3ml.v1.BlobService/Get";
+              readonly requestType: "GetBlobRequest";
+              readonly responseType: "GetBlobResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+            type HasCallback = (error: (Error|null), response?: o3ml.v1.HasBlobsResponse) => void;
+            type Has = {
+              (request: o3ml.v1.IHasBlobsRequest, callback: o3ml.v1.BlobService.HasCallback): void;
+              (request: o3ml.v1.IHasBlobsRequest): Promise<o3ml.v1.HasBlobsResponse>;
+              readonly name: "Has";
+              readonly path: "/o3ml.v1.BlobService/Has";
+              readonly requestType: "HasBlobsRequest";
+              readonly responseType: "HasBlobsResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type FetchCallback = (error: (Error|null), response?: o3ml.v1.FetchBlobResponse) => void;
+            type Fetch = {
+              (request: o3ml.v1.IFetchBlobRequest, callback: o3ml.v1.BlobService.FetchCallback): void;
+              (request: o3ml.v1.IFetchBlobRequest): Promise<o3ml.v1.FetchBlobResponse>;
+              readonly name: "Fetch";
+              readonly path: "/o3ml.v1.BlobService/Fetch";
+              readonly requestType: "FetchBlobRequest";
+              readonly responseType: "FetchBlobResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ReleaseCallback = (error: (Error|null), response?: o3ml.v1.ReleaseBlobResponse) => void;
+            type Release = {
+              (request: o3ml.v1.IReleaseBlobRequest, callback: o3ml.v1.BlobService.ReleaseCallback): void;
+              (request: o3ml.v1.IReleaseBlobRequest): Promise<o3ml.v1.ReleaseBlobResponse>;
+              readonly name: "Release";
+              readonly path: "/o3ml.v1.BlobService/Release";
+              readonly requestType: "ReleaseBlobRequest";
+              readonly responseType: "ReleaseBlobResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        class DatasetService extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): DatasetService;
+            commit: o3ml.v1.DatasetService.Commit;
+            resolve: o3ml.v1.DatasetService.Resolve;
+            list: o3ml.v1.DatasetService.List;
+        }
+
+        namespace DatasetService {
+            type CommitCallback = (error: (Error|null), response?: o3ml.v1.DatasetVersionInfo) => void;
+            type Commit = {
+              (request: o3ml.v1.ICommitDatasetRequest, callback: o3ml.v1.DatasetService.CommitCallback): void;
+              (request: o3ml.v1.ICommitDatasetRequest): Promise<o3ml.v1.DatasetVersionInfo>;
+              readonly name: "Commit";
+              readonly path: "/o3ml.v1.DatasetService/Commit";
+              readonly requestType: "CommitDatasetRequest";
+              readonly responseType: "DatasetVersionInfo";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ResolveCallback = (error: (Error|null), response?: o3ml.v1.ResolveDatasetResponse) => void;
+            type Resolve = {
+              (request: o3ml.v1.IResolveDatasetRequest, callback: o3ml.v1.DatasetService.ResolveCallback): void;
+              (request: o3ml.v1.IResolveDatasetRequest): Promise<o3ml.v1.ResolveDatasetResponse>;
+              readonly name: "Resolve";
+              readonly path: "/o3ml.v1.DatasetService/Resolve";
+              readonly requestType: "ResolveDatasetRequest";
+              readonly responseType: "ResolveDatasetResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ListCallback = (error: (Error|null), response?: o3ml.v1.ListDatasetsResponse) => void;
+            type List = {
+              (request: o3ml.v1.IListDatasetsRequest, callback: o3ml.v1.DatasetService.ListCallback): void;
+              (request: o3ml.v1.IListDatasetsRequest): Promise<o3ml.v1.ListDatasetsResponse>;
+              readonly name: "List";
+              readonly path: "/o3ml.v1.DatasetService/List";
+              readonly requestType: "ListDatasetsRequest";
+              readonly responseType: "ListDatasetsResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface IPutBlobHeader extends o3ml.v1.PutBlobHeader.$Properties {
+        }
+
+        class PutBlobHeader {
+            constructor(properties?: o3ml.v1.PutBlobHeader.$Properties);
+            $unknowns?: Uint8Array[];
+            cid: string;
+            size: number;
+            static create(properties: o3ml.v1.PutBlobHeader.$Shape): o3ml.v1.PutBlobHeader & o3ml.v1.PutBlobHeader.$Shape;
+            static create(properties?: o3ml.v1.PutBlobHeader.$Properties): o3ml.v1.PutBlobHeader;
+            static encode(message: o3ml.v1.PutBlobHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutBlobHeader & o3ml.v1.PutBlobHeader.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PutBlobHeader;
+            static toObject(message: o3ml.v1.PutBlobHeader, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutBlobHeader {
+            interface $Properties {
+                cid?: (string|null);
+                size?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PutBlobHeader.$Properties;
+        }
+
+        interface IPutBlobRequest extends o3ml.v1.PutBlobRequest.$Properties {
+        }
+
+        class PutBlobRequest {
+            constructor(properties?: o3ml.v1.PutBlobRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            header?: (o3ml.v1.PutBlobHeader.$Properties|null);
+            data?: (Uint8Array|null);
+            msg?: ("header"|"data");
+            static create(properties: o3ml.v1.PutBlobRequest.$Shape): o3ml.v1.PutBlobRequest & o3ml.v1.PutBlobRequest.$Shape;
+            static create(properties?: o3ml.v1.PutBlobRequest.$Properties): o3ml.v1.PutBlobRequest;
+            static encode(message: o3ml.v1.PutBlobRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutBlobRequest & o3ml.v1.PutBlobRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PutBlobRequest;
+            static toObject(message: o3ml.v1.PutBlobRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutBlobRequest {
+            interface $Properties {
+                header?: (o3ml.v1.PutBlobHeader.$Properties|null);
+                data?: (Uint8Array|null);
+                msg?: ("header"|"data");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              header?: o3ml.v1.PutBlobHeader.$Shape|null;
+              data?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; header?: null; data?: null }|{ msg?: "header"; header: o3ml.v1.PutBlobHeader.$Shape; data?: null }|{ msg?: "data"; header?: null; data: Uint8Array })
+            );
+        }
+
+        interface IPutBlobResponse extends o3ml.v1.PutBlobResponse.$Properties {
+        }
+
+        class PutBlobResponse {
+            constructor(properties?: o3ml.v1.PutBlobResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            cid: string;
+            deduplicated: boolean;
+            static create(properties: o3ml.v1.PutBlobResponse.$Shape): o3ml.v1.PutBlobResponse & o3ml.v1.PutBlobResponse.$Shape;
+            static create(properties?: o3ml.v1.PutBlobResponse.$Properties): o3ml.v1.PutBlobResponse;
+            static encode(message: o3ml.v1.PutBlobResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutBlobResponse & o3ml.v1.PutBlobResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PutBlobResponse;
+            static toObject(message: o3ml.v1.PutBlobResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutBlobResponse {
+            interface $Properties {
+                cid?: (string|null);
+                deduplicated?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PutBlobResponse.$Properties;
+        }
+
+        interface IGetBlobRequest extends o3ml.v1.GetBlobRequest.$Properties {
+        }
+
+        class GetBlobRequest {
+            constructor(properties?: o3ml.v1.GetBlobRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            cid: string;
+            static create(properties: o3ml.v1.GetBlobRequest.$Shape): o3ml.v1.GetBlobRequest & o3ml.v1.GetBlobRequest.$Shape;
+            static create(properties?: o3ml.v1.GetBlobRequest.$Properties): o3ml.v1.GetBlobRequest;
+            static encode(message: o3ml.v1.GetBlobRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GetBlobRequest & o3ml.v1.GetBlobRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GetBlobRequest;
+            static toObject(message: o3ml.v1.GetBlobRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetBlobRequest {
+            interface $Properties {
+                cid?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.GetBlobRequest.$Properties;
+        }
+
+        interface IGetBlobResponse extends o3ml.v1.GetBlobResponse.$Properties {
+        }
+
+        class GetBlobResponse {
+            constructor(properties?: o3ml.v1.GetBlobResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            data: Uint8Array;
+            static create(properties: o3ml.v1.GetBlobResponse.$Shape): o3ml.v1.GetBlobResponse & o3ml.v1.GetBlobResponse.$Shape;
+            static create(properties?: o3ml.v1.GetBlobResponse.$Properties): o3ml.v1.GetBlobResponse;
+            static encode(message: o3ml.v1.GetBlobResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GetBlobResponse & o3ml.v1.GetBlobResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GetBlobResponse;
+            static toObject(message: o3ml.v1.GetBlobResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetBlobResponse {
+            interface $Properties {
+                data?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.GetBlobResponse.$Properties;
+        }
+
+        interface IHasBlobsRequest extends o3ml.v1.HasBlobsRequest.$Properties {
+        }
+
+        class HasBlobsRequest {
+            constructor(properties?: o3ml.v1.HasBlobsRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            cids: string[];
+            static create(properties: o3ml.v1.HasBlobsRequest.$Shape): o3ml.v1.HasBlobsRequest & o3ml.v1.HasBlobsRequest.$Shape;
+            static create(properties?: o3ml.v1.HasBlobsRequest.$Properties): o3ml.v1.HasBlobsRequest;
+            static encode(message: o3ml.v1.HasBlobsRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.HasBlobsRequest & o3ml.v1.HasBlobsRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.HasBlobsRequest;
+            static toObject(message: o3ml.v1.HasBlobsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace HasBlobsRequest {
+            interface $Properties {
+                cids?: (string[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.HasBlobsRequest.$Properties;
+        }
+
+        interface IHasBlobsResponse extends o3ml.v1.HasBlobsResponse.$Properties {
+        }
+
+        class HasBlobsResponse {
+            constructor(properties?: o3ml.v1.HasBlobsResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            present: boolean[];
+            static create(properties: o3ml.v1.HasBlobsResponse.$Shape): o3ml.v1.HasBlobsResponse & o3ml.v1.HasBlobsResponse.$Shape;
+            static create(properties?: o3ml.v1.HasBlobsResponse.$Properties): o3ml.v1.HasBlobsResponse;
+            static encode(message: o3ml.v1.HasBlobsResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.HasBlobsResponse & o3ml.v1.HasBlobsResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.HasBlobsResponse;
+            static toObject(message: o3ml.v1.HasBlobsResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace HasBlobsResponse {
+            interface $Properties {
+                present?: (boolean[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.HasBlobsResponse.$Properties;
+        }
+
+        interface IFetchBlobRequest extends o3ml.v1.FetchBlobRequest.$Properties {
+        }
+
+        class FetchBlobRequest {
+            constructor(properties?: o3ml.v1.FetchBlobRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            cid: string;
+            static create(properties: o3ml.v1.FetchBlobRequest.$Shape): o3ml.v1.FetchBlobRequest & o3ml.v1.FetchBlobRequest.$Shape;
+            static create(properties?: o3ml.v1.FetchBlobRequest.$Properties): o3ml.v1.FetchBlobRequest;
+            static encode(message: o3ml.v1.FetchBlobRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.FetchBlobRequest & o3ml.v1.FetchBlobRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.FetchBlobRequest;
+            static toObject(message: o3ml.v1.FetchBlobRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace FetchBlobRequest {
+            interface $Properties {
+                cid?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.FetchBlobRequest.$Properties;
+        }
+
+        interface IFetchBlobResponse extends o3ml.v1.FetchBlobResponse.$Properties {
+        }
+
+        class FetchBlobResponse {
+            constructor(properties?: o3ml.v1.FetchBlobResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            path: string;
+            size: number;
+            lease: string;
+            static create(properties: o3ml.v1.FetchBlobResponse.$Shape): o3ml.v1.FetchBlobResponse & o3ml.v1.FetchBlobResponse.$Shape;
+            static create(properties?: o3ml.v1.FetchBlobResponse.$Properties): o3ml.v1.FetchBlobResponse;
+            static encode(message: o3ml.v1.FetchBlobResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.FetchBlobResponse & o3ml.v1.FetchBlobResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.FetchBlobResponse;
+            static toObject(message: o3ml.v1.FetchBlobResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace FetchBlobResponse {
+            interface $Properties {
+                path?: (string|null);
+                size?: (number|null);
+                lease?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.FetchBlobResponse.$Properties;
+        }
+
+        interface IReleaseBlobRequest extends o3ml.v1.ReleaseBlobRequest.$Properties {
+        }
+
+        class ReleaseBlobRequest {
+            constructor(properties?: o3ml.v1.ReleaseBlobRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            lease: string;
+            static create(properties: o3ml.v1.ReleaseBlobRequest.$Shape): o3ml.v1.ReleaseBlobRequest & o3ml.v1.ReleaseBlobRequest.$Shape;
+            static create(properties?: o3ml.v1.ReleaseBlobRequest.$Properties): o3ml.v1.ReleaseBlobRequest;
+            static encode(message: o3ml.v1.ReleaseBlobRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ReleaseBlobRequest & o3ml.v1.ReleaseBlobRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ReleaseBlobRequest;
+            static toObject(message: o3ml.v1.ReleaseBlobRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReleaseBlobRequest {
+            interface $Properties {
+                lease?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ReleaseBlobRequest.$Properties;
+        }
+
+        interface IReleaseBlobResponse extends o3ml.v1.ReleaseBlobResponse.$Properties {
+        }
+
+        class ReleaseBlobResponse {
+            constructor(properties?: o3ml.v1.ReleaseBlobResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: o3ml.v1.ReleaseBlobResponse.$Shape): o3ml.v1.ReleaseBlobResponse & o3ml.v1.ReleaseBlobResponse.$Shape;
+            static create(properties?: o3ml.v1.ReleaseBlobResponse.$Properties): o3ml.v1.ReleaseBlobResponse;
+            static encode(message: o3ml.v1.ReleaseBlobResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ReleaseBlobResponse & o3ml.v1.ReleaseBlobResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ReleaseBlobResponse;
+            static toObject(message: o3ml.v1.ReleaseBlobResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReleaseBlobResponse {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ReleaseBlobResponse.$Properties;
+        }
+
+        interface ICommitDatasetRequest extends o3ml.v1.CommitDatasetRequest.$Properties {
+        }
+
+        class CommitDatasetRequest {
+            constructor(properties?: o3ml.v1.CommitDatasetRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            manifest?: (o3ml.v1.DatasetManifest.$Properties|null);
+            static create(properties: o3ml.v1.CommitDatasetRequest.$Shape): o3ml.v1.CommitDatasetRequest & o3ml.v1.CommitDatasetRequest.$Shape;
+            static create(properties?: o3ml.v1.CommitDatasetRequest.$Properties): o3ml.v1.CommitDatasetRequest;
+            static encode(message: o3ml.v1.CommitDatasetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CommitDatasetRequest & o3ml.v1.CommitDatasetRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CommitDatasetRequest;
+            static toObject(message: o3ml.v1.CommitDatasetRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CommitDatasetRequest {
+            interface $Properties {
+                manifest?: (o3ml.v1.DatasetManifest.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CommitDatasetRequest.$Properties;
+        }
+
+        interface IDatasetVersionInfo extends o3ml.v1.DatasetVersionInfo.$Properties {
+        }
+
+        class DatasetVersionInfo {
+            constructor(properties?: o3ml.v1.DatasetVersionInfo.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            version: string;
+            cid: string;
+            parentCid: string;
+            samples: number;
+            bytes: number;
+            shards: number;
+            createdUnixMs: number;
+            static create(properties: o3ml.v1.DatasetVersionInfo.$Shape): o3ml.v1.DatasetVersionInfo & o3ml.v1.DatasetVersionInfo.$Shape;
+            static create(properties?: o3ml.v1.DatasetVersionInfo.$Properties): o3ml.v1.DatasetVersionInfo;
+            static encode(message: o3ml.v1.DatasetVersionInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DatasetVersionInfo & o3ml.v1.DatasetVersionInfo.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DatasetVersionInfo;
+            static toObject(message: o3ml.v1.DatasetVersionInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DatasetVersionInfo {
+            interface $Properties {
+                name?: (string|null);
+                version?: (string|null);
+                cid?: (string|null);
+                parentCid?: (string|null);
+                samples?: (number|null);
+                bytes?: (number|null);
+                shards?: (number|null);
+                createdUnixMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DatasetVersionInfo.$Properties;
+        }
+
+        interface IResolveDatasetRequest extends o3ml.v1.ResolveDatasetRequest.$Properties {
+        }
+
+        class ResolveDatasetRequest {
+            constructor(properties?: o3ml.v1.ResolveDatasetRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            spec: string;
+            static create(properties: o3ml.v1.ResolveDatasetRequest.$Shape): o3ml.v1.ResolveDatasetRequest & o3ml.v1.ResolveDatasetRequest.$Shape;
+            static create(properties?: o3ml.v1.ResolveDatasetRequest.$Properties): o3ml.v1.ResolveDatasetRequest;
+            static encode(message: o3ml.v1.ResolveDatasetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ResolveDatasetRequest & o3ml.v1.ResolveDatasetRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ResolveDatasetRequest;
+            static toObject(message: o3ml.v1.ResolveDatasetRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ResolveDatasetRequest {
+            interface $Properties {
+                spec?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ResolveDatasetRequest.$Properties;
+        }
+
+        interface IResolveDatasetResponse extends o3ml.v1.ResolveDatasetResponse.$Properties {
+        }
+
+        class ResolveDatasetResponse {
+            constructor(properties?: o3ml.v1.ResolveDatasetResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.DatasetVersionInfo.$Properties|null);
+            manifest?: (o3ml.v1.DatasetManifest.$Properties|null);
+            static create(properties: o3ml.v1.ResolveDatasetResponse.$Shape): o3ml.v1.ResolveDatasetResponse & o3ml.v1.ResolveDatasetResponse.$Shape;
+            static create(properties?: o3ml.v1.ResolveDatasetResponse.$Properties): o3ml.v1.ResolveDatasetResponse;
+            static encode(message: o3ml.v1.ResolveDatasetResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ResolveDatasetResponse & o3ml.v1.ResolveDatasetResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ResolveDatasetResponse;
+            static toObject(message: o3ml.v1.ResolveDatasetResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ResolveDatasetResponse {
+            interface $Properties {
+                info?: (o3ml.v1.DatasetVersionInfo.$Properties|null);
+                manifest?: (o3ml.v1.DatasetManifest.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ResolveDatasetResponse.$Properties;
+        }
+
+        interface IListDatasetsRequest extends o3ml.v1.ListDatasetsRequest.$Properties {
+        }
+
+        class ListDatasetsRequest {
+            constructor(properties?: o3ml.v1.ListDatasetsRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            static create(properties: o3ml.v1.ListDatasetsRequest.$Shape): o3ml.v1.ListDatasetsRequest & o3ml.v1.ListDatasetsRequest.$Shape;
+            static create(properties?: o3ml.v1.ListDatasetsRequest.$Properties): o3ml.v1.ListDatasetsRequest;
+            static encode(message: o3ml.v1.ListDatasetsRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListDatasetsRequest & o3ml.v1.ListDatasetsRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListDatasetsRequest;
+            static toObject(message: o3ml.v1.ListDatasetsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListDatasetsRequest {
+            interface $Properties {
+                name?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListDatasetsRequest.$Properties;
+        }
+
+        interface IListDatasetsResponse extends o3ml.v1.ListDatasetsResponse.$Properties {
+        }
+
+        class ListDatasetsResponse {
+            constructor(properties?: o3ml.v1.ListDatasetsResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            versions: o3ml.v1.DatasetVersionInfo.$Properties[];
+            static create(properties: o3ml.v1.ListDatasetsResponse.$Shape): o3ml.v1.ListDatasetsResponse & o3ml.v1.ListDatasetsResponse.$Shape;
+            static create(properties?: o3ml.v1.ListDatasetsResponse.$Properties): o3ml.v1.ListDatasetsResponse;
+            static encode(message: o3ml.v1.ListDatasetsResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListDatasetsResponse & o3ml.v1.ListDatasetsResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListDatasetsResponse;
+            static toObject(message: o3ml.v1.ListDatasetsResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListDatasetsResponse {
+            interface $Properties {
+                versions?: (o3ml.v1.DatasetVersionInfo.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListDatasetsResponse.$Properties;
         }
 
         interface IChunkRef extends o3ml.v1.ChunkRef.$Properties {
@@ -63,6 +614,7 @@ export namespace o3ml {
             contentType: string;
             sha256: Uint8Array;
             labels: { [k: string]: string };
+            checkpoint?: (o3ml.v1.CheckpointTable.$Properties|null);
             static create(properties: o3ml.v1.ObjectManifest.$Shape): o3ml.v1.ObjectManifest & o3ml.v1.ObjectManifest.$Shape;
             static create(properties?: o3ml.v1.ObjectManifest.$Properties): o3ml.v1.ObjectManifest;
             static encode(message: o3ml.v1.ObjectManifest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -81,9 +633,222 @@ export namespace o3ml {
                 contentType?: (string|null);
                 sha256?: (Uint8Array|null);
                 labels?: ({ [k: string]: string }|null);
+                checkpoint?: (o3ml.v1.CheckpointTable.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.ObjectManifest.$Properties;
+        }
+
+        enum EntryKind {
+            ENTRY_KIND_UNSPECIFIED = 0,
+            SKELETON = 1,
+            STORAGE = 2
+        }
+
+        interface ICheckpointEntry extends o3ml.v1.CheckpointEntry.$Properties {
+        }
+
+        class CheckpointEntry {
+            constructor(properties?: o3ml.v1.CheckpointEntry.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            kind: o3ml.v1.EntryKind;
+            dtype: string;
+            nbytes: number;
+            firstChunk: number;
+            chunkCount: number;
+            static create(properties: o3ml.v1.CheckpointEntry.$Shape): o3ml.v1.CheckpointEntry & o3ml.v1.CheckpointEntry.$Shape;
+            static create(properties?: o3ml.v1.CheckpointEntry.$Properties): o3ml.v1.CheckpointEntry;
+            static encode(message: o3ml.v1.CheckpointEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CheckpointEntry & o3ml.v1.CheckpointEntry.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CheckpointEntry;
+            static toObject(message: o3ml.v1.CheckpointEntry, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CheckpointEntry {
+            interface $Properties {
+                name?: (string|null);
+                kind?: (o3ml.v1.EntryKind|null);
+                dtype?: (string|null);
+                nbytes?: (number|null);
+                firstChunk?: (number|null);
+                chunkCount?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CheckpointEntry.$Properties;
+        }
+
+        interface ICheckpointTable extends o3ml.v1.CheckpointTable.$Properties {
+        }
+
+        class CheckpointTable {
+            constructor(properties?: o3ml.v1.CheckpointTable.$Properties);
+            $unknowns?: Uint8Array[];
+            entries: o3ml.v1.CheckpointEntry.$Properties[];
+            run: string;
+            step: number;
+            epoch: number;
+            metrics: { [k: string]: number };
+            datasetCid: string;
+            parentCid: string;
+            static create(properties: o3ml.v1.CheckpointTable.$Shape): o3ml.v1.CheckpointTable & o3ml.v1.CheckpointTable.$Shape;
+            static create(properties?: o3ml.v1.CheckpointTable.$Properties): o3ml.v1.CheckpointTable;
+            static encode(message: o3ml.v1.CheckpointTable.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CheckpointTable & o3ml.v1.CheckpointTable.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CheckpointTable;
+            static toObject(message: o3ml.v1.CheckpointTable, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CheckpointTable {
+            interface $Properties {
+                entries?: (o3ml.v1.CheckpointEntry.$Properties[]|null);
+                run?: (string|null);
+                step?: (number|null);
+                epoch?: (number|null);
+                metrics?: ({ [k: string]: number }|null);
+                datasetCid?: (string|null);
+                parentCid?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CheckpointTable.$Properties;
+        }
+
+        interface IShardEntry extends o3ml.v1.ShardEntry.$Properties {
+        }
+
+        class ShardEntry {
+            constructor(properties?: o3ml.v1.ShardEntry.$Properties);
+            $unknowns?: Uint8Array[];
+            cid: string;
+            size: number;
+            split: string;
+            samples: o3ml.v1.SampleEntry.$Properties[];
+            static create(properties: o3ml.v1.ShardEntry.$Shape): o3ml.v1.ShardEntry & o3ml.v1.ShardEntry.$Shape;
+            static create(properties?: o3ml.v1.ShardEntry.$Properties): o3ml.v1.ShardEntry;
+            static encode(message: o3ml.v1.ShardEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ShardEntry & o3ml.v1.ShardEntry.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ShardEntry;
+            static toObject(message: o3ml.v1.ShardEntry, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ShardEntry {
+            interface $Properties {
+                cid?: (string|null);
+                size?: (number|null);
+                split?: (string|null);
+                samples?: (o3ml.v1.SampleEntry.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ShardEntry.$Properties;
+        }
+
+        interface ISampleEntry extends o3ml.v1.SampleEntry.$Properties {
+        }
+
+        class SampleEntry {
+            constructor(properties?: o3ml.v1.SampleEntry.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            offset: number;
+            size: number;
+            static create(properties: o3ml.v1.SampleEntry.$Shape): o3ml.v1.SampleEntry & o3ml.v1.SampleEntry.$Shape;
+            static create(properties?: o3ml.v1.SampleEntry.$Properties): o3ml.v1.SampleEntry;
+            static encode(message: o3ml.v1.SampleEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.SampleEntry & o3ml.v1.SampleEntry.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.SampleEntry;
+            static toObject(message: o3ml.v1.SampleEntry, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SampleEntry {
+            interface $Properties {
+                key?: (string|null);
+                offset?: (number|null);
+                size?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.SampleEntry.$Properties;
+        }
+
+        interface IDatasetSchema extends o3ml.v1.DatasetSchema.$Properties {
+        }
+
+        class DatasetSchema {
+            constructor(properties?: o3ml.v1.DatasetSchema.$Properties);
+            $unknowns?: Uint8Array[];
+            sourceKind: string;
+            fields: string[];
+            classes: string[];
+            columns: string[];
+            static create(properties: o3ml.v1.DatasetSchema.$Shape): o3ml.v1.DatasetSchema & o3ml.v1.DatasetSchema.$Shape;
+            static create(properties?: o3ml.v1.DatasetSchema.$Properties): o3ml.v1.DatasetSchema;
+            static encode(message: o3ml.v1.DatasetSchema.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DatasetSchema & o3ml.v1.DatasetSchema.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DatasetSchema;
+            static toObject(message: o3ml.v1.DatasetSchema, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DatasetSchema {
+            interface $Properties {
+                sourceKind?: (string|null);
+                fields?: (string[]|null);
+                classes?: (string[]|null);
+                columns?: (string[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DatasetSchema.$Properties;
+        }
+
+        interface IDatasetManifest extends o3ml.v1.DatasetManifest.$Properties {
+        }
+
+        class DatasetManifest {
+            constructor(properties?: o3ml.v1.DatasetManifest.$Properties);
+            $unknowns?: Uint8Array[];
+            formatVersion: number;
+            name: string;
+            version: string;
+            parentCid: string;
+            shards: o3ml.v1.ShardEntry.$Properties[];
+            schema?: (o3ml.v1.DatasetSchema.$Properties|null);
+            samples: number;
+            bytes: number;
+            createdUnixMs: number;
+            splitSeed: number;
+            static create(properties: o3ml.v1.DatasetManifest.$Shape): o3ml.v1.DatasetManifest & o3ml.v1.DatasetManifest.$Shape;
+            static create(properties?: o3ml.v1.DatasetManifest.$Properties): o3ml.v1.DatasetManifest;
+            static encode(message: o3ml.v1.DatasetManifest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DatasetManifest & o3ml.v1.DatasetManifest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DatasetManifest;
+            static toObject(message: o3ml.v1.DatasetManifest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DatasetManifest {
+            interface $Properties {
+                formatVersion?: (number|null);
+                name?: (string|null);
+                version?: (string|null);
+                parentCid?: (string|null);
+                shards?: (o3ml.v1.ShardEntry.$Properties[]|null);
+                schema?: (o3ml.v1.DatasetSchema.$Properties|null);
+                samples?: (number|null);
+                bytes?: (number|null);
+                createdUnixMs?: (number|null);
+                splitSeed?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DatasetManifest.$Properties;
         }
 
         interface IRef extends o3ml.v1.Ref.$Properties {
@@ -121,6 +886,425 @@ export namespace o3ml {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.Ref.$Properties;
+        }
+
+        class CheckpointService extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): CheckpointService;
+            save: o3ml.v1.CheckpointService.Save;
+            load: o3ml.v1.CheckpointService.Load;
+            stat: o3ml.v1.CheckpointService.Stat;
+            list: o3ml.v1.CheckpointService.List;
+            verify: o3ml.v1.CheckpointService.Verify;
+        }
+
+        namespace CheckpointService {
+            type SaveCallback = (error: (Error|null), response?: o3ml.v1.CheckpointInfo) => void;
+            type Save = {
+              (request: o3ml.v1.ISaveCheckpointRequest, callback: o3ml.v1.CheckpointService.SaveCallback): void;
+              (request: o3ml.v1.ISaveCheckpointRequest): Promise<o3ml.v1.CheckpointInfo>;
+              readonly name: "Save";
+              readonly path: "/o3ml.v1.CheckpointService/Save";
+              readonly requestType: "SaveCheckpointRequest";
+              readonly responseType: "CheckpointInfo";
+              readonly requestStream: true;
+              readonly responseStream: undefined;
+            };
+            type LoadCallback = (error: (Error|null), response?: o3ml.v1.LoadCheckpointResponse) => void;
+            type Load = {
+              (request: o3ml.v1.ICheckpointSelector, callback: o3ml.v1.CheckpointService.LoadCallback): void;
+              (request: o3ml.v1.ICheckpointSelector): Promise<o3ml.v1.LoadCheckpointResponse>;
+              readonly name: "Load";
+              readonly path: "/o3ml.v1.CheckpointService/Load";
+              readonly requestType: "CheckpointSelector";
+              readonly responseType: "LoadCheckpointResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+            type StatCallback = (error: (Error|null), response?: o3ml.v1.CheckpointInfo) => void;
+            type Stat = {
+              (request: o3ml.v1.ICheckpointSelector, callback: o3ml.v1.CheckpointService.StatCallback): void;
+              (request: o3ml.v1.ICheckpointSelector): Promise<o3ml.v1.CheckpointInfo>;
+              readonly name: "Stat";
+              readonly path: "/o3ml.v1.CheckpointService/Stat";
+              readonly requestType: "CheckpointSelector";
+              readonly responseType: "CheckpointInfo";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ListCallback = (error: (Error|null), response?: o3ml.v1.ListCheckpointsResponse) => void;
+            type List = {
+              (request: o3ml.v1.IListCheckpointsRequest, callback: o3ml.v1.CheckpointService.ListCallback): void;
+              (request: o3ml.v1.IListCheckpointsRequest): Promise<o3ml.v1.ListCheckpointsResponse>;
+              readonly name: "List";
+              readonly path: "/o3ml.v1.CheckpointService/List";
+              readonly requestType: "ListCheckpointsRequest";
+              readonly responseType: "ListCheckpointsResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type VerifyCallback = (error: (Error|null), response?: o3ml.v1.VerifyCheckpointResponse) => void;
+            type Verify = {
+              (request: o3ml.v1.ICheckpointSelector, callback: o3ml.v1.CheckpointService.VerifyCallback): void;
+              (request: o3ml.v1.ICheckpointSelector): Promise<o3ml.v1.VerifyCheckpointResponse>;
+              readonly name: "Verify";
+              readonly path: "/o3ml.v1.CheckpointService/Verify";
+              readonly requestType: "CheckpointSelector";
+              readonly responseType: "VerifyCheckpointResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface ICheckpointHeader extends o3ml.v1.CheckpointHeader.$Properties {
+        }
+
+        class CheckpointHeader {
+            constructor(properties?: o3ml.v1.CheckpointHeader.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            run: string;
+            step: number;
+            epoch: number;
+            metrics: { [k: string]: number };
+            datasetCid: string;
+            parentCid: string;
+            labels: { [k: string]: string };
+            static create(properties: o3ml.v1.CheckpointHeader.$Shape): o3ml.v1.CheckpointHeader & o3ml.v1.CheckpointHeader.$Shape;
+            static create(properties?: o3ml.v1.CheckpointHeader.$Properties): o3ml.v1.CheckpointHeader;
+            static encode(message: o3ml.v1.CheckpointHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CheckpointHeader & o3ml.v1.CheckpointHeader.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CheckpointHeader;
+            static toObject(message: o3ml.v1.CheckpointHeader, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CheckpointHeader {
+            interface $Properties {
+                key?: (string|null);
+                run?: (string|null);
+                step?: (number|null);
+                epoch?: (number|null);
+                metrics?: ({ [k: string]: number }|null);
+                datasetCid?: (string|null);
+                parentCid?: (string|null);
+                labels?: ({ [k: string]: string }|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CheckpointHeader.$Properties;
+        }
+
+        interface IEntryHeader extends o3ml.v1.EntryHeader.$Properties {
+        }
+
+        class EntryHeader {
+            constructor(properties?: o3ml.v1.EntryHeader.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            kind: o3ml.v1.EntryKind;
+            dtype: string;
+            nbytes: number;
+            static create(properties: o3ml.v1.EntryHeader.$Shape): o3ml.v1.EntryHeader & o3ml.v1.EntryHeader.$Shape;
+            static create(properties?: o3ml.v1.EntryHeader.$Properties): o3ml.v1.EntryHeader;
+            static encode(message: o3ml.v1.EntryHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.EntryHeader & o3ml.v1.EntryHeader.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.EntryHeader;
+            static toObject(message: o3ml.v1.EntryHeader, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace EntryHeader {
+            interface $Properties {
+                name?: (string|null);
+                kind?: (o3ml.v1.EntryKind|null);
+                dtype?: (string|null);
+                nbytes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.EntryHeader.$Properties;
+        }
+
+        interface ISaveTrailer extends o3ml.v1.SaveTrailer.$Properties {
+        }
+
+        class SaveTrailer {
+            constructor(properties?: o3ml.v1.SaveTrailer.$Properties);
+            $unknowns?: Uint8Array[];
+            entryCount: number;
+            static create(properties: o3ml.v1.SaveTrailer.$Shape): o3ml.v1.SaveTrailer & o3ml.v1.SaveTrailer.$Shape;
+            static create(properties?: o3ml.v1.SaveTrailer.$Properties): o3ml.v1.SaveTrailer;
+            static encode(message: o3ml.v1.SaveTrailer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.SaveTrailer & o3ml.v1.SaveTrailer.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.SaveTrailer;
+            static toObject(message: o3ml.v1.SaveTrailer, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SaveTrailer {
+            interface $Properties {
+                entryCount?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.SaveTrailer.$Properties;
+        }
+
+        interface ISaveCheckpointRequest extends o3ml.v1.SaveCheckpointRequest.$Properties {
+        }
+
+        class SaveCheckpointRequest {
+            constructor(properties?: o3ml.v1.SaveCheckpointRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            header?: (o3ml.v1.CheckpointHeader.$Properties|null);
+            entry?: (o3ml.v1.EntryHeader.$Properties|null);
+            data?: (Uint8Array|null);
+            trailer?: (o3ml.v1.SaveTrailer.$Properties|null);
+            msg?: ("header"|"entry"|"data"|"trailer");
+            static create(properties: o3ml.v1.SaveCheckpointRequest.$Shape): o3ml.v1.SaveCheckpointRequest & o3ml.v1.SaveCheckpointRequest.$Shape;
+            static create(properties?: o3ml.v1.SaveCheckpointRequest.$Properties): o3ml.v1.SaveCheckpointRequest;
+            static encode(message: o3ml.v1.SaveCheckpointRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.SaveCheckpointRequest & o3ml.v1.SaveCheckpointRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.SaveCheckpointRequest;
+            static toObject(message: o3ml.v1.SaveCheckpointRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace SaveCheckpointRequest {
+            interface $Properties {
+                header?: (o3ml.v1.CheckpointHeader.$Properties|null);
+                entry?: (o3ml.v1.EntryHeader.$Properties|null);
+                data?: (Uint8Array|null);
+                trailer?: (o3ml.v1.SaveTrailer.$Properties|null);
+                msg?: ("header"|"entry"|"data"|"trailer");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              header?: o3ml.v1.CheckpointHeader.$Shape|null;
+              entry?: o3ml.v1.EntryHeader.$Shape|null;
+              data?: Uint8Array|null;
+              trailer?: o3ml.v1.SaveTrailer.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; header?: null; entry?: null; data?: null; trailer?: null }|{ msg?: "header"; header: o3ml.v1.CheckpointHeader.$Shape; entry?: null; data?: null; trailer?: null }|{ msg?: "entry"; header?: null; entry: o3ml.v1.EntryHeader.$Shape; data?: null; trailer?: null }|{ msg?: "data"; header?: null; entry?: null; data: Uint8Array; trailer?: null }|{ msg?: "trailer"; header?: null; entry?: null; data?: null; trailer: o3ml.v1.SaveTrailer.$Shape })
+            );
+        }
+
+        interface ICheckpointSelector extends o3ml.v1.CheckpointSelector.$Properties {
+        }
+
+        class CheckpointSelector {
+            constructor(properties?: o3ml.v1.CheckpointSelector.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            cid: string;
+            static create(properties: o3ml.v1.CheckpointSelector.$Shape): o3ml.v1.CheckpointSelector & o3ml.v1.CheckpointSelector.$Shape;
+            static create(properties?: o3ml.v1.CheckpointSelector.$Properties): o3ml.v1.CheckpointSelector;
+            static encode(message: o3ml.v1.CheckpointSelector.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CheckpointSelector & o3ml.v1.CheckpointSelector.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CheckpointSelector;
+            static toObject(message: o3ml.v1.CheckpointSelector, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CheckpointSelector {
+            interface $Properties {
+                key?: (string|null);
+                cid?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CheckpointSelector.$Properties;
+        }
+
+        interface ICheckpointInfo extends o3ml.v1.CheckpointInfo.$Properties {
+        }
+
+        class CheckpointInfo {
+            constructor(properties?: o3ml.v1.CheckpointInfo.$Properties);
+            $unknowns?: Uint8Array[];
+            cid: string;
+            key: string;
+            run: string;
+            step: number;
+            epoch: number;
+            metrics: { [k: string]: number };
+            datasetCid: string;
+            parentCid: string;
+            state: string;
+            bytesTotal: number;
+            bytesUploaded: number;
+            bytesDeduplicated: number;
+            createdUnixMs: number;
+            entryCount: number;
+            static create(properties: o3ml.v1.CheckpointInfo.$Shape): o3ml.v1.CheckpointInfo & o3ml.v1.CheckpointInfo.$Shape;
+            static create(properties?: o3ml.v1.CheckpointInfo.$Properties): o3ml.v1.CheckpointInfo;
+            static encode(message: o3ml.v1.CheckpointInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CheckpointInfo & o3ml.v1.CheckpointInfo.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CheckpointInfo;
+            static toObject(message: o3ml.v1.CheckpointInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CheckpointInfo {
+            interface $Properties {
+                cid?: (string|null);
+                key?: (string|null);
+                run?: (string|null);
+                step?: (number|null);
+                epoch?: (number|null);
+                metrics?: ({ [k: string]: number }|null);
+                datasetCid?: (string|null);
+                parentCid?: (string|null);
+                state?: (string|null);
+                bytesTotal?: (number|null);
+                bytesUploaded?: (number|null);
+                bytesDeduplicated?: (number|null);
+                createdUnixMs?: (number|null);
+                entryCount?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CheckpointInfo.$Properties;
+        }
+
+        interface ILoadCheckpointResponse extends o3ml.v1.LoadCheckpointResponse.$Properties {
+        }
+
+        class LoadCheckpointResponse {
+            constructor(properties?: o3ml.v1.LoadCheckpointResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+            entry?: (o3ml.v1.EntryHeader.$Properties|null);
+            data?: (Uint8Array|null);
+            msg?: ("info"|"entry"|"data");
+            static create(properties: o3ml.v1.LoadCheckpointResponse.$Shape): o3ml.v1.LoadCheckpointResponse & o3ml.v1.LoadCheckpointResponse.$Shape;
+            static create(properties?: o3ml.v1.LoadCheckpointResponse.$Properties): o3ml.v1.LoadCheckpointResponse;
+            static encode(message: o3ml.v1.LoadCheckpointResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.LoadCheckpointResponse & o3ml.v1.LoadCheckpointResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.LoadCheckpointResponse;
+            static toObject(message: o3ml.v1.LoadCheckpointResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LoadCheckpointResponse {
+            interface $Properties {
+                info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+                entry?: (o3ml.v1.EntryHeader.$Properties|null);
+                data?: (Uint8Array|null);
+                msg?: ("info"|"entry"|"data");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              info?: o3ml.v1.CheckpointInfo.$Shape|null;
+              entry?: o3ml.v1.EntryHeader.$Shape|null;
+              data?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; info?: null; entry?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.CheckpointInfo.$Shape; entry?: null; data?: null }|{ msg?: "entry"; info?: null; entry: o3ml.v1.EntryHeader.$Shape; data?: null }|{ msg?: "data"; info?: null; entry?: null; data: Uint8Array })
+            );
+        }
+
+        interface IListCheckpointsRequest extends o3ml.v1.ListCheckpointsRequest.$Properties {
+        }
+
+        class ListCheckpointsRequest {
+            constructor(properties?: o3ml.v1.ListCheckpointsRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            prefix: string;
+            static create(properties: o3ml.v1.ListCheckpointsRequest.$Shape): o3ml.v1.ListCheckpointsRequest & o3ml.v1.ListCheckpointsRequest.$Shape;
+            static create(properties?: o3ml.v1.ListCheckpointsRequest.$Properties): o3ml.v1.ListCheckpointsRequest;
+            static encode(message: o3ml.v1.ListCheckpointsRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListCheckpointsRequest & o3ml.v1.ListCheckpointsRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListCheckpointsRequest;
+            static toObject(message: o3ml.v1.ListCheckpointsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListCheckpointsRequest {
+            interface $Properties {
+                run?: (string|null);
+                prefix?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListCheckpointsRequest.$Properties;
+        }
+
+        interface IListCheckpointsResponse extends o3ml.v1.ListCheckpointsResponse.$Properties {
+        }
+
+        class ListCheckpointsResponse {
+            constructor(properties?: o3ml.v1.ListCheckpointsResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            checkpoints: o3ml.v1.CheckpointInfo.$Properties[];
+            static create(properties: o3ml.v1.ListCheckpointsResponse.$Shape): o3ml.v1.ListCheckpointsResponse & o3ml.v1.ListCheckpointsResponse.$Shape;
+            static create(properties?: o3ml.v1.ListCheckpointsResponse.$Properties): o3ml.v1.ListCheckpointsResponse;
+            static encode(message: o3ml.v1.ListCheckpointsResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListCheckpointsResponse & o3ml.v1.ListCheckpointsResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListCheckpointsResponse;
+            static toObject(message: o3ml.v1.ListCheckpointsResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListCheckpointsResponse {
+            interface $Properties {
+                checkpoints?: (o3ml.v1.CheckpointInfo.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListCheckpointsResponse.$Properties;
+        }
+
+        interface IVerifyCheckpointResponse extends o3ml.v1.VerifyCheckpointResponse.$Properties {
+        }
+
+        class VerifyCheckpointResponse {
+            constructor(properties?: o3ml.v1.VerifyCheckpointResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+            blobsChecked: number;
+            bytesChecked: number;
+            static create(properties: o3ml.v1.VerifyCheckpointResponse.$Shape): o3ml.v1.VerifyCheckpointResponse & o3ml.v1.VerifyCheckpointResponse.$Shape;
+            static create(properties?: o3ml.v1.VerifyCheckpointResponse.$Properties): o3ml.v1.VerifyCheckpointResponse;
+            static encode(message: o3ml.v1.VerifyCheckpointResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.VerifyCheckpointResponse & o3ml.v1.VerifyCheckpointResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.VerifyCheckpointResponse;
+            static toObject(message: o3ml.v1.VerifyCheckpointResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace VerifyCheckpointResponse {
+            interface $Properties {
+                info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+                blobsChecked?: (number|null);
+                bytesChecked?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.VerifyCheckpointResponse.$Properties;
+        }
+
+        enum ErrorCode {
+            ERROR_CODE_UNSPECIFIED = 0,
+            INVALID_ARGUMENT = 1,
+            NOT_FOUND = 2,
+            ALREADY_EXISTS = 3,
+            UNAUTHENTICATED = 4,
+            PERMISSION_DENIED = 5,
+            FAILED_PRECONDITION = 6,
+            INTEGRITY = 7,
+            UNAVAILABLE = 8,
+            RESOURCE_EXHAUSTED = 9,
+            ABORTED = 10,
+            CANCELLED = 11,
+            DEADLINE_EXCEEDED = 12,
+            UNIMPLEMENTED = 13,
+            INTERNAL = 14
         }
 
         class ObjectService extends $protobuf.rpc.Service {

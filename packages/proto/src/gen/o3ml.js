@@ -4,7 +4,7 @@ import $protobuf from "protobufjs/minimal.js";
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $Array = $util.global.Array, $Boolean = $util.global.Boolean;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $Array = $util.global.Array, $Boolean = $util.global.Boolean, $isFinite = $util.global.isFinite;
 
 // Exported root namespace
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
@@ -27,44 +27,4674 @@ export const o3ml = $root.o3ml = (() => {
          */
         const v1 = {};
 
-        /**
-         * ErrorCode enum.
-         * @name o3ml.v1.ErrorCode
-         * @enum {number}
-         * @property {number} ERROR_CODE_UNSPECIFIED=0 ERROR_CODE_UNSPECIFIED value
-         * @property {number} INVALID_ARGUMENT=1 INVALID_ARGUMENT value
-         * @property {number} NOT_FOUND=2 NOT_FOUND value
-         * @property {number} ALREADY_EXISTS=3 ALREADY_EXISTS value
-         * @property {number} UNAUTHENTICATED=4 UNAUTHENTICATED value
-         * @property {number} PERMISSION_DENIED=5 PERMISSION_DENIED value
-         * @property {number} FAILED_PRECONDITION=6 FAILED_PRECONDITION value
-         * @property {number} INTEGRITY=7 INTEGRITY value
-         * @property {number} UNAVAILABLE=8 UNAVAILABLE value
-         * @property {number} RESOURCE_EXHAUSTED=9 RESOURCE_EXHAUSTED value
-         * @property {number} ABORTED=10 ABORTED value
-         * @property {number} CANCELLED=11 CANCELLED value
-         * @property {number} DEADLINE_EXCEEDED=12 DEADLINE_EXCEEDED value
-         * @property {number} UNIMPLEMENTED=13 UNIMPLEMENTED value
-         * @property {number} INTERNAL=14 INTERNAL value
-         */
-        v1.ErrorCode = (function() {
-            const valuesById = $Object.create(null), values = $Object.create(valuesById);
-            values[valuesById[0] = "ERROR_CODE_UNSPECIFIED"] = 0;
-            values[valuesById[1] = "INVALID_ARGUMENT"] = 1;
-            values[valuesById[2] = "NOT_FOUND"] = 2;
-            values[valuesById[3] = "ALREADY_EXISTS"] = 3;
-            values[valuesById[4] = "UNAUTHENTICATED"] = 4;
-            values[valuesById[5] = "PERMISSION_DENIED"] = 5;
-            values[valuesById[6] = "FAILED_PRECONDITION"] = 6;
-            values[valuesById[7] = "INTEGRITY"] = 7;
-            values[valuesById[8] = "UNAVAILABLE"] = 8;
-            values[valuesById[9] = "RESOURCE_EXHAUSTED"] = 9;
-            values[valuesById[10] = "ABORTED"] = 10;
-            values[valuesById[11] = "CANCELLED"] = 11;
-            values[valuesById[12] = "DEADLINE_EXCEEDED"] = 12;
-            values[valuesById[13] = "UNIMPLEMENTED"] = 13;
-            values[valuesById[14] = "INTERNAL"] = 14;
-            return values;
+        v1.BlobService = (function() {
+
+            /**
+             * Constructs a new BlobService service.
+             * @memberof o3ml.v1
+             * @classdesc Represents a BlobService
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const BlobService = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(BlobService.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: BlobService, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new BlobService service using the specified rpc implementation.
+             * @function create
+             * @memberof o3ml.v1.BlobService
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {BlobService} RPC service. Useful where requests and/or responses are streamed.
+             */
+            BlobService.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link o3ml.v1.BlobService#put}.
+             * @memberof o3ml.v1.BlobService
+             * @typedef PutCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.PutBlobResponse} [response] PutBlobResponse
+             */
+
+            /**
+             * Calls Put.
+             * @memberof o3ml.v1.BlobService
+             * @typedef Put
+             * @type {{
+             *   (request: o3ml.v1.IPutBlobRequest, callback: o3ml.v1.BlobService.PutCallback): void;
+             *   (request: o3ml.v1.IPutBlobRequest): Promise<o3ml.v1.PutBlobResponse>;
+             *   readonly name: "Put";
+             *   readonly path: "/o3ml.v1.BlobService/Put";
+             *   readonly requestType: "PutBlobRequest";
+             *   readonly responseType: "PutBlobResponse";
+             *   readonly requestStream: true;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Put.
+             * @name o3ml.v1.BlobService#put
+             * @type {o3ml.v1.BlobService.Put}
+             */
+            $Object.defineProperties(BlobService.prototype.put = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, BlobService.prototype.put, $root.o3ml.v1.PutBlobRequest, $root.o3ml.v1.PutBlobResponse, request, callback);
+            }, {
+                name: { value: "Put" },
+                path: { value: "/o3ml.v1.BlobService/Put" },
+                requestType: { value: "PutBlobRequest" },
+                responseType: { value: "PutBlobResponse" },
+                requestStream: { value: true },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.BlobService#get}.
+             * @memberof o3ml.v1.BlobService
+             * @typedef GetCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.GetBlobResponse} [response] GetBlobResponse
+             */
+
+            /**
+             * Calls Get.
+             * @memberof o3ml.v1.BlobService
+             * @typedef Get
+             * @type {{
+             *   (request: o3ml.v1.IGetBlobRequest, callback: o3ml.v1.BlobService.GetCallback): void;
+             *   (request: o3ml.v1.IGetBlobRequest): Promise<o3ml.v1.GetBlobResponse>;
+             *   readonly name: "Get";
+             *   readonly path: "/o3ml.v1.BlobService/Get";
+             *   readonly requestType: "GetBlobRequest";
+             *   readonly responseType: "GetBlobResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Get.
+             * @name o3ml.v1.BlobService#get
+             * @type {o3ml.v1.BlobService.Get}
+             */
+            $Object.defineProperties(BlobService.prototype.get = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, BlobService.prototype.get, $root.o3ml.v1.GetBlobRequest, $root.o3ml.v1.GetBlobResponse, request, callback);
+            }, {
+                name: { value: "Get" },
+                path: { value: "/o3ml.v1.BlobService/Get" },
+                requestType: { value: "GetBlobRequest" },
+                responseType: { value: "GetBlobResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.BlobService#has}.
+             * @memberof o3ml.v1.BlobService
+             * @typedef HasCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.HasBlobsResponse} [response] HasBlobsResponse
+             */
+
+            /**
+             * Calls Has.
+             * @memberof o3ml.v1.BlobService
+             * @typedef Has
+             * @type {{
+             *   (request: o3ml.v1.IHasBlobsRequest, callback: o3ml.v1.BlobService.HasCallback): void;
+             *   (request: o3ml.v1.IHasBlobsRequest): Promise<o3ml.v1.HasBlobsResponse>;
+             *   readonly name: "Has";
+             *   readonly path: "/o3ml.v1.BlobService/Has";
+             *   readonly requestType: "HasBlobsRequest";
+             *   readonly responseType: "HasBlobsResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Has.
+             * @name o3ml.v1.BlobService#has
+             * @type {o3ml.v1.BlobService.Has}
+             */
+            $Object.defineProperties(BlobService.prototype.has = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, BlobService.prototype.has, $root.o3ml.v1.HasBlobsRequest, $root.o3ml.v1.HasBlobsResponse, request, callback);
+            }, {
+                name: { value: "Has" },
+                path: { value: "/o3ml.v1.BlobService/Has" },
+                requestType: { value: "HasBlobsRequest" },
+                responseType: { value: "HasBlobsResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.BlobService#fetch}.
+             * @memberof o3ml.v1.BlobService
+             * @typedef FetchCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.FetchBlobResponse} [response] FetchBlobResponse
+             */
+
+            /**
+             * Calls Fetch.
+             * @memberof o3ml.v1.BlobService
+             * @typedef Fetch
+             * @type {{
+             *   (request: o3ml.v1.IFetchBlobRequest, callback: o3ml.v1.BlobService.FetchCallback): void;
+             *   (request: o3ml.v1.IFetchBlobRequest): Promise<o3ml.v1.FetchBlobResponse>;
+             *   readonly name: "Fetch";
+             *   readonly path: "/o3ml.v1.BlobService/Fetch";
+             *   readonly requestType: "FetchBlobRequest";
+             *   readonly responseType: "FetchBlobResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Fetch.
+             * @name o3ml.v1.BlobService#fetch
+             * @type {o3ml.v1.BlobService.Fetch}
+             */
+            $Object.defineProperties(BlobService.prototype.fetch = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, BlobService.prototype.fetch, $root.o3ml.v1.FetchBlobRequest, $root.o3ml.v1.FetchBlobResponse, request, callback);
+            }, {
+                name: { value: "Fetch" },
+                path: { value: "/o3ml.v1.BlobService/Fetch" },
+                requestType: { value: "FetchBlobRequest" },
+                responseType: { value: "FetchBlobResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.BlobService#release}.
+             * @memberof o3ml.v1.BlobService
+             * @typedef ReleaseCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ReleaseBlobResponse} [response] ReleaseBlobResponse
+             */
+
+            /**
+             * Calls Release.
+             * @memberof o3ml.v1.BlobService
+             * @typedef Release
+             * @type {{
+             *   (request: o3ml.v1.IReleaseBlobRequest, callback: o3ml.v1.BlobService.ReleaseCallback): void;
+             *   (request: o3ml.v1.IReleaseBlobRequest): Promise<o3ml.v1.ReleaseBlobResponse>;
+             *   readonly name: "Release";
+             *   readonly path: "/o3ml.v1.BlobService/Release";
+             *   readonly requestType: "ReleaseBlobRequest";
+             *   readonly responseType: "ReleaseBlobResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Release.
+             * @name o3ml.v1.BlobService#release
+             * @type {o3ml.v1.BlobService.Release}
+             */
+            $Object.defineProperties(BlobService.prototype.release = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, BlobService.prototype.release, $root.o3ml.v1.ReleaseBlobRequest, $root.o3ml.v1.ReleaseBlobResponse, request, callback);
+            }, {
+                name: { value: "Release" },
+                path: { value: "/o3ml.v1.BlobService/Release" },
+                requestType: { value: "ReleaseBlobRequest" },
+                responseType: { value: "ReleaseBlobResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return BlobService;
+        })();
+
+        v1.DatasetService = (function() {
+
+            /**
+             * Constructs a new DatasetService service.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DatasetService
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const DatasetService = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(DatasetService.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: DatasetService, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new DatasetService service using the specified rpc implementation.
+             * @function create
+             * @memberof o3ml.v1.DatasetService
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {DatasetService} RPC service. Useful where requests and/or responses are streamed.
+             */
+            DatasetService.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link o3ml.v1.DatasetService#commit}.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef CommitCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.DatasetVersionInfo} [response] DatasetVersionInfo
+             */
+
+            /**
+             * Calls Commit.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef Commit
+             * @type {{
+             *   (request: o3ml.v1.ICommitDatasetRequest, callback: o3ml.v1.DatasetService.CommitCallback): void;
+             *   (request: o3ml.v1.ICommitDatasetRequest): Promise<o3ml.v1.DatasetVersionInfo>;
+             *   readonly name: "Commit";
+             *   readonly path: "/o3ml.v1.DatasetService/Commit";
+             *   readonly requestType: "CommitDatasetRequest";
+             *   readonly responseType: "DatasetVersionInfo";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Commit.
+             * @name o3ml.v1.DatasetService#commit
+             * @type {o3ml.v1.DatasetService.Commit}
+             */
+            $Object.defineProperties(DatasetService.prototype.commit = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, DatasetService.prototype.commit, $root.o3ml.v1.CommitDatasetRequest, $root.o3ml.v1.DatasetVersionInfo, request, callback);
+            }, {
+                name: { value: "Commit" },
+                path: { value: "/o3ml.v1.DatasetService/Commit" },
+                requestType: { value: "CommitDatasetRequest" },
+                responseType: { value: "DatasetVersionInfo" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.DatasetService#resolve}.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef ResolveCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ResolveDatasetResponse} [response] ResolveDatasetResponse
+             */
+
+            /**
+             * Calls Resolve.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef Resolve
+             * @type {{
+             *   (request: o3ml.v1.IResolveDatasetRequest, callback: o3ml.v1.DatasetService.ResolveCallback): void;
+             *   (request: o3ml.v1.IResolveDatasetRequest): Promise<o3ml.v1.ResolveDatasetResponse>;
+             *   readonly name: "Resolve";
+             *   readonly path: "/o3ml.v1.DatasetService/Resolve";
+             *   readonly requestType: "ResolveDatasetRequest";
+             *   readonly responseType: "ResolveDatasetResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Resolve.
+             * @name o3ml.v1.DatasetService#resolve
+             * @type {o3ml.v1.DatasetService.Resolve}
+             */
+            $Object.defineProperties(DatasetService.prototype.resolve = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, DatasetService.prototype.resolve, $root.o3ml.v1.ResolveDatasetRequest, $root.o3ml.v1.ResolveDatasetResponse, request, callback);
+            }, {
+                name: { value: "Resolve" },
+                path: { value: "/o3ml.v1.DatasetService/Resolve" },
+                requestType: { value: "ResolveDatasetRequest" },
+                responseType: { value: "ResolveDatasetResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.DatasetService#list}.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef ListCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ListDatasetsResponse} [response] ListDatasetsResponse
+             */
+
+            /**
+             * Calls List.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef List
+             * @type {{
+             *   (request: o3ml.v1.IListDatasetsRequest, callback: o3ml.v1.DatasetService.ListCallback): void;
+             *   (request: o3ml.v1.IListDatasetsRequest): Promise<o3ml.v1.ListDatasetsResponse>;
+             *   readonly name: "List";
+             *   readonly path: "/o3ml.v1.DatasetService/List";
+             *   readonly requestType: "ListDatasetsRequest";
+             *   readonly responseType: "ListDatasetsResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls List.
+             * @name o3ml.v1.DatasetService#list
+             * @type {o3ml.v1.DatasetService.List}
+             */
+            $Object.defineProperties(DatasetService.prototype.list = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, DatasetService.prototype.list, $root.o3ml.v1.ListDatasetsRequest, $root.o3ml.v1.ListDatasetsResponse, request, callback);
+            }, {
+                name: { value: "List" },
+                path: { value: "/o3ml.v1.DatasetService/List" },
+                requestType: { value: "ListDatasetsRequest" },
+                responseType: { value: "ListDatasetsResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return DatasetService;
+        })();
+
+        v1.PutBlobHeader = (function() {
+
+            /**
+             * Properties of a PutBlobHeader.
+             * @typedef {Object} o3ml.v1.PutBlobHeader.$Properties
+             * @property {string|null} [cid] PutBlobHeader cid
+             * @property {number|null} [size] PutBlobHeader size
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutBlobHeader.
+             * @memberof o3ml.v1
+             * @interface IPutBlobHeader
+             * @augments o3ml.v1.PutBlobHeader.$Properties
+             * @deprecated Use o3ml.v1.PutBlobHeader.$Properties instead.
+             */
+
+            /**
+             * Shape of a PutBlobHeader.
+             * @typedef {o3ml.v1.PutBlobHeader.$Properties} o3ml.v1.PutBlobHeader.$Shape
+             */
+
+            /**
+             * Constructs a new PutBlobHeader.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PutBlobHeader.
+             * @constructor
+             * @param {o3ml.v1.PutBlobHeader.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutBlobHeader = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutBlobHeader cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.PutBlobHeader
+             * @instance
+             */
+            PutBlobHeader.prototype.cid = "";
+
+            /**
+             * PutBlobHeader size.
+             * @member {number} size
+             * @memberof o3ml.v1.PutBlobHeader
+             * @instance
+             */
+            PutBlobHeader.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new PutBlobHeader instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PutBlobHeader
+             * @static
+             * @param {o3ml.v1.PutBlobHeader.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PutBlobHeader} PutBlobHeader instance
+             * @type {{
+             *   (properties: o3ml.v1.PutBlobHeader.$Shape): o3ml.v1.PutBlobHeader & o3ml.v1.PutBlobHeader.$Shape;
+             *   (properties?: o3ml.v1.PutBlobHeader.$Properties): o3ml.v1.PutBlobHeader;
+             * }}
+             */
+            PutBlobHeader.create = function(properties) {
+                return new PutBlobHeader(properties);
+            };
+
+            /**
+             * Encodes the specified PutBlobHeader message. Does not implicitly {@link o3ml.v1.PutBlobHeader.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PutBlobHeader
+             * @static
+             * @param {o3ml.v1.PutBlobHeader.$Properties} message PutBlobHeader message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutBlobHeader.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cid);
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.size);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutBlobHeader message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PutBlobHeader
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PutBlobHeader & o3ml.v1.PutBlobHeader.$Shape} PutBlobHeader
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutBlobHeader.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PutBlobHeader();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.size = value;
+                            else
+                                delete message.size;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PutBlobHeader message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PutBlobHeader
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PutBlobHeader} PutBlobHeader
+             */
+            PutBlobHeader.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PutBlobHeader)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PutBlobHeader: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PutBlobHeader();
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                if (object.size != null)
+                    if (typeof object.size === "object" ? object.size.low || object.size.high : $Number(object.size) !== 0)
+                        if ($util.Long)
+                            message.size = $util.Long.fromValue(object.size, true);
+                        else if (typeof object.size === "string")
+                            message.size = $parseInt(object.size, 10);
+                        else if (typeof object.size === "number")
+                            message.size = object.size;
+                        else if (typeof object.size === "object")
+                            message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PutBlobHeader message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PutBlobHeader
+             * @static
+             * @param {o3ml.v1.PutBlobHeader} message PutBlobHeader
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PutBlobHeader.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.cid = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.size = typeof message.size === "number" ? $BigInt(message.size) : $util.Long.fromBits(message.size.low >>> 0, message.size.high >>> 0, true).toBigInt();
+                    else if (typeof message.size === "number")
+                        object.size = options.longs === $String ? $String(message.size) : message.size;
+                    else
+                        object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
+                return object;
+            };
+
+            /**
+             * Converts this PutBlobHeader to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PutBlobHeader
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PutBlobHeader.prototype.toJSON = function() {
+                return PutBlobHeader.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PutBlobHeader
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PutBlobHeader
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PutBlobHeader.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PutBlobHeader";
+            };
+
+            return PutBlobHeader;
+        })();
+
+        v1.PutBlobRequest = (function() {
+
+            /**
+             * Properties of a PutBlobRequest.
+             * @typedef {Object} o3ml.v1.PutBlobRequest.$Properties
+             * @property {o3ml.v1.PutBlobHeader.$Properties|null} [header] PutBlobRequest header
+             * @property {Uint8Array|null} [data] PutBlobRequest data
+             * @property {"header"|"data"} [msg] PutBlobRequest msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutBlobRequest.
+             * @memberof o3ml.v1
+             * @interface IPutBlobRequest
+             * @augments o3ml.v1.PutBlobRequest.$Properties
+             * @deprecated Use o3ml.v1.PutBlobRequest.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a PutBlobRequest.
+             * @typedef {{
+             *   header?: o3ml.v1.PutBlobHeader.$Shape|null;
+             *   data?: Uint8Array|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; header?: null; data?: null }|{ msg?: "header"; header: o3ml.v1.PutBlobHeader.$Shape; data?: null }|{ msg?: "data"; header?: null; data: Uint8Array })
+             * )} o3ml.v1.PutBlobRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PutBlobRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PutBlobRequest.
+             * @constructor
+             * @param {o3ml.v1.PutBlobRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutBlobRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutBlobRequest header.
+             * @member {o3ml.v1.PutBlobHeader.$Properties|null|undefined} header
+             * @memberof o3ml.v1.PutBlobRequest
+             * @instance
+             */
+            PutBlobRequest.prototype.header = null;
+
+            /**
+             * PutBlobRequest data.
+             * @member {Uint8Array|null|undefined} data
+             * @memberof o3ml.v1.PutBlobRequest
+             * @instance
+             */
+            PutBlobRequest.prototype.data = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * PutBlobRequest msg.
+             * @member {"header"|"data"|undefined} msg
+             * @memberof o3ml.v1.PutBlobRequest
+             * @instance
+             */
+            $Object.defineProperty(PutBlobRequest.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["header", "data"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new PutBlobRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PutBlobRequest
+             * @static
+             * @param {o3ml.v1.PutBlobRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PutBlobRequest} PutBlobRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.PutBlobRequest.$Shape): o3ml.v1.PutBlobRequest & o3ml.v1.PutBlobRequest.$Shape;
+             *   (properties?: o3ml.v1.PutBlobRequest.$Properties): o3ml.v1.PutBlobRequest;
+             * }}
+             */
+            PutBlobRequest.create = function(properties) {
+                return new PutBlobRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PutBlobRequest message. Does not implicitly {@link o3ml.v1.PutBlobRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PutBlobRequest
+             * @static
+             * @param {o3ml.v1.PutBlobRequest.$Properties} message PutBlobRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutBlobRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.header != null && $Object.hasOwnProperty.call(message, "header"))
+                    $root.o3ml.v1.PutBlobHeader.encode(message.header, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutBlobRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PutBlobRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PutBlobRequest & o3ml.v1.PutBlobRequest.$Shape} PutBlobRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutBlobRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PutBlobRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.header = $root.o3ml.v1.PutBlobHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.header);
+                            message.msg = "header";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.data = reader.bytes();
+                            message.msg = "data";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PutBlobRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PutBlobRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PutBlobRequest} PutBlobRequest
+             */
+            PutBlobRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PutBlobRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PutBlobRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PutBlobRequest();
+                if (object.header != null) {
+                    if (!$util.isObject(object.header))
+                        throw $TypeError(".o3ml.v1.PutBlobRequest.header: object expected");
+                    message.header = $root.o3ml.v1.PutBlobHeader.fromObject(object.header, _depth + 1);
+                }
+                if (object.data != null)
+                    if (typeof object.data === "string")
+                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                    else if (object.data.length >= 0)
+                        message.data = object.data;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PutBlobRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PutBlobRequest
+             * @static
+             * @param {o3ml.v1.PutBlobRequest} message PutBlobRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PutBlobRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.header != null && $Object.hasOwnProperty.call(message, "header")) {
+                    object.header = $root.o3ml.v1.PutBlobHeader.toObject(message.header, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "header";
+                }
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data")) {
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                    if (options.oneofs)
+                        object.msg = "data";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PutBlobRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PutBlobRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PutBlobRequest.prototype.toJSON = function() {
+                return PutBlobRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PutBlobRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PutBlobRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PutBlobRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PutBlobRequest";
+            };
+
+            return PutBlobRequest;
+        })();
+
+        v1.PutBlobResponse = (function() {
+
+            /**
+             * Properties of a PutBlobResponse.
+             * @typedef {Object} o3ml.v1.PutBlobResponse.$Properties
+             * @property {string|null} [cid] PutBlobResponse cid
+             * @property {boolean|null} [deduplicated] PutBlobResponse deduplicated
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutBlobResponse.
+             * @memberof o3ml.v1
+             * @interface IPutBlobResponse
+             * @augments o3ml.v1.PutBlobResponse.$Properties
+             * @deprecated Use o3ml.v1.PutBlobResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a PutBlobResponse.
+             * @typedef {o3ml.v1.PutBlobResponse.$Properties} o3ml.v1.PutBlobResponse.$Shape
+             */
+
+            /**
+             * Constructs a new PutBlobResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PutBlobResponse.
+             * @constructor
+             * @param {o3ml.v1.PutBlobResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutBlobResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutBlobResponse cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.PutBlobResponse
+             * @instance
+             */
+            PutBlobResponse.prototype.cid = "";
+
+            /**
+             * PutBlobResponse deduplicated.
+             * @member {boolean} deduplicated
+             * @memberof o3ml.v1.PutBlobResponse
+             * @instance
+             */
+            PutBlobResponse.prototype.deduplicated = false;
+
+            /**
+             * Creates a new PutBlobResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PutBlobResponse
+             * @static
+             * @param {o3ml.v1.PutBlobResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PutBlobResponse} PutBlobResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.PutBlobResponse.$Shape): o3ml.v1.PutBlobResponse & o3ml.v1.PutBlobResponse.$Shape;
+             *   (properties?: o3ml.v1.PutBlobResponse.$Properties): o3ml.v1.PutBlobResponse;
+             * }}
+             */
+            PutBlobResponse.create = function(properties) {
+                return new PutBlobResponse(properties);
+            };
+
+            /**
+             * Encodes the specified PutBlobResponse message. Does not implicitly {@link o3ml.v1.PutBlobResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PutBlobResponse
+             * @static
+             * @param {o3ml.v1.PutBlobResponse.$Properties} message PutBlobResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutBlobResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cid);
+                if (message.deduplicated != null && $Object.hasOwnProperty.call(message, "deduplicated") && message.deduplicated !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.deduplicated);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutBlobResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PutBlobResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PutBlobResponse & o3ml.v1.PutBlobResponse.$Shape} PutBlobResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutBlobResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PutBlobResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.deduplicated = value;
+                            else
+                                delete message.deduplicated;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PutBlobResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PutBlobResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PutBlobResponse} PutBlobResponse
+             */
+            PutBlobResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PutBlobResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PutBlobResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PutBlobResponse();
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                if (object.deduplicated != null)
+                    if (object.deduplicated)
+                        message.deduplicated = $Boolean(object.deduplicated);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PutBlobResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PutBlobResponse
+             * @static
+             * @param {o3ml.v1.PutBlobResponse} message PutBlobResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PutBlobResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.cid = "";
+                    object.deduplicated = false;
+                }
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                if (message.deduplicated != null && $Object.hasOwnProperty.call(message, "deduplicated"))
+                    object.deduplicated = message.deduplicated;
+                return object;
+            };
+
+            /**
+             * Converts this PutBlobResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PutBlobResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PutBlobResponse.prototype.toJSON = function() {
+                return PutBlobResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PutBlobResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PutBlobResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PutBlobResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PutBlobResponse";
+            };
+
+            return PutBlobResponse;
+        })();
+
+        v1.GetBlobRequest = (function() {
+
+            /**
+             * Properties of a GetBlobRequest.
+             * @typedef {Object} o3ml.v1.GetBlobRequest.$Properties
+             * @property {string|null} [cid] GetBlobRequest cid
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetBlobRequest.
+             * @memberof o3ml.v1
+             * @interface IGetBlobRequest
+             * @augments o3ml.v1.GetBlobRequest.$Properties
+             * @deprecated Use o3ml.v1.GetBlobRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetBlobRequest.
+             * @typedef {o3ml.v1.GetBlobRequest.$Properties} o3ml.v1.GetBlobRequest.$Shape
+             */
+
+            /**
+             * Constructs a new GetBlobRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GetBlobRequest.
+             * @constructor
+             * @param {o3ml.v1.GetBlobRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetBlobRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetBlobRequest cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.GetBlobRequest
+             * @instance
+             */
+            GetBlobRequest.prototype.cid = "";
+
+            /**
+             * Creates a new GetBlobRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GetBlobRequest
+             * @static
+             * @param {o3ml.v1.GetBlobRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GetBlobRequest} GetBlobRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.GetBlobRequest.$Shape): o3ml.v1.GetBlobRequest & o3ml.v1.GetBlobRequest.$Shape;
+             *   (properties?: o3ml.v1.GetBlobRequest.$Properties): o3ml.v1.GetBlobRequest;
+             * }}
+             */
+            GetBlobRequest.create = function(properties) {
+                return new GetBlobRequest(properties);
+            };
+
+            /**
+             * Encodes the specified GetBlobRequest message. Does not implicitly {@link o3ml.v1.GetBlobRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GetBlobRequest
+             * @static
+             * @param {o3ml.v1.GetBlobRequest.$Properties} message GetBlobRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetBlobRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cid);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetBlobRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GetBlobRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GetBlobRequest & o3ml.v1.GetBlobRequest.$Shape} GetBlobRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetBlobRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GetBlobRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GetBlobRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GetBlobRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GetBlobRequest} GetBlobRequest
+             */
+            GetBlobRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GetBlobRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GetBlobRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GetBlobRequest();
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GetBlobRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GetBlobRequest
+             * @static
+             * @param {o3ml.v1.GetBlobRequest} message GetBlobRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GetBlobRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.cid = "";
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                return object;
+            };
+
+            /**
+             * Converts this GetBlobRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GetBlobRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GetBlobRequest.prototype.toJSON = function() {
+                return GetBlobRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GetBlobRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GetBlobRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GetBlobRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GetBlobRequest";
+            };
+
+            return GetBlobRequest;
+        })();
+
+        v1.GetBlobResponse = (function() {
+
+            /**
+             * Properties of a GetBlobResponse.
+             * @typedef {Object} o3ml.v1.GetBlobResponse.$Properties
+             * @property {Uint8Array|null} [data] GetBlobResponse data
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetBlobResponse.
+             * @memberof o3ml.v1
+             * @interface IGetBlobResponse
+             * @augments o3ml.v1.GetBlobResponse.$Properties
+             * @deprecated Use o3ml.v1.GetBlobResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetBlobResponse.
+             * @typedef {o3ml.v1.GetBlobResponse.$Properties} o3ml.v1.GetBlobResponse.$Shape
+             */
+
+            /**
+             * Constructs a new GetBlobResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GetBlobResponse.
+             * @constructor
+             * @param {o3ml.v1.GetBlobResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetBlobResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetBlobResponse data.
+             * @member {Uint8Array} data
+             * @memberof o3ml.v1.GetBlobResponse
+             * @instance
+             */
+            GetBlobResponse.prototype.data = $util.newBuffer([]);
+
+            /**
+             * Creates a new GetBlobResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GetBlobResponse
+             * @static
+             * @param {o3ml.v1.GetBlobResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GetBlobResponse} GetBlobResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.GetBlobResponse.$Shape): o3ml.v1.GetBlobResponse & o3ml.v1.GetBlobResponse.$Shape;
+             *   (properties?: o3ml.v1.GetBlobResponse.$Properties): o3ml.v1.GetBlobResponse;
+             * }}
+             */
+            GetBlobResponse.create = function(properties) {
+                return new GetBlobResponse(properties);
+            };
+
+            /**
+             * Encodes the specified GetBlobResponse message. Does not implicitly {@link o3ml.v1.GetBlobResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GetBlobResponse
+             * @static
+             * @param {o3ml.v1.GetBlobResponse.$Properties} message GetBlobResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetBlobResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetBlobResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GetBlobResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GetBlobResponse & o3ml.v1.GetBlobResponse.$Shape} GetBlobResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetBlobResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GetBlobResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GetBlobResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GetBlobResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GetBlobResponse} GetBlobResponse
+             */
+            GetBlobResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GetBlobResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GetBlobResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GetBlobResponse();
+                if (object.data != null)
+                    if (object.data.length)
+                        if (typeof object.data === "string")
+                            $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                        else if (object.data.length >= 0)
+                            message.data = object.data;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GetBlobResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GetBlobResponse
+             * @static
+             * @param {o3ml.v1.GetBlobResponse} message GetBlobResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GetBlobResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    if (options.bytes === $String)
+                        object.data = "";
+                    else {
+                        object.data = [];
+                        if (options.bytes !== $Array)
+                            object.data = $util.newBuffer(object.data);
+                    }
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                return object;
+            };
+
+            /**
+             * Converts this GetBlobResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GetBlobResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GetBlobResponse.prototype.toJSON = function() {
+                return GetBlobResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GetBlobResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GetBlobResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GetBlobResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GetBlobResponse";
+            };
+
+            return GetBlobResponse;
+        })();
+
+        v1.HasBlobsRequest = (function() {
+
+            /**
+             * Properties of a HasBlobsRequest.
+             * @typedef {Object} o3ml.v1.HasBlobsRequest.$Properties
+             * @property {Array.<string>|null} [cids] HasBlobsRequest cids
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a HasBlobsRequest.
+             * @memberof o3ml.v1
+             * @interface IHasBlobsRequest
+             * @augments o3ml.v1.HasBlobsRequest.$Properties
+             * @deprecated Use o3ml.v1.HasBlobsRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a HasBlobsRequest.
+             * @typedef {o3ml.v1.HasBlobsRequest.$Properties} o3ml.v1.HasBlobsRequest.$Shape
+             */
+
+            /**
+             * Constructs a new HasBlobsRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a HasBlobsRequest.
+             * @constructor
+             * @param {o3ml.v1.HasBlobsRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const HasBlobsRequest = function (properties) {
+                this.cids = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * HasBlobsRequest cids.
+             * @member {Array.<string>} cids
+             * @memberof o3ml.v1.HasBlobsRequest
+             * @instance
+             */
+            HasBlobsRequest.prototype.cids = $util.emptyArray;
+
+            /**
+             * Creates a new HasBlobsRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.HasBlobsRequest
+             * @static
+             * @param {o3ml.v1.HasBlobsRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.HasBlobsRequest} HasBlobsRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.HasBlobsRequest.$Shape): o3ml.v1.HasBlobsRequest & o3ml.v1.HasBlobsRequest.$Shape;
+             *   (properties?: o3ml.v1.HasBlobsRequest.$Properties): o3ml.v1.HasBlobsRequest;
+             * }}
+             */
+            HasBlobsRequest.create = function(properties) {
+                return new HasBlobsRequest(properties);
+            };
+
+            /**
+             * Encodes the specified HasBlobsRequest message. Does not implicitly {@link o3ml.v1.HasBlobsRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.HasBlobsRequest
+             * @static
+             * @param {o3ml.v1.HasBlobsRequest.$Properties} message HasBlobsRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            HasBlobsRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cids != null && message.cids.length)
+                    for (let i = 0; i < message.cids.length; ++i)
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.cids[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a HasBlobsRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.HasBlobsRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.HasBlobsRequest & o3ml.v1.HasBlobsRequest.$Shape} HasBlobsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            HasBlobsRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.HasBlobsRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.cids && message.cids.length))
+                                message.cids = [];
+                            message.cids.push(reader.stringVerify());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a HasBlobsRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.HasBlobsRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.HasBlobsRequest} HasBlobsRequest
+             */
+            HasBlobsRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.HasBlobsRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.HasBlobsRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.HasBlobsRequest();
+                if (object.cids) {
+                    if (!$Array.isArray(object.cids))
+                        throw $TypeError(".o3ml.v1.HasBlobsRequest.cids: array expected");
+                    message.cids = $Array(object.cids.length);
+                    for (let i = 0; i < object.cids.length; ++i)
+                        message.cids[i] = $String(object.cids[i]);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a HasBlobsRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.HasBlobsRequest
+             * @static
+             * @param {o3ml.v1.HasBlobsRequest} message HasBlobsRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            HasBlobsRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.cids = [];
+                if (message.cids && message.cids.length) {
+                    object.cids = $Array(message.cids.length);
+                    for (let j = 0; j < message.cids.length; ++j)
+                        object.cids[j] = message.cids[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this HasBlobsRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.HasBlobsRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            HasBlobsRequest.prototype.toJSON = function() {
+                return HasBlobsRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for HasBlobsRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.HasBlobsRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            HasBlobsRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.HasBlobsRequest";
+            };
+
+            return HasBlobsRequest;
+        })();
+
+        v1.HasBlobsResponse = (function() {
+
+            /**
+             * Properties of a HasBlobsResponse.
+             * @typedef {Object} o3ml.v1.HasBlobsResponse.$Properties
+             * @property {Array.<boolean>|null} [present] HasBlobsResponse present
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a HasBlobsResponse.
+             * @memberof o3ml.v1
+             * @interface IHasBlobsResponse
+             * @augments o3ml.v1.HasBlobsResponse.$Properties
+             * @deprecated Use o3ml.v1.HasBlobsResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a HasBlobsResponse.
+             * @typedef {o3ml.v1.HasBlobsResponse.$Properties} o3ml.v1.HasBlobsResponse.$Shape
+             */
+
+            /**
+             * Constructs a new HasBlobsResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a HasBlobsResponse.
+             * @constructor
+             * @param {o3ml.v1.HasBlobsResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const HasBlobsResponse = function (properties) {
+                this.present = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * HasBlobsResponse present.
+             * @member {Array.<boolean>} present
+             * @memberof o3ml.v1.HasBlobsResponse
+             * @instance
+             */
+            HasBlobsResponse.prototype.present = $util.emptyArray;
+
+            /**
+             * Creates a new HasBlobsResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.HasBlobsResponse
+             * @static
+             * @param {o3ml.v1.HasBlobsResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.HasBlobsResponse} HasBlobsResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.HasBlobsResponse.$Shape): o3ml.v1.HasBlobsResponse & o3ml.v1.HasBlobsResponse.$Shape;
+             *   (properties?: o3ml.v1.HasBlobsResponse.$Properties): o3ml.v1.HasBlobsResponse;
+             * }}
+             */
+            HasBlobsResponse.create = function(properties) {
+                return new HasBlobsResponse(properties);
+            };
+
+            /**
+             * Encodes the specified HasBlobsResponse message. Does not implicitly {@link o3ml.v1.HasBlobsResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.HasBlobsResponse
+             * @static
+             * @param {o3ml.v1.HasBlobsResponse.$Properties} message HasBlobsResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            HasBlobsResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.present != null && message.present.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bools(message.present);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a HasBlobsResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.HasBlobsResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.HasBlobsResponse & o3ml.v1.HasBlobsResponse.$Shape} HasBlobsResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            HasBlobsResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.HasBlobsResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType === 2) {
+                                if (!(message.present && message.present.length))
+                                    message.present = [];
+                                reader.bools(message.present);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.present && message.present.length))
+                                message.present = [];
+                            message.present.push(reader.bool());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a HasBlobsResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.HasBlobsResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.HasBlobsResponse} HasBlobsResponse
+             */
+            HasBlobsResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.HasBlobsResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.HasBlobsResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.HasBlobsResponse();
+                if (object.present) {
+                    if (!$Array.isArray(object.present))
+                        throw $TypeError(".o3ml.v1.HasBlobsResponse.present: array expected");
+                    message.present = $Array(object.present.length);
+                    for (let i = 0; i < object.present.length; ++i)
+                        message.present[i] = $Boolean(object.present[i]);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a HasBlobsResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.HasBlobsResponse
+             * @static
+             * @param {o3ml.v1.HasBlobsResponse} message HasBlobsResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            HasBlobsResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.present = [];
+                if (message.present && message.present.length) {
+                    object.present = $Array(message.present.length);
+                    for (let j = 0; j < message.present.length; ++j)
+                        object.present[j] = message.present[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this HasBlobsResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.HasBlobsResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            HasBlobsResponse.prototype.toJSON = function() {
+                return HasBlobsResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for HasBlobsResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.HasBlobsResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            HasBlobsResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.HasBlobsResponse";
+            };
+
+            return HasBlobsResponse;
+        })();
+
+        v1.FetchBlobRequest = (function() {
+
+            /**
+             * Properties of a FetchBlobRequest.
+             * @typedef {Object} o3ml.v1.FetchBlobRequest.$Properties
+             * @property {string|null} [cid] FetchBlobRequest cid
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FetchBlobRequest.
+             * @memberof o3ml.v1
+             * @interface IFetchBlobRequest
+             * @augments o3ml.v1.FetchBlobRequest.$Properties
+             * @deprecated Use o3ml.v1.FetchBlobRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a FetchBlobRequest.
+             * @typedef {o3ml.v1.FetchBlobRequest.$Properties} o3ml.v1.FetchBlobRequest.$Shape
+             */
+
+            /**
+             * Constructs a new FetchBlobRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a FetchBlobRequest.
+             * @constructor
+             * @param {o3ml.v1.FetchBlobRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FetchBlobRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FetchBlobRequest cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.FetchBlobRequest
+             * @instance
+             */
+            FetchBlobRequest.prototype.cid = "";
+
+            /**
+             * Creates a new FetchBlobRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.FetchBlobRequest
+             * @static
+             * @param {o3ml.v1.FetchBlobRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.FetchBlobRequest} FetchBlobRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.FetchBlobRequest.$Shape): o3ml.v1.FetchBlobRequest & o3ml.v1.FetchBlobRequest.$Shape;
+             *   (properties?: o3ml.v1.FetchBlobRequest.$Properties): o3ml.v1.FetchBlobRequest;
+             * }}
+             */
+            FetchBlobRequest.create = function(properties) {
+                return new FetchBlobRequest(properties);
+            };
+
+            /**
+             * Encodes the specified FetchBlobRequest message. Does not implicitly {@link o3ml.v1.FetchBlobRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.FetchBlobRequest
+             * @static
+             * @param {o3ml.v1.FetchBlobRequest.$Properties} message FetchBlobRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FetchBlobRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cid);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FetchBlobRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.FetchBlobRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.FetchBlobRequest & o3ml.v1.FetchBlobRequest.$Shape} FetchBlobRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FetchBlobRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.FetchBlobRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a FetchBlobRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.FetchBlobRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.FetchBlobRequest} FetchBlobRequest
+             */
+            FetchBlobRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.FetchBlobRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.FetchBlobRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.FetchBlobRequest();
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a FetchBlobRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.FetchBlobRequest
+             * @static
+             * @param {o3ml.v1.FetchBlobRequest} message FetchBlobRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            FetchBlobRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.cid = "";
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                return object;
+            };
+
+            /**
+             * Converts this FetchBlobRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.FetchBlobRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            FetchBlobRequest.prototype.toJSON = function() {
+                return FetchBlobRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for FetchBlobRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.FetchBlobRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            FetchBlobRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.FetchBlobRequest";
+            };
+
+            return FetchBlobRequest;
+        })();
+
+        v1.FetchBlobResponse = (function() {
+
+            /**
+             * Properties of a FetchBlobResponse.
+             * @typedef {Object} o3ml.v1.FetchBlobResponse.$Properties
+             * @property {string|null} [path] FetchBlobResponse path
+             * @property {number|null} [size] FetchBlobResponse size
+             * @property {string|null} [lease] FetchBlobResponse lease
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FetchBlobResponse.
+             * @memberof o3ml.v1
+             * @interface IFetchBlobResponse
+             * @augments o3ml.v1.FetchBlobResponse.$Properties
+             * @deprecated Use o3ml.v1.FetchBlobResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a FetchBlobResponse.
+             * @typedef {o3ml.v1.FetchBlobResponse.$Properties} o3ml.v1.FetchBlobResponse.$Shape
+             */
+
+            /**
+             * Constructs a new FetchBlobResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a FetchBlobResponse.
+             * @constructor
+             * @param {o3ml.v1.FetchBlobResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FetchBlobResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FetchBlobResponse path.
+             * @member {string} path
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @instance
+             */
+            FetchBlobResponse.prototype.path = "";
+
+            /**
+             * FetchBlobResponse size.
+             * @member {number} size
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @instance
+             */
+            FetchBlobResponse.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * FetchBlobResponse lease.
+             * @member {string} lease
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @instance
+             */
+            FetchBlobResponse.prototype.lease = "";
+
+            /**
+             * Creates a new FetchBlobResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @static
+             * @param {o3ml.v1.FetchBlobResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.FetchBlobResponse} FetchBlobResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.FetchBlobResponse.$Shape): o3ml.v1.FetchBlobResponse & o3ml.v1.FetchBlobResponse.$Shape;
+             *   (properties?: o3ml.v1.FetchBlobResponse.$Properties): o3ml.v1.FetchBlobResponse;
+             * }}
+             */
+            FetchBlobResponse.create = function(properties) {
+                return new FetchBlobResponse(properties);
+            };
+
+            /**
+             * Encodes the specified FetchBlobResponse message. Does not implicitly {@link o3ml.v1.FetchBlobResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @static
+             * @param {o3ml.v1.FetchBlobResponse.$Properties} message FetchBlobResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FetchBlobResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path") && message.path !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.path);
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.size);
+                if (message.lease != null && $Object.hasOwnProperty.call(message, "lease") && message.lease !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.lease);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FetchBlobResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.FetchBlobResponse & o3ml.v1.FetchBlobResponse.$Shape} FetchBlobResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FetchBlobResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.FetchBlobResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.path = value;
+                            else
+                                delete message.path;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.size = value;
+                            else
+                                delete message.size;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lease = value;
+                            else
+                                delete message.lease;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a FetchBlobResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.FetchBlobResponse} FetchBlobResponse
+             */
+            FetchBlobResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.FetchBlobResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.FetchBlobResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.FetchBlobResponse();
+                if (object.path != null)
+                    if (typeof object.path !== "string" || object.path.length)
+                        message.path = $String(object.path);
+                if (object.size != null)
+                    if (typeof object.size === "object" ? object.size.low || object.size.high : $Number(object.size) !== 0)
+                        if ($util.Long)
+                            message.size = $util.Long.fromValue(object.size, true);
+                        else if (typeof object.size === "string")
+                            message.size = $parseInt(object.size, 10);
+                        else if (typeof object.size === "number")
+                            message.size = object.size;
+                        else if (typeof object.size === "object")
+                            message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
+                if (object.lease != null)
+                    if (typeof object.lease !== "string" || object.lease.length)
+                        message.lease = $String(object.lease);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a FetchBlobResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @static
+             * @param {o3ml.v1.FetchBlobResponse} message FetchBlobResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            FetchBlobResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.path = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.lease = "";
+                }
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path"))
+                    object.path = message.path;
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.size = typeof message.size === "number" ? $BigInt(message.size) : $util.Long.fromBits(message.size.low >>> 0, message.size.high >>> 0, true).toBigInt();
+                    else if (typeof message.size === "number")
+                        object.size = options.longs === $String ? $String(message.size) : message.size;
+                    else
+                        object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
+                if (message.lease != null && $Object.hasOwnProperty.call(message, "lease"))
+                    object.lease = message.lease;
+                return object;
+            };
+
+            /**
+             * Converts this FetchBlobResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            FetchBlobResponse.prototype.toJSON = function() {
+                return FetchBlobResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for FetchBlobResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.FetchBlobResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            FetchBlobResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.FetchBlobResponse";
+            };
+
+            return FetchBlobResponse;
+        })();
+
+        v1.ReleaseBlobRequest = (function() {
+
+            /**
+             * Properties of a ReleaseBlobRequest.
+             * @typedef {Object} o3ml.v1.ReleaseBlobRequest.$Properties
+             * @property {string|null} [lease] ReleaseBlobRequest lease
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReleaseBlobRequest.
+             * @memberof o3ml.v1
+             * @interface IReleaseBlobRequest
+             * @augments o3ml.v1.ReleaseBlobRequest.$Properties
+             * @deprecated Use o3ml.v1.ReleaseBlobRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReleaseBlobRequest.
+             * @typedef {o3ml.v1.ReleaseBlobRequest.$Properties} o3ml.v1.ReleaseBlobRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ReleaseBlobRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ReleaseBlobRequest.
+             * @constructor
+             * @param {o3ml.v1.ReleaseBlobRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReleaseBlobRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReleaseBlobRequest lease.
+             * @member {string} lease
+             * @memberof o3ml.v1.ReleaseBlobRequest
+             * @instance
+             */
+            ReleaseBlobRequest.prototype.lease = "";
+
+            /**
+             * Creates a new ReleaseBlobRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ReleaseBlobRequest
+             * @static
+             * @param {o3ml.v1.ReleaseBlobRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ReleaseBlobRequest} ReleaseBlobRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ReleaseBlobRequest.$Shape): o3ml.v1.ReleaseBlobRequest & o3ml.v1.ReleaseBlobRequest.$Shape;
+             *   (properties?: o3ml.v1.ReleaseBlobRequest.$Properties): o3ml.v1.ReleaseBlobRequest;
+             * }}
+             */
+            ReleaseBlobRequest.create = function(properties) {
+                return new ReleaseBlobRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ReleaseBlobRequest message. Does not implicitly {@link o3ml.v1.ReleaseBlobRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ReleaseBlobRequest
+             * @static
+             * @param {o3ml.v1.ReleaseBlobRequest.$Properties} message ReleaseBlobRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReleaseBlobRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.lease != null && $Object.hasOwnProperty.call(message, "lease") && message.lease !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.lease);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReleaseBlobRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ReleaseBlobRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ReleaseBlobRequest & o3ml.v1.ReleaseBlobRequest.$Shape} ReleaseBlobRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReleaseBlobRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ReleaseBlobRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.lease = value;
+                            else
+                                delete message.lease;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ReleaseBlobRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ReleaseBlobRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ReleaseBlobRequest} ReleaseBlobRequest
+             */
+            ReleaseBlobRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ReleaseBlobRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ReleaseBlobRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ReleaseBlobRequest();
+                if (object.lease != null)
+                    if (typeof object.lease !== "string" || object.lease.length)
+                        message.lease = $String(object.lease);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ReleaseBlobRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ReleaseBlobRequest
+             * @static
+             * @param {o3ml.v1.ReleaseBlobRequest} message ReleaseBlobRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ReleaseBlobRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.lease = "";
+                if (message.lease != null && $Object.hasOwnProperty.call(message, "lease"))
+                    object.lease = message.lease;
+                return object;
+            };
+
+            /**
+             * Converts this ReleaseBlobRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ReleaseBlobRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ReleaseBlobRequest.prototype.toJSON = function() {
+                return ReleaseBlobRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ReleaseBlobRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ReleaseBlobRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReleaseBlobRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ReleaseBlobRequest";
+            };
+
+            return ReleaseBlobRequest;
+        })();
+
+        v1.ReleaseBlobResponse = (function() {
+
+            /**
+             * Properties of a ReleaseBlobResponse.
+             * @typedef {Object} o3ml.v1.ReleaseBlobResponse.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReleaseBlobResponse.
+             * @memberof o3ml.v1
+             * @interface IReleaseBlobResponse
+             * @augments o3ml.v1.ReleaseBlobResponse.$Properties
+             * @deprecated Use o3ml.v1.ReleaseBlobResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReleaseBlobResponse.
+             * @typedef {o3ml.v1.ReleaseBlobResponse.$Properties} o3ml.v1.ReleaseBlobResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ReleaseBlobResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ReleaseBlobResponse.
+             * @constructor
+             * @param {o3ml.v1.ReleaseBlobResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReleaseBlobResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new ReleaseBlobResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ReleaseBlobResponse
+             * @static
+             * @param {o3ml.v1.ReleaseBlobResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ReleaseBlobResponse} ReleaseBlobResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ReleaseBlobResponse.$Shape): o3ml.v1.ReleaseBlobResponse & o3ml.v1.ReleaseBlobResponse.$Shape;
+             *   (properties?: o3ml.v1.ReleaseBlobResponse.$Properties): o3ml.v1.ReleaseBlobResponse;
+             * }}
+             */
+            ReleaseBlobResponse.create = function(properties) {
+                return new ReleaseBlobResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ReleaseBlobResponse message. Does not implicitly {@link o3ml.v1.ReleaseBlobResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ReleaseBlobResponse
+             * @static
+             * @param {o3ml.v1.ReleaseBlobResponse.$Properties} message ReleaseBlobResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReleaseBlobResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReleaseBlobResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ReleaseBlobResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ReleaseBlobResponse & o3ml.v1.ReleaseBlobResponse.$Shape} ReleaseBlobResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReleaseBlobResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ReleaseBlobResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ReleaseBlobResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ReleaseBlobResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ReleaseBlobResponse} ReleaseBlobResponse
+             */
+            ReleaseBlobResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ReleaseBlobResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ReleaseBlobResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                return new $root.o3ml.v1.ReleaseBlobResponse();
+            };
+
+            /**
+             * Creates a plain object from a ReleaseBlobResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ReleaseBlobResponse
+             * @static
+             * @param {o3ml.v1.ReleaseBlobResponse} message ReleaseBlobResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ReleaseBlobResponse.toObject = function () {
+                return {};
+            };
+
+            /**
+             * Converts this ReleaseBlobResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ReleaseBlobResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ReleaseBlobResponse.prototype.toJSON = function() {
+                return ReleaseBlobResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ReleaseBlobResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ReleaseBlobResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReleaseBlobResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ReleaseBlobResponse";
+            };
+
+            return ReleaseBlobResponse;
+        })();
+
+        v1.CommitDatasetRequest = (function() {
+
+            /**
+             * Properties of a CommitDatasetRequest.
+             * @typedef {Object} o3ml.v1.CommitDatasetRequest.$Properties
+             * @property {o3ml.v1.DatasetManifest.$Properties|null} [manifest] CommitDatasetRequest manifest
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CommitDatasetRequest.
+             * @memberof o3ml.v1
+             * @interface ICommitDatasetRequest
+             * @augments o3ml.v1.CommitDatasetRequest.$Properties
+             * @deprecated Use o3ml.v1.CommitDatasetRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a CommitDatasetRequest.
+             * @typedef {o3ml.v1.CommitDatasetRequest.$Properties} o3ml.v1.CommitDatasetRequest.$Shape
+             */
+
+            /**
+             * Constructs a new CommitDatasetRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CommitDatasetRequest.
+             * @constructor
+             * @param {o3ml.v1.CommitDatasetRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CommitDatasetRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CommitDatasetRequest manifest.
+             * @member {o3ml.v1.DatasetManifest.$Properties|null|undefined} manifest
+             * @memberof o3ml.v1.CommitDatasetRequest
+             * @instance
+             */
+            CommitDatasetRequest.prototype.manifest = null;
+
+            /**
+             * Creates a new CommitDatasetRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CommitDatasetRequest
+             * @static
+             * @param {o3ml.v1.CommitDatasetRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CommitDatasetRequest} CommitDatasetRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.CommitDatasetRequest.$Shape): o3ml.v1.CommitDatasetRequest & o3ml.v1.CommitDatasetRequest.$Shape;
+             *   (properties?: o3ml.v1.CommitDatasetRequest.$Properties): o3ml.v1.CommitDatasetRequest;
+             * }}
+             */
+            CommitDatasetRequest.create = function(properties) {
+                return new CommitDatasetRequest(properties);
+            };
+
+            /**
+             * Encodes the specified CommitDatasetRequest message. Does not implicitly {@link o3ml.v1.CommitDatasetRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CommitDatasetRequest
+             * @static
+             * @param {o3ml.v1.CommitDatasetRequest.$Properties} message CommitDatasetRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CommitDatasetRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.manifest != null && $Object.hasOwnProperty.call(message, "manifest"))
+                    $root.o3ml.v1.DatasetManifest.encode(message.manifest, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CommitDatasetRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CommitDatasetRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CommitDatasetRequest & o3ml.v1.CommitDatasetRequest.$Shape} CommitDatasetRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CommitDatasetRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CommitDatasetRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.manifest = $root.o3ml.v1.DatasetManifest.decode(reader, reader.size(), $undefined, _depth + 1, message.manifest);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CommitDatasetRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CommitDatasetRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CommitDatasetRequest} CommitDatasetRequest
+             */
+            CommitDatasetRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CommitDatasetRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CommitDatasetRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CommitDatasetRequest();
+                if (object.manifest != null) {
+                    if (!$util.isObject(object.manifest))
+                        throw $TypeError(".o3ml.v1.CommitDatasetRequest.manifest: object expected");
+                    message.manifest = $root.o3ml.v1.DatasetManifest.fromObject(object.manifest, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CommitDatasetRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CommitDatasetRequest
+             * @static
+             * @param {o3ml.v1.CommitDatasetRequest} message CommitDatasetRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CommitDatasetRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.manifest = null;
+                if (message.manifest != null && $Object.hasOwnProperty.call(message, "manifest"))
+                    object.manifest = $root.o3ml.v1.DatasetManifest.toObject(message.manifest, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this CommitDatasetRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CommitDatasetRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CommitDatasetRequest.prototype.toJSON = function() {
+                return CommitDatasetRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CommitDatasetRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CommitDatasetRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CommitDatasetRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CommitDatasetRequest";
+            };
+
+            return CommitDatasetRequest;
+        })();
+
+        v1.DatasetVersionInfo = (function() {
+
+            /**
+             * Properties of a DatasetVersionInfo.
+             * @typedef {Object} o3ml.v1.DatasetVersionInfo.$Properties
+             * @property {string|null} [name] DatasetVersionInfo name
+             * @property {string|null} [version] DatasetVersionInfo version
+             * @property {string|null} [cid] DatasetVersionInfo cid
+             * @property {string|null} [parentCid] DatasetVersionInfo parentCid
+             * @property {number|null} [samples] DatasetVersionInfo samples
+             * @property {number|null} [bytes] DatasetVersionInfo bytes
+             * @property {number|null} [shards] DatasetVersionInfo shards
+             * @property {number|null} [createdUnixMs] DatasetVersionInfo createdUnixMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DatasetVersionInfo.
+             * @memberof o3ml.v1
+             * @interface IDatasetVersionInfo
+             * @augments o3ml.v1.DatasetVersionInfo.$Properties
+             * @deprecated Use o3ml.v1.DatasetVersionInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of a DatasetVersionInfo.
+             * @typedef {o3ml.v1.DatasetVersionInfo.$Properties} o3ml.v1.DatasetVersionInfo.$Shape
+             */
+
+            /**
+             * Constructs a new DatasetVersionInfo.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DatasetVersionInfo.
+             * @constructor
+             * @param {o3ml.v1.DatasetVersionInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DatasetVersionInfo = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DatasetVersionInfo name.
+             * @member {string} name
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             */
+            DatasetVersionInfo.prototype.name = "";
+
+            /**
+             * DatasetVersionInfo version.
+             * @member {string} version
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             */
+            DatasetVersionInfo.prototype.version = "";
+
+            /**
+             * DatasetVersionInfo cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             */
+            DatasetVersionInfo.prototype.cid = "";
+
+            /**
+             * DatasetVersionInfo parentCid.
+             * @member {string} parentCid
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             */
+            DatasetVersionInfo.prototype.parentCid = "";
+
+            /**
+             * DatasetVersionInfo samples.
+             * @member {number} samples
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             */
+            DatasetVersionInfo.prototype.samples = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * DatasetVersionInfo bytes.
+             * @member {number} bytes
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             */
+            DatasetVersionInfo.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * DatasetVersionInfo shards.
+             * @member {number} shards
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             */
+            DatasetVersionInfo.prototype.shards = 0;
+
+            /**
+             * DatasetVersionInfo createdUnixMs.
+             * @member {number} createdUnixMs
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             */
+            DatasetVersionInfo.prototype.createdUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * Creates a new DatasetVersionInfo instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @static
+             * @param {o3ml.v1.DatasetVersionInfo.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DatasetVersionInfo} DatasetVersionInfo instance
+             * @type {{
+             *   (properties: o3ml.v1.DatasetVersionInfo.$Shape): o3ml.v1.DatasetVersionInfo & o3ml.v1.DatasetVersionInfo.$Shape;
+             *   (properties?: o3ml.v1.DatasetVersionInfo.$Properties): o3ml.v1.DatasetVersionInfo;
+             * }}
+             */
+            DatasetVersionInfo.create = function(properties) {
+                return new DatasetVersionInfo(properties);
+            };
+
+            /**
+             * Encodes the specified DatasetVersionInfo message. Does not implicitly {@link o3ml.v1.DatasetVersionInfo.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @static
+             * @param {o3ml.v1.DatasetVersionInfo.$Properties} message DatasetVersionInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DatasetVersionInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.version);
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.cid);
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid") && message.parentCid !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.parentCid);
+                if (message.samples != null && $Object.hasOwnProperty.call(message, "samples") && (typeof message.samples === "object" ? message.samples.low || message.samples.high : message.samples !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.samples);
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && (typeof message.bytes === "object" ? message.bytes.low || message.bytes.high : message.bytes !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.bytes);
+                if (message.shards != null && $Object.hasOwnProperty.call(message, "shards") && message.shards !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.shards);
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs") && (typeof message.createdUnixMs === "object" ? message.createdUnixMs.low || message.createdUnixMs.high : message.createdUnixMs !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).int64(message.createdUnixMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DatasetVersionInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DatasetVersionInfo & o3ml.v1.DatasetVersionInfo.$Shape} DatasetVersionInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DatasetVersionInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DatasetVersionInfo();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.parentCid = value;
+                            else
+                                delete message.parentCid;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.samples = value;
+                            else
+                                delete message.samples;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytes = value;
+                            else
+                                delete message.bytes;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.shards = value;
+                            else
+                                delete message.shards;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdUnixMs = value;
+                            else
+                                delete message.createdUnixMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DatasetVersionInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DatasetVersionInfo} DatasetVersionInfo
+             */
+            DatasetVersionInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DatasetVersionInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DatasetVersionInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DatasetVersionInfo();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.version != null)
+                    if (typeof object.version !== "string" || object.version.length)
+                        message.version = $String(object.version);
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                if (object.parentCid != null)
+                    if (typeof object.parentCid !== "string" || object.parentCid.length)
+                        message.parentCid = $String(object.parentCid);
+                if (object.samples != null)
+                    if (typeof object.samples === "object" ? object.samples.low || object.samples.high : $Number(object.samples) !== 0)
+                        if ($util.Long)
+                            message.samples = $util.Long.fromValue(object.samples, true);
+                        else if (typeof object.samples === "string")
+                            message.samples = $parseInt(object.samples, 10);
+                        else if (typeof object.samples === "number")
+                            message.samples = object.samples;
+                        else if (typeof object.samples === "object")
+                            message.samples = new $util.LongBits(object.samples.low >>> 0, object.samples.high >>> 0).toNumber(true);
+                if (object.bytes != null)
+                    if (typeof object.bytes === "object" ? object.bytes.low || object.bytes.high : $Number(object.bytes) !== 0)
+                        if ($util.Long)
+                            message.bytes = $util.Long.fromValue(object.bytes, true);
+                        else if (typeof object.bytes === "string")
+                            message.bytes = $parseInt(object.bytes, 10);
+                        else if (typeof object.bytes === "number")
+                            message.bytes = object.bytes;
+                        else if (typeof object.bytes === "object")
+                            message.bytes = new $util.LongBits(object.bytes.low >>> 0, object.bytes.high >>> 0).toNumber(true);
+                if (object.shards != null)
+                    if ($Number(object.shards) !== 0)
+                        message.shards = object.shards >>> 0;
+                if (object.createdUnixMs != null)
+                    if (typeof object.createdUnixMs === "object" ? object.createdUnixMs.low || object.createdUnixMs.high : $Number(object.createdUnixMs) !== 0)
+                        if ($util.Long)
+                            message.createdUnixMs = $util.Long.fromValue(object.createdUnixMs, false);
+                        else if (typeof object.createdUnixMs === "string")
+                            message.createdUnixMs = $parseInt(object.createdUnixMs, 10);
+                        else if (typeof object.createdUnixMs === "number")
+                            message.createdUnixMs = object.createdUnixMs;
+                        else if (typeof object.createdUnixMs === "object")
+                            message.createdUnixMs = new $util.LongBits(object.createdUnixMs.low >>> 0, object.createdUnixMs.high >>> 0).toNumber();
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DatasetVersionInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @static
+             * @param {o3ml.v1.DatasetVersionInfo} message DatasetVersionInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DatasetVersionInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.name = "";
+                    object.version = "";
+                    object.cid = "";
+                    object.parentCid = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.samples = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.samples = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.shards = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.createdUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.createdUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid"))
+                    object.parentCid = message.parentCid;
+                if (message.samples != null && $Object.hasOwnProperty.call(message, "samples"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.samples = typeof message.samples === "number" ? $BigInt(message.samples) : $util.Long.fromBits(message.samples.low >>> 0, message.samples.high >>> 0, true).toBigInt();
+                    else if (typeof message.samples === "number")
+                        object.samples = options.longs === $String ? $String(message.samples) : message.samples;
+                    else
+                        object.samples = options.longs === $String ? $util.Long.prototype.toString.call(message.samples) : options.longs === $Number ? new $util.LongBits(message.samples.low >>> 0, message.samples.high >>> 0).toNumber(true) : message.samples;
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytes = typeof message.bytes === "number" ? $BigInt(message.bytes) : $util.Long.fromBits(message.bytes.low >>> 0, message.bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytes === "number")
+                        object.bytes = options.longs === $String ? $String(message.bytes) : message.bytes;
+                    else
+                        object.bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.bytes) : options.longs === $Number ? new $util.LongBits(message.bytes.low >>> 0, message.bytes.high >>> 0).toNumber(true) : message.bytes;
+                if (message.shards != null && $Object.hasOwnProperty.call(message, "shards"))
+                    object.shards = message.shards;
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.createdUnixMs = typeof message.createdUnixMs === "number" ? $BigInt(message.createdUnixMs) : $util.Long.fromBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.createdUnixMs === "number")
+                        object.createdUnixMs = options.longs === $String ? $String(message.createdUnixMs) : message.createdUnixMs;
+                    else
+                        object.createdUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.createdUnixMs) : options.longs === $Number ? new $util.LongBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0).toNumber() : message.createdUnixMs;
+                return object;
+            };
+
+            /**
+             * Converts this DatasetVersionInfo to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DatasetVersionInfo.prototype.toJSON = function() {
+                return DatasetVersionInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DatasetVersionInfo
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DatasetVersionInfo
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DatasetVersionInfo.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DatasetVersionInfo";
+            };
+
+            return DatasetVersionInfo;
+        })();
+
+        v1.ResolveDatasetRequest = (function() {
+
+            /**
+             * Properties of a ResolveDatasetRequest.
+             * @typedef {Object} o3ml.v1.ResolveDatasetRequest.$Properties
+             * @property {string|null} [spec] ResolveDatasetRequest spec
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ResolveDatasetRequest.
+             * @memberof o3ml.v1
+             * @interface IResolveDatasetRequest
+             * @augments o3ml.v1.ResolveDatasetRequest.$Properties
+             * @deprecated Use o3ml.v1.ResolveDatasetRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ResolveDatasetRequest.
+             * @typedef {o3ml.v1.ResolveDatasetRequest.$Properties} o3ml.v1.ResolveDatasetRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ResolveDatasetRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ResolveDatasetRequest.
+             * @constructor
+             * @param {o3ml.v1.ResolveDatasetRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ResolveDatasetRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ResolveDatasetRequest spec.
+             * @member {string} spec
+             * @memberof o3ml.v1.ResolveDatasetRequest
+             * @instance
+             */
+            ResolveDatasetRequest.prototype.spec = "";
+
+            /**
+             * Creates a new ResolveDatasetRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ResolveDatasetRequest
+             * @static
+             * @param {o3ml.v1.ResolveDatasetRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ResolveDatasetRequest} ResolveDatasetRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ResolveDatasetRequest.$Shape): o3ml.v1.ResolveDatasetRequest & o3ml.v1.ResolveDatasetRequest.$Shape;
+             *   (properties?: o3ml.v1.ResolveDatasetRequest.$Properties): o3ml.v1.ResolveDatasetRequest;
+             * }}
+             */
+            ResolveDatasetRequest.create = function(properties) {
+                return new ResolveDatasetRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ResolveDatasetRequest message. Does not implicitly {@link o3ml.v1.ResolveDatasetRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ResolveDatasetRequest
+             * @static
+             * @param {o3ml.v1.ResolveDatasetRequest.$Properties} message ResolveDatasetRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ResolveDatasetRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.spec != null && $Object.hasOwnProperty.call(message, "spec") && message.spec !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.spec);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ResolveDatasetRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ResolveDatasetRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ResolveDatasetRequest & o3ml.v1.ResolveDatasetRequest.$Shape} ResolveDatasetRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ResolveDatasetRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ResolveDatasetRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.spec = value;
+                            else
+                                delete message.spec;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ResolveDatasetRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ResolveDatasetRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ResolveDatasetRequest} ResolveDatasetRequest
+             */
+            ResolveDatasetRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ResolveDatasetRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ResolveDatasetRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ResolveDatasetRequest();
+                if (object.spec != null)
+                    if (typeof object.spec !== "string" || object.spec.length)
+                        message.spec = $String(object.spec);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ResolveDatasetRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ResolveDatasetRequest
+             * @static
+             * @param {o3ml.v1.ResolveDatasetRequest} message ResolveDatasetRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ResolveDatasetRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.spec = "";
+                if (message.spec != null && $Object.hasOwnProperty.call(message, "spec"))
+                    object.spec = message.spec;
+                return object;
+            };
+
+            /**
+             * Converts this ResolveDatasetRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ResolveDatasetRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ResolveDatasetRequest.prototype.toJSON = function() {
+                return ResolveDatasetRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ResolveDatasetRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ResolveDatasetRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ResolveDatasetRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ResolveDatasetRequest";
+            };
+
+            return ResolveDatasetRequest;
+        })();
+
+        v1.ResolveDatasetResponse = (function() {
+
+            /**
+             * Properties of a ResolveDatasetResponse.
+             * @typedef {Object} o3ml.v1.ResolveDatasetResponse.$Properties
+             * @property {o3ml.v1.DatasetVersionInfo.$Properties|null} [info] ResolveDatasetResponse info
+             * @property {o3ml.v1.DatasetManifest.$Properties|null} [manifest] ResolveDatasetResponse manifest
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ResolveDatasetResponse.
+             * @memberof o3ml.v1
+             * @interface IResolveDatasetResponse
+             * @augments o3ml.v1.ResolveDatasetResponse.$Properties
+             * @deprecated Use o3ml.v1.ResolveDatasetResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ResolveDatasetResponse.
+             * @typedef {o3ml.v1.ResolveDatasetResponse.$Properties} o3ml.v1.ResolveDatasetResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ResolveDatasetResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ResolveDatasetResponse.
+             * @constructor
+             * @param {o3ml.v1.ResolveDatasetResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ResolveDatasetResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ResolveDatasetResponse info.
+             * @member {o3ml.v1.DatasetVersionInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @instance
+             */
+            ResolveDatasetResponse.prototype.info = null;
+
+            /**
+             * ResolveDatasetResponse manifest.
+             * @member {o3ml.v1.DatasetManifest.$Properties|null|undefined} manifest
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @instance
+             */
+            ResolveDatasetResponse.prototype.manifest = null;
+
+            /**
+             * Creates a new ResolveDatasetResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @static
+             * @param {o3ml.v1.ResolveDatasetResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ResolveDatasetResponse} ResolveDatasetResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ResolveDatasetResponse.$Shape): o3ml.v1.ResolveDatasetResponse & o3ml.v1.ResolveDatasetResponse.$Shape;
+             *   (properties?: o3ml.v1.ResolveDatasetResponse.$Properties): o3ml.v1.ResolveDatasetResponse;
+             * }}
+             */
+            ResolveDatasetResponse.create = function(properties) {
+                return new ResolveDatasetResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ResolveDatasetResponse message. Does not implicitly {@link o3ml.v1.ResolveDatasetResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @static
+             * @param {o3ml.v1.ResolveDatasetResponse.$Properties} message ResolveDatasetResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ResolveDatasetResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.DatasetVersionInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.manifest != null && $Object.hasOwnProperty.call(message, "manifest"))
+                    $root.o3ml.v1.DatasetManifest.encode(message.manifest, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ResolveDatasetResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ResolveDatasetResponse & o3ml.v1.ResolveDatasetResponse.$Shape} ResolveDatasetResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ResolveDatasetResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ResolveDatasetResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.DatasetVersionInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.manifest = $root.o3ml.v1.DatasetManifest.decode(reader, reader.size(), $undefined, _depth + 1, message.manifest);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ResolveDatasetResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ResolveDatasetResponse} ResolveDatasetResponse
+             */
+            ResolveDatasetResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ResolveDatasetResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ResolveDatasetResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ResolveDatasetResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.ResolveDatasetResponse.info: object expected");
+                    message.info = $root.o3ml.v1.DatasetVersionInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.manifest != null) {
+                    if (!$util.isObject(object.manifest))
+                        throw $TypeError(".o3ml.v1.ResolveDatasetResponse.manifest: object expected");
+                    message.manifest = $root.o3ml.v1.DatasetManifest.fromObject(object.manifest, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ResolveDatasetResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @static
+             * @param {o3ml.v1.ResolveDatasetResponse} message ResolveDatasetResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ResolveDatasetResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.info = null;
+                    object.manifest = null;
+                }
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    object.info = $root.o3ml.v1.DatasetVersionInfo.toObject(message.info, options, _depth + 1);
+                if (message.manifest != null && $Object.hasOwnProperty.call(message, "manifest"))
+                    object.manifest = $root.o3ml.v1.DatasetManifest.toObject(message.manifest, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this ResolveDatasetResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ResolveDatasetResponse.prototype.toJSON = function() {
+                return ResolveDatasetResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ResolveDatasetResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ResolveDatasetResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ResolveDatasetResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ResolveDatasetResponse";
+            };
+
+            return ResolveDatasetResponse;
+        })();
+
+        v1.ListDatasetsRequest = (function() {
+
+            /**
+             * Properties of a ListDatasetsRequest.
+             * @typedef {Object} o3ml.v1.ListDatasetsRequest.$Properties
+             * @property {string|null} [name] ListDatasetsRequest name
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListDatasetsRequest.
+             * @memberof o3ml.v1
+             * @interface IListDatasetsRequest
+             * @augments o3ml.v1.ListDatasetsRequest.$Properties
+             * @deprecated Use o3ml.v1.ListDatasetsRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListDatasetsRequest.
+             * @typedef {o3ml.v1.ListDatasetsRequest.$Properties} o3ml.v1.ListDatasetsRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ListDatasetsRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListDatasetsRequest.
+             * @constructor
+             * @param {o3ml.v1.ListDatasetsRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListDatasetsRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListDatasetsRequest name.
+             * @member {string} name
+             * @memberof o3ml.v1.ListDatasetsRequest
+             * @instance
+             */
+            ListDatasetsRequest.prototype.name = "";
+
+            /**
+             * Creates a new ListDatasetsRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListDatasetsRequest
+             * @static
+             * @param {o3ml.v1.ListDatasetsRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListDatasetsRequest} ListDatasetsRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ListDatasetsRequest.$Shape): o3ml.v1.ListDatasetsRequest & o3ml.v1.ListDatasetsRequest.$Shape;
+             *   (properties?: o3ml.v1.ListDatasetsRequest.$Properties): o3ml.v1.ListDatasetsRequest;
+             * }}
+             */
+            ListDatasetsRequest.create = function(properties) {
+                return new ListDatasetsRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ListDatasetsRequest message. Does not implicitly {@link o3ml.v1.ListDatasetsRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListDatasetsRequest
+             * @static
+             * @param {o3ml.v1.ListDatasetsRequest.$Properties} message ListDatasetsRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListDatasetsRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListDatasetsRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListDatasetsRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListDatasetsRequest & o3ml.v1.ListDatasetsRequest.$Shape} ListDatasetsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListDatasetsRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListDatasetsRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListDatasetsRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListDatasetsRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListDatasetsRequest} ListDatasetsRequest
+             */
+            ListDatasetsRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListDatasetsRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListDatasetsRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListDatasetsRequest();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListDatasetsRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListDatasetsRequest
+             * @static
+             * @param {o3ml.v1.ListDatasetsRequest} message ListDatasetsRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListDatasetsRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.name = "";
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                return object;
+            };
+
+            /**
+             * Converts this ListDatasetsRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListDatasetsRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListDatasetsRequest.prototype.toJSON = function() {
+                return ListDatasetsRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListDatasetsRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListDatasetsRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListDatasetsRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListDatasetsRequest";
+            };
+
+            return ListDatasetsRequest;
+        })();
+
+        v1.ListDatasetsResponse = (function() {
+
+            /**
+             * Properties of a ListDatasetsResponse.
+             * @typedef {Object} o3ml.v1.ListDatasetsResponse.$Properties
+             * @property {Array.<o3ml.v1.DatasetVersionInfo.$Properties>|null} [versions] ListDatasetsResponse versions
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListDatasetsResponse.
+             * @memberof o3ml.v1
+             * @interface IListDatasetsResponse
+             * @augments o3ml.v1.ListDatasetsResponse.$Properties
+             * @deprecated Use o3ml.v1.ListDatasetsResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListDatasetsResponse.
+             * @typedef {o3ml.v1.ListDatasetsResponse.$Properties} o3ml.v1.ListDatasetsResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ListDatasetsResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListDatasetsResponse.
+             * @constructor
+             * @param {o3ml.v1.ListDatasetsResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListDatasetsResponse = function (properties) {
+                this.versions = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListDatasetsResponse versions.
+             * @member {Array.<o3ml.v1.DatasetVersionInfo.$Properties>} versions
+             * @memberof o3ml.v1.ListDatasetsResponse
+             * @instance
+             */
+            ListDatasetsResponse.prototype.versions = $util.emptyArray;
+
+            /**
+             * Creates a new ListDatasetsResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListDatasetsResponse
+             * @static
+             * @param {o3ml.v1.ListDatasetsResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListDatasetsResponse} ListDatasetsResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ListDatasetsResponse.$Shape): o3ml.v1.ListDatasetsResponse & o3ml.v1.ListDatasetsResponse.$Shape;
+             *   (properties?: o3ml.v1.ListDatasetsResponse.$Properties): o3ml.v1.ListDatasetsResponse;
+             * }}
+             */
+            ListDatasetsResponse.create = function(properties) {
+                return new ListDatasetsResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ListDatasetsResponse message. Does not implicitly {@link o3ml.v1.ListDatasetsResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListDatasetsResponse
+             * @static
+             * @param {o3ml.v1.ListDatasetsResponse.$Properties} message ListDatasetsResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListDatasetsResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.versions != null && message.versions.length)
+                    for (let i = 0; i < message.versions.length; ++i)
+                        $root.o3ml.v1.DatasetVersionInfo.encode(message.versions[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListDatasetsResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListDatasetsResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListDatasetsResponse & o3ml.v1.ListDatasetsResponse.$Shape} ListDatasetsResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListDatasetsResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListDatasetsResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.versions && message.versions.length))
+                                message.versions = [];
+                            message.versions.push($root.o3ml.v1.DatasetVersionInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListDatasetsResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListDatasetsResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListDatasetsResponse} ListDatasetsResponse
+             */
+            ListDatasetsResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListDatasetsResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListDatasetsResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListDatasetsResponse();
+                if (object.versions) {
+                    if (!$Array.isArray(object.versions))
+                        throw $TypeError(".o3ml.v1.ListDatasetsResponse.versions: array expected");
+                    message.versions = $Array(object.versions.length);
+                    for (let i = 0; i < object.versions.length; ++i) {
+                        if (!$util.isObject(object.versions[i]))
+                            throw $TypeError(".o3ml.v1.ListDatasetsResponse.versions: object expected");
+                        message.versions[i] = $root.o3ml.v1.DatasetVersionInfo.fromObject(object.versions[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListDatasetsResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListDatasetsResponse
+             * @static
+             * @param {o3ml.v1.ListDatasetsResponse} message ListDatasetsResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListDatasetsResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.versions = [];
+                if (message.versions && message.versions.length) {
+                    object.versions = $Array(message.versions.length);
+                    for (let j = 0; j < message.versions.length; ++j)
+                        object.versions[j] = $root.o3ml.v1.DatasetVersionInfo.toObject(message.versions[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ListDatasetsResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListDatasetsResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListDatasetsResponse.prototype.toJSON = function() {
+                return ListDatasetsResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListDatasetsResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListDatasetsResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListDatasetsResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListDatasetsResponse";
+            };
+
+            return ListDatasetsResponse;
         })();
 
         v1.ChunkRef = (function() {
@@ -346,6 +4976,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {string|null} [contentType] ObjectManifest contentType
              * @property {Uint8Array|null} [sha256] ObjectManifest sha256
              * @property {Object.<string,string>|null} [labels] ObjectManifest labels
+             * @property {o3ml.v1.CheckpointTable.$Properties|null} [checkpoint] ObjectManifest checkpoint
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -428,6 +5059,14 @@ export const o3ml = $root.o3ml = (() => {
             ObjectManifest.prototype.labels = $util.emptyObject;
 
             /**
+             * ObjectManifest checkpoint.
+             * @member {o3ml.v1.CheckpointTable.$Properties|null|undefined} checkpoint
+             * @memberof o3ml.v1.ObjectManifest
+             * @instance
+             */
+            ObjectManifest.prototype.checkpoint = null;
+
+            /**
              * Creates a new ObjectManifest instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.ObjectManifest
@@ -473,6 +5112,8 @@ export const o3ml = $root.o3ml = (() => {
                 if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
                     for (let keys = $Object.keys(message.labels), i = 0; i < keys.length; ++i)
                         writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
+                if (message.checkpoint != null && $Object.hasOwnProperty.call(message, "checkpoint"))
+                    $root.o3ml.v1.CheckpointTable.encode(message.checkpoint, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -597,6 +5238,12 @@ export const o3ml = $root.o3ml = (() => {
                             message.labels[key] = value;
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.checkpoint = $root.o3ml.v1.CheckpointTable.decode(reader, reader.size(), $undefined, _depth + 1, message.checkpoint);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -674,6 +5321,11 @@ export const o3ml = $root.o3ml = (() => {
                         message.labels[keys[i]] = $String(object.labels[keys[i]]);
                     }
                 }
+                if (object.checkpoint != null) {
+                    if (!$util.isObject(object.checkpoint))
+                        throw $TypeError(".o3ml.v1.ObjectManifest.checkpoint: object expected");
+                    message.checkpoint = $root.o3ml.v1.CheckpointTable.fromObject(object.checkpoint, _depth + 1);
+                }
                 return message;
             };
 
@@ -713,6 +5365,7 @@ export const o3ml = $root.o3ml = (() => {
                         if (options.bytes !== $Array)
                             object.sha256 = $util.newBuffer(object.sha256);
                     }
+                    object.checkpoint = null;
                 }
                 if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion"))
                     object.formatVersion = message.formatVersion;
@@ -741,6 +5394,8 @@ export const o3ml = $root.o3ml = (() => {
                         object.labels[keys2[j]] = message.labels[keys2[j]];
                     }
                 }
+                if (message.checkpoint != null && $Object.hasOwnProperty.call(message, "checkpoint"))
+                    object.checkpoint = $root.o3ml.v1.CheckpointTable.toObject(message.checkpoint, options, _depth + 1);
                 return object;
             };
 
@@ -770,6 +5425,2385 @@ export const o3ml = $root.o3ml = (() => {
             };
 
             return ObjectManifest;
+        })();
+
+        /**
+         * EntryKind enum.
+         * @name o3ml.v1.EntryKind
+         * @enum {number}
+         * @property {number} ENTRY_KIND_UNSPECIFIED=0 ENTRY_KIND_UNSPECIFIED value
+         * @property {number} SKELETON=1 SKELETON value
+         * @property {number} STORAGE=2 STORAGE value
+         */
+        v1.EntryKind = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ENTRY_KIND_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "SKELETON"] = 1;
+            values[valuesById[2] = "STORAGE"] = 2;
+            return values;
+        })();
+
+        v1.CheckpointEntry = (function() {
+
+            /**
+             * Properties of a CheckpointEntry.
+             * @typedef {Object} o3ml.v1.CheckpointEntry.$Properties
+             * @property {string|null} [name] CheckpointEntry name
+             * @property {o3ml.v1.EntryKind|null} [kind] CheckpointEntry kind
+             * @property {string|null} [dtype] CheckpointEntry dtype
+             * @property {number|null} [nbytes] CheckpointEntry nbytes
+             * @property {number|null} [firstChunk] CheckpointEntry firstChunk
+             * @property {number|null} [chunkCount] CheckpointEntry chunkCount
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CheckpointEntry.
+             * @memberof o3ml.v1
+             * @interface ICheckpointEntry
+             * @augments o3ml.v1.CheckpointEntry.$Properties
+             * @deprecated Use o3ml.v1.CheckpointEntry.$Properties instead.
+             */
+
+            /**
+             * Shape of a CheckpointEntry.
+             * @typedef {o3ml.v1.CheckpointEntry.$Properties} o3ml.v1.CheckpointEntry.$Shape
+             */
+
+            /**
+             * Constructs a new CheckpointEntry.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CheckpointEntry.
+             * @constructor
+             * @param {o3ml.v1.CheckpointEntry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CheckpointEntry = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CheckpointEntry name.
+             * @member {string} name
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.name = "";
+
+            /**
+             * CheckpointEntry kind.
+             * @member {o3ml.v1.EntryKind} kind
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.kind = 0;
+
+            /**
+             * CheckpointEntry dtype.
+             * @member {string} dtype
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.dtype = "";
+
+            /**
+             * CheckpointEntry nbytes.
+             * @member {number} nbytes
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.nbytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CheckpointEntry firstChunk.
+             * @member {number} firstChunk
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.firstChunk = 0;
+
+            /**
+             * CheckpointEntry chunkCount.
+             * @member {number} chunkCount
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.chunkCount = 0;
+
+            /**
+             * Creates a new CheckpointEntry instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CheckpointEntry
+             * @static
+             * @param {o3ml.v1.CheckpointEntry.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CheckpointEntry} CheckpointEntry instance
+             * @type {{
+             *   (properties: o3ml.v1.CheckpointEntry.$Shape): o3ml.v1.CheckpointEntry & o3ml.v1.CheckpointEntry.$Shape;
+             *   (properties?: o3ml.v1.CheckpointEntry.$Properties): o3ml.v1.CheckpointEntry;
+             * }}
+             */
+            CheckpointEntry.create = function(properties) {
+                return new CheckpointEntry(properties);
+            };
+
+            /**
+             * Encodes the specified CheckpointEntry message. Does not implicitly {@link o3ml.v1.CheckpointEntry.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CheckpointEntry
+             * @static
+             * @param {o3ml.v1.CheckpointEntry.$Properties} message CheckpointEntry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CheckpointEntry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.kind);
+                if (message.dtype != null && $Object.hasOwnProperty.call(message, "dtype") && message.dtype !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.dtype);
+                if (message.nbytes != null && $Object.hasOwnProperty.call(message, "nbytes") && (typeof message.nbytes === "object" ? message.nbytes.low || message.nbytes.high : message.nbytes !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.nbytes);
+                if (message.firstChunk != null && $Object.hasOwnProperty.call(message, "firstChunk") && message.firstChunk !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.firstChunk);
+                if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount") && message.chunkCount !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.chunkCount);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CheckpointEntry message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CheckpointEntry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CheckpointEntry & o3ml.v1.CheckpointEntry.$Shape} CheckpointEntry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CheckpointEntry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CheckpointEntry();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.dtype = value;
+                            else
+                                delete message.dtype;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.nbytes = value;
+                            else
+                                delete message.nbytes;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.firstChunk = value;
+                            else
+                                delete message.firstChunk;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.chunkCount = value;
+                            else
+                                delete message.chunkCount;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CheckpointEntry message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CheckpointEntry
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CheckpointEntry} CheckpointEntry
+             */
+            CheckpointEntry.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CheckpointEntry)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CheckpointEntry: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CheckpointEntry();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.kind !== 0 && (typeof object.kind !== "string" || $root.o3ml.v1.EntryKind[object.kind] !== 0))
+                    switch (object.kind) {
+                    case "ENTRY_KIND_UNSPECIFIED":
+                    case 0:
+                        message.kind = 0;
+                        break;
+                    case "SKELETON":
+                    case 1:
+                        message.kind = 1;
+                        break;
+                    case "STORAGE":
+                    case 2:
+                        message.kind = 2;
+                        break;
+                    default:
+                        if (typeof object.kind === "number" && (object.kind | 0) === object.kind)
+                            message.kind = object.kind;
+                    }
+                if (object.dtype != null)
+                    if (typeof object.dtype !== "string" || object.dtype.length)
+                        message.dtype = $String(object.dtype);
+                if (object.nbytes != null)
+                    if (typeof object.nbytes === "object" ? object.nbytes.low || object.nbytes.high : $Number(object.nbytes) !== 0)
+                        if ($util.Long)
+                            message.nbytes = $util.Long.fromValue(object.nbytes, true);
+                        else if (typeof object.nbytes === "string")
+                            message.nbytes = $parseInt(object.nbytes, 10);
+                        else if (typeof object.nbytes === "number")
+                            message.nbytes = object.nbytes;
+                        else if (typeof object.nbytes === "object")
+                            message.nbytes = new $util.LongBits(object.nbytes.low >>> 0, object.nbytes.high >>> 0).toNumber(true);
+                if (object.firstChunk != null)
+                    if ($Number(object.firstChunk) !== 0)
+                        message.firstChunk = object.firstChunk >>> 0;
+                if (object.chunkCount != null)
+                    if ($Number(object.chunkCount) !== 0)
+                        message.chunkCount = object.chunkCount >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CheckpointEntry message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CheckpointEntry
+             * @static
+             * @param {o3ml.v1.CheckpointEntry} message CheckpointEntry
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CheckpointEntry.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.name = "";
+                    object.kind = options.enums === $String ? "ENTRY_KIND_UNSPECIFIED" : 0;
+                    object.dtype = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.nbytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.nbytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.firstChunk = 0;
+                    object.chunkCount = 0;
+                }
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    object.kind = options.enums === $String ? $root.o3ml.v1.EntryKind[message.kind] === $undefined ? message.kind : $root.o3ml.v1.EntryKind[message.kind] : message.kind;
+                if (message.dtype != null && $Object.hasOwnProperty.call(message, "dtype"))
+                    object.dtype = message.dtype;
+                if (message.nbytes != null && $Object.hasOwnProperty.call(message, "nbytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.nbytes = typeof message.nbytes === "number" ? $BigInt(message.nbytes) : $util.Long.fromBits(message.nbytes.low >>> 0, message.nbytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.nbytes === "number")
+                        object.nbytes = options.longs === $String ? $String(message.nbytes) : message.nbytes;
+                    else
+                        object.nbytes = options.longs === $String ? $util.Long.prototype.toString.call(message.nbytes) : options.longs === $Number ? new $util.LongBits(message.nbytes.low >>> 0, message.nbytes.high >>> 0).toNumber(true) : message.nbytes;
+                if (message.firstChunk != null && $Object.hasOwnProperty.call(message, "firstChunk"))
+                    object.firstChunk = message.firstChunk;
+                if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount"))
+                    object.chunkCount = message.chunkCount;
+                return object;
+            };
+
+            /**
+             * Converts this CheckpointEntry to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CheckpointEntry.prototype.toJSON = function() {
+                return CheckpointEntry.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CheckpointEntry
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CheckpointEntry
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CheckpointEntry.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CheckpointEntry";
+            };
+
+            return CheckpointEntry;
+        })();
+
+        v1.CheckpointTable = (function() {
+
+            /**
+             * Properties of a CheckpointTable.
+             * @typedef {Object} o3ml.v1.CheckpointTable.$Properties
+             * @property {Array.<o3ml.v1.CheckpointEntry.$Properties>|null} [entries] CheckpointTable entries
+             * @property {string|null} [run] CheckpointTable run
+             * @property {number|null} [step] CheckpointTable step
+             * @property {number|null} [epoch] CheckpointTable epoch
+             * @property {Object.<string,number>|null} [metrics] CheckpointTable metrics
+             * @property {string|null} [datasetCid] CheckpointTable datasetCid
+             * @property {string|null} [parentCid] CheckpointTable parentCid
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CheckpointTable.
+             * @memberof o3ml.v1
+             * @interface ICheckpointTable
+             * @augments o3ml.v1.CheckpointTable.$Properties
+             * @deprecated Use o3ml.v1.CheckpointTable.$Properties instead.
+             */
+
+            /**
+             * Shape of a CheckpointTable.
+             * @typedef {o3ml.v1.CheckpointTable.$Properties} o3ml.v1.CheckpointTable.$Shape
+             */
+
+            /**
+             * Constructs a new CheckpointTable.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CheckpointTable.
+             * @constructor
+             * @param {o3ml.v1.CheckpointTable.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CheckpointTable = function (properties) {
+                this.entries = [];
+                this.metrics = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CheckpointTable entries.
+             * @member {Array.<o3ml.v1.CheckpointEntry.$Properties>} entries
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             */
+            CheckpointTable.prototype.entries = $util.emptyArray;
+
+            /**
+             * CheckpointTable run.
+             * @member {string} run
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             */
+            CheckpointTable.prototype.run = "";
+
+            /**
+             * CheckpointTable step.
+             * @member {number} step
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             */
+            CheckpointTable.prototype.step = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointTable epoch.
+             * @member {number} epoch
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             */
+            CheckpointTable.prototype.epoch = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointTable metrics.
+             * @member {Object.<string,number>} metrics
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             */
+            CheckpointTable.prototype.metrics = $util.emptyObject;
+
+            /**
+             * CheckpointTable datasetCid.
+             * @member {string} datasetCid
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             */
+            CheckpointTable.prototype.datasetCid = "";
+
+            /**
+             * CheckpointTable parentCid.
+             * @member {string} parentCid
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             */
+            CheckpointTable.prototype.parentCid = "";
+
+            /**
+             * Creates a new CheckpointTable instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CheckpointTable
+             * @static
+             * @param {o3ml.v1.CheckpointTable.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CheckpointTable} CheckpointTable instance
+             * @type {{
+             *   (properties: o3ml.v1.CheckpointTable.$Shape): o3ml.v1.CheckpointTable & o3ml.v1.CheckpointTable.$Shape;
+             *   (properties?: o3ml.v1.CheckpointTable.$Properties): o3ml.v1.CheckpointTable;
+             * }}
+             */
+            CheckpointTable.create = function(properties) {
+                return new CheckpointTable(properties);
+            };
+
+            /**
+             * Encodes the specified CheckpointTable message. Does not implicitly {@link o3ml.v1.CheckpointTable.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CheckpointTable
+             * @static
+             * @param {o3ml.v1.CheckpointTable.$Properties} message CheckpointTable message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CheckpointTable.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.entries != null && message.entries.length)
+                    for (let i = 0; i < message.entries.length; ++i)
+                        $root.o3ml.v1.CheckpointEntry.encode(message.entries[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.run);
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step") && (typeof message.step === "object" ? message.step.low || message.step.high : message.step !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).int64(message.step);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && (typeof message.epoch === "object" ? message.epoch.low || message.epoch.high : message.epoch !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).int64(message.epoch);
+                if (message.metrics != null && $Object.hasOwnProperty.call(message, "metrics"))
+                    for (let keys = $Object.keys(message.metrics), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 5, wireType 2 =*/42).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.metrics[keys[i]]).ldelim();
+                if (message.datasetCid != null && $Object.hasOwnProperty.call(message, "datasetCid") && message.datasetCid !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.datasetCid);
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid") && message.parentCid !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.parentCid);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CheckpointTable message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CheckpointTable
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CheckpointTable & o3ml.v1.CheckpointTable.$Shape} CheckpointTable
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CheckpointTable.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CheckpointTable();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.entries && message.entries.length))
+                                message.entries = [];
+                            message.entries.push($root.o3ml.v1.CheckpointEntry.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.step = value;
+                            else
+                                delete message.step;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.metrics === $util.emptyObject)
+                                message.metrics = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = 0;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 1)
+                                        break;
+                                    value = reader.double();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.metrics, key);
+                            message.metrics[key] = value;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.datasetCid = value;
+                            else
+                                delete message.datasetCid;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.parentCid = value;
+                            else
+                                delete message.parentCid;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CheckpointTable message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CheckpointTable
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CheckpointTable} CheckpointTable
+             */
+            CheckpointTable.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CheckpointTable)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CheckpointTable: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CheckpointTable();
+                if (object.entries) {
+                    if (!$Array.isArray(object.entries))
+                        throw $TypeError(".o3ml.v1.CheckpointTable.entries: array expected");
+                    message.entries = $Array(object.entries.length);
+                    for (let i = 0; i < object.entries.length; ++i) {
+                        if (!$util.isObject(object.entries[i]))
+                            throw $TypeError(".o3ml.v1.CheckpointTable.entries: object expected");
+                        message.entries[i] = $root.o3ml.v1.CheckpointEntry.fromObject(object.entries[i], _depth + 1);
+                    }
+                }
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.step != null)
+                    if (typeof object.step === "object" ? object.step.low || object.step.high : $Number(object.step) !== 0)
+                        if ($util.Long)
+                            message.step = $util.Long.fromValue(object.step, false);
+                        else if (typeof object.step === "string")
+                            message.step = $parseInt(object.step, 10);
+                        else if (typeof object.step === "number")
+                            message.step = object.step;
+                        else if (typeof object.step === "object")
+                            message.step = new $util.LongBits(object.step.low >>> 0, object.step.high >>> 0).toNumber();
+                if (object.epoch != null)
+                    if (typeof object.epoch === "object" ? object.epoch.low || object.epoch.high : $Number(object.epoch) !== 0)
+                        if ($util.Long)
+                            message.epoch = $util.Long.fromValue(object.epoch, false);
+                        else if (typeof object.epoch === "string")
+                            message.epoch = $parseInt(object.epoch, 10);
+                        else if (typeof object.epoch === "number")
+                            message.epoch = object.epoch;
+                        else if (typeof object.epoch === "object")
+                            message.epoch = new $util.LongBits(object.epoch.low >>> 0, object.epoch.high >>> 0).toNumber();
+                if (object.metrics) {
+                    if (!$util.isObject(object.metrics))
+                        throw $TypeError(".o3ml.v1.CheckpointTable.metrics: object expected");
+                    message.metrics = {};
+                    for (let keys = $Object.keys(object.metrics), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.metrics, keys[i]);
+                        message.metrics[keys[i]] = $Number(object.metrics[keys[i]]);
+                    }
+                }
+                if (object.datasetCid != null)
+                    if (typeof object.datasetCid !== "string" || object.datasetCid.length)
+                        message.datasetCid = $String(object.datasetCid);
+                if (object.parentCid != null)
+                    if (typeof object.parentCid !== "string" || object.parentCid.length)
+                        message.parentCid = $String(object.parentCid);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CheckpointTable message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CheckpointTable
+             * @static
+             * @param {o3ml.v1.CheckpointTable} message CheckpointTable
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CheckpointTable.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.entries = [];
+                if (options.objects || options.defaults)
+                    object.metrics = {};
+                if (options.defaults) {
+                    object.run = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.step = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.step = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.epoch = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.epoch = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.datasetCid = "";
+                    object.parentCid = "";
+                }
+                if (message.entries && message.entries.length) {
+                    object.entries = $Array(message.entries.length);
+                    for (let j = 0; j < message.entries.length; ++j)
+                        object.entries[j] = $root.o3ml.v1.CheckpointEntry.toObject(message.entries[j], options, _depth + 1);
+                }
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.step = typeof message.step === "number" ? $BigInt(message.step) : $util.Long.fromBits(message.step.low >>> 0, message.step.high >>> 0, false).toBigInt();
+                    else if (typeof message.step === "number")
+                        object.step = options.longs === $String ? $String(message.step) : message.step;
+                    else
+                        object.step = options.longs === $String ? $util.Long.prototype.toString.call(message.step) : options.longs === $Number ? new $util.LongBits(message.step.low >>> 0, message.step.high >>> 0).toNumber() : message.step;
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.epoch = typeof message.epoch === "number" ? $BigInt(message.epoch) : $util.Long.fromBits(message.epoch.low >>> 0, message.epoch.high >>> 0, false).toBigInt();
+                    else if (typeof message.epoch === "number")
+                        object.epoch = options.longs === $String ? $String(message.epoch) : message.epoch;
+                    else
+                        object.epoch = options.longs === $String ? $util.Long.prototype.toString.call(message.epoch) : options.longs === $Number ? new $util.LongBits(message.epoch.low >>> 0, message.epoch.high >>> 0).toNumber() : message.epoch;
+                let keys2;
+                if (message.metrics && (keys2 = $Object.keys(message.metrics)).length) {
+                    object.metrics = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.metrics, keys2[j]);
+                        object.metrics[keys2[j]] = options.json && !$isFinite(message.metrics[keys2[j]]) ? $String(message.metrics[keys2[j]]) : message.metrics[keys2[j]];
+                    }
+                }
+                if (message.datasetCid != null && $Object.hasOwnProperty.call(message, "datasetCid"))
+                    object.datasetCid = message.datasetCid;
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid"))
+                    object.parentCid = message.parentCid;
+                return object;
+            };
+
+            /**
+             * Converts this CheckpointTable to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CheckpointTable.prototype.toJSON = function() {
+                return CheckpointTable.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CheckpointTable
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CheckpointTable
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CheckpointTable.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CheckpointTable";
+            };
+
+            return CheckpointTable;
+        })();
+
+        v1.ShardEntry = (function() {
+
+            /**
+             * Properties of a ShardEntry.
+             * @typedef {Object} o3ml.v1.ShardEntry.$Properties
+             * @property {string|null} [cid] ShardEntry cid
+             * @property {number|null} [size] ShardEntry size
+             * @property {string|null} [split] ShardEntry split
+             * @property {Array.<o3ml.v1.SampleEntry.$Properties>|null} [samples] ShardEntry samples
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ShardEntry.
+             * @memberof o3ml.v1
+             * @interface IShardEntry
+             * @augments o3ml.v1.ShardEntry.$Properties
+             * @deprecated Use o3ml.v1.ShardEntry.$Properties instead.
+             */
+
+            /**
+             * Shape of a ShardEntry.
+             * @typedef {o3ml.v1.ShardEntry.$Properties} o3ml.v1.ShardEntry.$Shape
+             */
+
+            /**
+             * Constructs a new ShardEntry.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ShardEntry.
+             * @constructor
+             * @param {o3ml.v1.ShardEntry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ShardEntry = function (properties) {
+                this.samples = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ShardEntry cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.ShardEntry
+             * @instance
+             */
+            ShardEntry.prototype.cid = "";
+
+            /**
+             * ShardEntry size.
+             * @member {number} size
+             * @memberof o3ml.v1.ShardEntry
+             * @instance
+             */
+            ShardEntry.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ShardEntry split.
+             * @member {string} split
+             * @memberof o3ml.v1.ShardEntry
+             * @instance
+             */
+            ShardEntry.prototype.split = "";
+
+            /**
+             * ShardEntry samples.
+             * @member {Array.<o3ml.v1.SampleEntry.$Properties>} samples
+             * @memberof o3ml.v1.ShardEntry
+             * @instance
+             */
+            ShardEntry.prototype.samples = $util.emptyArray;
+
+            /**
+             * Creates a new ShardEntry instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ShardEntry
+             * @static
+             * @param {o3ml.v1.ShardEntry.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ShardEntry} ShardEntry instance
+             * @type {{
+             *   (properties: o3ml.v1.ShardEntry.$Shape): o3ml.v1.ShardEntry & o3ml.v1.ShardEntry.$Shape;
+             *   (properties?: o3ml.v1.ShardEntry.$Properties): o3ml.v1.ShardEntry;
+             * }}
+             */
+            ShardEntry.create = function(properties) {
+                return new ShardEntry(properties);
+            };
+
+            /**
+             * Encodes the specified ShardEntry message. Does not implicitly {@link o3ml.v1.ShardEntry.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ShardEntry
+             * @static
+             * @param {o3ml.v1.ShardEntry.$Properties} message ShardEntry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ShardEntry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cid);
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.size);
+                if (message.split != null && $Object.hasOwnProperty.call(message, "split") && message.split !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.split);
+                if (message.samples != null && message.samples.length)
+                    for (let i = 0; i < message.samples.length; ++i)
+                        $root.o3ml.v1.SampleEntry.encode(message.samples[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ShardEntry message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ShardEntry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ShardEntry & o3ml.v1.ShardEntry.$Shape} ShardEntry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ShardEntry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ShardEntry();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.size = value;
+                            else
+                                delete message.size;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.split = value;
+                            else
+                                delete message.split;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.samples && message.samples.length))
+                                message.samples = [];
+                            message.samples.push($root.o3ml.v1.SampleEntry.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ShardEntry message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ShardEntry
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ShardEntry} ShardEntry
+             */
+            ShardEntry.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ShardEntry)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ShardEntry: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ShardEntry();
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                if (object.size != null)
+                    if (typeof object.size === "object" ? object.size.low || object.size.high : $Number(object.size) !== 0)
+                        if ($util.Long)
+                            message.size = $util.Long.fromValue(object.size, true);
+                        else if (typeof object.size === "string")
+                            message.size = $parseInt(object.size, 10);
+                        else if (typeof object.size === "number")
+                            message.size = object.size;
+                        else if (typeof object.size === "object")
+                            message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
+                if (object.split != null)
+                    if (typeof object.split !== "string" || object.split.length)
+                        message.split = $String(object.split);
+                if (object.samples) {
+                    if (!$Array.isArray(object.samples))
+                        throw $TypeError(".o3ml.v1.ShardEntry.samples: array expected");
+                    message.samples = $Array(object.samples.length);
+                    for (let i = 0; i < object.samples.length; ++i) {
+                        if (!$util.isObject(object.samples[i]))
+                            throw $TypeError(".o3ml.v1.ShardEntry.samples: object expected");
+                        message.samples[i] = $root.o3ml.v1.SampleEntry.fromObject(object.samples[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ShardEntry message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ShardEntry
+             * @static
+             * @param {o3ml.v1.ShardEntry} message ShardEntry
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ShardEntry.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.samples = [];
+                if (options.defaults) {
+                    object.cid = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.split = "";
+                }
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.size = typeof message.size === "number" ? $BigInt(message.size) : $util.Long.fromBits(message.size.low >>> 0, message.size.high >>> 0, true).toBigInt();
+                    else if (typeof message.size === "number")
+                        object.size = options.longs === $String ? $String(message.size) : message.size;
+                    else
+                        object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
+                if (message.split != null && $Object.hasOwnProperty.call(message, "split"))
+                    object.split = message.split;
+                if (message.samples && message.samples.length) {
+                    object.samples = $Array(message.samples.length);
+                    for (let j = 0; j < message.samples.length; ++j)
+                        object.samples[j] = $root.o3ml.v1.SampleEntry.toObject(message.samples[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ShardEntry to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ShardEntry
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ShardEntry.prototype.toJSON = function() {
+                return ShardEntry.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ShardEntry
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ShardEntry
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ShardEntry.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ShardEntry";
+            };
+
+            return ShardEntry;
+        })();
+
+        v1.SampleEntry = (function() {
+
+            /**
+             * Properties of a SampleEntry.
+             * @typedef {Object} o3ml.v1.SampleEntry.$Properties
+             * @property {string|null} [key] SampleEntry key
+             * @property {number|null} [offset] SampleEntry offset
+             * @property {number|null} [size] SampleEntry size
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SampleEntry.
+             * @memberof o3ml.v1
+             * @interface ISampleEntry
+             * @augments o3ml.v1.SampleEntry.$Properties
+             * @deprecated Use o3ml.v1.SampleEntry.$Properties instead.
+             */
+
+            /**
+             * Shape of a SampleEntry.
+             * @typedef {o3ml.v1.SampleEntry.$Properties} o3ml.v1.SampleEntry.$Shape
+             */
+
+            /**
+             * Constructs a new SampleEntry.
+             * @memberof o3ml.v1
+             * @classdesc Represents a SampleEntry.
+             * @constructor
+             * @param {o3ml.v1.SampleEntry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SampleEntry = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SampleEntry key.
+             * @member {string} key
+             * @memberof o3ml.v1.SampleEntry
+             * @instance
+             */
+            SampleEntry.prototype.key = "";
+
+            /**
+             * SampleEntry offset.
+             * @member {number} offset
+             * @memberof o3ml.v1.SampleEntry
+             * @instance
+             */
+            SampleEntry.prototype.offset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * SampleEntry size.
+             * @member {number} size
+             * @memberof o3ml.v1.SampleEntry
+             * @instance
+             */
+            SampleEntry.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new SampleEntry instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.SampleEntry
+             * @static
+             * @param {o3ml.v1.SampleEntry.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.SampleEntry} SampleEntry instance
+             * @type {{
+             *   (properties: o3ml.v1.SampleEntry.$Shape): o3ml.v1.SampleEntry & o3ml.v1.SampleEntry.$Shape;
+             *   (properties?: o3ml.v1.SampleEntry.$Properties): o3ml.v1.SampleEntry;
+             * }}
+             */
+            SampleEntry.create = function(properties) {
+                return new SampleEntry(properties);
+            };
+
+            /**
+             * Encodes the specified SampleEntry message. Does not implicitly {@link o3ml.v1.SampleEntry.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.SampleEntry
+             * @static
+             * @param {o3ml.v1.SampleEntry.$Properties} message SampleEntry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SampleEntry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && (typeof message.offset === "object" ? message.offset.low || message.offset.high : message.offset !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.offset);
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.size);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SampleEntry message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.SampleEntry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.SampleEntry & o3ml.v1.SampleEntry.$Shape} SampleEntry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SampleEntry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.SampleEntry();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.offset = value;
+                            else
+                                delete message.offset;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.size = value;
+                            else
+                                delete message.size;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a SampleEntry message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.SampleEntry
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.SampleEntry} SampleEntry
+             */
+            SampleEntry.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.SampleEntry)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.SampleEntry: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.SampleEntry();
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                if (object.offset != null)
+                    if (typeof object.offset === "object" ? object.offset.low || object.offset.high : $Number(object.offset) !== 0)
+                        if ($util.Long)
+                            message.offset = $util.Long.fromValue(object.offset, true);
+                        else if (typeof object.offset === "string")
+                            message.offset = $parseInt(object.offset, 10);
+                        else if (typeof object.offset === "number")
+                            message.offset = object.offset;
+                        else if (typeof object.offset === "object")
+                            message.offset = new $util.LongBits(object.offset.low >>> 0, object.offset.high >>> 0).toNumber(true);
+                if (object.size != null)
+                    if (typeof object.size === "object" ? object.size.low || object.size.high : $Number(object.size) !== 0)
+                        if ($util.Long)
+                            message.size = $util.Long.fromValue(object.size, true);
+                        else if (typeof object.size === "string")
+                            message.size = $parseInt(object.size, 10);
+                        else if (typeof object.size === "number")
+                            message.size = object.size;
+                        else if (typeof object.size === "object")
+                            message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a SampleEntry message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.SampleEntry
+             * @static
+             * @param {o3ml.v1.SampleEntry} message SampleEntry
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            SampleEntry.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.key = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.offset = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.offset = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.offset = typeof message.offset === "number" ? $BigInt(message.offset) : $util.Long.fromBits(message.offset.low >>> 0, message.offset.high >>> 0, true).toBigInt();
+                    else if (typeof message.offset === "number")
+                        object.offset = options.longs === $String ? $String(message.offset) : message.offset;
+                    else
+                        object.offset = options.longs === $String ? $util.Long.prototype.toString.call(message.offset) : options.longs === $Number ? new $util.LongBits(message.offset.low >>> 0, message.offset.high >>> 0).toNumber(true) : message.offset;
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.size = typeof message.size === "number" ? $BigInt(message.size) : $util.Long.fromBits(message.size.low >>> 0, message.size.high >>> 0, true).toBigInt();
+                    else if (typeof message.size === "number")
+                        object.size = options.longs === $String ? $String(message.size) : message.size;
+                    else
+                        object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
+                return object;
+            };
+
+            /**
+             * Converts this SampleEntry to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.SampleEntry
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            SampleEntry.prototype.toJSON = function() {
+                return SampleEntry.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for SampleEntry
+             * @function getTypeUrl
+             * @memberof o3ml.v1.SampleEntry
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SampleEntry.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.SampleEntry";
+            };
+
+            return SampleEntry;
+        })();
+
+        v1.DatasetSchema = (function() {
+
+            /**
+             * Properties of a DatasetSchema.
+             * @typedef {Object} o3ml.v1.DatasetSchema.$Properties
+             * @property {string|null} [sourceKind] DatasetSchema sourceKind
+             * @property {Array.<string>|null} [fields] DatasetSchema fields
+             * @property {Array.<string>|null} [classes] DatasetSchema classes
+             * @property {Array.<string>|null} [columns] DatasetSchema columns
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DatasetSchema.
+             * @memberof o3ml.v1
+             * @interface IDatasetSchema
+             * @augments o3ml.v1.DatasetSchema.$Properties
+             * @deprecated Use o3ml.v1.DatasetSchema.$Properties instead.
+             */
+
+            /**
+             * Shape of a DatasetSchema.
+             * @typedef {o3ml.v1.DatasetSchema.$Properties} o3ml.v1.DatasetSchema.$Shape
+             */
+
+            /**
+             * Constructs a new DatasetSchema.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DatasetSchema.
+             * @constructor
+             * @param {o3ml.v1.DatasetSchema.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DatasetSchema = function (properties) {
+                this.fields = [];
+                this.classes = [];
+                this.columns = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DatasetSchema sourceKind.
+             * @member {string} sourceKind
+             * @memberof o3ml.v1.DatasetSchema
+             * @instance
+             */
+            DatasetSchema.prototype.sourceKind = "";
+
+            /**
+             * DatasetSchema fields.
+             * @member {Array.<string>} fields
+             * @memberof o3ml.v1.DatasetSchema
+             * @instance
+             */
+            DatasetSchema.prototype.fields = $util.emptyArray;
+
+            /**
+             * DatasetSchema classes.
+             * @member {Array.<string>} classes
+             * @memberof o3ml.v1.DatasetSchema
+             * @instance
+             */
+            DatasetSchema.prototype.classes = $util.emptyArray;
+
+            /**
+             * DatasetSchema columns.
+             * @member {Array.<string>} columns
+             * @memberof o3ml.v1.DatasetSchema
+             * @instance
+             */
+            DatasetSchema.prototype.columns = $util.emptyArray;
+
+            /**
+             * Creates a new DatasetSchema instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DatasetSchema
+             * @static
+             * @param {o3ml.v1.DatasetSchema.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DatasetSchema} DatasetSchema instance
+             * @type {{
+             *   (properties: o3ml.v1.DatasetSchema.$Shape): o3ml.v1.DatasetSchema & o3ml.v1.DatasetSchema.$Shape;
+             *   (properties?: o3ml.v1.DatasetSchema.$Properties): o3ml.v1.DatasetSchema;
+             * }}
+             */
+            DatasetSchema.create = function(properties) {
+                return new DatasetSchema(properties);
+            };
+
+            /**
+             * Encodes the specified DatasetSchema message. Does not implicitly {@link o3ml.v1.DatasetSchema.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DatasetSchema
+             * @static
+             * @param {o3ml.v1.DatasetSchema.$Properties} message DatasetSchema message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DatasetSchema.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sourceKind != null && $Object.hasOwnProperty.call(message, "sourceKind") && message.sourceKind !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.sourceKind);
+                if (message.fields != null && message.fields.length)
+                    for (let i = 0; i < message.fields.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.fields[i]);
+                if (message.classes != null && message.classes.length)
+                    for (let i = 0; i < message.classes.length; ++i)
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.classes[i]);
+                if (message.columns != null && message.columns.length)
+                    for (let i = 0; i < message.columns.length; ++i)
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.columns[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DatasetSchema message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DatasetSchema
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DatasetSchema & o3ml.v1.DatasetSchema.$Shape} DatasetSchema
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DatasetSchema.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DatasetSchema();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sourceKind = value;
+                            else
+                                delete message.sourceKind;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.fields && message.fields.length))
+                                message.fields = [];
+                            message.fields.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.classes && message.classes.length))
+                                message.classes = [];
+                            message.classes.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.columns && message.columns.length))
+                                message.columns = [];
+                            message.columns.push(reader.stringVerify());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DatasetSchema message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DatasetSchema
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DatasetSchema} DatasetSchema
+             */
+            DatasetSchema.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DatasetSchema)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DatasetSchema: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DatasetSchema();
+                if (object.sourceKind != null)
+                    if (typeof object.sourceKind !== "string" || object.sourceKind.length)
+                        message.sourceKind = $String(object.sourceKind);
+                if (object.fields) {
+                    if (!$Array.isArray(object.fields))
+                        throw $TypeError(".o3ml.v1.DatasetSchema.fields: array expected");
+                    message.fields = $Array(object.fields.length);
+                    for (let i = 0; i < object.fields.length; ++i)
+                        message.fields[i] = $String(object.fields[i]);
+                }
+                if (object.classes) {
+                    if (!$Array.isArray(object.classes))
+                        throw $TypeError(".o3ml.v1.DatasetSchema.classes: array expected");
+                    message.classes = $Array(object.classes.length);
+                    for (let i = 0; i < object.classes.length; ++i)
+                        message.classes[i] = $String(object.classes[i]);
+                }
+                if (object.columns) {
+                    if (!$Array.isArray(object.columns))
+                        throw $TypeError(".o3ml.v1.DatasetSchema.columns: array expected");
+                    message.columns = $Array(object.columns.length);
+                    for (let i = 0; i < object.columns.length; ++i)
+                        message.columns[i] = $String(object.columns[i]);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DatasetSchema message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DatasetSchema
+             * @static
+             * @param {o3ml.v1.DatasetSchema} message DatasetSchema
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DatasetSchema.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults) {
+                    object.fields = [];
+                    object.classes = [];
+                    object.columns = [];
+                }
+                if (options.defaults)
+                    object.sourceKind = "";
+                if (message.sourceKind != null && $Object.hasOwnProperty.call(message, "sourceKind"))
+                    object.sourceKind = message.sourceKind;
+                if (message.fields && message.fields.length) {
+                    object.fields = $Array(message.fields.length);
+                    for (let j = 0; j < message.fields.length; ++j)
+                        object.fields[j] = message.fields[j];
+                }
+                if (message.classes && message.classes.length) {
+                    object.classes = $Array(message.classes.length);
+                    for (let j = 0; j < message.classes.length; ++j)
+                        object.classes[j] = message.classes[j];
+                }
+                if (message.columns && message.columns.length) {
+                    object.columns = $Array(message.columns.length);
+                    for (let j = 0; j < message.columns.length; ++j)
+                        object.columns[j] = message.columns[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this DatasetSchema to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DatasetSchema
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DatasetSchema.prototype.toJSON = function() {
+                return DatasetSchema.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DatasetSchema
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DatasetSchema
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DatasetSchema.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DatasetSchema";
+            };
+
+            return DatasetSchema;
+        })();
+
+        v1.DatasetManifest = (function() {
+
+            /**
+             * Properties of a DatasetManifest.
+             * @typedef {Object} o3ml.v1.DatasetManifest.$Properties
+             * @property {number|null} [formatVersion] DatasetManifest formatVersion
+             * @property {string|null} [name] DatasetManifest name
+             * @property {string|null} [version] DatasetManifest version
+             * @property {string|null} [parentCid] DatasetManifest parentCid
+             * @property {Array.<o3ml.v1.ShardEntry.$Properties>|null} [shards] DatasetManifest shards
+             * @property {o3ml.v1.DatasetSchema.$Properties|null} [schema] DatasetManifest schema
+             * @property {number|null} [samples] DatasetManifest samples
+             * @property {number|null} [bytes] DatasetManifest bytes
+             * @property {number|null} [createdUnixMs] DatasetManifest createdUnixMs
+             * @property {number|null} [splitSeed] DatasetManifest splitSeed
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DatasetManifest.
+             * @memberof o3ml.v1
+             * @interface IDatasetManifest
+             * @augments o3ml.v1.DatasetManifest.$Properties
+             * @deprecated Use o3ml.v1.DatasetManifest.$Properties instead.
+             */
+
+            /**
+             * Shape of a DatasetManifest.
+             * @typedef {o3ml.v1.DatasetManifest.$Properties} o3ml.v1.DatasetManifest.$Shape
+             */
+
+            /**
+             * Constructs a new DatasetManifest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DatasetManifest.
+             * @constructor
+             * @param {o3ml.v1.DatasetManifest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DatasetManifest = function (properties) {
+                this.shards = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DatasetManifest formatVersion.
+             * @member {number} formatVersion
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.formatVersion = 0;
+
+            /**
+             * DatasetManifest name.
+             * @member {string} name
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.name = "";
+
+            /**
+             * DatasetManifest version.
+             * @member {string} version
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.version = "";
+
+            /**
+             * DatasetManifest parentCid.
+             * @member {string} parentCid
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.parentCid = "";
+
+            /**
+             * DatasetManifest shards.
+             * @member {Array.<o3ml.v1.ShardEntry.$Properties>} shards
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.shards = $util.emptyArray;
+
+            /**
+             * DatasetManifest schema.
+             * @member {o3ml.v1.DatasetSchema.$Properties|null|undefined} schema
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.schema = null;
+
+            /**
+             * DatasetManifest samples.
+             * @member {number} samples
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.samples = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * DatasetManifest bytes.
+             * @member {number} bytes
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * DatasetManifest createdUnixMs.
+             * @member {number} createdUnixMs
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.createdUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * DatasetManifest splitSeed.
+             * @member {number} splitSeed
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.splitSeed = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new DatasetManifest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DatasetManifest
+             * @static
+             * @param {o3ml.v1.DatasetManifest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DatasetManifest} DatasetManifest instance
+             * @type {{
+             *   (properties: o3ml.v1.DatasetManifest.$Shape): o3ml.v1.DatasetManifest & o3ml.v1.DatasetManifest.$Shape;
+             *   (properties?: o3ml.v1.DatasetManifest.$Properties): o3ml.v1.DatasetManifest;
+             * }}
+             */
+            DatasetManifest.create = function(properties) {
+                return new DatasetManifest(properties);
+            };
+
+            /**
+             * Encodes the specified DatasetManifest message. Does not implicitly {@link o3ml.v1.DatasetManifest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DatasetManifest
+             * @static
+             * @param {o3ml.v1.DatasetManifest.$Properties} message DatasetManifest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DatasetManifest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion") && message.formatVersion !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.formatVersion);
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.name);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.version);
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid") && message.parentCid !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.parentCid);
+                if (message.shards != null && message.shards.length)
+                    for (let i = 0; i < message.shards.length; ++i)
+                        $root.o3ml.v1.ShardEntry.encode(message.shards[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.schema != null && $Object.hasOwnProperty.call(message, "schema"))
+                    $root.o3ml.v1.DatasetSchema.encode(message.schema, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.samples != null && $Object.hasOwnProperty.call(message, "samples") && (typeof message.samples === "object" ? message.samples.low || message.samples.high : message.samples !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.samples);
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && (typeof message.bytes === "object" ? message.bytes.low || message.bytes.high : message.bytes !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.bytes);
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs") && (typeof message.createdUnixMs === "object" ? message.createdUnixMs.low || message.createdUnixMs.high : message.createdUnixMs !== 0))
+                    writer.uint32(/* id 9, wireType 0 =*/72).int64(message.createdUnixMs);
+                if (message.splitSeed != null && $Object.hasOwnProperty.call(message, "splitSeed") && (typeof message.splitSeed === "object" ? message.splitSeed.low || message.splitSeed.high : message.splitSeed !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.splitSeed);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DatasetManifest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DatasetManifest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DatasetManifest & o3ml.v1.DatasetManifest.$Shape} DatasetManifest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DatasetManifest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DatasetManifest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.formatVersion = value;
+                            else
+                                delete message.formatVersion;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.parentCid = value;
+                            else
+                                delete message.parentCid;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.shards && message.shards.length))
+                                message.shards = [];
+                            message.shards.push($root.o3ml.v1.ShardEntry.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            message.schema = $root.o3ml.v1.DatasetSchema.decode(reader, reader.size(), $undefined, _depth + 1, message.schema);
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.samples = value;
+                            else
+                                delete message.samples;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytes = value;
+                            else
+                                delete message.bytes;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdUnixMs = value;
+                            else
+                                delete message.createdUnixMs;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.splitSeed = value;
+                            else
+                                delete message.splitSeed;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DatasetManifest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DatasetManifest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DatasetManifest} DatasetManifest
+             */
+            DatasetManifest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DatasetManifest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DatasetManifest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DatasetManifest();
+                if (object.formatVersion != null)
+                    if ($Number(object.formatVersion) !== 0)
+                        message.formatVersion = object.formatVersion >>> 0;
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.version != null)
+                    if (typeof object.version !== "string" || object.version.length)
+                        message.version = $String(object.version);
+                if (object.parentCid != null)
+                    if (typeof object.parentCid !== "string" || object.parentCid.length)
+                        message.parentCid = $String(object.parentCid);
+                if (object.shards) {
+                    if (!$Array.isArray(object.shards))
+                        throw $TypeError(".o3ml.v1.DatasetManifest.shards: array expected");
+                    message.shards = $Array(object.shards.length);
+                    for (let i = 0; i < object.shards.length; ++i) {
+                        if (!$util.isObject(object.shards[i]))
+                            throw $TypeError(".o3ml.v1.DatasetManifest.shards: object expected");
+                        message.shards[i] = $root.o3ml.v1.ShardEntry.fromObject(object.shards[i], _depth + 1);
+                    }
+                }
+                if (object.schema != null) {
+                    if (!$util.isObject(object.schema))
+                        throw $TypeError(".o3ml.v1.DatasetManifest.schema: object expected");
+                    message.schema = $root.o3ml.v1.DatasetSchema.fromObject(object.schema, _depth + 1);
+                }
+                if (object.samples != null)
+                    if (typeof object.samples === "object" ? object.samples.low || object.samples.high : $Number(object.samples) !== 0)
+                        if ($util.Long)
+                            message.samples = $util.Long.fromValue(object.samples, true);
+                        else if (typeof object.samples === "string")
+                            message.samples = $parseInt(object.samples, 10);
+                        else if (typeof object.samples === "number")
+                            message.samples = object.samples;
+                        else if (typeof object.samples === "object")
+                            message.samples = new $util.LongBits(object.samples.low >>> 0, object.samples.high >>> 0).toNumber(true);
+                if (object.bytes != null)
+                    if (typeof object.bytes === "object" ? object.bytes.low || object.bytes.high : $Number(object.bytes) !== 0)
+                        if ($util.Long)
+                            message.bytes = $util.Long.fromValue(object.bytes, true);
+                        else if (typeof object.bytes === "string")
+                            message.bytes = $parseInt(object.bytes, 10);
+                        else if (typeof object.bytes === "number")
+                            message.bytes = object.bytes;
+                        else if (typeof object.bytes === "object")
+                            message.bytes = new $util.LongBits(object.bytes.low >>> 0, object.bytes.high >>> 0).toNumber(true);
+                if (object.createdUnixMs != null)
+                    if (typeof object.createdUnixMs === "object" ? object.createdUnixMs.low || object.createdUnixMs.high : $Number(object.createdUnixMs) !== 0)
+                        if ($util.Long)
+                            message.createdUnixMs = $util.Long.fromValue(object.createdUnixMs, false);
+                        else if (typeof object.createdUnixMs === "string")
+                            message.createdUnixMs = $parseInt(object.createdUnixMs, 10);
+                        else if (typeof object.createdUnixMs === "number")
+                            message.createdUnixMs = object.createdUnixMs;
+                        else if (typeof object.createdUnixMs === "object")
+                            message.createdUnixMs = new $util.LongBits(object.createdUnixMs.low >>> 0, object.createdUnixMs.high >>> 0).toNumber();
+                if (object.splitSeed != null)
+                    if (typeof object.splitSeed === "object" ? object.splitSeed.low || object.splitSeed.high : $Number(object.splitSeed) !== 0)
+                        if ($util.Long)
+                            message.splitSeed = $util.Long.fromValue(object.splitSeed, true);
+                        else if (typeof object.splitSeed === "string")
+                            message.splitSeed = $parseInt(object.splitSeed, 10);
+                        else if (typeof object.splitSeed === "number")
+                            message.splitSeed = object.splitSeed;
+                        else if (typeof object.splitSeed === "object")
+                            message.splitSeed = new $util.LongBits(object.splitSeed.low >>> 0, object.splitSeed.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DatasetManifest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DatasetManifest
+             * @static
+             * @param {o3ml.v1.DatasetManifest} message DatasetManifest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DatasetManifest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.shards = [];
+                if (options.defaults) {
+                    object.formatVersion = 0;
+                    object.name = "";
+                    object.version = "";
+                    object.parentCid = "";
+                    object.schema = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.samples = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.samples = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.createdUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.createdUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.splitSeed = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.splitSeed = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion"))
+                    object.formatVersion = message.formatVersion;
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid"))
+                    object.parentCid = message.parentCid;
+                if (message.shards && message.shards.length) {
+                    object.shards = $Array(message.shards.length);
+                    for (let j = 0; j < message.shards.length; ++j)
+                        object.shards[j] = $root.o3ml.v1.ShardEntry.toObject(message.shards[j], options, _depth + 1);
+                }
+                if (message.schema != null && $Object.hasOwnProperty.call(message, "schema"))
+                    object.schema = $root.o3ml.v1.DatasetSchema.toObject(message.schema, options, _depth + 1);
+                if (message.samples != null && $Object.hasOwnProperty.call(message, "samples"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.samples = typeof message.samples === "number" ? $BigInt(message.samples) : $util.Long.fromBits(message.samples.low >>> 0, message.samples.high >>> 0, true).toBigInt();
+                    else if (typeof message.samples === "number")
+                        object.samples = options.longs === $String ? $String(message.samples) : message.samples;
+                    else
+                        object.samples = options.longs === $String ? $util.Long.prototype.toString.call(message.samples) : options.longs === $Number ? new $util.LongBits(message.samples.low >>> 0, message.samples.high >>> 0).toNumber(true) : message.samples;
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytes = typeof message.bytes === "number" ? $BigInt(message.bytes) : $util.Long.fromBits(message.bytes.low >>> 0, message.bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytes === "number")
+                        object.bytes = options.longs === $String ? $String(message.bytes) : message.bytes;
+                    else
+                        object.bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.bytes) : options.longs === $Number ? new $util.LongBits(message.bytes.low >>> 0, message.bytes.high >>> 0).toNumber(true) : message.bytes;
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.createdUnixMs = typeof message.createdUnixMs === "number" ? $BigInt(message.createdUnixMs) : $util.Long.fromBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.createdUnixMs === "number")
+                        object.createdUnixMs = options.longs === $String ? $String(message.createdUnixMs) : message.createdUnixMs;
+                    else
+                        object.createdUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.createdUnixMs) : options.longs === $Number ? new $util.LongBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0).toNumber() : message.createdUnixMs;
+                if (message.splitSeed != null && $Object.hasOwnProperty.call(message, "splitSeed"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.splitSeed = typeof message.splitSeed === "number" ? $BigInt(message.splitSeed) : $util.Long.fromBits(message.splitSeed.low >>> 0, message.splitSeed.high >>> 0, true).toBigInt();
+                    else if (typeof message.splitSeed === "number")
+                        object.splitSeed = options.longs === $String ? $String(message.splitSeed) : message.splitSeed;
+                    else
+                        object.splitSeed = options.longs === $String ? $util.Long.prototype.toString.call(message.splitSeed) : options.longs === $Number ? new $util.LongBits(message.splitSeed.low >>> 0, message.splitSeed.high >>> 0).toNumber(true) : message.splitSeed;
+                return object;
+            };
+
+            /**
+             * Converts this DatasetManifest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DatasetManifest.prototype.toJSON = function() {
+                return DatasetManifest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DatasetManifest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DatasetManifest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DatasetManifest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DatasetManifest";
+            };
+
+            return DatasetManifest;
         })();
 
         v1.Ref = (function() {
@@ -1184,6 +8218,3763 @@ export const o3ml = $root.o3ml = (() => {
             };
 
             return Ref;
+        })();
+
+        v1.CheckpointService = (function() {
+
+            /**
+             * Constructs a new CheckpointService service.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CheckpointService
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const CheckpointService = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(CheckpointService.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: CheckpointService, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new CheckpointService service using the specified rpc implementation.
+             * @function create
+             * @memberof o3ml.v1.CheckpointService
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {CheckpointService} RPC service. Useful where requests and/or responses are streamed.
+             */
+            CheckpointService.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#save}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef SaveCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.CheckpointInfo} [response] CheckpointInfo
+             */
+
+            /**
+             * Calls Save.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Save
+             * @type {{
+             *   (request: o3ml.v1.ISaveCheckpointRequest, callback: o3ml.v1.CheckpointService.SaveCallback): void;
+             *   (request: o3ml.v1.ISaveCheckpointRequest): Promise<o3ml.v1.CheckpointInfo>;
+             *   readonly name: "Save";
+             *   readonly path: "/o3ml.v1.CheckpointService/Save";
+             *   readonly requestType: "SaveCheckpointRequest";
+             *   readonly responseType: "CheckpointInfo";
+             *   readonly requestStream: true;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Save.
+             * @name o3ml.v1.CheckpointService#save
+             * @type {o3ml.v1.CheckpointService.Save}
+             */
+            $Object.defineProperties(CheckpointService.prototype.save = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.save, $root.o3ml.v1.SaveCheckpointRequest, $root.o3ml.v1.CheckpointInfo, request, callback);
+            }, {
+                name: { value: "Save" },
+                path: { value: "/o3ml.v1.CheckpointService/Save" },
+                requestType: { value: "SaveCheckpointRequest" },
+                responseType: { value: "CheckpointInfo" },
+                requestStream: { value: true },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#load}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef LoadCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.LoadCheckpointResponse} [response] LoadCheckpointResponse
+             */
+
+            /**
+             * Calls Load.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Load
+             * @type {{
+             *   (request: o3ml.v1.ICheckpointSelector, callback: o3ml.v1.CheckpointService.LoadCallback): void;
+             *   (request: o3ml.v1.ICheckpointSelector): Promise<o3ml.v1.LoadCheckpointResponse>;
+             *   readonly name: "Load";
+             *   readonly path: "/o3ml.v1.CheckpointService/Load";
+             *   readonly requestType: "CheckpointSelector";
+             *   readonly responseType: "LoadCheckpointResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Load.
+             * @name o3ml.v1.CheckpointService#load
+             * @type {o3ml.v1.CheckpointService.Load}
+             */
+            $Object.defineProperties(CheckpointService.prototype.load = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.load, $root.o3ml.v1.CheckpointSelector, $root.o3ml.v1.LoadCheckpointResponse, request, callback);
+            }, {
+                name: { value: "Load" },
+                path: { value: "/o3ml.v1.CheckpointService/Load" },
+                requestType: { value: "CheckpointSelector" },
+                responseType: { value: "LoadCheckpointResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#stat}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef StatCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.CheckpointInfo} [response] CheckpointInfo
+             */
+
+            /**
+             * Calls Stat.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Stat
+             * @type {{
+             *   (request: o3ml.v1.ICheckpointSelector, callback: o3ml.v1.CheckpointService.StatCallback): void;
+             *   (request: o3ml.v1.ICheckpointSelector): Promise<o3ml.v1.CheckpointInfo>;
+             *   readonly name: "Stat";
+             *   readonly path: "/o3ml.v1.CheckpointService/Stat";
+             *   readonly requestType: "CheckpointSelector";
+             *   readonly responseType: "CheckpointInfo";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Stat.
+             * @name o3ml.v1.CheckpointService#stat
+             * @type {o3ml.v1.CheckpointService.Stat}
+             */
+            $Object.defineProperties(CheckpointService.prototype.stat = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.stat, $root.o3ml.v1.CheckpointSelector, $root.o3ml.v1.CheckpointInfo, request, callback);
+            }, {
+                name: { value: "Stat" },
+                path: { value: "/o3ml.v1.CheckpointService/Stat" },
+                requestType: { value: "CheckpointSelector" },
+                responseType: { value: "CheckpointInfo" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#list}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef ListCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ListCheckpointsResponse} [response] ListCheckpointsResponse
+             */
+
+            /**
+             * Calls List.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef List
+             * @type {{
+             *   (request: o3ml.v1.IListCheckpointsRequest, callback: o3ml.v1.CheckpointService.ListCallback): void;
+             *   (request: o3ml.v1.IListCheckpointsRequest): Promise<o3ml.v1.ListCheckpointsResponse>;
+             *   readonly name: "List";
+             *   readonly path: "/o3ml.v1.CheckpointService/List";
+             *   readonly requestType: "ListCheckpointsRequest";
+             *   readonly responseType: "ListCheckpointsResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls List.
+             * @name o3ml.v1.CheckpointService#list
+             * @type {o3ml.v1.CheckpointService.List}
+             */
+            $Object.defineProperties(CheckpointService.prototype.list = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.list, $root.o3ml.v1.ListCheckpointsRequest, $root.o3ml.v1.ListCheckpointsResponse, request, callback);
+            }, {
+                name: { value: "List" },
+                path: { value: "/o3ml.v1.CheckpointService/List" },
+                requestType: { value: "ListCheckpointsRequest" },
+                responseType: { value: "ListCheckpointsResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#verify}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef VerifyCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.VerifyCheckpointResponse} [response] VerifyCheckpointResponse
+             */
+
+            /**
+             * Calls Verify.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Verify
+             * @type {{
+             *   (request: o3ml.v1.ICheckpointSelector, callback: o3ml.v1.CheckpointService.VerifyCallback): void;
+             *   (request: o3ml.v1.ICheckpointSelector): Promise<o3ml.v1.VerifyCheckpointResponse>;
+             *   readonly name: "Verify";
+             *   readonly path: "/o3ml.v1.CheckpointService/Verify";
+             *   readonly requestType: "CheckpointSelector";
+             *   readonly responseType: "VerifyCheckpointResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Verify.
+             * @name o3ml.v1.CheckpointService#verify
+             * @type {o3ml.v1.CheckpointService.Verify}
+             */
+            $Object.defineProperties(CheckpointService.prototype.verify = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.verify, $root.o3ml.v1.CheckpointSelector, $root.o3ml.v1.VerifyCheckpointResponse, request, callback);
+            }, {
+                name: { value: "Verify" },
+                path: { value: "/o3ml.v1.CheckpointService/Verify" },
+                requestType: { value: "CheckpointSelector" },
+                responseType: { value: "VerifyCheckpointResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return CheckpointService;
+        })();
+
+        v1.CheckpointHeader = (function() {
+
+            /**
+             * Properties of a CheckpointHeader.
+             * @typedef {Object} o3ml.v1.CheckpointHeader.$Properties
+             * @property {string|null} [key] CheckpointHeader key
+             * @property {string|null} [run] CheckpointHeader run
+             * @property {number|null} [step] CheckpointHeader step
+             * @property {number|null} [epoch] CheckpointHeader epoch
+             * @property {Object.<string,number>|null} [metrics] CheckpointHeader metrics
+             * @property {string|null} [datasetCid] CheckpointHeader datasetCid
+             * @property {string|null} [parentCid] CheckpointHeader parentCid
+             * @property {Object.<string,string>|null} [labels] CheckpointHeader labels
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CheckpointHeader.
+             * @memberof o3ml.v1
+             * @interface ICheckpointHeader
+             * @augments o3ml.v1.CheckpointHeader.$Properties
+             * @deprecated Use o3ml.v1.CheckpointHeader.$Properties instead.
+             */
+
+            /**
+             * Shape of a CheckpointHeader.
+             * @typedef {o3ml.v1.CheckpointHeader.$Properties} o3ml.v1.CheckpointHeader.$Shape
+             */
+
+            /**
+             * Constructs a new CheckpointHeader.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CheckpointHeader.
+             * @constructor
+             * @param {o3ml.v1.CheckpointHeader.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CheckpointHeader = function (properties) {
+                this.metrics = {};
+                this.labels = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CheckpointHeader key.
+             * @member {string} key
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.key = "";
+
+            /**
+             * CheckpointHeader run.
+             * @member {string} run
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.run = "";
+
+            /**
+             * CheckpointHeader step.
+             * @member {number} step
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.step = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointHeader epoch.
+             * @member {number} epoch
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.epoch = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointHeader metrics.
+             * @member {Object.<string,number>} metrics
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.metrics = $util.emptyObject;
+
+            /**
+             * CheckpointHeader datasetCid.
+             * @member {string} datasetCid
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.datasetCid = "";
+
+            /**
+             * CheckpointHeader parentCid.
+             * @member {string} parentCid
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.parentCid = "";
+
+            /**
+             * CheckpointHeader labels.
+             * @member {Object.<string,string>} labels
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.labels = $util.emptyObject;
+
+            /**
+             * Creates a new CheckpointHeader instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CheckpointHeader
+             * @static
+             * @param {o3ml.v1.CheckpointHeader.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CheckpointHeader} CheckpointHeader instance
+             * @type {{
+             *   (properties: o3ml.v1.CheckpointHeader.$Shape): o3ml.v1.CheckpointHeader & o3ml.v1.CheckpointHeader.$Shape;
+             *   (properties?: o3ml.v1.CheckpointHeader.$Properties): o3ml.v1.CheckpointHeader;
+             * }}
+             */
+            CheckpointHeader.create = function(properties) {
+                return new CheckpointHeader(properties);
+            };
+
+            /**
+             * Encodes the specified CheckpointHeader message. Does not implicitly {@link o3ml.v1.CheckpointHeader.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CheckpointHeader
+             * @static
+             * @param {o3ml.v1.CheckpointHeader.$Properties} message CheckpointHeader message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CheckpointHeader.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.run);
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step") && (typeof message.step === "object" ? message.step.low || message.step.high : message.step !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).int64(message.step);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && (typeof message.epoch === "object" ? message.epoch.low || message.epoch.high : message.epoch !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).int64(message.epoch);
+                if (message.metrics != null && $Object.hasOwnProperty.call(message, "metrics"))
+                    for (let keys = $Object.keys(message.metrics), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 5, wireType 2 =*/42).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.metrics[keys[i]]).ldelim();
+                if (message.datasetCid != null && $Object.hasOwnProperty.call(message, "datasetCid") && message.datasetCid !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.datasetCid);
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid") && message.parentCid !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.parentCid);
+                if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                    for (let keys = $Object.keys(message.labels), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 8, wireType 2 =*/66).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CheckpointHeader message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CheckpointHeader
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CheckpointHeader & o3ml.v1.CheckpointHeader.$Shape} CheckpointHeader
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CheckpointHeader.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CheckpointHeader();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.step = value;
+                            else
+                                delete message.step;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.metrics === $util.emptyObject)
+                                message.metrics = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = 0;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 1)
+                                        break;
+                                    value = reader.double();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.metrics, key);
+                            message.metrics[key] = value;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.datasetCid = value;
+                            else
+                                delete message.datasetCid;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.parentCid = value;
+                            else
+                                delete message.parentCid;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.labels === $util.emptyObject)
+                                message.labels = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.labels, key);
+                            message.labels[key] = value;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CheckpointHeader message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CheckpointHeader
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CheckpointHeader} CheckpointHeader
+             */
+            CheckpointHeader.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CheckpointHeader)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CheckpointHeader: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CheckpointHeader();
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.step != null)
+                    if (typeof object.step === "object" ? object.step.low || object.step.high : $Number(object.step) !== 0)
+                        if ($util.Long)
+                            message.step = $util.Long.fromValue(object.step, false);
+                        else if (typeof object.step === "string")
+                            message.step = $parseInt(object.step, 10);
+                        else if (typeof object.step === "number")
+                            message.step = object.step;
+                        else if (typeof object.step === "object")
+                            message.step = new $util.LongBits(object.step.low >>> 0, object.step.high >>> 0).toNumber();
+                if (object.epoch != null)
+                    if (typeof object.epoch === "object" ? object.epoch.low || object.epoch.high : $Number(object.epoch) !== 0)
+                        if ($util.Long)
+                            message.epoch = $util.Long.fromValue(object.epoch, false);
+                        else if (typeof object.epoch === "string")
+                            message.epoch = $parseInt(object.epoch, 10);
+                        else if (typeof object.epoch === "number")
+                            message.epoch = object.epoch;
+                        else if (typeof object.epoch === "object")
+                            message.epoch = new $util.LongBits(object.epoch.low >>> 0, object.epoch.high >>> 0).toNumber();
+                if (object.metrics) {
+                    if (!$util.isObject(object.metrics))
+                        throw $TypeError(".o3ml.v1.CheckpointHeader.metrics: object expected");
+                    message.metrics = {};
+                    for (let keys = $Object.keys(object.metrics), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.metrics, keys[i]);
+                        message.metrics[keys[i]] = $Number(object.metrics[keys[i]]);
+                    }
+                }
+                if (object.datasetCid != null)
+                    if (typeof object.datasetCid !== "string" || object.datasetCid.length)
+                        message.datasetCid = $String(object.datasetCid);
+                if (object.parentCid != null)
+                    if (typeof object.parentCid !== "string" || object.parentCid.length)
+                        message.parentCid = $String(object.parentCid);
+                if (object.labels) {
+                    if (!$util.isObject(object.labels))
+                        throw $TypeError(".o3ml.v1.CheckpointHeader.labels: object expected");
+                    message.labels = {};
+                    for (let keys = $Object.keys(object.labels), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.labels, keys[i]);
+                        message.labels[keys[i]] = $String(object.labels[keys[i]]);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CheckpointHeader message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CheckpointHeader
+             * @static
+             * @param {o3ml.v1.CheckpointHeader} message CheckpointHeader
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CheckpointHeader.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.objects || options.defaults) {
+                    object.metrics = {};
+                    object.labels = {};
+                }
+                if (options.defaults) {
+                    object.key = "";
+                    object.run = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.step = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.step = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.epoch = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.epoch = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.datasetCid = "";
+                    object.parentCid = "";
+                }
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.step = typeof message.step === "number" ? $BigInt(message.step) : $util.Long.fromBits(message.step.low >>> 0, message.step.high >>> 0, false).toBigInt();
+                    else if (typeof message.step === "number")
+                        object.step = options.longs === $String ? $String(message.step) : message.step;
+                    else
+                        object.step = options.longs === $String ? $util.Long.prototype.toString.call(message.step) : options.longs === $Number ? new $util.LongBits(message.step.low >>> 0, message.step.high >>> 0).toNumber() : message.step;
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.epoch = typeof message.epoch === "number" ? $BigInt(message.epoch) : $util.Long.fromBits(message.epoch.low >>> 0, message.epoch.high >>> 0, false).toBigInt();
+                    else if (typeof message.epoch === "number")
+                        object.epoch = options.longs === $String ? $String(message.epoch) : message.epoch;
+                    else
+                        object.epoch = options.longs === $String ? $util.Long.prototype.toString.call(message.epoch) : options.longs === $Number ? new $util.LongBits(message.epoch.low >>> 0, message.epoch.high >>> 0).toNumber() : message.epoch;
+                let keys2;
+                if (message.metrics && (keys2 = $Object.keys(message.metrics)).length) {
+                    object.metrics = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.metrics, keys2[j]);
+                        object.metrics[keys2[j]] = options.json && !$isFinite(message.metrics[keys2[j]]) ? $String(message.metrics[keys2[j]]) : message.metrics[keys2[j]];
+                    }
+                }
+                if (message.datasetCid != null && $Object.hasOwnProperty.call(message, "datasetCid"))
+                    object.datasetCid = message.datasetCid;
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid"))
+                    object.parentCid = message.parentCid;
+                if (message.labels && (keys2 = $Object.keys(message.labels)).length) {
+                    object.labels = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.labels, keys2[j]);
+                        object.labels[keys2[j]] = message.labels[keys2[j]];
+                    }
+                }
+                return object;
+            };
+
+            /**
+             * Converts this CheckpointHeader to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CheckpointHeader.prototype.toJSON = function() {
+                return CheckpointHeader.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CheckpointHeader
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CheckpointHeader
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CheckpointHeader.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CheckpointHeader";
+            };
+
+            return CheckpointHeader;
+        })();
+
+        v1.EntryHeader = (function() {
+
+            /**
+             * Properties of an EntryHeader.
+             * @typedef {Object} o3ml.v1.EntryHeader.$Properties
+             * @property {string|null} [name] EntryHeader name
+             * @property {o3ml.v1.EntryKind|null} [kind] EntryHeader kind
+             * @property {string|null} [dtype] EntryHeader dtype
+             * @property {number|null} [nbytes] EntryHeader nbytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EntryHeader.
+             * @memberof o3ml.v1
+             * @interface IEntryHeader
+             * @augments o3ml.v1.EntryHeader.$Properties
+             * @deprecated Use o3ml.v1.EntryHeader.$Properties instead.
+             */
+
+            /**
+             * Shape of an EntryHeader.
+             * @typedef {o3ml.v1.EntryHeader.$Properties} o3ml.v1.EntryHeader.$Shape
+             */
+
+            /**
+             * Constructs a new EntryHeader.
+             * @memberof o3ml.v1
+             * @classdesc Represents an EntryHeader.
+             * @constructor
+             * @param {o3ml.v1.EntryHeader.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EntryHeader = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * EntryHeader name.
+             * @member {string} name
+             * @memberof o3ml.v1.EntryHeader
+             * @instance
+             */
+            EntryHeader.prototype.name = "";
+
+            /**
+             * EntryHeader kind.
+             * @member {o3ml.v1.EntryKind} kind
+             * @memberof o3ml.v1.EntryHeader
+             * @instance
+             */
+            EntryHeader.prototype.kind = 0;
+
+            /**
+             * EntryHeader dtype.
+             * @member {string} dtype
+             * @memberof o3ml.v1.EntryHeader
+             * @instance
+             */
+            EntryHeader.prototype.dtype = "";
+
+            /**
+             * EntryHeader nbytes.
+             * @member {number} nbytes
+             * @memberof o3ml.v1.EntryHeader
+             * @instance
+             */
+            EntryHeader.prototype.nbytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new EntryHeader instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.EntryHeader
+             * @static
+             * @param {o3ml.v1.EntryHeader.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.EntryHeader} EntryHeader instance
+             * @type {{
+             *   (properties: o3ml.v1.EntryHeader.$Shape): o3ml.v1.EntryHeader & o3ml.v1.EntryHeader.$Shape;
+             *   (properties?: o3ml.v1.EntryHeader.$Properties): o3ml.v1.EntryHeader;
+             * }}
+             */
+            EntryHeader.create = function(properties) {
+                return new EntryHeader(properties);
+            };
+
+            /**
+             * Encodes the specified EntryHeader message. Does not implicitly {@link o3ml.v1.EntryHeader.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.EntryHeader
+             * @static
+             * @param {o3ml.v1.EntryHeader.$Properties} message EntryHeader message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EntryHeader.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.kind);
+                if (message.dtype != null && $Object.hasOwnProperty.call(message, "dtype") && message.dtype !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.dtype);
+                if (message.nbytes != null && $Object.hasOwnProperty.call(message, "nbytes") && (typeof message.nbytes === "object" ? message.nbytes.low || message.nbytes.high : message.nbytes !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.nbytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an EntryHeader message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.EntryHeader
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.EntryHeader & o3ml.v1.EntryHeader.$Shape} EntryHeader
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EntryHeader.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.EntryHeader();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.dtype = value;
+                            else
+                                delete message.dtype;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.nbytes = value;
+                            else
+                                delete message.nbytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates an EntryHeader message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.EntryHeader
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.EntryHeader} EntryHeader
+             */
+            EntryHeader.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.EntryHeader)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.EntryHeader: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.EntryHeader();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.kind !== 0 && (typeof object.kind !== "string" || $root.o3ml.v1.EntryKind[object.kind] !== 0))
+                    switch (object.kind) {
+                    case "ENTRY_KIND_UNSPECIFIED":
+                    case 0:
+                        message.kind = 0;
+                        break;
+                    case "SKELETON":
+                    case 1:
+                        message.kind = 1;
+                        break;
+                    case "STORAGE":
+                    case 2:
+                        message.kind = 2;
+                        break;
+                    default:
+                        if (typeof object.kind === "number" && (object.kind | 0) === object.kind)
+                            message.kind = object.kind;
+                    }
+                if (object.dtype != null)
+                    if (typeof object.dtype !== "string" || object.dtype.length)
+                        message.dtype = $String(object.dtype);
+                if (object.nbytes != null)
+                    if (typeof object.nbytes === "object" ? object.nbytes.low || object.nbytes.high : $Number(object.nbytes) !== 0)
+                        if ($util.Long)
+                            message.nbytes = $util.Long.fromValue(object.nbytes, true);
+                        else if (typeof object.nbytes === "string")
+                            message.nbytes = $parseInt(object.nbytes, 10);
+                        else if (typeof object.nbytes === "number")
+                            message.nbytes = object.nbytes;
+                        else if (typeof object.nbytes === "object")
+                            message.nbytes = new $util.LongBits(object.nbytes.low >>> 0, object.nbytes.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an EntryHeader message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.EntryHeader
+             * @static
+             * @param {o3ml.v1.EntryHeader} message EntryHeader
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            EntryHeader.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.name = "";
+                    object.kind = options.enums === $String ? "ENTRY_KIND_UNSPECIFIED" : 0;
+                    object.dtype = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.nbytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.nbytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    object.kind = options.enums === $String ? $root.o3ml.v1.EntryKind[message.kind] === $undefined ? message.kind : $root.o3ml.v1.EntryKind[message.kind] : message.kind;
+                if (message.dtype != null && $Object.hasOwnProperty.call(message, "dtype"))
+                    object.dtype = message.dtype;
+                if (message.nbytes != null && $Object.hasOwnProperty.call(message, "nbytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.nbytes = typeof message.nbytes === "number" ? $BigInt(message.nbytes) : $util.Long.fromBits(message.nbytes.low >>> 0, message.nbytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.nbytes === "number")
+                        object.nbytes = options.longs === $String ? $String(message.nbytes) : message.nbytes;
+                    else
+                        object.nbytes = options.longs === $String ? $util.Long.prototype.toString.call(message.nbytes) : options.longs === $Number ? new $util.LongBits(message.nbytes.low >>> 0, message.nbytes.high >>> 0).toNumber(true) : message.nbytes;
+                return object;
+            };
+
+            /**
+             * Converts this EntryHeader to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.EntryHeader
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            EntryHeader.prototype.toJSON = function() {
+                return EntryHeader.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for EntryHeader
+             * @function getTypeUrl
+             * @memberof o3ml.v1.EntryHeader
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            EntryHeader.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.EntryHeader";
+            };
+
+            return EntryHeader;
+        })();
+
+        v1.SaveTrailer = (function() {
+
+            /**
+             * Properties of a SaveTrailer.
+             * @typedef {Object} o3ml.v1.SaveTrailer.$Properties
+             * @property {number|null} [entryCount] SaveTrailer entryCount
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SaveTrailer.
+             * @memberof o3ml.v1
+             * @interface ISaveTrailer
+             * @augments o3ml.v1.SaveTrailer.$Properties
+             * @deprecated Use o3ml.v1.SaveTrailer.$Properties instead.
+             */
+
+            /**
+             * Shape of a SaveTrailer.
+             * @typedef {o3ml.v1.SaveTrailer.$Properties} o3ml.v1.SaveTrailer.$Shape
+             */
+
+            /**
+             * Constructs a new SaveTrailer.
+             * @memberof o3ml.v1
+             * @classdesc Represents a SaveTrailer.
+             * @constructor
+             * @param {o3ml.v1.SaveTrailer.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SaveTrailer = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SaveTrailer entryCount.
+             * @member {number} entryCount
+             * @memberof o3ml.v1.SaveTrailer
+             * @instance
+             */
+            SaveTrailer.prototype.entryCount = 0;
+
+            /**
+             * Creates a new SaveTrailer instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.SaveTrailer
+             * @static
+             * @param {o3ml.v1.SaveTrailer.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.SaveTrailer} SaveTrailer instance
+             * @type {{
+             *   (properties: o3ml.v1.SaveTrailer.$Shape): o3ml.v1.SaveTrailer & o3ml.v1.SaveTrailer.$Shape;
+             *   (properties?: o3ml.v1.SaveTrailer.$Properties): o3ml.v1.SaveTrailer;
+             * }}
+             */
+            SaveTrailer.create = function(properties) {
+                return new SaveTrailer(properties);
+            };
+
+            /**
+             * Encodes the specified SaveTrailer message. Does not implicitly {@link o3ml.v1.SaveTrailer.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.SaveTrailer
+             * @static
+             * @param {o3ml.v1.SaveTrailer.$Properties} message SaveTrailer message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SaveTrailer.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.entryCount != null && $Object.hasOwnProperty.call(message, "entryCount") && message.entryCount !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.entryCount);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SaveTrailer message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.SaveTrailer
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.SaveTrailer & o3ml.v1.SaveTrailer.$Shape} SaveTrailer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SaveTrailer.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.SaveTrailer();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.entryCount = value;
+                            else
+                                delete message.entryCount;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a SaveTrailer message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.SaveTrailer
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.SaveTrailer} SaveTrailer
+             */
+            SaveTrailer.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.SaveTrailer)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.SaveTrailer: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.SaveTrailer();
+                if (object.entryCount != null)
+                    if ($Number(object.entryCount) !== 0)
+                        message.entryCount = object.entryCount >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a SaveTrailer message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.SaveTrailer
+             * @static
+             * @param {o3ml.v1.SaveTrailer} message SaveTrailer
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            SaveTrailer.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.entryCount = 0;
+                if (message.entryCount != null && $Object.hasOwnProperty.call(message, "entryCount"))
+                    object.entryCount = message.entryCount;
+                return object;
+            };
+
+            /**
+             * Converts this SaveTrailer to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.SaveTrailer
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            SaveTrailer.prototype.toJSON = function() {
+                return SaveTrailer.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for SaveTrailer
+             * @function getTypeUrl
+             * @memberof o3ml.v1.SaveTrailer
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SaveTrailer.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.SaveTrailer";
+            };
+
+            return SaveTrailer;
+        })();
+
+        v1.SaveCheckpointRequest = (function() {
+
+            /**
+             * Properties of a SaveCheckpointRequest.
+             * @typedef {Object} o3ml.v1.SaveCheckpointRequest.$Properties
+             * @property {o3ml.v1.CheckpointHeader.$Properties|null} [header] SaveCheckpointRequest header
+             * @property {o3ml.v1.EntryHeader.$Properties|null} [entry] SaveCheckpointRequest entry
+             * @property {Uint8Array|null} [data] SaveCheckpointRequest data
+             * @property {o3ml.v1.SaveTrailer.$Properties|null} [trailer] SaveCheckpointRequest trailer
+             * @property {"header"|"entry"|"data"|"trailer"} [msg] SaveCheckpointRequest msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SaveCheckpointRequest.
+             * @memberof o3ml.v1
+             * @interface ISaveCheckpointRequest
+             * @augments o3ml.v1.SaveCheckpointRequest.$Properties
+             * @deprecated Use o3ml.v1.SaveCheckpointRequest.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a SaveCheckpointRequest.
+             * @typedef {{
+             *   header?: o3ml.v1.CheckpointHeader.$Shape|null;
+             *   entry?: o3ml.v1.EntryHeader.$Shape|null;
+             *   data?: Uint8Array|null;
+             *   trailer?: o3ml.v1.SaveTrailer.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; header?: null; entry?: null; data?: null; trailer?: null }|{ msg?: "header"; header: o3ml.v1.CheckpointHeader.$Shape; entry?: null; data?: null; trailer?: null }|{ msg?: "entry"; header?: null; entry: o3ml.v1.EntryHeader.$Shape; data?: null; trailer?: null }|{ msg?: "data"; header?: null; entry?: null; data: Uint8Array; trailer?: null }|{ msg?: "trailer"; header?: null; entry?: null; data?: null; trailer: o3ml.v1.SaveTrailer.$Shape })
+             * )} o3ml.v1.SaveCheckpointRequest.$Shape
+             */
+
+            /**
+             * Constructs a new SaveCheckpointRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a SaveCheckpointRequest.
+             * @constructor
+             * @param {o3ml.v1.SaveCheckpointRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SaveCheckpointRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SaveCheckpointRequest header.
+             * @member {o3ml.v1.CheckpointHeader.$Properties|null|undefined} header
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @instance
+             */
+            SaveCheckpointRequest.prototype.header = null;
+
+            /**
+             * SaveCheckpointRequest entry.
+             * @member {o3ml.v1.EntryHeader.$Properties|null|undefined} entry
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @instance
+             */
+            SaveCheckpointRequest.prototype.entry = null;
+
+            /**
+             * SaveCheckpointRequest data.
+             * @member {Uint8Array|null|undefined} data
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @instance
+             */
+            SaveCheckpointRequest.prototype.data = null;
+
+            /**
+             * SaveCheckpointRequest trailer.
+             * @member {o3ml.v1.SaveTrailer.$Properties|null|undefined} trailer
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @instance
+             */
+            SaveCheckpointRequest.prototype.trailer = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * SaveCheckpointRequest msg.
+             * @member {"header"|"entry"|"data"|"trailer"|undefined} msg
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @instance
+             */
+            $Object.defineProperty(SaveCheckpointRequest.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["header", "entry", "data", "trailer"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new SaveCheckpointRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @static
+             * @param {o3ml.v1.SaveCheckpointRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.SaveCheckpointRequest} SaveCheckpointRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.SaveCheckpointRequest.$Shape): o3ml.v1.SaveCheckpointRequest & o3ml.v1.SaveCheckpointRequest.$Shape;
+             *   (properties?: o3ml.v1.SaveCheckpointRequest.$Properties): o3ml.v1.SaveCheckpointRequest;
+             * }}
+             */
+            SaveCheckpointRequest.create = function(properties) {
+                return new SaveCheckpointRequest(properties);
+            };
+
+            /**
+             * Encodes the specified SaveCheckpointRequest message. Does not implicitly {@link o3ml.v1.SaveCheckpointRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @static
+             * @param {o3ml.v1.SaveCheckpointRequest.$Properties} message SaveCheckpointRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SaveCheckpointRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.header != null && $Object.hasOwnProperty.call(message, "header"))
+                    $root.o3ml.v1.CheckpointHeader.encode(message.header, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry"))
+                    $root.o3ml.v1.EntryHeader.encode(message.entry, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.data);
+                if (message.trailer != null && $Object.hasOwnProperty.call(message, "trailer"))
+                    $root.o3ml.v1.SaveTrailer.encode(message.trailer, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SaveCheckpointRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.SaveCheckpointRequest & o3ml.v1.SaveCheckpointRequest.$Shape} SaveCheckpointRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SaveCheckpointRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.SaveCheckpointRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.header = $root.o3ml.v1.CheckpointHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.header);
+                            message.msg = "header";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.entry = $root.o3ml.v1.EntryHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.entry);
+                            message.msg = "entry";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.data = reader.bytes();
+                            message.msg = "data";
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.trailer = $root.o3ml.v1.SaveTrailer.decode(reader, reader.size(), $undefined, _depth + 1, message.trailer);
+                            message.msg = "trailer";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a SaveCheckpointRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.SaveCheckpointRequest} SaveCheckpointRequest
+             */
+            SaveCheckpointRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.SaveCheckpointRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.SaveCheckpointRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.SaveCheckpointRequest();
+                if (object.header != null) {
+                    if (!$util.isObject(object.header))
+                        throw $TypeError(".o3ml.v1.SaveCheckpointRequest.header: object expected");
+                    message.header = $root.o3ml.v1.CheckpointHeader.fromObject(object.header, _depth + 1);
+                }
+                if (object.entry != null) {
+                    if (!$util.isObject(object.entry))
+                        throw $TypeError(".o3ml.v1.SaveCheckpointRequest.entry: object expected");
+                    message.entry = $root.o3ml.v1.EntryHeader.fromObject(object.entry, _depth + 1);
+                }
+                if (object.data != null)
+                    if (typeof object.data === "string")
+                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                    else if (object.data.length >= 0)
+                        message.data = object.data;
+                if (object.trailer != null) {
+                    if (!$util.isObject(object.trailer))
+                        throw $TypeError(".o3ml.v1.SaveCheckpointRequest.trailer: object expected");
+                    message.trailer = $root.o3ml.v1.SaveTrailer.fromObject(object.trailer, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a SaveCheckpointRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @static
+             * @param {o3ml.v1.SaveCheckpointRequest} message SaveCheckpointRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            SaveCheckpointRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.header != null && $Object.hasOwnProperty.call(message, "header")) {
+                    object.header = $root.o3ml.v1.CheckpointHeader.toObject(message.header, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "header";
+                }
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry")) {
+                    object.entry = $root.o3ml.v1.EntryHeader.toObject(message.entry, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "entry";
+                }
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data")) {
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                    if (options.oneofs)
+                        object.msg = "data";
+                }
+                if (message.trailer != null && $Object.hasOwnProperty.call(message, "trailer")) {
+                    object.trailer = $root.o3ml.v1.SaveTrailer.toObject(message.trailer, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "trailer";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this SaveCheckpointRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            SaveCheckpointRequest.prototype.toJSON = function() {
+                return SaveCheckpointRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for SaveCheckpointRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.SaveCheckpointRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            SaveCheckpointRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.SaveCheckpointRequest";
+            };
+
+            return SaveCheckpointRequest;
+        })();
+
+        v1.CheckpointSelector = (function() {
+
+            /**
+             * Properties of a CheckpointSelector.
+             * @typedef {Object} o3ml.v1.CheckpointSelector.$Properties
+             * @property {string|null} [key] CheckpointSelector key
+             * @property {string|null} [cid] CheckpointSelector cid
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CheckpointSelector.
+             * @memberof o3ml.v1
+             * @interface ICheckpointSelector
+             * @augments o3ml.v1.CheckpointSelector.$Properties
+             * @deprecated Use o3ml.v1.CheckpointSelector.$Properties instead.
+             */
+
+            /**
+             * Shape of a CheckpointSelector.
+             * @typedef {o3ml.v1.CheckpointSelector.$Properties} o3ml.v1.CheckpointSelector.$Shape
+             */
+
+            /**
+             * Constructs a new CheckpointSelector.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CheckpointSelector.
+             * @constructor
+             * @param {o3ml.v1.CheckpointSelector.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CheckpointSelector = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CheckpointSelector key.
+             * @member {string} key
+             * @memberof o3ml.v1.CheckpointSelector
+             * @instance
+             */
+            CheckpointSelector.prototype.key = "";
+
+            /**
+             * CheckpointSelector cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.CheckpointSelector
+             * @instance
+             */
+            CheckpointSelector.prototype.cid = "";
+
+            /**
+             * Creates a new CheckpointSelector instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CheckpointSelector
+             * @static
+             * @param {o3ml.v1.CheckpointSelector.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CheckpointSelector} CheckpointSelector instance
+             * @type {{
+             *   (properties: o3ml.v1.CheckpointSelector.$Shape): o3ml.v1.CheckpointSelector & o3ml.v1.CheckpointSelector.$Shape;
+             *   (properties?: o3ml.v1.CheckpointSelector.$Properties): o3ml.v1.CheckpointSelector;
+             * }}
+             */
+            CheckpointSelector.create = function(properties) {
+                return new CheckpointSelector(properties);
+            };
+
+            /**
+             * Encodes the specified CheckpointSelector message. Does not implicitly {@link o3ml.v1.CheckpointSelector.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CheckpointSelector
+             * @static
+             * @param {o3ml.v1.CheckpointSelector.$Properties} message CheckpointSelector message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CheckpointSelector.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.cid);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CheckpointSelector message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CheckpointSelector
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CheckpointSelector & o3ml.v1.CheckpointSelector.$Shape} CheckpointSelector
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CheckpointSelector.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CheckpointSelector();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CheckpointSelector message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CheckpointSelector
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CheckpointSelector} CheckpointSelector
+             */
+            CheckpointSelector.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CheckpointSelector)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CheckpointSelector: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CheckpointSelector();
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CheckpointSelector message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CheckpointSelector
+             * @static
+             * @param {o3ml.v1.CheckpointSelector} message CheckpointSelector
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CheckpointSelector.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.key = "";
+                    object.cid = "";
+                }
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                return object;
+            };
+
+            /**
+             * Converts this CheckpointSelector to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CheckpointSelector
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CheckpointSelector.prototype.toJSON = function() {
+                return CheckpointSelector.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CheckpointSelector
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CheckpointSelector
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CheckpointSelector.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CheckpointSelector";
+            };
+
+            return CheckpointSelector;
+        })();
+
+        v1.CheckpointInfo = (function() {
+
+            /**
+             * Properties of a CheckpointInfo.
+             * @typedef {Object} o3ml.v1.CheckpointInfo.$Properties
+             * @property {string|null} [cid] CheckpointInfo cid
+             * @property {string|null} [key] CheckpointInfo key
+             * @property {string|null} [run] CheckpointInfo run
+             * @property {number|null} [step] CheckpointInfo step
+             * @property {number|null} [epoch] CheckpointInfo epoch
+             * @property {Object.<string,number>|null} [metrics] CheckpointInfo metrics
+             * @property {string|null} [datasetCid] CheckpointInfo datasetCid
+             * @property {string|null} [parentCid] CheckpointInfo parentCid
+             * @property {string|null} [state] CheckpointInfo state
+             * @property {number|null} [bytesTotal] CheckpointInfo bytesTotal
+             * @property {number|null} [bytesUploaded] CheckpointInfo bytesUploaded
+             * @property {number|null} [bytesDeduplicated] CheckpointInfo bytesDeduplicated
+             * @property {number|null} [createdUnixMs] CheckpointInfo createdUnixMs
+             * @property {number|null} [entryCount] CheckpointInfo entryCount
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CheckpointInfo.
+             * @memberof o3ml.v1
+             * @interface ICheckpointInfo
+             * @augments o3ml.v1.CheckpointInfo.$Properties
+             * @deprecated Use o3ml.v1.CheckpointInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of a CheckpointInfo.
+             * @typedef {o3ml.v1.CheckpointInfo.$Properties} o3ml.v1.CheckpointInfo.$Shape
+             */
+
+            /**
+             * Constructs a new CheckpointInfo.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CheckpointInfo.
+             * @constructor
+             * @param {o3ml.v1.CheckpointInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CheckpointInfo = function (properties) {
+                this.metrics = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CheckpointInfo cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.cid = "";
+
+            /**
+             * CheckpointInfo key.
+             * @member {string} key
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.key = "";
+
+            /**
+             * CheckpointInfo run.
+             * @member {string} run
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.run = "";
+
+            /**
+             * CheckpointInfo step.
+             * @member {number} step
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.step = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointInfo epoch.
+             * @member {number} epoch
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.epoch = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointInfo metrics.
+             * @member {Object.<string,number>} metrics
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.metrics = $util.emptyObject;
+
+            /**
+             * CheckpointInfo datasetCid.
+             * @member {string} datasetCid
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.datasetCid = "";
+
+            /**
+             * CheckpointInfo parentCid.
+             * @member {string} parentCid
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.parentCid = "";
+
+            /**
+             * CheckpointInfo state.
+             * @member {string} state
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.state = "";
+
+            /**
+             * CheckpointInfo bytesTotal.
+             * @member {number} bytesTotal
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.bytesTotal = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CheckpointInfo bytesUploaded.
+             * @member {number} bytesUploaded
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.bytesUploaded = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CheckpointInfo bytesDeduplicated.
+             * @member {number} bytesDeduplicated
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.bytesDeduplicated = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CheckpointInfo createdUnixMs.
+             * @member {number} createdUnixMs
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.createdUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointInfo entryCount.
+             * @member {number} entryCount
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             */
+            CheckpointInfo.prototype.entryCount = 0;
+
+            /**
+             * Creates a new CheckpointInfo instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CheckpointInfo
+             * @static
+             * @param {o3ml.v1.CheckpointInfo.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CheckpointInfo} CheckpointInfo instance
+             * @type {{
+             *   (properties: o3ml.v1.CheckpointInfo.$Shape): o3ml.v1.CheckpointInfo & o3ml.v1.CheckpointInfo.$Shape;
+             *   (properties?: o3ml.v1.CheckpointInfo.$Properties): o3ml.v1.CheckpointInfo;
+             * }}
+             */
+            CheckpointInfo.create = function(properties) {
+                return new CheckpointInfo(properties);
+            };
+
+            /**
+             * Encodes the specified CheckpointInfo message. Does not implicitly {@link o3ml.v1.CheckpointInfo.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CheckpointInfo
+             * @static
+             * @param {o3ml.v1.CheckpointInfo.$Properties} message CheckpointInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CheckpointInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.cid);
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.key);
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.run);
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step") && (typeof message.step === "object" ? message.step.low || message.step.high : message.step !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).int64(message.step);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && (typeof message.epoch === "object" ? message.epoch.low || message.epoch.high : message.epoch !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).int64(message.epoch);
+                if (message.metrics != null && $Object.hasOwnProperty.call(message, "metrics"))
+                    for (let keys = $Object.keys(message.metrics), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.metrics[keys[i]]).ldelim();
+                if (message.datasetCid != null && $Object.hasOwnProperty.call(message, "datasetCid") && message.datasetCid !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.datasetCid);
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid") && message.parentCid !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.parentCid);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.state);
+                if (message.bytesTotal != null && $Object.hasOwnProperty.call(message, "bytesTotal") && (typeof message.bytesTotal === "object" ? message.bytesTotal.low || message.bytesTotal.high : message.bytesTotal !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.bytesTotal);
+                if (message.bytesUploaded != null && $Object.hasOwnProperty.call(message, "bytesUploaded") && (typeof message.bytesUploaded === "object" ? message.bytesUploaded.low || message.bytesUploaded.high : message.bytesUploaded !== 0))
+                    writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.bytesUploaded);
+                if (message.bytesDeduplicated != null && $Object.hasOwnProperty.call(message, "bytesDeduplicated") && (typeof message.bytesDeduplicated === "object" ? message.bytesDeduplicated.low || message.bytesDeduplicated.high : message.bytesDeduplicated !== 0))
+                    writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.bytesDeduplicated);
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs") && (typeof message.createdUnixMs === "object" ? message.createdUnixMs.low || message.createdUnixMs.high : message.createdUnixMs !== 0))
+                    writer.uint32(/* id 13, wireType 0 =*/104).int64(message.createdUnixMs);
+                if (message.entryCount != null && $Object.hasOwnProperty.call(message, "entryCount") && message.entryCount !== 0)
+                    writer.uint32(/* id 14, wireType 0 =*/112).uint32(message.entryCount);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CheckpointInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CheckpointInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CheckpointInfo & o3ml.v1.CheckpointInfo.$Shape} CheckpointInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CheckpointInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CheckpointInfo();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.step = value;
+                            else
+                                delete message.step;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.metrics === $util.emptyObject)
+                                message.metrics = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = 0;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 1)
+                                        break;
+                                    value = reader.double();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.metrics, key);
+                            message.metrics[key] = value;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.datasetCid = value;
+                            else
+                                delete message.datasetCid;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.parentCid = value;
+                            else
+                                delete message.parentCid;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesTotal = value;
+                            else
+                                delete message.bytesTotal;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesUploaded = value;
+                            else
+                                delete message.bytesUploaded;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesDeduplicated = value;
+                            else
+                                delete message.bytesDeduplicated;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdUnixMs = value;
+                            else
+                                delete message.createdUnixMs;
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.entryCount = value;
+                            else
+                                delete message.entryCount;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CheckpointInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CheckpointInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CheckpointInfo} CheckpointInfo
+             */
+            CheckpointInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CheckpointInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CheckpointInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CheckpointInfo();
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.step != null)
+                    if (typeof object.step === "object" ? object.step.low || object.step.high : $Number(object.step) !== 0)
+                        if ($util.Long)
+                            message.step = $util.Long.fromValue(object.step, false);
+                        else if (typeof object.step === "string")
+                            message.step = $parseInt(object.step, 10);
+                        else if (typeof object.step === "number")
+                            message.step = object.step;
+                        else if (typeof object.step === "object")
+                            message.step = new $util.LongBits(object.step.low >>> 0, object.step.high >>> 0).toNumber();
+                if (object.epoch != null)
+                    if (typeof object.epoch === "object" ? object.epoch.low || object.epoch.high : $Number(object.epoch) !== 0)
+                        if ($util.Long)
+                            message.epoch = $util.Long.fromValue(object.epoch, false);
+                        else if (typeof object.epoch === "string")
+                            message.epoch = $parseInt(object.epoch, 10);
+                        else if (typeof object.epoch === "number")
+                            message.epoch = object.epoch;
+                        else if (typeof object.epoch === "object")
+                            message.epoch = new $util.LongBits(object.epoch.low >>> 0, object.epoch.high >>> 0).toNumber();
+                if (object.metrics) {
+                    if (!$util.isObject(object.metrics))
+                        throw $TypeError(".o3ml.v1.CheckpointInfo.metrics: object expected");
+                    message.metrics = {};
+                    for (let keys = $Object.keys(object.metrics), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.metrics, keys[i]);
+                        message.metrics[keys[i]] = $Number(object.metrics[keys[i]]);
+                    }
+                }
+                if (object.datasetCid != null)
+                    if (typeof object.datasetCid !== "string" || object.datasetCid.length)
+                        message.datasetCid = $String(object.datasetCid);
+                if (object.parentCid != null)
+                    if (typeof object.parentCid !== "string" || object.parentCid.length)
+                        message.parentCid = $String(object.parentCid);
+                if (object.state != null)
+                    if (typeof object.state !== "string" || object.state.length)
+                        message.state = $String(object.state);
+                if (object.bytesTotal != null)
+                    if (typeof object.bytesTotal === "object" ? object.bytesTotal.low || object.bytesTotal.high : $Number(object.bytesTotal) !== 0)
+                        if ($util.Long)
+                            message.bytesTotal = $util.Long.fromValue(object.bytesTotal, true);
+                        else if (typeof object.bytesTotal === "string")
+                            message.bytesTotal = $parseInt(object.bytesTotal, 10);
+                        else if (typeof object.bytesTotal === "number")
+                            message.bytesTotal = object.bytesTotal;
+                        else if (typeof object.bytesTotal === "object")
+                            message.bytesTotal = new $util.LongBits(object.bytesTotal.low >>> 0, object.bytesTotal.high >>> 0).toNumber(true);
+                if (object.bytesUploaded != null)
+                    if (typeof object.bytesUploaded === "object" ? object.bytesUploaded.low || object.bytesUploaded.high : $Number(object.bytesUploaded) !== 0)
+                        if ($util.Long)
+                            message.bytesUploaded = $util.Long.fromValue(object.bytesUploaded, true);
+                        else if (typeof object.bytesUploaded === "string")
+                            message.bytesUploaded = $parseInt(object.bytesUploaded, 10);
+                        else if (typeof object.bytesUploaded === "number")
+                            message.bytesUploaded = object.bytesUploaded;
+                        else if (typeof object.bytesUploaded === "object")
+                            message.bytesUploaded = new $util.LongBits(object.bytesUploaded.low >>> 0, object.bytesUploaded.high >>> 0).toNumber(true);
+                if (object.bytesDeduplicated != null)
+                    if (typeof object.bytesDeduplicated === "object" ? object.bytesDeduplicated.low || object.bytesDeduplicated.high : $Number(object.bytesDeduplicated) !== 0)
+                        if ($util.Long)
+                            message.bytesDeduplicated = $util.Long.fromValue(object.bytesDeduplicated, true);
+                        else if (typeof object.bytesDeduplicated === "string")
+                            message.bytesDeduplicated = $parseInt(object.bytesDeduplicated, 10);
+                        else if (typeof object.bytesDeduplicated === "number")
+                            message.bytesDeduplicated = object.bytesDeduplicated;
+                        else if (typeof object.bytesDeduplicated === "object")
+                            message.bytesDeduplicated = new $util.LongBits(object.bytesDeduplicated.low >>> 0, object.bytesDeduplicated.high >>> 0).toNumber(true);
+                if (object.createdUnixMs != null)
+                    if (typeof object.createdUnixMs === "object" ? object.createdUnixMs.low || object.createdUnixMs.high : $Number(object.createdUnixMs) !== 0)
+                        if ($util.Long)
+                            message.createdUnixMs = $util.Long.fromValue(object.createdUnixMs, false);
+                        else if (typeof object.createdUnixMs === "string")
+                            message.createdUnixMs = $parseInt(object.createdUnixMs, 10);
+                        else if (typeof object.createdUnixMs === "number")
+                            message.createdUnixMs = object.createdUnixMs;
+                        else if (typeof object.createdUnixMs === "object")
+                            message.createdUnixMs = new $util.LongBits(object.createdUnixMs.low >>> 0, object.createdUnixMs.high >>> 0).toNumber();
+                if (object.entryCount != null)
+                    if ($Number(object.entryCount) !== 0)
+                        message.entryCount = object.entryCount >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CheckpointInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CheckpointInfo
+             * @static
+             * @param {o3ml.v1.CheckpointInfo} message CheckpointInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CheckpointInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.objects || options.defaults)
+                    object.metrics = {};
+                if (options.defaults) {
+                    object.cid = "";
+                    object.key = "";
+                    object.run = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.step = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.step = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.epoch = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.epoch = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.datasetCid = "";
+                    object.parentCid = "";
+                    object.state = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesTotal = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesTotal = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesUploaded = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesUploaded = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesDeduplicated = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesDeduplicated = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.createdUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.createdUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.entryCount = 0;
+                }
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.step = typeof message.step === "number" ? $BigInt(message.step) : $util.Long.fromBits(message.step.low >>> 0, message.step.high >>> 0, false).toBigInt();
+                    else if (typeof message.step === "number")
+                        object.step = options.longs === $String ? $String(message.step) : message.step;
+                    else
+                        object.step = options.longs === $String ? $util.Long.prototype.toString.call(message.step) : options.longs === $Number ? new $util.LongBits(message.step.low >>> 0, message.step.high >>> 0).toNumber() : message.step;
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.epoch = typeof message.epoch === "number" ? $BigInt(message.epoch) : $util.Long.fromBits(message.epoch.low >>> 0, message.epoch.high >>> 0, false).toBigInt();
+                    else if (typeof message.epoch === "number")
+                        object.epoch = options.longs === $String ? $String(message.epoch) : message.epoch;
+                    else
+                        object.epoch = options.longs === $String ? $util.Long.prototype.toString.call(message.epoch) : options.longs === $Number ? new $util.LongBits(message.epoch.low >>> 0, message.epoch.high >>> 0).toNumber() : message.epoch;
+                let keys2;
+                if (message.metrics && (keys2 = $Object.keys(message.metrics)).length) {
+                    object.metrics = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.metrics, keys2[j]);
+                        object.metrics[keys2[j]] = options.json && !$isFinite(message.metrics[keys2[j]]) ? $String(message.metrics[keys2[j]]) : message.metrics[keys2[j]];
+                    }
+                }
+                if (message.datasetCid != null && $Object.hasOwnProperty.call(message, "datasetCid"))
+                    object.datasetCid = message.datasetCid;
+                if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid"))
+                    object.parentCid = message.parentCid;
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    object.state = message.state;
+                if (message.bytesTotal != null && $Object.hasOwnProperty.call(message, "bytesTotal"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesTotal = typeof message.bytesTotal === "number" ? $BigInt(message.bytesTotal) : $util.Long.fromBits(message.bytesTotal.low >>> 0, message.bytesTotal.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesTotal === "number")
+                        object.bytesTotal = options.longs === $String ? $String(message.bytesTotal) : message.bytesTotal;
+                    else
+                        object.bytesTotal = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesTotal) : options.longs === $Number ? new $util.LongBits(message.bytesTotal.low >>> 0, message.bytesTotal.high >>> 0).toNumber(true) : message.bytesTotal;
+                if (message.bytesUploaded != null && $Object.hasOwnProperty.call(message, "bytesUploaded"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesUploaded = typeof message.bytesUploaded === "number" ? $BigInt(message.bytesUploaded) : $util.Long.fromBits(message.bytesUploaded.low >>> 0, message.bytesUploaded.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesUploaded === "number")
+                        object.bytesUploaded = options.longs === $String ? $String(message.bytesUploaded) : message.bytesUploaded;
+                    else
+                        object.bytesUploaded = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesUploaded) : options.longs === $Number ? new $util.LongBits(message.bytesUploaded.low >>> 0, message.bytesUploaded.high >>> 0).toNumber(true) : message.bytesUploaded;
+                if (message.bytesDeduplicated != null && $Object.hasOwnProperty.call(message, "bytesDeduplicated"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesDeduplicated = typeof message.bytesDeduplicated === "number" ? $BigInt(message.bytesDeduplicated) : $util.Long.fromBits(message.bytesDeduplicated.low >>> 0, message.bytesDeduplicated.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesDeduplicated === "number")
+                        object.bytesDeduplicated = options.longs === $String ? $String(message.bytesDeduplicated) : message.bytesDeduplicated;
+                    else
+                        object.bytesDeduplicated = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesDeduplicated) : options.longs === $Number ? new $util.LongBits(message.bytesDeduplicated.low >>> 0, message.bytesDeduplicated.high >>> 0).toNumber(true) : message.bytesDeduplicated;
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.createdUnixMs = typeof message.createdUnixMs === "number" ? $BigInt(message.createdUnixMs) : $util.Long.fromBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.createdUnixMs === "number")
+                        object.createdUnixMs = options.longs === $String ? $String(message.createdUnixMs) : message.createdUnixMs;
+                    else
+                        object.createdUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.createdUnixMs) : options.longs === $Number ? new $util.LongBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0).toNumber() : message.createdUnixMs;
+                if (message.entryCount != null && $Object.hasOwnProperty.call(message, "entryCount"))
+                    object.entryCount = message.entryCount;
+                return object;
+            };
+
+            /**
+             * Converts this CheckpointInfo to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CheckpointInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CheckpointInfo.prototype.toJSON = function() {
+                return CheckpointInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CheckpointInfo
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CheckpointInfo
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CheckpointInfo.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CheckpointInfo";
+            };
+
+            return CheckpointInfo;
+        })();
+
+        v1.LoadCheckpointResponse = (function() {
+
+            /**
+             * Properties of a LoadCheckpointResponse.
+             * @typedef {Object} o3ml.v1.LoadCheckpointResponse.$Properties
+             * @property {o3ml.v1.CheckpointInfo.$Properties|null} [info] LoadCheckpointResponse info
+             * @property {o3ml.v1.EntryHeader.$Properties|null} [entry] LoadCheckpointResponse entry
+             * @property {Uint8Array|null} [data] LoadCheckpointResponse data
+             * @property {"info"|"entry"|"data"} [msg] LoadCheckpointResponse msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LoadCheckpointResponse.
+             * @memberof o3ml.v1
+             * @interface ILoadCheckpointResponse
+             * @augments o3ml.v1.LoadCheckpointResponse.$Properties
+             * @deprecated Use o3ml.v1.LoadCheckpointResponse.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a LoadCheckpointResponse.
+             * @typedef {{
+             *   info?: o3ml.v1.CheckpointInfo.$Shape|null;
+             *   entry?: o3ml.v1.EntryHeader.$Shape|null;
+             *   data?: Uint8Array|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; info?: null; entry?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.CheckpointInfo.$Shape; entry?: null; data?: null }|{ msg?: "entry"; info?: null; entry: o3ml.v1.EntryHeader.$Shape; data?: null }|{ msg?: "data"; info?: null; entry?: null; data: Uint8Array })
+             * )} o3ml.v1.LoadCheckpointResponse.$Shape
+             */
+
+            /**
+             * Constructs a new LoadCheckpointResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a LoadCheckpointResponse.
+             * @constructor
+             * @param {o3ml.v1.LoadCheckpointResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LoadCheckpointResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LoadCheckpointResponse info.
+             * @member {o3ml.v1.CheckpointInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @instance
+             */
+            LoadCheckpointResponse.prototype.info = null;
+
+            /**
+             * LoadCheckpointResponse entry.
+             * @member {o3ml.v1.EntryHeader.$Properties|null|undefined} entry
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @instance
+             */
+            LoadCheckpointResponse.prototype.entry = null;
+
+            /**
+             * LoadCheckpointResponse data.
+             * @member {Uint8Array|null|undefined} data
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @instance
+             */
+            LoadCheckpointResponse.prototype.data = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * LoadCheckpointResponse msg.
+             * @member {"info"|"entry"|"data"|undefined} msg
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @instance
+             */
+            $Object.defineProperty(LoadCheckpointResponse.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["info", "entry", "data"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new LoadCheckpointResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @static
+             * @param {o3ml.v1.LoadCheckpointResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.LoadCheckpointResponse} LoadCheckpointResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.LoadCheckpointResponse.$Shape): o3ml.v1.LoadCheckpointResponse & o3ml.v1.LoadCheckpointResponse.$Shape;
+             *   (properties?: o3ml.v1.LoadCheckpointResponse.$Properties): o3ml.v1.LoadCheckpointResponse;
+             * }}
+             */
+            LoadCheckpointResponse.create = function(properties) {
+                return new LoadCheckpointResponse(properties);
+            };
+
+            /**
+             * Encodes the specified LoadCheckpointResponse message. Does not implicitly {@link o3ml.v1.LoadCheckpointResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @static
+             * @param {o3ml.v1.LoadCheckpointResponse.$Properties} message LoadCheckpointResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LoadCheckpointResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.CheckpointInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry"))
+                    $root.o3ml.v1.EntryHeader.encode(message.entry, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LoadCheckpointResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.LoadCheckpointResponse & o3ml.v1.LoadCheckpointResponse.$Shape} LoadCheckpointResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LoadCheckpointResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.LoadCheckpointResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.CheckpointInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            message.msg = "info";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.entry = $root.o3ml.v1.EntryHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.entry);
+                            message.msg = "entry";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.data = reader.bytes();
+                            message.msg = "data";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a LoadCheckpointResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.LoadCheckpointResponse} LoadCheckpointResponse
+             */
+            LoadCheckpointResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.LoadCheckpointResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.LoadCheckpointResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.LoadCheckpointResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.LoadCheckpointResponse.info: object expected");
+                    message.info = $root.o3ml.v1.CheckpointInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.entry != null) {
+                    if (!$util.isObject(object.entry))
+                        throw $TypeError(".o3ml.v1.LoadCheckpointResponse.entry: object expected");
+                    message.entry = $root.o3ml.v1.EntryHeader.fromObject(object.entry, _depth + 1);
+                }
+                if (object.data != null)
+                    if (typeof object.data === "string")
+                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                    else if (object.data.length >= 0)
+                        message.data = object.data;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a LoadCheckpointResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @static
+             * @param {o3ml.v1.LoadCheckpointResponse} message LoadCheckpointResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            LoadCheckpointResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info")) {
+                    object.info = $root.o3ml.v1.CheckpointInfo.toObject(message.info, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "info";
+                }
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry")) {
+                    object.entry = $root.o3ml.v1.EntryHeader.toObject(message.entry, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "entry";
+                }
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data")) {
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                    if (options.oneofs)
+                        object.msg = "data";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this LoadCheckpointResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            LoadCheckpointResponse.prototype.toJSON = function() {
+                return LoadCheckpointResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for LoadCheckpointResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.LoadCheckpointResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            LoadCheckpointResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.LoadCheckpointResponse";
+            };
+
+            return LoadCheckpointResponse;
+        })();
+
+        v1.ListCheckpointsRequest = (function() {
+
+            /**
+             * Properties of a ListCheckpointsRequest.
+             * @typedef {Object} o3ml.v1.ListCheckpointsRequest.$Properties
+             * @property {string|null} [run] ListCheckpointsRequest run
+             * @property {string|null} [prefix] ListCheckpointsRequest prefix
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListCheckpointsRequest.
+             * @memberof o3ml.v1
+             * @interface IListCheckpointsRequest
+             * @augments o3ml.v1.ListCheckpointsRequest.$Properties
+             * @deprecated Use o3ml.v1.ListCheckpointsRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListCheckpointsRequest.
+             * @typedef {o3ml.v1.ListCheckpointsRequest.$Properties} o3ml.v1.ListCheckpointsRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ListCheckpointsRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListCheckpointsRequest.
+             * @constructor
+             * @param {o3ml.v1.ListCheckpointsRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListCheckpointsRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListCheckpointsRequest run.
+             * @member {string} run
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @instance
+             */
+            ListCheckpointsRequest.prototype.run = "";
+
+            /**
+             * ListCheckpointsRequest prefix.
+             * @member {string} prefix
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @instance
+             */
+            ListCheckpointsRequest.prototype.prefix = "";
+
+            /**
+             * Creates a new ListCheckpointsRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @static
+             * @param {o3ml.v1.ListCheckpointsRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListCheckpointsRequest} ListCheckpointsRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ListCheckpointsRequest.$Shape): o3ml.v1.ListCheckpointsRequest & o3ml.v1.ListCheckpointsRequest.$Shape;
+             *   (properties?: o3ml.v1.ListCheckpointsRequest.$Properties): o3ml.v1.ListCheckpointsRequest;
+             * }}
+             */
+            ListCheckpointsRequest.create = function(properties) {
+                return new ListCheckpointsRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ListCheckpointsRequest message. Does not implicitly {@link o3ml.v1.ListCheckpointsRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @static
+             * @param {o3ml.v1.ListCheckpointsRequest.$Properties} message ListCheckpointsRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListCheckpointsRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.prefix != null && $Object.hasOwnProperty.call(message, "prefix") && message.prefix !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.prefix);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListCheckpointsRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListCheckpointsRequest & o3ml.v1.ListCheckpointsRequest.$Shape} ListCheckpointsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListCheckpointsRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListCheckpointsRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.prefix = value;
+                            else
+                                delete message.prefix;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListCheckpointsRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListCheckpointsRequest} ListCheckpointsRequest
+             */
+            ListCheckpointsRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListCheckpointsRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListCheckpointsRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListCheckpointsRequest();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.prefix != null)
+                    if (typeof object.prefix !== "string" || object.prefix.length)
+                        message.prefix = $String(object.prefix);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListCheckpointsRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @static
+             * @param {o3ml.v1.ListCheckpointsRequest} message ListCheckpointsRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListCheckpointsRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.run = "";
+                    object.prefix = "";
+                }
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.prefix != null && $Object.hasOwnProperty.call(message, "prefix"))
+                    object.prefix = message.prefix;
+                return object;
+            };
+
+            /**
+             * Converts this ListCheckpointsRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListCheckpointsRequest.prototype.toJSON = function() {
+                return ListCheckpointsRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListCheckpointsRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListCheckpointsRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListCheckpointsRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListCheckpointsRequest";
+            };
+
+            return ListCheckpointsRequest;
+        })();
+
+        v1.ListCheckpointsResponse = (function() {
+
+            /**
+             * Properties of a ListCheckpointsResponse.
+             * @typedef {Object} o3ml.v1.ListCheckpointsResponse.$Properties
+             * @property {Array.<o3ml.v1.CheckpointInfo.$Properties>|null} [checkpoints] ListCheckpointsResponse checkpoints
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListCheckpointsResponse.
+             * @memberof o3ml.v1
+             * @interface IListCheckpointsResponse
+             * @augments o3ml.v1.ListCheckpointsResponse.$Properties
+             * @deprecated Use o3ml.v1.ListCheckpointsResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListCheckpointsResponse.
+             * @typedef {o3ml.v1.ListCheckpointsResponse.$Properties} o3ml.v1.ListCheckpointsResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ListCheckpointsResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListCheckpointsResponse.
+             * @constructor
+             * @param {o3ml.v1.ListCheckpointsResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListCheckpointsResponse = function (properties) {
+                this.checkpoints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListCheckpointsResponse checkpoints.
+             * @member {Array.<o3ml.v1.CheckpointInfo.$Properties>} checkpoints
+             * @memberof o3ml.v1.ListCheckpointsResponse
+             * @instance
+             */
+            ListCheckpointsResponse.prototype.checkpoints = $util.emptyArray;
+
+            /**
+             * Creates a new ListCheckpointsResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListCheckpointsResponse
+             * @static
+             * @param {o3ml.v1.ListCheckpointsResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListCheckpointsResponse} ListCheckpointsResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ListCheckpointsResponse.$Shape): o3ml.v1.ListCheckpointsResponse & o3ml.v1.ListCheckpointsResponse.$Shape;
+             *   (properties?: o3ml.v1.ListCheckpointsResponse.$Properties): o3ml.v1.ListCheckpointsResponse;
+             * }}
+             */
+            ListCheckpointsResponse.create = function(properties) {
+                return new ListCheckpointsResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ListCheckpointsResponse message. Does not implicitly {@link o3ml.v1.ListCheckpointsResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListCheckpointsResponse
+             * @static
+             * @param {o3ml.v1.ListCheckpointsResponse.$Properties} message ListCheckpointsResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListCheckpointsResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.checkpoints != null && message.checkpoints.length)
+                    for (let i = 0; i < message.checkpoints.length; ++i)
+                        $root.o3ml.v1.CheckpointInfo.encode(message.checkpoints[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListCheckpointsResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListCheckpointsResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListCheckpointsResponse & o3ml.v1.ListCheckpointsResponse.$Shape} ListCheckpointsResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListCheckpointsResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListCheckpointsResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.checkpoints && message.checkpoints.length))
+                                message.checkpoints = [];
+                            message.checkpoints.push($root.o3ml.v1.CheckpointInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListCheckpointsResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListCheckpointsResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListCheckpointsResponse} ListCheckpointsResponse
+             */
+            ListCheckpointsResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListCheckpointsResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListCheckpointsResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListCheckpointsResponse();
+                if (object.checkpoints) {
+                    if (!$Array.isArray(object.checkpoints))
+                        throw $TypeError(".o3ml.v1.ListCheckpointsResponse.checkpoints: array expected");
+                    message.checkpoints = $Array(object.checkpoints.length);
+                    for (let i = 0; i < object.checkpoints.length; ++i) {
+                        if (!$util.isObject(object.checkpoints[i]))
+                            throw $TypeError(".o3ml.v1.ListCheckpointsResponse.checkpoints: object expected");
+                        message.checkpoints[i] = $root.o3ml.v1.CheckpointInfo.fromObject(object.checkpoints[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListCheckpointsResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListCheckpointsResponse
+             * @static
+             * @param {o3ml.v1.ListCheckpointsResponse} message ListCheckpointsResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListCheckpointsResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.checkpoints = [];
+                if (message.checkpoints && message.checkpoints.length) {
+                    object.checkpoints = $Array(message.checkpoints.length);
+                    for (let j = 0; j < message.checkpoints.length; ++j)
+                        object.checkpoints[j] = $root.o3ml.v1.CheckpointInfo.toObject(message.checkpoints[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ListCheckpointsResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListCheckpointsResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListCheckpointsResponse.prototype.toJSON = function() {
+                return ListCheckpointsResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListCheckpointsResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListCheckpointsResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListCheckpointsResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListCheckpointsResponse";
+            };
+
+            return ListCheckpointsResponse;
+        })();
+
+        v1.VerifyCheckpointResponse = (function() {
+
+            /**
+             * Properties of a VerifyCheckpointResponse.
+             * @typedef {Object} o3ml.v1.VerifyCheckpointResponse.$Properties
+             * @property {o3ml.v1.CheckpointInfo.$Properties|null} [info] VerifyCheckpointResponse info
+             * @property {number|null} [blobsChecked] VerifyCheckpointResponse blobsChecked
+             * @property {number|null} [bytesChecked] VerifyCheckpointResponse bytesChecked
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a VerifyCheckpointResponse.
+             * @memberof o3ml.v1
+             * @interface IVerifyCheckpointResponse
+             * @augments o3ml.v1.VerifyCheckpointResponse.$Properties
+             * @deprecated Use o3ml.v1.VerifyCheckpointResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a VerifyCheckpointResponse.
+             * @typedef {o3ml.v1.VerifyCheckpointResponse.$Properties} o3ml.v1.VerifyCheckpointResponse.$Shape
+             */
+
+            /**
+             * Constructs a new VerifyCheckpointResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a VerifyCheckpointResponse.
+             * @constructor
+             * @param {o3ml.v1.VerifyCheckpointResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const VerifyCheckpointResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * VerifyCheckpointResponse info.
+             * @member {o3ml.v1.CheckpointInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @instance
+             */
+            VerifyCheckpointResponse.prototype.info = null;
+
+            /**
+             * VerifyCheckpointResponse blobsChecked.
+             * @member {number} blobsChecked
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @instance
+             */
+            VerifyCheckpointResponse.prototype.blobsChecked = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * VerifyCheckpointResponse bytesChecked.
+             * @member {number} bytesChecked
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @instance
+             */
+            VerifyCheckpointResponse.prototype.bytesChecked = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new VerifyCheckpointResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @static
+             * @param {o3ml.v1.VerifyCheckpointResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.VerifyCheckpointResponse} VerifyCheckpointResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.VerifyCheckpointResponse.$Shape): o3ml.v1.VerifyCheckpointResponse & o3ml.v1.VerifyCheckpointResponse.$Shape;
+             *   (properties?: o3ml.v1.VerifyCheckpointResponse.$Properties): o3ml.v1.VerifyCheckpointResponse;
+             * }}
+             */
+            VerifyCheckpointResponse.create = function(properties) {
+                return new VerifyCheckpointResponse(properties);
+            };
+
+            /**
+             * Encodes the specified VerifyCheckpointResponse message. Does not implicitly {@link o3ml.v1.VerifyCheckpointResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @static
+             * @param {o3ml.v1.VerifyCheckpointResponse.$Properties} message VerifyCheckpointResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            VerifyCheckpointResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.CheckpointInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.blobsChecked != null && $Object.hasOwnProperty.call(message, "blobsChecked") && (typeof message.blobsChecked === "object" ? message.blobsChecked.low || message.blobsChecked.high : message.blobsChecked !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.blobsChecked);
+                if (message.bytesChecked != null && $Object.hasOwnProperty.call(message, "bytesChecked") && (typeof message.bytesChecked === "object" ? message.bytesChecked.low || message.bytesChecked.high : message.bytesChecked !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.bytesChecked);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a VerifyCheckpointResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.VerifyCheckpointResponse & o3ml.v1.VerifyCheckpointResponse.$Shape} VerifyCheckpointResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            VerifyCheckpointResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.VerifyCheckpointResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.CheckpointInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.blobsChecked = value;
+                            else
+                                delete message.blobsChecked;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesChecked = value;
+                            else
+                                delete message.bytesChecked;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a VerifyCheckpointResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.VerifyCheckpointResponse} VerifyCheckpointResponse
+             */
+            VerifyCheckpointResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.VerifyCheckpointResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.VerifyCheckpointResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.VerifyCheckpointResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.VerifyCheckpointResponse.info: object expected");
+                    message.info = $root.o3ml.v1.CheckpointInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.blobsChecked != null)
+                    if (typeof object.blobsChecked === "object" ? object.blobsChecked.low || object.blobsChecked.high : $Number(object.blobsChecked) !== 0)
+                        if ($util.Long)
+                            message.blobsChecked = $util.Long.fromValue(object.blobsChecked, true);
+                        else if (typeof object.blobsChecked === "string")
+                            message.blobsChecked = $parseInt(object.blobsChecked, 10);
+                        else if (typeof object.blobsChecked === "number")
+                            message.blobsChecked = object.blobsChecked;
+                        else if (typeof object.blobsChecked === "object")
+                            message.blobsChecked = new $util.LongBits(object.blobsChecked.low >>> 0, object.blobsChecked.high >>> 0).toNumber(true);
+                if (object.bytesChecked != null)
+                    if (typeof object.bytesChecked === "object" ? object.bytesChecked.low || object.bytesChecked.high : $Number(object.bytesChecked) !== 0)
+                        if ($util.Long)
+                            message.bytesChecked = $util.Long.fromValue(object.bytesChecked, true);
+                        else if (typeof object.bytesChecked === "string")
+                            message.bytesChecked = $parseInt(object.bytesChecked, 10);
+                        else if (typeof object.bytesChecked === "number")
+                            message.bytesChecked = object.bytesChecked;
+                        else if (typeof object.bytesChecked === "object")
+                            message.bytesChecked = new $util.LongBits(object.bytesChecked.low >>> 0, object.bytesChecked.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a VerifyCheckpointResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @static
+             * @param {o3ml.v1.VerifyCheckpointResponse} message VerifyCheckpointResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            VerifyCheckpointResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.info = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.blobsChecked = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.blobsChecked = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesChecked = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesChecked = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    object.info = $root.o3ml.v1.CheckpointInfo.toObject(message.info, options, _depth + 1);
+                if (message.blobsChecked != null && $Object.hasOwnProperty.call(message, "blobsChecked"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.blobsChecked = typeof message.blobsChecked === "number" ? $BigInt(message.blobsChecked) : $util.Long.fromBits(message.blobsChecked.low >>> 0, message.blobsChecked.high >>> 0, true).toBigInt();
+                    else if (typeof message.blobsChecked === "number")
+                        object.blobsChecked = options.longs === $String ? $String(message.blobsChecked) : message.blobsChecked;
+                    else
+                        object.blobsChecked = options.longs === $String ? $util.Long.prototype.toString.call(message.blobsChecked) : options.longs === $Number ? new $util.LongBits(message.blobsChecked.low >>> 0, message.blobsChecked.high >>> 0).toNumber(true) : message.blobsChecked;
+                if (message.bytesChecked != null && $Object.hasOwnProperty.call(message, "bytesChecked"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesChecked = typeof message.bytesChecked === "number" ? $BigInt(message.bytesChecked) : $util.Long.fromBits(message.bytesChecked.low >>> 0, message.bytesChecked.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesChecked === "number")
+                        object.bytesChecked = options.longs === $String ? $String(message.bytesChecked) : message.bytesChecked;
+                    else
+                        object.bytesChecked = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesChecked) : options.longs === $Number ? new $util.LongBits(message.bytesChecked.low >>> 0, message.bytesChecked.high >>> 0).toNumber(true) : message.bytesChecked;
+                return object;
+            };
+
+            /**
+             * Converts this VerifyCheckpointResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            VerifyCheckpointResponse.prototype.toJSON = function() {
+                return VerifyCheckpointResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for VerifyCheckpointResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.VerifyCheckpointResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            VerifyCheckpointResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.VerifyCheckpointResponse";
+            };
+
+            return VerifyCheckpointResponse;
+        })();
+
+        /**
+         * ErrorCode enum.
+         * @name o3ml.v1.ErrorCode
+         * @enum {number}
+         * @property {number} ERROR_CODE_UNSPECIFIED=0 ERROR_CODE_UNSPECIFIED value
+         * @property {number} INVALID_ARGUMENT=1 INVALID_ARGUMENT value
+         * @property {number} NOT_FOUND=2 NOT_FOUND value
+         * @property {number} ALREADY_EXISTS=3 ALREADY_EXISTS value
+         * @property {number} UNAUTHENTICATED=4 UNAUTHENTICATED value
+         * @property {number} PERMISSION_DENIED=5 PERMISSION_DENIED value
+         * @property {number} FAILED_PRECONDITION=6 FAILED_PRECONDITION value
+         * @property {number} INTEGRITY=7 INTEGRITY value
+         * @property {number} UNAVAILABLE=8 UNAVAILABLE value
+         * @property {number} RESOURCE_EXHAUSTED=9 RESOURCE_EXHAUSTED value
+         * @property {number} ABORTED=10 ABORTED value
+         * @property {number} CANCELLED=11 CANCELLED value
+         * @property {number} DEADLINE_EXCEEDED=12 DEADLINE_EXCEEDED value
+         * @property {number} UNIMPLEMENTED=13 UNIMPLEMENTED value
+         * @property {number} INTERNAL=14 INTERNAL value
+         */
+        v1.ErrorCode = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "ERROR_CODE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "INVALID_ARGUMENT"] = 1;
+            values[valuesById[2] = "NOT_FOUND"] = 2;
+            values[valuesById[3] = "ALREADY_EXISTS"] = 3;
+            values[valuesById[4] = "UNAUTHENTICATED"] = 4;
+            values[valuesById[5] = "PERMISSION_DENIED"] = 5;
+            values[valuesById[6] = "FAILED_PRECONDITION"] = 6;
+            values[valuesById[7] = "INTEGRITY"] = 7;
+            values[valuesById[8] = "UNAVAILABLE"] = 8;
+            values[valuesById[9] = "RESOURCE_EXHAUSTED"] = 9;
+            values[valuesById[10] = "ABORTED"] = 10;
+            values[valuesById[11] = "CANCELLED"] = 11;
+            values[valuesById[12] = "DEADLINE_EXCEEDED"] = 12;
+            values[valuesById[13] = "UNIMPLEMENTED"] = 13;
+            values[valuesById[14] = "INTERNAL"] = 14;
+            return values;
         })();
 
         v1.ObjectService = (function() {

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16o3ml/v1/manifest.proto\x12\x07o3ml.v1\"%\n\x08\x43hunkRef\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"\xe3\x01\n\x0eObjectManifest\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12!\n\x06\x63hunks\x18\x03 \x03(\x0b\x32\x11.o3ml.v1.ChunkRef\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x0e\n\x06sha256\x18\x05 \x01(\x0c\x12\x33\n\x06labels\x18\x06 \x03(\x0b\x32#.o3ml.v1.ObjectManifest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x01\n\x03Ref\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0cmanifest_cid\x18\x04 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x05 \x01(\x08\x12\x17\n\x0f\x63reated_unix_ms\x18\x06 \x01(\x03\x12\x0c\n\x04size\x18\x07 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16o3ml/v1/manifest.proto\x12\x07o3ml.v1\"%\n\x08\x43hunkRef\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"\x91\x02\n\x0eObjectManifest\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12!\n\x06\x63hunks\x18\x03 \x03(\x0b\x32\x11.o3ml.v1.ChunkRef\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x0e\n\x06sha256\x18\x05 \x01(\x0c\x12\x33\n\x06labels\x18\x06 \x03(\x0b\x32#.o3ml.v1.ObjectManifest.LabelsEntry\x12,\n\ncheckpoint\x18\x07 \x01(\x0b\x32\x18.o3ml.v1.CheckpointTable\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8a\x01\n\x0f\x43heckpointEntry\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.o3ml.v1.EntryKind\x12\r\n\x05\x64type\x18\x03 \x01(\t\x12\x0e\n\x06nbytes\x18\x04 \x01(\x04\x12\x13\n\x0b\x66irst_chunk\x18\x05 \x01(\r\x12\x13\n\x0b\x63hunk_count\x18\x06 \x01(\r\"\xf7\x01\n\x0f\x43heckpointTable\x12)\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x18.o3ml.v1.CheckpointEntry\x12\x0b\n\x03run\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\x12\x36\n\x07metrics\x18\x05 \x03(\x0b\x32%.o3ml.v1.CheckpointTable.MetricsEntry\x12\x13\n\x0b\x64\x61taset_cid\x18\x06 \x01(\t\x12\x12\n\nparent_cid\x18\x07 \x01(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"]\n\nShardEntry\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\r\n\x05split\x18\x03 \x01(\t\x12%\n\x07samples\x18\x04 \x03(\x0b\x32\x14.o3ml.v1.SampleEntry\"8\n\x0bSampleEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\x04\"V\n\rDatasetSchema\x12\x13\n\x0bsource_kind\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\x12\x0f\n\x07\x63lasses\x18\x03 \x03(\t\x12\x0f\n\x07\x63olumns\x18\x04 \x03(\t\"\xf6\x01\n\x0f\x44\x61tasetManifest\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x12\n\nparent_cid\x18\x04 \x01(\t\x12#\n\x06shards\x18\x05 \x03(\x0b\x32\x13.o3ml.v1.ShardEntry\x12&\n\x06schema\x18\x06 \x01(\x0b\x32\x16.o3ml.v1.DatasetSchema\x12\x0f\n\x07samples\x18\x07 \x01(\x04\x12\r\n\x05\x62ytes\x18\x08 \x01(\x04\x12\x17\n\x0f\x63reated_unix_ms\x18\t \x01(\x03\x12\x12\n\nsplit_seed\x18\n \x01(\x04\"\x87\x01\n\x03Ref\x12\x16\n\x0e\x66ormat_version\x18\x01 \x01(\r\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0cmanifest_cid\x18\x04 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x05 \x01(\x08\x12\x17\n\x0f\x63reated_unix_ms\x18\x06 \x01(\x03\x12\x0c\n\x04size\x18\x07 \x01(\x04*B\n\tEntryKind\x12\x1a\n\x16\x45NTRY_KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08SKELETON\x10\x01\x12\x0b\n\x07STORAGE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,12 +33,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_OBJECTMANIFEST_LABELSENTRY']._loaded_options = None
   _globals['_OBJECTMANIFEST_LABELSENTRY']._serialized_options = b'8\001'
+  _globals['_CHECKPOINTTABLE_METRICSENTRY']._loaded_options = None
+  _globals['_CHECKPOINTTABLE_METRICSENTRY']._serialized_options = b'8\001'
+  _globals['_ENTRYKIND']._serialized_start=1369
+  _globals['_ENTRYKIND']._serialized_end=1435
   _globals['_CHUNKREF']._serialized_start=35
   _globals['_CHUNKREF']._serialized_end=72
   _globals['_OBJECTMANIFEST']._serialized_start=75
-  _globals['_OBJECTMANIFEST']._serialized_end=302
-  _globals['_OBJECTMANIFEST_LABELSENTRY']._serialized_start=257
-  _globals['_OBJECTMANIFEST_LABELSENTRY']._serialized_end=302
-  _globals['_REF']._serialized_start=305
-  _globals['_REF']._serialized_end=440
+  _globals['_OBJECTMANIFEST']._serialized_end=348
+  _globals['_OBJECTMANIFEST_LABELSENTRY']._serialized_start=303
+  _globals['_OBJECTMANIFEST_LABELSENTRY']._serialized_end=348
+  _globals['_CHECKPOINTENTRY']._serialized_start=351
+  _globals['_CHECKPOINTENTRY']._serialized_end=489
+  _globals['_CHECKPOINTTABLE']._serialized_start=492
+  _globals['_CHECKPOINTTABLE']._serialized_end=739
+  _globals['_CHECKPOINTTABLE_METRICSENTRY']._serialized_start=693
+  _globals['_CHECKPOINTTABLE_METRICSENTRY']._serialized_end=739
+  _globals['_SHARDENTRY']._serialized_start=741
+  _globals['_SHARDENTRY']._serialized_end=834
+  _globals['_SAMPLEENTRY']._serialized_start=836
+  _globals['_SAMPLEENTRY']._serialized_end=892
+  _globals['_DATASETSCHEMA']._serialized_start=894
+  _globals['_DATASETSCHEMA']._serialized_end=980
+  _globals['_DATASETMANIFEST']._serialized_start=983
+  _globals['_DATASETMANIFEST']._serialized_end=1229
+  _globals['_REF']._serialized_start=1232
+  _globals['_REF']._serialized_end=1367
 # @@protoc_insertion_point(module_scope)

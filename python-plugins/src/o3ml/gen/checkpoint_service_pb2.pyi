@@ -1,0 +1,153 @@
+from . import manifest_pb2 as _manifest_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CheckpointHeader(_message.Message):
+    __slots__ = ("key", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid", "labels")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    DATASET_CID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_CID_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    run: str
+    step: int
+    epoch: int
+    metrics: _containers.ScalarMap[str, float]
+    dataset_cid: str
+    parent_cid: str
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, key: _Optional[str] = ..., run: _Optional[str] = ..., step: _Optional[int] = ..., epoch: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., dataset_cid: _Optional[str] = ..., parent_cid: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class EntryHeader(_message.Message):
+    __slots__ = ("name", "kind", "dtype", "nbytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    NBYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: _manifest_pb2.EntryKind
+    dtype: str
+    nbytes: int
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[_manifest_pb2.EntryKind, str]] = ..., dtype: _Optional[str] = ..., nbytes: _Optional[int] = ...) -> None: ...
+
+class SaveTrailer(_message.Message):
+    __slots__ = ("entry_count",)
+    ENTRY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    entry_count: int
+    def __init__(self, entry_count: _Optional[int] = ...) -> None: ...
+
+class SaveCheckpointRequest(_message.Message):
+    __slots__ = ("header", "entry", "data", "trailer")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    TRAILER_FIELD_NUMBER: _ClassVar[int]
+    header: CheckpointHeader
+    entry: EntryHeader
+    data: bytes
+    trailer: SaveTrailer
+    def __init__(self, header: _Optional[_Union[CheckpointHeader, _Mapping]] = ..., entry: _Optional[_Union[EntryHeader, _Mapping]] = ..., data: _Optional[bytes] = ..., trailer: _Optional[_Union[SaveTrailer, _Mapping]] = ...) -> None: ...
+
+class CheckpointSelector(_message.Message):
+    __slots__ = ("key", "cid")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    CID_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    cid: str
+    def __init__(self, key: _Optional[str] = ..., cid: _Optional[str] = ...) -> None: ...
+
+class CheckpointInfo(_message.Message):
+    __slots__ = ("cid", "key", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid", "state", "bytes_total", "bytes_uploaded", "bytes_deduplicated", "created_unix_ms", "entry_count")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    CID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    DATASET_CID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_CID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    BYTES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BYTES_UPLOADED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_DEDUPLICATED_FIELD_NUMBER: _ClassVar[int]
+    CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    cid: str
+    key: str
+    run: str
+    step: int
+    epoch: int
+    metrics: _containers.ScalarMap[str, float]
+    dataset_cid: str
+    parent_cid: str
+    state: str
+    bytes_total: int
+    bytes_uploaded: int
+    bytes_deduplicated: int
+    created_unix_ms: int
+    entry_count: int
+    def __init__(self, cid: _Optional[str] = ..., key: _Optional[str] = ..., run: _Optional[str] = ..., step: _Optional[int] = ..., epoch: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., dataset_cid: _Optional[str] = ..., parent_cid: _Optional[str] = ..., state: _Optional[str] = ..., bytes_total: _Optional[int] = ..., bytes_uploaded: _Optional[int] = ..., bytes_deduplicated: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., entry_count: _Optional[int] = ...) -> None: ...
+
+class LoadCheckpointResponse(_message.Message):
+    __slots__ = ("info", "entry", "data")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    info: CheckpointInfo
+    entry: EntryHeader
+    data: bytes
+    def __init__(self, info: _Optional[_Union[CheckpointInfo, _Mapping]] = ..., entry: _Optional[_Union[EntryHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class ListCheckpointsRequest(_message.Message):
+    __slots__ = ("run", "prefix")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    prefix: str
+    def __init__(self, run: _Optional[str] = ..., prefix: _Optional[str] = ...) -> None: ...
+
+class ListCheckpointsResponse(_message.Message):
+    __slots__ = ("checkpoints",)
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    checkpoints: _containers.RepeatedCompositeFieldContainer[CheckpointInfo]
+    def __init__(self, checkpoints: _Optional[_Iterable[_Union[CheckpointInfo, _Mapping]]] = ...) -> None: ...
+
+class VerifyCheckpointResponse(_message.Message):
+    __slots__ = ("info", "blobs_checked", "bytes_checked")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    BLOBS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    BYTES_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    info: CheckpointInfo
+    blobs_checked: int
+    bytes_checked: int
+    def __init__(self, info: _Optional[_Union[CheckpointInfo, _Mapping]] = ..., blobs_checked: _Optional[int] = ..., bytes_checked: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,16 @@
+import type { BlobStore } from "@o3ml/o3-client";
+import type { KnownBlobs } from "./known-blobs.js";
+import type { ObjectRepository } from "./object-repository.js";
+import type { RpcContext } from "./rpc-handlers.js";
+import type { ServiceOptions } from "./service-options.js";
+
+/** What every gRPC service of the storage service is built from. */
+export interface ServiceDeps {
+  store: BlobStore;
+  known: KnownBlobs;
+  objects: ObjectRepository;
+  ctx: RpcContext;
+  opts: ServiceOptions;
+  /** O3ML_HOME: the index and the local cache live here. */
+  home: string;
+}
