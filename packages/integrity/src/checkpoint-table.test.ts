@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { isO3mlError } from "@o3ml/errors";
+import { o3ml } from "@o3ml/proto";
+import type { CheckpointEntry, CheckpointTable } from "./checkpoint-table.js";
+import { cidOf } from "./cid.js";
+import { decodeObjectManifest, encodeObjectManifest, manifestCid, type ChunkEntry, type ObjectManifestInput } from "./manifest.js";
+import { sha256 } from "./sha256.js";
+
+const cids = new Map<number, string>();
+const cidFor = (i: number) => cids.get(i) ?? cids.set(i, cidOf(new TextEncoder().encode(`chunk ${i}`))).get(i)!;
+const SHA = sha256(new Uint8Array(0));
+
+/** A checkpoint manifest whose entries have the given sizes, each cut into chunks of at most `chunk` bytes. */
+function checkpointManifest(sizes: number[], chunk: number, metrics: Record<string, number> = {}): ObjectManifestInput & { checkpoint: CheckpointTable } {
+  const chunks: ChunkEntry[] = [];
+  const entries: CheckpointEntry[] = sizes.map((nbytes, i) => {
+    const firstChunk = chunks.length;
+    for (let left = nbytes; left > 0; left -= chunk) chunks.push({ cid: cidFor(chunks.length), size: Math.min(chunk, left) });
+    return { name: i === 0 ? "data.pkl" : String(i - 1), kind: i === 0 ? "skeleton" : "storage", dtype: i === 0 ? "" : "float32", nbytes, firstChunk, chunkCount: chunks.length - firstChunk };
+  });
+  const size = sizes.reduce((a, b) => a + b, 0);
+  return {
+    size,
+    chunks,
+    sha256: SHA,
+    contentType: "application/vnd.o3ml.checkpoint",
+    checkpoint: { key: "runs/r1/last.ckpt", run: "r1", step: 300, epoch: 3, metrics, datasetCid: cidFor(1000), parentCid: "", entries },
+  };
+}
+
+function expectError(fn: () => unknown, code: string, text?: string) {
+  try {
+    fn();
+  } catch (err) {
+    expect(isO3mlError(err), String(err)).toBe(true);
+    expect((err as { code: string }).code).toBe(code);
+    if (text) expect((err as Error).message).toContain(text);
+    return;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+describe("object manifests with and without a checkpoint table", () => {
+  it("round-trip and stay byte-identical whatever the label order", () => {
+    const m = { size: 3, chunks: [{ cid: cidFor(1), size: 3 }], sha256: SHA, labels: { b: "2", a: "1", "10": "x" } };
+    const bytes = encodeObjectManifest(m);
+    expect(encodeObjectManifest({ ...m, labels: { "10": "x", a: "1", b: "2" } })).toEqual(bytes);
+    const back = decodeObjectManifest(bytes, manifestCid(bytes));
+    expect(back).toMatchObject({ formatVersion: 1, size: 3, chunks: m.chunks, labels: { "10": "x", a: "1", b: "2" } });
+    expect(back.checkpoint).toBeUndefined();
+  });
+
+  it("refuses a manifest of a newer format with FAILED_PRECONDITION", () => {
+    const bytes = o3ml.v1.ObjectManifest.encode({ formatVersion: 2, size: 0, sha256: SHA }).finish();
+    expectError(() => decodeObjectManifest(bytes), "FAILED_PRECONDITION", "format_version 2");
+  });
+});
+
+describe("checkpoint tables in object manifests", () => {
+  it("round-trip, zero-length entries included", () => {
+    const m = checkpointManifest([100, 0, 25, 0, 7], 10, { val_loss: 0.25, acc: 0.9 });
+    const bytes = encodeObjectManifest(m);
+    const back = decodeObjectManifest(bytes, manifestCid(bytes));
+    expect(back.checkpoint).toEqual(m.checkpoint);
+    expect(back.chunks).toEqual(m.chunks);
+    // Plain readers see the same object: the table adds fields, changes none.
+    const plain = o3ml.v1.ObjectManifest.decode(bytes);
+    expect(Number(plain.size)).toBe(132);
+    expect(plain.checkpoint?.key).toBe("runs/r1/last.ckpt");
+  });
+
+  it("encode deterministically, metrics sorted by key whatever their insertion order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 4, max: 16 }),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.double()),
+        (sizes, chunk, metrics) => {
+          const m = checkpointManifest(sizes, chunk, metrics);
+          const reversed = Object.fromEntries(Object.entries(metrics).reverse());
+          const bytes = encodeObjectManifest(m);
+          expect(encodeObjectManifest({ ...m, checkpoint: { ...m.checkpoint, metrics: reversed } })).toEqual(bytes);
+          const back = decodeObjectManifest(bytes);
+          expect(back.checkpoint!.entries).toEqual(m.checkpoint.entries);
+          // (A JS object lists integer-like keys first whatever the wire order; the next test checks that order.)
+          expect(Object.keys(back.checkpoint!.metrics).sort()).toEqual(Object.keys(metrics).sort());
+          for (const [k, v] of Object.entries(metrics)) expect(Object.is(back.checkpoint!.metrics[k], v)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it("writes the metrics map in key order on the wire", () => {
+    const bytes = encodeObjectManifest(checkpointManifest([4], 4, { b: 2, "10": 1, a: 3, "2": 4 }));
+    const text = Buffer.from(bytes).toString("latin1");
+    const at = ["10", "2", "a", "b"].map((k) => text.indexOf(`\n${String.fromCharCode(k.length)}${k}\x11`));
+    expect(at.every((p) => p > 0)).toBe(true);
+    expect([...at].sort((x, y) => x - y)).toEqual(at);
+  });
+
+  const broken: [string, (t: CheckpointTable) => void, string][] = [
+    ["a gap between entries", (t) => (t.entries[1]!.firstChunk += 1), "not at chunk"],
+    ["overlapping entries", (t) => (t.entries[2]!.firstChunk -= 1), "not at chunk"],
+    ["a wrong nbytes", (t) => (t.entries[1]!.nbytes += 1), "declares"],
+    ["chunks left uncovered", (t) => t.entries.pop(), "cover"],
+    ["a skeleton after a storage", (t) => (t.entries[1]!.kind = "skeleton"), "skeleton comes first"],
+    ["a repeated storage name", (t) => (t.entries[2]!.name = t.entries[1]!.name), "repeats"],
+    ["a nameless storage", (t) => (t.entries[1]!.name = ""), "without a name"],
+    ["a bad parent CID", (t) => (t.parentCid = "not-a-cid"), "parent_cid"],
+  ];
+
+  it.each(broken)("refuses to encode a table with %s (INVALID_ARGUMENT)", (_what, breakIt, text) => {
+    const m = checkpointManifest([30, 20, 10], 10);
+    breakIt(m.checkpoint);
+    expectError(() => encodeObjectManifest(m), "INVALID_ARGUMENT", text);
+  });
+
+  it.each(broken)("refuses to decode a stored table with %s (INTEGRITY)", (_what, breakIt, text) => {
+    const m = checkpointManifest([30, 20, 10], 10);
+    breakIt(m.checkpoint);
+    const kinds = { skeleton: o3ml.v1.EntryKind.SKELETON, storage: o3ml.v1.EntryKind.STORAGE };
+    const bytes = o3ml.v1.ObjectManifest.encode({
+      formatVersion: 1,
+      size: m.size,
+      chunks: m.chunks,
+      sha256: SHA,
+      checkpoint: { ...m.checkpoint, entries: m.checkpoint.entries.map((e) => ({ ...e, kind: kinds[e.kind] })) },
+    }).finish();
+    expectError(() => decodeObjectManifest(bytes, manifestCid(bytes)), "INTEGRITY", text);
+  });
+
+  it("refuses an entry kind it does not know", () => {
+    const bytes = o3ml.v1.ObjectManifest.encode({
+      formatVersion: 1,
+      size: 0,
+      sha256: SHA,
+      checkpoint: { entries: [{ name: "x", kind: 7 as o3ml.v1.EntryKind }] },
+    }).finish();
+    expectError(() => decodeObjectManifest(bytes), "INTEGRITY", "kind 7");
+  });
+});
