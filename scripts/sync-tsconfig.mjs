@@ -17,7 +17,7 @@ for (const d of dirs) {
     extends: "../../tsconfig.base.json",
     compilerOptions: { rootDir: "src", outDir: "dist", tsBuildInfoFile: "dist/.tsbuildinfo" },
     include: ["src/**/*.ts"],
-    exclude: ["src/**/*.test.ts"],
+    exclude: ["src/**/*.test.ts", "src/**/*.test-support.ts", "src/**/*.test-helper.ts", "src/**/*.fixture.ts", "src/**/*.test-suite.ts"],
     references: refs,
   };
   writeFileSync(join(root, d, "tsconfig.json"), JSON.stringify(cfg, null, 2) + "\n");

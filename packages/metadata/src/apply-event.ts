@@ -1,0 +1,199 @@
+import { sql, type Kysely, type RawBuilder } from "kysely";
+import type { EventOf, MetadataEvent, NodeKind } from "./event-types.js";
+import { encodeMetrics, STATE_RANK } from "./records.js";
+import type { IndexDatabase, LineageEdgesTable } from "./schema.js";
+
+type Db = Kysely<IndexDatabase>;
+
+/**
+ * Applies one event inside a write transaction; returns false when the event
+ * id was applied before (then nothing changes).
+ *
+ * The result is a function of the set of events applied, not of their order:
+ * every value is taken from the event with the smallest id that sets it, a
+ * checkpoint's state only moves up (committed < durable < deleted), and each
+ * lineage edge is implied by one event alone. Replaying the log, two writers
+ * racing, or an event arriving twice therefore converge on the same index.
+ */
+export async function applyEvent(db: Db, event: MetadataEvent): Promise<boolean> {
+  const at = new Date(event.at).toISOString();
+  const fresh = await db
+    .insertInto("events")
+    .values({ id: event.id, type: event.type, at })
+    .onConflict((oc) => oc.column("id").doNothing())
+    .returning("id")
+    .executeTakeFirst();
+  if (!fresh) return false;
+  switch (event.type) {
+    case "run.created":
+      return applyRun(db, event, at);
+    case "dataset.version.created":
+      return applyDatasetVersion(db, event, at);
+    case "checkpoint.committed":
+      return applyCommitted(db, event, at);
+    case "checkpoint.durable": {
+      const { checkpointId, networkRootCid } = event.data;
+      await setCheckpoint(db, checkpointId, "durable_event_id", event.id, { network_root_cid: networkRootCid, durable_at: at });
+      await raiseState(db, checkpointId, STATE_RANK.durable);
+      return true;
+    }
+    case "checkpoint.deleted":
+      await setCheckpoint(db, event.data.checkpointId, "deleted_event_id", event.id, { deleted_at: at });
+      await raiseState(db, event.data.checkpointId, STATE_RANK.deleted);
+      return true;
+    case "artifact.created":
+      return applyArtifact(db, event, at);
+    case "lineage.linked": {
+      const { from, to, relation } = event.data;
+      await addEdges(db, [edge(from.kind, from.id, to.kind, to.id, relation)]);
+      return true;
+    }
+  }
+}
+
+async function applyRun(db: Db, event: EventOf<"run.created">, at: string): Promise<true> {
+  const d = event.data;
+  const row = {
+    id: d.runId,
+    name: d.name,
+    created_at: at,
+    hyperparameters: JSON.stringify(d.hyperparameters),
+    code_commit: d.codeCommit,
+    code_dirty: d.codeDirty === null ? null : d.codeDirty ? 1 : 0,
+    packages: JSON.stringify(d.packages),
+    host: d.host,
+    event_id: event.id,
+  };
+  await db
+    .insertInto("runs")
+    .values(row)
+    .onConflict((oc) => oc.column("id").doUpdateSet(excluded(row)).where("runs.event_id", ">", event.id))
+    .execute();
+  return true;
+}
+
+async function applyDatasetVersion(db: Db, event: EventOf<"dataset.version.created">, at: string): Promise<true> {
+  const d = event.data;
+  const dataset = { name: d.dataset, created_at: at, event_id: event.id };
+  await db
+    .insertInto("datasets")
+    .values(dataset)
+    .onConflict((oc) => oc.column("name").doUpdateSet(excluded(dataset)).where("datasets.event_id", ">", event.id))
+    .execute();
+  const row = {
+    dataset: d.dataset,
+    version: d.version,
+    manifest_cid: d.manifestCid,
+    parent_version: d.parentVersion,
+    parent_manifest_cid: d.parentManifestCid,
+    samples: d.samples,
+    bytes: d.bytes,
+    created_at: at,
+    event_id: event.id,
+  };
+  await db
+    .insertInto("dataset_versions")
+    .values(row)
+    .onConflict((oc) => oc.columns(["dataset", "version"]).doUpdateSet(excluded(row)).where("dataset_versions.event_id", ">", event.id))
+    .execute();
+  if (d.parentManifestCid) await addEdges(db, [edge("dataset-version", d.parentManifestCid, "dataset-version", d.manifestCid, "parent")]);
+  return true;
+}
+
+async function applyCommitted(db: Db, event: EventOf<"checkpoint.committed">, at: string): Promise<true> {
+  const d = event.data;
+  await setCheckpoint(db, d.checkpointId, "committed_event_id", event.id, {
+    run_id: d.runId,
+    step: d.step,
+    epoch: d.epoch,
+    metrics: encodeMetrics(d.metrics),
+    manifest_cid: d.manifestCid,
+    parent_id: d.parentCheckpointId,
+    dataset_version_cid: d.datasetVersionCid,
+    bytes_total: d.bytesTotal,
+    bytes_uploaded: d.bytesUploaded,
+    bytes_deduplicated: d.bytesDeduplicated,
+    committed_at: at,
+  });
+  await raiseState(db, d.checkpointId, STATE_RANK.committed);
+  const edges = [edge("run", d.runId, "checkpoint", d.checkpointId, "produced")];
+  if (d.parentCheckpointId) edges.push(edge("checkpoint", d.parentCheckpointId, "checkpoint", d.checkpointId, "parent"));
+  if (d.datasetVersionCid) {
+    edges.push(edge("dataset-version", d.datasetVersionCid, "checkpoint", d.checkpointId, "trained-on"));
+    edges.push(edge("dataset-version", d.datasetVersionCid, "run", d.runId, "used"));
+  }
+  await addEdges(db, edges);
+  return true;
+}
+
+async function applyArtifact(db: Db, event: EventOf<"artifact.created">, at: string): Promise<true> {
+  const d = event.data;
+  const row = {
+    id: d.artifactId,
+    run_id: d.runId,
+    name: d.name,
+    cid: d.cid,
+    bytes: d.bytes,
+    media_type: d.mediaType,
+    checkpoint_id: d.checkpointId,
+    created_at: at,
+    event_id: event.id,
+  };
+  await db
+    .insertInto("artifacts")
+    .values(row)
+    .onConflict((oc) => oc.column("id").doUpdateSet(excluded(row)).where("artifacts.event_id", ">", event.id))
+    .execute();
+  const edges = [edge("run", d.runId, "artifact", d.artifactId, "produced")];
+  if (d.checkpointId) edges.push(edge("checkpoint", d.checkpointId, "artifact", d.artifactId, "derived"));
+  await addEdges(db, edges);
+  return true;
+}
+
+type CheckpointEventColumn = "committed_event_id" | "durable_event_id" | "deleted_event_id";
+
+/**
+ * Sets the columns one kind of checkpoint event owns, unless an event of the
+ * same kind with a smaller id already set them. The row is created empty
+ * first when this is the first event about the checkpoint.
+ */
+async function setCheckpoint(db: Db, id: string, column: CheckpointEventColumn, eventId: string, values: Record<string, unknown>): Promise<void> {
+  await db
+    .insertInto("checkpoints")
+    .values({ id, state_rank: 0 })
+    .onConflict((oc) => oc.column("id").doNothing())
+    .execute();
+  await db
+    .updateTable("checkpoints")
+    .set({ ...values, [column]: eventId })
+    .where("id", "=", id)
+    .where((eb) => eb.or([eb(column, "is", null), eb(column, ">", eventId)]))
+    .execute();
+}
+
+async function raiseState(db: Db, id: string, rank: number): Promise<void> {
+  await db.updateTable("checkpoints").set({ state_rank: rank }).where("id", "=", id).where("state_rank", "<", rank).execute();
+}
+
+export function nodeId(kind: NodeKind, id: string): string {
+  return `${kind}:${id}`;
+}
+
+function edge(fromKind: NodeKind, fromId: string, toKind: NodeKind, toId: string, relation: string): LineageEdgesTable {
+  return { from_node: nodeId(fromKind, fromId), to_node: nodeId(toKind, toId), relation };
+}
+
+async function addEdges(db: Db, edges: LineageEdgesTable[]): Promise<void> {
+  await db
+    .insertInto("lineage_edges")
+    .values(edges)
+    .onConflict((oc) => oc.columns(["from_node", "to_node", "relation"]).doNothing())
+    .execute();
+}
+
+/** `SET col = excluded.col` for every column of an upserted row. */
+function excluded<R extends object>(row: R): Record<keyof R, RawBuilder<any>> {
+  const set = {} as Record<keyof R, RawBuilder<any>>;
+  for (const col of Object.keys(row) as (keyof R & string)[]) set[col] = sql.ref<any>(`excluded.${col}`);
+  return set;
+}

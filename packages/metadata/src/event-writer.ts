@@ -1,0 +1,57 @@
+import { isEventId } from "./event-id.js";
+import type { MetadataEvent } from "./event-types.js";
+
+/** Where the events live in the bucket (DESIGN.md §3). */
+export const LOG_PREFIX = "o3ml/v1/log/";
+
+/** The bucket key of an event: `o3ml/v1/log/<event id>`. Keys sort as the ids do, by time. */
+export function eventKey(eventId: string): string {
+  return LOG_PREFIX + eventId;
+}
+
+/** The event id a log key names, or undefined for a key that is not an event object. */
+export function eventIdFromKey(key: string): string | undefined {
+  if (!key.startsWith(LOG_PREFIX)) return undefined;
+  const id = key.slice(LOG_PREFIX.length);
+  return isEventId(id) ? id : undefined;
+}
+
+/**
+ * The append-only log of metadata events, implemented by callers over the
+ * bucket: `append` writes `encodeEvent(event)` to `eventKey(event.id)` once
+ * and never overwrites it. It must resolve only when the object is stored
+ * (acknowledged by the store), and may be retried freely: the same event
+ * written twice is the same object, and applying it twice is a no-op.
+ *
+ * Commit protocol of a checkpoint or dataset version, in this order:
+ *
+ *   1. blobs      o3ml/v1/blobs/<cid>        every chunk, verified
+ *   2. manifest   o3ml/v1/manifests/<cid>    names every blob
+ *   3. log event  o3ml/v1/log/<event id>     e.g. checkpoint.committed, naming the manifest
+ *   4. ref        o3ml/v1/refs/<kind>/<name>/<sortable id>
+ *
+ * then the event is applied to the local index. Because the event is stored
+ * before the ref, everything a reader can reach through a ref is in the log,
+ * so `o3ml index rebuild` recovers it. A crash between 3 and 4 leaves a
+ * complete (blobs and manifest are already stored) but unreferenced entry in
+ * the log: harmless, and garbage collection treats manifests named in the log
+ * as live. A crash before 3 leaves only garbage that `o3ml gc` collects.
+ */
+export interface EventLog {
+  append(event: MetadataEvent): Promise<void>;
+}
+
+/** Anything that takes events: the index (`MetadataIndex`) satisfies it. */
+export interface EventSink {
+  apply(event: MetadataEvent): Promise<boolean>;
+}
+
+/**
+ * Records an event the way every writer must: first in the bucket's log (the
+ * record of truth), then in the index. If the index write fails the event is
+ * still recorded; the next rebuild, or a retry of this call, applies it.
+ */
+export async function recordEvent(log: EventLog, index: EventSink, event: MetadataEvent): Promise<void> {
+  await log.append(event);
+  await index.apply(event);
+}

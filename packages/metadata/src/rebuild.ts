@@ -1,0 +1,88 @@
+import { isO3mlError } from "@o3ml/errors";
+import { eventIdFromKey } from "./event-writer.js";
+import { decodeEvent } from "./events.js";
+import type { MetadataEvent } from "./event-types.js";
+import type { MetadataIndex } from "./metadata-index.js";
+
+export interface RebuildResult {
+  /** Objects read from the log. */
+  objects: number;
+  /** Events that changed the index. */
+  applied: number;
+  /** Events already applied (the same id seen again, e.g. applied by a live writer meanwhile). */
+  duplicates: number;
+  /** Objects skipped as malformed, each reported through `warn`. */
+  skipped: number;
+}
+
+export interface RebuildOptions {
+  /** Events applied per transaction; default 500. */
+  batchSize?: number;
+}
+
+/**
+ * Recreates the index from the bucket's log: empties it, then applies every
+ * event object in `objects` (the listing of `o3ml/v1/log/`, in key order).
+ *
+ * A malformed object (not an event key, not MessagePack, wrong shape, an id
+ * that disagrees with its key) is skipped with a warning naming its key; the
+ * rebuild goes on. An object in a newer event format stops the rebuild with
+ * FAILED_PRECONDITION: an older o3ml skipping it would silently build an
+ * incomplete index.
+ *
+ * `objects` must start listing only when first read (an async generator
+ * does), i.e. after the reset: then a service writing meanwhile loses
+ * nothing, since it stores each event in the log before applying it here.
+ */
+export async function rebuildIndex(
+  index: MetadataIndex,
+  objects: AsyncIterable<{ key: string; bytes: Uint8Array }>,
+  warn: (message: string) => void,
+  opts: RebuildOptions = {},
+): Promise<RebuildResult> {
+  const batchSize = opts.batchSize ?? 500;
+  const result: RebuildResult = { objects: 0, applied: 0, duplicates: 0, skipped: 0 };
+  await index.reset();
+  let batch: MetadataEvent[] = [];
+  const flush = async () => {
+    const fresh = await index.applyAll(batch);
+    result.applied += fresh;
+    result.duplicates += batch.length - fresh;
+    batch = [];
+  };
+  for await (const { key, bytes } of objects) {
+    result.objects++;
+    const event = readEvent(key, bytes, (message) => {
+      result.skipped++;
+      warn(message);
+    });
+    if (!event) continue;
+    batch.push(event);
+    if (batch.length >= batchSize) await flush();
+  }
+  await flush();
+  return result;
+}
+
+function readEvent(key: string, bytes: Uint8Array, skip: (message: string) => void): MetadataEvent | undefined {
+  const idFromKey = eventIdFromKey(key);
+  if (!idFromKey) {
+    skip(`skipping ${key}: not an event object (expected o3ml/v1/log/<event id>)`);
+    return undefined;
+  }
+  let event: MetadataEvent;
+  try {
+    event = decodeEvent(bytes, key);
+  } catch (err) {
+    if (isO3mlError(err, "INVALID_ARGUMENT")) {
+      skip(`skipping ${err.message}`);
+      return undefined;
+    }
+    throw err;
+  }
+  if (event.id !== idFromKey) {
+    skip(`skipping ${key}: it holds event ${event.id}, not the event its key names`);
+    return undefined;
+  }
+  return event;
+}
