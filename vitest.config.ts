@@ -4,9 +4,12 @@ import { defineConfig } from "vitest/config";
 // beside its code as *.test.ts. End-to-end tests start their own servers.
 export default defineConfig({
   test: {
-    projects: ["packages/*", "services/*"],
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
+    include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "benchmarks/**/*.test.ts"],
+    testTimeout: 180_000,
+    hookTimeout: 240_000,
+    // Test files start real servers; two at a time suits a 2-core machine.
+    maxWorkers: 2,
+    minWorkers: 1,
     // Hostile-input tests provoke warnings on purpose; keep test output readable.
     env: { O3ML_LOG_LEVEL: process.env.O3ML_LOG_LEVEL ?? "error" },
   },

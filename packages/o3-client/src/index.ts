@@ -1,1 +1,11 @@
-export {};
+export type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, PutOptions } from "./blob-store.js";
+export { createBlobStore, type BlobStoreOptions } from "./s3-blob-store.js";
+export { configFromEnv, describeConfig, validateEndpoint, DEFAULT_BUCKET, DEFAULT_REGION, type O3Config } from "./config.js";
+export { createS3Client, s3ClientOptions, HTTP_DEFAULTS, type HttpOptions } from "./o3-profile.js";
+export { O3RetryStrategy, RETRY_DEFAULTS, type RetryOptions } from "./retry-strategy.js";
+export { TRANSFER_DEFAULTS, type TransferOptions } from "./transfer-options.js";
+export { MIN_PART_SIZE } from "./multipart-upload.js";
+export { toO3mlError, type S3ErrorContext } from "./s3-errors.js";
+export { validateBucketName, BUCKET_NAME_RULE } from "./bucket-name.js";
+export { PROBE_PREFIX } from "./capabilities.js";
+export { defaultProbeDir, forgetCapabilities } from "./probe-cache.js";

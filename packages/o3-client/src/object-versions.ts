@@ -1,0 +1,39 @@
+import { DeleteObjectCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
+import { s3Call, type S3Target } from "./s3-target.js";
+
+/**
+ * Removes every version and delete marker of exactly `key` and returns how
+ * many there were. On a versioned bucket (Akave O3 always is) a DeleteObject
+ * without VersionId only stacks a delete marker on top and frees nothing.
+ *
+ * ListObjectVersions takes a prefix, not a key, so the listing under `key`
+ * is filtered to the exact key and stops at the first other key. Versions
+ * are deleted one by one: a key rarely has more than a few, and DeleteObject
+ * needs neither a body checksum nor per-entry error handling as DeleteObjects does.
+ */
+export async function deleteEveryVersion(target: S3Target, key: string, signal?: AbortSignal): Promise<number> {
+  let removed = 0;
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3Call(target, "listing versions of", key, () =>
+      target.client.send(
+        new ListObjectVersionsCommand({ Bucket: target.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+        { abortSignal: signal },
+      ),
+    );
+    const entries = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])];
+    const mine = entries.filter((v) => v.Key === key && v.VersionId !== undefined);
+    for (const v of mine) {
+      await s3Call(target, "deleting a version of", key, () =>
+        target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key, VersionId: v.VersionId }), { abortSignal: signal }),
+      );
+      removed++;
+    }
+    // Every other key under the prefix `key` sorts after `key` itself.
+    const passedKey = entries.some((v) => v.Key !== key);
+    if (!page.IsTruncated || passedKey || !page.NextKeyMarker) return removed;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
