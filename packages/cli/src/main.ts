@@ -1,14 +1,28 @@
 import { Command } from "commander";
+import { registerCheckpointCommands } from "./commands/ckpt.js";
+import { registerDatasetCommands } from "./commands/dataset.js";
+import { registerGc } from "./commands/gc.js";
 import { registerObjectCommands } from "./commands/objects.js";
 import { registerServe } from "./commands/serve.js";
+import { registerRunCommands } from "./commands/runs.js";
+import { registerLineage } from "./commands/lineage.js";
+import { registerIndexCommands } from "./commands/index-cmd.js";
 
 const program = new Command("o3ml")
   .description("o3ml: Akave O3 as the primary storage of PyTorch Lightning training")
   .version("0.1.0")
   .showHelpAfterError()
+  // Program options only before the command, so `dataset push --version v2` reaches the command.
+  .enablePositionalOptions()
   .configureHelp({ sortSubcommands: false });
 
 registerServe(program);
 registerObjectCommands(program);
+registerRunCommands(program);
+registerLineage(program);
+registerIndexCommands(program);
+registerDatasetCommands(program);
+registerCheckpointCommands(program);
+registerGc(program);
 
 await program.parseAsync(process.argv);

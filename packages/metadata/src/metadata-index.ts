@@ -187,6 +187,23 @@ export class MetadataIndex {
     });
   }
 
+  /**
+   * Replaces everything the index holds with what `events` imply, in one
+   * write transaction: a reader sees the old index or the new one, never a
+   * half-built mix. How a running service rebuilds its index; returns how
+   * many events were applied (an id given twice counts once).
+   */
+  replaceAll(events: readonly MetadataEvent[]): Promise<number> {
+    return this.guard(`replacing the index with ${events.length} events`, () =>
+      this.writes.run(async (trx) => {
+        for (const table of RECORD_TABLES) await trx.deleteFrom(table).execute();
+        let fresh = 0;
+        for (const e of events) if (await applyEvent(trx, e)) fresh++;
+        return fresh;
+      }),
+    );
+  }
+
   /** Empties every record table (the schema stays): the first step of a rebuild. */
   reset(): Promise<void> {
     return this.guard("resetting the index", () =>

@@ -15,6 +15,9 @@ export interface RebuildResult {
   skipped: number;
 }
 
+/** What a rebuild writes to: an index, or anything that takes its events the same way. */
+export type RebuildTarget = Pick<MetadataIndex, "reset" | "applyAll">;
+
 export interface RebuildOptions {
   /** Events applied per transaction; default 500. */
   batchSize?: number;
@@ -35,7 +38,7 @@ export interface RebuildOptions {
  * nothing, since it stores each event in the log before applying it here.
  */
 export async function rebuildIndex(
-  index: MetadataIndex,
+  index: RebuildTarget,
   objects: AsyncIterable<{ key: string; bytes: Uint8Array }>,
   warn: (message: string) => void,
   opts: RebuildOptions = {},

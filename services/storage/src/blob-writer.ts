@@ -1,6 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { blobKey } from "./layout.js";
-import type { KnownBlobs } from "./known-blobs.js";
+import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 
 /**
  * Uploads content-addressed blobs with bounded concurrency and dedup. `write`
@@ -8,6 +8,8 @@ import type { KnownBlobs } from "./known-blobs.js";
  * `concurrency` uploads are in flight: the caller's stream is thereby paused
  * (backpressure), so memory stays bounded by concurrency × blob size.
  * The first failure is kept and rethrown by the next `write` or by `flush`.
+ * With a lease, every CID written (uploaded or deduplicated) is leased first,
+ * so garbage collection keeps it until the caller's commit releases the lease.
  */
 export class BlobWriter {
   private readonly inflight = new Set<Promise<void>>();
@@ -19,10 +21,12 @@ export class BlobWriter {
     private readonly store: BlobStore,
     private readonly known: KnownBlobs,
     private readonly concurrency: number,
+    private readonly lease?: BlobLease,
   ) {}
 
   async write(cid: string, bytes: Uint8Array): Promise<void> {
     this.throwIfFailed();
+    this.lease?.add(cid);
     while (this.inflight.size >= this.concurrency) {
       await Promise.race(this.inflight);
       this.throwIfFailed();

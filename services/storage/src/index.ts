@@ -4,3 +4,10 @@ export { ObjectRepository, type ObjectInfo, type PutResult } from "./object-repo
 export { validateObjectKey, blobKey, manifestKey, refPrefix, ROOT } from "./layout.js";
 export { createLogger, type Logger } from "./logger.js";
 export { ServiceClient, type WireObjectInfo } from "./service-client.js";
+export { DatasetClient, type WireVersionInfo, type WireDatasetManifest, type WireShard, type WireSample } from "./datasets/dataset-client.js";
+export { RpcClient } from "./rpc-client.js";
+export { CheckpointClient, selectorOf, type EntryToSave, type WireCheckpointInfo, type WireLoadResponse } from "./checkpoints/checkpoint-client.js";
+export { AdminClient, type WireGcReport, type WireGcProgress } from "./gc/admin-client.js";
+export { MetadataClient, type RunRegistration, type WireRebuildResult } from "./metadata/metadata-client.js";
+export type { RunRecord, CheckpointRecord, ArtifactRecord } from "@o3ml/metadata";
+export { rebuildIndexOffline, type OfflineRebuildResult } from "./metadata/offline-rebuild.js";

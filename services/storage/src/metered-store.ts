@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { BlobStore, GetOptions, PutOptions } from "@o3ml/o3-client";
 import type { ServiceMetrics } from "./metrics.js";
 
@@ -32,8 +32,15 @@ export function meteredStore(inner: BlobStore, m: ServiceMetrics): BlobStore {
     async getStream(key: string, opts?: GetOptions): Promise<Readable> {
       count("get");
       const s = await inner.getStream(key, opts);
-      s.on("data", (b: Buffer) => m.storeBytesRead.inc(b.byteLength));
-      return s;
+      // Counted as the consumer pulls: a 'data' listener would switch the
+      // stream to flowing mode and drop what arrives before the consumer reads.
+      async function* counted(): AsyncGenerator<Uint8Array> {
+        for await (const b of s as AsyncIterable<Uint8Array>) {
+          m.storeBytesRead.inc(b.byteLength);
+          yield b;
+        }
+      }
+      return Readable.from(counted(), { objectMode: false });
     },
     head: (key) => (count("head"), inner.head(key)),
     listPage: (prefix, opts) => (count("list"), inner.listPage(prefix, opts)),

@@ -1,17 +1,12 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
-import {
-  cidOf,
-  createSha256,
-  decodeObjectManifest,
-  encodeObjectManifest,
-  fixedChunker,
-  manifestCid,
-} from "@o3ml/integrity";
+import { cidOf, createSha256, encodeObjectManifest, fixedChunker, type ObjectManifest } from "@o3ml/integrity";
 import { BlobWriter } from "./blob-writer.js";
 import { readChunks, type ChunkSpan } from "./blob-reader.js";
 import type { KnownBlobs } from "./known-blobs.js";
-import { manifestKey, validateObjectKey, validatePrefix } from "./layout.js";
+import { validateObjectKey, validatePrefix } from "./layout.js";
+import { ManifestStore } from "./manifest-store.js";
+import { mapLimit } from "./map-limit.js";
 import { RefStore, type RefRecord } from "./ref-store.js";
 
 export interface ObjectInfo {
@@ -45,13 +40,23 @@ export interface RepositoryOptions {
 }
 
 /**
+ * Told when a key's value stops being `previous`: "deleted" before its
+ * tombstone is written (a failure aborts the delete), "replaced" after a new
+ * ref names another manifest (the listener handles its own failures: the new
+ * value is committed already).
+ */
+export type SupersededListener = (key: string, previous: RefRecord, how: "deleted" | "replaced") => Promise<void>;
+
+/**
  * Named objects as content-addressed blobs + manifest + ref (DESIGN.md §3).
  * Commit order: every blob, then the manifest, then the ref. A put that does
  * not reach its end writes no ref, so no reader ever sees a partial object;
  * what it uploaded is garbage for `o3ml gc`.
  */
 export class ObjectRepository {
-  private readonly refs: RefStore;
+  readonly refs: RefStore;
+  readonly manifests: ManifestStore;
+  private readonly listeners: SupersededListener[] = [];
 
   constructor(
     private readonly store: BlobStore,
@@ -59,6 +64,11 @@ export class ObjectRepository {
     private readonly opts: RepositoryOptions,
   ) {
     this.refs = new RefStore(store, "objects");
+    this.manifests = new ManifestStore(store, known);
+  }
+
+  onSuperseded(listener: SupersededListener): void {
+    this.listeners.push(listener);
   }
 
   /**
@@ -68,8 +78,10 @@ export class ObjectRepository {
    */
   async put(header: PutHeader, data: AsyncIterable<Uint8Array>, complete: () => { sha256?: string }): Promise<PutResult> {
     const key = validateObjectKey(header.key);
+    const previous = this.previous(key);
     const chunker = fixedChunker(this.opts.chunkSize);
-    const writer = new BlobWriter(this.store, this.known, this.opts.uploadConcurrency);
+    const lease = this.known.lease();
+    const writer = new BlobWriter(this.store, this.known, this.opts.uploadConcurrency, lease);
     const hash = createSha256();
     const chunks: { cid: string; size: number }[] = [];
     let size = 0;
@@ -104,21 +116,41 @@ export class ObjectRepository {
         sha256: Buffer.from(sha256, "hex"),
         labels: header.labels ?? {},
       });
-      const cid = manifestCid(manifest);
-      if (!(await this.store.head(manifestKey(cid)))) {
-        await this.store.put(manifestKey(cid), manifest);
-        writer.bytesUploaded += manifest.byteLength;
-      }
-      const ref = await this.refs.write(key, { manifestCid: cid, size });
+      const stored = await this.manifests.write(manifest, lease);
+      writer.bytesUploaded += stored.uploaded;
+      const ref = await this.commit(key, stored.cid, size, await previous);
       return {
-        info: toInfo(key, ref, { chunks, contentType: header.contentType ?? "", labels: header.labels ?? {}, sha256 }),
+        info: toInfo(key, ref, { chunks, contentType: header.contentType ?? "", labels: header.labels ?? {}, sha256: Buffer.from(sha256, "hex") }),
         bytesUploaded: writer.bytesUploaded,
         bytesDeduplicated: writer.bytesDeduplicated,
       };
     } catch (err) {
       await writer.settle();
       throw err;
+    } finally {
+      lease.release();
     }
+  }
+
+  /**
+   * The last step of every commit: writes the ref naming `manifestCid`, then
+   * tells the listeners which value it replaced. `previous` is the key's ref
+   * before this commit (from `previous(key)`), when listeners need it.
+   */
+  async commit(key: string, manifestCid: string, size: number, previous: RefRecord | undefined): Promise<RefRecord> {
+    const ref = await this.refs.write(key, { manifestCid, size });
+    if (previous && !previous.deleted && previous.manifestCid !== manifestCid) {
+      for (const l of this.listeners) await l(key, previous, "replaced");
+    }
+    return ref;
+  }
+
+  /** The key's current ref, looked up only when a listener will want it (one LIST). */
+  previous(key: string): Promise<RefRecord | undefined> {
+    if (this.listeners.length === 0) return Promise.resolve(undefined);
+    const p = this.refs.latest(key);
+    p.catch(() => {}); // awaited, and surfaced, at commit time
+    return p;
   }
 
   async stat(key: string): Promise<ObjectInfo> {
@@ -151,7 +183,7 @@ export class ObjectRepository {
     const infos = await mapLimit(names, 16, async ({ name, refKey }) => {
       const ref = await this.refs.read(refKey);
       if (ref.deleted) return undefined;
-      return toInfo(name, ref, await this.manifest(ref.manifestCid));
+      return toInfo(name, ref, await this.manifests.read(ref.manifestCid, name));
     });
     const objects = infos.filter((i): i is ObjectInfo => i !== undefined);
     return { objects, next: more ? names[names.length - 1]?.name : undefined };
@@ -162,42 +194,25 @@ export class ObjectRepository {
     validateObjectKey(key);
     const latest = await this.refs.latest(key);
     if (!latest || latest.deleted) return false;
+    for (const l of this.listeners) await l(key, latest, "deleted");
     await this.refs.write(key, { manifestCid: "", size: 0, deleted: true });
     return true;
   }
 
-  private async resolve(key: string) {
+  /** The key's newest ref and the manifest it names; NOT_FOUND when there is none or it was deleted. */
+  async resolve(key: string): Promise<{ ref: RefRecord; manifest: ObjectManifest }> {
     const ref = await this.refs.latest(key);
     if (!ref || ref.deleted) {
       throw new O3mlError("NOT_FOUND", `no object ${key} in bucket ${this.store.bucket}; check the key with 'o3ml ls'`, { key });
     }
-    return { ref, manifest: await this.manifest(ref.manifestCid, key) };
-  }
-
-  private async manifest(cid: string, key?: string) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await this.store.get(manifestKey(cid));
-    } catch (err) {
-      if (err instanceof O3mlError && err.code === "NOT_FOUND") {
-        throw new O3mlError("INTEGRITY", `object ${key ?? "?"}: its manifest ${cid} is missing from the bucket; the object cannot be read`, { key, cid }, { cause: err });
-      }
-      throw err;
-    }
-    const m = decodeObjectManifest(bytes, cid);
-    return {
-      chunks: m.chunks.map((c) => ({ cid: c.cid, size: Number(c.size) })),
-      contentType: m.contentType,
-      labels: m.labels,
-      sha256: Buffer.from(m.sha256).toString("hex"),
-    };
+    return { ref, manifest: await this.manifests.read(ref.manifestCid, key) };
   }
 }
 
 function toInfo(
   key: string,
   ref: RefRecord,
-  m: { chunks: { cid: string; size: number }[]; contentType: string; labels: Record<string, string>; sha256: string },
+  m: Pick<ObjectManifest, "chunks" | "contentType" | "labels" | "sha256">,
 ): ObjectInfo {
   return {
     key,
@@ -207,19 +222,6 @@ function toInfo(
     chunkCount: m.chunks.length,
     contentType: m.contentType,
     labels: { ...m.labels },
-    sha256: m.sha256,
+    sha256: Buffer.from(m.sha256).toString("hex"),
   };
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let i = 0;
-  const worker = async () => {
-    while (i < items.length) {
-      const j = i++;
-      out[j] = await fn(items[j]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

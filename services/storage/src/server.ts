@@ -13,11 +13,18 @@ import { ObjectRepository } from "./object-repository.js";
 import { objectService } from "./object-service.js";
 import { registerCheckpoints } from "./checkpoints/register.js";
 import { registerDatasets } from "./datasets/register.js";
+import { registerAdmin } from "./gc/register.js";
 import { o3mlHome } from "./home.js";
+import { ServiceMetadata } from "./metadata/service-metadata.js";
+import { registerMetadata } from "./metadata/register.js";
 import { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
 
-/** gRPC caps a message at 4 MiB of payload plus framing; a little slack for the envelope. */
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024;
+/**
+ * Largest gRPC message. Data travels in messages of at most 2 MiB, but a
+ * dataset manifest travels whole in one (Commit, Resolve): 64 MiB holds about
+ * half a million samples. A little slack for the envelope.
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024 + 64 * 1024;
 
 export interface RunningService {
   /** host:port actually bound. */
@@ -25,6 +32,7 @@ export interface RunningService {
   metricsPort?: number;
   store: BlobStore;
   metrics: ServiceMetrics;
+  metadata: ServiceMetadata;
   /** The embedded stand-in, when no endpoint was configured. */
   standin?: Standin;
   stop(): Promise<void>;
@@ -71,8 +79,16 @@ export async function startService(
 
   const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES });
   server.addService(grpcService("ObjectService"), objectService(repo, ctx));
-  const serviceDeps = { store, known, objects: repo, ctx, opts, home: o3mlHome() };
-  const extras = [registerCheckpoints(server, serviceDeps), registerDatasets(server, serviceDeps)];
+  const home = o3mlHome();
+  let metadata: ServiceMetadata;
+  try {
+    metadata = await ServiceMetadata.open(store, home);
+  } catch (err) {
+    await standin?.stop();
+    throw err;
+  }
+  const serviceDeps = { store, known, objects: repo, ctx, opts, home, metadata };
+  const extras = [registerCheckpoints(server, serviceDeps), registerDatasets(server, serviceDeps), registerAdmin(server, serviceDeps), registerMetadata(server, serviceDeps)];
   new HealthImplementation({ "": "SERVING", "o3ml.v1.ObjectService": "SERVING" }).addToServer(server);
   const creds = ServerCredentials.createInsecure();
   const bound = await new Promise<number>((resolve, reject) =>
@@ -91,6 +107,7 @@ export async function startService(
     metricsPort: metricsServer?.port,
     store,
     metrics,
+    metadata,
     standin,
     async stop() {
       // Graceful: stop taking calls, let running ones finish (bounded), then release the store.
@@ -100,6 +117,7 @@ export async function startService(
       });
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.server.close(() => resolve()) : resolve()));
       for (const e of extras) await e.close();
+      await metadata.close();
       store.close();
       await standin?.stop();
     },

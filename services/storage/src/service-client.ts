@@ -1,38 +1,17 @@
-import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
+import type { ClientReadableStream, ClientWritableStream, ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
-import { grpcService, type o3ml } from "@o3ml/proto";
+import type { o3ml } from "@o3ml/proto";
+import { RpcClient } from "./rpc-client.js";
 
 type V1 = typeof o3ml.v1;
 export type WireObjectInfo = InstanceType<V1["ObjectInfo"]>;
 type PutResponse = InstanceType<V1["PutResponse"]>;
 type GetResponse = InstanceType<V1["GetResponse"]>;
 
-const ObjectClient = makeGenericClientConstructor(grpcService("ObjectService"), "ObjectService");
-
 /** A thin TypeScript client of the ObjectService, used by the CLI and benchmarks. */
-export class ServiceClient {
-  private readonly client: Client & Record<string, (...a: unknown[]) => unknown>;
-  private readonly md: Metadata;
-
-  constructor(
-    readonly address = process.env.O3ML_SERVICE ?? "127.0.0.1:7433",
-    token = process.env.O3ML_TOKEN,
-  ) {
-    const max = 8 * 1024 * 1024;
-    this.client = new ObjectClient(address, credentials.createInsecure(), {
-      "grpc.max_receive_message_length": max,
-      "grpc.max_send_message_length": max,
-    }) as never;
-    this.md = new Metadata();
-    if (token) this.md.set("authorization", `Bearer ${token}`);
-  }
-
-  private unary<Res>(method: string, req: object): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      this.client[method]!(req, this.md, { deadline: Date.now() + 60_000 }, (err: ServiceError | null, res: Res) =>
-        err ? reject(this.wrap(err)) : resolve(res),
-      );
-    });
+export class ServiceClient extends RpcClient {
+  constructor(address?: string, token?: string) {
+    super("ObjectService", address, token);
   }
 
   stat(key: string): Promise<WireObjectInfo> {
@@ -88,17 +67,5 @@ export class ServiceClient {
       }
     }
     return { info: first.value.info as WireObjectInfo, data: data() };
-  }
-
-  close(): void {
-    this.client.close();
-  }
-
-  private wrap(err: unknown): O3mlError {
-    const e = O3mlError.from(err);
-    if (e.code === "UNAVAILABLE" && /No connection established|ECONNREFUSED|connect/i.test(e.message)) {
-      return new O3mlError("UNAVAILABLE", `cannot reach the o3ml service at ${this.address}: start it with 'npx o3ml serve' or set O3ML_SERVICE`, {}, { cause: err });
-    }
-    return e;
   }
 }

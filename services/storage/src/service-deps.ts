@@ -1,5 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import type { KnownBlobs } from "./known-blobs.js";
+import type { ServiceMetadata } from "./metadata/service-metadata.js";
 import type { ObjectRepository } from "./object-repository.js";
 import type { RpcContext } from "./rpc-handlers.js";
 import type { ServiceOptions } from "./service-options.js";
@@ -13,4 +14,6 @@ export interface ServiceDeps {
   opts: ServiceOptions;
   /** O3ML_HOME: the index and the local cache live here. */
   home: string;
+  /** The event log in the bucket and the index built from it. */
+  metadata: ServiceMetadata;
 }

@@ -1,4 +1,7 @@
 import { randomBytes, createHash } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMoto, startMinio, minioBinary, type S3Server } from "@o3ml/standin";
 import type { O3Config } from "@o3ml/o3-client";
@@ -35,6 +38,7 @@ describe.each(servers)("storage service on %s", (_name, start) => {
 
   beforeAll(async () => {
     s3 = await start();
+    process.env.O3ML_HOME = mkdtempSync(join(tmpdir(), "o3ml-home-"));
     svc = await startService({ listen: "127.0.0.1:0", createBucket: true, chunkSize: 1024 * 1024 }, { config: config() });
     client = new ServiceClient(svc.address);
   });

@@ -6,6 +6,195 @@ export namespace o3ml {
 
     namespace v1 {
 
+        class AdminService extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): AdminService;
+            collectGarbage: o3ml.v1.AdminService.CollectGarbage;
+        }
+
+        namespace AdminService {
+            type CollectGarbageCallback = (error: (Error|null), response?: o3ml.v1.CollectGarbageResponse) => void;
+            type CollectGarbage = {
+              (request: o3ml.v1.ICollectGarbageRequest, callback: o3ml.v1.AdminService.CollectGarbageCallback): void;
+              (request: o3ml.v1.ICollectGarbageRequest): Promise<o3ml.v1.CollectGarbageResponse>;
+              readonly name: "CollectGarbage";
+              readonly path: "/o3ml.v1.AdminService/CollectGarbage";
+              readonly requestType: "CollectGarbageRequest";
+              readonly responseType: "CollectGarbageResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+        }
+
+        interface ICollectGarbageRequest extends o3ml.v1.CollectGarbageRequest.$Properties {
+        }
+
+        class CollectGarbageRequest {
+            constructor(properties?: o3ml.v1.CollectGarbageRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            dryRun: boolean;
+            graceSeconds: number;
+            hasGraceSeconds: boolean;
+            static create(properties: o3ml.v1.CollectGarbageRequest.$Shape): o3ml.v1.CollectGarbageRequest & o3ml.v1.CollectGarbageRequest.$Shape;
+            static create(properties?: o3ml.v1.CollectGarbageRequest.$Properties): o3ml.v1.CollectGarbageRequest;
+            static encode(message: o3ml.v1.CollectGarbageRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CollectGarbageRequest & o3ml.v1.CollectGarbageRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CollectGarbageRequest;
+            static toObject(message: o3ml.v1.CollectGarbageRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CollectGarbageRequest {
+            interface $Properties {
+                dryRun?: (boolean|null);
+                graceSeconds?: (number|null);
+                hasGraceSeconds?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CollectGarbageRequest.$Properties;
+        }
+
+        interface IGcCounts extends o3ml.v1.GcCounts.$Properties {
+        }
+
+        class GcCounts {
+            constructor(properties?: o3ml.v1.GcCounts.$Properties);
+            $unknowns?: Uint8Array[];
+            count: number;
+            bytes: number;
+            static create(properties: o3ml.v1.GcCounts.$Shape): o3ml.v1.GcCounts & o3ml.v1.GcCounts.$Shape;
+            static create(properties?: o3ml.v1.GcCounts.$Properties): o3ml.v1.GcCounts;
+            static encode(message: o3ml.v1.GcCounts.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GcCounts & o3ml.v1.GcCounts.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GcCounts;
+            static toObject(message: o3ml.v1.GcCounts, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GcCounts {
+            interface $Properties {
+                count?: (number|null);
+                bytes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.GcCounts.$Properties;
+        }
+
+        interface IGcReport extends o3ml.v1.GcReport.$Properties {
+        }
+
+        class GcReport {
+            constructor(properties?: o3ml.v1.GcReport.$Properties);
+            $unknowns?: Uint8Array[];
+            dryRun: boolean;
+            graceSeconds: number;
+            liveBlobs?: (o3ml.v1.GcCounts.$Properties|null);
+            liveManifests?: (o3ml.v1.GcCounts.$Properties|null);
+            deletedBlobs?: (o3ml.v1.GcCounts.$Properties|null);
+            deletedManifests?: (o3ml.v1.GcCounts.$Properties|null);
+            deletedRefs: number;
+            pendingBlobs?: (o3ml.v1.GcCounts.$Properties|null);
+            pendingManifests?: (o3ml.v1.GcCounts.$Properties|null);
+            brokenNames: string[];
+            liveRefs: number;
+            logEvents: number;
+            durationMs: number;
+            static create(properties: o3ml.v1.GcReport.$Shape): o3ml.v1.GcReport & o3ml.v1.GcReport.$Shape;
+            static create(properties?: o3ml.v1.GcReport.$Properties): o3ml.v1.GcReport;
+            static encode(message: o3ml.v1.GcReport.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GcReport & o3ml.v1.GcReport.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GcReport;
+            static toObject(message: o3ml.v1.GcReport, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GcReport {
+            interface $Properties {
+                dryRun?: (boolean|null);
+                graceSeconds?: (number|null);
+                liveBlobs?: (o3ml.v1.GcCounts.$Properties|null);
+                liveManifests?: (o3ml.v1.GcCounts.$Properties|null);
+                deletedBlobs?: (o3ml.v1.GcCounts.$Properties|null);
+                deletedManifests?: (o3ml.v1.GcCounts.$Properties|null);
+                deletedRefs?: (number|null);
+                pendingBlobs?: (o3ml.v1.GcCounts.$Properties|null);
+                pendingManifests?: (o3ml.v1.GcCounts.$Properties|null);
+                brokenNames?: (string[]|null);
+                liveRefs?: (number|null);
+                logEvents?: (number|null);
+                durationMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.GcReport.$Properties;
+        }
+
+        interface IGcProgress extends o3ml.v1.GcProgress.$Properties {
+        }
+
+        class GcProgress {
+            constructor(properties?: o3ml.v1.GcProgress.$Properties);
+            $unknowns?: Uint8Array[];
+            phase: string;
+            doneBytes: number;
+            totalBytes: number;
+            static create(properties: o3ml.v1.GcProgress.$Shape): o3ml.v1.GcProgress & o3ml.v1.GcProgress.$Shape;
+            static create(properties?: o3ml.v1.GcProgress.$Properties): o3ml.v1.GcProgress;
+            static encode(message: o3ml.v1.GcProgress.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GcProgress & o3ml.v1.GcProgress.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GcProgress;
+            static toObject(message: o3ml.v1.GcProgress, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GcProgress {
+            interface $Properties {
+                phase?: (string|null);
+                doneBytes?: (number|null);
+                totalBytes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.GcProgress.$Properties;
+        }
+
+        interface ICollectGarbageResponse extends o3ml.v1.CollectGarbageResponse.$Properties {
+        }
+
+        class CollectGarbageResponse {
+            constructor(properties?: o3ml.v1.CollectGarbageResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            progress?: (o3ml.v1.GcProgress.$Properties|null);
+            report?: (o3ml.v1.GcReport.$Properties|null);
+            msg?: ("progress"|"report");
+            static create(properties: o3ml.v1.CollectGarbageResponse.$Shape): o3ml.v1.CollectGarbageResponse & o3ml.v1.CollectGarbageResponse.$Shape;
+            static create(properties?: o3ml.v1.CollectGarbageResponse.$Properties): o3ml.v1.CollectGarbageResponse;
+            static encode(message: o3ml.v1.CollectGarbageResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CollectGarbageResponse & o3ml.v1.CollectGarbageResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CollectGarbageResponse;
+            static toObject(message: o3ml.v1.CollectGarbageResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CollectGarbageResponse {
+            interface $Properties {
+                progress?: (o3ml.v1.GcProgress.$Properties|null);
+                report?: (o3ml.v1.GcReport.$Properties|null);
+                msg?: ("progress"|"report");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              progress?: o3ml.v1.GcProgress.$Shape|null;
+              report?: o3ml.v1.GcReport.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; progress?: null; report?: null }|{ msg?: "progress"; progress: o3ml.v1.GcProgress.$Shape; report?: null }|{ msg?: "report"; progress?: null; report: o3ml.v1.GcReport.$Shape })
+            );
+        }
+
         class BlobService extends $protobuf.rpc.Service {
             constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
             static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): BlobService;
@@ -214,6 +403,7 @@ export namespace o3ml {
             constructor(properties?: o3ml.v1.GetBlobRequest.$Properties);
             $unknowns?: Uint8Array[];
             cid: string;
+            fromStore: boolean;
             static create(properties: o3ml.v1.GetBlobRequest.$Shape): o3ml.v1.GetBlobRequest & o3ml.v1.GetBlobRequest.$Shape;
             static create(properties?: o3ml.v1.GetBlobRequest.$Properties): o3ml.v1.GetBlobRequest;
             static encode(message: o3ml.v1.GetBlobRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -227,6 +417,7 @@ export namespace o3ml {
         namespace GetBlobRequest {
             interface $Properties {
                 cid?: (string|null);
+                fromStore?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.GetBlobRequest.$Properties;
@@ -693,6 +884,7 @@ export namespace o3ml {
             metrics: { [k: string]: number };
             datasetCid: string;
             parentCid: string;
+            key: string;
             static create(properties: o3ml.v1.CheckpointTable.$Shape): o3ml.v1.CheckpointTable & o3ml.v1.CheckpointTable.$Shape;
             static create(properties?: o3ml.v1.CheckpointTable.$Properties): o3ml.v1.CheckpointTable;
             static encode(message: o3ml.v1.CheckpointTable.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -712,6 +904,7 @@ export namespace o3ml {
                 metrics?: ({ [k: string]: number }|null);
                 datasetCid?: (string|null);
                 parentCid?: (string|null);
+                key?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.CheckpointTable.$Properties;
@@ -757,6 +950,7 @@ export namespace o3ml {
             key: string;
             offset: number;
             size: number;
+            sha256: Uint8Array;
             static create(properties: o3ml.v1.SampleEntry.$Shape): o3ml.v1.SampleEntry & o3ml.v1.SampleEntry.$Shape;
             static create(properties?: o3ml.v1.SampleEntry.$Properties): o3ml.v1.SampleEntry;
             static encode(message: o3ml.v1.SampleEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -772,6 +966,7 @@ export namespace o3ml {
                 key?: (string|null);
                 offset?: (number|null);
                 size?: (number|null);
+                sha256?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.SampleEntry.$Properties;
@@ -1305,6 +1500,624 @@ export namespace o3ml {
             DEADLINE_EXCEEDED = 12,
             UNIMPLEMENTED = 13,
             INTERNAL = 14
+        }
+
+        class MetadataService extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): MetadataService;
+            registerRun: o3ml.v1.MetadataService.RegisterRun;
+            listRuns: o3ml.v1.MetadataService.ListRuns;
+            getRun: o3ml.v1.MetadataService.GetRun;
+            listCheckpoints: o3ml.v1.MetadataService.ListCheckpoints;
+            getCheckpoint: o3ml.v1.MetadataService.GetCheckpoint;
+            lineage: o3ml.v1.MetadataService.Lineage;
+            recordArtifact: o3ml.v1.MetadataService.RecordArtifact;
+            rebuildIndex: o3ml.v1.MetadataService.RebuildIndex;
+        }
+
+        namespace MetadataService {
+            type RegisterRunCallback = (error: (Error|null), response?: o3ml.v1.RunInfo) => void;
+            type RegisterRun = {
+              (request: o3ml.v1.IRegisterRunRequest, callback: o3ml.v1.MetadataService.RegisterRunCallback): void;
+              (request: o3ml.v1.IRegisterRunRequest): Promise<o3ml.v1.RunInfo>;
+              readonly name: "RegisterRun";
+              readonly path: "/o3ml.v1.MetadataService/RegisterRun";
+              readonly requestType: "RegisterRunRequest";
+              readonly responseType: "RunInfo";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ListRunsCallback = (error: (Error|null), response?: o3ml.v1.ListRunsResponse) => void;
+            type ListRuns = {
+              (request: o3ml.v1.IListRunsRequest, callback: o3ml.v1.MetadataService.ListRunsCallback): void;
+              (request: o3ml.v1.IListRunsRequest): Promise<o3ml.v1.ListRunsResponse>;
+              readonly name: "ListRuns";
+              readonly path: "/o3ml.v1.MetadataService/ListRuns";
+              readonly requestType: "ListRunsRequest";
+              readonly responseType: "ListRunsResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type GetRunCallback = (error: (Error|null), response?: o3ml.v1.RunInfo) => void;
+            type GetRun = {
+              (request: o3ml.v1.IGetRunRequest, callback: o3ml.v1.MetadataService.GetRunCallback): void;
+              (request: o3ml.v1.IGetRunRequest): Promise<o3ml.v1.RunInfo>;
+              readonly name: "GetRun";
+              readonly path: "/o3ml.v1.MetadataService/GetRun";
+              readonly requestType: "GetRunRequest";
+              readonly responseType: "RunInfo";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ListCheckpointsCallback = (error: (Error|null), response?: o3ml.v1.ListRunCheckpointsResponse) => void;
+            type ListCheckpoints = {
+              (request: o3ml.v1.IListRunCheckpointsRequest, callback: o3ml.v1.MetadataService.ListCheckpointsCallback): void;
+              (request: o3ml.v1.IListRunCheckpointsRequest): Promise<o3ml.v1.ListRunCheckpointsResponse>;
+              readonly name: "ListCheckpoints";
+              readonly path: "/o3ml.v1.MetadataService/ListCheckpoints";
+              readonly requestType: "ListRunCheckpointsRequest";
+              readonly responseType: "ListRunCheckpointsResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type GetCheckpointCallback = (error: (Error|null), response?: o3ml.v1.CheckpointRecord) => void;
+            type GetCheckpoint = {
+              (request: o3ml.v1.IGetCheckpointRecordRequest, callback: o3ml.v1.MetadataService.GetCheckpointCallback): void;
+              (request: o3ml.v1.IGetCheckpointRecordRequest): Promise<o3ml.v1.CheckpointRecord>;
+              readonly name: "GetCheckpoint";
+              readonly path: "/o3ml.v1.MetadataService/GetCheckpoint";
+              readonly requestType: "GetCheckpointRecordRequest";
+              readonly responseType: "CheckpointRecord";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type LineageCallback = (error: (Error|null), response?: o3ml.v1.LineageResponse) => void;
+            type Lineage = {
+              (request: o3ml.v1.ILineageRequest, callback: o3ml.v1.MetadataService.LineageCallback): void;
+              (request: o3ml.v1.ILineageRequest): Promise<o3ml.v1.LineageResponse>;
+              readonly name: "Lineage";
+              readonly path: "/o3ml.v1.MetadataService/Lineage";
+              readonly requestType: "LineageRequest";
+              readonly responseType: "LineageResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type RecordArtifactCallback = (error: (Error|null), response?: o3ml.v1.ArtifactInfo) => void;
+            type RecordArtifact = {
+              (request: o3ml.v1.IRecordArtifactRequest, callback: o3ml.v1.MetadataService.RecordArtifactCallback): void;
+              (request: o3ml.v1.IRecordArtifactRequest): Promise<o3ml.v1.ArtifactInfo>;
+              readonly name: "RecordArtifact";
+              readonly path: "/o3ml.v1.MetadataService/RecordArtifact";
+              readonly requestType: "RecordArtifactRequest";
+              readonly responseType: "ArtifactInfo";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type RebuildIndexCallback = (error: (Error|null), response?: o3ml.v1.RebuildIndexResponse) => void;
+            type RebuildIndex = {
+              (request: o3ml.v1.IRebuildIndexRequest, callback: o3ml.v1.MetadataService.RebuildIndexCallback): void;
+              (request: o3ml.v1.IRebuildIndexRequest): Promise<o3ml.v1.RebuildIndexResponse>;
+              readonly name: "RebuildIndex";
+              readonly path: "/o3ml.v1.MetadataService/RebuildIndex";
+              readonly requestType: "RebuildIndexRequest";
+              readonly responseType: "RebuildIndexResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface IRegisterRunRequest extends o3ml.v1.RegisterRunRequest.$Properties {
+        }
+
+        class RegisterRunRequest {
+            constructor(properties?: o3ml.v1.RegisterRunRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            hyperparametersJson: string;
+            codeCommit: string;
+            codeDirty: boolean;
+            hasCodeDirty: boolean;
+            packages: { [k: string]: string };
+            host: string;
+            static create(properties: o3ml.v1.RegisterRunRequest.$Shape): o3ml.v1.RegisterRunRequest & o3ml.v1.RegisterRunRequest.$Shape;
+            static create(properties?: o3ml.v1.RegisterRunRequest.$Properties): o3ml.v1.RegisterRunRequest;
+            static encode(message: o3ml.v1.RegisterRunRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.RegisterRunRequest & o3ml.v1.RegisterRunRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.RegisterRunRequest;
+            static toObject(message: o3ml.v1.RegisterRunRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RegisterRunRequest {
+            interface $Properties {
+                name?: (string|null);
+                hyperparametersJson?: (string|null);
+                codeCommit?: (string|null);
+                codeDirty?: (boolean|null);
+                hasCodeDirty?: (boolean|null);
+                packages?: ({ [k: string]: string }|null);
+                host?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.RegisterRunRequest.$Properties;
+        }
+
+        interface IRunInfo extends o3ml.v1.RunInfo.$Properties {
+        }
+
+        class RunInfo {
+            constructor(properties?: o3ml.v1.RunInfo.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            name: string;
+            createdUnixMs: number;
+            hyperparametersJson: string;
+            codeCommit: string;
+            codeDirty: boolean;
+            hasCodeDirty: boolean;
+            packages: { [k: string]: string };
+            host: string;
+            static create(properties: o3ml.v1.RunInfo.$Shape): o3ml.v1.RunInfo & o3ml.v1.RunInfo.$Shape;
+            static create(properties?: o3ml.v1.RunInfo.$Properties): o3ml.v1.RunInfo;
+            static encode(message: o3ml.v1.RunInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.RunInfo & o3ml.v1.RunInfo.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.RunInfo;
+            static toObject(message: o3ml.v1.RunInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RunInfo {
+            interface $Properties {
+                id?: (string|null);
+                name?: (string|null);
+                createdUnixMs?: (number|null);
+                hyperparametersJson?: (string|null);
+                codeCommit?: (string|null);
+                codeDirty?: (boolean|null);
+                hasCodeDirty?: (boolean|null);
+                packages?: ({ [k: string]: string }|null);
+                host?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.RunInfo.$Properties;
+        }
+
+        interface IListRunsRequest extends o3ml.v1.ListRunsRequest.$Properties {
+        }
+
+        class ListRunsRequest {
+            constructor(properties?: o3ml.v1.ListRunsRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: o3ml.v1.ListRunsRequest.$Shape): o3ml.v1.ListRunsRequest & o3ml.v1.ListRunsRequest.$Shape;
+            static create(properties?: o3ml.v1.ListRunsRequest.$Properties): o3ml.v1.ListRunsRequest;
+            static encode(message: o3ml.v1.ListRunsRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListRunsRequest & o3ml.v1.ListRunsRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListRunsRequest;
+            static toObject(message: o3ml.v1.ListRunsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListRunsRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListRunsRequest.$Properties;
+        }
+
+        interface IListRunsResponse extends o3ml.v1.ListRunsResponse.$Properties {
+        }
+
+        class ListRunsResponse {
+            constructor(properties?: o3ml.v1.ListRunsResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            runs: o3ml.v1.RunInfo.$Properties[];
+            static create(properties: o3ml.v1.ListRunsResponse.$Shape): o3ml.v1.ListRunsResponse & o3ml.v1.ListRunsResponse.$Shape;
+            static create(properties?: o3ml.v1.ListRunsResponse.$Properties): o3ml.v1.ListRunsResponse;
+            static encode(message: o3ml.v1.ListRunsResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListRunsResponse & o3ml.v1.ListRunsResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListRunsResponse;
+            static toObject(message: o3ml.v1.ListRunsResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListRunsResponse {
+            interface $Properties {
+                runs?: (o3ml.v1.RunInfo.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListRunsResponse.$Properties;
+        }
+
+        interface IGetRunRequest extends o3ml.v1.GetRunRequest.$Properties {
+        }
+
+        class GetRunRequest {
+            constructor(properties?: o3ml.v1.GetRunRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            static create(properties: o3ml.v1.GetRunRequest.$Shape): o3ml.v1.GetRunRequest & o3ml.v1.GetRunRequest.$Shape;
+            static create(properties?: o3ml.v1.GetRunRequest.$Properties): o3ml.v1.GetRunRequest;
+            static encode(message: o3ml.v1.GetRunRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GetRunRequest & o3ml.v1.GetRunRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GetRunRequest;
+            static toObject(message: o3ml.v1.GetRunRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetRunRequest {
+            interface $Properties {
+                run?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.GetRunRequest.$Properties;
+        }
+
+        interface IListRunCheckpointsRequest extends o3ml.v1.ListRunCheckpointsRequest.$Properties {
+        }
+
+        class ListRunCheckpointsRequest {
+            constructor(properties?: o3ml.v1.ListRunCheckpointsRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            static create(properties: o3ml.v1.ListRunCheckpointsRequest.$Shape): o3ml.v1.ListRunCheckpointsRequest & o3ml.v1.ListRunCheckpointsRequest.$Shape;
+            static create(properties?: o3ml.v1.ListRunCheckpointsRequest.$Properties): o3ml.v1.ListRunCheckpointsRequest;
+            static encode(message: o3ml.v1.ListRunCheckpointsRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListRunCheckpointsRequest & o3ml.v1.ListRunCheckpointsRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListRunCheckpointsRequest;
+            static toObject(message: o3ml.v1.ListRunCheckpointsRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListRunCheckpointsRequest {
+            interface $Properties {
+                run?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListRunCheckpointsRequest.$Properties;
+        }
+
+        interface IListRunCheckpointsResponse extends o3ml.v1.ListRunCheckpointsResponse.$Properties {
+        }
+
+        class ListRunCheckpointsResponse {
+            constructor(properties?: o3ml.v1.ListRunCheckpointsResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            checkpoints: o3ml.v1.CheckpointRecord.$Properties[];
+            static create(properties: o3ml.v1.ListRunCheckpointsResponse.$Shape): o3ml.v1.ListRunCheckpointsResponse & o3ml.v1.ListRunCheckpointsResponse.$Shape;
+            static create(properties?: o3ml.v1.ListRunCheckpointsResponse.$Properties): o3ml.v1.ListRunCheckpointsResponse;
+            static encode(message: o3ml.v1.ListRunCheckpointsResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListRunCheckpointsResponse & o3ml.v1.ListRunCheckpointsResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListRunCheckpointsResponse;
+            static toObject(message: o3ml.v1.ListRunCheckpointsResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListRunCheckpointsResponse {
+            interface $Properties {
+                checkpoints?: (o3ml.v1.CheckpointRecord.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListRunCheckpointsResponse.$Properties;
+        }
+
+        interface IGetCheckpointRecordRequest extends o3ml.v1.GetCheckpointRecordRequest.$Properties {
+        }
+
+        class GetCheckpointRecordRequest {
+            constructor(properties?: o3ml.v1.GetCheckpointRecordRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            static create(properties: o3ml.v1.GetCheckpointRecordRequest.$Shape): o3ml.v1.GetCheckpointRecordRequest & o3ml.v1.GetCheckpointRecordRequest.$Shape;
+            static create(properties?: o3ml.v1.GetCheckpointRecordRequest.$Properties): o3ml.v1.GetCheckpointRecordRequest;
+            static encode(message: o3ml.v1.GetCheckpointRecordRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GetCheckpointRecordRequest & o3ml.v1.GetCheckpointRecordRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GetCheckpointRecordRequest;
+            static toObject(message: o3ml.v1.GetCheckpointRecordRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetCheckpointRecordRequest {
+            interface $Properties {
+                id?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.GetCheckpointRecordRequest.$Properties;
+        }
+
+        interface ICheckpointRecord extends o3ml.v1.CheckpointRecord.$Properties {
+        }
+
+        class CheckpointRecord {
+            constructor(properties?: o3ml.v1.CheckpointRecord.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            runId: string;
+            step: number;
+            epoch: number;
+            metrics: { [k: string]: number };
+            manifestCid: string;
+            parentId: string;
+            datasetVersionCid: string;
+            state: string;
+            bytesTotal: number;
+            bytesUploaded: number;
+            bytesDeduplicated: number;
+            networkRootCid: string;
+            committedUnixMs: number;
+            durableUnixMs: number;
+            deletedUnixMs: number;
+            static create(properties: o3ml.v1.CheckpointRecord.$Shape): o3ml.v1.CheckpointRecord & o3ml.v1.CheckpointRecord.$Shape;
+            static create(properties?: o3ml.v1.CheckpointRecord.$Properties): o3ml.v1.CheckpointRecord;
+            static encode(message: o3ml.v1.CheckpointRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CheckpointRecord & o3ml.v1.CheckpointRecord.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CheckpointRecord;
+            static toObject(message: o3ml.v1.CheckpointRecord, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CheckpointRecord {
+            interface $Properties {
+                id?: (string|null);
+                runId?: (string|null);
+                step?: (number|null);
+                epoch?: (number|null);
+                metrics?: ({ [k: string]: number }|null);
+                manifestCid?: (string|null);
+                parentId?: (string|null);
+                datasetVersionCid?: (string|null);
+                state?: (string|null);
+                bytesTotal?: (number|null);
+                bytesUploaded?: (number|null);
+                bytesDeduplicated?: (number|null);
+                networkRootCid?: (string|null);
+                committedUnixMs?: (number|null);
+                durableUnixMs?: (number|null);
+                deletedUnixMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CheckpointRecord.$Properties;
+        }
+
+        interface ILineageRequest extends o3ml.v1.LineageRequest.$Properties {
+        }
+
+        class LineageRequest {
+            constructor(properties?: o3ml.v1.LineageRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            format: string;
+            depth: number;
+            static create(properties: o3ml.v1.LineageRequest.$Shape): o3ml.v1.LineageRequest & o3ml.v1.LineageRequest.$Shape;
+            static create(properties?: o3ml.v1.LineageRequest.$Properties): o3ml.v1.LineageRequest;
+            static encode(message: o3ml.v1.LineageRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.LineageRequest & o3ml.v1.LineageRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.LineageRequest;
+            static toObject(message: o3ml.v1.LineageRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LineageRequest {
+            interface $Properties {
+                id?: (string|null);
+                format?: (string|null);
+                depth?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.LineageRequest.$Properties;
+        }
+
+        interface ILineageResponse extends o3ml.v1.LineageResponse.$Properties {
+        }
+
+        class LineageResponse {
+            constructor(properties?: o3ml.v1.LineageResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            focus: string;
+            format: string;
+            rendered: string;
+            static create(properties: o3ml.v1.LineageResponse.$Shape): o3ml.v1.LineageResponse & o3ml.v1.LineageResponse.$Shape;
+            static create(properties?: o3ml.v1.LineageResponse.$Properties): o3ml.v1.LineageResponse;
+            static encode(message: o3ml.v1.LineageResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.LineageResponse & o3ml.v1.LineageResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.LineageResponse;
+            static toObject(message: o3ml.v1.LineageResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LineageResponse {
+            interface $Properties {
+                focus?: (string|null);
+                format?: (string|null);
+                rendered?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.LineageResponse.$Properties;
+        }
+
+        interface IRecordArtifactRequest extends o3ml.v1.RecordArtifactRequest.$Properties {
+        }
+
+        class RecordArtifactRequest {
+            constructor(properties?: o3ml.v1.RecordArtifactRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            name: string;
+            cid: string;
+            bytes: number;
+            mediaType: string;
+            checkpointId: string;
+            static create(properties: o3ml.v1.RecordArtifactRequest.$Shape): o3ml.v1.RecordArtifactRequest & o3ml.v1.RecordArtifactRequest.$Shape;
+            static create(properties?: o3ml.v1.RecordArtifactRequest.$Properties): o3ml.v1.RecordArtifactRequest;
+            static encode(message: o3ml.v1.RecordArtifactRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.RecordArtifactRequest & o3ml.v1.RecordArtifactRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.RecordArtifactRequest;
+            static toObject(message: o3ml.v1.RecordArtifactRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecordArtifactRequest {
+            interface $Properties {
+                run?: (string|null);
+                name?: (string|null);
+                cid?: (string|null);
+                bytes?: (number|null);
+                mediaType?: (string|null);
+                checkpointId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.RecordArtifactRequest.$Properties;
+        }
+
+        interface IArtifactInfo extends o3ml.v1.ArtifactInfo.$Properties {
+        }
+
+        class ArtifactInfo {
+            constructor(properties?: o3ml.v1.ArtifactInfo.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            runId: string;
+            name: string;
+            cid: string;
+            bytes: number;
+            mediaType: string;
+            checkpointId: string;
+            createdUnixMs: number;
+            static create(properties: o3ml.v1.ArtifactInfo.$Shape): o3ml.v1.ArtifactInfo & o3ml.v1.ArtifactInfo.$Shape;
+            static create(properties?: o3ml.v1.ArtifactInfo.$Properties): o3ml.v1.ArtifactInfo;
+            static encode(message: o3ml.v1.ArtifactInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ArtifactInfo & o3ml.v1.ArtifactInfo.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ArtifactInfo;
+            static toObject(message: o3ml.v1.ArtifactInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ArtifactInfo {
+            interface $Properties {
+                id?: (string|null);
+                runId?: (string|null);
+                name?: (string|null);
+                cid?: (string|null);
+                bytes?: (number|null);
+                mediaType?: (string|null);
+                checkpointId?: (string|null);
+                createdUnixMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ArtifactInfo.$Properties;
+        }
+
+        interface IRebuildIndexRequest extends o3ml.v1.RebuildIndexRequest.$Properties {
+        }
+
+        class RebuildIndexRequest {
+            constructor(properties?: o3ml.v1.RebuildIndexRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            static create(properties: o3ml.v1.RebuildIndexRequest.$Shape): o3ml.v1.RebuildIndexRequest & o3ml.v1.RebuildIndexRequest.$Shape;
+            static create(properties?: o3ml.v1.RebuildIndexRequest.$Properties): o3ml.v1.RebuildIndexRequest;
+            static encode(message: o3ml.v1.RebuildIndexRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.RebuildIndexRequest & o3ml.v1.RebuildIndexRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.RebuildIndexRequest;
+            static toObject(message: o3ml.v1.RebuildIndexRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RebuildIndexRequest {
+            interface $Properties {
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.RebuildIndexRequest.$Properties;
+        }
+
+        interface IIndexRecordCounts extends o3ml.v1.IndexRecordCounts.$Properties {
+        }
+
+        class IndexRecordCounts {
+            constructor(properties?: o3ml.v1.IndexRecordCounts.$Properties);
+            $unknowns?: Uint8Array[];
+            events: number;
+            runs: number;
+            datasets: number;
+            datasetVersions: number;
+            checkpoints: number;
+            artifacts: number;
+            edges: number;
+            static create(properties: o3ml.v1.IndexRecordCounts.$Shape): o3ml.v1.IndexRecordCounts & o3ml.v1.IndexRecordCounts.$Shape;
+            static create(properties?: o3ml.v1.IndexRecordCounts.$Properties): o3ml.v1.IndexRecordCounts;
+            static encode(message: o3ml.v1.IndexRecordCounts.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.IndexRecordCounts & o3ml.v1.IndexRecordCounts.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.IndexRecordCounts;
+            static toObject(message: o3ml.v1.IndexRecordCounts, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace IndexRecordCounts {
+            interface $Properties {
+                events?: (number|null);
+                runs?: (number|null);
+                datasets?: (number|null);
+                datasetVersions?: (number|null);
+                checkpoints?: (number|null);
+                artifacts?: (number|null);
+                edges?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.IndexRecordCounts.$Properties;
+        }
+
+        interface IRebuildIndexResponse extends o3ml.v1.RebuildIndexResponse.$Properties {
+        }
+
+        class RebuildIndexResponse {
+            constructor(properties?: o3ml.v1.RebuildIndexResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            objects: number;
+            applied: number;
+            skipped: number;
+            caughtUp: number;
+            warnings: string[];
+            warningsOmitted: number;
+            counts?: (o3ml.v1.IndexRecordCounts.$Properties|null);
+            durationMs: number;
+            location: string;
+            static create(properties: o3ml.v1.RebuildIndexResponse.$Shape): o3ml.v1.RebuildIndexResponse & o3ml.v1.RebuildIndexResponse.$Shape;
+            static create(properties?: o3ml.v1.RebuildIndexResponse.$Properties): o3ml.v1.RebuildIndexResponse;
+            static encode(message: o3ml.v1.RebuildIndexResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.RebuildIndexResponse & o3ml.v1.RebuildIndexResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.RebuildIndexResponse;
+            static toObject(message: o3ml.v1.RebuildIndexResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RebuildIndexResponse {
+            interface $Properties {
+                objects?: (number|null);
+                applied?: (number|null);
+                skipped?: (number|null);
+                caughtUp?: (number|null);
+                warnings?: (string[]|null);
+                warningsOmitted?: (number|null);
+                counts?: (o3ml.v1.IndexRecordCounts.$Properties|null);
+                durationMs?: (number|null);
+                location?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.RebuildIndexResponse.$Properties;
         }
 
         class ObjectService extends $protobuf.rpc.Service {

@@ -4,7 +4,7 @@ import $protobuf from "protobufjs/minimal.js";
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $Array = $util.global.Array, $Boolean = $util.global.Boolean, $isFinite = $util.global.isFinite;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Boolean = $util.global.Boolean, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $String = $util.global.String, $BigInt = $util.global.BigInt, $Array = $util.global.Array, $isFinite = $util.global.isFinite;
 
 // Exported root namespace
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
@@ -26,6 +26,1866 @@ export const o3ml = $root.o3ml = (() => {
          * @namespace
          */
         const v1 = {};
+
+        v1.AdminService = (function() {
+
+            /**
+             * Constructs a new AdminService service.
+             * @memberof o3ml.v1
+             * @classdesc Represents an AdminService
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const AdminService = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(AdminService.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: AdminService, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new AdminService service using the specified rpc implementation.
+             * @function create
+             * @memberof o3ml.v1.AdminService
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {AdminService} RPC service. Useful where requests and/or responses are streamed.
+             */
+            AdminService.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link o3ml.v1.AdminService#collectGarbage}.
+             * @memberof o3ml.v1.AdminService
+             * @typedef CollectGarbageCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.CollectGarbageResponse} [response] CollectGarbageResponse
+             */
+
+            /**
+             * Calls CollectGarbage.
+             * @memberof o3ml.v1.AdminService
+             * @typedef CollectGarbage
+             * @type {{
+             *   (request: o3ml.v1.ICollectGarbageRequest, callback: o3ml.v1.AdminService.CollectGarbageCallback): void;
+             *   (request: o3ml.v1.ICollectGarbageRequest): Promise<o3ml.v1.CollectGarbageResponse>;
+             *   readonly name: "CollectGarbage";
+             *   readonly path: "/o3ml.v1.AdminService/CollectGarbage";
+             *   readonly requestType: "CollectGarbageRequest";
+             *   readonly responseType: "CollectGarbageResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls CollectGarbage.
+             * @name o3ml.v1.AdminService#collectGarbage
+             * @type {o3ml.v1.AdminService.CollectGarbage}
+             */
+            $Object.defineProperties(AdminService.prototype.collectGarbage = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, AdminService.prototype.collectGarbage, $root.o3ml.v1.CollectGarbageRequest, $root.o3ml.v1.CollectGarbageResponse, request, callback);
+            }, {
+                name: { value: "CollectGarbage" },
+                path: { value: "/o3ml.v1.AdminService/CollectGarbage" },
+                requestType: { value: "CollectGarbageRequest" },
+                responseType: { value: "CollectGarbageResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
+            return AdminService;
+        })();
+
+        v1.CollectGarbageRequest = (function() {
+
+            /**
+             * Properties of a CollectGarbageRequest.
+             * @typedef {Object} o3ml.v1.CollectGarbageRequest.$Properties
+             * @property {boolean|null} [dryRun] CollectGarbageRequest dryRun
+             * @property {number|null} [graceSeconds] CollectGarbageRequest graceSeconds
+             * @property {boolean|null} [hasGraceSeconds] CollectGarbageRequest hasGraceSeconds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CollectGarbageRequest.
+             * @memberof o3ml.v1
+             * @interface ICollectGarbageRequest
+             * @augments o3ml.v1.CollectGarbageRequest.$Properties
+             * @deprecated Use o3ml.v1.CollectGarbageRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a CollectGarbageRequest.
+             * @typedef {o3ml.v1.CollectGarbageRequest.$Properties} o3ml.v1.CollectGarbageRequest.$Shape
+             */
+
+            /**
+             * Constructs a new CollectGarbageRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CollectGarbageRequest.
+             * @constructor
+             * @param {o3ml.v1.CollectGarbageRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CollectGarbageRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CollectGarbageRequest dryRun.
+             * @member {boolean} dryRun
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @instance
+             */
+            CollectGarbageRequest.prototype.dryRun = false;
+
+            /**
+             * CollectGarbageRequest graceSeconds.
+             * @member {number} graceSeconds
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @instance
+             */
+            CollectGarbageRequest.prototype.graceSeconds = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CollectGarbageRequest hasGraceSeconds.
+             * @member {boolean} hasGraceSeconds
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @instance
+             */
+            CollectGarbageRequest.prototype.hasGraceSeconds = false;
+
+            /**
+             * Creates a new CollectGarbageRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @static
+             * @param {o3ml.v1.CollectGarbageRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CollectGarbageRequest} CollectGarbageRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.CollectGarbageRequest.$Shape): o3ml.v1.CollectGarbageRequest & o3ml.v1.CollectGarbageRequest.$Shape;
+             *   (properties?: o3ml.v1.CollectGarbageRequest.$Properties): o3ml.v1.CollectGarbageRequest;
+             * }}
+             */
+            CollectGarbageRequest.create = function(properties) {
+                return new CollectGarbageRequest(properties);
+            };
+
+            /**
+             * Encodes the specified CollectGarbageRequest message. Does not implicitly {@link o3ml.v1.CollectGarbageRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @static
+             * @param {o3ml.v1.CollectGarbageRequest.$Properties} message CollectGarbageRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CollectGarbageRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.dryRun != null && $Object.hasOwnProperty.call(message, "dryRun") && message.dryRun !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.dryRun);
+                if (message.graceSeconds != null && $Object.hasOwnProperty.call(message, "graceSeconds") && (typeof message.graceSeconds === "object" ? message.graceSeconds.low || message.graceSeconds.high : message.graceSeconds !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.graceSeconds);
+                if (message.hasGraceSeconds != null && $Object.hasOwnProperty.call(message, "hasGraceSeconds") && message.hasGraceSeconds !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.hasGraceSeconds);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CollectGarbageRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CollectGarbageRequest & o3ml.v1.CollectGarbageRequest.$Shape} CollectGarbageRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CollectGarbageRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CollectGarbageRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.dryRun = value;
+                            else
+                                delete message.dryRun;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.graceSeconds = value;
+                            else
+                                delete message.graceSeconds;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasGraceSeconds = value;
+                            else
+                                delete message.hasGraceSeconds;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CollectGarbageRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CollectGarbageRequest} CollectGarbageRequest
+             */
+            CollectGarbageRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CollectGarbageRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CollectGarbageRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CollectGarbageRequest();
+                if (object.dryRun != null)
+                    if (object.dryRun)
+                        message.dryRun = $Boolean(object.dryRun);
+                if (object.graceSeconds != null)
+                    if (typeof object.graceSeconds === "object" ? object.graceSeconds.low || object.graceSeconds.high : $Number(object.graceSeconds) !== 0)
+                        if ($util.Long)
+                            message.graceSeconds = $util.Long.fromValue(object.graceSeconds, true);
+                        else if (typeof object.graceSeconds === "string")
+                            message.graceSeconds = $parseInt(object.graceSeconds, 10);
+                        else if (typeof object.graceSeconds === "number")
+                            message.graceSeconds = object.graceSeconds;
+                        else if (typeof object.graceSeconds === "object")
+                            message.graceSeconds = new $util.LongBits(object.graceSeconds.low >>> 0, object.graceSeconds.high >>> 0).toNumber(true);
+                if (object.hasGraceSeconds != null)
+                    if (object.hasGraceSeconds)
+                        message.hasGraceSeconds = $Boolean(object.hasGraceSeconds);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CollectGarbageRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @static
+             * @param {o3ml.v1.CollectGarbageRequest} message CollectGarbageRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CollectGarbageRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.dryRun = false;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.graceSeconds = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.graceSeconds = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.hasGraceSeconds = false;
+                }
+                if (message.dryRun != null && $Object.hasOwnProperty.call(message, "dryRun"))
+                    object.dryRun = message.dryRun;
+                if (message.graceSeconds != null && $Object.hasOwnProperty.call(message, "graceSeconds"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.graceSeconds = typeof message.graceSeconds === "number" ? $BigInt(message.graceSeconds) : $util.Long.fromBits(message.graceSeconds.low >>> 0, message.graceSeconds.high >>> 0, true).toBigInt();
+                    else if (typeof message.graceSeconds === "number")
+                        object.graceSeconds = options.longs === $String ? $String(message.graceSeconds) : message.graceSeconds;
+                    else
+                        object.graceSeconds = options.longs === $String ? $util.Long.prototype.toString.call(message.graceSeconds) : options.longs === $Number ? new $util.LongBits(message.graceSeconds.low >>> 0, message.graceSeconds.high >>> 0).toNumber(true) : message.graceSeconds;
+                if (message.hasGraceSeconds != null && $Object.hasOwnProperty.call(message, "hasGraceSeconds"))
+                    object.hasGraceSeconds = message.hasGraceSeconds;
+                return object;
+            };
+
+            /**
+             * Converts this CollectGarbageRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CollectGarbageRequest.prototype.toJSON = function() {
+                return CollectGarbageRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CollectGarbageRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CollectGarbageRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CollectGarbageRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CollectGarbageRequest";
+            };
+
+            return CollectGarbageRequest;
+        })();
+
+        v1.GcCounts = (function() {
+
+            /**
+             * Properties of a GcCounts.
+             * @typedef {Object} o3ml.v1.GcCounts.$Properties
+             * @property {number|null} [count] GcCounts count
+             * @property {number|null} [bytes] GcCounts bytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GcCounts.
+             * @memberof o3ml.v1
+             * @interface IGcCounts
+             * @augments o3ml.v1.GcCounts.$Properties
+             * @deprecated Use o3ml.v1.GcCounts.$Properties instead.
+             */
+
+            /**
+             * Shape of a GcCounts.
+             * @typedef {o3ml.v1.GcCounts.$Properties} o3ml.v1.GcCounts.$Shape
+             */
+
+            /**
+             * Constructs a new GcCounts.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GcCounts.
+             * @constructor
+             * @param {o3ml.v1.GcCounts.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GcCounts = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GcCounts count.
+             * @member {number} count
+             * @memberof o3ml.v1.GcCounts
+             * @instance
+             */
+            GcCounts.prototype.count = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GcCounts bytes.
+             * @member {number} bytes
+             * @memberof o3ml.v1.GcCounts
+             * @instance
+             */
+            GcCounts.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new GcCounts instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GcCounts
+             * @static
+             * @param {o3ml.v1.GcCounts.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GcCounts} GcCounts instance
+             * @type {{
+             *   (properties: o3ml.v1.GcCounts.$Shape): o3ml.v1.GcCounts & o3ml.v1.GcCounts.$Shape;
+             *   (properties?: o3ml.v1.GcCounts.$Properties): o3ml.v1.GcCounts;
+             * }}
+             */
+            GcCounts.create = function(properties) {
+                return new GcCounts(properties);
+            };
+
+            /**
+             * Encodes the specified GcCounts message. Does not implicitly {@link o3ml.v1.GcCounts.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GcCounts
+             * @static
+             * @param {o3ml.v1.GcCounts.$Properties} message GcCounts message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GcCounts.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && (typeof message.count === "object" ? message.count.low || message.count.high : message.count !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.count);
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && (typeof message.bytes === "object" ? message.bytes.low || message.bytes.high : message.bytes !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.bytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GcCounts message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GcCounts
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GcCounts & o3ml.v1.GcCounts.$Shape} GcCounts
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GcCounts.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GcCounts();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytes = value;
+                            else
+                                delete message.bytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GcCounts message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GcCounts
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GcCounts} GcCounts
+             */
+            GcCounts.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GcCounts)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GcCounts: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GcCounts();
+                if (object.count != null)
+                    if (typeof object.count === "object" ? object.count.low || object.count.high : $Number(object.count) !== 0)
+                        if ($util.Long)
+                            message.count = $util.Long.fromValue(object.count, true);
+                        else if (typeof object.count === "string")
+                            message.count = $parseInt(object.count, 10);
+                        else if (typeof object.count === "number")
+                            message.count = object.count;
+                        else if (typeof object.count === "object")
+                            message.count = new $util.LongBits(object.count.low >>> 0, object.count.high >>> 0).toNumber(true);
+                if (object.bytes != null)
+                    if (typeof object.bytes === "object" ? object.bytes.low || object.bytes.high : $Number(object.bytes) !== 0)
+                        if ($util.Long)
+                            message.bytes = $util.Long.fromValue(object.bytes, true);
+                        else if (typeof object.bytes === "string")
+                            message.bytes = $parseInt(object.bytes, 10);
+                        else if (typeof object.bytes === "number")
+                            message.bytes = object.bytes;
+                        else if (typeof object.bytes === "object")
+                            message.bytes = new $util.LongBits(object.bytes.low >>> 0, object.bytes.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GcCounts message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GcCounts
+             * @static
+             * @param {o3ml.v1.GcCounts} message GcCounts
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GcCounts.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.count = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.count = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.count = typeof message.count === "number" ? $BigInt(message.count) : $util.Long.fromBits(message.count.low >>> 0, message.count.high >>> 0, true).toBigInt();
+                    else if (typeof message.count === "number")
+                        object.count = options.longs === $String ? $String(message.count) : message.count;
+                    else
+                        object.count = options.longs === $String ? $util.Long.prototype.toString.call(message.count) : options.longs === $Number ? new $util.LongBits(message.count.low >>> 0, message.count.high >>> 0).toNumber(true) : message.count;
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytes = typeof message.bytes === "number" ? $BigInt(message.bytes) : $util.Long.fromBits(message.bytes.low >>> 0, message.bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytes === "number")
+                        object.bytes = options.longs === $String ? $String(message.bytes) : message.bytes;
+                    else
+                        object.bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.bytes) : options.longs === $Number ? new $util.LongBits(message.bytes.low >>> 0, message.bytes.high >>> 0).toNumber(true) : message.bytes;
+                return object;
+            };
+
+            /**
+             * Converts this GcCounts to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GcCounts
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GcCounts.prototype.toJSON = function() {
+                return GcCounts.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GcCounts
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GcCounts
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GcCounts.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GcCounts";
+            };
+
+            return GcCounts;
+        })();
+
+        v1.GcReport = (function() {
+
+            /**
+             * Properties of a GcReport.
+             * @typedef {Object} o3ml.v1.GcReport.$Properties
+             * @property {boolean|null} [dryRun] GcReport dryRun
+             * @property {number|null} [graceSeconds] GcReport graceSeconds
+             * @property {o3ml.v1.GcCounts.$Properties|null} [liveBlobs] GcReport liveBlobs
+             * @property {o3ml.v1.GcCounts.$Properties|null} [liveManifests] GcReport liveManifests
+             * @property {o3ml.v1.GcCounts.$Properties|null} [deletedBlobs] GcReport deletedBlobs
+             * @property {o3ml.v1.GcCounts.$Properties|null} [deletedManifests] GcReport deletedManifests
+             * @property {number|null} [deletedRefs] GcReport deletedRefs
+             * @property {o3ml.v1.GcCounts.$Properties|null} [pendingBlobs] GcReport pendingBlobs
+             * @property {o3ml.v1.GcCounts.$Properties|null} [pendingManifests] GcReport pendingManifests
+             * @property {Array.<string>|null} [brokenNames] GcReport brokenNames
+             * @property {number|null} [liveRefs] GcReport liveRefs
+             * @property {number|null} [logEvents] GcReport logEvents
+             * @property {number|null} [durationMs] GcReport durationMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GcReport.
+             * @memberof o3ml.v1
+             * @interface IGcReport
+             * @augments o3ml.v1.GcReport.$Properties
+             * @deprecated Use o3ml.v1.GcReport.$Properties instead.
+             */
+
+            /**
+             * Shape of a GcReport.
+             * @typedef {o3ml.v1.GcReport.$Properties} o3ml.v1.GcReport.$Shape
+             */
+
+            /**
+             * Constructs a new GcReport.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GcReport.
+             * @constructor
+             * @param {o3ml.v1.GcReport.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GcReport = function (properties) {
+                this.brokenNames = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GcReport dryRun.
+             * @member {boolean} dryRun
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.dryRun = false;
+
+            /**
+             * GcReport graceSeconds.
+             * @member {number} graceSeconds
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.graceSeconds = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GcReport liveBlobs.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} liveBlobs
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.liveBlobs = null;
+
+            /**
+             * GcReport liveManifests.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} liveManifests
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.liveManifests = null;
+
+            /**
+             * GcReport deletedBlobs.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} deletedBlobs
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.deletedBlobs = null;
+
+            /**
+             * GcReport deletedManifests.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} deletedManifests
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.deletedManifests = null;
+
+            /**
+             * GcReport deletedRefs.
+             * @member {number} deletedRefs
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.deletedRefs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GcReport pendingBlobs.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} pendingBlobs
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.pendingBlobs = null;
+
+            /**
+             * GcReport pendingManifests.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} pendingManifests
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.pendingManifests = null;
+
+            /**
+             * GcReport brokenNames.
+             * @member {Array.<string>} brokenNames
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.brokenNames = $util.emptyArray;
+
+            /**
+             * GcReport liveRefs.
+             * @member {number} liveRefs
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.liveRefs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GcReport logEvents.
+             * @member {number} logEvents
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.logEvents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GcReport durationMs.
+             * @member {number} durationMs
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             */
+            GcReport.prototype.durationMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * Creates a new GcReport instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GcReport
+             * @static
+             * @param {o3ml.v1.GcReport.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GcReport} GcReport instance
+             * @type {{
+             *   (properties: o3ml.v1.GcReport.$Shape): o3ml.v1.GcReport & o3ml.v1.GcReport.$Shape;
+             *   (properties?: o3ml.v1.GcReport.$Properties): o3ml.v1.GcReport;
+             * }}
+             */
+            GcReport.create = function(properties) {
+                return new GcReport(properties);
+            };
+
+            /**
+             * Encodes the specified GcReport message. Does not implicitly {@link o3ml.v1.GcReport.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GcReport
+             * @static
+             * @param {o3ml.v1.GcReport.$Properties} message GcReport message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GcReport.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.dryRun != null && $Object.hasOwnProperty.call(message, "dryRun") && message.dryRun !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.dryRun);
+                if (message.graceSeconds != null && $Object.hasOwnProperty.call(message, "graceSeconds") && (typeof message.graceSeconds === "object" ? message.graceSeconds.low || message.graceSeconds.high : message.graceSeconds !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.graceSeconds);
+                if (message.liveBlobs != null && $Object.hasOwnProperty.call(message, "liveBlobs"))
+                    $root.o3ml.v1.GcCounts.encode(message.liveBlobs, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.liveManifests != null && $Object.hasOwnProperty.call(message, "liveManifests"))
+                    $root.o3ml.v1.GcCounts.encode(message.liveManifests, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.deletedBlobs != null && $Object.hasOwnProperty.call(message, "deletedBlobs"))
+                    $root.o3ml.v1.GcCounts.encode(message.deletedBlobs, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.deletedManifests != null && $Object.hasOwnProperty.call(message, "deletedManifests"))
+                    $root.o3ml.v1.GcCounts.encode(message.deletedManifests, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.deletedRefs != null && $Object.hasOwnProperty.call(message, "deletedRefs") && (typeof message.deletedRefs === "object" ? message.deletedRefs.low || message.deletedRefs.high : message.deletedRefs !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.deletedRefs);
+                if (message.pendingBlobs != null && $Object.hasOwnProperty.call(message, "pendingBlobs"))
+                    $root.o3ml.v1.GcCounts.encode(message.pendingBlobs, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                if (message.pendingManifests != null && $Object.hasOwnProperty.call(message, "pendingManifests"))
+                    $root.o3ml.v1.GcCounts.encode(message.pendingManifests, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.brokenNames != null && message.brokenNames.length)
+                    for (let i = 0; i < message.brokenNames.length; ++i)
+                        writer.uint32(/* id 10, wireType 2 =*/82).string(message.brokenNames[i]);
+                if (message.liveRefs != null && $Object.hasOwnProperty.call(message, "liveRefs") && (typeof message.liveRefs === "object" ? message.liveRefs.low || message.liveRefs.high : message.liveRefs !== 0))
+                    writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.liveRefs);
+                if (message.logEvents != null && $Object.hasOwnProperty.call(message, "logEvents") && (typeof message.logEvents === "object" ? message.logEvents.low || message.logEvents.high : message.logEvents !== 0))
+                    writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.logEvents);
+                if (message.durationMs != null && $Object.hasOwnProperty.call(message, "durationMs") && (typeof message.durationMs === "object" ? message.durationMs.low || message.durationMs.high : message.durationMs !== 0))
+                    writer.uint32(/* id 13, wireType 0 =*/104).int64(message.durationMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GcReport message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GcReport
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GcReport & o3ml.v1.GcReport.$Shape} GcReport
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GcReport.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GcReport();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.dryRun = value;
+                            else
+                                delete message.dryRun;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.graceSeconds = value;
+                            else
+                                delete message.graceSeconds;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.liveBlobs = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.liveBlobs);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.liveManifests = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.liveManifests);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.deletedBlobs = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.deletedBlobs);
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            message.deletedManifests = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.deletedManifests);
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.deletedRefs = value;
+                            else
+                                delete message.deletedRefs;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            message.pendingBlobs = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.pendingBlobs);
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            message.pendingManifests = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.pendingManifests);
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.brokenNames && message.brokenNames.length))
+                                message.brokenNames = [];
+                            message.brokenNames.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.liveRefs = value;
+                            else
+                                delete message.liveRefs;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.logEvents = value;
+                            else
+                                delete message.logEvents;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.durationMs = value;
+                            else
+                                delete message.durationMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GcReport message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GcReport
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GcReport} GcReport
+             */
+            GcReport.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GcReport)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GcReport: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GcReport();
+                if (object.dryRun != null)
+                    if (object.dryRun)
+                        message.dryRun = $Boolean(object.dryRun);
+                if (object.graceSeconds != null)
+                    if (typeof object.graceSeconds === "object" ? object.graceSeconds.low || object.graceSeconds.high : $Number(object.graceSeconds) !== 0)
+                        if ($util.Long)
+                            message.graceSeconds = $util.Long.fromValue(object.graceSeconds, true);
+                        else if (typeof object.graceSeconds === "string")
+                            message.graceSeconds = $parseInt(object.graceSeconds, 10);
+                        else if (typeof object.graceSeconds === "number")
+                            message.graceSeconds = object.graceSeconds;
+                        else if (typeof object.graceSeconds === "object")
+                            message.graceSeconds = new $util.LongBits(object.graceSeconds.low >>> 0, object.graceSeconds.high >>> 0).toNumber(true);
+                if (object.liveBlobs != null) {
+                    if (!$util.isObject(object.liveBlobs))
+                        throw $TypeError(".o3ml.v1.GcReport.liveBlobs: object expected");
+                    message.liveBlobs = $root.o3ml.v1.GcCounts.fromObject(object.liveBlobs, _depth + 1);
+                }
+                if (object.liveManifests != null) {
+                    if (!$util.isObject(object.liveManifests))
+                        throw $TypeError(".o3ml.v1.GcReport.liveManifests: object expected");
+                    message.liveManifests = $root.o3ml.v1.GcCounts.fromObject(object.liveManifests, _depth + 1);
+                }
+                if (object.deletedBlobs != null) {
+                    if (!$util.isObject(object.deletedBlobs))
+                        throw $TypeError(".o3ml.v1.GcReport.deletedBlobs: object expected");
+                    message.deletedBlobs = $root.o3ml.v1.GcCounts.fromObject(object.deletedBlobs, _depth + 1);
+                }
+                if (object.deletedManifests != null) {
+                    if (!$util.isObject(object.deletedManifests))
+                        throw $TypeError(".o3ml.v1.GcReport.deletedManifests: object expected");
+                    message.deletedManifests = $root.o3ml.v1.GcCounts.fromObject(object.deletedManifests, _depth + 1);
+                }
+                if (object.deletedRefs != null)
+                    if (typeof object.deletedRefs === "object" ? object.deletedRefs.low || object.deletedRefs.high : $Number(object.deletedRefs) !== 0)
+                        if ($util.Long)
+                            message.deletedRefs = $util.Long.fromValue(object.deletedRefs, true);
+                        else if (typeof object.deletedRefs === "string")
+                            message.deletedRefs = $parseInt(object.deletedRefs, 10);
+                        else if (typeof object.deletedRefs === "number")
+                            message.deletedRefs = object.deletedRefs;
+                        else if (typeof object.deletedRefs === "object")
+                            message.deletedRefs = new $util.LongBits(object.deletedRefs.low >>> 0, object.deletedRefs.high >>> 0).toNumber(true);
+                if (object.pendingBlobs != null) {
+                    if (!$util.isObject(object.pendingBlobs))
+                        throw $TypeError(".o3ml.v1.GcReport.pendingBlobs: object expected");
+                    message.pendingBlobs = $root.o3ml.v1.GcCounts.fromObject(object.pendingBlobs, _depth + 1);
+                }
+                if (object.pendingManifests != null) {
+                    if (!$util.isObject(object.pendingManifests))
+                        throw $TypeError(".o3ml.v1.GcReport.pendingManifests: object expected");
+                    message.pendingManifests = $root.o3ml.v1.GcCounts.fromObject(object.pendingManifests, _depth + 1);
+                }
+                if (object.brokenNames) {
+                    if (!$Array.isArray(object.brokenNames))
+                        throw $TypeError(".o3ml.v1.GcReport.brokenNames: array expected");
+                    message.brokenNames = $Array(object.brokenNames.length);
+                    for (let i = 0; i < object.brokenNames.length; ++i)
+                        message.brokenNames[i] = $String(object.brokenNames[i]);
+                }
+                if (object.liveRefs != null)
+                    if (typeof object.liveRefs === "object" ? object.liveRefs.low || object.liveRefs.high : $Number(object.liveRefs) !== 0)
+                        if ($util.Long)
+                            message.liveRefs = $util.Long.fromValue(object.liveRefs, true);
+                        else if (typeof object.liveRefs === "string")
+                            message.liveRefs = $parseInt(object.liveRefs, 10);
+                        else if (typeof object.liveRefs === "number")
+                            message.liveRefs = object.liveRefs;
+                        else if (typeof object.liveRefs === "object")
+                            message.liveRefs = new $util.LongBits(object.liveRefs.low >>> 0, object.liveRefs.high >>> 0).toNumber(true);
+                if (object.logEvents != null)
+                    if (typeof object.logEvents === "object" ? object.logEvents.low || object.logEvents.high : $Number(object.logEvents) !== 0)
+                        if ($util.Long)
+                            message.logEvents = $util.Long.fromValue(object.logEvents, true);
+                        else if (typeof object.logEvents === "string")
+                            message.logEvents = $parseInt(object.logEvents, 10);
+                        else if (typeof object.logEvents === "number")
+                            message.logEvents = object.logEvents;
+                        else if (typeof object.logEvents === "object")
+                            message.logEvents = new $util.LongBits(object.logEvents.low >>> 0, object.logEvents.high >>> 0).toNumber(true);
+                if (object.durationMs != null)
+                    if (typeof object.durationMs === "object" ? object.durationMs.low || object.durationMs.high : $Number(object.durationMs) !== 0)
+                        if ($util.Long)
+                            message.durationMs = $util.Long.fromValue(object.durationMs, false);
+                        else if (typeof object.durationMs === "string")
+                            message.durationMs = $parseInt(object.durationMs, 10);
+                        else if (typeof object.durationMs === "number")
+                            message.durationMs = object.durationMs;
+                        else if (typeof object.durationMs === "object")
+                            message.durationMs = new $util.LongBits(object.durationMs.low >>> 0, object.durationMs.high >>> 0).toNumber();
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GcReport message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GcReport
+             * @static
+             * @param {o3ml.v1.GcReport} message GcReport
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GcReport.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.brokenNames = [];
+                if (options.defaults) {
+                    object.dryRun = false;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.graceSeconds = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.graceSeconds = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.liveBlobs = null;
+                    object.liveManifests = null;
+                    object.deletedBlobs = null;
+                    object.deletedManifests = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.deletedRefs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.deletedRefs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.pendingBlobs = null;
+                    object.pendingManifests = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.liveRefs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.liveRefs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.logEvents = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.logEvents = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.durationMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.durationMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.dryRun != null && $Object.hasOwnProperty.call(message, "dryRun"))
+                    object.dryRun = message.dryRun;
+                if (message.graceSeconds != null && $Object.hasOwnProperty.call(message, "graceSeconds"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.graceSeconds = typeof message.graceSeconds === "number" ? $BigInt(message.graceSeconds) : $util.Long.fromBits(message.graceSeconds.low >>> 0, message.graceSeconds.high >>> 0, true).toBigInt();
+                    else if (typeof message.graceSeconds === "number")
+                        object.graceSeconds = options.longs === $String ? $String(message.graceSeconds) : message.graceSeconds;
+                    else
+                        object.graceSeconds = options.longs === $String ? $util.Long.prototype.toString.call(message.graceSeconds) : options.longs === $Number ? new $util.LongBits(message.graceSeconds.low >>> 0, message.graceSeconds.high >>> 0).toNumber(true) : message.graceSeconds;
+                if (message.liveBlobs != null && $Object.hasOwnProperty.call(message, "liveBlobs"))
+                    object.liveBlobs = $root.o3ml.v1.GcCounts.toObject(message.liveBlobs, options, _depth + 1);
+                if (message.liveManifests != null && $Object.hasOwnProperty.call(message, "liveManifests"))
+                    object.liveManifests = $root.o3ml.v1.GcCounts.toObject(message.liveManifests, options, _depth + 1);
+                if (message.deletedBlobs != null && $Object.hasOwnProperty.call(message, "deletedBlobs"))
+                    object.deletedBlobs = $root.o3ml.v1.GcCounts.toObject(message.deletedBlobs, options, _depth + 1);
+                if (message.deletedManifests != null && $Object.hasOwnProperty.call(message, "deletedManifests"))
+                    object.deletedManifests = $root.o3ml.v1.GcCounts.toObject(message.deletedManifests, options, _depth + 1);
+                if (message.deletedRefs != null && $Object.hasOwnProperty.call(message, "deletedRefs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.deletedRefs = typeof message.deletedRefs === "number" ? $BigInt(message.deletedRefs) : $util.Long.fromBits(message.deletedRefs.low >>> 0, message.deletedRefs.high >>> 0, true).toBigInt();
+                    else if (typeof message.deletedRefs === "number")
+                        object.deletedRefs = options.longs === $String ? $String(message.deletedRefs) : message.deletedRefs;
+                    else
+                        object.deletedRefs = options.longs === $String ? $util.Long.prototype.toString.call(message.deletedRefs) : options.longs === $Number ? new $util.LongBits(message.deletedRefs.low >>> 0, message.deletedRefs.high >>> 0).toNumber(true) : message.deletedRefs;
+                if (message.pendingBlobs != null && $Object.hasOwnProperty.call(message, "pendingBlobs"))
+                    object.pendingBlobs = $root.o3ml.v1.GcCounts.toObject(message.pendingBlobs, options, _depth + 1);
+                if (message.pendingManifests != null && $Object.hasOwnProperty.call(message, "pendingManifests"))
+                    object.pendingManifests = $root.o3ml.v1.GcCounts.toObject(message.pendingManifests, options, _depth + 1);
+                if (message.brokenNames && message.brokenNames.length) {
+                    object.brokenNames = $Array(message.brokenNames.length);
+                    for (let j = 0; j < message.brokenNames.length; ++j)
+                        object.brokenNames[j] = message.brokenNames[j];
+                }
+                if (message.liveRefs != null && $Object.hasOwnProperty.call(message, "liveRefs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.liveRefs = typeof message.liveRefs === "number" ? $BigInt(message.liveRefs) : $util.Long.fromBits(message.liveRefs.low >>> 0, message.liveRefs.high >>> 0, true).toBigInt();
+                    else if (typeof message.liveRefs === "number")
+                        object.liveRefs = options.longs === $String ? $String(message.liveRefs) : message.liveRefs;
+                    else
+                        object.liveRefs = options.longs === $String ? $util.Long.prototype.toString.call(message.liveRefs) : options.longs === $Number ? new $util.LongBits(message.liveRefs.low >>> 0, message.liveRefs.high >>> 0).toNumber(true) : message.liveRefs;
+                if (message.logEvents != null && $Object.hasOwnProperty.call(message, "logEvents"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.logEvents = typeof message.logEvents === "number" ? $BigInt(message.logEvents) : $util.Long.fromBits(message.logEvents.low >>> 0, message.logEvents.high >>> 0, true).toBigInt();
+                    else if (typeof message.logEvents === "number")
+                        object.logEvents = options.longs === $String ? $String(message.logEvents) : message.logEvents;
+                    else
+                        object.logEvents = options.longs === $String ? $util.Long.prototype.toString.call(message.logEvents) : options.longs === $Number ? new $util.LongBits(message.logEvents.low >>> 0, message.logEvents.high >>> 0).toNumber(true) : message.logEvents;
+                if (message.durationMs != null && $Object.hasOwnProperty.call(message, "durationMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.durationMs = typeof message.durationMs === "number" ? $BigInt(message.durationMs) : $util.Long.fromBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.durationMs === "number")
+                        object.durationMs = options.longs === $String ? $String(message.durationMs) : message.durationMs;
+                    else
+                        object.durationMs = options.longs === $String ? $util.Long.prototype.toString.call(message.durationMs) : options.longs === $Number ? new $util.LongBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0).toNumber() : message.durationMs;
+                return object;
+            };
+
+            /**
+             * Converts this GcReport to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GcReport
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GcReport.prototype.toJSON = function() {
+                return GcReport.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GcReport
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GcReport
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GcReport.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GcReport";
+            };
+
+            return GcReport;
+        })();
+
+        v1.GcProgress = (function() {
+
+            /**
+             * Properties of a GcProgress.
+             * @typedef {Object} o3ml.v1.GcProgress.$Properties
+             * @property {string|null} [phase] GcProgress phase
+             * @property {number|null} [doneBytes] GcProgress doneBytes
+             * @property {number|null} [totalBytes] GcProgress totalBytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GcProgress.
+             * @memberof o3ml.v1
+             * @interface IGcProgress
+             * @augments o3ml.v1.GcProgress.$Properties
+             * @deprecated Use o3ml.v1.GcProgress.$Properties instead.
+             */
+
+            /**
+             * Shape of a GcProgress.
+             * @typedef {o3ml.v1.GcProgress.$Properties} o3ml.v1.GcProgress.$Shape
+             */
+
+            /**
+             * Constructs a new GcProgress.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GcProgress.
+             * @constructor
+             * @param {o3ml.v1.GcProgress.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GcProgress = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GcProgress phase.
+             * @member {string} phase
+             * @memberof o3ml.v1.GcProgress
+             * @instance
+             */
+            GcProgress.prototype.phase = "";
+
+            /**
+             * GcProgress doneBytes.
+             * @member {number} doneBytes
+             * @memberof o3ml.v1.GcProgress
+             * @instance
+             */
+            GcProgress.prototype.doneBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GcProgress totalBytes.
+             * @member {number} totalBytes
+             * @memberof o3ml.v1.GcProgress
+             * @instance
+             */
+            GcProgress.prototype.totalBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new GcProgress instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GcProgress
+             * @static
+             * @param {o3ml.v1.GcProgress.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GcProgress} GcProgress instance
+             * @type {{
+             *   (properties: o3ml.v1.GcProgress.$Shape): o3ml.v1.GcProgress & o3ml.v1.GcProgress.$Shape;
+             *   (properties?: o3ml.v1.GcProgress.$Properties): o3ml.v1.GcProgress;
+             * }}
+             */
+            GcProgress.create = function(properties) {
+                return new GcProgress(properties);
+            };
+
+            /**
+             * Encodes the specified GcProgress message. Does not implicitly {@link o3ml.v1.GcProgress.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GcProgress
+             * @static
+             * @param {o3ml.v1.GcProgress.$Properties} message GcProgress message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GcProgress.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase") && message.phase !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.phase);
+                if (message.doneBytes != null && $Object.hasOwnProperty.call(message, "doneBytes") && (typeof message.doneBytes === "object" ? message.doneBytes.low || message.doneBytes.high : message.doneBytes !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.doneBytes);
+                if (message.totalBytes != null && $Object.hasOwnProperty.call(message, "totalBytes") && (typeof message.totalBytes === "object" ? message.totalBytes.low || message.totalBytes.high : message.totalBytes !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.totalBytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GcProgress message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GcProgress
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GcProgress & o3ml.v1.GcProgress.$Shape} GcProgress
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GcProgress.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GcProgress();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.phase = value;
+                            else
+                                delete message.phase;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.doneBytes = value;
+                            else
+                                delete message.doneBytes;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.totalBytes = value;
+                            else
+                                delete message.totalBytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GcProgress message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GcProgress
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GcProgress} GcProgress
+             */
+            GcProgress.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GcProgress)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GcProgress: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GcProgress();
+                if (object.phase != null)
+                    if (typeof object.phase !== "string" || object.phase.length)
+                        message.phase = $String(object.phase);
+                if (object.doneBytes != null)
+                    if (typeof object.doneBytes === "object" ? object.doneBytes.low || object.doneBytes.high : $Number(object.doneBytes) !== 0)
+                        if ($util.Long)
+                            message.doneBytes = $util.Long.fromValue(object.doneBytes, true);
+                        else if (typeof object.doneBytes === "string")
+                            message.doneBytes = $parseInt(object.doneBytes, 10);
+                        else if (typeof object.doneBytes === "number")
+                            message.doneBytes = object.doneBytes;
+                        else if (typeof object.doneBytes === "object")
+                            message.doneBytes = new $util.LongBits(object.doneBytes.low >>> 0, object.doneBytes.high >>> 0).toNumber(true);
+                if (object.totalBytes != null)
+                    if (typeof object.totalBytes === "object" ? object.totalBytes.low || object.totalBytes.high : $Number(object.totalBytes) !== 0)
+                        if ($util.Long)
+                            message.totalBytes = $util.Long.fromValue(object.totalBytes, true);
+                        else if (typeof object.totalBytes === "string")
+                            message.totalBytes = $parseInt(object.totalBytes, 10);
+                        else if (typeof object.totalBytes === "number")
+                            message.totalBytes = object.totalBytes;
+                        else if (typeof object.totalBytes === "object")
+                            message.totalBytes = new $util.LongBits(object.totalBytes.low >>> 0, object.totalBytes.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GcProgress message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GcProgress
+             * @static
+             * @param {o3ml.v1.GcProgress} message GcProgress
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GcProgress.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.phase = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.doneBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.doneBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.totalBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.totalBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase"))
+                    object.phase = message.phase;
+                if (message.doneBytes != null && $Object.hasOwnProperty.call(message, "doneBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.doneBytes = typeof message.doneBytes === "number" ? $BigInt(message.doneBytes) : $util.Long.fromBits(message.doneBytes.low >>> 0, message.doneBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.doneBytes === "number")
+                        object.doneBytes = options.longs === $String ? $String(message.doneBytes) : message.doneBytes;
+                    else
+                        object.doneBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.doneBytes) : options.longs === $Number ? new $util.LongBits(message.doneBytes.low >>> 0, message.doneBytes.high >>> 0).toNumber(true) : message.doneBytes;
+                if (message.totalBytes != null && $Object.hasOwnProperty.call(message, "totalBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.totalBytes = typeof message.totalBytes === "number" ? $BigInt(message.totalBytes) : $util.Long.fromBits(message.totalBytes.low >>> 0, message.totalBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.totalBytes === "number")
+                        object.totalBytes = options.longs === $String ? $String(message.totalBytes) : message.totalBytes;
+                    else
+                        object.totalBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.totalBytes) : options.longs === $Number ? new $util.LongBits(message.totalBytes.low >>> 0, message.totalBytes.high >>> 0).toNumber(true) : message.totalBytes;
+                return object;
+            };
+
+            /**
+             * Converts this GcProgress to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GcProgress
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GcProgress.prototype.toJSON = function() {
+                return GcProgress.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GcProgress
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GcProgress
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GcProgress.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GcProgress";
+            };
+
+            return GcProgress;
+        })();
+
+        v1.CollectGarbageResponse = (function() {
+
+            /**
+             * Properties of a CollectGarbageResponse.
+             * @typedef {Object} o3ml.v1.CollectGarbageResponse.$Properties
+             * @property {o3ml.v1.GcProgress.$Properties|null} [progress] CollectGarbageResponse progress
+             * @property {o3ml.v1.GcReport.$Properties|null} [report] CollectGarbageResponse report
+             * @property {"progress"|"report"} [msg] CollectGarbageResponse msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CollectGarbageResponse.
+             * @memberof o3ml.v1
+             * @interface ICollectGarbageResponse
+             * @augments o3ml.v1.CollectGarbageResponse.$Properties
+             * @deprecated Use o3ml.v1.CollectGarbageResponse.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a CollectGarbageResponse.
+             * @typedef {{
+             *   progress?: o3ml.v1.GcProgress.$Shape|null;
+             *   report?: o3ml.v1.GcReport.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; progress?: null; report?: null }|{ msg?: "progress"; progress: o3ml.v1.GcProgress.$Shape; report?: null }|{ msg?: "report"; progress?: null; report: o3ml.v1.GcReport.$Shape })
+             * )} o3ml.v1.CollectGarbageResponse.$Shape
+             */
+
+            /**
+             * Constructs a new CollectGarbageResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CollectGarbageResponse.
+             * @constructor
+             * @param {o3ml.v1.CollectGarbageResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CollectGarbageResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CollectGarbageResponse progress.
+             * @member {o3ml.v1.GcProgress.$Properties|null|undefined} progress
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @instance
+             */
+            CollectGarbageResponse.prototype.progress = null;
+
+            /**
+             * CollectGarbageResponse report.
+             * @member {o3ml.v1.GcReport.$Properties|null|undefined} report
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @instance
+             */
+            CollectGarbageResponse.prototype.report = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * CollectGarbageResponse msg.
+             * @member {"progress"|"report"|undefined} msg
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @instance
+             */
+            $Object.defineProperty(CollectGarbageResponse.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["progress", "report"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new CollectGarbageResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @static
+             * @param {o3ml.v1.CollectGarbageResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CollectGarbageResponse} CollectGarbageResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.CollectGarbageResponse.$Shape): o3ml.v1.CollectGarbageResponse & o3ml.v1.CollectGarbageResponse.$Shape;
+             *   (properties?: o3ml.v1.CollectGarbageResponse.$Properties): o3ml.v1.CollectGarbageResponse;
+             * }}
+             */
+            CollectGarbageResponse.create = function(properties) {
+                return new CollectGarbageResponse(properties);
+            };
+
+            /**
+             * Encodes the specified CollectGarbageResponse message. Does not implicitly {@link o3ml.v1.CollectGarbageResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @static
+             * @param {o3ml.v1.CollectGarbageResponse.$Properties} message CollectGarbageResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CollectGarbageResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.progress != null && $Object.hasOwnProperty.call(message, "progress"))
+                    $root.o3ml.v1.GcProgress.encode(message.progress, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.report != null && $Object.hasOwnProperty.call(message, "report"))
+                    $root.o3ml.v1.GcReport.encode(message.report, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CollectGarbageResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CollectGarbageResponse & o3ml.v1.CollectGarbageResponse.$Shape} CollectGarbageResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CollectGarbageResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CollectGarbageResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.progress = $root.o3ml.v1.GcProgress.decode(reader, reader.size(), $undefined, _depth + 1, message.progress);
+                            message.msg = "progress";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.report = $root.o3ml.v1.GcReport.decode(reader, reader.size(), $undefined, _depth + 1, message.report);
+                            message.msg = "report";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CollectGarbageResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CollectGarbageResponse} CollectGarbageResponse
+             */
+            CollectGarbageResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CollectGarbageResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CollectGarbageResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CollectGarbageResponse();
+                if (object.progress != null) {
+                    if (!$util.isObject(object.progress))
+                        throw $TypeError(".o3ml.v1.CollectGarbageResponse.progress: object expected");
+                    message.progress = $root.o3ml.v1.GcProgress.fromObject(object.progress, _depth + 1);
+                }
+                if (object.report != null) {
+                    if (!$util.isObject(object.report))
+                        throw $TypeError(".o3ml.v1.CollectGarbageResponse.report: object expected");
+                    message.report = $root.o3ml.v1.GcReport.fromObject(object.report, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CollectGarbageResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @static
+             * @param {o3ml.v1.CollectGarbageResponse} message CollectGarbageResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CollectGarbageResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.progress != null && $Object.hasOwnProperty.call(message, "progress")) {
+                    object.progress = $root.o3ml.v1.GcProgress.toObject(message.progress, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "progress";
+                }
+                if (message.report != null && $Object.hasOwnProperty.call(message, "report")) {
+                    object.report = $root.o3ml.v1.GcReport.toObject(message.report, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "report";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this CollectGarbageResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CollectGarbageResponse.prototype.toJSON = function() {
+                return CollectGarbageResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CollectGarbageResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CollectGarbageResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CollectGarbageResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CollectGarbageResponse";
+            };
+
+            return CollectGarbageResponse;
+        })();
 
         v1.BlobService = (function() {
 
@@ -1226,6 +3086,7 @@ export const o3ml = $root.o3ml = (() => {
              * Properties of a GetBlobRequest.
              * @typedef {Object} o3ml.v1.GetBlobRequest.$Properties
              * @property {string|null} [cid] GetBlobRequest cid
+             * @property {boolean|null} [fromStore] GetBlobRequest fromStore
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1266,6 +3127,14 @@ export const o3ml = $root.o3ml = (() => {
             GetBlobRequest.prototype.cid = "";
 
             /**
+             * GetBlobRequest fromStore.
+             * @member {boolean} fromStore
+             * @memberof o3ml.v1.GetBlobRequest
+             * @instance
+             */
+            GetBlobRequest.prototype.fromStore = false;
+
+            /**
              * Creates a new GetBlobRequest instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.GetBlobRequest
@@ -1299,6 +3168,8 @@ export const o3ml = $root.o3ml = (() => {
                     throw $Error("max depth exceeded");
                 if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.cid);
+                if (message.fromStore != null && $Object.hasOwnProperty.call(message, "fromStore") && message.fromStore !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.fromStore);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1352,6 +3223,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.cid;
                             continue;
                         }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.fromStore = value;
+                            else
+                                delete message.fromStore;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1390,6 +3270,9 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.cid != null)
                     if (typeof object.cid !== "string" || object.cid.length)
                         message.cid = $String(object.cid);
+                if (object.fromStore != null)
+                    if (object.fromStore)
+                        message.fromStore = $Boolean(object.fromStore);
                 return message;
             };
 
@@ -1410,10 +3293,14 @@ export const o3ml = $root.o3ml = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
-                if (options.defaults)
+                if (options.defaults) {
                     object.cid = "";
+                    object.fromStore = false;
+                }
                 if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
                     object.cid = message.cid;
+                if (message.fromStore != null && $Object.hasOwnProperty.call(message, "fromStore"))
+                    object.fromStore = message.fromStore;
                 return object;
             };
 
@@ -5842,6 +7729,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {Object.<string,number>|null} [metrics] CheckpointTable metrics
              * @property {string|null} [datasetCid] CheckpointTable datasetCid
              * @property {string|null} [parentCid] CheckpointTable parentCid
+             * @property {string|null} [key] CheckpointTable key
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5932,6 +7820,14 @@ export const o3ml = $root.o3ml = (() => {
             CheckpointTable.prototype.parentCid = "";
 
             /**
+             * CheckpointTable key.
+             * @member {string} key
+             * @memberof o3ml.v1.CheckpointTable
+             * @instance
+             */
+            CheckpointTable.prototype.key = "";
+
+            /**
              * Creates a new CheckpointTable instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.CheckpointTable
@@ -5979,6 +7875,8 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 6, wireType 2 =*/50).string(message.datasetCid);
                 if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid") && message.parentCid !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.parentCid);
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.key);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6112,6 +8010,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.parentCid;
                             continue;
                         }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -6196,6 +8103,9 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.parentCid != null)
                     if (typeof object.parentCid !== "string" || object.parentCid.length)
                         message.parentCid = $String(object.parentCid);
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
                 return message;
             };
 
@@ -6234,6 +8144,7 @@ export const o3ml = $root.o3ml = (() => {
                         object.epoch = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.datasetCid = "";
                     object.parentCid = "";
+                    object.key = "";
                 }
                 if (message.entries && message.entries.length) {
                     object.entries = $Array(message.entries.length);
@@ -6269,6 +8180,8 @@ export const o3ml = $root.o3ml = (() => {
                     object.datasetCid = message.datasetCid;
                 if (message.parentCid != null && $Object.hasOwnProperty.call(message, "parentCid"))
                     object.parentCid = message.parentCid;
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
                 return object;
             };
 
@@ -6640,6 +8553,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {string|null} [key] SampleEntry key
              * @property {number|null} [offset] SampleEntry offset
              * @property {number|null} [size] SampleEntry size
+             * @property {Uint8Array|null} [sha256] SampleEntry sha256
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6696,6 +8610,14 @@ export const o3ml = $root.o3ml = (() => {
             SampleEntry.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * SampleEntry sha256.
+             * @member {Uint8Array} sha256
+             * @memberof o3ml.v1.SampleEntry
+             * @instance
+             */
+            SampleEntry.prototype.sha256 = $util.newBuffer([]);
+
+            /**
              * Creates a new SampleEntry instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.SampleEntry
@@ -6733,6 +8655,8 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.offset);
                 if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.size);
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.sha256);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6804,6 +8728,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.size;
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.sha256 = value;
+                            else
+                                delete message.sha256;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -6862,6 +8795,12 @@ export const o3ml = $root.o3ml = (() => {
                             message.size = object.size;
                         else if (typeof object.size === "object")
                             message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
+                if (object.sha256 != null)
+                    if (object.sha256.length)
+                        if (typeof object.sha256 === "string")
+                            $util.base64.decode(object.sha256, message.sha256 = $util.newBuffer($util.base64.length(object.sha256)), 0);
+                        else if (object.sha256.length >= 0)
+                            message.sha256 = object.sha256;
                 return message;
             };
 
@@ -6894,6 +8833,13 @@ export const o3ml = $root.o3ml = (() => {
                         object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if (options.bytes === $String)
+                        object.sha256 = "";
+                    else {
+                        object.sha256 = [];
+                        if (options.bytes !== $Array)
+                            object.sha256 = $util.newBuffer(object.sha256);
+                    }
                 }
                 if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
                     object.key = message.key;
@@ -6911,6 +8857,8 @@ export const o3ml = $root.o3ml = (() => {
                         object.size = options.longs === $String ? $String(message.size) : message.size;
                     else
                         object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256"))
+                    object.sha256 = options.bytes === $String ? $util.base64.encode(message.sha256, 0, message.sha256.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.sha256) : message.sha256;
                 return object;
             };
 
@@ -11975,6 +13923,5998 @@ export const o3ml = $root.o3ml = (() => {
             values[valuesById[13] = "UNIMPLEMENTED"] = 13;
             values[valuesById[14] = "INTERNAL"] = 14;
             return values;
+        })();
+
+        v1.MetadataService = (function() {
+
+            /**
+             * Constructs a new MetadataService service.
+             * @memberof o3ml.v1
+             * @classdesc Represents a MetadataService
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const MetadataService = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(MetadataService.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: MetadataService, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new MetadataService service using the specified rpc implementation.
+             * @function create
+             * @memberof o3ml.v1.MetadataService
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {MetadataService} RPC service. Useful where requests and/or responses are streamed.
+             */
+            MetadataService.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#registerRun}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef RegisterRunCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.RunInfo} [response] RunInfo
+             */
+
+            /**
+             * Calls RegisterRun.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef RegisterRun
+             * @type {{
+             *   (request: o3ml.v1.IRegisterRunRequest, callback: o3ml.v1.MetadataService.RegisterRunCallback): void;
+             *   (request: o3ml.v1.IRegisterRunRequest): Promise<o3ml.v1.RunInfo>;
+             *   readonly name: "RegisterRun";
+             *   readonly path: "/o3ml.v1.MetadataService/RegisterRun";
+             *   readonly requestType: "RegisterRunRequest";
+             *   readonly responseType: "RunInfo";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls RegisterRun.
+             * @name o3ml.v1.MetadataService#registerRun
+             * @type {o3ml.v1.MetadataService.RegisterRun}
+             */
+            $Object.defineProperties(MetadataService.prototype.registerRun = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.registerRun, $root.o3ml.v1.RegisterRunRequest, $root.o3ml.v1.RunInfo, request, callback);
+            }, {
+                name: { value: "RegisterRun" },
+                path: { value: "/o3ml.v1.MetadataService/RegisterRun" },
+                requestType: { value: "RegisterRunRequest" },
+                responseType: { value: "RunInfo" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#listRuns}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef ListRunsCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ListRunsResponse} [response] ListRunsResponse
+             */
+
+            /**
+             * Calls ListRuns.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef ListRuns
+             * @type {{
+             *   (request: o3ml.v1.IListRunsRequest, callback: o3ml.v1.MetadataService.ListRunsCallback): void;
+             *   (request: o3ml.v1.IListRunsRequest): Promise<o3ml.v1.ListRunsResponse>;
+             *   readonly name: "ListRuns";
+             *   readonly path: "/o3ml.v1.MetadataService/ListRuns";
+             *   readonly requestType: "ListRunsRequest";
+             *   readonly responseType: "ListRunsResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls ListRuns.
+             * @name o3ml.v1.MetadataService#listRuns
+             * @type {o3ml.v1.MetadataService.ListRuns}
+             */
+            $Object.defineProperties(MetadataService.prototype.listRuns = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.listRuns, $root.o3ml.v1.ListRunsRequest, $root.o3ml.v1.ListRunsResponse, request, callback);
+            }, {
+                name: { value: "ListRuns" },
+                path: { value: "/o3ml.v1.MetadataService/ListRuns" },
+                requestType: { value: "ListRunsRequest" },
+                responseType: { value: "ListRunsResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#getRun}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef GetRunCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.RunInfo} [response] RunInfo
+             */
+
+            /**
+             * Calls GetRun.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef GetRun
+             * @type {{
+             *   (request: o3ml.v1.IGetRunRequest, callback: o3ml.v1.MetadataService.GetRunCallback): void;
+             *   (request: o3ml.v1.IGetRunRequest): Promise<o3ml.v1.RunInfo>;
+             *   readonly name: "GetRun";
+             *   readonly path: "/o3ml.v1.MetadataService/GetRun";
+             *   readonly requestType: "GetRunRequest";
+             *   readonly responseType: "RunInfo";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls GetRun.
+             * @name o3ml.v1.MetadataService#getRun
+             * @type {o3ml.v1.MetadataService.GetRun}
+             */
+            $Object.defineProperties(MetadataService.prototype.getRun = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.getRun, $root.o3ml.v1.GetRunRequest, $root.o3ml.v1.RunInfo, request, callback);
+            }, {
+                name: { value: "GetRun" },
+                path: { value: "/o3ml.v1.MetadataService/GetRun" },
+                requestType: { value: "GetRunRequest" },
+                responseType: { value: "RunInfo" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#listCheckpoints}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef ListCheckpointsCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ListRunCheckpointsResponse} [response] ListRunCheckpointsResponse
+             */
+
+            /**
+             * Calls ListCheckpoints.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef ListCheckpoints
+             * @type {{
+             *   (request: o3ml.v1.IListRunCheckpointsRequest, callback: o3ml.v1.MetadataService.ListCheckpointsCallback): void;
+             *   (request: o3ml.v1.IListRunCheckpointsRequest): Promise<o3ml.v1.ListRunCheckpointsResponse>;
+             *   readonly name: "ListCheckpoints";
+             *   readonly path: "/o3ml.v1.MetadataService/ListCheckpoints";
+             *   readonly requestType: "ListRunCheckpointsRequest";
+             *   readonly responseType: "ListRunCheckpointsResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls ListCheckpoints.
+             * @name o3ml.v1.MetadataService#listCheckpoints
+             * @type {o3ml.v1.MetadataService.ListCheckpoints}
+             */
+            $Object.defineProperties(MetadataService.prototype.listCheckpoints = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.listCheckpoints, $root.o3ml.v1.ListRunCheckpointsRequest, $root.o3ml.v1.ListRunCheckpointsResponse, request, callback);
+            }, {
+                name: { value: "ListCheckpoints" },
+                path: { value: "/o3ml.v1.MetadataService/ListCheckpoints" },
+                requestType: { value: "ListRunCheckpointsRequest" },
+                responseType: { value: "ListRunCheckpointsResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#getCheckpoint}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef GetCheckpointCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.CheckpointRecord} [response] CheckpointRecord
+             */
+
+            /**
+             * Calls GetCheckpoint.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef GetCheckpoint
+             * @type {{
+             *   (request: o3ml.v1.IGetCheckpointRecordRequest, callback: o3ml.v1.MetadataService.GetCheckpointCallback): void;
+             *   (request: o3ml.v1.IGetCheckpointRecordRequest): Promise<o3ml.v1.CheckpointRecord>;
+             *   readonly name: "GetCheckpoint";
+             *   readonly path: "/o3ml.v1.MetadataService/GetCheckpoint";
+             *   readonly requestType: "GetCheckpointRecordRequest";
+             *   readonly responseType: "CheckpointRecord";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls GetCheckpoint.
+             * @name o3ml.v1.MetadataService#getCheckpoint
+             * @type {o3ml.v1.MetadataService.GetCheckpoint}
+             */
+            $Object.defineProperties(MetadataService.prototype.getCheckpoint = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.getCheckpoint, $root.o3ml.v1.GetCheckpointRecordRequest, $root.o3ml.v1.CheckpointRecord, request, callback);
+            }, {
+                name: { value: "GetCheckpoint" },
+                path: { value: "/o3ml.v1.MetadataService/GetCheckpoint" },
+                requestType: { value: "GetCheckpointRecordRequest" },
+                responseType: { value: "CheckpointRecord" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#lineage}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef LineageCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.LineageResponse} [response] LineageResponse
+             */
+
+            /**
+             * Calls Lineage.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef Lineage
+             * @type {{
+             *   (request: o3ml.v1.ILineageRequest, callback: o3ml.v1.MetadataService.LineageCallback): void;
+             *   (request: o3ml.v1.ILineageRequest): Promise<o3ml.v1.LineageResponse>;
+             *   readonly name: "Lineage";
+             *   readonly path: "/o3ml.v1.MetadataService/Lineage";
+             *   readonly requestType: "LineageRequest";
+             *   readonly responseType: "LineageResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Lineage.
+             * @name o3ml.v1.MetadataService#lineage
+             * @type {o3ml.v1.MetadataService.Lineage}
+             */
+            $Object.defineProperties(MetadataService.prototype.lineage = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.lineage, $root.o3ml.v1.LineageRequest, $root.o3ml.v1.LineageResponse, request, callback);
+            }, {
+                name: { value: "Lineage" },
+                path: { value: "/o3ml.v1.MetadataService/Lineage" },
+                requestType: { value: "LineageRequest" },
+                responseType: { value: "LineageResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#recordArtifact}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef RecordArtifactCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ArtifactInfo} [response] ArtifactInfo
+             */
+
+            /**
+             * Calls RecordArtifact.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef RecordArtifact
+             * @type {{
+             *   (request: o3ml.v1.IRecordArtifactRequest, callback: o3ml.v1.MetadataService.RecordArtifactCallback): void;
+             *   (request: o3ml.v1.IRecordArtifactRequest): Promise<o3ml.v1.ArtifactInfo>;
+             *   readonly name: "RecordArtifact";
+             *   readonly path: "/o3ml.v1.MetadataService/RecordArtifact";
+             *   readonly requestType: "RecordArtifactRequest";
+             *   readonly responseType: "ArtifactInfo";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls RecordArtifact.
+             * @name o3ml.v1.MetadataService#recordArtifact
+             * @type {o3ml.v1.MetadataService.RecordArtifact}
+             */
+            $Object.defineProperties(MetadataService.prototype.recordArtifact = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.recordArtifact, $root.o3ml.v1.RecordArtifactRequest, $root.o3ml.v1.ArtifactInfo, request, callback);
+            }, {
+                name: { value: "RecordArtifact" },
+                path: { value: "/o3ml.v1.MetadataService/RecordArtifact" },
+                requestType: { value: "RecordArtifactRequest" },
+                responseType: { value: "ArtifactInfo" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#rebuildIndex}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef RebuildIndexCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.RebuildIndexResponse} [response] RebuildIndexResponse
+             */
+
+            /**
+             * Calls RebuildIndex.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef RebuildIndex
+             * @type {{
+             *   (request: o3ml.v1.IRebuildIndexRequest, callback: o3ml.v1.MetadataService.RebuildIndexCallback): void;
+             *   (request: o3ml.v1.IRebuildIndexRequest): Promise<o3ml.v1.RebuildIndexResponse>;
+             *   readonly name: "RebuildIndex";
+             *   readonly path: "/o3ml.v1.MetadataService/RebuildIndex";
+             *   readonly requestType: "RebuildIndexRequest";
+             *   readonly responseType: "RebuildIndexResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls RebuildIndex.
+             * @name o3ml.v1.MetadataService#rebuildIndex
+             * @type {o3ml.v1.MetadataService.RebuildIndex}
+             */
+            $Object.defineProperties(MetadataService.prototype.rebuildIndex = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.rebuildIndex, $root.o3ml.v1.RebuildIndexRequest, $root.o3ml.v1.RebuildIndexResponse, request, callback);
+            }, {
+                name: { value: "RebuildIndex" },
+                path: { value: "/o3ml.v1.MetadataService/RebuildIndex" },
+                requestType: { value: "RebuildIndexRequest" },
+                responseType: { value: "RebuildIndexResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return MetadataService;
+        })();
+
+        v1.RegisterRunRequest = (function() {
+
+            /**
+             * Properties of a RegisterRunRequest.
+             * @typedef {Object} o3ml.v1.RegisterRunRequest.$Properties
+             * @property {string|null} [name] RegisterRunRequest name
+             * @property {string|null} [hyperparametersJson] RegisterRunRequest hyperparametersJson
+             * @property {string|null} [codeCommit] RegisterRunRequest codeCommit
+             * @property {boolean|null} [codeDirty] RegisterRunRequest codeDirty
+             * @property {boolean|null} [hasCodeDirty] RegisterRunRequest hasCodeDirty
+             * @property {Object.<string,string>|null} [packages] RegisterRunRequest packages
+             * @property {string|null} [host] RegisterRunRequest host
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RegisterRunRequest.
+             * @memberof o3ml.v1
+             * @interface IRegisterRunRequest
+             * @augments o3ml.v1.RegisterRunRequest.$Properties
+             * @deprecated Use o3ml.v1.RegisterRunRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RegisterRunRequest.
+             * @typedef {o3ml.v1.RegisterRunRequest.$Properties} o3ml.v1.RegisterRunRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RegisterRunRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a RegisterRunRequest.
+             * @constructor
+             * @param {o3ml.v1.RegisterRunRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RegisterRunRequest = function (properties) {
+                this.packages = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RegisterRunRequest name.
+             * @member {string} name
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             */
+            RegisterRunRequest.prototype.name = "";
+
+            /**
+             * RegisterRunRequest hyperparametersJson.
+             * @member {string} hyperparametersJson
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             */
+            RegisterRunRequest.prototype.hyperparametersJson = "";
+
+            /**
+             * RegisterRunRequest codeCommit.
+             * @member {string} codeCommit
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             */
+            RegisterRunRequest.prototype.codeCommit = "";
+
+            /**
+             * RegisterRunRequest codeDirty.
+             * @member {boolean} codeDirty
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             */
+            RegisterRunRequest.prototype.codeDirty = false;
+
+            /**
+             * RegisterRunRequest hasCodeDirty.
+             * @member {boolean} hasCodeDirty
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             */
+            RegisterRunRequest.prototype.hasCodeDirty = false;
+
+            /**
+             * RegisterRunRequest packages.
+             * @member {Object.<string,string>} packages
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             */
+            RegisterRunRequest.prototype.packages = $util.emptyObject;
+
+            /**
+             * RegisterRunRequest host.
+             * @member {string} host
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             */
+            RegisterRunRequest.prototype.host = "";
+
+            /**
+             * Creates a new RegisterRunRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @static
+             * @param {o3ml.v1.RegisterRunRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.RegisterRunRequest} RegisterRunRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.RegisterRunRequest.$Shape): o3ml.v1.RegisterRunRequest & o3ml.v1.RegisterRunRequest.$Shape;
+             *   (properties?: o3ml.v1.RegisterRunRequest.$Properties): o3ml.v1.RegisterRunRequest;
+             * }}
+             */
+            RegisterRunRequest.create = function(properties) {
+                return new RegisterRunRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RegisterRunRequest message. Does not implicitly {@link o3ml.v1.RegisterRunRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @static
+             * @param {o3ml.v1.RegisterRunRequest.$Properties} message RegisterRunRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RegisterRunRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.hyperparametersJson != null && $Object.hasOwnProperty.call(message, "hyperparametersJson") && message.hyperparametersJson !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.hyperparametersJson);
+                if (message.codeCommit != null && $Object.hasOwnProperty.call(message, "codeCommit") && message.codeCommit !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.codeCommit);
+                if (message.codeDirty != null && $Object.hasOwnProperty.call(message, "codeDirty") && message.codeDirty !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.codeDirty);
+                if (message.hasCodeDirty != null && $Object.hasOwnProperty.call(message, "hasCodeDirty") && message.hasCodeDirty !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.hasCodeDirty);
+                if (message.packages != null && $Object.hasOwnProperty.call(message, "packages"))
+                    for (let keys = $Object.keys(message.packages), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.packages[keys[i]]).ldelim();
+                if (message.host != null && $Object.hasOwnProperty.call(message, "host") && message.host !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.host);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RegisterRunRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.RegisterRunRequest & o3ml.v1.RegisterRunRequest.$Shape} RegisterRunRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RegisterRunRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.RegisterRunRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.hyperparametersJson = value;
+                            else
+                                delete message.hyperparametersJson;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.codeCommit = value;
+                            else
+                                delete message.codeCommit;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.codeDirty = value;
+                            else
+                                delete message.codeDirty;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasCodeDirty = value;
+                            else
+                                delete message.hasCodeDirty;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.packages === $util.emptyObject)
+                                message.packages = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.packages, key);
+                            message.packages[key] = value;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.host = value;
+                            else
+                                delete message.host;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a RegisterRunRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.RegisterRunRequest} RegisterRunRequest
+             */
+            RegisterRunRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.RegisterRunRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.RegisterRunRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.RegisterRunRequest();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.hyperparametersJson != null)
+                    if (typeof object.hyperparametersJson !== "string" || object.hyperparametersJson.length)
+                        message.hyperparametersJson = $String(object.hyperparametersJson);
+                if (object.codeCommit != null)
+                    if (typeof object.codeCommit !== "string" || object.codeCommit.length)
+                        message.codeCommit = $String(object.codeCommit);
+                if (object.codeDirty != null)
+                    if (object.codeDirty)
+                        message.codeDirty = $Boolean(object.codeDirty);
+                if (object.hasCodeDirty != null)
+                    if (object.hasCodeDirty)
+                        message.hasCodeDirty = $Boolean(object.hasCodeDirty);
+                if (object.packages) {
+                    if (!$util.isObject(object.packages))
+                        throw $TypeError(".o3ml.v1.RegisterRunRequest.packages: object expected");
+                    message.packages = {};
+                    for (let keys = $Object.keys(object.packages), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.packages, keys[i]);
+                        message.packages[keys[i]] = $String(object.packages[keys[i]]);
+                    }
+                }
+                if (object.host != null)
+                    if (typeof object.host !== "string" || object.host.length)
+                        message.host = $String(object.host);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RegisterRunRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @static
+             * @param {o3ml.v1.RegisterRunRequest} message RegisterRunRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RegisterRunRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.objects || options.defaults)
+                    object.packages = {};
+                if (options.defaults) {
+                    object.name = "";
+                    object.hyperparametersJson = "";
+                    object.codeCommit = "";
+                    object.codeDirty = false;
+                    object.hasCodeDirty = false;
+                    object.host = "";
+                }
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.hyperparametersJson != null && $Object.hasOwnProperty.call(message, "hyperparametersJson"))
+                    object.hyperparametersJson = message.hyperparametersJson;
+                if (message.codeCommit != null && $Object.hasOwnProperty.call(message, "codeCommit"))
+                    object.codeCommit = message.codeCommit;
+                if (message.codeDirty != null && $Object.hasOwnProperty.call(message, "codeDirty"))
+                    object.codeDirty = message.codeDirty;
+                if (message.hasCodeDirty != null && $Object.hasOwnProperty.call(message, "hasCodeDirty"))
+                    object.hasCodeDirty = message.hasCodeDirty;
+                let keys2;
+                if (message.packages && (keys2 = $Object.keys(message.packages)).length) {
+                    object.packages = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.packages, keys2[j]);
+                        object.packages[keys2[j]] = message.packages[keys2[j]];
+                    }
+                }
+                if (message.host != null && $Object.hasOwnProperty.call(message, "host"))
+                    object.host = message.host;
+                return object;
+            };
+
+            /**
+             * Converts this RegisterRunRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RegisterRunRequest.prototype.toJSON = function() {
+                return RegisterRunRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for RegisterRunRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RegisterRunRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.RegisterRunRequest";
+            };
+
+            return RegisterRunRequest;
+        })();
+
+        v1.RunInfo = (function() {
+
+            /**
+             * Properties of a RunInfo.
+             * @typedef {Object} o3ml.v1.RunInfo.$Properties
+             * @property {string|null} [id] RunInfo id
+             * @property {string|null} [name] RunInfo name
+             * @property {number|null} [createdUnixMs] RunInfo createdUnixMs
+             * @property {string|null} [hyperparametersJson] RunInfo hyperparametersJson
+             * @property {string|null} [codeCommit] RunInfo codeCommit
+             * @property {boolean|null} [codeDirty] RunInfo codeDirty
+             * @property {boolean|null} [hasCodeDirty] RunInfo hasCodeDirty
+             * @property {Object.<string,string>|null} [packages] RunInfo packages
+             * @property {string|null} [host] RunInfo host
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RunInfo.
+             * @memberof o3ml.v1
+             * @interface IRunInfo
+             * @augments o3ml.v1.RunInfo.$Properties
+             * @deprecated Use o3ml.v1.RunInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of a RunInfo.
+             * @typedef {o3ml.v1.RunInfo.$Properties} o3ml.v1.RunInfo.$Shape
+             */
+
+            /**
+             * Constructs a new RunInfo.
+             * @memberof o3ml.v1
+             * @classdesc Represents a RunInfo.
+             * @constructor
+             * @param {o3ml.v1.RunInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RunInfo = function (properties) {
+                this.packages = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RunInfo id.
+             * @member {string} id
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.id = "";
+
+            /**
+             * RunInfo name.
+             * @member {string} name
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.name = "";
+
+            /**
+             * RunInfo createdUnixMs.
+             * @member {number} createdUnixMs
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.createdUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * RunInfo hyperparametersJson.
+             * @member {string} hyperparametersJson
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.hyperparametersJson = "";
+
+            /**
+             * RunInfo codeCommit.
+             * @member {string} codeCommit
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.codeCommit = "";
+
+            /**
+             * RunInfo codeDirty.
+             * @member {boolean} codeDirty
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.codeDirty = false;
+
+            /**
+             * RunInfo hasCodeDirty.
+             * @member {boolean} hasCodeDirty
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.hasCodeDirty = false;
+
+            /**
+             * RunInfo packages.
+             * @member {Object.<string,string>} packages
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.packages = $util.emptyObject;
+
+            /**
+             * RunInfo host.
+             * @member {string} host
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.host = "";
+
+            /**
+             * Creates a new RunInfo instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.RunInfo
+             * @static
+             * @param {o3ml.v1.RunInfo.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.RunInfo} RunInfo instance
+             * @type {{
+             *   (properties: o3ml.v1.RunInfo.$Shape): o3ml.v1.RunInfo & o3ml.v1.RunInfo.$Shape;
+             *   (properties?: o3ml.v1.RunInfo.$Properties): o3ml.v1.RunInfo;
+             * }}
+             */
+            RunInfo.create = function(properties) {
+                return new RunInfo(properties);
+            };
+
+            /**
+             * Encodes the specified RunInfo message. Does not implicitly {@link o3ml.v1.RunInfo.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.RunInfo
+             * @static
+             * @param {o3ml.v1.RunInfo.$Properties} message RunInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RunInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.name);
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs") && (typeof message.createdUnixMs === "object" ? message.createdUnixMs.low || message.createdUnixMs.high : message.createdUnixMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).int64(message.createdUnixMs);
+                if (message.hyperparametersJson != null && $Object.hasOwnProperty.call(message, "hyperparametersJson") && message.hyperparametersJson !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.hyperparametersJson);
+                if (message.codeCommit != null && $Object.hasOwnProperty.call(message, "codeCommit") && message.codeCommit !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.codeCommit);
+                if (message.codeDirty != null && $Object.hasOwnProperty.call(message, "codeDirty") && message.codeDirty !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.codeDirty);
+                if (message.hasCodeDirty != null && $Object.hasOwnProperty.call(message, "hasCodeDirty") && message.hasCodeDirty !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.hasCodeDirty);
+                if (message.packages != null && $Object.hasOwnProperty.call(message, "packages"))
+                    for (let keys = $Object.keys(message.packages), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 8, wireType 2 =*/66).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.packages[keys[i]]).ldelim();
+                if (message.host != null && $Object.hasOwnProperty.call(message, "host") && message.host !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.host);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RunInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.RunInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.RunInfo & o3ml.v1.RunInfo.$Shape} RunInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RunInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.RunInfo();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdUnixMs = value;
+                            else
+                                delete message.createdUnixMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.hyperparametersJson = value;
+                            else
+                                delete message.hyperparametersJson;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.codeCommit = value;
+                            else
+                                delete message.codeCommit;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.codeDirty = value;
+                            else
+                                delete message.codeDirty;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasCodeDirty = value;
+                            else
+                                delete message.hasCodeDirty;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.packages === $util.emptyObject)
+                                message.packages = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.packages, key);
+                            message.packages[key] = value;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.host = value;
+                            else
+                                delete message.host;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a RunInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.RunInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.RunInfo} RunInfo
+             */
+            RunInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.RunInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.RunInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.RunInfo();
+                if (object.id != null)
+                    if (typeof object.id !== "string" || object.id.length)
+                        message.id = $String(object.id);
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.createdUnixMs != null)
+                    if (typeof object.createdUnixMs === "object" ? object.createdUnixMs.low || object.createdUnixMs.high : $Number(object.createdUnixMs) !== 0)
+                        if ($util.Long)
+                            message.createdUnixMs = $util.Long.fromValue(object.createdUnixMs, false);
+                        else if (typeof object.createdUnixMs === "string")
+                            message.createdUnixMs = $parseInt(object.createdUnixMs, 10);
+                        else if (typeof object.createdUnixMs === "number")
+                            message.createdUnixMs = object.createdUnixMs;
+                        else if (typeof object.createdUnixMs === "object")
+                            message.createdUnixMs = new $util.LongBits(object.createdUnixMs.low >>> 0, object.createdUnixMs.high >>> 0).toNumber();
+                if (object.hyperparametersJson != null)
+                    if (typeof object.hyperparametersJson !== "string" || object.hyperparametersJson.length)
+                        message.hyperparametersJson = $String(object.hyperparametersJson);
+                if (object.codeCommit != null)
+                    if (typeof object.codeCommit !== "string" || object.codeCommit.length)
+                        message.codeCommit = $String(object.codeCommit);
+                if (object.codeDirty != null)
+                    if (object.codeDirty)
+                        message.codeDirty = $Boolean(object.codeDirty);
+                if (object.hasCodeDirty != null)
+                    if (object.hasCodeDirty)
+                        message.hasCodeDirty = $Boolean(object.hasCodeDirty);
+                if (object.packages) {
+                    if (!$util.isObject(object.packages))
+                        throw $TypeError(".o3ml.v1.RunInfo.packages: object expected");
+                    message.packages = {};
+                    for (let keys = $Object.keys(object.packages), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.packages, keys[i]);
+                        message.packages[keys[i]] = $String(object.packages[keys[i]]);
+                    }
+                }
+                if (object.host != null)
+                    if (typeof object.host !== "string" || object.host.length)
+                        message.host = $String(object.host);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RunInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.RunInfo
+             * @static
+             * @param {o3ml.v1.RunInfo} message RunInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RunInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.objects || options.defaults)
+                    object.packages = {};
+                if (options.defaults) {
+                    object.id = "";
+                    object.name = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.createdUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.createdUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.hyperparametersJson = "";
+                    object.codeCommit = "";
+                    object.codeDirty = false;
+                    object.hasCodeDirty = false;
+                    object.host = "";
+                }
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    object.id = message.id;
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.createdUnixMs = typeof message.createdUnixMs === "number" ? $BigInt(message.createdUnixMs) : $util.Long.fromBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.createdUnixMs === "number")
+                        object.createdUnixMs = options.longs === $String ? $String(message.createdUnixMs) : message.createdUnixMs;
+                    else
+                        object.createdUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.createdUnixMs) : options.longs === $Number ? new $util.LongBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0).toNumber() : message.createdUnixMs;
+                if (message.hyperparametersJson != null && $Object.hasOwnProperty.call(message, "hyperparametersJson"))
+                    object.hyperparametersJson = message.hyperparametersJson;
+                if (message.codeCommit != null && $Object.hasOwnProperty.call(message, "codeCommit"))
+                    object.codeCommit = message.codeCommit;
+                if (message.codeDirty != null && $Object.hasOwnProperty.call(message, "codeDirty"))
+                    object.codeDirty = message.codeDirty;
+                if (message.hasCodeDirty != null && $Object.hasOwnProperty.call(message, "hasCodeDirty"))
+                    object.hasCodeDirty = message.hasCodeDirty;
+                let keys2;
+                if (message.packages && (keys2 = $Object.keys(message.packages)).length) {
+                    object.packages = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.packages, keys2[j]);
+                        object.packages[keys2[j]] = message.packages[keys2[j]];
+                    }
+                }
+                if (message.host != null && $Object.hasOwnProperty.call(message, "host"))
+                    object.host = message.host;
+                return object;
+            };
+
+            /**
+             * Converts this RunInfo to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RunInfo.prototype.toJSON = function() {
+                return RunInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for RunInfo
+             * @function getTypeUrl
+             * @memberof o3ml.v1.RunInfo
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RunInfo.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.RunInfo";
+            };
+
+            return RunInfo;
+        })();
+
+        v1.ListRunsRequest = (function() {
+
+            /**
+             * Properties of a ListRunsRequest.
+             * @typedef {Object} o3ml.v1.ListRunsRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListRunsRequest.
+             * @memberof o3ml.v1
+             * @interface IListRunsRequest
+             * @augments o3ml.v1.ListRunsRequest.$Properties
+             * @deprecated Use o3ml.v1.ListRunsRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListRunsRequest.
+             * @typedef {o3ml.v1.ListRunsRequest.$Properties} o3ml.v1.ListRunsRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ListRunsRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListRunsRequest.
+             * @constructor
+             * @param {o3ml.v1.ListRunsRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListRunsRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new ListRunsRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListRunsRequest
+             * @static
+             * @param {o3ml.v1.ListRunsRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListRunsRequest} ListRunsRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ListRunsRequest.$Shape): o3ml.v1.ListRunsRequest & o3ml.v1.ListRunsRequest.$Shape;
+             *   (properties?: o3ml.v1.ListRunsRequest.$Properties): o3ml.v1.ListRunsRequest;
+             * }}
+             */
+            ListRunsRequest.create = function(properties) {
+                return new ListRunsRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ListRunsRequest message. Does not implicitly {@link o3ml.v1.ListRunsRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListRunsRequest
+             * @static
+             * @param {o3ml.v1.ListRunsRequest.$Properties} message ListRunsRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListRunsRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListRunsRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListRunsRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListRunsRequest & o3ml.v1.ListRunsRequest.$Shape} ListRunsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListRunsRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListRunsRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListRunsRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListRunsRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListRunsRequest} ListRunsRequest
+             */
+            ListRunsRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListRunsRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListRunsRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                return new $root.o3ml.v1.ListRunsRequest();
+            };
+
+            /**
+             * Creates a plain object from a ListRunsRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListRunsRequest
+             * @static
+             * @param {o3ml.v1.ListRunsRequest} message ListRunsRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListRunsRequest.toObject = function () {
+                return {};
+            };
+
+            /**
+             * Converts this ListRunsRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListRunsRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListRunsRequest.prototype.toJSON = function() {
+                return ListRunsRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListRunsRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListRunsRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListRunsRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListRunsRequest";
+            };
+
+            return ListRunsRequest;
+        })();
+
+        v1.ListRunsResponse = (function() {
+
+            /**
+             * Properties of a ListRunsResponse.
+             * @typedef {Object} o3ml.v1.ListRunsResponse.$Properties
+             * @property {Array.<o3ml.v1.RunInfo.$Properties>|null} [runs] ListRunsResponse runs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListRunsResponse.
+             * @memberof o3ml.v1
+             * @interface IListRunsResponse
+             * @augments o3ml.v1.ListRunsResponse.$Properties
+             * @deprecated Use o3ml.v1.ListRunsResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListRunsResponse.
+             * @typedef {o3ml.v1.ListRunsResponse.$Properties} o3ml.v1.ListRunsResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ListRunsResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListRunsResponse.
+             * @constructor
+             * @param {o3ml.v1.ListRunsResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListRunsResponse = function (properties) {
+                this.runs = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListRunsResponse runs.
+             * @member {Array.<o3ml.v1.RunInfo.$Properties>} runs
+             * @memberof o3ml.v1.ListRunsResponse
+             * @instance
+             */
+            ListRunsResponse.prototype.runs = $util.emptyArray;
+
+            /**
+             * Creates a new ListRunsResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListRunsResponse
+             * @static
+             * @param {o3ml.v1.ListRunsResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListRunsResponse} ListRunsResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ListRunsResponse.$Shape): o3ml.v1.ListRunsResponse & o3ml.v1.ListRunsResponse.$Shape;
+             *   (properties?: o3ml.v1.ListRunsResponse.$Properties): o3ml.v1.ListRunsResponse;
+             * }}
+             */
+            ListRunsResponse.create = function(properties) {
+                return new ListRunsResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ListRunsResponse message. Does not implicitly {@link o3ml.v1.ListRunsResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListRunsResponse
+             * @static
+             * @param {o3ml.v1.ListRunsResponse.$Properties} message ListRunsResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListRunsResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.runs != null && message.runs.length)
+                    for (let i = 0; i < message.runs.length; ++i)
+                        $root.o3ml.v1.RunInfo.encode(message.runs[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListRunsResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListRunsResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListRunsResponse & o3ml.v1.ListRunsResponse.$Shape} ListRunsResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListRunsResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListRunsResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.runs && message.runs.length))
+                                message.runs = [];
+                            message.runs.push($root.o3ml.v1.RunInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListRunsResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListRunsResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListRunsResponse} ListRunsResponse
+             */
+            ListRunsResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListRunsResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListRunsResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListRunsResponse();
+                if (object.runs) {
+                    if (!$Array.isArray(object.runs))
+                        throw $TypeError(".o3ml.v1.ListRunsResponse.runs: array expected");
+                    message.runs = $Array(object.runs.length);
+                    for (let i = 0; i < object.runs.length; ++i) {
+                        if (!$util.isObject(object.runs[i]))
+                            throw $TypeError(".o3ml.v1.ListRunsResponse.runs: object expected");
+                        message.runs[i] = $root.o3ml.v1.RunInfo.fromObject(object.runs[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListRunsResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListRunsResponse
+             * @static
+             * @param {o3ml.v1.ListRunsResponse} message ListRunsResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListRunsResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.runs = [];
+                if (message.runs && message.runs.length) {
+                    object.runs = $Array(message.runs.length);
+                    for (let j = 0; j < message.runs.length; ++j)
+                        object.runs[j] = $root.o3ml.v1.RunInfo.toObject(message.runs[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ListRunsResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListRunsResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListRunsResponse.prototype.toJSON = function() {
+                return ListRunsResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListRunsResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListRunsResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListRunsResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListRunsResponse";
+            };
+
+            return ListRunsResponse;
+        })();
+
+        v1.GetRunRequest = (function() {
+
+            /**
+             * Properties of a GetRunRequest.
+             * @typedef {Object} o3ml.v1.GetRunRequest.$Properties
+             * @property {string|null} [run] GetRunRequest run
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetRunRequest.
+             * @memberof o3ml.v1
+             * @interface IGetRunRequest
+             * @augments o3ml.v1.GetRunRequest.$Properties
+             * @deprecated Use o3ml.v1.GetRunRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetRunRequest.
+             * @typedef {o3ml.v1.GetRunRequest.$Properties} o3ml.v1.GetRunRequest.$Shape
+             */
+
+            /**
+             * Constructs a new GetRunRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GetRunRequest.
+             * @constructor
+             * @param {o3ml.v1.GetRunRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetRunRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetRunRequest run.
+             * @member {string} run
+             * @memberof o3ml.v1.GetRunRequest
+             * @instance
+             */
+            GetRunRequest.prototype.run = "";
+
+            /**
+             * Creates a new GetRunRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GetRunRequest
+             * @static
+             * @param {o3ml.v1.GetRunRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GetRunRequest} GetRunRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.GetRunRequest.$Shape): o3ml.v1.GetRunRequest & o3ml.v1.GetRunRequest.$Shape;
+             *   (properties?: o3ml.v1.GetRunRequest.$Properties): o3ml.v1.GetRunRequest;
+             * }}
+             */
+            GetRunRequest.create = function(properties) {
+                return new GetRunRequest(properties);
+            };
+
+            /**
+             * Encodes the specified GetRunRequest message. Does not implicitly {@link o3ml.v1.GetRunRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GetRunRequest
+             * @static
+             * @param {o3ml.v1.GetRunRequest.$Properties} message GetRunRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetRunRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetRunRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GetRunRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GetRunRequest & o3ml.v1.GetRunRequest.$Shape} GetRunRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetRunRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GetRunRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GetRunRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GetRunRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GetRunRequest} GetRunRequest
+             */
+            GetRunRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GetRunRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GetRunRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GetRunRequest();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GetRunRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GetRunRequest
+             * @static
+             * @param {o3ml.v1.GetRunRequest} message GetRunRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GetRunRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.run = "";
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                return object;
+            };
+
+            /**
+             * Converts this GetRunRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GetRunRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GetRunRequest.prototype.toJSON = function() {
+                return GetRunRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GetRunRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GetRunRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GetRunRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GetRunRequest";
+            };
+
+            return GetRunRequest;
+        })();
+
+        v1.ListRunCheckpointsRequest = (function() {
+
+            /**
+             * Properties of a ListRunCheckpointsRequest.
+             * @typedef {Object} o3ml.v1.ListRunCheckpointsRequest.$Properties
+             * @property {string|null} [run] ListRunCheckpointsRequest run
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListRunCheckpointsRequest.
+             * @memberof o3ml.v1
+             * @interface IListRunCheckpointsRequest
+             * @augments o3ml.v1.ListRunCheckpointsRequest.$Properties
+             * @deprecated Use o3ml.v1.ListRunCheckpointsRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListRunCheckpointsRequest.
+             * @typedef {o3ml.v1.ListRunCheckpointsRequest.$Properties} o3ml.v1.ListRunCheckpointsRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ListRunCheckpointsRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListRunCheckpointsRequest.
+             * @constructor
+             * @param {o3ml.v1.ListRunCheckpointsRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListRunCheckpointsRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListRunCheckpointsRequest run.
+             * @member {string} run
+             * @memberof o3ml.v1.ListRunCheckpointsRequest
+             * @instance
+             */
+            ListRunCheckpointsRequest.prototype.run = "";
+
+            /**
+             * Creates a new ListRunCheckpointsRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListRunCheckpointsRequest
+             * @static
+             * @param {o3ml.v1.ListRunCheckpointsRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListRunCheckpointsRequest} ListRunCheckpointsRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ListRunCheckpointsRequest.$Shape): o3ml.v1.ListRunCheckpointsRequest & o3ml.v1.ListRunCheckpointsRequest.$Shape;
+             *   (properties?: o3ml.v1.ListRunCheckpointsRequest.$Properties): o3ml.v1.ListRunCheckpointsRequest;
+             * }}
+             */
+            ListRunCheckpointsRequest.create = function(properties) {
+                return new ListRunCheckpointsRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ListRunCheckpointsRequest message. Does not implicitly {@link o3ml.v1.ListRunCheckpointsRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListRunCheckpointsRequest
+             * @static
+             * @param {o3ml.v1.ListRunCheckpointsRequest.$Properties} message ListRunCheckpointsRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListRunCheckpointsRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListRunCheckpointsRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListRunCheckpointsRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListRunCheckpointsRequest & o3ml.v1.ListRunCheckpointsRequest.$Shape} ListRunCheckpointsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListRunCheckpointsRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListRunCheckpointsRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListRunCheckpointsRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListRunCheckpointsRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListRunCheckpointsRequest} ListRunCheckpointsRequest
+             */
+            ListRunCheckpointsRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListRunCheckpointsRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListRunCheckpointsRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListRunCheckpointsRequest();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListRunCheckpointsRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListRunCheckpointsRequest
+             * @static
+             * @param {o3ml.v1.ListRunCheckpointsRequest} message ListRunCheckpointsRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListRunCheckpointsRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.run = "";
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                return object;
+            };
+
+            /**
+             * Converts this ListRunCheckpointsRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListRunCheckpointsRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListRunCheckpointsRequest.prototype.toJSON = function() {
+                return ListRunCheckpointsRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListRunCheckpointsRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListRunCheckpointsRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListRunCheckpointsRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListRunCheckpointsRequest";
+            };
+
+            return ListRunCheckpointsRequest;
+        })();
+
+        v1.ListRunCheckpointsResponse = (function() {
+
+            /**
+             * Properties of a ListRunCheckpointsResponse.
+             * @typedef {Object} o3ml.v1.ListRunCheckpointsResponse.$Properties
+             * @property {Array.<o3ml.v1.CheckpointRecord.$Properties>|null} [checkpoints] ListRunCheckpointsResponse checkpoints
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListRunCheckpointsResponse.
+             * @memberof o3ml.v1
+             * @interface IListRunCheckpointsResponse
+             * @augments o3ml.v1.ListRunCheckpointsResponse.$Properties
+             * @deprecated Use o3ml.v1.ListRunCheckpointsResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListRunCheckpointsResponse.
+             * @typedef {o3ml.v1.ListRunCheckpointsResponse.$Properties} o3ml.v1.ListRunCheckpointsResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ListRunCheckpointsResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListRunCheckpointsResponse.
+             * @constructor
+             * @param {o3ml.v1.ListRunCheckpointsResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListRunCheckpointsResponse = function (properties) {
+                this.checkpoints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListRunCheckpointsResponse checkpoints.
+             * @member {Array.<o3ml.v1.CheckpointRecord.$Properties>} checkpoints
+             * @memberof o3ml.v1.ListRunCheckpointsResponse
+             * @instance
+             */
+            ListRunCheckpointsResponse.prototype.checkpoints = $util.emptyArray;
+
+            /**
+             * Creates a new ListRunCheckpointsResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListRunCheckpointsResponse
+             * @static
+             * @param {o3ml.v1.ListRunCheckpointsResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListRunCheckpointsResponse} ListRunCheckpointsResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ListRunCheckpointsResponse.$Shape): o3ml.v1.ListRunCheckpointsResponse & o3ml.v1.ListRunCheckpointsResponse.$Shape;
+             *   (properties?: o3ml.v1.ListRunCheckpointsResponse.$Properties): o3ml.v1.ListRunCheckpointsResponse;
+             * }}
+             */
+            ListRunCheckpointsResponse.create = function(properties) {
+                return new ListRunCheckpointsResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ListRunCheckpointsResponse message. Does not implicitly {@link o3ml.v1.ListRunCheckpointsResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListRunCheckpointsResponse
+             * @static
+             * @param {o3ml.v1.ListRunCheckpointsResponse.$Properties} message ListRunCheckpointsResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListRunCheckpointsResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.checkpoints != null && message.checkpoints.length)
+                    for (let i = 0; i < message.checkpoints.length; ++i)
+                        $root.o3ml.v1.CheckpointRecord.encode(message.checkpoints[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListRunCheckpointsResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListRunCheckpointsResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListRunCheckpointsResponse & o3ml.v1.ListRunCheckpointsResponse.$Shape} ListRunCheckpointsResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListRunCheckpointsResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListRunCheckpointsResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.checkpoints && message.checkpoints.length))
+                                message.checkpoints = [];
+                            message.checkpoints.push($root.o3ml.v1.CheckpointRecord.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListRunCheckpointsResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListRunCheckpointsResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListRunCheckpointsResponse} ListRunCheckpointsResponse
+             */
+            ListRunCheckpointsResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListRunCheckpointsResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListRunCheckpointsResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListRunCheckpointsResponse();
+                if (object.checkpoints) {
+                    if (!$Array.isArray(object.checkpoints))
+                        throw $TypeError(".o3ml.v1.ListRunCheckpointsResponse.checkpoints: array expected");
+                    message.checkpoints = $Array(object.checkpoints.length);
+                    for (let i = 0; i < object.checkpoints.length; ++i) {
+                        if (!$util.isObject(object.checkpoints[i]))
+                            throw $TypeError(".o3ml.v1.ListRunCheckpointsResponse.checkpoints: object expected");
+                        message.checkpoints[i] = $root.o3ml.v1.CheckpointRecord.fromObject(object.checkpoints[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListRunCheckpointsResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListRunCheckpointsResponse
+             * @static
+             * @param {o3ml.v1.ListRunCheckpointsResponse} message ListRunCheckpointsResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListRunCheckpointsResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.checkpoints = [];
+                if (message.checkpoints && message.checkpoints.length) {
+                    object.checkpoints = $Array(message.checkpoints.length);
+                    for (let j = 0; j < message.checkpoints.length; ++j)
+                        object.checkpoints[j] = $root.o3ml.v1.CheckpointRecord.toObject(message.checkpoints[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ListRunCheckpointsResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListRunCheckpointsResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListRunCheckpointsResponse.prototype.toJSON = function() {
+                return ListRunCheckpointsResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListRunCheckpointsResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListRunCheckpointsResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListRunCheckpointsResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListRunCheckpointsResponse";
+            };
+
+            return ListRunCheckpointsResponse;
+        })();
+
+        v1.GetCheckpointRecordRequest = (function() {
+
+            /**
+             * Properties of a GetCheckpointRecordRequest.
+             * @typedef {Object} o3ml.v1.GetCheckpointRecordRequest.$Properties
+             * @property {string|null} [id] GetCheckpointRecordRequest id
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetCheckpointRecordRequest.
+             * @memberof o3ml.v1
+             * @interface IGetCheckpointRecordRequest
+             * @augments o3ml.v1.GetCheckpointRecordRequest.$Properties
+             * @deprecated Use o3ml.v1.GetCheckpointRecordRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetCheckpointRecordRequest.
+             * @typedef {o3ml.v1.GetCheckpointRecordRequest.$Properties} o3ml.v1.GetCheckpointRecordRequest.$Shape
+             */
+
+            /**
+             * Constructs a new GetCheckpointRecordRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GetCheckpointRecordRequest.
+             * @constructor
+             * @param {o3ml.v1.GetCheckpointRecordRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetCheckpointRecordRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetCheckpointRecordRequest id.
+             * @member {string} id
+             * @memberof o3ml.v1.GetCheckpointRecordRequest
+             * @instance
+             */
+            GetCheckpointRecordRequest.prototype.id = "";
+
+            /**
+             * Creates a new GetCheckpointRecordRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GetCheckpointRecordRequest
+             * @static
+             * @param {o3ml.v1.GetCheckpointRecordRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GetCheckpointRecordRequest} GetCheckpointRecordRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.GetCheckpointRecordRequest.$Shape): o3ml.v1.GetCheckpointRecordRequest & o3ml.v1.GetCheckpointRecordRequest.$Shape;
+             *   (properties?: o3ml.v1.GetCheckpointRecordRequest.$Properties): o3ml.v1.GetCheckpointRecordRequest;
+             * }}
+             */
+            GetCheckpointRecordRequest.create = function(properties) {
+                return new GetCheckpointRecordRequest(properties);
+            };
+
+            /**
+             * Encodes the specified GetCheckpointRecordRequest message. Does not implicitly {@link o3ml.v1.GetCheckpointRecordRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GetCheckpointRecordRequest
+             * @static
+             * @param {o3ml.v1.GetCheckpointRecordRequest.$Properties} message GetCheckpointRecordRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetCheckpointRecordRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetCheckpointRecordRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GetCheckpointRecordRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GetCheckpointRecordRequest & o3ml.v1.GetCheckpointRecordRequest.$Shape} GetCheckpointRecordRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetCheckpointRecordRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GetCheckpointRecordRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GetCheckpointRecordRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GetCheckpointRecordRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GetCheckpointRecordRequest} GetCheckpointRecordRequest
+             */
+            GetCheckpointRecordRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GetCheckpointRecordRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GetCheckpointRecordRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GetCheckpointRecordRequest();
+                if (object.id != null)
+                    if (typeof object.id !== "string" || object.id.length)
+                        message.id = $String(object.id);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GetCheckpointRecordRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GetCheckpointRecordRequest
+             * @static
+             * @param {o3ml.v1.GetCheckpointRecordRequest} message GetCheckpointRecordRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GetCheckpointRecordRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.id = "";
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    object.id = message.id;
+                return object;
+            };
+
+            /**
+             * Converts this GetCheckpointRecordRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GetCheckpointRecordRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GetCheckpointRecordRequest.prototype.toJSON = function() {
+                return GetCheckpointRecordRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GetCheckpointRecordRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GetCheckpointRecordRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GetCheckpointRecordRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GetCheckpointRecordRequest";
+            };
+
+            return GetCheckpointRecordRequest;
+        })();
+
+        v1.CheckpointRecord = (function() {
+
+            /**
+             * Properties of a CheckpointRecord.
+             * @typedef {Object} o3ml.v1.CheckpointRecord.$Properties
+             * @property {string|null} [id] CheckpointRecord id
+             * @property {string|null} [runId] CheckpointRecord runId
+             * @property {number|null} [step] CheckpointRecord step
+             * @property {number|null} [epoch] CheckpointRecord epoch
+             * @property {Object.<string,number>|null} [metrics] CheckpointRecord metrics
+             * @property {string|null} [manifestCid] CheckpointRecord manifestCid
+             * @property {string|null} [parentId] CheckpointRecord parentId
+             * @property {string|null} [datasetVersionCid] CheckpointRecord datasetVersionCid
+             * @property {string|null} [state] CheckpointRecord state
+             * @property {number|null} [bytesTotal] CheckpointRecord bytesTotal
+             * @property {number|null} [bytesUploaded] CheckpointRecord bytesUploaded
+             * @property {number|null} [bytesDeduplicated] CheckpointRecord bytesDeduplicated
+             * @property {string|null} [networkRootCid] CheckpointRecord networkRootCid
+             * @property {number|null} [committedUnixMs] CheckpointRecord committedUnixMs
+             * @property {number|null} [durableUnixMs] CheckpointRecord durableUnixMs
+             * @property {number|null} [deletedUnixMs] CheckpointRecord deletedUnixMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CheckpointRecord.
+             * @memberof o3ml.v1
+             * @interface ICheckpointRecord
+             * @augments o3ml.v1.CheckpointRecord.$Properties
+             * @deprecated Use o3ml.v1.CheckpointRecord.$Properties instead.
+             */
+
+            /**
+             * Shape of a CheckpointRecord.
+             * @typedef {o3ml.v1.CheckpointRecord.$Properties} o3ml.v1.CheckpointRecord.$Shape
+             */
+
+            /**
+             * Constructs a new CheckpointRecord.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CheckpointRecord.
+             * @constructor
+             * @param {o3ml.v1.CheckpointRecord.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CheckpointRecord = function (properties) {
+                this.metrics = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CheckpointRecord id.
+             * @member {string} id
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.id = "";
+
+            /**
+             * CheckpointRecord runId.
+             * @member {string} runId
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.runId = "";
+
+            /**
+             * CheckpointRecord step.
+             * @member {number} step
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.step = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointRecord epoch.
+             * @member {number} epoch
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.epoch = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointRecord metrics.
+             * @member {Object.<string,number>} metrics
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.metrics = $util.emptyObject;
+
+            /**
+             * CheckpointRecord manifestCid.
+             * @member {string} manifestCid
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.manifestCid = "";
+
+            /**
+             * CheckpointRecord parentId.
+             * @member {string} parentId
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.parentId = "";
+
+            /**
+             * CheckpointRecord datasetVersionCid.
+             * @member {string} datasetVersionCid
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.datasetVersionCid = "";
+
+            /**
+             * CheckpointRecord state.
+             * @member {string} state
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.state = "";
+
+            /**
+             * CheckpointRecord bytesTotal.
+             * @member {number} bytesTotal
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.bytesTotal = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CheckpointRecord bytesUploaded.
+             * @member {number} bytesUploaded
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.bytesUploaded = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CheckpointRecord bytesDeduplicated.
+             * @member {number} bytesDeduplicated
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.bytesDeduplicated = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CheckpointRecord networkRootCid.
+             * @member {string} networkRootCid
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.networkRootCid = "";
+
+            /**
+             * CheckpointRecord committedUnixMs.
+             * @member {number} committedUnixMs
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.committedUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointRecord durableUnixMs.
+             * @member {number} durableUnixMs
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.durableUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * CheckpointRecord deletedUnixMs.
+             * @member {number} deletedUnixMs
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             */
+            CheckpointRecord.prototype.deletedUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * Creates a new CheckpointRecord instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CheckpointRecord
+             * @static
+             * @param {o3ml.v1.CheckpointRecord.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CheckpointRecord} CheckpointRecord instance
+             * @type {{
+             *   (properties: o3ml.v1.CheckpointRecord.$Shape): o3ml.v1.CheckpointRecord & o3ml.v1.CheckpointRecord.$Shape;
+             *   (properties?: o3ml.v1.CheckpointRecord.$Properties): o3ml.v1.CheckpointRecord;
+             * }}
+             */
+            CheckpointRecord.create = function(properties) {
+                return new CheckpointRecord(properties);
+            };
+
+            /**
+             * Encodes the specified CheckpointRecord message. Does not implicitly {@link o3ml.v1.CheckpointRecord.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CheckpointRecord
+             * @static
+             * @param {o3ml.v1.CheckpointRecord.$Properties} message CheckpointRecord message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CheckpointRecord.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.runId != null && $Object.hasOwnProperty.call(message, "runId") && message.runId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.runId);
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step") && (typeof message.step === "object" ? message.step.low || message.step.high : message.step !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).int64(message.step);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && (typeof message.epoch === "object" ? message.epoch.low || message.epoch.high : message.epoch !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).int64(message.epoch);
+                if (message.metrics != null && $Object.hasOwnProperty.call(message, "metrics"))
+                    for (let keys = $Object.keys(message.metrics), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 5, wireType 2 =*/42).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 1 =*/17).double(message.metrics[keys[i]]).ldelim();
+                if (message.manifestCid != null && $Object.hasOwnProperty.call(message, "manifestCid") && message.manifestCid !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.manifestCid);
+                if (message.parentId != null && $Object.hasOwnProperty.call(message, "parentId") && message.parentId !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.parentId);
+                if (message.datasetVersionCid != null && $Object.hasOwnProperty.call(message, "datasetVersionCid") && message.datasetVersionCid !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.datasetVersionCid);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.state);
+                if (message.bytesTotal != null && $Object.hasOwnProperty.call(message, "bytesTotal") && (typeof message.bytesTotal === "object" ? message.bytesTotal.low || message.bytesTotal.high : message.bytesTotal !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.bytesTotal);
+                if (message.bytesUploaded != null && $Object.hasOwnProperty.call(message, "bytesUploaded") && (typeof message.bytesUploaded === "object" ? message.bytesUploaded.low || message.bytesUploaded.high : message.bytesUploaded !== 0))
+                    writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.bytesUploaded);
+                if (message.bytesDeduplicated != null && $Object.hasOwnProperty.call(message, "bytesDeduplicated") && (typeof message.bytesDeduplicated === "object" ? message.bytesDeduplicated.low || message.bytesDeduplicated.high : message.bytesDeduplicated !== 0))
+                    writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.bytesDeduplicated);
+                if (message.networkRootCid != null && $Object.hasOwnProperty.call(message, "networkRootCid") && message.networkRootCid !== "")
+                    writer.uint32(/* id 13, wireType 2 =*/106).string(message.networkRootCid);
+                if (message.committedUnixMs != null && $Object.hasOwnProperty.call(message, "committedUnixMs") && (typeof message.committedUnixMs === "object" ? message.committedUnixMs.low || message.committedUnixMs.high : message.committedUnixMs !== 0))
+                    writer.uint32(/* id 14, wireType 0 =*/112).int64(message.committedUnixMs);
+                if (message.durableUnixMs != null && $Object.hasOwnProperty.call(message, "durableUnixMs") && (typeof message.durableUnixMs === "object" ? message.durableUnixMs.low || message.durableUnixMs.high : message.durableUnixMs !== 0))
+                    writer.uint32(/* id 15, wireType 0 =*/120).int64(message.durableUnixMs);
+                if (message.deletedUnixMs != null && $Object.hasOwnProperty.call(message, "deletedUnixMs") && (typeof message.deletedUnixMs === "object" ? message.deletedUnixMs.low || message.deletedUnixMs.high : message.deletedUnixMs !== 0))
+                    writer.uint32(/* id 16, wireType 0 =*/128).int64(message.deletedUnixMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CheckpointRecord message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CheckpointRecord
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CheckpointRecord & o3ml.v1.CheckpointRecord.$Shape} CheckpointRecord
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CheckpointRecord.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CheckpointRecord();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.runId = value;
+                            else
+                                delete message.runId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.step = value;
+                            else
+                                delete message.step;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.metrics === $util.emptyObject)
+                                message.metrics = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = 0;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 1)
+                                        break;
+                                    value = reader.double();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.metrics, key);
+                            message.metrics[key] = value;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.manifestCid = value;
+                            else
+                                delete message.manifestCid;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.parentId = value;
+                            else
+                                delete message.parentId;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.datasetVersionCid = value;
+                            else
+                                delete message.datasetVersionCid;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesTotal = value;
+                            else
+                                delete message.bytesTotal;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesUploaded = value;
+                            else
+                                delete message.bytesUploaded;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesDeduplicated = value;
+                            else
+                                delete message.bytesDeduplicated;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.networkRootCid = value;
+                            else
+                                delete message.networkRootCid;
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.committedUnixMs = value;
+                            else
+                                delete message.committedUnixMs;
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.durableUnixMs = value;
+                            else
+                                delete message.durableUnixMs;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.deletedUnixMs = value;
+                            else
+                                delete message.deletedUnixMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CheckpointRecord message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CheckpointRecord
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CheckpointRecord} CheckpointRecord
+             */
+            CheckpointRecord.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CheckpointRecord)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CheckpointRecord: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CheckpointRecord();
+                if (object.id != null)
+                    if (typeof object.id !== "string" || object.id.length)
+                        message.id = $String(object.id);
+                if (object.runId != null)
+                    if (typeof object.runId !== "string" || object.runId.length)
+                        message.runId = $String(object.runId);
+                if (object.step != null)
+                    if (typeof object.step === "object" ? object.step.low || object.step.high : $Number(object.step) !== 0)
+                        if ($util.Long)
+                            message.step = $util.Long.fromValue(object.step, false);
+                        else if (typeof object.step === "string")
+                            message.step = $parseInt(object.step, 10);
+                        else if (typeof object.step === "number")
+                            message.step = object.step;
+                        else if (typeof object.step === "object")
+                            message.step = new $util.LongBits(object.step.low >>> 0, object.step.high >>> 0).toNumber();
+                if (object.epoch != null)
+                    if (typeof object.epoch === "object" ? object.epoch.low || object.epoch.high : $Number(object.epoch) !== 0)
+                        if ($util.Long)
+                            message.epoch = $util.Long.fromValue(object.epoch, false);
+                        else if (typeof object.epoch === "string")
+                            message.epoch = $parseInt(object.epoch, 10);
+                        else if (typeof object.epoch === "number")
+                            message.epoch = object.epoch;
+                        else if (typeof object.epoch === "object")
+                            message.epoch = new $util.LongBits(object.epoch.low >>> 0, object.epoch.high >>> 0).toNumber();
+                if (object.metrics) {
+                    if (!$util.isObject(object.metrics))
+                        throw $TypeError(".o3ml.v1.CheckpointRecord.metrics: object expected");
+                    message.metrics = {};
+                    for (let keys = $Object.keys(object.metrics), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.metrics, keys[i]);
+                        message.metrics[keys[i]] = $Number(object.metrics[keys[i]]);
+                    }
+                }
+                if (object.manifestCid != null)
+                    if (typeof object.manifestCid !== "string" || object.manifestCid.length)
+                        message.manifestCid = $String(object.manifestCid);
+                if (object.parentId != null)
+                    if (typeof object.parentId !== "string" || object.parentId.length)
+                        message.parentId = $String(object.parentId);
+                if (object.datasetVersionCid != null)
+                    if (typeof object.datasetVersionCid !== "string" || object.datasetVersionCid.length)
+                        message.datasetVersionCid = $String(object.datasetVersionCid);
+                if (object.state != null)
+                    if (typeof object.state !== "string" || object.state.length)
+                        message.state = $String(object.state);
+                if (object.bytesTotal != null)
+                    if (typeof object.bytesTotal === "object" ? object.bytesTotal.low || object.bytesTotal.high : $Number(object.bytesTotal) !== 0)
+                        if ($util.Long)
+                            message.bytesTotal = $util.Long.fromValue(object.bytesTotal, true);
+                        else if (typeof object.bytesTotal === "string")
+                            message.bytesTotal = $parseInt(object.bytesTotal, 10);
+                        else if (typeof object.bytesTotal === "number")
+                            message.bytesTotal = object.bytesTotal;
+                        else if (typeof object.bytesTotal === "object")
+                            message.bytesTotal = new $util.LongBits(object.bytesTotal.low >>> 0, object.bytesTotal.high >>> 0).toNumber(true);
+                if (object.bytesUploaded != null)
+                    if (typeof object.bytesUploaded === "object" ? object.bytesUploaded.low || object.bytesUploaded.high : $Number(object.bytesUploaded) !== 0)
+                        if ($util.Long)
+                            message.bytesUploaded = $util.Long.fromValue(object.bytesUploaded, true);
+                        else if (typeof object.bytesUploaded === "string")
+                            message.bytesUploaded = $parseInt(object.bytesUploaded, 10);
+                        else if (typeof object.bytesUploaded === "number")
+                            message.bytesUploaded = object.bytesUploaded;
+                        else if (typeof object.bytesUploaded === "object")
+                            message.bytesUploaded = new $util.LongBits(object.bytesUploaded.low >>> 0, object.bytesUploaded.high >>> 0).toNumber(true);
+                if (object.bytesDeduplicated != null)
+                    if (typeof object.bytesDeduplicated === "object" ? object.bytesDeduplicated.low || object.bytesDeduplicated.high : $Number(object.bytesDeduplicated) !== 0)
+                        if ($util.Long)
+                            message.bytesDeduplicated = $util.Long.fromValue(object.bytesDeduplicated, true);
+                        else if (typeof object.bytesDeduplicated === "string")
+                            message.bytesDeduplicated = $parseInt(object.bytesDeduplicated, 10);
+                        else if (typeof object.bytesDeduplicated === "number")
+                            message.bytesDeduplicated = object.bytesDeduplicated;
+                        else if (typeof object.bytesDeduplicated === "object")
+                            message.bytesDeduplicated = new $util.LongBits(object.bytesDeduplicated.low >>> 0, object.bytesDeduplicated.high >>> 0).toNumber(true);
+                if (object.networkRootCid != null)
+                    if (typeof object.networkRootCid !== "string" || object.networkRootCid.length)
+                        message.networkRootCid = $String(object.networkRootCid);
+                if (object.committedUnixMs != null)
+                    if (typeof object.committedUnixMs === "object" ? object.committedUnixMs.low || object.committedUnixMs.high : $Number(object.committedUnixMs) !== 0)
+                        if ($util.Long)
+                            message.committedUnixMs = $util.Long.fromValue(object.committedUnixMs, false);
+                        else if (typeof object.committedUnixMs === "string")
+                            message.committedUnixMs = $parseInt(object.committedUnixMs, 10);
+                        else if (typeof object.committedUnixMs === "number")
+                            message.committedUnixMs = object.committedUnixMs;
+                        else if (typeof object.committedUnixMs === "object")
+                            message.committedUnixMs = new $util.LongBits(object.committedUnixMs.low >>> 0, object.committedUnixMs.high >>> 0).toNumber();
+                if (object.durableUnixMs != null)
+                    if (typeof object.durableUnixMs === "object" ? object.durableUnixMs.low || object.durableUnixMs.high : $Number(object.durableUnixMs) !== 0)
+                        if ($util.Long)
+                            message.durableUnixMs = $util.Long.fromValue(object.durableUnixMs, false);
+                        else if (typeof object.durableUnixMs === "string")
+                            message.durableUnixMs = $parseInt(object.durableUnixMs, 10);
+                        else if (typeof object.durableUnixMs === "number")
+                            message.durableUnixMs = object.durableUnixMs;
+                        else if (typeof object.durableUnixMs === "object")
+                            message.durableUnixMs = new $util.LongBits(object.durableUnixMs.low >>> 0, object.durableUnixMs.high >>> 0).toNumber();
+                if (object.deletedUnixMs != null)
+                    if (typeof object.deletedUnixMs === "object" ? object.deletedUnixMs.low || object.deletedUnixMs.high : $Number(object.deletedUnixMs) !== 0)
+                        if ($util.Long)
+                            message.deletedUnixMs = $util.Long.fromValue(object.deletedUnixMs, false);
+                        else if (typeof object.deletedUnixMs === "string")
+                            message.deletedUnixMs = $parseInt(object.deletedUnixMs, 10);
+                        else if (typeof object.deletedUnixMs === "number")
+                            message.deletedUnixMs = object.deletedUnixMs;
+                        else if (typeof object.deletedUnixMs === "object")
+                            message.deletedUnixMs = new $util.LongBits(object.deletedUnixMs.low >>> 0, object.deletedUnixMs.high >>> 0).toNumber();
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CheckpointRecord message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CheckpointRecord
+             * @static
+             * @param {o3ml.v1.CheckpointRecord} message CheckpointRecord
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CheckpointRecord.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.objects || options.defaults)
+                    object.metrics = {};
+                if (options.defaults) {
+                    object.id = "";
+                    object.runId = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.step = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.step = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.epoch = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.epoch = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.manifestCid = "";
+                    object.parentId = "";
+                    object.datasetVersionCid = "";
+                    object.state = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesTotal = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesTotal = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesUploaded = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesUploaded = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesDeduplicated = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesDeduplicated = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.networkRootCid = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.committedUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.committedUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.durableUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.durableUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.deletedUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.deletedUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    object.id = message.id;
+                if (message.runId != null && $Object.hasOwnProperty.call(message, "runId"))
+                    object.runId = message.runId;
+                if (message.step != null && $Object.hasOwnProperty.call(message, "step"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.step = typeof message.step === "number" ? $BigInt(message.step) : $util.Long.fromBits(message.step.low >>> 0, message.step.high >>> 0, false).toBigInt();
+                    else if (typeof message.step === "number")
+                        object.step = options.longs === $String ? $String(message.step) : message.step;
+                    else
+                        object.step = options.longs === $String ? $util.Long.prototype.toString.call(message.step) : options.longs === $Number ? new $util.LongBits(message.step.low >>> 0, message.step.high >>> 0).toNumber() : message.step;
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.epoch = typeof message.epoch === "number" ? $BigInt(message.epoch) : $util.Long.fromBits(message.epoch.low >>> 0, message.epoch.high >>> 0, false).toBigInt();
+                    else if (typeof message.epoch === "number")
+                        object.epoch = options.longs === $String ? $String(message.epoch) : message.epoch;
+                    else
+                        object.epoch = options.longs === $String ? $util.Long.prototype.toString.call(message.epoch) : options.longs === $Number ? new $util.LongBits(message.epoch.low >>> 0, message.epoch.high >>> 0).toNumber() : message.epoch;
+                let keys2;
+                if (message.metrics && (keys2 = $Object.keys(message.metrics)).length) {
+                    object.metrics = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.metrics, keys2[j]);
+                        object.metrics[keys2[j]] = options.json && !$isFinite(message.metrics[keys2[j]]) ? $String(message.metrics[keys2[j]]) : message.metrics[keys2[j]];
+                    }
+                }
+                if (message.manifestCid != null && $Object.hasOwnProperty.call(message, "manifestCid"))
+                    object.manifestCid = message.manifestCid;
+                if (message.parentId != null && $Object.hasOwnProperty.call(message, "parentId"))
+                    object.parentId = message.parentId;
+                if (message.datasetVersionCid != null && $Object.hasOwnProperty.call(message, "datasetVersionCid"))
+                    object.datasetVersionCid = message.datasetVersionCid;
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state"))
+                    object.state = message.state;
+                if (message.bytesTotal != null && $Object.hasOwnProperty.call(message, "bytesTotal"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesTotal = typeof message.bytesTotal === "number" ? $BigInt(message.bytesTotal) : $util.Long.fromBits(message.bytesTotal.low >>> 0, message.bytesTotal.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesTotal === "number")
+                        object.bytesTotal = options.longs === $String ? $String(message.bytesTotal) : message.bytesTotal;
+                    else
+                        object.bytesTotal = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesTotal) : options.longs === $Number ? new $util.LongBits(message.bytesTotal.low >>> 0, message.bytesTotal.high >>> 0).toNumber(true) : message.bytesTotal;
+                if (message.bytesUploaded != null && $Object.hasOwnProperty.call(message, "bytesUploaded"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesUploaded = typeof message.bytesUploaded === "number" ? $BigInt(message.bytesUploaded) : $util.Long.fromBits(message.bytesUploaded.low >>> 0, message.bytesUploaded.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesUploaded === "number")
+                        object.bytesUploaded = options.longs === $String ? $String(message.bytesUploaded) : message.bytesUploaded;
+                    else
+                        object.bytesUploaded = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesUploaded) : options.longs === $Number ? new $util.LongBits(message.bytesUploaded.low >>> 0, message.bytesUploaded.high >>> 0).toNumber(true) : message.bytesUploaded;
+                if (message.bytesDeduplicated != null && $Object.hasOwnProperty.call(message, "bytesDeduplicated"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesDeduplicated = typeof message.bytesDeduplicated === "number" ? $BigInt(message.bytesDeduplicated) : $util.Long.fromBits(message.bytesDeduplicated.low >>> 0, message.bytesDeduplicated.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesDeduplicated === "number")
+                        object.bytesDeduplicated = options.longs === $String ? $String(message.bytesDeduplicated) : message.bytesDeduplicated;
+                    else
+                        object.bytesDeduplicated = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesDeduplicated) : options.longs === $Number ? new $util.LongBits(message.bytesDeduplicated.low >>> 0, message.bytesDeduplicated.high >>> 0).toNumber(true) : message.bytesDeduplicated;
+                if (message.networkRootCid != null && $Object.hasOwnProperty.call(message, "networkRootCid"))
+                    object.networkRootCid = message.networkRootCid;
+                if (message.committedUnixMs != null && $Object.hasOwnProperty.call(message, "committedUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.committedUnixMs = typeof message.committedUnixMs === "number" ? $BigInt(message.committedUnixMs) : $util.Long.fromBits(message.committedUnixMs.low >>> 0, message.committedUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.committedUnixMs === "number")
+                        object.committedUnixMs = options.longs === $String ? $String(message.committedUnixMs) : message.committedUnixMs;
+                    else
+                        object.committedUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.committedUnixMs) : options.longs === $Number ? new $util.LongBits(message.committedUnixMs.low >>> 0, message.committedUnixMs.high >>> 0).toNumber() : message.committedUnixMs;
+                if (message.durableUnixMs != null && $Object.hasOwnProperty.call(message, "durableUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.durableUnixMs = typeof message.durableUnixMs === "number" ? $BigInt(message.durableUnixMs) : $util.Long.fromBits(message.durableUnixMs.low >>> 0, message.durableUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.durableUnixMs === "number")
+                        object.durableUnixMs = options.longs === $String ? $String(message.durableUnixMs) : message.durableUnixMs;
+                    else
+                        object.durableUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.durableUnixMs) : options.longs === $Number ? new $util.LongBits(message.durableUnixMs.low >>> 0, message.durableUnixMs.high >>> 0).toNumber() : message.durableUnixMs;
+                if (message.deletedUnixMs != null && $Object.hasOwnProperty.call(message, "deletedUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.deletedUnixMs = typeof message.deletedUnixMs === "number" ? $BigInt(message.deletedUnixMs) : $util.Long.fromBits(message.deletedUnixMs.low >>> 0, message.deletedUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.deletedUnixMs === "number")
+                        object.deletedUnixMs = options.longs === $String ? $String(message.deletedUnixMs) : message.deletedUnixMs;
+                    else
+                        object.deletedUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.deletedUnixMs) : options.longs === $Number ? new $util.LongBits(message.deletedUnixMs.low >>> 0, message.deletedUnixMs.high >>> 0).toNumber() : message.deletedUnixMs;
+                return object;
+            };
+
+            /**
+             * Converts this CheckpointRecord to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CheckpointRecord
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CheckpointRecord.prototype.toJSON = function() {
+                return CheckpointRecord.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CheckpointRecord
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CheckpointRecord
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CheckpointRecord.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CheckpointRecord";
+            };
+
+            return CheckpointRecord;
+        })();
+
+        v1.LineageRequest = (function() {
+
+            /**
+             * Properties of a LineageRequest.
+             * @typedef {Object} o3ml.v1.LineageRequest.$Properties
+             * @property {string|null} [id] LineageRequest id
+             * @property {string|null} [format] LineageRequest format
+             * @property {number|null} [depth] LineageRequest depth
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LineageRequest.
+             * @memberof o3ml.v1
+             * @interface ILineageRequest
+             * @augments o3ml.v1.LineageRequest.$Properties
+             * @deprecated Use o3ml.v1.LineageRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a LineageRequest.
+             * @typedef {o3ml.v1.LineageRequest.$Properties} o3ml.v1.LineageRequest.$Shape
+             */
+
+            /**
+             * Constructs a new LineageRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a LineageRequest.
+             * @constructor
+             * @param {o3ml.v1.LineageRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LineageRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LineageRequest id.
+             * @member {string} id
+             * @memberof o3ml.v1.LineageRequest
+             * @instance
+             */
+            LineageRequest.prototype.id = "";
+
+            /**
+             * LineageRequest format.
+             * @member {string} format
+             * @memberof o3ml.v1.LineageRequest
+             * @instance
+             */
+            LineageRequest.prototype.format = "";
+
+            /**
+             * LineageRequest depth.
+             * @member {number} depth
+             * @memberof o3ml.v1.LineageRequest
+             * @instance
+             */
+            LineageRequest.prototype.depth = 0;
+
+            /**
+             * Creates a new LineageRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.LineageRequest
+             * @static
+             * @param {o3ml.v1.LineageRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.LineageRequest} LineageRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.LineageRequest.$Shape): o3ml.v1.LineageRequest & o3ml.v1.LineageRequest.$Shape;
+             *   (properties?: o3ml.v1.LineageRequest.$Properties): o3ml.v1.LineageRequest;
+             * }}
+             */
+            LineageRequest.create = function(properties) {
+                return new LineageRequest(properties);
+            };
+
+            /**
+             * Encodes the specified LineageRequest message. Does not implicitly {@link o3ml.v1.LineageRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.LineageRequest
+             * @static
+             * @param {o3ml.v1.LineageRequest.$Properties} message LineageRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LineageRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.format != null && $Object.hasOwnProperty.call(message, "format") && message.format !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.format);
+                if (message.depth != null && $Object.hasOwnProperty.call(message, "depth") && message.depth !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.depth);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LineageRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.LineageRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.LineageRequest & o3ml.v1.LineageRequest.$Shape} LineageRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LineageRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.LineageRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.format = value;
+                            else
+                                delete message.format;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.depth = value;
+                            else
+                                delete message.depth;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a LineageRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.LineageRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.LineageRequest} LineageRequest
+             */
+            LineageRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.LineageRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.LineageRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.LineageRequest();
+                if (object.id != null)
+                    if (typeof object.id !== "string" || object.id.length)
+                        message.id = $String(object.id);
+                if (object.format != null)
+                    if (typeof object.format !== "string" || object.format.length)
+                        message.format = $String(object.format);
+                if (object.depth != null)
+                    if ($Number(object.depth) !== 0)
+                        message.depth = object.depth >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a LineageRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.LineageRequest
+             * @static
+             * @param {o3ml.v1.LineageRequest} message LineageRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            LineageRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.id = "";
+                    object.format = "";
+                    object.depth = 0;
+                }
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    object.id = message.id;
+                if (message.format != null && $Object.hasOwnProperty.call(message, "format"))
+                    object.format = message.format;
+                if (message.depth != null && $Object.hasOwnProperty.call(message, "depth"))
+                    object.depth = message.depth;
+                return object;
+            };
+
+            /**
+             * Converts this LineageRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.LineageRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            LineageRequest.prototype.toJSON = function() {
+                return LineageRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for LineageRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.LineageRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            LineageRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.LineageRequest";
+            };
+
+            return LineageRequest;
+        })();
+
+        v1.LineageResponse = (function() {
+
+            /**
+             * Properties of a LineageResponse.
+             * @typedef {Object} o3ml.v1.LineageResponse.$Properties
+             * @property {string|null} [focus] LineageResponse focus
+             * @property {string|null} [format] LineageResponse format
+             * @property {string|null} [rendered] LineageResponse rendered
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LineageResponse.
+             * @memberof o3ml.v1
+             * @interface ILineageResponse
+             * @augments o3ml.v1.LineageResponse.$Properties
+             * @deprecated Use o3ml.v1.LineageResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a LineageResponse.
+             * @typedef {o3ml.v1.LineageResponse.$Properties} o3ml.v1.LineageResponse.$Shape
+             */
+
+            /**
+             * Constructs a new LineageResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a LineageResponse.
+             * @constructor
+             * @param {o3ml.v1.LineageResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LineageResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LineageResponse focus.
+             * @member {string} focus
+             * @memberof o3ml.v1.LineageResponse
+             * @instance
+             */
+            LineageResponse.prototype.focus = "";
+
+            /**
+             * LineageResponse format.
+             * @member {string} format
+             * @memberof o3ml.v1.LineageResponse
+             * @instance
+             */
+            LineageResponse.prototype.format = "";
+
+            /**
+             * LineageResponse rendered.
+             * @member {string} rendered
+             * @memberof o3ml.v1.LineageResponse
+             * @instance
+             */
+            LineageResponse.prototype.rendered = "";
+
+            /**
+             * Creates a new LineageResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.LineageResponse
+             * @static
+             * @param {o3ml.v1.LineageResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.LineageResponse} LineageResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.LineageResponse.$Shape): o3ml.v1.LineageResponse & o3ml.v1.LineageResponse.$Shape;
+             *   (properties?: o3ml.v1.LineageResponse.$Properties): o3ml.v1.LineageResponse;
+             * }}
+             */
+            LineageResponse.create = function(properties) {
+                return new LineageResponse(properties);
+            };
+
+            /**
+             * Encodes the specified LineageResponse message. Does not implicitly {@link o3ml.v1.LineageResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.LineageResponse
+             * @static
+             * @param {o3ml.v1.LineageResponse.$Properties} message LineageResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LineageResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.focus != null && $Object.hasOwnProperty.call(message, "focus") && message.focus !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.focus);
+                if (message.format != null && $Object.hasOwnProperty.call(message, "format") && message.format !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.format);
+                if (message.rendered != null && $Object.hasOwnProperty.call(message, "rendered") && message.rendered !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.rendered);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LineageResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.LineageResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.LineageResponse & o3ml.v1.LineageResponse.$Shape} LineageResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LineageResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.LineageResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.focus = value;
+                            else
+                                delete message.focus;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.format = value;
+                            else
+                                delete message.format;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.rendered = value;
+                            else
+                                delete message.rendered;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a LineageResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.LineageResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.LineageResponse} LineageResponse
+             */
+            LineageResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.LineageResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.LineageResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.LineageResponse();
+                if (object.focus != null)
+                    if (typeof object.focus !== "string" || object.focus.length)
+                        message.focus = $String(object.focus);
+                if (object.format != null)
+                    if (typeof object.format !== "string" || object.format.length)
+                        message.format = $String(object.format);
+                if (object.rendered != null)
+                    if (typeof object.rendered !== "string" || object.rendered.length)
+                        message.rendered = $String(object.rendered);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a LineageResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.LineageResponse
+             * @static
+             * @param {o3ml.v1.LineageResponse} message LineageResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            LineageResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.focus = "";
+                    object.format = "";
+                    object.rendered = "";
+                }
+                if (message.focus != null && $Object.hasOwnProperty.call(message, "focus"))
+                    object.focus = message.focus;
+                if (message.format != null && $Object.hasOwnProperty.call(message, "format"))
+                    object.format = message.format;
+                if (message.rendered != null && $Object.hasOwnProperty.call(message, "rendered"))
+                    object.rendered = message.rendered;
+                return object;
+            };
+
+            /**
+             * Converts this LineageResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.LineageResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            LineageResponse.prototype.toJSON = function() {
+                return LineageResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for LineageResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.LineageResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            LineageResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.LineageResponse";
+            };
+
+            return LineageResponse;
+        })();
+
+        v1.RecordArtifactRequest = (function() {
+
+            /**
+             * Properties of a RecordArtifactRequest.
+             * @typedef {Object} o3ml.v1.RecordArtifactRequest.$Properties
+             * @property {string|null} [run] RecordArtifactRequest run
+             * @property {string|null} [name] RecordArtifactRequest name
+             * @property {string|null} [cid] RecordArtifactRequest cid
+             * @property {number|null} [bytes] RecordArtifactRequest bytes
+             * @property {string|null} [mediaType] RecordArtifactRequest mediaType
+             * @property {string|null} [checkpointId] RecordArtifactRequest checkpointId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecordArtifactRequest.
+             * @memberof o3ml.v1
+             * @interface IRecordArtifactRequest
+             * @augments o3ml.v1.RecordArtifactRequest.$Properties
+             * @deprecated Use o3ml.v1.RecordArtifactRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecordArtifactRequest.
+             * @typedef {o3ml.v1.RecordArtifactRequest.$Properties} o3ml.v1.RecordArtifactRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RecordArtifactRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a RecordArtifactRequest.
+             * @constructor
+             * @param {o3ml.v1.RecordArtifactRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RecordArtifactRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecordArtifactRequest run.
+             * @member {string} run
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @instance
+             */
+            RecordArtifactRequest.prototype.run = "";
+
+            /**
+             * RecordArtifactRequest name.
+             * @member {string} name
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @instance
+             */
+            RecordArtifactRequest.prototype.name = "";
+
+            /**
+             * RecordArtifactRequest cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @instance
+             */
+            RecordArtifactRequest.prototype.cid = "";
+
+            /**
+             * RecordArtifactRequest bytes.
+             * @member {number} bytes
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @instance
+             */
+            RecordArtifactRequest.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RecordArtifactRequest mediaType.
+             * @member {string} mediaType
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @instance
+             */
+            RecordArtifactRequest.prototype.mediaType = "";
+
+            /**
+             * RecordArtifactRequest checkpointId.
+             * @member {string} checkpointId
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @instance
+             */
+            RecordArtifactRequest.prototype.checkpointId = "";
+
+            /**
+             * Creates a new RecordArtifactRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @static
+             * @param {o3ml.v1.RecordArtifactRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.RecordArtifactRequest} RecordArtifactRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.RecordArtifactRequest.$Shape): o3ml.v1.RecordArtifactRequest & o3ml.v1.RecordArtifactRequest.$Shape;
+             *   (properties?: o3ml.v1.RecordArtifactRequest.$Properties): o3ml.v1.RecordArtifactRequest;
+             * }}
+             */
+            RecordArtifactRequest.create = function(properties) {
+                return new RecordArtifactRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RecordArtifactRequest message. Does not implicitly {@link o3ml.v1.RecordArtifactRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @static
+             * @param {o3ml.v1.RecordArtifactRequest.$Properties} message RecordArtifactRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecordArtifactRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.name);
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.cid);
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && (typeof message.bytes === "object" ? message.bytes.low || message.bytes.high : message.bytes !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.bytes);
+                if (message.mediaType != null && $Object.hasOwnProperty.call(message, "mediaType") && message.mediaType !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.mediaType);
+                if (message.checkpointId != null && $Object.hasOwnProperty.call(message, "checkpointId") && message.checkpointId !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.checkpointId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecordArtifactRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.RecordArtifactRequest & o3ml.v1.RecordArtifactRequest.$Shape} RecordArtifactRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecordArtifactRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.RecordArtifactRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytes = value;
+                            else
+                                delete message.bytes;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.mediaType = value;
+                            else
+                                delete message.mediaType;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.checkpointId = value;
+                            else
+                                delete message.checkpointId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a RecordArtifactRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.RecordArtifactRequest} RecordArtifactRequest
+             */
+            RecordArtifactRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.RecordArtifactRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.RecordArtifactRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.RecordArtifactRequest();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                if (object.bytes != null)
+                    if (typeof object.bytes === "object" ? object.bytes.low || object.bytes.high : $Number(object.bytes) !== 0)
+                        if ($util.Long)
+                            message.bytes = $util.Long.fromValue(object.bytes, true);
+                        else if (typeof object.bytes === "string")
+                            message.bytes = $parseInt(object.bytes, 10);
+                        else if (typeof object.bytes === "number")
+                            message.bytes = object.bytes;
+                        else if (typeof object.bytes === "object")
+                            message.bytes = new $util.LongBits(object.bytes.low >>> 0, object.bytes.high >>> 0).toNumber(true);
+                if (object.mediaType != null)
+                    if (typeof object.mediaType !== "string" || object.mediaType.length)
+                        message.mediaType = $String(object.mediaType);
+                if (object.checkpointId != null)
+                    if (typeof object.checkpointId !== "string" || object.checkpointId.length)
+                        message.checkpointId = $String(object.checkpointId);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RecordArtifactRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @static
+             * @param {o3ml.v1.RecordArtifactRequest} message RecordArtifactRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RecordArtifactRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.run = "";
+                    object.name = "";
+                    object.cid = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.mediaType = "";
+                    object.checkpointId = "";
+                }
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytes = typeof message.bytes === "number" ? $BigInt(message.bytes) : $util.Long.fromBits(message.bytes.low >>> 0, message.bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytes === "number")
+                        object.bytes = options.longs === $String ? $String(message.bytes) : message.bytes;
+                    else
+                        object.bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.bytes) : options.longs === $Number ? new $util.LongBits(message.bytes.low >>> 0, message.bytes.high >>> 0).toNumber(true) : message.bytes;
+                if (message.mediaType != null && $Object.hasOwnProperty.call(message, "mediaType"))
+                    object.mediaType = message.mediaType;
+                if (message.checkpointId != null && $Object.hasOwnProperty.call(message, "checkpointId"))
+                    object.checkpointId = message.checkpointId;
+                return object;
+            };
+
+            /**
+             * Converts this RecordArtifactRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RecordArtifactRequest.prototype.toJSON = function() {
+                return RecordArtifactRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for RecordArtifactRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.RecordArtifactRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecordArtifactRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.RecordArtifactRequest";
+            };
+
+            return RecordArtifactRequest;
+        })();
+
+        v1.ArtifactInfo = (function() {
+
+            /**
+             * Properties of an ArtifactInfo.
+             * @typedef {Object} o3ml.v1.ArtifactInfo.$Properties
+             * @property {string|null} [id] ArtifactInfo id
+             * @property {string|null} [runId] ArtifactInfo runId
+             * @property {string|null} [name] ArtifactInfo name
+             * @property {string|null} [cid] ArtifactInfo cid
+             * @property {number|null} [bytes] ArtifactInfo bytes
+             * @property {string|null} [mediaType] ArtifactInfo mediaType
+             * @property {string|null} [checkpointId] ArtifactInfo checkpointId
+             * @property {number|null} [createdUnixMs] ArtifactInfo createdUnixMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an ArtifactInfo.
+             * @memberof o3ml.v1
+             * @interface IArtifactInfo
+             * @augments o3ml.v1.ArtifactInfo.$Properties
+             * @deprecated Use o3ml.v1.ArtifactInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of an ArtifactInfo.
+             * @typedef {o3ml.v1.ArtifactInfo.$Properties} o3ml.v1.ArtifactInfo.$Shape
+             */
+
+            /**
+             * Constructs a new ArtifactInfo.
+             * @memberof o3ml.v1
+             * @classdesc Represents an ArtifactInfo.
+             * @constructor
+             * @param {o3ml.v1.ArtifactInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ArtifactInfo = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ArtifactInfo id.
+             * @member {string} id
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             */
+            ArtifactInfo.prototype.id = "";
+
+            /**
+             * ArtifactInfo runId.
+             * @member {string} runId
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             */
+            ArtifactInfo.prototype.runId = "";
+
+            /**
+             * ArtifactInfo name.
+             * @member {string} name
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             */
+            ArtifactInfo.prototype.name = "";
+
+            /**
+             * ArtifactInfo cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             */
+            ArtifactInfo.prototype.cid = "";
+
+            /**
+             * ArtifactInfo bytes.
+             * @member {number} bytes
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             */
+            ArtifactInfo.prototype.bytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ArtifactInfo mediaType.
+             * @member {string} mediaType
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             */
+            ArtifactInfo.prototype.mediaType = "";
+
+            /**
+             * ArtifactInfo checkpointId.
+             * @member {string} checkpointId
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             */
+            ArtifactInfo.prototype.checkpointId = "";
+
+            /**
+             * ArtifactInfo createdUnixMs.
+             * @member {number} createdUnixMs
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             */
+            ArtifactInfo.prototype.createdUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * Creates a new ArtifactInfo instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ArtifactInfo
+             * @static
+             * @param {o3ml.v1.ArtifactInfo.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ArtifactInfo} ArtifactInfo instance
+             * @type {{
+             *   (properties: o3ml.v1.ArtifactInfo.$Shape): o3ml.v1.ArtifactInfo & o3ml.v1.ArtifactInfo.$Shape;
+             *   (properties?: o3ml.v1.ArtifactInfo.$Properties): o3ml.v1.ArtifactInfo;
+             * }}
+             */
+            ArtifactInfo.create = function(properties) {
+                return new ArtifactInfo(properties);
+            };
+
+            /**
+             * Encodes the specified ArtifactInfo message. Does not implicitly {@link o3ml.v1.ArtifactInfo.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ArtifactInfo
+             * @static
+             * @param {o3ml.v1.ArtifactInfo.$Properties} message ArtifactInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ArtifactInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.runId != null && $Object.hasOwnProperty.call(message, "runId") && message.runId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.runId);
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.name);
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.cid);
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes") && (typeof message.bytes === "object" ? message.bytes.low || message.bytes.high : message.bytes !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.bytes);
+                if (message.mediaType != null && $Object.hasOwnProperty.call(message, "mediaType") && message.mediaType !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.mediaType);
+                if (message.checkpointId != null && $Object.hasOwnProperty.call(message, "checkpointId") && message.checkpointId !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.checkpointId);
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs") && (typeof message.createdUnixMs === "object" ? message.createdUnixMs.low || message.createdUnixMs.high : message.createdUnixMs !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).int64(message.createdUnixMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an ArtifactInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ArtifactInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ArtifactInfo & o3ml.v1.ArtifactInfo.$Shape} ArtifactInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ArtifactInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ArtifactInfo();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.runId = value;
+                            else
+                                delete message.runId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytes = value;
+                            else
+                                delete message.bytes;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.mediaType = value;
+                            else
+                                delete message.mediaType;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.checkpointId = value;
+                            else
+                                delete message.checkpointId;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdUnixMs = value;
+                            else
+                                delete message.createdUnixMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates an ArtifactInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ArtifactInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ArtifactInfo} ArtifactInfo
+             */
+            ArtifactInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ArtifactInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ArtifactInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ArtifactInfo();
+                if (object.id != null)
+                    if (typeof object.id !== "string" || object.id.length)
+                        message.id = $String(object.id);
+                if (object.runId != null)
+                    if (typeof object.runId !== "string" || object.runId.length)
+                        message.runId = $String(object.runId);
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                if (object.bytes != null)
+                    if (typeof object.bytes === "object" ? object.bytes.low || object.bytes.high : $Number(object.bytes) !== 0)
+                        if ($util.Long)
+                            message.bytes = $util.Long.fromValue(object.bytes, true);
+                        else if (typeof object.bytes === "string")
+                            message.bytes = $parseInt(object.bytes, 10);
+                        else if (typeof object.bytes === "number")
+                            message.bytes = object.bytes;
+                        else if (typeof object.bytes === "object")
+                            message.bytes = new $util.LongBits(object.bytes.low >>> 0, object.bytes.high >>> 0).toNumber(true);
+                if (object.mediaType != null)
+                    if (typeof object.mediaType !== "string" || object.mediaType.length)
+                        message.mediaType = $String(object.mediaType);
+                if (object.checkpointId != null)
+                    if (typeof object.checkpointId !== "string" || object.checkpointId.length)
+                        message.checkpointId = $String(object.checkpointId);
+                if (object.createdUnixMs != null)
+                    if (typeof object.createdUnixMs === "object" ? object.createdUnixMs.low || object.createdUnixMs.high : $Number(object.createdUnixMs) !== 0)
+                        if ($util.Long)
+                            message.createdUnixMs = $util.Long.fromValue(object.createdUnixMs, false);
+                        else if (typeof object.createdUnixMs === "string")
+                            message.createdUnixMs = $parseInt(object.createdUnixMs, 10);
+                        else if (typeof object.createdUnixMs === "number")
+                            message.createdUnixMs = object.createdUnixMs;
+                        else if (typeof object.createdUnixMs === "object")
+                            message.createdUnixMs = new $util.LongBits(object.createdUnixMs.low >>> 0, object.createdUnixMs.high >>> 0).toNumber();
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an ArtifactInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ArtifactInfo
+             * @static
+             * @param {o3ml.v1.ArtifactInfo} message ArtifactInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ArtifactInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.id = "";
+                    object.runId = "";
+                    object.name = "";
+                    object.cid = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.mediaType = "";
+                    object.checkpointId = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.createdUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.createdUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    object.id = message.id;
+                if (message.runId != null && $Object.hasOwnProperty.call(message, "runId"))
+                    object.runId = message.runId;
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                if (message.bytes != null && $Object.hasOwnProperty.call(message, "bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytes = typeof message.bytes === "number" ? $BigInt(message.bytes) : $util.Long.fromBits(message.bytes.low >>> 0, message.bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytes === "number")
+                        object.bytes = options.longs === $String ? $String(message.bytes) : message.bytes;
+                    else
+                        object.bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.bytes) : options.longs === $Number ? new $util.LongBits(message.bytes.low >>> 0, message.bytes.high >>> 0).toNumber(true) : message.bytes;
+                if (message.mediaType != null && $Object.hasOwnProperty.call(message, "mediaType"))
+                    object.mediaType = message.mediaType;
+                if (message.checkpointId != null && $Object.hasOwnProperty.call(message, "checkpointId"))
+                    object.checkpointId = message.checkpointId;
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.createdUnixMs = typeof message.createdUnixMs === "number" ? $BigInt(message.createdUnixMs) : $util.Long.fromBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.createdUnixMs === "number")
+                        object.createdUnixMs = options.longs === $String ? $String(message.createdUnixMs) : message.createdUnixMs;
+                    else
+                        object.createdUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.createdUnixMs) : options.longs === $Number ? new $util.LongBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0).toNumber() : message.createdUnixMs;
+                return object;
+            };
+
+            /**
+             * Converts this ArtifactInfo to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ArtifactInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ArtifactInfo.prototype.toJSON = function() {
+                return ArtifactInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ArtifactInfo
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ArtifactInfo
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ArtifactInfo.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ArtifactInfo";
+            };
+
+            return ArtifactInfo;
+        })();
+
+        v1.RebuildIndexRequest = (function() {
+
+            /**
+             * Properties of a RebuildIndexRequest.
+             * @typedef {Object} o3ml.v1.RebuildIndexRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RebuildIndexRequest.
+             * @memberof o3ml.v1
+             * @interface IRebuildIndexRequest
+             * @augments o3ml.v1.RebuildIndexRequest.$Properties
+             * @deprecated Use o3ml.v1.RebuildIndexRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RebuildIndexRequest.
+             * @typedef {o3ml.v1.RebuildIndexRequest.$Properties} o3ml.v1.RebuildIndexRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RebuildIndexRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a RebuildIndexRequest.
+             * @constructor
+             * @param {o3ml.v1.RebuildIndexRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RebuildIndexRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Creates a new RebuildIndexRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.RebuildIndexRequest
+             * @static
+             * @param {o3ml.v1.RebuildIndexRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.RebuildIndexRequest} RebuildIndexRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.RebuildIndexRequest.$Shape): o3ml.v1.RebuildIndexRequest & o3ml.v1.RebuildIndexRequest.$Shape;
+             *   (properties?: o3ml.v1.RebuildIndexRequest.$Properties): o3ml.v1.RebuildIndexRequest;
+             * }}
+             */
+            RebuildIndexRequest.create = function(properties) {
+                return new RebuildIndexRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RebuildIndexRequest message. Does not implicitly {@link o3ml.v1.RebuildIndexRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.RebuildIndexRequest
+             * @static
+             * @param {o3ml.v1.RebuildIndexRequest.$Properties} message RebuildIndexRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RebuildIndexRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RebuildIndexRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.RebuildIndexRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.RebuildIndexRequest & o3ml.v1.RebuildIndexRequest.$Shape} RebuildIndexRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RebuildIndexRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.RebuildIndexRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    reader.skipType(tag & 7, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a RebuildIndexRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.RebuildIndexRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.RebuildIndexRequest} RebuildIndexRequest
+             */
+            RebuildIndexRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.RebuildIndexRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.RebuildIndexRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                return new $root.o3ml.v1.RebuildIndexRequest();
+            };
+
+            /**
+             * Creates a plain object from a RebuildIndexRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.RebuildIndexRequest
+             * @static
+             * @param {o3ml.v1.RebuildIndexRequest} message RebuildIndexRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RebuildIndexRequest.toObject = function () {
+                return {};
+            };
+
+            /**
+             * Converts this RebuildIndexRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.RebuildIndexRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RebuildIndexRequest.prototype.toJSON = function() {
+                return RebuildIndexRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for RebuildIndexRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.RebuildIndexRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RebuildIndexRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.RebuildIndexRequest";
+            };
+
+            return RebuildIndexRequest;
+        })();
+
+        v1.IndexRecordCounts = (function() {
+
+            /**
+             * Properties of an IndexRecordCounts.
+             * @typedef {Object} o3ml.v1.IndexRecordCounts.$Properties
+             * @property {number|null} [events] IndexRecordCounts events
+             * @property {number|null} [runs] IndexRecordCounts runs
+             * @property {number|null} [datasets] IndexRecordCounts datasets
+             * @property {number|null} [datasetVersions] IndexRecordCounts datasetVersions
+             * @property {number|null} [checkpoints] IndexRecordCounts checkpoints
+             * @property {number|null} [artifacts] IndexRecordCounts artifacts
+             * @property {number|null} [edges] IndexRecordCounts edges
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an IndexRecordCounts.
+             * @memberof o3ml.v1
+             * @interface IIndexRecordCounts
+             * @augments o3ml.v1.IndexRecordCounts.$Properties
+             * @deprecated Use o3ml.v1.IndexRecordCounts.$Properties instead.
+             */
+
+            /**
+             * Shape of an IndexRecordCounts.
+             * @typedef {o3ml.v1.IndexRecordCounts.$Properties} o3ml.v1.IndexRecordCounts.$Shape
+             */
+
+            /**
+             * Constructs a new IndexRecordCounts.
+             * @memberof o3ml.v1
+             * @classdesc Represents an IndexRecordCounts.
+             * @constructor
+             * @param {o3ml.v1.IndexRecordCounts.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const IndexRecordCounts = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * IndexRecordCounts events.
+             * @member {number} events
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @instance
+             */
+            IndexRecordCounts.prototype.events = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IndexRecordCounts runs.
+             * @member {number} runs
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @instance
+             */
+            IndexRecordCounts.prototype.runs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IndexRecordCounts datasets.
+             * @member {number} datasets
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @instance
+             */
+            IndexRecordCounts.prototype.datasets = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IndexRecordCounts datasetVersions.
+             * @member {number} datasetVersions
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @instance
+             */
+            IndexRecordCounts.prototype.datasetVersions = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IndexRecordCounts checkpoints.
+             * @member {number} checkpoints
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @instance
+             */
+            IndexRecordCounts.prototype.checkpoints = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IndexRecordCounts artifacts.
+             * @member {number} artifacts
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @instance
+             */
+            IndexRecordCounts.prototype.artifacts = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * IndexRecordCounts edges.
+             * @member {number} edges
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @instance
+             */
+            IndexRecordCounts.prototype.edges = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new IndexRecordCounts instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @static
+             * @param {o3ml.v1.IndexRecordCounts.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.IndexRecordCounts} IndexRecordCounts instance
+             * @type {{
+             *   (properties: o3ml.v1.IndexRecordCounts.$Shape): o3ml.v1.IndexRecordCounts & o3ml.v1.IndexRecordCounts.$Shape;
+             *   (properties?: o3ml.v1.IndexRecordCounts.$Properties): o3ml.v1.IndexRecordCounts;
+             * }}
+             */
+            IndexRecordCounts.create = function(properties) {
+                return new IndexRecordCounts(properties);
+            };
+
+            /**
+             * Encodes the specified IndexRecordCounts message. Does not implicitly {@link o3ml.v1.IndexRecordCounts.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @static
+             * @param {o3ml.v1.IndexRecordCounts.$Properties} message IndexRecordCounts message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            IndexRecordCounts.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.events != null && $Object.hasOwnProperty.call(message, "events") && (typeof message.events === "object" ? message.events.low || message.events.high : message.events !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.events);
+                if (message.runs != null && $Object.hasOwnProperty.call(message, "runs") && (typeof message.runs === "object" ? message.runs.low || message.runs.high : message.runs !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.runs);
+                if (message.datasets != null && $Object.hasOwnProperty.call(message, "datasets") && (typeof message.datasets === "object" ? message.datasets.low || message.datasets.high : message.datasets !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.datasets);
+                if (message.datasetVersions != null && $Object.hasOwnProperty.call(message, "datasetVersions") && (typeof message.datasetVersions === "object" ? message.datasetVersions.low || message.datasetVersions.high : message.datasetVersions !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.datasetVersions);
+                if (message.checkpoints != null && $Object.hasOwnProperty.call(message, "checkpoints") && (typeof message.checkpoints === "object" ? message.checkpoints.low || message.checkpoints.high : message.checkpoints !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.checkpoints);
+                if (message.artifacts != null && $Object.hasOwnProperty.call(message, "artifacts") && (typeof message.artifacts === "object" ? message.artifacts.low || message.artifacts.high : message.artifacts !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.artifacts);
+                if (message.edges != null && $Object.hasOwnProperty.call(message, "edges") && (typeof message.edges === "object" ? message.edges.low || message.edges.high : message.edges !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.edges);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an IndexRecordCounts message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.IndexRecordCounts & o3ml.v1.IndexRecordCounts.$Shape} IndexRecordCounts
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            IndexRecordCounts.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.IndexRecordCounts();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.events = value;
+                            else
+                                delete message.events;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.runs = value;
+                            else
+                                delete message.runs;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.datasets = value;
+                            else
+                                delete message.datasets;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.datasetVersions = value;
+                            else
+                                delete message.datasetVersions;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.checkpoints = value;
+                            else
+                                delete message.checkpoints;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.artifacts = value;
+                            else
+                                delete message.artifacts;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.edges = value;
+                            else
+                                delete message.edges;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates an IndexRecordCounts message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.IndexRecordCounts} IndexRecordCounts
+             */
+            IndexRecordCounts.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.IndexRecordCounts)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.IndexRecordCounts: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.IndexRecordCounts();
+                if (object.events != null)
+                    if (typeof object.events === "object" ? object.events.low || object.events.high : $Number(object.events) !== 0)
+                        if ($util.Long)
+                            message.events = $util.Long.fromValue(object.events, true);
+                        else if (typeof object.events === "string")
+                            message.events = $parseInt(object.events, 10);
+                        else if (typeof object.events === "number")
+                            message.events = object.events;
+                        else if (typeof object.events === "object")
+                            message.events = new $util.LongBits(object.events.low >>> 0, object.events.high >>> 0).toNumber(true);
+                if (object.runs != null)
+                    if (typeof object.runs === "object" ? object.runs.low || object.runs.high : $Number(object.runs) !== 0)
+                        if ($util.Long)
+                            message.runs = $util.Long.fromValue(object.runs, true);
+                        else if (typeof object.runs === "string")
+                            message.runs = $parseInt(object.runs, 10);
+                        else if (typeof object.runs === "number")
+                            message.runs = object.runs;
+                        else if (typeof object.runs === "object")
+                            message.runs = new $util.LongBits(object.runs.low >>> 0, object.runs.high >>> 0).toNumber(true);
+                if (object.datasets != null)
+                    if (typeof object.datasets === "object" ? object.datasets.low || object.datasets.high : $Number(object.datasets) !== 0)
+                        if ($util.Long)
+                            message.datasets = $util.Long.fromValue(object.datasets, true);
+                        else if (typeof object.datasets === "string")
+                            message.datasets = $parseInt(object.datasets, 10);
+                        else if (typeof object.datasets === "number")
+                            message.datasets = object.datasets;
+                        else if (typeof object.datasets === "object")
+                            message.datasets = new $util.LongBits(object.datasets.low >>> 0, object.datasets.high >>> 0).toNumber(true);
+                if (object.datasetVersions != null)
+                    if (typeof object.datasetVersions === "object" ? object.datasetVersions.low || object.datasetVersions.high : $Number(object.datasetVersions) !== 0)
+                        if ($util.Long)
+                            message.datasetVersions = $util.Long.fromValue(object.datasetVersions, true);
+                        else if (typeof object.datasetVersions === "string")
+                            message.datasetVersions = $parseInt(object.datasetVersions, 10);
+                        else if (typeof object.datasetVersions === "number")
+                            message.datasetVersions = object.datasetVersions;
+                        else if (typeof object.datasetVersions === "object")
+                            message.datasetVersions = new $util.LongBits(object.datasetVersions.low >>> 0, object.datasetVersions.high >>> 0).toNumber(true);
+                if (object.checkpoints != null)
+                    if (typeof object.checkpoints === "object" ? object.checkpoints.low || object.checkpoints.high : $Number(object.checkpoints) !== 0)
+                        if ($util.Long)
+                            message.checkpoints = $util.Long.fromValue(object.checkpoints, true);
+                        else if (typeof object.checkpoints === "string")
+                            message.checkpoints = $parseInt(object.checkpoints, 10);
+                        else if (typeof object.checkpoints === "number")
+                            message.checkpoints = object.checkpoints;
+                        else if (typeof object.checkpoints === "object")
+                            message.checkpoints = new $util.LongBits(object.checkpoints.low >>> 0, object.checkpoints.high >>> 0).toNumber(true);
+                if (object.artifacts != null)
+                    if (typeof object.artifacts === "object" ? object.artifacts.low || object.artifacts.high : $Number(object.artifacts) !== 0)
+                        if ($util.Long)
+                            message.artifacts = $util.Long.fromValue(object.artifacts, true);
+                        else if (typeof object.artifacts === "string")
+                            message.artifacts = $parseInt(object.artifacts, 10);
+                        else if (typeof object.artifacts === "number")
+                            message.artifacts = object.artifacts;
+                        else if (typeof object.artifacts === "object")
+                            message.artifacts = new $util.LongBits(object.artifacts.low >>> 0, object.artifacts.high >>> 0).toNumber(true);
+                if (object.edges != null)
+                    if (typeof object.edges === "object" ? object.edges.low || object.edges.high : $Number(object.edges) !== 0)
+                        if ($util.Long)
+                            message.edges = $util.Long.fromValue(object.edges, true);
+                        else if (typeof object.edges === "string")
+                            message.edges = $parseInt(object.edges, 10);
+                        else if (typeof object.edges === "number")
+                            message.edges = object.edges;
+                        else if (typeof object.edges === "object")
+                            message.edges = new $util.LongBits(object.edges.low >>> 0, object.edges.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an IndexRecordCounts message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @static
+             * @param {o3ml.v1.IndexRecordCounts} message IndexRecordCounts
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            IndexRecordCounts.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.events = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.events = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.runs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.runs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.datasets = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.datasets = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.datasetVersions = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.datasetVersions = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.checkpoints = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.checkpoints = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.artifacts = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.artifacts = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.edges = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.edges = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.events != null && $Object.hasOwnProperty.call(message, "events"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.events = typeof message.events === "number" ? $BigInt(message.events) : $util.Long.fromBits(message.events.low >>> 0, message.events.high >>> 0, true).toBigInt();
+                    else if (typeof message.events === "number")
+                        object.events = options.longs === $String ? $String(message.events) : message.events;
+                    else
+                        object.events = options.longs === $String ? $util.Long.prototype.toString.call(message.events) : options.longs === $Number ? new $util.LongBits(message.events.low >>> 0, message.events.high >>> 0).toNumber(true) : message.events;
+                if (message.runs != null && $Object.hasOwnProperty.call(message, "runs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.runs = typeof message.runs === "number" ? $BigInt(message.runs) : $util.Long.fromBits(message.runs.low >>> 0, message.runs.high >>> 0, true).toBigInt();
+                    else if (typeof message.runs === "number")
+                        object.runs = options.longs === $String ? $String(message.runs) : message.runs;
+                    else
+                        object.runs = options.longs === $String ? $util.Long.prototype.toString.call(message.runs) : options.longs === $Number ? new $util.LongBits(message.runs.low >>> 0, message.runs.high >>> 0).toNumber(true) : message.runs;
+                if (message.datasets != null && $Object.hasOwnProperty.call(message, "datasets"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.datasets = typeof message.datasets === "number" ? $BigInt(message.datasets) : $util.Long.fromBits(message.datasets.low >>> 0, message.datasets.high >>> 0, true).toBigInt();
+                    else if (typeof message.datasets === "number")
+                        object.datasets = options.longs === $String ? $String(message.datasets) : message.datasets;
+                    else
+                        object.datasets = options.longs === $String ? $util.Long.prototype.toString.call(message.datasets) : options.longs === $Number ? new $util.LongBits(message.datasets.low >>> 0, message.datasets.high >>> 0).toNumber(true) : message.datasets;
+                if (message.datasetVersions != null && $Object.hasOwnProperty.call(message, "datasetVersions"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.datasetVersions = typeof message.datasetVersions === "number" ? $BigInt(message.datasetVersions) : $util.Long.fromBits(message.datasetVersions.low >>> 0, message.datasetVersions.high >>> 0, true).toBigInt();
+                    else if (typeof message.datasetVersions === "number")
+                        object.datasetVersions = options.longs === $String ? $String(message.datasetVersions) : message.datasetVersions;
+                    else
+                        object.datasetVersions = options.longs === $String ? $util.Long.prototype.toString.call(message.datasetVersions) : options.longs === $Number ? new $util.LongBits(message.datasetVersions.low >>> 0, message.datasetVersions.high >>> 0).toNumber(true) : message.datasetVersions;
+                if (message.checkpoints != null && $Object.hasOwnProperty.call(message, "checkpoints"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.checkpoints = typeof message.checkpoints === "number" ? $BigInt(message.checkpoints) : $util.Long.fromBits(message.checkpoints.low >>> 0, message.checkpoints.high >>> 0, true).toBigInt();
+                    else if (typeof message.checkpoints === "number")
+                        object.checkpoints = options.longs === $String ? $String(message.checkpoints) : message.checkpoints;
+                    else
+                        object.checkpoints = options.longs === $String ? $util.Long.prototype.toString.call(message.checkpoints) : options.longs === $Number ? new $util.LongBits(message.checkpoints.low >>> 0, message.checkpoints.high >>> 0).toNumber(true) : message.checkpoints;
+                if (message.artifacts != null && $Object.hasOwnProperty.call(message, "artifacts"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.artifacts = typeof message.artifacts === "number" ? $BigInt(message.artifacts) : $util.Long.fromBits(message.artifacts.low >>> 0, message.artifacts.high >>> 0, true).toBigInt();
+                    else if (typeof message.artifacts === "number")
+                        object.artifacts = options.longs === $String ? $String(message.artifacts) : message.artifacts;
+                    else
+                        object.artifacts = options.longs === $String ? $util.Long.prototype.toString.call(message.artifacts) : options.longs === $Number ? new $util.LongBits(message.artifacts.low >>> 0, message.artifacts.high >>> 0).toNumber(true) : message.artifacts;
+                if (message.edges != null && $Object.hasOwnProperty.call(message, "edges"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.edges = typeof message.edges === "number" ? $BigInt(message.edges) : $util.Long.fromBits(message.edges.low >>> 0, message.edges.high >>> 0, true).toBigInt();
+                    else if (typeof message.edges === "number")
+                        object.edges = options.longs === $String ? $String(message.edges) : message.edges;
+                    else
+                        object.edges = options.longs === $String ? $util.Long.prototype.toString.call(message.edges) : options.longs === $Number ? new $util.LongBits(message.edges.low >>> 0, message.edges.high >>> 0).toNumber(true) : message.edges;
+                return object;
+            };
+
+            /**
+             * Converts this IndexRecordCounts to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            IndexRecordCounts.prototype.toJSON = function() {
+                return IndexRecordCounts.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for IndexRecordCounts
+             * @function getTypeUrl
+             * @memberof o3ml.v1.IndexRecordCounts
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            IndexRecordCounts.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.IndexRecordCounts";
+            };
+
+            return IndexRecordCounts;
+        })();
+
+        v1.RebuildIndexResponse = (function() {
+
+            /**
+             * Properties of a RebuildIndexResponse.
+             * @typedef {Object} o3ml.v1.RebuildIndexResponse.$Properties
+             * @property {number|null} [objects] RebuildIndexResponse objects
+             * @property {number|null} [applied] RebuildIndexResponse applied
+             * @property {number|null} [skipped] RebuildIndexResponse skipped
+             * @property {number|null} [caughtUp] RebuildIndexResponse caughtUp
+             * @property {Array.<string>|null} [warnings] RebuildIndexResponse warnings
+             * @property {number|null} [warningsOmitted] RebuildIndexResponse warningsOmitted
+             * @property {o3ml.v1.IndexRecordCounts.$Properties|null} [counts] RebuildIndexResponse counts
+             * @property {number|null} [durationMs] RebuildIndexResponse durationMs
+             * @property {string|null} [location] RebuildIndexResponse location
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RebuildIndexResponse.
+             * @memberof o3ml.v1
+             * @interface IRebuildIndexResponse
+             * @augments o3ml.v1.RebuildIndexResponse.$Properties
+             * @deprecated Use o3ml.v1.RebuildIndexResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a RebuildIndexResponse.
+             * @typedef {o3ml.v1.RebuildIndexResponse.$Properties} o3ml.v1.RebuildIndexResponse.$Shape
+             */
+
+            /**
+             * Constructs a new RebuildIndexResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a RebuildIndexResponse.
+             * @constructor
+             * @param {o3ml.v1.RebuildIndexResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RebuildIndexResponse = function (properties) {
+                this.warnings = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RebuildIndexResponse objects.
+             * @member {number} objects
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.objects = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RebuildIndexResponse applied.
+             * @member {number} applied
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.applied = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RebuildIndexResponse skipped.
+             * @member {number} skipped
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.skipped = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RebuildIndexResponse caughtUp.
+             * @member {number} caughtUp
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.caughtUp = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RebuildIndexResponse warnings.
+             * @member {Array.<string>} warnings
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.warnings = $util.emptyArray;
+
+            /**
+             * RebuildIndexResponse warningsOmitted.
+             * @member {number} warningsOmitted
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.warningsOmitted = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RebuildIndexResponse counts.
+             * @member {o3ml.v1.IndexRecordCounts.$Properties|null|undefined} counts
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.counts = null;
+
+            /**
+             * RebuildIndexResponse durationMs.
+             * @member {number} durationMs
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.durationMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * RebuildIndexResponse location.
+             * @member {string} location
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.location = "";
+
+            /**
+             * Creates a new RebuildIndexResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @static
+             * @param {o3ml.v1.RebuildIndexResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.RebuildIndexResponse} RebuildIndexResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.RebuildIndexResponse.$Shape): o3ml.v1.RebuildIndexResponse & o3ml.v1.RebuildIndexResponse.$Shape;
+             *   (properties?: o3ml.v1.RebuildIndexResponse.$Properties): o3ml.v1.RebuildIndexResponse;
+             * }}
+             */
+            RebuildIndexResponse.create = function(properties) {
+                return new RebuildIndexResponse(properties);
+            };
+
+            /**
+             * Encodes the specified RebuildIndexResponse message. Does not implicitly {@link o3ml.v1.RebuildIndexResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @static
+             * @param {o3ml.v1.RebuildIndexResponse.$Properties} message RebuildIndexResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RebuildIndexResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.objects != null && $Object.hasOwnProperty.call(message, "objects") && (typeof message.objects === "object" ? message.objects.low || message.objects.high : message.objects !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.objects);
+                if (message.applied != null && $Object.hasOwnProperty.call(message, "applied") && (typeof message.applied === "object" ? message.applied.low || message.applied.high : message.applied !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.applied);
+                if (message.skipped != null && $Object.hasOwnProperty.call(message, "skipped") && (typeof message.skipped === "object" ? message.skipped.low || message.skipped.high : message.skipped !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.skipped);
+                if (message.caughtUp != null && $Object.hasOwnProperty.call(message, "caughtUp") && (typeof message.caughtUp === "object" ? message.caughtUp.low || message.caughtUp.high : message.caughtUp !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.caughtUp);
+                if (message.warnings != null && message.warnings.length)
+                    for (let i = 0; i < message.warnings.length; ++i)
+                        writer.uint32(/* id 5, wireType 2 =*/42).string(message.warnings[i]);
+                if (message.warningsOmitted != null && $Object.hasOwnProperty.call(message, "warningsOmitted") && (typeof message.warningsOmitted === "object" ? message.warningsOmitted.low || message.warningsOmitted.high : message.warningsOmitted !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.warningsOmitted);
+                if (message.counts != null && $Object.hasOwnProperty.call(message, "counts"))
+                    $root.o3ml.v1.IndexRecordCounts.encode(message.counts, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                if (message.durationMs != null && $Object.hasOwnProperty.call(message, "durationMs") && (typeof message.durationMs === "object" ? message.durationMs.low || message.durationMs.high : message.durationMs !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).int64(message.durationMs);
+                if (message.location != null && $Object.hasOwnProperty.call(message, "location") && message.location !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.location);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RebuildIndexResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.RebuildIndexResponse & o3ml.v1.RebuildIndexResponse.$Shape} RebuildIndexResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RebuildIndexResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.RebuildIndexResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.objects = value;
+                            else
+                                delete message.objects;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.applied = value;
+                            else
+                                delete message.applied;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.skipped = value;
+                            else
+                                delete message.skipped;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.caughtUp = value;
+                            else
+                                delete message.caughtUp;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.warnings && message.warnings.length))
+                                message.warnings = [];
+                            message.warnings.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.warningsOmitted = value;
+                            else
+                                delete message.warningsOmitted;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.counts = $root.o3ml.v1.IndexRecordCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.counts);
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.durationMs = value;
+                            else
+                                delete message.durationMs;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.location = value;
+                            else
+                                delete message.location;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a RebuildIndexResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.RebuildIndexResponse} RebuildIndexResponse
+             */
+            RebuildIndexResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.RebuildIndexResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.RebuildIndexResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.RebuildIndexResponse();
+                if (object.objects != null)
+                    if (typeof object.objects === "object" ? object.objects.low || object.objects.high : $Number(object.objects) !== 0)
+                        if ($util.Long)
+                            message.objects = $util.Long.fromValue(object.objects, true);
+                        else if (typeof object.objects === "string")
+                            message.objects = $parseInt(object.objects, 10);
+                        else if (typeof object.objects === "number")
+                            message.objects = object.objects;
+                        else if (typeof object.objects === "object")
+                            message.objects = new $util.LongBits(object.objects.low >>> 0, object.objects.high >>> 0).toNumber(true);
+                if (object.applied != null)
+                    if (typeof object.applied === "object" ? object.applied.low || object.applied.high : $Number(object.applied) !== 0)
+                        if ($util.Long)
+                            message.applied = $util.Long.fromValue(object.applied, true);
+                        else if (typeof object.applied === "string")
+                            message.applied = $parseInt(object.applied, 10);
+                        else if (typeof object.applied === "number")
+                            message.applied = object.applied;
+                        else if (typeof object.applied === "object")
+                            message.applied = new $util.LongBits(object.applied.low >>> 0, object.applied.high >>> 0).toNumber(true);
+                if (object.skipped != null)
+                    if (typeof object.skipped === "object" ? object.skipped.low || object.skipped.high : $Number(object.skipped) !== 0)
+                        if ($util.Long)
+                            message.skipped = $util.Long.fromValue(object.skipped, true);
+                        else if (typeof object.skipped === "string")
+                            message.skipped = $parseInt(object.skipped, 10);
+                        else if (typeof object.skipped === "number")
+                            message.skipped = object.skipped;
+                        else if (typeof object.skipped === "object")
+                            message.skipped = new $util.LongBits(object.skipped.low >>> 0, object.skipped.high >>> 0).toNumber(true);
+                if (object.caughtUp != null)
+                    if (typeof object.caughtUp === "object" ? object.caughtUp.low || object.caughtUp.high : $Number(object.caughtUp) !== 0)
+                        if ($util.Long)
+                            message.caughtUp = $util.Long.fromValue(object.caughtUp, true);
+                        else if (typeof object.caughtUp === "string")
+                            message.caughtUp = $parseInt(object.caughtUp, 10);
+                        else if (typeof object.caughtUp === "number")
+                            message.caughtUp = object.caughtUp;
+                        else if (typeof object.caughtUp === "object")
+                            message.caughtUp = new $util.LongBits(object.caughtUp.low >>> 0, object.caughtUp.high >>> 0).toNumber(true);
+                if (object.warnings) {
+                    if (!$Array.isArray(object.warnings))
+                        throw $TypeError(".o3ml.v1.RebuildIndexResponse.warnings: array expected");
+                    message.warnings = $Array(object.warnings.length);
+                    for (let i = 0; i < object.warnings.length; ++i)
+                        message.warnings[i] = $String(object.warnings[i]);
+                }
+                if (object.warningsOmitted != null)
+                    if (typeof object.warningsOmitted === "object" ? object.warningsOmitted.low || object.warningsOmitted.high : $Number(object.warningsOmitted) !== 0)
+                        if ($util.Long)
+                            message.warningsOmitted = $util.Long.fromValue(object.warningsOmitted, true);
+                        else if (typeof object.warningsOmitted === "string")
+                            message.warningsOmitted = $parseInt(object.warningsOmitted, 10);
+                        else if (typeof object.warningsOmitted === "number")
+                            message.warningsOmitted = object.warningsOmitted;
+                        else if (typeof object.warningsOmitted === "object")
+                            message.warningsOmitted = new $util.LongBits(object.warningsOmitted.low >>> 0, object.warningsOmitted.high >>> 0).toNumber(true);
+                if (object.counts != null) {
+                    if (!$util.isObject(object.counts))
+                        throw $TypeError(".o3ml.v1.RebuildIndexResponse.counts: object expected");
+                    message.counts = $root.o3ml.v1.IndexRecordCounts.fromObject(object.counts, _depth + 1);
+                }
+                if (object.durationMs != null)
+                    if (typeof object.durationMs === "object" ? object.durationMs.low || object.durationMs.high : $Number(object.durationMs) !== 0)
+                        if ($util.Long)
+                            message.durationMs = $util.Long.fromValue(object.durationMs, false);
+                        else if (typeof object.durationMs === "string")
+                            message.durationMs = $parseInt(object.durationMs, 10);
+                        else if (typeof object.durationMs === "number")
+                            message.durationMs = object.durationMs;
+                        else if (typeof object.durationMs === "object")
+                            message.durationMs = new $util.LongBits(object.durationMs.low >>> 0, object.durationMs.high >>> 0).toNumber();
+                if (object.location != null)
+                    if (typeof object.location !== "string" || object.location.length)
+                        message.location = $String(object.location);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RebuildIndexResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @static
+             * @param {o3ml.v1.RebuildIndexResponse} message RebuildIndexResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RebuildIndexResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.warnings = [];
+                if (options.defaults) {
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.objects = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.objects = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.applied = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.applied = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.skipped = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.skipped = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.caughtUp = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.caughtUp = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.warningsOmitted = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.warningsOmitted = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.counts = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.durationMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.durationMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.location = "";
+                }
+                if (message.objects != null && $Object.hasOwnProperty.call(message, "objects"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.objects = typeof message.objects === "number" ? $BigInt(message.objects) : $util.Long.fromBits(message.objects.low >>> 0, message.objects.high >>> 0, true).toBigInt();
+                    else if (typeof message.objects === "number")
+                        object.objects = options.longs === $String ? $String(message.objects) : message.objects;
+                    else
+                        object.objects = options.longs === $String ? $util.Long.prototype.toString.call(message.objects) : options.longs === $Number ? new $util.LongBits(message.objects.low >>> 0, message.objects.high >>> 0).toNumber(true) : message.objects;
+                if (message.applied != null && $Object.hasOwnProperty.call(message, "applied"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.applied = typeof message.applied === "number" ? $BigInt(message.applied) : $util.Long.fromBits(message.applied.low >>> 0, message.applied.high >>> 0, true).toBigInt();
+                    else if (typeof message.applied === "number")
+                        object.applied = options.longs === $String ? $String(message.applied) : message.applied;
+                    else
+                        object.applied = options.longs === $String ? $util.Long.prototype.toString.call(message.applied) : options.longs === $Number ? new $util.LongBits(message.applied.low >>> 0, message.applied.high >>> 0).toNumber(true) : message.applied;
+                if (message.skipped != null && $Object.hasOwnProperty.call(message, "skipped"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.skipped = typeof message.skipped === "number" ? $BigInt(message.skipped) : $util.Long.fromBits(message.skipped.low >>> 0, message.skipped.high >>> 0, true).toBigInt();
+                    else if (typeof message.skipped === "number")
+                        object.skipped = options.longs === $String ? $String(message.skipped) : message.skipped;
+                    else
+                        object.skipped = options.longs === $String ? $util.Long.prototype.toString.call(message.skipped) : options.longs === $Number ? new $util.LongBits(message.skipped.low >>> 0, message.skipped.high >>> 0).toNumber(true) : message.skipped;
+                if (message.caughtUp != null && $Object.hasOwnProperty.call(message, "caughtUp"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.caughtUp = typeof message.caughtUp === "number" ? $BigInt(message.caughtUp) : $util.Long.fromBits(message.caughtUp.low >>> 0, message.caughtUp.high >>> 0, true).toBigInt();
+                    else if (typeof message.caughtUp === "number")
+                        object.caughtUp = options.longs === $String ? $String(message.caughtUp) : message.caughtUp;
+                    else
+                        object.caughtUp = options.longs === $String ? $util.Long.prototype.toString.call(message.caughtUp) : options.longs === $Number ? new $util.LongBits(message.caughtUp.low >>> 0, message.caughtUp.high >>> 0).toNumber(true) : message.caughtUp;
+                if (message.warnings && message.warnings.length) {
+                    object.warnings = $Array(message.warnings.length);
+                    for (let j = 0; j < message.warnings.length; ++j)
+                        object.warnings[j] = message.warnings[j];
+                }
+                if (message.warningsOmitted != null && $Object.hasOwnProperty.call(message, "warningsOmitted"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.warningsOmitted = typeof message.warningsOmitted === "number" ? $BigInt(message.warningsOmitted) : $util.Long.fromBits(message.warningsOmitted.low >>> 0, message.warningsOmitted.high >>> 0, true).toBigInt();
+                    else if (typeof message.warningsOmitted === "number")
+                        object.warningsOmitted = options.longs === $String ? $String(message.warningsOmitted) : message.warningsOmitted;
+                    else
+                        object.warningsOmitted = options.longs === $String ? $util.Long.prototype.toString.call(message.warningsOmitted) : options.longs === $Number ? new $util.LongBits(message.warningsOmitted.low >>> 0, message.warningsOmitted.high >>> 0).toNumber(true) : message.warningsOmitted;
+                if (message.counts != null && $Object.hasOwnProperty.call(message, "counts"))
+                    object.counts = $root.o3ml.v1.IndexRecordCounts.toObject(message.counts, options, _depth + 1);
+                if (message.durationMs != null && $Object.hasOwnProperty.call(message, "durationMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.durationMs = typeof message.durationMs === "number" ? $BigInt(message.durationMs) : $util.Long.fromBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.durationMs === "number")
+                        object.durationMs = options.longs === $String ? $String(message.durationMs) : message.durationMs;
+                    else
+                        object.durationMs = options.longs === $String ? $util.Long.prototype.toString.call(message.durationMs) : options.longs === $Number ? new $util.LongBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0).toNumber() : message.durationMs;
+                if (message.location != null && $Object.hasOwnProperty.call(message, "location"))
+                    object.location = message.location;
+                return object;
+            };
+
+            /**
+             * Converts this RebuildIndexResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RebuildIndexResponse.prototype.toJSON = function() {
+                return RebuildIndexResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for RebuildIndexResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RebuildIndexResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.RebuildIndexResponse";
+            };
+
+            return RebuildIndexResponse;
         })();
 
         v1.ObjectService = (function() {

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import manifest_pb2 as o3ml_dot_v1_dot_manifest__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ao3ml/v1/blob_service.proto\x12\x07o3ml.v1\x1a\x16o3ml/v1/manifest.proto\"*\n\rPutBlobHeader\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"Q\n\x0ePutBlobRequest\x12(\n\x06header\x18\x01 \x01(\x0b\x32\x16.o3ml.v1.PutBlobHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x05\n\x03msg\"4\n\x0fPutBlobResponse\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x65\x64uplicated\x18\x02 \x01(\x08\"\x1d\n\x0eGetBlobRequest\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\"\x1f\n\x0fGetBlobResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x1f\n\x0fHasBlobsRequest\x12\x0c\n\x04\x63ids\x18\x01 \x03(\t\"#\n\x10HasBlobsResponse\x12\x0f\n\x07present\x18\x01 \x03(\x08\"\x1f\n\x10\x46\x65tchBlobRequest\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\">\n\x11\x46\x65tchBlobResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\r\n\x05lease\x18\x03 \x01(\t\"#\n\x12ReleaseBlobRequest\x12\r\n\x05lease\x18\x01 \x01(\t\"\x15\n\x13ReleaseBlobResponse\"B\n\x14\x43ommitDatasetRequest\x12*\n\x08manifest\x18\x01 \x01(\x0b\x32\x18.o3ml.v1.DatasetManifest\"\x9d\x01\n\x12\x44\x61tasetVersionInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0b\n\x03\x63id\x18\x03 \x01(\t\x12\x12\n\nparent_cid\x18\x04 \x01(\t\x12\x0f\n\x07samples\x18\x05 \x01(\x04\x12\r\n\x05\x62ytes\x18\x06 \x01(\x04\x12\x0e\n\x06shards\x18\x07 \x01(\r\x12\x17\n\x0f\x63reated_unix_ms\x18\x08 \x01(\x03\"%\n\x15ResolveDatasetRequest\x12\x0c\n\x04spec\x18\x01 \x01(\t\"o\n\x16ResolveDatasetResponse\x12)\n\x04info\x18\x01 \x01(\x0b\x32\x1b.o3ml.v1.DatasetVersionInfo\x12*\n\x08manifest\x18\x02 \x01(\x0b\x32\x18.o3ml.v1.DatasetManifest\"#\n\x13ListDatasetsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"E\n\x14ListDatasetsResponse\x12-\n\x08versions\x18\x01 \x03(\x0b\x32\x1b.o3ml.v1.DatasetVersionInfo2\xc7\x02\n\x0b\x42lobService\x12:\n\x03Put\x12\x17.o3ml.v1.PutBlobRequest\x1a\x18.o3ml.v1.PutBlobResponse(\x01\x12:\n\x03Get\x12\x17.o3ml.v1.GetBlobRequest\x1a\x18.o3ml.v1.GetBlobResponse0\x01\x12:\n\x03Has\x12\x18.o3ml.v1.HasBlobsRequest\x1a\x19.o3ml.v1.HasBlobsResponse\x12>\n\x05\x46\x65tch\x12\x19.o3ml.v1.FetchBlobRequest\x1a\x1a.o3ml.v1.FetchBlobResponse\x12\x44\n\x07Release\x12\x1b.o3ml.v1.ReleaseBlobRequest\x1a\x1c.o3ml.v1.ReleaseBlobResponse2\xe7\x01\n\x0e\x44\x61tasetService\x12\x44\n\x06\x43ommit\x12\x1d.o3ml.v1.CommitDatasetRequest\x1a\x1b.o3ml.v1.DatasetVersionInfo\x12J\n\x07Resolve\x12\x1e.o3ml.v1.ResolveDatasetRequest\x1a\x1f.o3ml.v1.ResolveDatasetResponse\x12\x43\n\x04List\x12\x1c.o3ml.v1.ListDatasetsRequest\x1a\x1d.o3ml.v1.ListDatasetsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ao3ml/v1/blob_service.proto\x12\x07o3ml.v1\x1a\x16o3ml/v1/manifest.proto\"*\n\rPutBlobHeader\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"Q\n\x0ePutBlobRequest\x12(\n\x06header\x18\x01 \x01(\x0b\x32\x16.o3ml.v1.PutBlobHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x05\n\x03msg\"4\n\x0fPutBlobResponse\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x65\x64uplicated\x18\x02 \x01(\x08\"1\n\x0eGetBlobRequest\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x12\n\nfrom_store\x18\x02 \x01(\x08\"\x1f\n\x0fGetBlobResponse\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\x1f\n\x0fHasBlobsRequest\x12\x0c\n\x04\x63ids\x18\x01 \x03(\t\"#\n\x10HasBlobsResponse\x12\x0f\n\x07present\x18\x01 \x03(\x08\"\x1f\n\x10\x46\x65tchBlobRequest\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\">\n\x11\x46\x65tchBlobResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\r\n\x05lease\x18\x03 \x01(\t\"#\n\x12ReleaseBlobRequest\x12\r\n\x05lease\x18\x01 \x01(\t\"\x15\n\x13ReleaseBlobResponse\"B\n\x14\x43ommitDatasetRequest\x12*\n\x08manifest\x18\x01 \x01(\x0b\x32\x18.o3ml.v1.DatasetManifest\"\x9d\x01\n\x12\x44\x61tasetVersionInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0b\n\x03\x63id\x18\x03 \x01(\t\x12\x12\n\nparent_cid\x18\x04 \x01(\t\x12\x0f\n\x07samples\x18\x05 \x01(\x04\x12\r\n\x05\x62ytes\x18\x06 \x01(\x04\x12\x0e\n\x06shards\x18\x07 \x01(\r\x12\x17\n\x0f\x63reated_unix_ms\x18\x08 \x01(\x03\"%\n\x15ResolveDatasetRequest\x12\x0c\n\x04spec\x18\x01 \x01(\t\"o\n\x16ResolveDatasetResponse\x12)\n\x04info\x18\x01 \x01(\x0b\x32\x1b.o3ml.v1.DatasetVersionInfo\x12*\n\x08manifest\x18\x02 \x01(\x0b\x32\x18.o3ml.v1.DatasetManifest\"#\n\x13ListDatasetsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"E\n\x14ListDatasetsResponse\x12-\n\x08versions\x18\x01 \x03(\x0b\x32\x1b.o3ml.v1.DatasetVersionInfo2\xc7\x02\n\x0b\x42lobService\x12:\n\x03Put\x12\x17.o3ml.v1.PutBlobRequest\x1a\x18.o3ml.v1.PutBlobResponse(\x01\x12:\n\x03Get\x12\x17.o3ml.v1.GetBlobRequest\x1a\x18.o3ml.v1.GetBlobResponse0\x01\x12:\n\x03Has\x12\x18.o3ml.v1.HasBlobsRequest\x1a\x19.o3ml.v1.HasBlobsResponse\x12>\n\x05\x46\x65tch\x12\x19.o3ml.v1.FetchBlobRequest\x1a\x1a.o3ml.v1.FetchBlobResponse\x12\x44\n\x07Release\x12\x1b.o3ml.v1.ReleaseBlobRequest\x1a\x1c.o3ml.v1.ReleaseBlobResponse2\xe7\x01\n\x0e\x44\x61tasetService\x12\x44\n\x06\x43ommit\x12\x1d.o3ml.v1.CommitDatasetRequest\x1a\x1b.o3ml.v1.DatasetVersionInfo\x12J\n\x07Resolve\x12\x1e.o3ml.v1.ResolveDatasetRequest\x1a\x1f.o3ml.v1.ResolveDatasetResponse\x12\x43\n\x04List\x12\x1c.o3ml.v1.ListDatasetsRequest\x1a\x1d.o3ml.v1.ListDatasetsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,35 +39,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUTBLOBRESPONSE']._serialized_start=190
   _globals['_PUTBLOBRESPONSE']._serialized_end=242
   _globals['_GETBLOBREQUEST']._serialized_start=244
-  _globals['_GETBLOBREQUEST']._serialized_end=273
-  _globals['_GETBLOBRESPONSE']._serialized_start=275
-  _globals['_GETBLOBRESPONSE']._serialized_end=306
-  _globals['_HASBLOBSREQUEST']._serialized_start=308
-  _globals['_HASBLOBSREQUEST']._serialized_end=339
-  _globals['_HASBLOBSRESPONSE']._serialized_start=341
-  _globals['_HASBLOBSRESPONSE']._serialized_end=376
-  _globals['_FETCHBLOBREQUEST']._serialized_start=378
-  _globals['_FETCHBLOBREQUEST']._serialized_end=409
-  _globals['_FETCHBLOBRESPONSE']._serialized_start=411
-  _globals['_FETCHBLOBRESPONSE']._serialized_end=473
-  _globals['_RELEASEBLOBREQUEST']._serialized_start=475
-  _globals['_RELEASEBLOBREQUEST']._serialized_end=510
-  _globals['_RELEASEBLOBRESPONSE']._serialized_start=512
-  _globals['_RELEASEBLOBRESPONSE']._serialized_end=533
-  _globals['_COMMITDATASETREQUEST']._serialized_start=535
-  _globals['_COMMITDATASETREQUEST']._serialized_end=601
-  _globals['_DATASETVERSIONINFO']._serialized_start=604
-  _globals['_DATASETVERSIONINFO']._serialized_end=761
-  _globals['_RESOLVEDATASETREQUEST']._serialized_start=763
-  _globals['_RESOLVEDATASETREQUEST']._serialized_end=800
-  _globals['_RESOLVEDATASETRESPONSE']._serialized_start=802
-  _globals['_RESOLVEDATASETRESPONSE']._serialized_end=913
-  _globals['_LISTDATASETSREQUEST']._serialized_start=915
-  _globals['_LISTDATASETSREQUEST']._serialized_end=950
-  _globals['_LISTDATASETSRESPONSE']._serialized_start=952
-  _globals['_LISTDATASETSRESPONSE']._serialized_end=1021
-  _globals['_BLOBSERVICE']._serialized_start=1024
-  _globals['_BLOBSERVICE']._serialized_end=1351
-  _globals['_DATASETSERVICE']._serialized_start=1354
-  _globals['_DATASETSERVICE']._serialized_end=1585
+  _globals['_GETBLOBREQUEST']._serialized_end=293
+  _globals['_GETBLOBRESPONSE']._serialized_start=295
+  _globals['_GETBLOBRESPONSE']._serialized_end=326
+  _globals['_HASBLOBSREQUEST']._serialized_start=328
+  _globals['_HASBLOBSREQUEST']._serialized_end=359
+  _globals['_HASBLOBSRESPONSE']._serialized_start=361
+  _globals['_HASBLOBSRESPONSE']._serialized_end=396
+  _globals['_FETCHBLOBREQUEST']._serialized_start=398
+  _globals['_FETCHBLOBREQUEST']._serialized_end=429
+  _globals['_FETCHBLOBRESPONSE']._serialized_start=431
+  _globals['_FETCHBLOBRESPONSE']._serialized_end=493
+  _globals['_RELEASEBLOBREQUEST']._serialized_start=495
+  _globals['_RELEASEBLOBREQUEST']._serialized_end=530
+  _globals['_RELEASEBLOBRESPONSE']._serialized_start=532
+  _globals['_RELEASEBLOBRESPONSE']._serialized_end=553
+  _globals['_COMMITDATASETREQUEST']._serialized_start=555
+  _globals['_COMMITDATASETREQUEST']._serialized_end=621
+  _globals['_DATASETVERSIONINFO']._serialized_start=624
+  _globals['_DATASETVERSIONINFO']._serialized_end=781
+  _globals['_RESOLVEDATASETREQUEST']._serialized_start=783
+  _globals['_RESOLVEDATASETREQUEST']._serialized_end=820
+  _globals['_RESOLVEDATASETRESPONSE']._serialized_start=822
+  _globals['_RESOLVEDATASETRESPONSE']._serialized_end=933
+  _globals['_LISTDATASETSREQUEST']._serialized_start=935
+  _globals['_LISTDATASETSREQUEST']._serialized_end=970
+  _globals['_LISTDATASETSRESPONSE']._serialized_start=972
+  _globals['_LISTDATASETSRESPONSE']._serialized_end=1041
+  _globals['_BLOBSERVICE']._serialized_start=1044
+  _globals['_BLOBSERVICE']._serialized_end=1371
+  _globals['_DATASETSERVICE']._serialized_start=1374
+  _globals['_DATASETSERVICE']._serialized_end=1605
 # @@protoc_insertion_point(module_scope)

@@ -32,10 +32,12 @@ class PutBlobResponse(_message.Message):
     def __init__(self, cid: _Optional[str] = ..., deduplicated: _Optional[bool] = ...) -> None: ...
 
 class GetBlobRequest(_message.Message):
-    __slots__ = ("cid",)
+    __slots__ = ("cid", "from_store")
     CID_FIELD_NUMBER: _ClassVar[int]
+    FROM_STORE_FIELD_NUMBER: _ClassVar[int]
     cid: str
-    def __init__(self, cid: _Optional[str] = ...) -> None: ...
+    from_store: bool
+    def __init__(self, cid: _Optional[str] = ..., from_store: _Optional[bool] = ...) -> None: ...
 
 class GetBlobResponse(_message.Message):
     __slots__ = ("data",)

@@ -66,7 +66,7 @@ class CheckpointEntry(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[EntryKind, str]] = ..., dtype: _Optional[str] = ..., nbytes: _Optional[int] = ..., first_chunk: _Optional[int] = ..., chunk_count: _Optional[int] = ...) -> None: ...
 
 class CheckpointTable(_message.Message):
-    __slots__ = ("entries", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid")
+    __slots__ = ("entries", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid", "key")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +81,7 @@ class CheckpointTable(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     DATASET_CID_FIELD_NUMBER: _ClassVar[int]
     PARENT_CID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[CheckpointEntry]
     run: str
     step: int
@@ -88,7 +89,8 @@ class CheckpointTable(_message.Message):
     metrics: _containers.ScalarMap[str, float]
     dataset_cid: str
     parent_cid: str
-    def __init__(self, entries: _Optional[_Iterable[_Union[CheckpointEntry, _Mapping]]] = ..., run: _Optional[str] = ..., step: _Optional[int] = ..., epoch: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., dataset_cid: _Optional[str] = ..., parent_cid: _Optional[str] = ...) -> None: ...
+    key: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[CheckpointEntry, _Mapping]]] = ..., run: _Optional[str] = ..., step: _Optional[int] = ..., epoch: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., dataset_cid: _Optional[str] = ..., parent_cid: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
 
 class ShardEntry(_message.Message):
     __slots__ = ("cid", "size", "split", "samples")
@@ -103,14 +105,16 @@ class ShardEntry(_message.Message):
     def __init__(self, cid: _Optional[str] = ..., size: _Optional[int] = ..., split: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[SampleEntry, _Mapping]]] = ...) -> None: ...
 
 class SampleEntry(_message.Message):
-    __slots__ = ("key", "offset", "size")
+    __slots__ = ("key", "offset", "size", "sha256")
     KEY_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
     key: str
     offset: int
     size: int
-    def __init__(self, key: _Optional[str] = ..., offset: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
+    sha256: bytes
+    def __init__(self, key: _Optional[str] = ..., offset: _Optional[int] = ..., size: _Optional[int] = ..., sha256: _Optional[bytes] = ...) -> None: ...
 
 class DatasetSchema(_message.Message):
     __slots__ = ("source_kind", "fields", "classes", "columns")

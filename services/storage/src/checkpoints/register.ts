@@ -1,7 +1,56 @@
 import type { Server } from "@grpc/grpc-js";
+import { grpcService } from "@o3ml/proto";
+import type { RefRecord } from "../ref-store.js";
 import type { ServiceDeps } from "../service-deps.js";
+import { findRecord } from "./checkpoint-info.js";
+import { CheckpointRepository } from "./checkpoint-repository.js";
+import type { CheckpointDeps } from "./checkpoint-save.js";
+import { checkpointService } from "./checkpoint-service.js";
+import { DurabilityTracker } from "./durability-tracker.js";
 
-/** Adds the CheckpointService to `server`. */
-export function registerCheckpoints(_server: Server, _deps: ServiceDeps): { close(): Promise<void> } {
-  return { close: async () => {} };
+/** After a restart, at most this many committed checkpoints (the newest) are followed to the network again. */
+const RESUME_LIMIT = 500;
+
+/**
+ * Adds the CheckpointService to `server`, and makes a checkpoint whose key is
+ * deleted or overwritten through any service leave the listings
+ * (`checkpoint.deleted`). Closing stops following checkpoints to the network.
+ */
+export function registerCheckpoints(server: Server, deps: ServiceDeps): { close(): Promise<void> } {
+  const log = deps.ctx.log;
+  const durability = new DurabilityTracker(deps.store, deps.metadata, log);
+  const d: CheckpointDeps = { store: deps.store, known: deps.known, objects: deps.objects, metadata: deps.metadata, opts: deps.opts, log, durability };
+  server.addService(grpcService("CheckpointService"), checkpointService(new CheckpointRepository(d), deps.ctx));
+  deps.objects.onSuperseded((key, previous, how) => supersede(d, key, previous, how));
+  resumeDurability(d).catch((err: unknown) => log.warn({ err: String(err) }, "could not resume following committed checkpoints to the network"));
+  return { close: async () => durability.close() };
+}
+
+/**
+ * Records `checkpoint.deleted` when the value a key loses was a checkpoint.
+ * A failure stops a delete (it is retried as a whole); after an overwrite the
+ * new value is committed already, so a failure is only logged.
+ */
+async function supersede(d: CheckpointDeps, key: string, previous: RefRecord, how: "deleted" | "replaced"): Promise<void> {
+  const id = previous.manifestCid;
+  try {
+    const record = await findRecord(d.metadata.index, id);
+    if (record?.state === "deleted") return;
+    // An index that does not know the checkpoint (written by another service) asks the manifest.
+    if (!record && !(await d.objects.manifests.read(id, key).catch(() => undefined))?.checkpoint) return;
+    await d.metadata.record("checkpoint.deleted", { checkpointId: id });
+  } catch (err) {
+    if (how === "deleted") throw err;
+    d.log.warn({ key, cid: id, err: String(err) }, `checkpoint ${id} was overwritten at ${key} but its deletion could not be recorded; 'o3ml ckpt ls' may still list it`);
+  }
+}
+
+/** Follows to the network the newest checkpoints the index still has as merely committed. */
+async function resumeDurability(d: CheckpointDeps): Promise<void> {
+  if (!(await d.durability.networkHeaders())) return;
+  const committed = (await d.metadata.index.listCheckpoints({ states: ["committed"] })).slice(-RESUME_LIMIT);
+  for (const r of committed) {
+    const m = await d.objects.manifests.read(r.manifestCid).catch(() => undefined);
+    if (m) d.durability.track(r.id, m.chunks.map((c) => c.cid));
+  }
 }

@@ -1,0 +1,84 @@
+import { randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open, rename, unlink } from "node:fs/promises";
+import { O3mlError } from "@o3ml/errors";
+import { createSha256, parseCid, toHex } from "@o3ml/integrity";
+import { entryPath, tempPath } from "./cache-names.js";
+
+/** Writes are batched to about this many bytes: stores deliver 16–64 KiB pieces. */
+const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * Streams `source` into a temp file, hashing as it goes, and gives it the
+ * name `<cid>` only when the bytes hash to `cid` (after fsync, so a crash
+ * cannot leave a named but incomplete entry). Any failure removes the temp
+ * file. `what` names the blob's origin in the INTEGRITY error.
+ */
+export async function writeVerifiedEntry(dir: string, cid: string, source: AsyncIterable<Uint8Array>, what: string): Promise<number> {
+  const expected = parseCid(cid).multihash.digest;
+  const tmp = tempPath(dir, process.pid, randomBytes(8).toString("hex"));
+  const fh = await open(tmp, "wx");
+  const hash = createSha256();
+  let batch: Uint8Array[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (batched === 0) return;
+    await fh.writev(batch);
+    batch = [];
+    batched = 0;
+  };
+  try {
+    try {
+      for await (const piece of source) {
+        hash.update(piece);
+        batch.push(piece);
+        batched += piece.byteLength;
+        if (batched >= WRITE_BATCH) await flush();
+      }
+      await flush();
+      const actual = hash.digest();
+      if (toHex(actual) !== toHex(expected)) throw mismatch(cid, what, toHex(expected), toHex(actual), hash.bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, entryPath(dir, cid));
+    return hash.bytes;
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw asCacheError(err, dir);
+  }
+}
+
+/** True when the file's bytes hash to `cid` (re-checking an entry this instance did not write). */
+export async function fileMatches(path: string, cid: string): Promise<boolean> {
+  const expected = toHex(parseCid(cid).multihash.digest);
+  const hash = createSha256();
+  try {
+    for await (const piece of createReadStream(path, { highWaterMark: WRITE_BATCH })) hash.update(piece as Buffer);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
+  return hash.digestHex() === expected;
+}
+
+function mismatch(cid: string, what: string, expected: string, actual: string, bytes: number): O3mlError {
+  return new O3mlError(
+    "INTEGRITY",
+    `blob ${cid} (${what}) failed verification: expected sha2-256 ${expected}, got ${actual} over ${bytes} bytes; ` +
+      "the stored blob was altered or truncated; nothing was cached; run `o3ml verify` and restore it from another copy",
+    { cid, bytes },
+  );
+}
+
+function asCacheError(err: unknown, dir: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new O3mlError("RESOURCE_EXHAUSTED", `the blob cache at ${dir} ran out of disk space; free space or lower O3ML_CACHE_BYTES`, { dir }, { cause: err });
+  }
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+    return new O3mlError("PERMISSION_DENIED", `cannot write to the blob cache at ${dir} (${code}); fix its permissions or set O3ML_HOME`, { dir }, { cause: err });
+  }
+  return err;
+}

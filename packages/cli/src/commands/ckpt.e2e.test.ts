@@ -1,0 +1,145 @@
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointClient, blobKey } from "@o3ml/storage-service";
+import { cidOf } from "@o3ml/integrity";
+import { createBlobStore } from "@o3ml/o3-client";
+import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../checkpoint/torch-fixture.test-support.js";
+
+/**
+ * `o3ml ckpt ...` and `o3ml gc` as a user runs them: `node packages/cli/bin/o3ml.js`
+ * against `o3ml serve` (the embedded stand-in), checkpoints written the way
+ * the Python side writes them (torch.save's own data.pkl and storages).
+ */
+const BIN = fileURLToPath(new URL("../../bin/o3ml.js", import.meta.url));
+const missing = torchUnavailable();
+if (missing && process.env.CI === "true") throw new Error(`torch is required in CI: ${missing}`);
+if (missing) console.warn(`NOTICE: o3ml ckpt CLI tests skipped: ${missing}`);
+
+/** The environment of a user with no O3 endpoint set: `serve` starts the embedded stand-in. */
+function cleanEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(O3ML_|AWS_)/.test(k)) env[k] = v;
+  return { ...env, O3ML_HOME: home, O3ML_LOG_LEVEL: "error", ...extra };
+}
+
+describe.skipIf(!!missing)("o3ml ckpt and o3ml gc", { timeout: 180_000 }, () => {
+  let serve: ChildProcess;
+  let ready: { address: string; endpoint: string; bucket: string };
+  let address: string;
+  let home: string;
+  let client: CheckpointClient;
+
+  const o3ml = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [BIN, ...args], { env: cleanEnv(home, { O3ML_SERVICE: address }), maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const json = async (...args: string[]) => {
+    const r = await o3ml(...args, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), "o3ml-cli-home-"));
+    serve = spawn(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", "--chunk-size", "1", "--json"], { env: cleanEnv(home), stdio: ["ignore", "pipe", "pipe"] });
+    ready = await new Promise((resolve, reject) => {
+      serve.once("exit", (code) => reject(new Error(`o3ml serve exited with ${code}`)));
+      createInterface({ input: serve.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
+    });
+    address = ready.address;
+    client = new CheckpointClient(address);
+  }, 180_000);
+  afterAll(async () => {
+    client?.close();
+    if (serve && serve.exitCode === null) {
+      const exited = new Promise((r) => serve.once("exit", r));
+      serve.kill("SIGTERM");
+      await exited;
+    }
+  });
+
+  it("lists, shows, verifies and exports a torch checkpoint that torch.load reads", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "o3ml-ckpt-"));
+    const entries = torchSaveEntries(dir);
+    const first = await client.save({ key: "runs/cli/epoch=0.ckpt", run: "cli-run", step: 100, epoch: 0, metrics: { val_loss: 0.5 } }, entries);
+    const second = await client.save({ key: "runs/cli/epoch=1.ckpt", run: "cli-run", step: 200, epoch: 1, metrics: { val_loss: 0.25 } }, entries);
+
+    const listed = await json("ckpt", "ls", "--run", "cli-run");
+    expect(listed.map((c: { key: string }) => c.key)).toEqual(["runs/cli/epoch=0.ckpt", "runs/cli/epoch=1.ckpt"]);
+    const human = await o3ml("ckpt", "ls");
+    expect(human.stdout).toContain("runs/cli/epoch=1.ckpt");
+
+    const shown = await json("ckpt", "show", second.cid!);
+    expect(shown).toMatchObject({
+      id: second.cid,
+      manifestCid: second.cid,
+      key: "runs/cli/epoch=1.ckpt",
+      run: "cli-run",
+      step: 200,
+      epoch: 1,
+      parentId: first.cid,
+      datasetCid: null,
+      metrics: { val_loss: 0.25 },
+      bytesTotal: Number(second.bytesTotal),
+      bytesUploaded: 0,
+      bytesDeduplicated: Number(second.bytesTotal),
+    });
+    expect(["committed", "durable"]).toContain(shown.state);
+    expect(Date.parse(shown.created)).toBeGreaterThan(0);
+    expect((await json("ckpt", "show", "runs/cli/epoch=1.ckpt")).id).toBe(second.cid);
+
+    const verified = await json("ckpt", "verify", "runs/cli/epoch=0.ckpt");
+    expect(verified).toMatchObject({ verified: true, id: first.cid, bytesChecked: Number(first.bytesTotal) });
+
+    const file = join(dir, "exported.ckpt");
+    const exported = await json("ckpt", "export", second.cid!, file);
+    expect(exported).toMatchObject({ id: second.cid, file });
+    expect(existsSync(`${file}.o3ml-partial`)).toBe(false);
+    expect(checkTorchLoads(dir, file)).toMatch(/^ok /);
+  });
+
+  it("exits with the error's code: 3 for an unknown checkpoint, 5 for a corrupted one", async () => {
+    const missingCkpt = await o3ml("ckpt", "show", "runs/nope.ckpt", "--json");
+    expect(missingCkpt.code).toBe(3);
+    expect(JSON.parse(missingCkpt.stdout).error.code).toBe("NOT_FOUND");
+
+    const data = Buffer.alloc(3 * 1024 * 1024, 7);
+    const info = await client.save({ key: "runs/cli/bad.ckpt", run: "cli-bad" }, [
+      { name: "data.pkl", kind: "skeleton", data: Buffer.from("not really a pickle") },
+      { name: "0", kind: "storage", dtype: "uint8", data },
+    ]);
+    // Blobs are 1 MiB here; all three of this storage's are the same bytes, hence one blob.
+    const cid = cidOf(data.subarray(0, 1024 * 1024));
+    // Alter it in the embedded stand-in, whose moto server takes the stand-in's fixed local keys.
+    const store = createBlobStore({ endpoint: ready.endpoint, bucket: ready.bucket, region: "akave-network", accessKeyId: "o3ml-local", secretAccessKey: "o3ml-local-secret", profile: "o3" });
+    await store.put(blobKey(cid), Buffer.alloc(1024 * 1024, 8));
+    store.close();
+    const bad = await o3ml("ckpt", "verify", "runs/cli/bad.ckpt");
+    expect(bad.code).toBe(5);
+    expect(bad.stderr).toContain(cid);
+    expect(bad.stderr).toContain("runs/cli/bad.ckpt");
+    const out = join(mkdtempSync(join(tmpdir(), "o3ml-ckpt-")), "bad.pt");
+    expect((await o3ml("ckpt", "export", info.cid!, out)).code).toBe(5);
+    expect(existsSync(out) || existsSync(`${out}.o3ml-partial`)).toBe(false);
+  });
+
+  it("collects garbage: reports, honours --dry-run and the grace period", async () => {
+    const dry = await json("gc", "--dry-run", "--grace", "0");
+    expect(dry.dryRun).toBe(true);
+    expect(dry.live.blobs.count).toBeGreaterThan(0);
+    const kept = await json("gc");
+    expect(kept.deleted.blobs.count).toBe(0);
+    const human = await o3ml("gc", "--grace", "0");
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^deleted \d+ blobs/);
+    expect((await json("ckpt", "verify", "runs/cli/epoch=1.ckpt")).verified).toBe(true);
+  });
+
+});

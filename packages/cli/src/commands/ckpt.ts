@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import { CheckpointClient } from "@o3ml/storage-service";
+import { checkpointJson, renderList, renderShow } from "../checkpoint/checkpoint-json.js";
+import { exportCheckpoint } from "../checkpoint/export-checkpoint.js";
+import { clientAction } from "../client-action.js";
+import { emit, formatBytes } from "../output.js";
+import { progressFor } from "../progress.js";
+
+interface JsonOpt {
+  json: boolean;
+}
+
+const withCheckpoints = <A extends unknown[]>(fn: (c: CheckpointClient, ...args: A) => Promise<void>) => clientAction(() => new CheckpointClient(), fn);
+
+export function registerCheckpointCommands(program: Command): void {
+  const ckpt = program
+    .command("ckpt")
+    .description("checkpoints saved through the CheckpointService: list, show, re-verify, export as a torch file. <id|key> is a checkpoint id (its manifest CID) or its object key");
+
+  ckpt
+    .command("ls")
+    .description("list checkpoints that are not deleted, oldest first")
+    .option("--run <run>", "only this run (id or name)")
+    .option("--prefix <prefix>", "only keys under this prefix")
+    .option("--json", "machine-readable output (one JSON array)", false)
+    .action(withCheckpoints(async (c, o: JsonOpt & { run?: string; prefix?: string }) => {
+      const all = (await c.list(o.run ?? "", o.prefix ?? "")).map(checkpointJson);
+      emit(o, all, () => renderList(all));
+    }));
+
+  ckpt
+    .command("show <id|key>")
+    .description("show a checkpoint: run, step, state (committed, durable, deleted), sizes, upload figures, parent and dataset, metrics")
+    .option("--json", "machine-readable output", false)
+    .action(withCheckpoints(async (c, idOrKey: string, o: JsonOpt) => {
+      const info = checkpointJson(await c.stat(idOrKey));
+      emit(o, info, () => renderShow(info));
+    }));
+
+  ckpt
+    .command("verify <id|key>")
+    .description("re-read and re-hash every blob of a checkpoint; fails (exit 5) naming the key and CID of anything altered")
+    .option("--json", "machine-readable output", false)
+    .action(withCheckpoints(async (c, idOrKey: string, o: JsonOpt) => {
+      const res = await c.verify(idOrKey);
+      const out = { ...checkpointJson(res.info), verified: true, blobsChecked: Number(res.blobsChecked), bytesChecked: Number(res.bytesChecked) };
+      emit(o, out, () => `ok  ${out.key}  ${out.id}: ${out.blobsChecked} blobs, ${formatBytes(out.bytesChecked)} re-read and verified`);
+    }));
+
+  ckpt
+    .command("export <id|key> <file>")
+    .description("write a checkpoint as a plain file that torch.load reads (torch's zip format), atomically")
+    .option("--json", "machine-readable summary", false)
+    .action(withCheckpoints(async (c, idOrKey: string, file: string, o: JsonOpt) => {
+      const info = await exportCheckpoint(c, idOrKey, file, (i) => progressFor(`export ${i.key}`, Number(i.bytesTotal), o.json));
+      const out = { ...checkpointJson(info), file };
+      emit(o, out, () => `${file}  ${formatBytes(out.bytesTotal)}  ${out.key}  ${out.id}`);
+    }));
+}

@@ -1,0 +1,27 @@
+import type { PushSummary } from "../dataset/push-summary.js";
+import type { VerifySummary } from "../dataset/verify-dataset.js";
+import { formatBytes } from "../output.js";
+
+/** Human renderings of the dataset commands' results (the --json forms are the objects themselves). */
+export function renderPush(s: PushSummary): string {
+  const splits = Object.entries(s.splits).map(([k, n]) => `${k || "all"} ${n}`).join(", ");
+  return [
+    `${s.name}@${s.version}  ${s.cid}`,
+    `${s.samples} samples (${splits}) from ${s.sourceKind}${s.classes.length ? `, ${s.classes.length} classes` : ""}`,
+    `${s.shards} shards: ${s.shardsNew} new, ${s.shardsReused} reused from ${s.parentCid || "-"}${s.shardsAlreadyStored ? `, ${s.shardsAlreadyStored} already stored` : ""}`,
+    `uploaded ${formatBytes(s.bytesUploaded)} of ${formatBytes(s.bytesTotal)} in ${s.seconds}s (${s.mibPerSecond} MiB/s)`,
+    ...s.warnings.map((w) => `warning: ${w}`),
+  ].join("\n");
+}
+
+export function renderVersions(list: { name: string; latest: string; versions: { version: string; samples: number; bytes: number; shards: number; created: string }[] }[]): string {
+  if (list.length === 0) return "(no datasets)";
+  return list
+    .flatMap((d) => d.versions.map((v) => `${v.created}  ${`${d.name}@${v.version}`.padEnd(40)} ${String(v.samples).padStart(9)} samples  ${formatBytes(v.bytes).padStart(10)}${v.version === d.latest ? "  (latest)" : ""}`))
+    .join("\n");
+}
+
+export function renderVerify(s: VerifySummary): string {
+  const head = `${s.name}@${s.version}: ${s.shardsOk} of ${s.shards} shards verified (${formatBytes(s.bytes)} re-read in ${s.seconds}s)`;
+  return [head, ...s.failures.map((f) => `FAILED ${f.shard} (cid ${f.cid}): ${f.problem}`)].join("\n");
+}

@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import type { CheckpointRecord, RunRecord } from "@o3ml/storage-service";
+import { withMetadataClient } from "../metadata-action.js";
+import { emit } from "../output.js";
+
+interface JsonOpt {
+  json: boolean;
+}
+
+/** `o3ml runs ls` and `o3ml runs show`: the training runs the metadata index knows, through the service. */
+export function registerRunCommands(program: Command): void {
+  const runs = program.command("runs").description("training runs: their hyperparameters, code commit and environment");
+
+  runs
+    .command("ls")
+    .description("list every registered run, oldest first")
+    .option("--json", "machine-readable output (one JSON array)", false)
+    .action(withMetadataClient((o: JsonOpt) => o.json, async (c, o: JsonOpt) => {
+      const all = await c.listRuns();
+      emit(o, all, () => (all.length ? table(all) : "(no runs yet; register one with O3Client.register_run)"));
+    }));
+
+  runs
+    .command("show <run>")
+    .description("show one run (by id, or the newest run with that name) and its checkpoints")
+    .option("--json", "machine-readable output", false)
+    .action(withMetadataClient((_run: string, o: JsonOpt) => o.json, async (c, run: string, o: JsonOpt) => {
+      const record = await c.getRun(run);
+      const checkpoints = await c.listCheckpoints(record.id);
+      emit(o, { ...record, checkpoints }, () => describe(record, checkpoints));
+    }));
+}
+
+function commitOf(r: RunRecord): string {
+  if (!r.codeCommit) return "unknown";
+  return r.codeCommit.slice(0, 12) + (r.codeDirty ? " (uncommitted changes)" : "");
+}
+
+function table(all: RunRecord[]): string {
+  const rows = [["CREATED", "ID", "NAME", "COMMIT", "HOST"], ...all.map((r) => [r.createdAt, r.id, r.name, commitOf(r), r.host ?? "-"])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
+}
+
+function describe(r: RunRecord, checkpoints: CheckpointRecord[]): string {
+  const lines = [
+    `run              ${r.name}`,
+    `id               ${r.id}`,
+    `created          ${r.createdAt}`,
+    `code commit      ${r.codeCommit ?? "unknown"}${r.codeDirty ? " (with uncommitted changes)" : r.codeDirty === false ? " (clean)" : ""}`,
+    `host             ${r.host ?? "unknown"}`,
+    `packages         ${Object.entries(r.packages).map(([name, version]) => `${name} ${version}`).join(", ") || "(none recorded)"}`,
+    `hyperparameters  ${Object.keys(r.hyperparameters).length ? "" : "(none)"}`,
+    ...Object.entries(r.hyperparameters).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+    `checkpoints      ${checkpoints.length}`,
+    ...checkpoints.map((k) => `  step ${k.step}  epoch ${k.epoch}  ${k.state.padEnd(9)}  ${k.id}${k.datasetVersionCid ? `  data ${k.datasetVersionCid}` : ""}`),
+  ];
+  return lines.map((l) => l.trimEnd()).join("\n");
+}

@@ -1,0 +1,73 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CollectGarbageRequest(_message.Message):
+    __slots__ = ("dry_run", "grace_seconds", "has_grace_seconds")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    GRACE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    HAS_GRACE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    grace_seconds: int
+    has_grace_seconds: bool
+    def __init__(self, dry_run: _Optional[bool] = ..., grace_seconds: _Optional[int] = ..., has_grace_seconds: _Optional[bool] = ...) -> None: ...
+
+class GcCounts(_message.Message):
+    __slots__ = ("count", "bytes")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    bytes: int
+    def __init__(self, count: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class GcReport(_message.Message):
+    __slots__ = ("dry_run", "grace_seconds", "live_blobs", "live_manifests", "deleted_blobs", "deleted_manifests", "deleted_refs", "pending_blobs", "pending_manifests", "broken_names", "live_refs", "log_events", "duration_ms")
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    GRACE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LIVE_BLOBS_FIELD_NUMBER: _ClassVar[int]
+    LIVE_MANIFESTS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_BLOBS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_MANIFESTS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_REFS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_BLOBS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_MANIFESTS_FIELD_NUMBER: _ClassVar[int]
+    BROKEN_NAMES_FIELD_NUMBER: _ClassVar[int]
+    LIVE_REFS_FIELD_NUMBER: _ClassVar[int]
+    LOG_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    dry_run: bool
+    grace_seconds: int
+    live_blobs: GcCounts
+    live_manifests: GcCounts
+    deleted_blobs: GcCounts
+    deleted_manifests: GcCounts
+    deleted_refs: int
+    pending_blobs: GcCounts
+    pending_manifests: GcCounts
+    broken_names: _containers.RepeatedScalarFieldContainer[str]
+    live_refs: int
+    log_events: int
+    duration_ms: int
+    def __init__(self, dry_run: _Optional[bool] = ..., grace_seconds: _Optional[int] = ..., live_blobs: _Optional[_Union[GcCounts, _Mapping]] = ..., live_manifests: _Optional[_Union[GcCounts, _Mapping]] = ..., deleted_blobs: _Optional[_Union[GcCounts, _Mapping]] = ..., deleted_manifests: _Optional[_Union[GcCounts, _Mapping]] = ..., deleted_refs: _Optional[int] = ..., pending_blobs: _Optional[_Union[GcCounts, _Mapping]] = ..., pending_manifests: _Optional[_Union[GcCounts, _Mapping]] = ..., broken_names: _Optional[_Iterable[str]] = ..., live_refs: _Optional[int] = ..., log_events: _Optional[int] = ..., duration_ms: _Optional[int] = ...) -> None: ...
+
+class GcProgress(_message.Message):
+    __slots__ = ("phase", "done_bytes", "total_bytes")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    DONE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    done_bytes: int
+    total_bytes: int
+    def __init__(self, phase: _Optional[str] = ..., done_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+
+class CollectGarbageResponse(_message.Message):
+    __slots__ = ("progress", "report")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    progress: GcProgress
+    report: GcReport
+    def __init__(self, progress: _Optional[_Union[GcProgress, _Mapping]] = ..., report: _Optional[_Union[GcReport, _Mapping]] = ...) -> None: ...

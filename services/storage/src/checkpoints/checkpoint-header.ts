@@ -1,0 +1,89 @@
+import { O3mlError } from "@o3ml/errors";
+import { parseCid, type EntryKind } from "@o3ml/integrity";
+import { o3ml } from "@o3ml/proto";
+import { validateObjectKey } from "../layout.js";
+
+/** What a Save stream's header says, checked. */
+export interface SaveHeader {
+  key: string;
+  run: string;
+  step: number;
+  epoch: number;
+  metrics: Record<string, number>;
+  datasetCid: string;
+  parentCid: string;
+  labels: Record<string, string>;
+}
+
+/** One entry as announced by its EntryHeader, checked. */
+export interface EntryAnnouncement {
+  name: string;
+  kind: EntryKind;
+  dtype: string;
+  nbytes: number;
+}
+
+// Control characters would break log keys, text listings and lineage graphs.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Storage names become `data/<name>` in an exported torch file: keep them to a path-safe set. */
+const STORAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/;
+
+export function checkHeader(h: o3ml.v1.CheckpointHeader.$Properties): SaveHeader {
+  const key = validateObjectKey(h.key ?? "");
+  const bad = (why: string) => new O3mlError("INVALID_ARGUMENT", `save checkpoint ${key}: ${why}; nothing was stored`, { key });
+  const run = h.run ?? "";
+  if (run === "" || run.length > 512 || CONTROL.test(run)) {
+    throw bad("the header names no run (or an unprintable one); set CheckpointHeader.run to the training run's id");
+  }
+  const step = Number(h.step ?? 0);
+  const epoch = Number(h.epoch ?? 0);
+  if (!Number.isSafeInteger(step) || step < 0 || !Number.isSafeInteger(epoch) || epoch < 0) {
+    throw bad(`step ${step} and epoch ${epoch} must be whole numbers >= 0`);
+  }
+  const metrics: Record<string, number> = {};
+  for (const [name, value] of Object.entries(h.metrics ?? {})) {
+    if (name === "" || CONTROL.test(name) || typeof value !== "number") throw bad(`metric ${JSON.stringify(name)} needs a printable name and a number`);
+    metrics[name] = value;
+  }
+  const cid = (what: string, value: string | null | undefined) => {
+    if (!value) return "";
+    try {
+      return parseCid(value).toString();
+    } catch (err) {
+      throw bad(`its ${what} ${JSON.stringify(value)} is not a manifest CID (${(err as Error).message})`);
+    }
+  };
+  return {
+    key,
+    run,
+    step,
+    epoch,
+    metrics,
+    datasetCid: cid("dataset_cid", h.datasetCid),
+    parentCid: cid("parent_cid", h.parentCid),
+    labels: { ...(h.labels ?? {}) },
+  };
+}
+
+/**
+ * Checks the next entry against those before it: the skeleton (at most one)
+ * comes first, storages have unique path-safe names, sizes are byte counts.
+ */
+export function checkEntry(key: string, e: o3ml.v1.EntryHeader.$Properties, before: readonly EntryAnnouncement[]): EntryAnnouncement {
+  const index = before.length;
+  const bad = (why: string) => new O3mlError("INVALID_ARGUMENT", `save checkpoint ${key}: entry ${index} ${why}; nothing was committed`, { key });
+  const kind = e.kind === o3ml.v1.EntryKind.SKELETON ? "skeleton" : e.kind === o3ml.v1.EntryKind.STORAGE ? "storage" : undefined;
+  if (!kind) throw bad(`has kind ${e.kind ?? 0}; send SKELETON or STORAGE`);
+  const name = e.name ?? "";
+  if (kind === "skeleton" && index !== 0) throw bad("is a skeleton, but the skeleton must be the first entry and the only one");
+  if (kind === "storage") {
+    if (!STORAGE_NAME.test(name)) throw bad(`has storage name ${JSON.stringify(name)}; use 1-256 letters, digits, '_', '.' or '-' (torch uses "0", "1", ...)`);
+    if (before.some((b) => b.kind === "storage" && b.name === name)) throw bad(`repeats storage name ${JSON.stringify(name)}`);
+  }
+  const dtype = e.dtype ?? "";
+  if (dtype.length > 64 || CONTROL.test(dtype)) throw bad(`has an unprintable or overlong dtype`);
+  const nbytes = Number(e.nbytes ?? 0);
+  if (!Number.isSafeInteger(nbytes) || nbytes < 0) throw bad(`declares ${nbytes} bytes`);
+  return { name, kind, dtype, nbytes };
+}

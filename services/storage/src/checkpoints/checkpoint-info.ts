@@ -1,0 +1,86 @@
+import type { CheckpointTable, ObjectManifest } from "@o3ml/integrity";
+import type { CheckpointRecord, CheckpointState, MetadataIndex } from "@o3ml/metadata";
+import { isO3mlError } from "@o3ml/errors";
+
+/** What CheckpointInfo says about one checkpoint (field names as on the wire). */
+export interface CheckpointInfo {
+  cid: string;
+  key: string;
+  run: string;
+  step: number;
+  epoch: number;
+  metrics: Record<string, number>;
+  datasetCid: string;
+  parentCid: string;
+  state: CheckpointState;
+  bytesTotal: number;
+  bytesUploaded: number;
+  bytesDeduplicated: number;
+  createdUnixMs: number;
+  entryCount: number;
+}
+
+/** A manifest that is known to carry a checkpoint table. */
+export type CheckpointManifest = ObjectManifest & { checkpoint: CheckpointTable };
+
+/**
+ * The info of checkpoint `cid`: what it is from its manifest (the record of
+ * truth), its life so far and upload figures from the metadata index. Without
+ * an index record (an index not yet rebuilt) it still answers, as committed,
+ * with upload figures of 0 and `createdUnixMs` from the ref when known.
+ */
+export function checkpointInfo(cid: string, m: CheckpointManifest, record: CheckpointRecord | undefined, refCreatedUnixMs = 0): CheckpointInfo {
+  const t = m.checkpoint;
+  return {
+    cid,
+    key: t.key,
+    run: t.run,
+    step: t.step,
+    epoch: t.epoch,
+    metrics: { ...t.metrics },
+    datasetCid: t.datasetCid,
+    parentCid: t.parentCid,
+    state: record?.state ?? "committed",
+    bytesTotal: m.size,
+    bytesUploaded: record?.bytesUploaded ?? 0,
+    bytesDeduplicated: record?.bytesDeduplicated ?? 0,
+    createdUnixMs: record ? Date.parse(record.committedAt) : refCreatedUnixMs,
+    entryCount: t.entries.length,
+  };
+}
+
+/** The index's record of checkpoint `id`, or undefined when the index does not know it. */
+export async function findRecord(index: MetadataIndex, id: string): Promise<CheckpointRecord | undefined> {
+  try {
+    return await index.getCheckpoint(id);
+  } catch (err) {
+    if (isO3mlError(err, "NOT_FOUND")) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Checkpoints of `run` (a run id, or a run name the index knows), in commit
+ * order. Checkpoints name their run by id even when no `run.created` event
+ * introduced it, so an id the index has no run for is matched directly.
+ */
+export async function recordsOfRun(index: MetadataIndex, run: string | undefined, states?: CheckpointState[]): Promise<CheckpointRecord[]> {
+  if (run === undefined) return index.listCheckpoints({ states });
+  try {
+    return await index.listCheckpoints({ run, states });
+  } catch (err) {
+    if (!isO3mlError(err, "NOT_FOUND")) throw err;
+    return (await index.listCheckpoints({ states })).filter((r) => r.runId === run);
+  }
+}
+
+/** Where a run resumes from: its most recently committed checkpoint that is not deleted. */
+export async function latestOfRun(index: MetadataIndex, run: string): Promise<CheckpointRecord | undefined> {
+  try {
+    return await index.latestCommittedCheckpoint(run);
+  } catch (err) {
+    if (!isO3mlError(err, "NOT_FOUND")) throw err;
+    const live = await recordsOfRun(index, run, ["committed", "durable"]);
+    return live[live.length - 1];
+  }
+}

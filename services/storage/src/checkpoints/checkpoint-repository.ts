@@ -1,0 +1,131 @@
+import { O3mlError } from "@o3ml/errors";
+import { createSha256, parseCid, type ObjectManifest } from "@o3ml/integrity";
+import { o3ml } from "@o3ml/proto";
+import { readChunks, type ChunkSpan } from "../blob-reader.js";
+import { validatePrefix } from "../layout.js";
+import { mapLimit } from "../map-limit.js";
+import { checkpointInfo, findRecord, recordsOfRun, type CheckpointInfo, type CheckpointManifest } from "./checkpoint-info.js";
+import { saveCheckpoint, type CheckpointDeps, type SaveMessage } from "./checkpoint-save.js";
+
+/** Names a checkpoint by object key or by manifest CID (exactly one). */
+export interface CheckpointSelector {
+  key?: string | null;
+  cid?: string | null;
+}
+
+export type LoadMessage = { info: CheckpointInfo } | { entry: o3ml.v1.EntryHeader.$Properties } | { data: Uint8Array };
+
+/** Largest data payload of one Load message (gRPC caps a message at 4 MiB). */
+const LOAD_MESSAGE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Checkpoints: objects whose manifest carries a checkpoint table. Saved by
+ * `save` (checkpoint-save.ts); read back entry by entry, every blob verified
+ * before any of its bytes is passed on. Listings come from the metadata index
+ * (which holds upload figures and states), each joined with its manifest.
+ */
+export class CheckpointRepository {
+  constructor(private readonly d: CheckpointDeps) {}
+
+  save(header: o3ml.v1.CheckpointHeader.$Properties, messages: AsyncIterable<SaveMessage>, cancelled: () => boolean): Promise<CheckpointInfo> {
+    return saveCheckpoint(this.d, header, messages, cancelled);
+  }
+
+  async stat(sel: CheckpointSelector): Promise<CheckpointInfo> {
+    return (await this.open(sel)).info;
+  }
+
+  /** The info, then each entry's header and its verified bytes, fetching blobs ahead across entries. */
+  async *load(sel: CheckpointSelector): AsyncGenerator<LoadMessage> {
+    const { info, manifest } = await this.open(sel);
+    if (info.state === "deleted") {
+      throw new O3mlError("NOT_FOUND", `checkpoint ${info.cid} (${info.key}) was deleted; its data stays in the bucket only until 'o3ml gc' runs`, { cid: info.cid, key: info.key });
+    }
+    yield { info };
+    const blobs = readChunks(this.d.store, spans(manifest), this.d.opts.readPrefetch, { key: info.key });
+    try {
+      for (const e of manifest.checkpoint.entries) {
+        yield { entry: { name: e.name, kind: e.kind === "skeleton" ? o3ml.v1.EntryKind.SKELETON : o3ml.v1.EntryKind.STORAGE, dtype: e.dtype, nbytes: e.nbytes } };
+        for (let i = 0; i < e.chunkCount; i++) {
+          const next = await blobs.next();
+          if (next.done) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: fewer blobs than its manifest lists`);
+          const chunk = next.value;
+          for (let off = 0; off < chunk.byteLength; off += LOAD_MESSAGE_BYTES) {
+            yield { data: chunk.subarray(off, Math.min(chunk.byteLength, off + LOAD_MESSAGE_BYTES)) };
+          }
+        }
+      }
+    } finally {
+      await blobs.return(undefined);
+    }
+  }
+
+  /** Checkpoints not deleted, of one run and/or under a key prefix, in commit order. */
+  async list(run: string, prefix: string): Promise<CheckpointInfo[]> {
+    validatePrefix(prefix);
+    const records = await recordsOfRun(this.d.metadata.index, run || undefined, ["committed", "durable"]);
+    const infos = await mapLimit(records, 16, async (r) => {
+      try {
+        const m = await this.d.objects.manifests.read(r.manifestCid);
+        return m.checkpoint ? checkpointInfo(r.id, m as CheckpointManifest, r) : undefined;
+      } catch (err) {
+        // One unreadable manifest must not hide the others; `o3ml ckpt verify` reports it.
+        this.d.log.warn({ cid: r.manifestCid, err: String(err) }, `checkpoint ${r.id} is left out of the listing: its manifest cannot be read`);
+        return undefined;
+      }
+    });
+    return infos.filter((i): i is CheckpointInfo => i !== undefined && i.key.startsWith(prefix));
+  }
+
+  /** Re-reads and re-hashes every blob, then the whole checkpoint; INTEGRITY names the key and CID of what failed. */
+  async verify(sel: CheckpointSelector): Promise<{ info: CheckpointInfo; blobsChecked: number; bytesChecked: number }> {
+    const { info, manifest } = await this.open(sel);
+    const hash = createSha256();
+    let blobsChecked = 0;
+    for await (const chunk of readChunks(this.d.store, spans(manifest), Math.max(4, this.d.opts.readPrefetch), { key: info.key })) {
+      hash.update(chunk);
+      blobsChecked++;
+    }
+    const whole = hash.digestHex();
+    if (whole !== Buffer.from(manifest.sha256).toString("hex")) {
+      throw new O3mlError(
+        "INTEGRITY",
+        `checkpoint ${info.cid} at ${info.key}: every blob matches its CID but the whole hashes to sha256 ${whole}, not the manifest's; the manifest is inconsistent — restore the checkpoint from another copy`,
+        { key: info.key, cid: info.cid },
+      );
+    }
+    return { info, blobsChecked, bytesChecked: hash.bytes };
+  }
+
+  /** Resolves a selector to the checkpoint's manifest and info. */
+  async open(sel: CheckpointSelector): Promise<{ info: CheckpointInfo; manifest: CheckpointManifest }> {
+    const key = sel.key ?? "";
+    const cid = sel.cid ?? "";
+    if ((key === "") === (cid === "")) {
+      throw new O3mlError("INVALID_ARGUMENT", "name a checkpoint by its object key or by its manifest CID (exactly one of key, cid)");
+    }
+    const index = this.d.metadata.index;
+    if (key) {
+      const { ref, manifest } = await this.d.objects.resolve(key);
+      const m = asCheckpoint(manifest, `object ${key}`);
+      const info = checkpointInfo(ref.manifestCid, m, await findRecord(index, ref.manifestCid), Number(ref.createdUnixMs));
+      // A live ref is the record of truth; an index that says otherwise lags behind it.
+      if (info.state === "deleted") info.state = "committed";
+      return { info, manifest: m };
+    }
+    parseCid(cid);
+    const m = asCheckpoint(await this.d.objects.manifests.read(cid), `manifest ${cid}`);
+    return { info: checkpointInfo(cid, m, await findRecord(index, cid)), manifest: m };
+  }
+}
+
+function asCheckpoint(m: ObjectManifest, what: string): CheckpointManifest {
+  if (!m.checkpoint) {
+    throw new O3mlError("FAILED_PRECONDITION", `${what} is not a checkpoint (it was stored with put, not saved through the CheckpointService); read it with 'o3ml get'`);
+  }
+  return m as CheckpointManifest;
+}
+
+function spans(m: ObjectManifest): ChunkSpan[] {
+  return m.chunks.map((c) => ({ cid: c.cid, size: c.size, from: 0, to: c.size }));
+}

@@ -1,0 +1,127 @@
+import type { BlobStore } from "@o3ml/o3-client";
+import { O3mlError } from "@o3ml/errors";
+import { encodeObjectManifest } from "@o3ml/integrity";
+import type { o3ml } from "@o3ml/proto";
+import type { BlobLease, KnownBlobs } from "../known-blobs.js";
+import type { Logger } from "../logger.js";
+import type { ServiceMetadata } from "../metadata/service-metadata.js";
+import type { ObjectRepository } from "../object-repository.js";
+import type { RefRecord } from "../ref-store.js";
+import type { ServiceOptions } from "../service-options.js";
+import { checkEntry, checkHeader, type SaveHeader } from "./checkpoint-header.js";
+import { latestOfRun, type CheckpointInfo } from "./checkpoint-info.js";
+import { CheckpointWriter, type CheckpointBody } from "./checkpoint-writer.js";
+import type { DurabilityTracker } from "./durability-tracker.js";
+
+/** The content type of a checkpoint object: its entries' bytes, concatenated. */
+export const CHECKPOINT_CONTENT_TYPE = "application/vnd.o3ml.checkpoint";
+
+export interface CheckpointDeps {
+  store: BlobStore;
+  known: KnownBlobs;
+  objects: ObjectRepository;
+  metadata: ServiceMetadata;
+  opts: ServiceOptions;
+  log: Logger;
+  durability: DurabilityTracker;
+}
+
+export type SaveMessage = o3ml.v1.SaveCheckpointRequest.$Properties & { msg?: string };
+
+/**
+ * One Save stream, after its header: entries become blobs as they arrive;
+ * only a complete stream (every entry whole, a trailer with the right count,
+ * the client still there) is committed, in the order blobs → manifest →
+ * `checkpoint.committed` event → ref. Anything less writes no ref, so the
+ * checkpoint never becomes visible and its blobs are garbage for `o3ml gc`.
+ */
+export async function saveCheckpoint(
+  d: CheckpointDeps,
+  header: o3ml.v1.CheckpointHeader.$Properties,
+  messages: AsyncIterable<SaveMessage>,
+  cancelled: () => boolean,
+): Promise<CheckpointInfo> {
+  const h = checkHeader(header);
+  const bad = (why: string) => new O3mlError("INVALID_ARGUMENT", `save checkpoint ${h.key}: ${why}; nothing was committed`, { key: h.key });
+  const previous = d.objects.previous(h.key);
+  const lease = d.known.lease();
+  const w = new CheckpointWriter(d.store, d.known, lease, h.key, d.opts);
+  try {
+    let entryCount: number | undefined;
+    for await (const m of messages) {
+      if (entryCount !== undefined) throw bad("a message came after the trailer");
+      if (m.msg === "entry") await w.begin(checkEntry(h.key, m.entry ?? {}, w.previous));
+      else if (m.msg === "data") await w.data(m.data ?? new Uint8Array(0));
+      else if (m.msg === "trailer") entryCount = m.trailer?.entryCount ?? 0;
+      else if (m.msg === "header") throw bad("a second header in one stream");
+      else throw bad("an empty message");
+    }
+    // A cancelled call also ends the message stream: never commit what may be a prefix.
+    if (cancelled()) throw new O3mlError("ABORTED", `save checkpoint ${h.key}: the client went away mid-stream; nothing was committed`, { key: h.key });
+    if (entryCount === undefined) {
+      throw new O3mlError("ABORTED", `save checkpoint ${h.key}: the stream ended without a trailer, so it may be cut short; nothing was committed — save again`, { key: h.key });
+    }
+    const body = await w.finish(entryCount);
+    return await commit(d, h, body, lease, await previous);
+  } catch (err) {
+    await w.abort();
+    throw err;
+  } finally {
+    lease.release();
+  }
+}
+
+async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, lease: BlobLease, previous: RefRecord | undefined): Promise<CheckpointInfo> {
+  const parentCid = h.parentCid || (await latestOfRun(d.metadata.index, h.run))?.manifestCid || "";
+  const manifest = encodeObjectManifest({
+    size: body.size,
+    chunks: body.chunks,
+    contentType: CHECKPOINT_CONTENT_TYPE,
+    sha256: body.sha256,
+    labels: h.labels,
+    checkpoint: { key: h.key, run: h.run, step: h.step, epoch: h.epoch, metrics: h.metrics, datasetCid: h.datasetCid, parentCid, entries: body.entries },
+  });
+  const { cid } = await d.objects.manifests.write(manifest, lease);
+  const event = await d.metadata.record("checkpoint.committed", {
+    checkpointId: cid,
+    runId: h.run,
+    step: h.step,
+    epoch: h.epoch,
+    metrics: h.metrics,
+    manifestCid: cid,
+    parentCheckpointId: parentCid || null,
+    datasetVersionCid: h.datasetCid || null,
+    bytesTotal: body.size,
+    bytesUploaded: body.bytesUploaded,
+    bytesDeduplicated: body.bytesDeduplicated,
+  });
+  try {
+    await d.objects.commit(h.key, cid, body.size, previous);
+  } catch (err) {
+    // The event is in the log but no ref names the checkpoint: take it back
+    // out of listings (unless the key already held this very checkpoint).
+    if (previous?.manifestCid !== cid) {
+      await d.metadata.record("checkpoint.deleted", { checkpointId: cid }).catch((e: unknown) =>
+        d.log.warn({ cid, err: String(e) }, `could not record that checkpoint ${cid} was not committed; 'o3ml ckpt ls' may list it though no key names it`),
+      );
+    }
+    throw err;
+  }
+  d.durability.track(cid, body.chunks.map((c) => c.cid));
+  return {
+    cid,
+    key: h.key,
+    run: h.run,
+    step: h.step,
+    epoch: h.epoch,
+    metrics: h.metrics,
+    datasetCid: h.datasetCid,
+    parentCid,
+    state: "committed",
+    bytesTotal: body.size,
+    bytesUploaded: body.bytesUploaded,
+    bytesDeduplicated: body.bytesDeduplicated,
+    createdUnixMs: Date.parse(event.at),
+    entryCount: body.entries.length,
+  };
+}

@@ -1,0 +1,153 @@
+import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
+import { O3mlError } from "@o3ml/errors";
+import { grpcService, o3ml } from "@o3ml/proto";
+
+type V1 = typeof o3ml.v1;
+/** The messages as plain objects: every field present, 64-bit integers as numbers. */
+export interface WireVersionInfo {
+  name: string;
+  version: string;
+  cid: string;
+  parentCid: string;
+  samples: number;
+  bytes: number;
+  shards: number;
+  createdUnixMs: number;
+}
+export interface WireSample {
+  key: string;
+  offset: number;
+  size: number;
+  sha256: Uint8Array;
+}
+export interface WireShard {
+  cid: string;
+  size: number;
+  split: string;
+  samples: WireSample[];
+}
+export interface WireDatasetManifest {
+  formatVersion: number;
+  name: string;
+  version: string;
+  parentCid: string;
+  shards: WireShard[];
+  schema: { sourceKind: string; fields: string[]; classes: string[]; columns: string[] };
+  samples: number;
+  bytes: number;
+  createdUnixMs: number;
+  splitSeed: number;
+}
+const PLAIN = { longs: Number, defaults: true, arrays: true } as const;
+const plainInfo = (m: unknown) => o3ml.v1.DatasetVersionInfo.toObject(m as o3ml.v1.DatasetVersionInfo, PLAIN) as WireVersionInfo;
+const plainManifest = (m: unknown) => {
+  const out = o3ml.v1.DatasetManifest.toObject(m as o3ml.v1.DatasetManifest, PLAIN) as WireDatasetManifest;
+  out.schema = o3ml.v1.DatasetSchema.toObject(((m as o3ml.v1.DatasetManifest).schema ?? new o3ml.v1.DatasetSchema()) as o3ml.v1.DatasetSchema, PLAIN) as WireDatasetManifest["schema"];
+  return out;
+};
+type GetBlobResponse = InstanceType<V1["GetBlobResponse"]>;
+type Rpc = Client & Record<string, (...a: unknown[]) => unknown>;
+
+const BlobClient = makeGenericClientConstructor(grpcService("BlobService"), "BlobService");
+const DatasetsClient = makeGenericClientConstructor(grpcService("DatasetService"), "DatasetService");
+/** Manifests travel whole in one message (see server.ts). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024 + 64 * 1024;
+const DATA_MESSAGE_BYTES = 2 * 1024 * 1024;
+
+/** A TypeScript client of the BlobService and DatasetService, used by the CLI and tests. */
+export class DatasetClient {
+  private readonly blobs: Rpc;
+  private readonly datasets: Rpc;
+  private readonly md = new Metadata();
+
+  constructor(
+    readonly address = process.env.O3ML_SERVICE ?? "127.0.0.1:7433",
+    token = process.env.O3ML_TOKEN,
+  ) {
+    const opts = { "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES };
+    this.blobs = new BlobClient(address, credentials.createInsecure(), opts) as never;
+    this.datasets = new DatasetsClient(address, credentials.createInsecure(), opts) as never;
+    if (token) this.md.set("authorization", `Bearer ${token}`);
+  }
+
+  /** Streams one blob whose CID and size are known; resolves once the service stored (or already had) it. */
+  putBlob(cid: string, size: number, data: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<{ deduplicated: boolean }> {
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      const call = this.blobs.put!(this.md, (err: ServiceError | null, res: { deduplicated?: boolean }) => {
+        answered = true;
+        if (err) reject(this.wrap(err));
+        else resolve({ deduplicated: !!res.deduplicated });
+      }) as ClientWritableStream<object>;
+      (async () => {
+        call.write({ header: { cid, size } });
+        for await (const piece of data) {
+          // The service refused the blob already (wrong size, say): stop reading it.
+          if (answered) break;
+          for (let off = 0; off < piece.byteLength; off += DATA_MESSAGE_BYTES) {
+            const part = piece.subarray(off, off + DATA_MESSAGE_BYTES);
+            if (!call.write({ data: part })) await new Promise((r) => call.once("drain", r));
+            onBytes?.(part.byteLength);
+          }
+        }
+        call.end();
+      })().catch((err) => {
+        call.cancel();
+        reject(O3mlError.from(err, `put blob ${cid}`));
+      });
+    });
+  }
+
+  /** The blob's bytes, verified by the service before it sends any; `fromStore` skips its cache. */
+  async *getBlob(cid: string, opts: { fromStore?: boolean } = {}): AsyncGenerator<Uint8Array> {
+    const call = this.blobs.get!({ cid, fromStore: !!opts.fromStore }, this.md) as ClientReadableStream<GetBlobResponse>;
+    try {
+      for await (const m of call as AsyncIterable<GetBlobResponse>) if (m.data?.byteLength) yield m.data;
+    } catch (err) {
+      throw this.wrap(err);
+    } finally {
+      call.cancel();
+    }
+  }
+
+  async has(cids: string[]): Promise<boolean[]> {
+    return (await this.unary<{ present?: boolean[] }>(this.blobs, "has", { cids })).present ?? [];
+  }
+  async fetch(cid: string): Promise<{ path: string; size: number; lease: string }> {
+    const r = await this.unary<{ path: string; size: unknown; lease: string }>(this.blobs, "fetch", { cid });
+    return { path: r.path, size: Number(r.size), lease: r.lease };
+  }
+  async release(lease: string): Promise<void> {
+    await this.unary(this.blobs, "release", { lease });
+  }
+  async commit(manifest: o3ml.v1.DatasetManifest.$Properties): Promise<WireVersionInfo> {
+    // Commit HEADs every shard; a version of thousands of shards takes a while.
+    return plainInfo(await this.unary(this.datasets, "commit", { manifest }, 600_000));
+  }
+  async resolve(spec: string): Promise<{ info: WireVersionInfo; manifest: WireDatasetManifest }> {
+    const res = await this.unary<{ info: unknown; manifest: unknown }>(this.datasets, "resolve", { spec }, 300_000);
+    return { info: plainInfo(res.info), manifest: plainManifest(res.manifest) };
+  }
+  async list(name = ""): Promise<WireVersionInfo[]> {
+    return ((await this.unary<{ versions?: unknown[] }>(this.datasets, "list", { name }, 300_000)).versions ?? []).map(plainInfo);
+  }
+
+  close(): void {
+    this.blobs.close();
+    this.datasets.close();
+  }
+
+  private unary<Res>(client: Rpc, method: string, req: object, timeoutMs = 60_000): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      client[method]!(req, this.md, { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, res: Res) => (err ? reject(this.wrap(err)) : resolve(res)));
+    });
+  }
+
+  private wrap(err: unknown): O3mlError {
+    const e = O3mlError.from(err);
+    if (e.code === "UNAVAILABLE" && /No connection established|ECONNREFUSED|connect/i.test(e.message)) {
+      return new O3mlError("UNAVAILABLE", `cannot reach the o3ml service at ${this.address}: start it with 'npx o3ml serve' or set O3ML_SERVICE`, {}, { cause: err });
+    }
+    return e;
+  }
+}

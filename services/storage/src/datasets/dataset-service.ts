@@ -1,0 +1,18 @@
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import { o3ml } from "@o3ml/proto";
+import { unary, type RpcContext } from "../rpc-handlers.js";
+import type { DatasetRepository } from "./dataset-repository.js";
+
+type V1 = typeof o3ml.v1;
+
+/** The DatasetService handlers: plain async functions over the repository. */
+export function datasetService(repo: DatasetRepository, ctx: RpcContext): UntypedServiceImplementation {
+  return {
+    commit: unary(ctx, "DatasetCommit", async (req: InstanceType<V1["CommitDatasetRequest"]>) =>
+      // 64-bit fields decode as Long objects: plain numbers from here on.
+      repo.commit(req.manifest ? o3ml.v1.DatasetManifest.toObject(req.manifest as o3ml.v1.DatasetManifest, { longs: Number }) : {}),
+    ),
+    resolve: unary(ctx, "DatasetResolve", async (req: InstanceType<V1["ResolveDatasetRequest"]>) => repo.resolve(req.spec ?? "")),
+    list: unary(ctx, "DatasetList", async (req: InstanceType<V1["ListDatasetsRequest"]>) => ({ versions: await repo.list(req.name ?? "") })),
+  };
+}

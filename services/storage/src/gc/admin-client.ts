@@ -1,0 +1,23 @@
+import { O3mlError } from "@o3ml/errors";
+import type { o3ml } from "@o3ml/proto";
+import { RpcClient } from "../rpc-client.js";
+
+export type WireGcReport = o3ml.v1.GcReport.$Properties;
+export type WireGcProgress = o3ml.v1.GcProgress.$Properties;
+
+/** A TypeScript client of the AdminService. */
+export class AdminClient extends RpcClient {
+  constructor(address?: string, token?: string) {
+    super("AdminService", address, token);
+  }
+
+  /** Runs a garbage collection; `graceSeconds` undefined = the service's default (an hour). */
+  async collectGarbage(opts: { dryRun?: boolean; graceSeconds?: number; onProgress?: (p: WireGcProgress) => void } = {}): Promise<WireGcReport> {
+    const req = { dryRun: !!opts.dryRun, graceSeconds: opts.graceSeconds ?? 0, hasGraceSeconds: opts.graceSeconds !== undefined };
+    for await (const m of this.serverStream<o3ml.v1.CollectGarbageResponse>("collectGarbage", req)) {
+      if (m.progress) opts.onProgress?.(m.progress);
+      if (m.report) return m.report;
+    }
+    throw new O3mlError("INTERNAL", "gc: the service ended the call without a report");
+  }
+}

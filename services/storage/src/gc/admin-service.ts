@@ -1,0 +1,35 @@
+import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import { O3mlError } from "@o3ml/errors";
+import type { o3ml } from "@o3ml/proto";
+import { serverStream, writeMessage, type RpcContext } from "../rpc-handlers.js";
+import { DEFAULT_GRACE_MS, type GarbageCollector } from "./garbage-collector.js";
+
+type Request = o3ml.v1.CollectGarbageRequest.$Properties;
+
+/** Sweep progress is sent at most this often: the report is what matters. */
+const PROGRESS_EVERY_MS = 250;
+
+/** The AdminService handlers. */
+export function adminService(gc: GarbageCollector, ctx: RpcContext): UntypedServiceImplementation {
+  return {
+    collectGarbage: serverStream(ctx, "Admin.CollectGarbage", async (req: Request, call) => {
+      const graceSeconds = req.hasGraceSeconds ? Number(req.graceSeconds ?? 0) : DEFAULT_GRACE_MS / 1000;
+      if (!Number.isSafeInteger(graceSeconds) || graceSeconds < 0) {
+        throw new O3mlError("INVALID_ARGUMENT", `gc: grace period ${graceSeconds} s is not a whole number of seconds >= 0`);
+      }
+      let last = 0;
+      const report = await gc.collect({
+        dryRun: !!req.dryRun,
+        graceMs: graceSeconds * 1000,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (now - last < PROGRESS_EVERY_MS || call.cancelled) return;
+          last = now;
+          // Not awaited: progress must never slow the sweep; at this rate a slow reader buffers a few small messages.
+          call.write({ progress: p });
+        },
+      });
+      await writeMessage(call, { report });
+    }),
+  };
+}

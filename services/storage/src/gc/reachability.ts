@@ -1,0 +1,149 @@
+import type { BlobStore } from "@o3ml/o3-client";
+import { O3mlError, isO3mlError } from "@o3ml/errors";
+import { decodeEvent, eventIdFromKey } from "@o3ml/metadata";
+import { DATASET_REF_KIND } from "../datasets/dataset-catalog.js";
+import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
+import { manifestKey, parseRefKey, ROOT } from "../layout.js";
+import type { Logger } from "../logger.js";
+import type { ManifestStore } from "../manifest-store.js";
+import { mapLimit } from "../map-limit.js";
+import { RefStore } from "../ref-store.js";
+
+/** How to read a live manifest to find the blobs it names. */
+type ManifestKind = "object" | "dataset" | "opaque";
+
+export interface Reachability {
+  /** Live manifest CIDs. */
+  manifests: Set<string>;
+  /** Live blob CIDs: every blob a live manifest names. */
+  blobs: Set<string>;
+  /** Refs no reader uses any more (older refs of an object), with the manifest each named. */
+  superseded: { key: string; manifestCid: string }[];
+  liveRefs: number;
+  logEvents: number;
+  /** `<kind>/<name>` of each name whose current ref names a manifest that is missing. */
+  broken: string[];
+}
+
+const REFS_ROOT = `${ROOT}refs/`;
+const LOG_ROOT = `${ROOT}log/`;
+
+/**
+ * The mark phase of `o3ml gc`, from the bucket alone (the record of truth):
+ *
+ * - objects: a name's newest ref is its value; its manifest is live unless
+ *   it is a deletion. Older refs are superseded.
+ * - datasets: every ref is a version users can still resolve; all are live.
+ * - the log: a checkpoint or dataset version whose event was written but no
+ *   ref ever named its manifest (a commit that stopped between the two, see
+ *   @o3ml/metadata's event-writer) stays live, unless a later event deleted
+ *   it; artifacts named by events stay live.
+ *
+ * Every blob a live manifest names is live. Anything this code cannot read
+ * with certainty (a ref kind it does not know, a manifest of a newer format,
+ * an event of a newer format) stops the collection: nothing is deleted on a guess.
+ */
+export async function markReachable(store: BlobStore, manifests: ManifestStore, log: Logger): Promise<Reachability> {
+  const live = new Map<string, ManifestKind>();
+  const namedByRef = new Set<string>();
+  const superseded: Reachability["superseded"] = [];
+  const current = new Map<string, string>();
+  let liveRefs = 0;
+
+  for (const [kind, names] of await refsByName(store, log)) {
+    const refs = new RefStore(store, kind);
+    await mapLimit([...names], 16, async ([name, keys]) => {
+      const read = await mapLimit(keys, 4, async (key) => ({ key, ref: await refs.read(key) }));
+      for (const { ref } of read) if (!ref.deleted) namedByRef.add(ref.manifestCid);
+      if (kind === DATASET_REF_KIND) {
+        for (const { ref } of read) {
+          if (ref.deleted) continue;
+          live.set(ref.manifestCid, "dataset");
+          current.set(ref.manifestCid, `${kind}/${name}`);
+          liveRefs++;
+        }
+        return;
+      }
+      const newest = read[read.length - 1]!;
+      if (!newest.ref.deleted) {
+        live.set(newest.ref.manifestCid, "object");
+        current.set(newest.ref.manifestCid, `${kind}/${name}`);
+        liveRefs++;
+      }
+      for (const r of newest.ref.deleted ? read : read.slice(0, -1)) superseded.push({ key: r.key, manifestCid: r.ref.manifestCid });
+    });
+  }
+
+  const fromLog = await liveFromLog(store, log);
+  for (const [cid, kind] of fromLog.manifests) if (!namedByRef.has(cid) && !live.has(cid)) live.set(cid, kind);
+
+  const blobs = new Set<string>(fromLog.opaque);
+  const broken: string[] = [];
+  await mapLimit([...live], 16, async ([cid, kind]) => {
+    try {
+      for (const c of await blobsNamedBy(store, manifests, cid, kind)) blobs.add(c);
+    } catch (err) {
+      if (!isO3mlError(err, "NOT_FOUND")) throw err;
+      // A commit recorded in the log whose manifest is gone has nothing left to keep.
+      if (current.has(cid)) broken.push(current.get(cid)!);
+    }
+  });
+  for (const c of fromLog.opaque) live.set(c, "opaque");
+  return { manifests: new Set(live.keys()), blobs, superseded, liveRefs, logEvents: fromLog.events, broken: broken.sort() };
+}
+
+/** Every ref key under o3ml/v1/refs/, grouped by kind and name, oldest first. */
+async function refsByName(store: BlobStore, log: Logger): Promise<Map<string, Map<string, string[]>>> {
+  const out = new Map<string, Map<string, string[]>>();
+  for await (const o of store.list(REFS_ROOT)) {
+    const kind = o.key.slice(REFS_ROOT.length).split("/")[0]!;
+    if (kind !== "objects" && kind !== DATASET_REF_KIND) {
+      throw new O3mlError(
+        "FAILED_PRECONDITION",
+        `gc stopped before deleting anything: ${o.key} is a ref of kind ${JSON.stringify(kind)}, which this o3ml does not know, so it cannot tell what it keeps alive; upgrade o3ml`,
+        { key: o.key },
+      );
+    }
+    const parsed = parseRefKey(kind, o.key);
+    if (!parsed) {
+      log.warn({ key: o.key }, "gc ignores a key under o3ml/v1/refs/ that is not a ref");
+      continue;
+    }
+    const names = out.get(kind) ?? out.set(kind, new Map()).get(kind)!;
+    (names.get(parsed.name) ?? names.set(parsed.name, []).get(parsed.name)!).push(o.key);
+  }
+  return out;
+}
+
+/** Manifests and opaque CIDs (artifacts) the log keeps alive, before refs are taken into account. */
+async function liveFromLog(store: BlobStore, log: Logger): Promise<{ manifests: Map<string, ManifestKind>; opaque: Set<string>; events: number }> {
+  const keys: string[] = [];
+  for await (const o of store.list(LOG_ROOT)) if (eventIdFromKey(o.key)) keys.push(o.key);
+  const committed = new Map<string, string>();
+  const deleted = new Set<string>();
+  const manifests = new Map<string, ManifestKind>();
+  const opaque = new Set<string>();
+  await mapLimit(keys, 16, async (key) => {
+    let event;
+    try {
+      event = decodeEvent(await store.get(key), key);
+    } catch (err) {
+      // A malformed event names nothing this code could keep; a newer format might.
+      if (!isO3mlError(err, "INVALID_ARGUMENT")) throw err;
+      log.warn({ key }, `gc skips an unreadable event: ${(err as Error).message}`);
+      return;
+    }
+    if (event.type === "checkpoint.committed") committed.set(event.data.checkpointId, event.data.manifestCid);
+    else if (event.type === "checkpoint.deleted") deleted.add(event.data.checkpointId);
+    else if (event.type === "dataset.version.created") manifests.set(event.data.manifestCid, "dataset");
+    else if (event.type === "artifact.created") opaque.add(event.data.cid);
+  });
+  for (const [id, cid] of committed) if (!deleted.has(id)) manifests.set(cid, "object");
+  return { manifests, opaque, events: keys.length };
+}
+
+async function blobsNamedBy(store: BlobStore, manifests: ManifestStore, cid: string, kind: ManifestKind): Promise<string[]> {
+  if (kind === "object") return (await manifests.read(cid)).chunks.map((c) => c.cid);
+  if (kind === "dataset") return decodeDatasetManifest(await store.get(manifestKey(cid)), cid).shards.map((s) => s.cid ?? "");
+  return [];
+}

@@ -1,0 +1,84 @@
+import type { BlobStore } from "@o3ml/o3-client";
+import { O3mlError } from "@o3ml/errors";
+import { decodeObjectManifest, manifestCid, type ObjectManifest } from "@o3ml/integrity";
+import type { BlobLease, KnownBlobs } from "./known-blobs.js";
+import { manifestKey } from "./layout.js";
+
+/** Decoded manifests kept in memory, by their encoded size (checkpoint tables can be large). */
+const CACHE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Object manifests at o3ml/v1/manifests/<cid>, shared by objects and
+ * checkpoints. A manifest is named by its CID and never changes, so a decoded
+ * one may be remembered; only `o3ml gc` removes one, and it calls `forget`.
+ */
+export class ManifestStore {
+  private readonly cache = new Map<string, { manifest: ObjectManifest; bytes: number }>();
+  private cachedBytes = 0;
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly known: KnownBlobs,
+  ) {}
+
+  /**
+   * Stores encoded manifest bytes under their CID unless they are there
+   * already. The CID is leased first, so gc keeps it until the commit ends.
+   * Returns the CID and the bytes uploaded (0 when it was already stored).
+   */
+  async write(bytes: Uint8Array, lease?: BlobLease): Promise<{ cid: string; uploaded: number }> {
+    const cid = manifestCid(bytes);
+    lease?.add(cid);
+    await this.known.deletion(cid);
+    if (await this.store.head(manifestKey(cid))) return { cid, uploaded: 0 };
+    await this.store.put(manifestKey(cid), bytes);
+    return { cid, uploaded: bytes.byteLength };
+  }
+
+  /**
+   * Reads and verifies manifest `cid`. `key` is the object whose ref named
+   * it: then a missing manifest is damage (INTEGRITY); without a key the
+   * caller asked for the CID itself, and a missing one is NOT_FOUND.
+   */
+  async read(cid: string, key?: string): Promise<ObjectManifest> {
+    const hit = this.cache.get(cid);
+    if (hit) {
+      // Re-inserted so the map's order stays least-recently-used first.
+      this.cache.delete(cid);
+      this.cache.set(cid, hit);
+      return hit.manifest;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.store.get(manifestKey(cid));
+    } catch (err) {
+      if (err instanceof O3mlError && err.code === "NOT_FOUND") {
+        throw key === undefined
+          ? new O3mlError("NOT_FOUND", `no manifest ${cid} in bucket ${this.store.bucket}; check the CID (e.g. with 'o3ml ckpt ls')`, { cid }, { cause: err })
+          : new O3mlError("INTEGRITY", `object ${key}: its manifest ${cid} is missing from the bucket; the object cannot be read`, { key, cid }, { cause: err });
+      }
+      throw err;
+    }
+    const manifest = decodeObjectManifest(bytes, cid);
+    this.remember(cid, manifest, bytes.byteLength);
+    return manifest;
+  }
+
+  forget(cid: string): void {
+    const hit = this.cache.get(cid);
+    if (!hit) return;
+    this.cache.delete(cid);
+    this.cachedBytes -= hit.bytes;
+  }
+
+  private remember(cid: string, manifest: ObjectManifest, bytes: number): void {
+    if (bytes > CACHE_BYTES / 4) return;
+    this.forget(cid);
+    this.cache.set(cid, { manifest, bytes });
+    this.cachedBytes += bytes;
+    for (const [old] of this.cache) {
+      if (this.cachedBytes <= CACHE_BYTES) break;
+      this.forget(old);
+    }
+  }
+}

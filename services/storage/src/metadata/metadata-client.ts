@@ -1,0 +1,71 @@
+import type { ArtifactRecord, CheckpointRecord, RunRecord } from "@o3ml/metadata";
+import type { o3ml } from "@o3ml/proto";
+import { RpcClient } from "../rpc-client.js";
+import { artifactFromWire, checkpointFromWire, runFromWire } from "./metadata-wire.js";
+
+export type WireRebuildResult = o3ml.v1.RebuildIndexResponse.$Properties;
+
+export interface RunRegistration {
+  name: string;
+  hyperparameters?: Record<string, unknown>;
+  codeCommit?: string | null;
+  codeDirty?: boolean | null;
+  packages?: Record<string, string>;
+  host?: string | null;
+}
+
+/** A TypeScript client of the MetadataService; answers are index records (null for absent values, ISO times). */
+export class MetadataClient extends RpcClient {
+  constructor(address?: string, token?: string) {
+    super("MetadataService", address, token);
+  }
+
+  async registerRun(r: RunRegistration): Promise<RunRecord> {
+    const req = {
+      name: r.name,
+      hyperparametersJson: JSON.stringify(r.hyperparameters ?? {}),
+      codeCommit: r.codeCommit ?? "",
+      codeDirty: !!r.codeDirty,
+      hasCodeDirty: r.codeDirty !== undefined && r.codeDirty !== null,
+      packages: r.packages ?? {},
+      host: r.host ?? "",
+    };
+    return runFromWire(await this.unary("registerRun", req));
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    const res = await this.unary<o3ml.v1.ListRunsResponse>("listRuns", {});
+    return res.runs.map(runFromWire);
+  }
+
+  async getRun(run: string): Promise<RunRecord> {
+    return runFromWire(await this.unary("getRun", { run }));
+  }
+
+  async listCheckpoints(run = ""): Promise<CheckpointRecord[]> {
+    const res = await this.unary<o3ml.v1.ListRunCheckpointsResponse>("listCheckpoints", { run });
+    return res.checkpoints.map(checkpointFromWire);
+  }
+
+  async getCheckpoint(id: string): Promise<CheckpointRecord> {
+    return checkpointFromWire(await this.unary("getCheckpoint", { id }));
+  }
+
+  /**
+   * The lineage around `id`, rendered as "text", "mermaid", "dot" or "json"
+   * (the service checks the name); `focus` is the node id `id` resolved to.
+   */
+  async lineage(id: string, format = "text", depth = 0): Promise<{ focus: string; rendered: string }> {
+    const res = await this.unary<o3ml.v1.LineageResponse>("lineage", { id, format, depth });
+    return { focus: res.focus, rendered: res.rendered };
+  }
+
+  async recordArtifact(a: { run: string; name: string; cid: string; bytes: number; mediaType?: string; checkpointId?: string }): Promise<ArtifactRecord> {
+    return artifactFromWire(await this.unary("recordArtifact", { ...a, mediaType: a.mediaType ?? "", checkpointId: a.checkpointId ?? "" }));
+  }
+
+  /** Rebuilds the service's index from the bucket's log; a large log takes a while, hence the long deadline. */
+  rebuildIndex(timeoutMs = 30 * 60_000): Promise<WireRebuildResult> {
+    return this.unary("rebuildIndex", {}, timeoutMs);
+  }
+}

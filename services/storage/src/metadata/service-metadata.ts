@@ -1,0 +1,57 @@
+import type { BlobStore } from "@o3ml/o3-client";
+import { newEvent, openIndex, type EventInput, type EventOf, type EventType, type MetadataEvent, type MetadataIndex } from "@o3ml/metadata";
+import { BucketEventLog } from "./bucket-event-log.js";
+import { rebuildLiveIndex, type LiveRebuildResult } from "./live-rebuild.js";
+
+/**
+ * The service's view of metadata: the bucket's event log (record of truth)
+ * and the index built from it (SQLite in O3ML_HOME, or PostgreSQL from
+ * O3ML_DATABASE_URL).
+ */
+export class ServiceMetadata {
+  readonly log: BucketEventLog;
+  private readonly watchers = new Set<(event: MetadataEvent) => void>();
+  /** Rebuilds run one at a time: two replacing the index at once would each undo the other's catch-up. */
+  private rebuilding: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly index: MetadataIndex,
+    private readonly store: BlobStore,
+  ) {
+    this.log = new BucketEventLog(store);
+  }
+
+  static async open(store: BlobStore, home: string, databaseUrl = process.env.O3ML_DATABASE_URL): Promise<ServiceMetadata> {
+    const index = await openIndex({ home, databaseUrl: databaseUrl || undefined });
+    return new ServiceMetadata(index, store);
+  }
+
+  /**
+   * Writes the event to the bucket's log, then applies it to the index (the
+   * order every writer must keep: see `recordEvent` in @o3ml/metadata).
+   */
+  async record<T extends EventType>(type: T, data: EventInput<T>): Promise<EventOf<T>> {
+    const event = newEvent(type, data);
+    await this.log.append(event);
+    // A rebuild in progress re-applies what is recorded meanwhile, so its replacement of the index cannot hide it.
+    for (const watch of this.watchers) watch(event);
+    await this.index.apply(event);
+    return event;
+  }
+
+  /** Recreates the index from the bucket's log while the service keeps serving (see live-rebuild.ts). */
+  rebuild(warn: (message: string) => void): Promise<LiveRebuildResult> {
+    const run = this.rebuilding.then(() => rebuildLiveIndex(this.index, this.store, (fn) => this.watch(fn), warn));
+    this.rebuilding = run.catch(() => undefined);
+    return run;
+  }
+
+  private watch(fn: (event: MetadataEvent) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  async close(): Promise<void> {
+    await this.index.close();
+  }
+}

@@ -1,0 +1,83 @@
+import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
+import { O3mlError } from "@o3ml/errors";
+import { grpcService } from "@o3ml/proto";
+
+type Methods = Record<string, (...a: unknown[]) => unknown>;
+
+/**
+ * The client side shared by every o3ml service client: one connection to
+ * O3ML_SERVICE (default 127.0.0.1:7433), the bearer token from O3ML_TOKEN,
+ * and errors turned back into O3mlError (the service puts the code in the
+ * `o3ml-code` trailer).
+ */
+export class RpcClient {
+  protected readonly client: Client & Methods;
+  protected readonly md: Metadata;
+
+  constructor(
+    service: string,
+    readonly address = process.env.O3ML_SERVICE ?? "127.0.0.1:7433",
+    token = process.env.O3ML_TOKEN,
+  ) {
+    const max = 8 * 1024 * 1024;
+    const Ctor = makeGenericClientConstructor(grpcService(service), service);
+    this.client = new Ctor(address, credentials.createInsecure(), {
+      "grpc.max_receive_message_length": max,
+      "grpc.max_send_message_length": max,
+    }) as never;
+    this.md = new Metadata();
+    if (token) this.md.set("authorization", `Bearer ${token}`);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  protected unary<Res>(method: string, req: object, timeoutMs = 60_000): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      this.client[method]!(req, this.md, { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, res: Res) =>
+        err ? reject(this.wrap(err)) : resolve(res),
+      );
+    });
+  }
+
+  /** Every message of a server stream, errors as O3mlError. */
+  protected async *serverStream<Res>(method: string, req: object): AsyncGenerator<Res> {
+    const call = this.client[method]!(req, this.md) as ClientReadableStream<Res>;
+    try {
+      for await (const m of call as AsyncIterable<Res>) yield m;
+    } catch (err) {
+      throw this.wrap(err);
+    } finally {
+      // Stopping early (or failing) must not leave the service streaming into the void.
+      call.cancel();
+    }
+  }
+
+  /**
+   * Sends `messages` on a client stream and resolves with the response. When
+   * `messages` throws, the call is cancelled (the service then commits nothing).
+   */
+  protected clientStream<Res>(method: string, messages: AsyncIterable<object>, what: string): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const call = this.client[method]!(this.md, (err: ServiceError | null, res: Res) => (err ? reject(this.wrap(err)) : resolve(res))) as ClientWritableStream<object>;
+      (async () => {
+        for await (const m of messages) {
+          if (!call.write(m)) await new Promise((r) => call.once("drain", r));
+        }
+        call.end();
+      })().catch((err) => {
+        call.cancel();
+        reject(O3mlError.from(err, what));
+      });
+    });
+  }
+
+  protected wrap(err: unknown): O3mlError {
+    const e = O3mlError.from(err);
+    if (e.code === "UNAVAILABLE" && /No connection established|ECONNREFUSED|connect/i.test(e.message)) {
+      return new O3mlError("UNAVAILABLE", `cannot reach the o3ml service at ${this.address}: start it with 'npx o3ml serve' or set O3ML_SERVICE`, {}, { cause: err });
+    }
+    return e;
+  }
+}
