@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh clone: Node dependencies, the TypeScript build,
-# the Python virtualenv (.venv) with python-plugins installed editable, and the
-# MinIO test server. Each step is skipped when its inputs have not changed, so
-# running it again is fast.
+# the Python virtualenv (.venv) with python-plugins installed editable, the
+# MinIO test server and the PostgreSQL server binaries. Each step is skipped
+# when its inputs have not changed, so running it again is fast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -36,4 +36,19 @@ fi
 
 # 3. MinIO, built from source at a pinned release and cached across clones.
 bash scripts/minio.sh >/dev/null || say "MinIO could not be built; tests that need it will say so"
+
+# 4. PostgreSQL server binaries (initdb, pg_ctl): the metadata index is tested
+#    against a throw-away PostgreSQL as well as SQLite. Installed only when absent.
+pg_present() { compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; }
+if ! pg_present; then
+  as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo -n)
+  apt() { ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get "$@" >/dev/null 2>&1; }
+  if command -v apt-get >/dev/null; then
+    say "installing PostgreSQL (apt-get install postgresql)"
+    # A fresh machine may have no package lists yet: update only when the install needs it.
+    apt install -y -qq postgresql || { apt update -qq && apt install -y -qq postgresql; } || true
+  fi
+  pg_present || say "PostgreSQL is not installed (needs apt-get as root); the PostgreSQL metadata tests will say so and skip"
+fi
 say "ready"
