@@ -19,7 +19,7 @@ if [ ! -f "$node_stamp" ] || [ "$(cat "$node_stamp")" != "$want" ]; then
   echo "$want" > "$node_stamp"
 fi
 say "building TypeScript"
-npx tsc -b tsconfig.build.json && node scripts/copy-gen.mjs
+node scripts/copy-gen.mjs && npx tsc -b tsconfig.build.json
 
 # 2. Python virtualenv with torch (CPU wheel), the o3ml package and its test tools.
 py_stamp=.venv/.o3ml-setup
