@@ -1,0 +1,85 @@
+"""o3ml: Akave O3 as the primary storage of PyTorch Lightning training.
+
+``O3Client`` streams named objects of any size through the o3ml storage service
+(start it with ``npx o3ml serve``); every failure is an ``O3mlError`` subclass named after its
+code in ``proto/o3ml/v1/errors.proto``.
+"""
+
+from ._checkpoint_info import CheckpointInfo, VerifyResult
+from ._checkpoints import (
+    export_checkpoint,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+    stat_checkpoint,
+    verify_checkpoint,
+)
+from ._client import O3Client
+from ._errors import (
+    AbortedError,
+    AlreadyExistsError,
+    CancelledError,
+    DeadlineExceededError,
+    FailedPreconditionError,
+    IntegrityError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    O3mlError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+    UnauthenticatedError,
+    UnavailableError,
+    UnimplementedError,
+)
+from ._metadata import RunInfo
+from ._object_info import ObjectInfo
+
+__all__ = [
+    "O3Client",
+    "O3ShardDataset",
+    "O3DataLoader",
+    "RunInfo",
+    "ObjectInfo",
+    "CheckpointInfo",
+    "VerifyResult",
+    "save_checkpoint",
+    "load_checkpoint",
+    "stat_checkpoint",
+    "list_checkpoints",
+    "latest_checkpoint",
+    "verify_checkpoint",
+    "export_checkpoint",
+    "O3mlError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "UnauthenticatedError",
+    "PermissionDeniedError",
+    "FailedPreconditionError",
+    "IntegrityError",
+    "UnavailableError",
+    "ResourceExhaustedError",
+    "AbortedError",
+    "CancelledError",
+    "DeadlineExceededError",
+    "UnimplementedError",
+    "InternalError",
+]
+
+# The dataset classes need PyTorch, which the base install does not: they load on first use, so
+# `import o3ml` works without it and `from o3ml import O3ShardDataset` says what to install.
+_DATASET_NAMES = frozenset({"O3ShardDataset", "O3DataLoader"})
+
+
+def __getattr__(name: str) -> object:
+    if name not in _DATASET_NAMES:
+        raise AttributeError(f"module 'o3ml' has no attribute {name!r}")
+    try:
+        from . import _datasets
+    except ModuleNotFoundError as err:
+        if err.name not in ("torch", "numpy"):
+            raise
+        raise ImportError(f"o3ml.{name} needs PyTorch ({err.name} is not installed): pip install o3ml[lightning]") from err
+    return getattr(_datasets, name)

@@ -1,0 +1,334 @@
+"""Checkpoints through the service's CheckpointService: save, load, stat, list, verify, export.
+
+A save streams the header, then each entry of the encoded checkpoint (see ``_checkpoint_codec``)
+as an EntryHeader followed by its bytes in data messages of at most 4 MiB, sliced from the
+tensor storages without copying, then a trailer. The service commits the checkpoint only after
+a complete stream, so an interrupted save leaves nothing visible. A load receives each entry
+straight into the memory of the storage it becomes and returns the checkpoint only once every
+entry arrived whole: a failed load returns nothing half-built.
+
+The functions take an ``O3Client`` (or a bare ``grpc.Channel``, whose receive limit must then
+allow 4 MiB messages plus framing); ``CheckpointMethods`` offers them as methods of the client
+it is mixed into, using the client's channel, token and deadline. This module does not import
+``_client``, so ``O3Client`` can mix it in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import IO, TYPE_CHECKING, Any, Union
+
+import grpc
+
+from ._checkpoint_info import CheckpointInfo, VerifyResult
+from ._checkpoint_wire import SaveMessage, deserialize_load, serialize_save
+from ._errors import error_for_code, from_rpc_error
+from .gen import checkpoint_service_pb2 as pb
+from .gen import manifest_pb2
+
+if TYPE_CHECKING:
+    from ._checkpoint_codec import Entry, MapLocation
+    from ._client import O3Client
+
+ClientLike = Union["O3Client", grpc.Channel]
+
+#: Largest data message (the service's limit).
+DATA_MESSAGE_BYTES = 4 * 1024 * 1024
+_SERVICE = "/o3ml.v1.CheckpointService/"
+_LIVE_STATES = ("committed", "durable")
+
+
+@dataclass(frozen=True)
+class _Connection:
+    channel: grpc.Channel
+    metadata: tuple[tuple[str, str], ...]
+    timeout: float | None
+    address: str
+
+
+def _connect(client: ClientLike) -> _Connection:
+    if isinstance(client, grpc.Channel):
+        return _Connection(client, (), None, "the o3ml service")
+    channel = getattr(client, "_channel", None)
+    if isinstance(channel, grpc.Channel):
+        # Same package: the checkpoint calls share the client's channel, token and deadline.
+        return _Connection(channel, client._metadata, client._timeout, client.address)
+    raise TypeError(f"expected an O3Client or a grpc.Channel, not {type(client).__name__}")
+
+
+def codec() -> ModuleType:
+    """The checkpoint codec; it needs torch, which the base install does not."""
+    try:
+        from . import _checkpoint_codec
+    except ModuleNotFoundError as err:
+        if err.name != "torch":
+            raise
+        raise ImportError("saving and loading checkpoints needs PyTorch: pip install o3ml[lightning]") from err
+    return _checkpoint_codec
+
+
+def checkpoint_header(
+    key: str,
+    *,
+    run: str,
+    step: int = 0,
+    epoch: int = 0,
+    metrics: Mapping[str, float] | None = None,
+    dataset_cid: str = "",
+    parent_cid: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> pb.CheckpointHeader:
+    """The header of a save; the service checks it (a run is required, step and epoch >= 0)."""
+    if not isinstance(key, str):
+        raise TypeError(f"checkpoint keys are str, not {type(key).__name__}")
+    return pb.CheckpointHeader(
+        key=key,
+        run=run,
+        step=int(step),
+        epoch=int(epoch),
+        metrics={name: float(value) for name, value in (metrics or {}).items()},
+        dataset_cid=dataset_cid or "",
+        parent_cid=parent_cid or "",
+        labels=dict(labels or {}),
+    )
+
+
+def save_checkpoint(
+    client: ClientLike,
+    key: str,
+    checkpoint: Any,
+    *,
+    run: str,
+    step: int = 0,
+    epoch: int = 0,
+    metrics: Mapping[str, float] | None = None,
+    dataset_cid: str = "",
+    parent_cid: str = "",
+    labels: Mapping[str, str] | None = None,
+) -> CheckpointInfo:
+    """Saves ``checkpoint`` (a dict of tensors and picklable objects) under ``key``, tensor-aware.
+
+    Each tensor storage is stored on its own, so storages unchanged since an earlier save of any
+    checkpoint cost no upload (``CheckpointInfo.bytes_uploaded`` says what was sent). Raises
+    ``InvalidArgumentError`` naming the key path of an object that cannot be pickled.
+    """
+    header = checkpoint_header(
+        key, run=run, step=step, epoch=epoch, metrics=metrics, dataset_cid=dataset_cid,
+        parent_cid=parent_cid, labels=labels,
+    )
+    return upload_entries(client, header, codec().encode(checkpoint))
+
+
+def upload_entries(client: ClientLike, header: pb.CheckpointHeader, entries: Iterable[Entry]) -> CheckpointInfo:
+    """Streams already encoded entries as one Save call; returns the committed checkpoint's info."""
+    conn = _connect(client)
+    save = conn.channel.stream_unary(
+        _SERVICE + "Save", request_serializer=serialize_save, response_deserializer=pb.CheckpointInfo.FromString
+    )
+    call = save.future(_save_messages(header, list(entries)), metadata=conn.metadata, timeout=conn.timeout)
+    try:
+        return CheckpointInfo.from_proto(call.result())
+    except grpc.RpcError as err:
+        raise from_rpc_error(err, conn.address) from None
+    except grpc.FutureCancelledError:
+        raise error_for_code(
+            "CANCELLED", f"the save of checkpoint {header.key!r} was cancelled; nothing was committed"
+        ) from None
+    except BaseException:
+        call.cancel()  # interrupted (Ctrl-C): the service commits nothing without a complete stream
+        raise
+
+
+def _save_messages(header: pb.CheckpointHeader, entries: list[Entry]) -> Iterator[SaveMessage]:
+    yield pb.SaveCheckpointRequest(header=header)
+    for entry in entries:
+        announced = pb.EntryHeader(name=entry.name, kind=entry.kind, dtype=entry.dtype, nbytes=entry.nbytes)
+        yield pb.SaveCheckpointRequest(entry=announced)
+        for start in range(0, entry.nbytes, DATA_MESSAGE_BYTES):
+            yield entry.data[start : start + DATA_MESSAGE_BYTES]
+    yield pb.SaveCheckpointRequest(trailer=pb.SaveTrailer(entry_count=len(entries)))
+
+
+def load_checkpoint(
+    client: ClientLike,
+    key: str | None = None,
+    *,
+    cid: str | None = None,
+    map_location: MapLocation = None,
+    weights_only: bool | None = None,
+) -> Any:
+    """The checkpoint named by ``key`` (its current version) or by manifest ``cid``.
+
+    ``map_location`` and ``weights_only`` work as in torch.load (``weights_only`` defaults to
+    torch.load's default, True: pass False for checkpoints holding arbitrary objects you trust).
+    """
+    received = _receive(_connect(client), _selector(key, cid))
+    return codec().decode(
+        received.skeleton, received.storages, map_location=map_location, weights_only=weights_only
+    )
+
+
+def export_checkpoint(
+    client: ClientLike, target: str | os.PathLike[str] | IO[bytes], key: str | None = None, *, cid: str | None = None
+) -> CheckpointInfo:
+    """Writes the checkpoint as the zip torch.save writes, for tools that only know torch.load."""
+    received = _receive(_connect(client), _selector(key, cid))
+    codec().write_torch_zip(received.skeleton, received.storages.items(), target)
+    return received.info
+
+
+def stat_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | None = None) -> CheckpointInfo:
+    """The info of one checkpoint; ``NotFoundError`` when there is none."""
+    info: pb.CheckpointInfo = _unary(_connect(client), "Stat", _selector(key, cid), pb.CheckpointInfo)
+    return CheckpointInfo.from_proto(info)
+
+
+def list_checkpoints(client: ClientLike, run: str | None = None, prefix: str = "") -> list[CheckpointInfo]:
+    """Checkpoints of ``run`` (every run when None) whose key starts with ``prefix``, as listed by the service."""
+    request = pb.ListCheckpointsRequest(run=run or "", prefix=prefix)
+    response: pb.ListCheckpointsResponse = _unary(_connect(client), "List", request, pb.ListCheckpointsResponse)
+    return [CheckpointInfo.from_proto(info) for info in response.checkpoints]
+
+
+def latest_checkpoint(client: ClientLike, run: str, prefix: str = "") -> CheckpointInfo | None:
+    """The most recently committed, not deleted checkpoint of ``run``; None when it has none."""
+    live = [c for c in list_checkpoints(client, run, prefix) if c.state in _LIVE_STATES]
+    return max(live, key=lambda c: (c.created, c.step), default=None)
+
+
+def verify_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | None = None) -> VerifyResult:
+    """Makes the service re-read and re-hash every blob of the checkpoint; ``IntegrityError`` on a mismatch."""
+    response: pb.VerifyCheckpointResponse = _unary(
+        _connect(client), "Verify", _selector(key, cid), pb.VerifyCheckpointResponse
+    )
+    return VerifyResult(CheckpointInfo.from_proto(response.info), response.blobs_checked, response.bytes_checked)
+
+
+class CheckpointMethods:
+    """The checkpoint calls as methods of a client (``O3Client`` subclasses or mixes this in)."""
+
+    def save_checkpoint(self, key: str, checkpoint: Any, *, run: str, **metadata: Any) -> CheckpointInfo:
+        return save_checkpoint(self._client(), key, checkpoint, run=run, **metadata)
+
+    def load_checkpoint(self, key: str | None = None, **options: Any) -> Any:
+        return load_checkpoint(self._client(), key, **options)
+
+    def stat_checkpoint(self, key: str | None = None, *, cid: str | None = None) -> CheckpointInfo:
+        return stat_checkpoint(self._client(), key, cid=cid)
+
+    def checkpoints(self, run: str | None = None, prefix: str = "") -> list[CheckpointInfo]:
+        return list_checkpoints(self._client(), run, prefix)
+
+    def latest_checkpoint(self, run: str, prefix: str = "") -> CheckpointInfo | None:
+        return latest_checkpoint(self._client(), run, prefix)
+
+    def verify_checkpoint(self, key: str | None = None, *, cid: str | None = None) -> VerifyResult:
+        return verify_checkpoint(self._client(), key, cid=cid)
+
+    def export_checkpoint(self, target: str | os.PathLike[str] | IO[bytes], key: str | None = None, *, cid: str | None = None) -> CheckpointInfo:
+        return export_checkpoint(self._client(), target, key, cid=cid)
+
+    def _client(self) -> ClientLike:
+        return self  # type: ignore[return-value]
+
+
+@dataclass
+class _Received:
+    info: CheckpointInfo
+    skeleton: bytearray
+    storages: dict[str, Any]
+
+
+class _Sink:
+    """The entry being received and the memory its bytes go to."""
+
+    def __init__(self, header: pb.EntryHeader) -> None:
+        self.header = header
+        self.filled = 0
+        if header.kind == manifest_pb2.STORAGE:
+            self.storage, self.view = codec().new_storage(header.nbytes)
+        else:
+            self.storage = None
+            self.skeleton = bytearray(header.nbytes)
+            self.view = memoryview(self.skeleton)
+
+    def write(self, data: memoryview | bytes) -> bool:
+        end = self.filled + len(data)
+        if end > self.header.nbytes:
+            return False
+        self.view[self.filled : end] = data
+        self.filled = end
+        return True
+
+    @property
+    def complete(self) -> bool:
+        return self.filled == self.header.nbytes
+
+
+def _receive(conn: _Connection, selector: pb.CheckpointSelector) -> _Received:
+    load = conn.channel.unary_stream(
+        _SERVICE + "Load", request_serializer=pb.CheckpointSelector.SerializeToString, response_deserializer=deserialize_load
+    )
+    what = selector.key or selector.cid
+    stream = load(selector, metadata=conn.metadata, timeout=conn.timeout)
+    info: pb.CheckpointInfo | None = None
+    sinks: list[_Sink] = []
+    try:
+        for message in stream:
+            data: memoryview | bytes | None = message if isinstance(message, memoryview) else None
+            kind = None if data is not None else message.WhichOneof("msg")
+            if kind == "data":
+                data = message.data
+            if data is not None:
+                if not sinks or not sinks[-1].write(data):
+                    raise _bad_stream(conn, what, "data beyond what the entry header announced")
+            elif kind == "info" and info is None and not sinks:
+                info = message.info
+            elif kind == "entry" and info is not None:
+                if sinks and not sinks[-1].complete:
+                    raise _bad_stream(conn, what, f"entry {sinks[-1].header.name!r} ended early")
+                if message.entry.kind != (manifest_pb2.STORAGE if sinks else manifest_pb2.SKELETON):
+                    raise _bad_stream(conn, what, f"entry {len(sinks)} has kind {message.entry.kind}; the skeleton comes first, then storages")
+                sinks.append(_Sink(message.entry))
+            else:
+                raise _bad_stream(conn, what, f"an unexpected {kind or 'empty'} message")
+    except grpc.RpcError as err:
+        raise from_rpc_error(err, conn.address) from None
+    except BaseException:
+        stream.cancel()
+        raise
+    if info is None:
+        raise _bad_stream(conn, what, "no info message")
+    if sinks and not sinks[-1].complete:
+        raise _bad_stream(conn, what, f"entry {sinks[-1].header.name!r} ended early")
+    if not sinks or len(sinks) != info.entry_count:
+        raise _bad_stream(conn, what, f"{len(sinks)} entries where its info counts {info.entry_count}")
+    storages = {sink.header.name: sink.storage for sink in sinks[1:]}
+    return _Received(CheckpointInfo.from_proto(info), sinks[0].skeleton, storages)
+
+
+def _bad_stream(conn: _Connection, what: str, problem: str) -> Exception:
+    return error_for_code(
+        "INTEGRITY",
+        f"the load of checkpoint {what!r} from {conn.address} broke the stream contract ({problem}); "
+        "nothing was loaded: retry, and report it with the service log if it persists",
+    )
+
+
+def _selector(key: str | None, cid: str | None) -> pb.CheckpointSelector:
+    if (key is None) == (cid is None):
+        raise TypeError("name the checkpoint by exactly one of key or cid")
+    return pb.CheckpointSelector(key=key or "", cid=cid or "")
+
+
+def _unary(conn: _Connection, method: str, request: Any, response_type: Any) -> Any:
+    call = conn.channel.unary_unary(
+        _SERVICE + method, request_serializer=type(request).SerializeToString, response_deserializer=response_type.FromString
+    )
+    try:
+        return call(request, metadata=conn.metadata, timeout=conn.timeout)
+    except grpc.RpcError as err:
+        raise from_rpc_error(err, conn.address) from None

@@ -1,0 +1,210 @@
+"""``O3Client``: named objects of any size through the o3ml storage service (gRPC).
+
+The service stores each object in O3 as content-addressed blobs, a manifest and a ref; this client
+only streams bytes and translates failures into ``O3mlError`` subclasses. One client may be shared
+by threads; it must not cross ``fork`` (gRPC channels do not survive it): create one per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import BinaryIO, Callable, TypeVar
+
+import grpc
+
+from ._errors import error_for_code, from_rpc_error
+from ._checkpoints import CheckpointMethods
+from ._metadata import MetadataMethods
+from ._object_info import ObjectInfo
+from ._put_source import PutData, open_source
+from ._reader import ObjectReader
+from .gen import object_service_pb2 as pb
+from .gen import object_service_pb2_grpc
+
+DEFAULT_ADDRESS = "127.0.0.1:7433"
+# Data messages carry at most 4 MiB (the service's limit); 2 MiB keeps both sides' buffers small
+# while still amortising the per-message cost.
+CHUNK_SIZE = 2 * 1024 * 1024
+_MAX_MESSAGE = 8 * 1024 * 1024
+_READ_BUFFER = 1024 * 1024
+# How long a failing put source waits for the call handle it must cancel; the handle is attached
+# right after the call starts, so this only bounds a failure that should not happen.
+_ATTACH_TIMEOUT = 30.0
+
+_T = TypeVar("_T")
+
+
+class O3Client(MetadataMethods, CheckpointMethods):
+    """Client of the o3ml storage service.
+
+    ``address`` defaults to ``$O3ML_SERVICE`` or ``127.0.0.1:7433``; ``token`` to ``$O3ML_TOKEN``
+    (sent as ``authorization: Bearer <token>``); ``timeout`` is the deadline in seconds of each
+    call, streams included (None: no deadline). Every failure raises an ``O3mlError`` subclass.
+    """
+
+    def __init__(self, address: str | None = None, token: str | None = None, *, timeout: float | None = None) -> None:
+        self.address: str = address or os.environ.get("O3ML_SERVICE") or DEFAULT_ADDRESS
+        token = token if token is not None else os.environ.get("O3ML_TOKEN", "")
+        if token and not (token.isascii() and token.isprintable() and not any(c.isspace() for c in token)):
+            raise ValueError("the o3ml token must be printable ASCII without spaces; check O3ML_TOKEN")
+        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
+        self._timeout = timeout
+        self._channel = grpc.insecure_channel(
+            self.address,
+            options=[
+                ("grpc.max_receive_message_length", _MAX_MESSAGE),
+                ("grpc.max_send_message_length", _MAX_MESSAGE),
+            ],
+        )
+        self._stub = object_service_pb2_grpc.ObjectServiceStub(self._channel)
+
+    def put(
+        self,
+        key: str,
+        data: PutData,
+        *,
+        content_type: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> ObjectInfo:
+        """Stores ``data`` under ``key`` and returns the committed object's info.
+
+        ``data`` is bytes-like, a path, a binary file object (read in chunks from its current
+        position, left open) or an iterable of byte chunks. Nothing becomes visible unless the
+        whole stream arrives: if reading ``data`` raises, the upload is cancelled and that
+        exception propagates.
+        """
+        header = pb.PutHeader(key=_check_key(key), content_type=content_type or "", labels=dict(labels or {}))
+        with open_source(data, CHUNK_SIZE) as source:
+            if source.size is not None:
+                header.expected_size = source.size
+                header.has_expected_size = True
+            stream = _PutStream(header, source.chunks)
+            call = self._stub.Put.future(stream.requests(), metadata=self._metadata, timeout=self._timeout)
+            stream.attach(call)
+            try:
+                response: pb.PutResponse = call.result()
+            except (grpc.RpcError, grpc.FutureCancelledError) as err:
+                if stream.source_error is not None:
+                    raise stream.source_error from None
+                if isinstance(err, grpc.RpcError):
+                    raise from_rpc_error(err, self.address) from None
+                raise error_for_code(
+                    "CANCELLED", f"the put of {key!r} to {self.address} was cancelled; nothing was stored"
+                ) from None
+            except BaseException:
+                call.cancel()  # interrupted (Ctrl-C): stop the upload; nothing is committed
+                raise
+        return ObjectInfo.from_proto(response.info)
+
+    def get(self, key: str) -> bytes:
+        """The whole object, verified end to end against its size and sha2-256."""
+        with self._reader(key) as reader:
+            return reader.readall()
+
+    def open(self, key: str) -> BinaryIO:
+        """A buffered, seekable binary file streaming the object; close it to stop the stream."""
+        return io.BufferedReader(self._reader(key), buffer_size=_READ_BUFFER)
+
+    def stat(self, key: str) -> ObjectInfo:
+        """The info of ``key``; ``NotFoundError`` when there is no such object."""
+        request = pb.StatRequest(key=_check_key(key))
+        return ObjectInfo.from_proto(self._unary(self._stub.Stat, request))
+
+    def delete(self, key: str) -> bool:
+        """Removes ``key`` from the namespace; True when it existed."""
+        response: pb.DeleteResponse = self._unary(self._stub.Delete, pb.DeleteRequest(key=_check_key(key)))
+        return response.existed
+
+    def list(self, prefix: str = "", *, page_size: int = 0) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, fetched page by page as iterated.
+
+        ``page_size`` is how many objects to ask for per call (0: the service's default).
+        """
+        token = ""
+        while True:
+            request = pb.ListRequest(prefix=prefix, page_size=page_size, page_token=token)
+            response: pb.ListResponse = self._unary(self._stub.List, request)
+            for info in response.objects:
+                yield ObjectInfo.from_proto(info)
+            token = response.next_page_token
+            if not token:
+                return
+
+    def close(self) -> None:
+        """Closes the channel; calls in flight are cancelled."""
+        self._channel.close()
+
+    def __enter__(self) -> O3Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"O3Client(address={self.address!r})"
+
+    def _reader(self, key: str) -> ObjectReader:
+        key = _check_key(key)
+
+        def opener(offset: int) -> Iterator[pb.GetResponse]:
+            request = pb.GetRequest(key=key, offset=offset)
+            return self._stub.Get(request, metadata=self._metadata, timeout=self._timeout)  # type: ignore[no-any-return]
+
+        return ObjectReader(key, opener, self.address)
+
+    def _unary(self, method: Callable[..., _T], request: object) -> _T:
+        try:
+            return method(request, metadata=self._metadata, timeout=self._timeout)
+        except grpc.RpcError as err:
+            raise from_rpc_error(err, self.address) from None
+
+
+class _PutStream:
+    """The request messages of one put: header, data chunks, trailer with the sha2-256.
+
+    gRPC consumes the requests on its own thread. When reading the source fails, the call is
+    cancelled rather than half-closed, so the service discards what it received instead of
+    committing a truncated object; the source's exception is kept for ``put`` to raise.
+    """
+
+    def __init__(self, header: pb.PutHeader, chunks: Iterator[bytes]) -> None:
+        self._header = header
+        self._chunks = chunks
+        self._call: grpc.Future | None = None
+        self._attached = threading.Event()
+        self.source_error: BaseException | None = None
+
+    def attach(self, call: grpc.Future) -> None:
+        self._call = call
+        self._attached.set()
+
+    def requests(self) -> Iterator[pb.PutRequest]:
+        yield pb.PutRequest(header=self._header)
+        digest = hashlib.sha256()
+        try:
+            for chunk in self._chunks:
+                digest.update(chunk)
+                yield pb.PutRequest(data=chunk)
+        except Exception as err:  # the caller's source failed: report it, commit nothing
+            self.source_error = err
+            self._attached.wait(_ATTACH_TIMEOUT)
+            if self._call is None:
+                raise  # gRPC cancels a call whose request iterator raises
+            self._call.cancel()
+            return
+        yield pb.PutRequest(trailer=pb.PutTrailer(sha256=digest.hexdigest()))
+
+
+def _check_key(key: str) -> str:
+    # Only the type is checked here: what makes a key valid is the service's rule, and it answers
+    # INVALID_ARGUMENT with the reason.
+    if not isinstance(key, str):
+        raise TypeError(f"object keys are str, not {type(key).__name__}")
+    return key

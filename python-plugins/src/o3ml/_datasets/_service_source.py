@@ -1,0 +1,216 @@
+"""Shards through the o3ml service: DatasetService.Resolve for manifests, BlobService for bytes.
+
+Two ways to get a shard's bytes (``cache``):
+
+- ``"host"``: BlobService.Fetch makes the service put the shard in its host cache, verified
+  against the CID and pinned, and returns the file's path; the shard is memory-mapped here and
+  Released once its samples are read. No byte crosses gRPC, and every process on the host
+  shares one cached copy. Only for a service on this host.
+- ``"stream"``: BlobService.Get streams the bytes (the service verifies them before sending);
+  they are hashed again here, since a broken service or proxy must not hand over bad bytes.
+- ``"auto"`` (default): ``"host"`` when the service address is a loopback one, else
+  ``"stream"``; and ``"stream"`` from the first Fetch whose file cannot be opened here (a
+  service in another container behind a forwarded port).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import mmap
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import grpc
+
+from .._cid import digest_of, verify_blob
+from .._client import O3Client
+from .._errors import FailedPreconditionError, IntegrityError, InvalidArgumentError, O3mlError, from_rpc_error
+from ..gen import blob_service_pb2 as pb
+from ..gen import blob_service_pb2_grpc, manifest_pb2
+from ._split_index import DatasetVersion
+from ._tar import BytesLike
+
+__all__ = ["CacheMode", "ServiceShardSource"]
+
+log = logging.getLogger(__name__)
+
+CacheMode = Literal["auto", "host", "stream"]
+_MODES = ("auto", "host", "stream")
+_BEARER = "Bearer "
+_REMEDY = "run `o3ml dataset verify` to find every damaged shard, and push the dataset again"
+
+
+class ServiceShardSource:
+    """Dataset versions and shards from the o3ml service that ``client`` talks to.
+
+    ``client`` defaults to one configured from ``O3ML_SERVICE`` and ``O3ML_TOKEN``. Only its
+    address, token and deadline are kept: each process (each data-loader worker) opens its own
+    channel, since gRPC channels do not survive ``fork``.
+    """
+
+    def __init__(self, client: O3Client | None = None, *, cache: CacheMode = "auto") -> None:
+        if cache not in _MODES:
+            raise InvalidArgumentError(f"cache must be one of {', '.join(_MODES)}, not {cache!r}")
+        client = client if client is not None else O3Client()
+        self.address = client.address
+        self._token = _token_of(client)
+        self._timeout = client._timeout
+        self.cache: CacheMode = cache
+        self._host = cache == "host" or (cache == "auto" and is_loopback(self.address))
+        self._client: O3Client | None = client
+        self._pid = os.getpid()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_client"] = None
+        return state
+
+    @property
+    def transport(self) -> str:
+        """``"host"`` or ``"stream"``: how shards are read now."""
+        return "host" if self._host else "stream"
+
+    def describe(self) -> str:
+        return f"the o3ml service at {self.address}"
+
+    def resolve(self, spec: str) -> DatasetVersion:
+        stub = blob_service_pb2_grpc.DatasetServiceStub(self._channel())
+        response: pb.ResolveDatasetResponse = self._call(stub.Resolve, pb.ResolveDatasetRequest(spec=spec))
+        info = response.info
+        return DatasetVersion(info.name, info.version, info.cid, response.manifest)
+
+    @contextmanager
+    def open_shard(self, shard: manifest_pb2.ShardEntry, where: str) -> Iterator[BytesLike]:
+        if self._host:
+            fetched = self._fetch(shard, where)
+            if fetched is not None:
+                path, lease = fetched
+                try:
+                    with _mapped(path, shard, where) as data:
+                        yield data
+                finally:
+                    self._release(lease)
+                return
+        yield self._get(shard, where)
+
+    def _fetch(self, shard: manifest_pb2.ShardEntry, where: str) -> tuple[str, str] | None:
+        """The cache file and lease of ``shard``; None (and stream from now on) if the file is not here."""
+        stub = blob_service_pb2_grpc.BlobServiceStub(self._channel())
+        response: pb.FetchBlobResponse = self._call(stub.Fetch, pb.FetchBlobRequest(cid=shard.cid), where, shard.cid)
+        if os.access(response.path, os.R_OK):
+            return response.path, response.lease
+        self._release(response.lease)
+        if self.cache == "host":
+            raise FailedPreconditionError(
+                f"the service at {self.address} cached {where} at {response.path}, which this process "
+                "cannot read: the service runs on another host or in another container; use cache='stream'",
+                {"path": response.path, "cid": shard.cid},
+            )
+        log.warning(
+            "the o3ml service at %s keeps its cache where this process cannot read it (%s); streaming shards over gRPC",
+            self.address, response.path,
+        )
+        self._host = False
+        return None
+
+    def _release(self, lease: str) -> None:
+        stub = blob_service_pb2_grpc.BlobServiceStub(self._channel())
+        try:
+            self._call(stub.Release, pb.ReleaseBlobRequest(lease=lease))
+        except O3mlError as err:
+            # The pin ends with the service anyway; a failed release must not fail the epoch.
+            log.warning("could not release cache lease %s at %s: %s", lease, self.address, err)
+
+    def _get(self, shard: manifest_pb2.ShardEntry, where: str) -> bytearray:
+        stub = blob_service_pb2_grpc.BlobServiceStub(self._channel())
+        expected = digest_of(shard.cid)
+        data = bytearray(shard.size)
+        digest = hashlib.sha256()
+        received = 0
+        try:
+            for message in stub.Get(pb.GetBlobRequest(cid=shard.cid), metadata=self._metadata(), timeout=self._timeout):
+                chunk = message.data
+                end = received + len(chunk)
+                if end > shard.size:
+                    raise IntegrityError(
+                        f"{where} (cid {shard.cid}): the service sent more than the manifest's {shard.size} bytes; {_REMEDY}",
+                        {"cid": shard.cid},
+                    )
+                data[received:end] = chunk
+                digest.update(chunk)
+                received = end
+        except grpc.RpcError as err:
+            raise _naming(from_rpc_error(err, self.address), where, shard.cid) from None
+        if received != shard.size or digest.digest() != expected:
+            verify_blob(shard.cid, memoryview(data)[:received], where, _REMEDY)
+            raise IntegrityError(
+                f"{where} (cid {shard.cid}): the service sent {received} bytes, the manifest says {shard.size}; {_REMEDY}",
+                {"cid": shard.cid},
+            )
+        return data
+
+    def _metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", _BEARER + self._token),) if self._token else ()
+
+    def _channel(self) -> grpc.Channel:
+        if self._client is None or self._pid != os.getpid():
+            self._client = O3Client(self.address, self._token, timeout=self._timeout)
+            self._pid = os.getpid()
+        return self._client._channel
+
+    def _call(self, method: Any, request: object, where: str | None = None, cid: str | None = None) -> Any:
+        try:
+            return method(request, metadata=self._metadata(), timeout=self._timeout)
+        except grpc.RpcError as err:
+            error = from_rpc_error(err, self.address)
+            raise (_naming(error, where, cid) if where else error) from None
+
+
+@contextmanager
+def _mapped(path: str, shard: manifest_pb2.ShardEntry, where: str) -> Iterator[BytesLike]:
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size != shard.size:
+            raise IntegrityError(
+                f"{where} (cid {shard.cid}): the service's cache file {path} has {size} bytes, the manifest "
+                f"says {shard.size}; the cache was changed behind the service's back: delete the file and retry",
+                {"cid": shard.cid, "path": path},
+            )
+        if size == 0:
+            yield b""
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
+
+
+def _naming(error: O3mlError, where: str | None, cid: str | None) -> O3mlError:
+    """The same error, its message prefixed with the shard it concerns."""
+    if where is None or (cid and cid in str(error) and where in str(error)):
+        return error
+    details = {**error.details, "cid": cid}
+    return type(error)(f"{where} (cid {cid}): {error}", details)
+
+
+def _token_of(client: O3Client) -> str:
+    for key, value in client._metadata:
+        if key == "authorization" and value.startswith(_BEARER):
+            return value[len(_BEARER) :]
+    return ""
+
+
+def is_loopback(address: str) -> bool:
+    """True when a gRPC target names this host: a loopback IP, ``localhost`` or a unix socket."""
+    if address.startswith(("unix:", "unix-abstract:")):
+        return True
+    host = address.rsplit(":", 1)[0] if address.count(":") == 1 or address.startswith("[") else address
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
