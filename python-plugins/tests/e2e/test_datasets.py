@@ -31,8 +31,8 @@ def unique_name(label: str) -> str:
 @pytest.fixture(scope="module")
 def pushed(service: Service, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, dict[str, Any]], dict[str, Any]]:
     """One dataset for the read-only tests of this module: (spec, expected samples, push summary)."""
-    expected = image_folder(tmp_path_factory.mktemp("tree"), SPLITS)
-    tree = tmp_path_factory.getbasetemp() / "tree0"
+    tree = tmp_path_factory.mktemp("tree")
+    expected = image_folder(tree, SPLITS)
     summary = push(service, tree, unique_name("read"))
     return f"{summary['name']}@{summary['version']}", expected, summary
 

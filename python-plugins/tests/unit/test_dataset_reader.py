@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -173,8 +173,6 @@ def test_dataset_fetches_shards_lazily_a_few_ahead(toy) -> None:  # type: ignore
     for _ in range(50):
         if len(counting.opened) >= 3:
             break
-        import time
-
         time.sleep(0.02)
     assert 1 <= len(counting.opened) <= 3  # the current shard and at most two ahead
     it.close()
