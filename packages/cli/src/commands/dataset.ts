@@ -11,6 +11,7 @@ import { verifyDataset } from "../dataset/verify-dataset.js";
 import { emit, fail, formatBytes } from "../output.js";
 import { progressFor } from "../progress.js";
 import { renderPush, renderVerify, renderVersions } from "./dataset-render.js";
+import { clientAction } from "../client-action.js";
 
 interface JsonOpt {
   json: boolean;
@@ -26,20 +27,8 @@ interface PushOpts extends JsonOpt {
 
 const KINDS: SourceKind[] = ["imagefolder", "files", "npy", "npz", "csv", "parquet"];
 
-/** Runs `fn` with a client, reporting failures as o3ml errors with exit codes. */
-function withClient<A extends unknown[]>(fn: (c: DatasetClient, ...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    const opts = args[args.length - 2] as JsonOpt;
-    const client = new DatasetClient();
-    try {
-      await fn(client, ...args);
-    } catch (err) {
-      fail(err, opts.json);
-    } finally {
-      client.close();
-    }
-  };
-}
+/** Runs `fn` with a fresh client; failures become o3ml errors with exit codes. */
+const withClient = <A extends unknown[]>(fn: (c: DatasetClient, ...args: A) => Promise<void>) => clientAction(() => new DatasetClient(), fn);
 
 const bars = (json: boolean): PushProgress => ({ start: (label, total) => progressFor(label, total, json) });
 

@@ -5,29 +5,18 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import { emit, fail, formatBytes } from "../output.js";
+import { emit, formatBytes } from "../output.js";
 import { progressFor } from "../progress.js";
 import type { o3ml } from "@o3ml/proto";
 import { ServiceClient } from "@o3ml/storage-service";
+import { clientAction } from "../client-action.js";
 
 interface JsonOpt {
   json: boolean;
 }
 
-/** Runs `fn` with a client, reporting failures as o3ml errors with exit codes. */
-function withClient<A extends unknown[]>(fn: (c: ServiceClient, ...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    const opts = args[args.length - 2] as JsonOpt;
-    const client = new ServiceClient();
-    try {
-      await fn(client, ...args);
-    } catch (err) {
-      fail(err, opts.json);
-    } finally {
-      client.close();
-    }
-  };
-}
+/** Runs `fn` with a fresh client; failures become o3ml errors with exit codes. */
+const withClient = <A extends unknown[]>(fn: (c: ServiceClient, ...args: A) => Promise<void>) => clientAction(() => new ServiceClient(), fn);
 
 export function infoJson(i: o3ml.v1.IObjectInfo) {
   return {

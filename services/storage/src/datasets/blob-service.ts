@@ -8,7 +8,7 @@ import type { KnownBlobs } from "../known-blobs.js";
 import { clientStream, serverStream, unary, writeMessage, type RpcContext } from "../rpc-handlers.js";
 import type { BlobLeases } from "./blob-leases.js";
 import type { CachedBlobs } from "./cached-blobs.js";
-import { mapLimit } from "./dataset-catalog.js";
+import { mapLimit } from "../map-limit.js";
 import { putVerified } from "./verified-upload.js";
 
 type V1 = typeof o3ml.v1;

@@ -3,6 +3,7 @@ import { O3mlError } from "@o3ml/errors";
 import { manifestKey, parseRefKey, refPrefix, refsRoot } from "../layout.js";
 import { RefStore, type RefRecord } from "../ref-store.js";
 import { decodeDatasetManifest } from "./dataset-manifest.js";
+import { mapLimit } from "../map-limit.js";
 
 export const DATASET_REF_KIND = "datasets";
 
@@ -95,17 +96,4 @@ export class DatasetCatalog {
     });
     return out.filter((i): i is VersionInfo => i !== undefined);
   }
-}
-
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let i = 0;
-  const worker = async () => {
-    while (i < items.length) {
-      const j = i++;
-      out[j] = await fn(items[j]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -4,7 +4,8 @@ import type { o3ml } from "@o3ml/proto";
 import { monotonicFactory } from "ulidx";
 import { blobKey, manifestKey } from "../layout.js";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
-import { DatasetCatalog, mapLimit, type VersionInfo } from "./dataset-catalog.js";
+import { DatasetCatalog, type VersionInfo } from "./dataset-catalog.js";
+import { mapLimit } from "../map-limit.js";
 import { checkShards, datasetManifestCid, decodeDatasetManifest, encodeDatasetManifest, DATASET_MANIFEST_FORMAT } from "./dataset-manifest.js";
 import { LATEST, parseDatasetSpec, validateDatasetName, validateVersion } from "./dataset-names.js";
 
