@@ -7,6 +7,9 @@ import { clientStream, serverStream, unary, writeMessage, type RpcContext } from
 type V1 = typeof o3ml.v1;
 type PutRequest = InstanceType<V1["PutRequest"]>;
 
+/** The contract's limit on the data payload of one Put message. */
+const MAX_DATA_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 /** Largest data payload in one Get response message. */
 const GET_MESSAGE_BYTES = 2 * 1024 * 1024;
 
@@ -31,6 +34,9 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
         for (let r = await it.next(); !r.done; r = await it.next()) {
           const m = r.value;
           if (trailer !== undefined) throw new O3mlError("INVALID_ARGUMENT", `put ${header.key}: data after the trailer`);
+          if (m.data && m.data.byteLength > MAX_DATA_MESSAGE_BYTES) {
+            throw new O3mlError("RESOURCE_EXHAUSTED", `put ${header.key}: a data message of ${m.data.byteLength} bytes is over the ${MAX_DATA_MESSAGE_BYTES}-byte limit; send at most 4 MiB per message`, { key: header.key });
+          }
           if (m.data) yield m.data;
           else if (m.trailer) trailer = m.trailer.sha256 ?? "";
           else if (m.header) throw new O3mlError("INVALID_ARGUMENT", `put ${header.key}: a second header in one stream`);
