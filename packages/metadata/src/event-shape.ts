@@ -147,6 +147,7 @@ function checkMap(path: string, value: unknown, ok: (v: unknown) => boolean, wha
   if (!isPlainObject(value)) throw new ShapeError(path, "must be a map");
   for (const [k, v] of Object.entries(value)) {
     if (k.length === 0 || CONTROL.test(k)) throw new ShapeError(path, "has an empty or unprintable key");
+    if (k === "__proto__") throw new ShapeError(path, "has the key __proto__, which MessagePack readers drop; rename it");
     if (!ok(v)) throw new ShapeError(`${path}.${k}`, `must be ${what}`);
   }
   return value;
@@ -166,7 +167,11 @@ function checkJson(path: string, value: unknown, depth: number): void {
   }
   if (isPlainObject(value)) {
     // An absent value (undefined) is simply not written, as in JSON.
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) checkJson(`${path}.${k}`, v, depth + 1);
+    for (const [k, v] of Object.entries(value)) {
+      // MessagePack readers drop this key to prevent prototype pollution, so it cannot round-trip.
+      if (k === "__proto__") throw new ShapeError(path, "has the key __proto__, which MessagePack readers drop; rename it");
+      if (v !== undefined) checkJson(`${path}.${k}`, v, depth + 1);
+    }
     return;
   }
   throw new ShapeError(path, "must be a JSON value (string, number, boolean, null, list or map)");
