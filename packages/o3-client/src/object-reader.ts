@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GetObjectCommand, type GetObjectCommandOutput } from "@aws-sdk/client-s3";
 import type { O3mlError } from "@o3ml/errors";
-import { readBody } from "./body-stream.js";
+import { readBody, truncated } from "./body-stream.js";
 import { rangeHeader, sliceBytes, sliceStream, type ByteRange } from "./byte-range.js";
 import { FullJitterBackoff, type RetryOptions } from "./retry-strategy.js";
 import { toO3mlError } from "./s3-errors.js";
@@ -32,9 +32,7 @@ export async function readObject(t: S3Target, key: string, opts: ReadOptions): P
   for (let attempt = 1; ; attempt++) {
     const out = await request(t, key, opts);
     try {
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of body(out, key, opts)) chunks.push(chunk);
-      return cutIfWhole(Buffer.concat(chunks), out, key, opts.range);
+      return cutIfWhole(await collect(body(out, key, opts), out.ContentLength, key), out, key, opts.range);
     } catch (err) {
       const e = bodyError(t, key, err);
       const transient = e.code === "UNAVAILABLE" || e.code === "DEADLINE_EXCEEDED";
@@ -56,6 +54,29 @@ export async function openObject(t: S3Target, key: string, opts: ReadOptions): P
   let source: AsyncIterable<Uint8Array> = body(out, key, opts);
   if (opts.range && (!opts.serverRange || out.ContentRange === undefined)) source = sliceStream(source, opts.range, key);
   return Readable.from(mapErrors(t, key, source), { objectMode: false });
+}
+
+/**
+ * Gathers a body into one buffer. With a Content-Length the buffer is
+ * allocated once and filled in place: a list of socket-sized pieces joined at
+ * the end would double the transient memory of every blob read, and on a
+ * multi-GiB stream that garbage is what drives the service's resident size.
+ */
+async function collect(source: AsyncIterable<Uint8Array>, length: number | undefined, key: string): Promise<Uint8Array> {
+  if (length === undefined) {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of source) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+  const bytes = Buffer.allocUnsafeSlow(length);
+  let filled = 0;
+  for await (const chunk of source) {
+    // More bytes than announced: fail as readBody would at the end, before overrunning the buffer.
+    if (filled + chunk.byteLength > length) throw truncated(JSON.stringify(key), filled + chunk.byteLength, length);
+    bytes.set(chunk, filled);
+    filled += chunk.byteLength;
+  }
+  return bytes;
 }
 
 function request(t: S3Target, key: string, opts: ReadOptions): Promise<GetObjectCommandOutput> {

@@ -10,8 +10,12 @@ type PutRequest = InstanceType<V1["PutRequest"]>;
 /** The contract's limit on the data payload of one Put message. */
 const MAX_DATA_MESSAGE_BYTES = 4 * 1024 * 1024;
 
-/** Largest data payload in one Get response message. */
-const GET_MESSAGE_BYTES = 2 * 1024 * 1024;
+/**
+ * Largest data payload in one Get response message. grpc-js queues up to 16
+ * messages per call before signalling backpressure, so this also bounds what
+ * a slow reader can make the service hold: 16 MiB per stream.
+ */
+const GET_MESSAGE_BYTES = 1024 * 1024;
 
 /** The ObjectService handlers: plain async functions over the repository. */
 export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedServiceImplementation {
