@@ -30,7 +30,7 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$py_stamp" ] || [ "$(cat "$py_stamp")" !
   .venv/bin/pip install --quiet --upgrade pip
   # torch 2.13.0 is pinned: that exact version is served as a CPU wheel.
   .venv/bin/pip install --quiet -c python-plugins/requirements.lock torch==2.13.0
-  .venv/bin/pip install --quiet -c python-plugins/requirements.lock -e "python-plugins[lightning,dev]"
+  .venv/bin/pip install --quiet -c python-plugins/requirements.lock -e "python-plugins[lightning,examples,dev]"
   echo "$want" > "$py_stamp"
 fi
 
