@@ -7,6 +7,7 @@ import { registerServe } from "./commands/serve.js";
 import { registerRunCommands } from "./commands/runs.js";
 import { registerLineage } from "./commands/lineage.js";
 import { registerIndexCommands } from "./commands/index-cmd.js";
+import { registerVerify } from "./commands/verify.js";
 
 const program = new Command("o3ml")
   .description("o3ml: Akave O3 as the primary storage of PyTorch Lightning training")
@@ -23,6 +24,7 @@ registerLineage(program);
 registerIndexCommands(program);
 registerDatasetCommands(program);
 registerCheckpointCommands(program);
+registerVerify(program);
 registerGc(program);
 
 await program.parseAsync(process.argv);

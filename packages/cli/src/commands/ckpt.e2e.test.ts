@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -117,6 +117,14 @@ describe.skipIf(!!missing)("o3ml ckpt and o3ml gc", { timeout: 180_000 }, () => 
     ]);
     // Blobs are 1 MiB here; all three of this storage's are the same bytes, hence one blob.
     const cid = cidOf(data.subarray(0, 1024 * 1024));
+    const plain = join(mkdtempSync(join(tmpdir(), "o3ml-obj-")), "notes.txt");
+    writeFileSync(plain, "a plain object beside the checkpoints");
+    expect((await o3ml("put", plain, "notes/plain.txt")).code).toBe(0);
+    const clean = await json("verify");
+    expect(clean).toMatchObject({ ok: true, failures: [] });
+    expect(clean.checkpoints).toBeGreaterThanOrEqual(1);
+    expect(clean.objects).toBeGreaterThanOrEqual(1);
+    expect(clean.bytesChecked).toBeGreaterThanOrEqual(data.byteLength);
     // Alter it in the embedded stand-in, whose moto server takes the stand-in's fixed local keys.
     const store = createBlobStore({ endpoint: ready.endpoint, bucket: ready.bucket, region: "akave-network", accessKeyId: "o3ml-local", secretAccessKey: "o3ml-local-secret", profile: "o3" });
     await store.put(blobKey(cid), Buffer.alloc(1024 * 1024, 8));
@@ -125,6 +133,15 @@ describe.skipIf(!!missing)("o3ml ckpt and o3ml gc", { timeout: 180_000 }, () => 
     expect(bad.code).toBe(5);
     expect(bad.stderr).toContain(cid);
     expect(bad.stderr).toContain("runs/cli/bad.ckpt");
+    // The bucket-wide check lists exactly the damaged checkpoint, and still checks the rest.
+    const all = await o3ml("verify", "--json");
+    expect(all.code).toBe(5);
+    const report = JSON.parse(all.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.objects).toBe(clean.objects);
+    expect(report.failures, JSON.stringify(report.failures)).toHaveLength(1);
+    expect(report.failures[0]).toMatchObject({ kind: "checkpoint", name: expect.stringContaining("runs/cli/bad.ckpt") });
+    expect(report.failures[0].problem).toContain(cid);
     const out = join(mkdtempSync(join(tmpdir(), "o3ml-ckpt-")), "bad.pt");
     expect((await o3ml("ckpt", "export", info.cid!, out)).code).toBe(5);
     expect(existsSync(out) || existsSync(`${out}.o3ml-partial`)).toBe(false);

@@ -1,0 +1,152 @@
+import { createHash } from "node:crypto";
+import type { Command } from "commander";
+import { O3mlError } from "@o3ml/errors";
+import { CheckpointClient, DatasetClient, ServiceClient } from "@o3ml/storage-service";
+import { clientAction } from "../client-action.js";
+import { verifyDataset } from "../dataset/verify-dataset.js";
+import { emit, formatBytes } from "../output.js";
+import { progressFor } from "../progress.js";
+
+interface VerifyOpts {
+  json: boolean;
+  checkpoints: boolean;
+  datasets: boolean;
+  objects: boolean;
+}
+
+export interface Finding {
+  kind: "checkpoint" | "dataset" | "object";
+  name: string;
+  problem: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  checkpoints: number;
+  datasetVersions: number;
+  objects: number;
+  bytesChecked: number;
+  failures: Finding[];
+  seconds: number;
+}
+
+/** The three clients `o3ml verify` needs, closed together. */
+class Clients {
+  readonly objects = new ServiceClient();
+  readonly checkpoints = new CheckpointClient();
+  readonly datasets = new DatasetClient();
+  close(): void {
+    this.objects.close();
+    this.checkpoints.close();
+    this.datasets.close();
+  }
+}
+
+/**
+ * `o3ml verify`: restic's `check --read-data` for a whole bucket. Every
+ * checkpoint, dataset version and object is re-read from the store and
+ * re-hashed; every problem is listed (one bad item does not stop the run) and
+ * the exit code is 5 (INTEGRITY) when there is any.
+ */
+export function registerVerify(program: Command): void {
+  program
+    .command("verify")
+    .description("re-read and re-hash everything in the bucket: every checkpoint, dataset version and object; lists every problem and exits 5 when there is any")
+    .option("--no-checkpoints", "skip checkpoints")
+    .option("--no-datasets", "skip dataset versions")
+    .option("--no-objects", "skip plain objects")
+    .option("--json", "machine-readable report", false)
+    .action(clientAction(() => new Clients(), async (c, o: VerifyOpts) => {
+      const report = await verifyAll(c, o);
+      emit(o, report, () => render(report));
+      if (!report.ok) {
+        // The report (human or JSON) already lists every problem; only the exit code is left to set.
+        process.stderr.write(`o3ml: INTEGRITY: ${report.failures.length} item(s) failed verification; restore them from a good copy, or delete them and run o3ml gc\n`);
+        process.exitCode = 5;
+      }
+    }));
+}
+
+async function verifyAll(c: Clients, o: VerifyOpts): Promise<VerifyReport> {
+  const started = performance.now();
+  const failures: Finding[] = [];
+  let bytesChecked = 0;
+  // Only damage is a finding; anything else (service down, bad token) stops the run.
+  const damage = (err: unknown): string => {
+    const e = O3mlError.from(err);
+    if (e.code !== "INTEGRITY" && e.code !== "NOT_FOUND") throw e;
+    return e.message;
+  };
+
+  const checkpoints = o.checkpoints ? await c.checkpoints.list() : [];
+  for (const ckpt of checkpoints) {
+    try {
+      bytesChecked += Number((await c.checkpoints.verify(ckpt.cid ?? "")).bytesChecked);
+    } catch (err) {
+      failures.push({ kind: "checkpoint", name: `${ckpt.key} (${ckpt.cid})`, problem: damage(err) });
+    }
+  }
+
+  const versions = o.datasets ? await c.datasets.list() : [];
+  for (const v of versions) {
+    const spec = `${v.name}@${v.version}`;
+    try {
+      const r = await verifyDataset(c.datasets, spec, { start: (label, total) => progressFor(label, total, o.json) });
+      bytesChecked += r.bytes;
+      for (const f of r.failures) failures.push({ kind: "dataset", name: `${spec} ${f.shard}`, problem: f.problem });
+    } catch (err) {
+      failures.push({ kind: "dataset", name: spec, problem: damage(err) });
+    }
+  }
+
+  let objects = 0;
+  if (o.objects) {
+    // A checkpoint is also listed as an object under its key; it was just checked as a checkpoint.
+    const checked = new Set(checkpoints.map((ckpt) => ckpt.key));
+    for await (const info of c.objects.listAll("")) {
+      const key = info.key ?? "";
+      if (checked.has(key)) continue;
+      objects++;
+      try {
+        bytesChecked += await verifyObject(c.objects, key);
+      } catch (err) {
+        failures.push({ kind: "object", name: key, problem: damage(err) });
+      }
+    }
+  }
+
+  return {
+    ok: failures.length === 0,
+    checkpoints: checkpoints.length,
+    datasetVersions: versions.length,
+    objects,
+    bytesChecked,
+    failures,
+    seconds: Math.round((performance.now() - started) / 10) / 100,
+  };
+}
+
+/** Streams an object (the service checks each blob's CID) and checks its size and whole-object sha2-256. */
+async function verifyObject(client: ServiceClient, key: string): Promise<number> {
+  const { info, data } = await client.get(key);
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of data) {
+    hash.update(chunk);
+    size += chunk.byteLength;
+  }
+  const digest = hash.digest("hex");
+  if (size !== Number(info.size) || (info.sha256 && digest !== info.sha256)) {
+    throw new O3mlError("INTEGRITY", `${key}: read ${size} bytes with sha2-256 ${digest}, the manifest records ${info.size} bytes with ${info.sha256}`, { key });
+  }
+  return size;
+}
+
+function render(r: VerifyReport): string {
+  const lines = r.failures.map((f) => `FAIL  ${f.kind} ${f.name}: ${f.problem}`);
+  lines.push(
+    `${r.ok ? "ok" : "FAILED"}  ${r.checkpoints} checkpoints, ${r.datasetVersions} dataset versions, ${r.objects} objects; ` +
+      `${formatBytes(r.bytesChecked)} re-read and verified in ${r.seconds} s` + (r.ok ? "" : `; ${r.failures.length} problem(s)`),
+  );
+  return lines.join("\n");
+}
