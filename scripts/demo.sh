@@ -1,34 +1,53 @@
 #!/usr/bin/env bash
-# The o3ml demo. Today: set-up, the storage service in front of the embedded
-# stand-in (or real O3 when O3ML_ENDPOINT and keys are set), an object pushed
-# through it, read back and verified. Exits non-zero on any failure.
+# The o3ml demo (`npm run demo`): set-up, the storage service in front of the embedded stand-in
+# (or real O3 when O3ML_ENDPOINT and keys are set), scikit-learn's digits pushed as a dataset, a
+# CNN trained from it with checkpoints on O3, the trainer killed mid-epoch and inside a
+# checkpoint upload, resumed from O3 to the very weights of an uninterrupted run, everything
+# verified, and a summary printed (and written as JSON to $O3ML_DEMO_SUMMARY, default
+# demo-summary.json in O3ML_HOME, ~/.o3ml when unset). Exits non-zero on any failure.
+#
+#   bash scripts/demo.sh [--skip-setup] [--keep]
+#
+# --skip-setup  do not run scripts/setup.sh (the tests use it; set-up must have run before)
+# --keep        keep the work folder (images, weights, trainer and service logs)
+# O3ML_SERVICE  use this running service instead of starting one
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-work=$(mktemp -d)
+
+setup=1 keep=0
+for arg in "$@"; do
+  case $arg in
+    --skip-setup) setup=0 ;;
+    --keep) keep=1 ;;
+    *) echo "demo: unknown option $arg (options: --skip-setup, --keep)" >&2; exit 2 ;;
+  esac
+done
+[ "$setup" = 1 ] && bash scripts/setup.sh
+if [ ! -x .venv/bin/python ]; then
+  echo "demo: .venv/bin/python is missing: run \`npm run setup\` (or the demo without --skip-setup)" >&2
+  exit 1
+fi
+
+summary=${O3ML_DEMO_SUMMARY:-${O3ML_HOME:-$HOME/.o3ml}/demo-summary.json}
+work=$(mktemp -d "${TMPDIR:-/tmp}/o3ml-demo.XXXXXX")
+# The stand-in keeps its data in memory, so by default the index lives and dies with it.
 export O3ML_HOME=${O3ML_HOME:-$work/home}
-cleanup() { [ -n "${svc_pid:-}" ] && kill "$svc_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+
+source examples/service.sh
+cleanup() {
+  local status=$?
+  o3ml_service_down
+  if [ "$keep" = 1 ] || [ "$status" != 0 ]; then
+    echo "demo: work folder kept in $work" >&2
+  else
+    rm -rf "$work"
+  fi
+}
 trap cleanup EXIT
 
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-export O3ML_SERVICE=127.0.0.1:$port
-node packages/cli/bin/o3ml.js serve --listen "$O3ML_SERVICE" --json > "$work/ready" 2> "$work/service.log" &
-svc_pid=$!
-for _ in $(seq 1 300); do grep -q listening "$work/ready" 2>/dev/null && break; sleep 0.1; done
-grep -q listening "$work/ready" || { cat "$work/service.log"; echo "demo: the service did not start" >&2; exit 1; }
-
-o3ml() { node packages/cli/bin/o3ml.js "$@"; }
-head -c $((24 * 1024 * 1024)) /dev/urandom > "$work/sample.bin"
-o3ml put "$work/sample.bin" demo/sample.bin --json > "$work/put.json"
-o3ml get demo/sample.bin "$work/back.bin" --json > "$work/get.json"
-cmp "$work/sample.bin" "$work/back.bin"
-o3ml put "$work/sample.bin" demo/sample-again.bin --json > "$work/put2.json"
-
-node -e '
-const [put, put2] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
-console.log("\no3ml demo summary");
-console.log(`  endpoint        ${require("fs").readFileSync(process.argv[3].replace("put2.json","ready"),"utf8").trim()}`);
-console.log(`  object          ${put.key}  ${put.size} bytes  cid ${put.cid}`);
-console.log(`  round trip      byte-identical (sha256 ${put.sha256.slice(0, 16)}…)`);
-console.log(`  second upload   ${put2.bytesUploaded} bytes sent, ${put2.bytesDeduplicated} deduplicated`);
-' "$work/put.json" "$work/put2.json"
+o3ml_service_up "$work"
+if [ -z "${O3ML_BUCKET:-}" ] && grep -q '"bucket"' "$work/service.json"; then
+  O3ML_BUCKET=$(sed -n 's/.*"bucket":"\([^"]*\)".*/\1/p' "$work/service.json")
+  export O3ML_BUCKET
+fi
+.venv/bin/python examples/demo/demo.py --work "$work" --summary "$summary"

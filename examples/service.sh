@@ -1,0 +1,64 @@
+# Sourced by the examples' run.sh and by scripts/demo.sh: makes sure an o3ml storage service is
+# reachable at $O3ML_SERVICE.
+#
+#   o3ml_service_up <work-dir>
+#
+# When O3ML_SERVICE is set, that service is used as it is. Otherwise `o3ml serve` is started on
+# a free loopback port: in front of the embedded local stand-in when O3ML_ENDPOINT is unset (its
+# data lives in memory and is gone when the service stops), or in front of O3 / any S3 when
+# O3ML_ENDPOINT and keys are set. O3ML_SERVICE is then exported, the ready line is kept in
+# <work-dir>/service.json and the log in <work-dir>/service.log. `o3ml_service_down` stops the
+# service this started (call it from the caller's EXIT trap); a service given in O3ML_SERVICE is
+# never touched.
+
+o3ml_examples_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+o3ml_service_pid=""
+
+o3ml_cli() { node "$o3ml_examples_root/packages/cli/bin/o3ml.js" "$@"; }
+
+o3ml_service_up() {
+  local work=$1
+  if [ -n "${O3ML_SERVICE:-}" ]; then
+    o3ml_cli ls o3ml-examples/ --json > /dev/null 2> "$work/service-check.log" || {
+      cat "$work/service-check.log" >&2
+      echo "the o3ml service at O3ML_SERVICE=$O3ML_SERVICE does not answer: start it (npx o3ml serve) or unset O3ML_SERVICE to have one started" >&2
+      return 1
+    }
+    echo "{\"address\":\"$O3ML_SERVICE\",\"started\":false}" > "$work/service.json"
+    return 0
+  fi
+  if [ ! -f "$o3ml_examples_root/packages/cli/dist/main.js" ]; then
+    echo "the o3ml CLI is not built: run \`npm run setup\` first" >&2
+    return 1
+  fi
+  # Port 0: the service picks a free port and prints it in its ready line.
+  local create=()
+  [ -n "${O3ML_ENDPOINT:-}" ] && create=(--create-bucket)
+  # node itself in the background (not a shell function), so $! is the service's own pid.
+  node "$o3ml_examples_root/packages/cli/bin/o3ml.js" serve --listen 127.0.0.1:0 --json ${create[@]+"${create[@]}"} \
+    > "$work/service.json" 2> "$work/service.log" &
+  o3ml_service_pid=$!
+  local _
+  for _ in $(seq 1 600); do
+    grep -q '"listening"' "$work/service.json" 2> /dev/null && break
+    kill -0 "$o3ml_service_pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q '"listening"' "$work/service.json" 2> /dev/null; then
+    tail -n 40 "$work/service.log" >&2
+    echo "the o3ml service did not start (log above; full log in $work/service.log)" >&2
+    o3ml_service_down
+    return 1
+  fi
+  O3ML_SERVICE=$(sed -n 's/.*"address":"\([^"]*\)".*/\1/p' "$work/service.json")
+  export O3ML_SERVICE
+}
+
+o3ml_service_down() {
+  if [ -n "$o3ml_service_pid" ]; then
+    kill "$o3ml_service_pid" 2> /dev/null || true
+    # SIGTERM stops the service gracefully, and it stops the stand-in it started.
+    wait "$o3ml_service_pid" 2> /dev/null || true
+    o3ml_service_pid=""
+  fi
+}
