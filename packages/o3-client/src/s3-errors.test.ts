@@ -27,6 +27,8 @@ describe("toO3mlError", () => {
     ["InvalidArgument", sdkError("InvalidArgument", 400), "INVALID_ARGUMENT"],
     ["EntityTooSmall", sdkError("EntityTooSmall", 400), "INVALID_ARGUMENT"],
     ["wrong region", sdkError("AuthorizationHeaderMalformed", 400), "FAILED_PRECONDITION"],
+    ["wrong region on a bucket HEAD (no body)", sdkError("Unknown", 400, "UnknownError"), "FAILED_PRECONDITION", { ...ctx, key: undefined }],
+    ["HEAD 400 on an object", sdkError("Unknown", 400, "UnknownError"), "INVALID_ARGUMENT"],
     ["BucketAlreadyExists", sdkError("BucketAlreadyExists", 409), "ALREADY_EXISTS"],
     ["NotImplemented", sdkError("NotImplemented", 501), "UNIMPLEMENTED"],
     ["SlowDown after retries", sdkError("SlowDown", 503, "SlowDown", 5), "UNAVAILABLE"],
@@ -45,6 +47,12 @@ describe("toO3mlError", () => {
     expect(mapped).toBeInstanceOf(O3mlError);
     expect(mapped.code).toBe(code);
     expect(mapped.cause).toBe(err);
+  });
+
+  it("points at O3ML_REGION when a bucket HEAD is refused without a reason", () => {
+    const m = toO3mlError(sdkError("Unknown", 400, "UnknownError"), { ...ctx, key: undefined, op: "checking" });
+    expect(m.message).toContain("O3ML_REGION");
+    expect(m.message).toContain("bkt");
   });
 
   it("names the key and the endpoint", () => {

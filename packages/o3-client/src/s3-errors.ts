@@ -82,6 +82,11 @@ export function toO3mlError(err: unknown, ctx: S3ErrorContext): O3mlError {
   if (isNetworkCode(e.code) || (status !== undefined && status >= 500) || name === "SlowDown" || status === 429) {
     return make("UNAVAILABLE", `${ctx.endpoint} failed ${ctx.op} ${object} (${server || `HTTP ${status}`})${tries(attempts)}; the store may be overloaded, retry later`);
   }
+  // A HEAD has no body to name the error; a bucket HEAD answered 400 is, in practice, a signature
+  // made for another region (MinIO and S3 both answer so).
+  if (status === 400 && ctx.key === undefined && (!name || name === "Unknown" || name === "BadRequest")) {
+    return make("FAILED_PRECONDITION", `${ctx.endpoint} rejected ${ctx.op} bucket ${ctx.bucket} (HTTP 400): check O3ML_REGION matches the endpoint's region (Akave O3 uses akave-network, MinIO and AWS their own)`);
+  }
   if (status !== undefined && status >= 400 && status < 500) {
     return make("INVALID_ARGUMENT", `${ctx.endpoint} rejected ${ctx.op} ${object} (${server || `HTTP ${status}`})`);
   }
