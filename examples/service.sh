@@ -62,3 +62,26 @@ o3ml_service_down() {
     o3ml_service_pid=""
   fi
 }
+
+# The common start of an example's run.sh: checks set-up, makes a work folder ($work, removed on
+# exit), finds or starts the service and exports O3ML_SERVICE and O3ML_BUCKET. Sets $python.
+#
+#   o3ml_example_start <name>
+o3ml_example_start() {
+  local name=$1
+  python=$o3ml_examples_root/.venv/bin/python
+  if [ ! -x "$python" ]; then
+    echo "$name: $python is missing: run \`npm run setup\` first" >&2
+    return 1
+  fi
+  work=$(mktemp -d "${TMPDIR:-/tmp}/o3ml-$name.XXXXXX")
+  # A service started here in front of the stand-in is gone at the end, and so should its index be.
+  [ -z "${O3ML_SERVICE:-}" ] && export O3ML_HOME=${O3ML_HOME:-$work/home}
+  trap 'o3ml_service_down; rm -rf "$work"' EXIT
+  o3ml_service_up "$work"
+  if [ -z "${O3ML_BUCKET:-}" ] && grep -q '"bucket"' "$work/service.json"; then
+    O3ML_BUCKET=$(sed -n 's/.*"bucket":"\([^"]*\)".*/\1/p' "$work/service.json")
+    export O3ML_BUCKET
+  fi
+  echo "$name: o3ml service at $O3ML_SERVICE"
+}

@@ -10,23 +10,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-python=$root/.venv/bin/python
-if [ ! -x "$python" ]; then
-  echo "digits: $python is missing: run \`npm run setup\` first" >&2
-  exit 1
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/o3ml-digits.XXXXXX")
-# A service started here in front of the stand-in is gone at the end, and so should its index be.
-[ -z "${O3ML_SERVICE:-}" ] && export O3ML_HOME=${O3ML_HOME:-$work/home}
 source "$root/examples/service.sh"
-trap 'o3ml_service_down; rm -rf "$work"' EXIT
-o3ml_service_up "$work"
-if [ -z "${O3ML_BUCKET:-}" ] && grep -q '"bucket"' "$work/service.json"; then
-  O3ML_BUCKET=$(sed -n 's/.*"bucket":"\([^"]*\)".*/\1/p' "$work/service.json")
-  export O3ML_BUCKET
-fi
-echo "digits: o3ml service at $O3ML_SERVICE"
+o3ml_example_start digits
 
 "$python" "$here/export_images.py" "$work/digits"
 # 64 KiB shards (about 32 images each): shuffling the shards each epoch is what mixes the

@@ -11,22 +11,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-python=$root/.venv/bin/python
-if [ ! -x "$python" ]; then
-  echo "finetune: $python is missing: run \`npm run setup\` first" >&2
-  exit 1
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/o3ml-finetune.XXXXXX")
-[ -z "${O3ML_SERVICE:-}" ] && export O3ML_HOME=${O3ML_HOME:-$work/home}
 source "$root/examples/service.sh"
-trap 'o3ml_service_down; rm -rf "$work"' EXIT
-o3ml_service_up "$work"
-if [ -z "${O3ML_BUCKET:-}" ] && grep -q '"bucket"' "$work/service.json"; then
-  O3ML_BUCKET=$(sed -n 's/.*"bucket":"\([^"]*\)".*/\1/p' "$work/service.json")
-  export O3ML_BUCKET
-fi
-echo "finetune: o3ml service at $O3ML_SERVICE"
+o3ml_example_start finetune
 
 if ! o3ml_cli runs show digits-cnn > /dev/null 2>&1; then
   echo "finetune: no digits-cnn run on this service yet: running examples/digits first (2 epochs)"

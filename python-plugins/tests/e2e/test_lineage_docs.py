@@ -5,37 +5,18 @@ The page therefore cannot show a command or snippet that does not work."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from doc_blocks import Block, blocks_of
 from servers import REPO_ROOT, Service, service_command
 
 DOC = REPO_ROOT / "docs" / "lineage.md"
-FENCE = re.compile(r"^```([\w-]*)([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
-RUNNABLE = {"python", "sh", "bash", "shell", "console"}
-
-
-@dataclass
-class Block:
-    language: str
-    code: str
-    line: int
-
-
-def blocks(text: str) -> list[Block]:
-    found = []
-    for m in FENCE.finditer(text):
-        language, info, code = m.group(1), m.group(2).split(), m.group(3)
-        line = text.count("\n", 0, m.start()) + 1
-        if language in RUNNABLE and info != ["test"]:
-            raise AssertionError(
-                f"{DOC}:{line}: a ```{language} block must be marked ```{language} test, and is then run here"
-            )
-        if info == ["test"]:
-            found.append(Block(language, code, line))
+def blocks(page: Path) -> list[Block]:
+    found = blocks_of(page)
+    for block in found:
+        assert block.mode == "test", f"{block.where}: a ```{block.language} block of this page must be marked ```{block.language} test, and is then run here"
     return found
 
 
@@ -49,7 +30,7 @@ def image_folder(root: Path) -> None:
 
 
 def test_every_test_block_of_the_page_works(service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    page = blocks(DOC.read_text())
+    page = blocks(DOC)
     assert {b.language for b in page} == {"python", "sh"}
     image_folder(tmp_path)
     node, cli = service_command()[:2]
