@@ -23,6 +23,7 @@ from ._metadata import MetadataMethods
 from ._object_info import ObjectInfo
 from ._put_source import PutData, open_source
 from ._reader import ObjectReader
+from ._tls import TlsFiles, channel_credentials
 from .gen import object_service_pb2 as pb
 from .gen import object_service_pb2_grpc
 
@@ -44,22 +45,37 @@ class O3Client(MetadataMethods, CheckpointMethods):
 
     ``address`` defaults to ``$O3ML_SERVICE`` or ``127.0.0.1:7433``; ``token`` to ``$O3ML_TOKEN``
     (sent as ``authorization: Bearer <token>``); ``timeout`` is the deadline in seconds of each
-    call, streams included (None: no deadline). Every failure raises an ``O3mlError`` subclass.
+    call, streams included (None: no deadline). ``tls_ca``, ``tls_cert`` and ``tls_key`` (PEM paths,
+    defaults ``$O3ML_TLS_CA``, ``$O3ML_TLS_CERT``, ``$O3ML_TLS_KEY``) turn on TLS, mutual with a client
+    certificate; without any of them the channel is plaintext. Every failure raises an ``O3mlError`` subclass.
     """
 
-    def __init__(self, address: str | None = None, token: str | None = None, *, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float | None = None,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+    ) -> None:
         self.address: str = address or os.environ.get("O3ML_SERVICE") or DEFAULT_ADDRESS
         token = token if token is not None else os.environ.get("O3ML_TOKEN", "")
         if token and not (token.isascii() and token.isprintable() and not any(c.isspace() for c in token)):
             raise ValueError("the o3ml token must be printable ASCII without spaces; check O3ML_TOKEN")
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout
-        self._channel = grpc.insecure_channel(
-            self.address,
-            options=[
-                ("grpc.max_receive_message_length", _MAX_MESSAGE),
-                ("grpc.max_send_message_length", _MAX_MESSAGE),
-            ],
+        options = [
+            ("grpc.max_receive_message_length", _MAX_MESSAGE),
+            ("grpc.max_send_message_length", _MAX_MESSAGE),
+        ]
+        tls = TlsFiles.resolve(tls_ca, tls_cert, tls_key)
+        self.tls: bool = tls.enabled
+        self._channel = (
+            grpc.secure_channel(self.address, channel_credentials(tls), options=options)
+            if tls.enabled
+            else grpc.insecure_channel(self.address, options=options)
         )
         self._stub = object_service_pb2_grpc.ObjectServiceStub(self._channel)
 

@@ -11,3 +11,4 @@ export { AdminClient, type WireGcReport, type WireGcProgress } from "./gc/admin-
 export { MetadataClient, type RunRegistration, type WireRebuildResult } from "./metadata/metadata-client.js";
 export type { RunRecord, CheckpointRecord, ArtifactRecord } from "@o3ml/metadata";
 export { rebuildIndexOffline, type OfflineRebuildResult } from "./metadata/offline-rebuild.js";
+export { serverCredentials, channelCredentials, clientTlsFromEnv, type TlsFiles, type ClientTls } from "./tls.js";

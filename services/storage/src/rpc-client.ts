@@ -1,6 +1,7 @@
-import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
+import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
 import { grpcService } from "@o3ml/proto";
+import { channelCredentials, clientTlsFromEnv, type ClientTls } from "./tls.js";
 
 type Methods = Record<string, (...a: unknown[]) => unknown>;
 
@@ -18,10 +19,11 @@ export class RpcClient {
     service: string,
     readonly address = process.env.O3ML_SERVICE ?? "127.0.0.1:7433",
     token = process.env.O3ML_TOKEN,
+    tls: ClientTls | undefined = clientTlsFromEnv(),
   ) {
     const max = 8 * 1024 * 1024;
     const Ctor = makeGenericClientConstructor(grpcService(service), service);
-    this.client = new Ctor(address, credentials.createInsecure(), {
+    this.client = new Ctor(address, channelCredentials(tls), {
       "grpc.max_receive_message_length": max,
       "grpc.max_send_message_length": max,
     }) as never;

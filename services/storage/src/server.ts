@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3Config } from "@o3ml/o3-client";
@@ -18,6 +18,7 @@ import { o3mlHome } from "./home.js";
 import { ServiceMetadata } from "./metadata/service-metadata.js";
 import { registerMetadata } from "./metadata/register.js";
 import { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
+import { serverCredentials } from "./tls.js";
 
 /**
  * Largest gRPC message. Data travels in messages of at most 2 MiB, but a
@@ -54,6 +55,8 @@ export async function startService(
   if (!isLoopback(host) && !opts.token) {
     throw new O3mlError("FAILED_PRECONDITION", `refusing to serve on ${opts.listen} without a token: set O3ML_TOKEN (or listen on 127.0.0.1)`);
   }
+  // Read the TLS files before anything starts, so a bad path fails fast and leaks nothing.
+  const creds = serverCredentials(opts.tls);
   let config = deps.config ?? configFromEnv();
   let standin: Standin | undefined;
   if (!config.endpoint) {
@@ -90,7 +93,6 @@ export async function startService(
   const serviceDeps = { store, known, objects: repo, ctx, opts, home, metadata };
   const extras = [registerCheckpoints(server, serviceDeps), registerDatasets(server, serviceDeps), registerAdmin(server, serviceDeps), registerMetadata(server, serviceDeps)];
   new HealthImplementation({ "": "SERVING", "o3ml.v1.ObjectService": "SERVING" }).addToServer(server);
-  const creds = ServerCredentials.createInsecure();
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(O3mlError.from(err, `binding ${opts.listen}`)) : resolve(p))),
   );
@@ -100,7 +102,7 @@ export async function startService(
     metricsServer = await metrics.listen(m.host, m.port);
   }
   const address = `${host}:${bound}`;
-  log.info({ address, store: describeConfig(config), bucket: config.bucket, metricsPort: metricsServer?.port }, "o3ml storage service listening");
+  log.info({ address, tls: opts.tls ? (opts.tls.clientCa ? "mutual" : "server") : "off", store: describeConfig(config), bucket: config.bucket, metricsPort: metricsServer?.port }, "o3ml storage service listening");
 
   return {
     address,

@@ -2,6 +2,7 @@ import type { ClientReadableStream, ClientWritableStream, ServiceError } from "@
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 import { RpcClient } from "./rpc-client.js";
+import type { ClientTls } from "./tls.js";
 
 type V1 = typeof o3ml.v1;
 export type WireObjectInfo = InstanceType<V1["ObjectInfo"]>;
@@ -10,8 +11,9 @@ type GetResponse = InstanceType<V1["GetResponse"]>;
 
 /** A thin TypeScript client of the ObjectService, used by the CLI and benchmarks. */
 export class ServiceClient extends RpcClient {
-  constructor(address?: string, token?: string) {
-    super("ObjectService", address, token);
+  /** `tls` defaults to O3ML_TLS_CA / O3ML_TLS_CERT / O3ML_TLS_KEY; plaintext when none is set. */
+  constructor(address?: string, token?: string, tls?: ClientTls) {
+    super("ObjectService", address, token, tls);
   }
 
   stat(key: string): Promise<WireObjectInfo> {

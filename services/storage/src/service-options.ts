@@ -1,10 +1,13 @@
 import { O3mlError } from "@o3ml/errors";
+import type { TlsFiles } from "./tls.js";
 
 export interface ServiceOptions {
   /** host:port to serve gRPC on; 127.0.0.1:7433 by default. Port 0 picks a free port. */
   listen: string;
   /** Bearer token clients must send; required when `listen` is not a loopback address. */
   token?: string;
+  /** Serve gRPC over TLS (mutual TLS when `clientCa` is set); plaintext when undefined. */
+  tls?: TlsFiles;
   /** host:port for the Prometheus /metrics endpoint; off when undefined. */
   metricsListen?: string;
   /** Create the bucket when it does not exist (always done for the local stand-in). */

@@ -1,6 +1,7 @@
-import { credentials, makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
+import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
 import { grpcService, o3ml } from "@o3ml/proto";
+import { channelCredentials, clientTlsFromEnv, type ClientTls } from "../tls.js";
 
 type V1 = typeof o3ml.v1;
 /** The messages as plain objects: every field present, 64-bit integers as numbers. */
@@ -63,10 +64,12 @@ export class DatasetClient {
   constructor(
     readonly address = process.env.O3ML_SERVICE ?? "127.0.0.1:7433",
     token = process.env.O3ML_TOKEN,
+    tls: ClientTls | undefined = clientTlsFromEnv(),
   ) {
+    const creds = channelCredentials(tls);
     const opts = { "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES };
-    this.blobs = new BlobClient(address, credentials.createInsecure(), opts) as never;
-    this.datasets = new DatasetsClient(address, credentials.createInsecure(), opts) as never;
+    this.blobs = new BlobClient(address, creds, opts) as never;
+    this.datasets = new DatasetsClient(address, creds, opts) as never;
     if (token) this.md.set("authorization", `Bearer ${token}`);
   }
 

@@ -1,0 +1,112 @@
+"""The Python client over TLS and mutual TLS to a real `o3ml serve --tls-*`, certificates made by openssl."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from servers import Managed, S3Endpoint, _await_listening, service_command
+
+from o3ml import O3Client, O3mlError
+
+
+def _openssl(cwd: Path, *args: str) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _ca(cwd: Path, name: str) -> None:
+    _openssl(cwd, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+             "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.pem")
+
+
+def _leaf(cwd: Path, ca: str, name: str, ext: str) -> None:
+    (cwd / f"{name}.ext").write_text(ext)
+    _openssl(cwd, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", f"/CN={name}",
+             "-keyout", f"{name}.key", "-out", f"{name}.csr")
+    _openssl(cwd, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial", "-days", "2",
+             "-extfile", f"{name}.ext", "-out", f"{name}.pem")
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("certs")
+    _ca(d, "ca")
+    _ca(d, "other-ca")
+    _leaf(d, "ca", "server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    _leaf(d, "ca", "client", "extendedKeyUsage=clientAuth\n")
+    _leaf(d, "other-ca", "other-client", "extendedKeyUsage=clientAuth\n")
+    return d
+
+
+@pytest.fixture(scope="module")
+def mtls_service(moto: S3Endpoint, certs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "AWS_"))}
+    env.update(
+        O3ML_ENDPOINT=moto.endpoint,
+        O3ML_ACCESS_KEY_ID=moto.access_key,
+        O3ML_SECRET_ACCESS_KEY=moto.secret_key,
+        O3ML_REGION=moto.region,
+        O3ML_BUCKET=f"o3ml-tls-{uuid.uuid4().hex[:10]}",
+        O3ML_HOME=str(tmp_path_factory.mktemp("tls-home")),
+    )
+    argv = [*service_command(), "--listen", "127.0.0.1:0", "--json", "--create-bucket",
+            "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key"), "--tls-client-ca", str(certs / "ca.pem")]
+    process = Managed.start("o3ml-serve-tls", argv, env, tmp_path_factory.mktemp("tls-logs"), stdout_pipe=True)
+    try:
+        ready = _await_listening(process)
+        assert ready["tls"] == "mutual"
+        yield ready["address"]
+    finally:
+        process.stop()
+
+
+def test_mutual_tls_round_trip_with_a_signed_client_certificate(mtls_service: str, certs: Path) -> None:
+    client = O3Client(mtls_service, tls_ca=str(certs / "ca.pem"), tls_cert=str(certs / "client.pem"), tls_key=str(certs / "client.key"), timeout=30)
+    try:
+        assert client.tls
+        client.put("tls/hello", b"over mutual tls")
+        assert client.get("tls/hello") == b"over mutual tls"
+    finally:
+        client.close()
+
+
+def test_the_environment_configures_tls(mtls_service: str, certs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("O3ML_TLS_CA", str(certs / "ca.pem"))
+    monkeypatch.setenv("O3ML_TLS_CERT", str(certs / "client.pem"))
+    monkeypatch.setenv("O3ML_TLS_KEY", str(certs / "client.key"))
+    with O3Client(mtls_service, timeout=30) as client:
+        client.put("tls/env", b"env")
+        assert client.stat("tls/env").size == 3
+
+
+@pytest.mark.parametrize("who", ["plaintext", "no-client-cert", "foreign-client-cert", "unknown-ca"])
+def test_refused_without_the_right_credentials(mtls_service: str, certs: Path, who: str) -> None:
+    args: dict[str, str] = {
+        "plaintext": {},
+        "no-client-cert": {"tls_ca": str(certs / "ca.pem")},
+        "foreign-client-cert": {"tls_ca": str(certs / "ca.pem"), "tls_cert": str(certs / "other-client.pem"), "tls_key": str(certs / "other-client.key")},
+        "unknown-ca": {"tls_ca": str(certs / "other-ca.pem"), "tls_cert": str(certs / "client.pem"), "tls_key": str(certs / "client.key")},
+    }[who]
+    client = O3Client(mtls_service, timeout=10, **args)
+    try:
+        with pytest.raises(O3mlError) as caught:
+            client.put(f"tls/{who}", b"must not be stored")
+        assert caught.value.code == "UNAVAILABLE"
+    finally:
+        client.close()
+
+
+def test_bad_tls_settings_fail_clearly(tmp_path: Path, certs: Path) -> None:
+    with pytest.raises(O3mlError, match="O3ML_TLS_KEY"):
+        O3Client("127.0.0.1:1", tls_cert=str(certs / "client.pem"))
+    with pytest.raises(O3mlError, match="missing.pem"):
+        O3Client("127.0.0.1:1", tls_ca=str(tmp_path / "missing.pem"))
+    junk = tmp_path / "junk.pem"
+    junk.write_text("secret-looking junk")
+    with pytest.raises(O3mlError) as caught:
+        O3Client("127.0.0.1:1", tls_ca=str(junk))
+    assert "secret-looking" not in str(caught.value)
