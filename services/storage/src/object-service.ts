@@ -1,4 +1,5 @@
 import type { ServerReadableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { checkLabels } from "./labels.js";
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 import type { ObjectInfo, ObjectRepository, PutHeader } from "./object-repository.js";
@@ -30,7 +31,7 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
       const header: PutHeader = {
         key: h.key ?? "",
         contentType: h.contentType || undefined,
-        labels: (h.labels as Record<string, string>) ?? {},
+        labels: checkLabels(h.labels as Record<string, string>, `put ${h.key ?? ""}`),
         expectedSize: h.hasExpectedSize ? Number(h.expectedSize) : undefined,
       };
       let trailer: string | undefined;

@@ -1,4 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
+import { checkLabels, checkMetricsSize } from "../labels.js";
 import { parseCid, type EntryKind } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { validateObjectKey } from "../layout.js";
@@ -41,6 +42,7 @@ export function checkHeader(h: o3ml.v1.CheckpointHeader.$Properties): SaveHeader
   if (!Number.isSafeInteger(step) || step < 0 || !Number.isSafeInteger(epoch) || epoch < 0) {
     throw bad(`step ${step} and epoch ${epoch} must be whole numbers >= 0`);
   }
+  checkMetricsSize(h.metrics ?? {}, `save checkpoint ${key}`);
   const metrics: Record<string, number> = {};
   for (const [name, value] of Object.entries(h.metrics ?? {})) {
     if (name === "" || CONTROL.test(name) || typeof value !== "number") throw bad(`metric ${JSON.stringify(name)} needs a printable name and a number`);
@@ -62,7 +64,7 @@ export function checkHeader(h: o3ml.v1.CheckpointHeader.$Properties): SaveHeader
     metrics,
     datasetCid: cid("dataset_cid", h.datasetCid),
     parentCid: cid("parent_cid", h.parentCid),
-    labels: { ...(h.labels ?? {}) },
+    labels: checkLabels(h.labels, `save checkpoint ${key}`),
   };
 }
 
