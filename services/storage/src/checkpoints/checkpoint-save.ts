@@ -31,8 +31,8 @@ export type SaveMessage = o3ml.v1.SaveCheckpointRequest.$Properties & { msg?: st
 /**
  * One Save stream, after its header: entries become blobs as they arrive;
  * only a complete stream (every entry whole, a trailer with the right count,
- * the client still there) is committed, in the order blobs → manifest →
- * `checkpoint.committed` event → ref. Anything less writes no ref, so the
+ * the client still there) is committed, in the order blobs → manifest → ref
+ * → `checkpoint.committed` event. Anything less writes no ref, so the
  * checkpoint never becomes visible and its blobs are garbage for `o3ml gc`.
  */
 export async function saveCheckpoint(
@@ -82,31 +82,32 @@ async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, le
     checkpoint: { key: h.key, run: h.run, step: h.step, epoch: h.epoch, metrics: h.metrics, datasetCid: h.datasetCid, parentCid, entries: body.entries },
   });
   const { cid } = await d.objects.manifests.write(manifest, lease);
-  const event = await d.metadata.record("checkpoint.committed", {
-    checkpointId: cid,
-    runId: h.run,
-    step: h.step,
-    epoch: h.epoch,
-    metrics: h.metrics,
-    manifestCid: cid,
-    parentCheckpointId: parentCid || null,
-    datasetVersionCid: h.datasetCid || null,
-    bytesTotal: body.size,
-    bytesUploaded: body.bytesUploaded,
-    bytesDeduplicated: body.bytesDeduplicated,
-  });
-  try {
-    await d.objects.commit(h.key, cid, body.size, previous);
-  } catch (err) {
-    // The event is in the log but no ref names the checkpoint: take it back
-    // out of listings (unless the key already held this very checkpoint).
-    if (previous?.manifestCid !== cid) {
-      await d.metadata.record("checkpoint.deleted", { checkpointId: cid }).catch((e: unknown) =>
-        d.log.warn({ cid, err: String(e) }, `could not record that checkpoint ${cid} was not committed; 'o3ml ckpt ls' may list it though no key names it`),
+  // The ref first, then the record: a crash or a store outage between the two leaves a key
+  // that names the checkpoint but no listing of it, so a resume takes the checkpoint before —
+  // never a listed checkpoint that no key names, which every later resume would trip on.
+  await d.objects.commit(h.key, cid, body.size, previous);
+  const event = await d.metadata
+    .record("checkpoint.committed", {
+      checkpointId: cid,
+      runId: h.run,
+      step: h.step,
+      epoch: h.epoch,
+      metrics: h.metrics,
+      manifestCid: cid,
+      parentCheckpointId: parentCid || null,
+      datasetVersionCid: h.datasetCid || null,
+      bytesTotal: body.size,
+      bytesUploaded: body.bytesUploaded,
+      bytesDeduplicated: body.bytesDeduplicated,
+    })
+    .catch((err: unknown) => {
+      const e = O3mlError.from(err);
+      throw new O3mlError(
+        e.code,
+        `save checkpoint ${h.key}: its data is stored, but its record could not be written (${e.message}); it is not listed as a checkpoint of run ${h.run || "(none)"} — save it again`,
+        { key: h.key, cid },
       );
-    }
-    throw err;
-  }
+    });
   d.durability.track(cid, body.chunks.map((c) => c.cid));
   return {
     cid,
