@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: set-up (idempotent), the generated
-# code staleness check, every TypeScript test (vitest) and every Python test (pytest).
+# code staleness check, every TypeScript test (vitest), every Python test (pytest)
+# and the benchmark's quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/gen.sh --check
 npx vitest run
 .venv/bin/python -m pytest -q python-plugins/tests
+# The parity benchmark's smoke run (npm run bench -- --quick without a second set-up):
+# every workflow on both targets, and the first ratios; writes benchmarks/results/latest.*.
+npx tsx benchmarks/parity/src/main.ts --quick

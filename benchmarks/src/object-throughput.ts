@@ -5,6 +5,10 @@
  * measured object is fresh random bytes, so dedup never helps the service.
  *
  *   npx tsx benchmarks/src/object-throughput.ts [--quick]
+ *
+ * A stand-alone probe (MinIO only) writing benchmarks/results/object-throughput.{json,md};
+ * `npm run bench` (benchmarks/parity) measures the same paths on both targets
+ * and owns latest.{json,md}.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";

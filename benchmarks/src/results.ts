@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,23 +16,14 @@ export interface Comparison {
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "results");
 
 /**
- * Merges one benchmark's section into benchmarks/results/latest.json and
- * rewrites latest.md, keeping the other benchmarks' latest sections.
+ * Writes one stand-alone benchmark's figures to benchmarks/results/<name>.{json,md}.
+ * latest.{json,md} belong to the parity benchmark (benchmarks/parity, `npm run bench`),
+ * which measures the same object paths among everything else; nothing here touches them.
  */
 export async function writeResults(name: string, section: { comparisons: Comparison[]; markdown: string; quick: boolean }): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
-  const jsonPath = join(resultsDir, "latest.json");
-  let all: { sections: Record<string, unknown>; comparisons: Comparison[]; parity: unknown[] } = { sections: {}, comparisons: [], parity: [] };
-  try {
-    all = JSON.parse(await readFile(jsonPath, "utf8"));
-  } catch {
-    // First run: start a new file.
-  }
-  all.sections[name] = { ...section, at: new Date().toISOString(), host: { cpus: (await import("node:os")).cpus().length, node: process.version } };
-  all.comparisons = Object.values(all.sections).flatMap((s) => (s as { comparisons: Comparison[] }).comparisons);
-  await writeFile(jsonPath, JSON.stringify(all, null, 2) + "\n");
-  const md = Object.entries(all.sections)
-    .map(([n, s]) => `## ${n}\n\n${(s as { at: string }).at}${(s as { quick: boolean }).quick ? " (quick)" : ""}\n\n${(s as { markdown: string }).markdown}\n`)
-    .join("\n");
-  await writeFile(join(resultsDir, "latest.md"), `# Benchmark results\n\n${md}`);
+  const at = new Date().toISOString();
+  const host = { cpus: (await import("node:os")).cpus().length, node: process.version };
+  await writeFile(join(resultsDir, `${name}.json`), JSON.stringify({ name, at, host, ...section }, null, 2) + "\n");
+  await writeFile(join(resultsDir, `${name}.md`), `# ${name}\n\n${at}${section.quick ? " (quick)" : ""}\n\n${section.markdown}\n`);
 }
