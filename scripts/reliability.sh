@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `npm run test:reliability`: set-up (idempotent), then the full reliability suite
+# (hostile input, fault matrix, crash matrix, load, secrets scan) against real
+# MinIO, the O3-profile layer, `o3ml serve` and Lightning trainers on loopback.
+# Writes docs/reliability.{md,json}; exits non-zero when a criterion is not met.
+# Extra arguments go to the suite: --seed N, or --quick (a subset that writes nothing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+npx tsx services/storage/src/reliability/main.test-support.ts "$@"

@@ -1,0 +1,36 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT } from "./cluster.test-support.js";
+import { renderReport } from "./report.test-support.js";
+import { runSuite } from "./suite.test-support.js";
+
+/**
+ * Entry of `npm run test:reliability` (scripts/reliability.sh):
+ *   npx tsx services/storage/src/reliability/main.test-support.ts [--quick] [--seed N]
+ * The full profile writes docs/reliability.{md,json}; --quick writes nothing;
+ * --render-only rewrites docs/reliability.md from docs/reliability.json.
+ * Exits 1 when an acceptance criterion is not met.
+ */
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const seedAt = args.indexOf("--seed");
+const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : 20261128;
+
+if (args.includes("--render-only")) {
+  const saved = JSON.parse(readFileSync(join(REPO_ROOT, "docs/reliability.json"), "utf8")) as Parameters<typeof renderReport>[0];
+  writeFileSync(join(REPO_ROOT, "docs/reliability.md"), renderReport(saved));
+  process.exit(0);
+}
+const result = await runSuite({ quick, seed, log: (l) => process.stderr.write(`${l}\n`) });
+if (!quick) {
+  writeFileSync(join(REPO_ROOT, "docs/reliability.json"), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(REPO_ROOT, "docs/reliability.md"), renderReport(result));
+}
+process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
+const failed = Object.entries(result.acceptance).filter(([, ok]) => !ok);
+for (const x of result.hostile.filter((h) => !h.handled)) process.stderr.write(`[reliability] hostile input not handled: ${x.group} / ${x.name}: ${x.detail}\n`);
+for (const x of result.crashes.filter((p) => !p.recovered)) process.stderr.write(`[reliability] crash point ${x.index} (${x.kind}) not recovered: ${x.failures.join("; ")}\n`);
+if (failed.length) {
+  process.stderr.write(`[reliability] not met: ${failed.map(([k]) => k).join(", ")}; logs kept in ${result.environment.logs}\n`);
+  process.exitCode = 1;
+}
