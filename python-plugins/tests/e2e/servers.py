@@ -219,7 +219,17 @@ def service_command() -> list[str]:
     return [node, str(cli), "serve"]
 
 
-def start_service(s3: S3Endpoint, home: Path, logs: Path, token: str | None = None, name: str = "o3ml-serve") -> Service:
+def start_service(
+    s3: S3Endpoint,
+    home: Path,
+    logs: Path,
+    token: str | None = None,
+    name: str = "o3ml-serve",
+    *,
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+) -> Service:
+    """`o3ml serve` in front of `s3` with a fresh bucket; `extra_env` / `extra_args` add to its environment and flags."""
     bucket = f"o3ml-test-{uuid.uuid4().hex[:12]}"
     # The service must see exactly this configuration, not whatever the developer's shell exports.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "AWS_"))}
@@ -233,7 +243,8 @@ def start_service(s3: S3Endpoint, home: Path, logs: Path, token: str | None = No
     )
     if token is not None:
         env["O3ML_TOKEN"] = token
-    argv = [*service_command(), "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--json", "--create-bucket"]
+    env.update(extra_env or {})
+    argv = [*service_command(), "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--json", "--create-bucket", *(extra_args or [])]
     process = Managed.start(name, argv, env, logs, stdout_pipe=True)
     try:
         ready = _await_listening(process)

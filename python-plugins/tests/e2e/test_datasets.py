@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 from dataset_trees import image_folder, push
-from servers import Managed, S3Endpoint, Service, _await_listening, service_command
+from servers import S3Endpoint, Service, start_service
 
 from o3ml import IntegrityError, NotFoundError, O3Client, O3DataLoader, O3ShardDataset
 
@@ -115,33 +114,11 @@ def test_dataset_e2e_shard_altered_in_the_bucket_raises_integrity_error_and_yiel
 CAP = 200 * 1024  # about three 64 KiB shards
 
 
-def start_capped_service(s3: S3Endpoint, home: Path, logs: Path, cache_bytes: int) -> Service:
-    """`o3ml serve` whose host cache holds at most `cache_bytes` (O3ML_CACHE_BYTES)."""
-    bucket = f"o3ml-test-{uuid.uuid4().hex[:12]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "AWS_"))}
-    env.update(
-        O3ML_ENDPOINT=s3.endpoint,
-        O3ML_ACCESS_KEY_ID=s3.access_key,
-        O3ML_SECRET_ACCESS_KEY=s3.secret_key,
-        O3ML_REGION=s3.region,
-        O3ML_BUCKET=bucket,
-        O3ML_HOME=str(home),
-        O3ML_CACHE_BYTES=str(cache_bytes),
-    )
-    argv = [*service_command(), "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--json", "--create-bucket"]
-    process = Managed.start("o3ml-serve-capped", argv, env, logs, stdout_pipe=True)
-    try:
-        ready = _await_listening(process)
-    except BaseException:
-        process.stop()
-        raise
-    return Service(ready["address"], f"http://127.0.0.1:{ready['metricsPort']}/metrics", bucket, s3, process, ready)
-
-
 @pytest.fixture(scope="module")
 def capped(s3: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, Path]]:
     home = tmp_path_factory.mktemp("capped-home")
-    service = start_capped_service(s3, home, tmp_path_factory.mktemp("capped-logs"), CAP)
+    # A host cache that holds at most CAP bytes (O3ML_CACHE_BYTES).
+    service = start_service(s3, home, tmp_path_factory.mktemp("capped-logs"), name="o3ml-serve-capped", extra_env={"O3ML_CACHE_BYTES": str(CAP)})
     yield service, home / "cache" / "blobs"
     service.stop()
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import Managed, S3Endpoint, _await_listening, service_command
+from servers import S3Endpoint, start_service
 
 from o3ml import O3Client, O3mlError
 
@@ -44,24 +42,13 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def mtls_service(moto: S3Endpoint, certs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "AWS_"))}
-    env.update(
-        O3ML_ENDPOINT=moto.endpoint,
-        O3ML_ACCESS_KEY_ID=moto.access_key,
-        O3ML_SECRET_ACCESS_KEY=moto.secret_key,
-        O3ML_REGION=moto.region,
-        O3ML_BUCKET=f"o3ml-tls-{uuid.uuid4().hex[:10]}",
-        O3ML_HOME=str(tmp_path_factory.mktemp("tls-home")),
-    )
-    argv = [*service_command(), "--listen", "127.0.0.1:0", "--json", "--create-bucket",
-            "--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key"), "--tls-client-ca", str(certs / "ca.pem")]
-    process = Managed.start("o3ml-serve-tls", argv, env, tmp_path_factory.mktemp("tls-logs"), stdout_pipe=True)
+    tls = ["--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key"), "--tls-client-ca", str(certs / "ca.pem")]
+    service = start_service(moto, tmp_path_factory.mktemp("tls-home"), tmp_path_factory.mktemp("tls-logs"), name="o3ml-serve-tls", extra_args=tls)
     try:
-        ready = _await_listening(process)
-        assert ready["tls"] == "mutual"
-        yield ready["address"]
+        assert service.ready["tls"] == "mutual"
+        yield service.address
     finally:
-        process.stop()
+        service.stop()
 
 
 def test_mutual_tls_round_trip_with_a_signed_client_certificate(mtls_service: str, certs: Path) -> None:

@@ -8,7 +8,7 @@
  * each beside the AWS SDK moving the same bytes straight to and from the
  * same MinIO in the same run, since only ratios compare across machines.
  *
- *   npx tsx benchmarks/src/dataset-transfer.ts [--mib 512]
+ *   npx tsx benchmarks/parity/src/dataset-transfer.ts [--mib 512]
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -24,7 +24,7 @@ import { startServiceProcess } from "./service-process.js";
 
 const MiB = 1024 * 1024;
 const total = Number(process.argv[process.argv.indexOf("--mib") + 1] || 512) * MiB;
-const cli = fileURLToPath(new URL("../../packages/cli/bin/o3ml.js", import.meta.url));
+const cli = fileURLToPath(new URL("../../../packages/cli/bin/o3ml.js", import.meta.url));
 
 const bin = minioBinary();
 if (!bin.path) throw new Error(`MinIO is needed for this benchmark: ${bin.reason}`);
