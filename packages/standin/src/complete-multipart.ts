@@ -1,6 +1,6 @@
 import { CompleteMultipartUploadCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
 import { fromO3Etag } from "./etag-format.js";
-import { s3ErrorXml } from "./s3-error-response.js";
+import { s3ErrorAnswer } from "./s3-error-response.js";
 import { bufferedAnswer, type UpstreamAnswer } from "./upstream-answer.js";
 import { elementTexts, xmlEscape } from "./xml-text.js";
 
@@ -14,6 +14,7 @@ import { elementTexts, xmlEscape } from "./xml-text.js";
  * The upstream's own checks apply unchanged: moto and MinIO both refuse parts
  * under 5 MiB except the last (EntityTooSmall) and unknown ETags (InvalidPart).
  * The client's signature on this one request is not checked by anyone.
+ * `conditions` are in the upstream's terms already (see ConditionalRequests).
  */
 export async function completeMultipartUpload(
   client: S3Client,
@@ -26,7 +27,7 @@ export async function completeMultipartUpload(
     return { PartNumber: Number(elementTexts(part, "PartNumber")[0]), ETag: fromO3Etag(elementTexts(part, "ETag")[0] ?? "") };
   });
   if (parts.length === 0 || parts.some((p) => !Number.isInteger(p.PartNumber))) {
-    return errorAnswer(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
+    return s3ErrorAnswer(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema");
   }
   try {
     const out = await client.send(
@@ -35,9 +36,9 @@ export async function completeMultipartUpload(
         Key: target.key,
         UploadId: target.uploadId,
         MultipartUpload: { Parts: parts },
-        // Conditional completion (e.g. If-None-Match: *) keeps its meaning.
-        IfMatch: conditions.ifMatch === undefined ? undefined : fromO3Etag(conditions.ifMatch),
-        IfNoneMatch: conditions.ifNoneMatch === undefined ? undefined : fromO3Etag(conditions.ifNoneMatch),
+        // The binding the layer put on the client's conditions still holds.
+        IfMatch: conditions.ifMatch,
+        IfNoneMatch: conditions.ifNoneMatch,
       }),
     );
     const field = (name: string, value: string | undefined) => (value === undefined ? "" : `<${name}>${xmlEscape(value)}</${name}>`);
@@ -51,12 +52,8 @@ export async function completeMultipartUpload(
     return bufferedAnswer(200, headers, Buffer.from(xml));
   } catch (err) {
     if (err instanceof S3ServiceException) {
-      return errorAnswer(err.$metadata.httpStatusCode ?? 500, err.name, err.message);
+      return s3ErrorAnswer(err.$metadata.httpStatusCode ?? 500, err.name, err.message);
     }
-    return errorAnswer(502, "InternalError", `The upstream S3 server could not be reached: ${String((err as Error).message ?? err)}`);
+    return s3ErrorAnswer(502, "InternalError", `The upstream S3 server could not be reached: ${String((err as Error).message ?? err)}`);
   }
-}
-
-function errorAnswer(status: number, code: string, message: string): UpstreamAnswer {
-  return bufferedAnswer(status, { "content-type": "application/xml" }, Buffer.from(s3ErrorXml(code, message)));
 }

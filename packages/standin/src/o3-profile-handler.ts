@@ -1,14 +1,15 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { bucketNameProblem } from "./bucket-name.js";
 import { checksumHeaderIn, checksumRefusal } from "./checksum-headers.js";
 import { completeMultipartUpload } from "./complete-multipart.js";
+import type { ConditionalRequests } from "./conditional-requests.js";
 import { rewriteXmlEtags, toO3Etag } from "./etag-format.js";
 import type { AnswerFault, FaultInjector } from "./faults.js";
 import type { NetworkState } from "./network-state.js";
 import { relayAnswer, sleep } from "./relay-answer.js";
 import { sendS3Error } from "./s3-error-response.js";
-import { describeRequest, type S3OperationName } from "./s3-request.js";
+import { describeRequest, type S3OperationName, type S3Request } from "./s3-request.js";
 import { bufferAnswer, bufferedAnswer, type UpstreamAnswer } from "./upstream-answer.js";
 import type { UpstreamForwarder } from "./upstream-forwarder.js";
 import { suspendsVersioning, type VersioningKeeper } from "./versioning-keeper.js";
@@ -19,6 +20,7 @@ export type RefusalKind = "checksum" | "bucket-name" | "versioning";
 export interface ProfileContext {
   forwarder: UpstreamForwarder;
   admin: S3Client;
+  conditions: ConditionalRequests;
   versioning: VersioningKeeper;
   network: NetworkState;
   faults: FaultInjector;
@@ -33,6 +35,8 @@ const OBJECT_WRITES = new Set<S3OperationName>(["PutObject", "CopyObject", "Comp
 // Small XML answers that carry ETags; everything else is streamed untouched.
 const ETAG_DOCUMENTS = new Set<S3OperationName>(["CompleteMultipartUpload", "ListObjects", "ListObjectsV2",
   "ListObjectVersions", "ListParts", "CopyObject", "UploadPartCopy", "GetObjectAttributes"]);
+// Reads the layer binds to the object version whose conditions it judged.
+const CONDITIONAL_READS = new Set<S3OperationName>(["GetObject", "HeadObject"]);
 // Enough for a CompleteMultipartUpload naming all 10,000 parts.
 const MAX_XML_BODY = 8 * 1024 * 1024;
 
@@ -74,20 +78,27 @@ async function handle(ctx: ProfileContext, req: IncomingMessage, res: ServerResp
   res.on("close", () => {
     if (!res.writableFinished) abort.abort();
   });
-  if (expectsContinue) res.writeContinue();
-
+  // Judged before the 100 Continue, so that a write refused by its conditions is not sent.
+  const check = await ctx.conditions.check(req, s3);
   let answer: UpstreamAnswer;
-  if (s3.operation === "PutBucketVersioning") {
-    const body = await readSmallBody(req);
-    if (suspendsVersioning(body.toString())) {
-      return refuse("versioning", "InvalidArgument", "Versioning is always enabled on Akave O3 buckets and cannot be suspended");
-    }
-    answer = await ctx.forwarder.forward(req, { body, signal: abort.signal });
-  } else if (s3.operation === "CompleteMultipartUpload") {
-    answer = await completeThroughLayer(ctx, req, s3.bucket, s3.key, s3.query.get("uploadId") ?? "", abort.signal);
+  if (check?.answer) {
+    answer = check.answer;
+    // Nobody will read the rest of the body: the connection cannot be reused.
+    if (!req.complete) answer.headers.connection = "close";
   } else {
-    if (VERSIONED_WRITES.has(s3.operation)) await ctx.versioning.ensure(s3.bucket);
-    answer = await ctx.forwarder.forward(req, { signal: abort.signal });
+    if (expectsContinue) res.writeContinue();
+    if (s3.operation === "PutBucketVersioning") {
+      const body = await readSmallBody(req);
+      if (suspendsVersioning(body.toString())) {
+        return refuse("versioning", "InvalidArgument", "Versioning is always enabled on Akave O3 buckets and cannot be suspended");
+      }
+      answer = await ctx.forwarder.forward(req, { body, signal: abort.signal });
+    } else if (s3.operation === "CompleteMultipartUpload") {
+      answer = await completeThroughLayer(ctx, req, s3.bucket, s3.key, s3.query.get("uploadId") ?? "", check?.headers, abort.signal);
+    } else {
+      if (VERSIONED_WRITES.has(s3.operation)) await ctx.versioning.ensure(s3.bucket);
+      answer = await forwardJudged(ctx, req, s3, check?.headers, abort.signal);
+    }
   }
 
   if (fault.answer) {
@@ -118,8 +129,33 @@ async function handle(ctx: ProfileContext, req: IncomingMessage, res: ServerResp
 }
 
 /**
+ * Forwards a request, with `headers` when the layer judged its conditions
+ * and re-signed it. A read bound to the version judged that the upstream
+ * refuses with 412 met a write in between: its conditions are judged again
+ * on what is there now, twice at most.
+ */
+async function forwardJudged(
+  ctx: ProfileContext,
+  req: IncomingMessage,
+  s3: S3Request,
+  headers: IncomingHttpHeaders | undefined,
+  signal: AbortSignal,
+): Promise<UpstreamAnswer> {
+  let answer = await ctx.forwarder.forward(req, { headers, signal });
+  for (let again = 0; headers && CONDITIONAL_READS.has(s3.operation) && answer.status === 412 && again < 2; again++) {
+    answer.discard();
+    const check = await ctx.conditions.check(req, s3);
+    if (check?.answer) return check.answer;
+    headers = check?.headers;
+    answer = await ctx.forwarder.forward(req, { headers, signal });
+  }
+  return answer;
+}
+
+/**
  * Completes a multipart upload. The client's request goes to the upstream
- * first, unchanged, so that the upstream still judges its signature; an
+ * first, unchanged (or as the layer re-signed it after judging its
+ * conditions), so that the upstream still judges its signature; an
  * InvalidPart answer then only means the part ETags are in O3's form, and
  * the layer completes the upload itself with the ETags translated.
  */
@@ -129,12 +165,14 @@ async function completeThroughLayer(
   bucket: string,
   key: string,
   uploadId: string,
+  headers: IncomingHttpHeaders | undefined,
   signal: AbortSignal,
 ): Promise<UpstreamAnswer> {
   const body = await readSmallBody(req);
-  const first = await bufferAnswer(await ctx.forwarder.forward(req, { body, signal }));
+  const first = await bufferAnswer(await ctx.forwarder.forward(req, { body, headers, signal }));
   if (first.status !== 400 || !/<Code>InvalidPart<\/Code>/.test((first.body as Buffer).toString())) return first;
-  const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : undefined);
+  const sent = headers ?? req.headers;
+  const header = (name: string) => (typeof sent[name] === "string" ? (sent[name] as string) : undefined);
   return completeMultipartUpload(ctx.admin, { bucket, key, uploadId }, body.toString("utf8"), {
     ifMatch: header("if-match"),
     ifNoneMatch: header("if-none-match"),

@@ -1,10 +1,12 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { O3mlError } from "@o3ml/errors";
+import { ConditionalRequests } from "./conditional-requests.js";
 import type { FaultKind, FaultPlan } from "./fault-plan.js";
 import { FaultInjector, type RuleStats } from "./faults.js";
 import { NetworkState } from "./network-state.js";
 import { o3ProfileHandler, type ProfileContext, type RefusalKind } from "./o3-profile-handler.js";
+import { RequestSigning } from "./request-signature.js";
 import { s3ClientFor } from "./s3-client-for.js";
 import type { S3Server } from "./s3-server.js";
 import { UpstreamForwarder } from "./upstream-forwarder.js";
@@ -53,6 +55,7 @@ export async function startO3Profile(upstream: S3Server, opts: O3ProfileOptions 
   const ctx: ProfileContext = {
     forwarder: new UpstreamForwarder(upstream.endpoint),
     admin,
+    conditions: new ConditionalRequests(admin, new RequestSigning(upstream)),
     versioning: new VersioningKeeper(admin),
     network: new NetworkState(opts.networkDelayMs ?? 300),
     faults,

@@ -1,13 +1,23 @@
 import type { ServerResponse } from "node:http";
+import { bufferedAnswer, type UpstreamAnswer } from "./upstream-answer.js";
 import { xmlEscape } from "./xml-text.js";
 
-/** An S3 error document, as S3 (and O3) put it in the body of a failed response. */
-export function s3ErrorXml(code: string, message: string, resource?: string): string {
+/**
+ * An S3 error document, as S3 (and O3) put it in the body of a failed
+ * response; `extra` adds elements some errors carry (`Condition` on 412).
+ */
+export function s3ErrorXml(code: string, message: string, resource?: string, extra: Record<string, string> = {}): string {
   const res = resource === undefined ? "" : `<Resource>${xmlEscape(resource)}</Resource>`;
+  const more = Object.entries(extra).map(([name, value]) => `<${name}>${xmlEscape(value)}</${name}>`).join("");
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message>${res}</Error>`
+    `<Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message>${res}${more}</Error>`
   );
+}
+
+/** An S3 error as an answer the layer relays like the upstream's own. */
+export function s3ErrorAnswer(status: number, code: string, message: string, resource?: string, extra?: Record<string, string>): UpstreamAnswer {
+  return bufferedAnswer(status, { "content-type": "application/xml" }, Buffer.from(s3ErrorXml(code, message, resource, extra)));
 }
 
 /**

@@ -37,9 +37,10 @@ export class UpstreamForwarder {
 
   /**
    * Forwards `req`; its body is piped unless `body` is given (a body this
-   * layer already read, unchanged, so its signed payload hash still holds).
+   * layer already read, unchanged, so its signed payload hash still holds),
+   * with its own headers unless `headers` is given (re-signed by the layer).
    */
-  forward(req: IncomingMessage, opts: { body?: Buffer; signal?: AbortSignal } = {}): Promise<UpstreamAnswer> {
+  forward(req: IncomingMessage, opts: { body?: Buffer; headers?: IncomingHttpHeaders; signal?: AbortSignal } = {}): Promise<UpstreamAnswer> {
     return new Promise((resolve, reject) => {
       const out = request(
         {
@@ -47,7 +48,7 @@ export class UpstreamForwarder {
           port: this.port,
           method: req.method,
           path: req.url,
-          headers: withoutHopByHop(req.headers),
+          headers: withoutHopByHop(opts.headers ?? req.headers),
           agent: this.agent,
           signal: opts.signal,
         },
