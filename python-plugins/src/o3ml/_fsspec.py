@@ -85,6 +85,7 @@ class O3FileSystem(AbstractFileSystem):
             "cid": info.cid,
             "sha256": info.sha256,
             "content_type": info.content_type,
+            **({"problem": info.problem} if info.problem else {}),
         }
 
     def _dir_entry(self, key: str) -> dict[str, Any]:

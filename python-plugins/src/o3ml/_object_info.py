@@ -15,7 +15,9 @@ class ObjectInfo:
 
     ``cid`` is the content identifier of the object's manifest (the Merkle root of its bytes);
     ``sha256`` is the hex sha2-256 of the whole object; ``created`` is when this version of the
-    key was committed, in UTC.
+    key was committed, in UTC. ``problem`` is set only in listings, for a damaged object (its
+    manifest is missing or fails its hash): it says what is wrong, and reading it raises
+    ``IntegrityError``.
     """
 
     key: str
@@ -26,6 +28,7 @@ class ObjectInfo:
     content_type: str = ""
     # Excluded from hashing because a dict is not hashable; still compared by ==.
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    problem: str = ""
 
     @classmethod
     def from_proto(cls, info: object_service_pb2.ObjectInfo) -> ObjectInfo:
@@ -37,4 +40,5 @@ class ObjectInfo:
             created=datetime.fromtimestamp(info.created_unix_ms / 1000, tz=timezone.utc),
             content_type=info.content_type,
             labels=dict(info.labels),
+            problem=info.problem,
         )

@@ -60,3 +60,56 @@ def check_message(err: IntegrityError, key: str, cid: str) -> None:
     assert cid in message, f"the message does not name the CID {cid}: {message}"
     # Detected by the service, which verifies every blob before sending it.
     assert err.details.get("grpc_status") == "DATA_LOSS"
+
+
+def test_a_blob_missing_from_the_bucket_is_data_loss_not_a_missing_file(
+    client: O3Client, bucket, service, prefix: str  # type: ignore[no-untyped-def]
+) -> None:
+    import fsspec
+
+    key = f"{prefix}lost-blob.bin"
+    before = blob_keys(bucket, service.bucket)
+    client.put(key, random_bytes(3 * MiB + 5, seed=0xB10B))
+    lost = sorted(blob_keys(bucket, service.bucket) - before)[0]
+    bucket.delete_object(Bucket=service.bucket, Key=lost)
+    cid = lost[len(BLOBS) :]
+
+    with pytest.raises(IntegrityError) as caught:
+        client.get(key)
+    assert not isinstance(caught.value, FileNotFoundError)
+    check_message(caught.value, key, cid)
+    fs = fsspec.filesystem("o3", bucket=service.bucket, client=client, skip_instance_cache=True)
+    with pytest.raises(IntegrityError), fs.open(f"o3://{service.bucket}/{key}", "rb") as f:
+        f.read()
+    assert fs.exists(f"o3://{service.bucket}/{key}"), "the object is damaged, not absent"
+
+
+def test_listing_names_a_damaged_object_and_goes_on(
+    client: O3Client, bucket, service, prefix: str, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    import fsspec
+    from servers import start_service
+
+    keys = [f"{prefix}shelf/{n}.bin" for n in range(3)]
+    infos = [client.put(k, random_bytes(1000 + n, seed=n)) for n, k in enumerate(keys)]
+    # Garbage where the middle object's manifest was: its CID no longer matches.
+    bucket.put_object(Bucket=service.bucket, Key=f"o3ml/v1/manifests/{infos[1].cid}", Body=b"garbage")
+    # A second service on the bucket has read no manifest yet (the session's one remembers them).
+    fresh = start_service(service.s3, tmp_path / "home", tmp_path / "logs", name="o3ml-serve-fresh", extra_env={"O3ML_BUCKET": service.bucket})
+    try:
+        with O3Client(fresh.address) as other:
+            seen = list(other.list(f"{prefix}shelf/"))
+            assert [i.key for i in seen] == keys
+            assert [i.problem == "" for i in seen] == [True, False, True]
+            assert infos[1].cid in seen[1].problem
+            assert seen[0].sha256 == infos[0].sha256
+            fs = fsspec.filesystem("o3", bucket=service.bucket, client=other, skip_instance_cache=True)
+            entries = fs.ls(f"o3://{service.bucket}/{prefix}shelf", detail=True)
+            assert [e["name"].rsplit("/", 1)[-1] for e in entries] == ["0.bin", "1.bin", "2.bin"]
+            assert [e["size"] for e in entries] == [1000, 1001, 1002]
+            assert "problem" in entries[1] and "problem" not in entries[0]
+            with pytest.raises(IntegrityError):
+                other.get(keys[1])
+            assert other.get(keys[2]) == random_bytes(1002, seed=2)
+    finally:
+        fresh.stop()

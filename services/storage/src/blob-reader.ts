@@ -1,4 +1,4 @@
-import { O3mlError } from "@o3ml/errors";
+import { O3mlError, isO3mlError } from "@o3ml/errors";
 import type { BlobStore } from "@o3ml/o3-client";
 import { verifyBlob } from "@o3ml/integrity";
 import { blobKey } from "./layout.js";
@@ -50,14 +50,33 @@ export async function* readChunks(
  */
 export async function fetchVerified(store: BlobStore, span: Pick<ChunkSpan, "cid">, key: string): Promise<Uint8Array> {
   const what = { key, what: `blob ${blobKey(span.cid)}` };
-  const bytes = await store.get(blobKey(span.cid));
+  const bytes = await getBlob(store, span.cid, key);
   try {
     verifyBlob(span.cid, bytes, what);
     return bytes;
   } catch (err) {
     if (O3mlError.from(err).code !== "INTEGRITY") throw err;
   }
-  const again = await store.get(blobKey(span.cid));
+  const again = await getBlob(store, span.cid, key);
   verifyBlob(span.cid, again, what);
   return again;
+}
+
+/**
+ * A blob a manifest names. Its absence is data loss, not "no such object":
+ * INTEGRITY naming the object key and the CID, as a missing manifest is, so
+ * no client mistakes it for a missing file.
+ */
+async function getBlob(store: BlobStore, cid: string, key: string): Promise<Uint8Array> {
+  try {
+    return await store.get(blobKey(cid));
+  } catch (err) {
+    if (!isO3mlError(err, "NOT_FOUND")) throw err;
+    throw new O3mlError(
+      "INTEGRITY",
+      `object ${key}: its blob ${cid} is missing from bucket ${store.bucket}; the object cannot be read — restore it from another copy, or delete the object and run o3ml gc`,
+      { key, cid },
+      { cause: err },
+    );
+  }
 }

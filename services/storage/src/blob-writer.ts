@@ -54,6 +54,7 @@ export class BlobWriter {
 
   private async upload(cid: string, bytes: Uint8Array): Promise<void> {
     if (await this.known.has(cid)) {
+      this.lease?.relied(blobKey(cid));
       this.bytesDeduplicated += bytes.byteLength;
       return;
     }

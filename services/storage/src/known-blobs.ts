@@ -1,9 +1,24 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { blobKey } from "./layout.js";
+import { O3mlError, isO3mlError } from "@o3ml/errors";
+import { ulid } from "ulidx";
+import { blobKey, GC_EPOCH_KEY } from "./layout.js";
+import { mapLimit } from "./map-limit.js";
 
-/** The CIDs one commit counts on, from its first upload until its ref is written (or it fails). */
+/**
+ * The CIDs one commit counts on, from its first upload until its ref is
+ * written (or it fails), and the keys it found already stored instead of
+ * uploading them.
+ */
 export interface BlobLease {
   add(cid: string): void;
+  /** `key` (a blob or manifest) was found stored, so this commit did not upload it. */
+  relied(key: string): void;
+  /**
+   * Call right before the commit's ref is written: when a garbage collection
+   * (by any service on the bucket) began since this commit started, every key
+   * it relied on is checked again, and a missing one fails the commit.
+   */
+  confirm(what: string): Promise<void>;
   release(): void;
 }
 
@@ -13,23 +28,46 @@ export interface LeaseWatch {
   stop(): void;
 }
 
+/** How long `has` trusts the gc epoch it last read before it reads it again. */
+const EPOCH_TTL_MS = 1000;
+
+/**
+ * How long a collection waits between announcing a new gc epoch and its
+ * first deletion. A commit reads the epoch right before it writes its ref,
+ * so a commit that read the old epoch has written its ref long before this
+ * has passed (unless its single ref PUT alone takes longer).
+ */
+export const GC_FENCE_MS = 10_000;
+
 /**
  * Which blobs the store already holds, and which blobs (and manifests, by
  * CID) writers in this process are counting on. Blobs are immutable and named
- * by their hash, so a positive answer never goes stale until `o3ml gc`
- * deletes the blob (it calls `collect`); a negative one is always re-checked
- * with HEAD.
+ * by their hash, so a positive answer stays true until some `o3ml gc` deletes
+ * the blob; a negative one is always re-checked with HEAD.
  *
- * Leases close the race between a commit that deduplicates against a blob
- * and a collection deleting that same blob: gc deletes only CIDs that no
- * commit leased while it ran, and a writer that asks about a CID while gc is
- * deleting it waits for the deletion, then finds it absent and uploads it again.
+ * Garbage collection may run in any service on the bucket, so "stored" is
+ * remembered only per gc epoch: every collection rewrites the bucket's epoch
+ * object (GC_EPOCH_KEY) before deleting anything and then waits GC_FENCE_MS.
+ * `has` re-reads the epoch at most every EPOCH_TTL_MS and forgets every
+ * remembered blob when it changed; a commit re-reads it right before its ref
+ * (BlobLease.confirm) and re-checks what it deduplicated when it changed.
+ *
+ * Leases close the same race within this process without any wait: gc
+ * deletes only CIDs that no commit leased while it ran, and a writer that
+ * asks about a CID while gc is deleting it waits for the deletion, then
+ * finds it absent and uploads it again.
  */
 export class KnownBlobs {
   private readonly present = new Set<string>();
   private readonly leased = new Map<string, number>();
   private readonly watches = new Set<Set<string>>();
   private readonly deleting = new Map<string, Promise<void>>();
+  /** The epoch last read from the bucket ("" when there is none yet); undefined before the first read. */
+  private epoch: string | undefined;
+  /** Bumped whenever the epoch read differs from the one before. */
+  private generation = 0;
+  private epochReadAt = 0;
+  private epochRead: Promise<number> | undefined;
 
   constructor(
     private readonly store: BlobStore,
@@ -38,7 +76,14 @@ export class KnownBlobs {
 
   async has(cid: string): Promise<boolean> {
     await this.deletion(cid);
-    if (this.present.has(cid)) return true;
+    if (this.present.has(cid)) {
+      if (Date.now() - this.epochReadAt > EPOCH_TTL_MS) {
+        // Readers arriving together share one read: this is only an optimisation, commits check again.
+        this.epochRead ??= this.readEpoch().finally(() => (this.epochRead = undefined));
+        await this.epochRead;
+      }
+      if (this.present.has(cid)) return true;
+    }
     const head = await this.store.head(blobKey(cid));
     if (head) this.add(cid);
     return head !== undefined;
@@ -59,14 +104,57 @@ export class KnownBlobs {
     await this.deleting.get(cid)?.catch(() => {});
   }
 
+  /** Reads the bucket's gc epoch now and returns the generation it belongs to. */
+  async readEpoch(): Promise<number> {
+    const started = Date.now();
+    let epoch = "";
+    try {
+      epoch = Buffer.from(await this.store.get(GC_EPOCH_KEY)).toString("utf8");
+    } catch (err) {
+      if (!isO3mlError(err, "NOT_FOUND")) throw err;
+    }
+    if (epoch !== this.epoch) {
+      if (this.epoch !== undefined) this.present.clear();
+      this.epoch = epoch;
+      this.generation++;
+    }
+    this.epochReadAt = Math.max(this.epochReadAt, started);
+    return this.generation;
+  }
+
+  /**
+   * Starts a new gc epoch: every service (this one included) stops trusting
+   * what it remembered as stored. Called by a collection before it deletes.
+   */
+  async newEpoch(): Promise<void> {
+    await this.store.put(GC_EPOCH_KEY, Buffer.from(ulid(), "utf8"));
+    await this.readEpoch();
+  }
+
   lease(): BlobLease {
     const mine = new Set<string>();
+    const relied = new Set<string>();
+    // The generation this commit's answers belong to; read lazily, so a put costs no extra request up front.
+    let since: number | undefined = this.epoch === undefined ? undefined : this.generation;
     return {
       add: (cid) => {
         if (mine.has(cid)) return;
         mine.add(cid);
         this.leased.set(cid, (this.leased.get(cid) ?? 0) + 1);
         for (const w of this.watches) w.add(cid);
+      },
+      relied: (key) => void relied.add(key),
+      confirm: async (what) => {
+        const now = await this.readEpoch();
+        if (since === now || relied.size === 0) return;
+        const missing = (await mapLimit([...relied], 16, async (key) => ((await this.store.head(key)) ? undefined : key))).filter((k): k is string => k !== undefined);
+        if (missing.length) {
+          throw new O3mlError(
+            "ABORTED",
+            `${what}: a garbage collection on bucket ${this.store.bucket} removed ${missing.length} stored item(s) this commit reused (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}) while it ran; nothing was committed — run it again`,
+          );
+        }
+        since = now;
       },
       release: () => {
         for (const cid of mine) {

@@ -1,4 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
+import { quoteName, unprintableCharacter } from "@o3ml/metadata";
 
 /**
  * The bucket layout (DESIGN.md §3). Everything o3ml writes lives under ROOT;
@@ -9,6 +10,11 @@ export const ROOT = "o3ml/v1/";
 export const blobKey = (cid: string) => `${ROOT}blobs/${cid}`;
 export const manifestKey = (cid: string) => `${ROOT}manifests/${cid}`;
 export const logKey = (id: string) => `${ROOT}log/${id}`;
+/**
+ * The gc epoch: rewritten by every collection before it deletes anything, so
+ * any service that remembers blobs as "stored" learns that it must check again.
+ */
+export const GC_EPOCH_KEY = `${ROOT}gc/epoch`;
 
 /** Refs of a name sit under `<kind>/<name>/@`: the `@` marks where the name ends. */
 export const refPrefix = (kind: string, name: string) => `${ROOT}refs/${kind}/${name}/@`;
@@ -28,16 +34,17 @@ const MAX_KEY_BYTES = 900;
 
 /**
  * Object keys are relative paths: non-empty, no leading or trailing slash, no
- * empty, `.` or `..` segments, no NUL or other control characters, and no
+ * empty, `.` or `..` segments, no NUL or other control characters (C0, DEL,
+ * C1, line separators, lone surrogates: see unprintableCharacter), and no
  * segment starting with `@` (reserved to mark where a name ends in ref keys).
  */
 export function validateObjectKey(key: unknown): string {
   const bad = (why: string) =>
-    new O3mlError("INVALID_ARGUMENT", `invalid object key ${JSON.stringify(key)}: ${why}`, { key: String(key) });
+    new O3mlError("INVALID_ARGUMENT", `invalid object key ${typeof key === "string" ? quoteName(key) : JSON.stringify(key)}: ${why}`, { key: String(key) });
   if (typeof key !== "string" || key.length === 0) throw bad("the key is empty; give a relative path such as 'datasets/train.tar'");
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw bad(`longer than ${MAX_KEY_BYTES} bytes`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw bad("contains NUL or another control character");
+  const unprintable = unprintableCharacter(key);
+  if (unprintable) throw bad(`contains ${unprintable}; keys hold no control characters, line separators or lone surrogates`);
   if (key.startsWith("/") || key.endsWith("/")) throw bad("must not start or end with '/'");
   for (const seg of key.split("/")) {
     if (seg === "") throw bad("contains an empty path segment ('//')");

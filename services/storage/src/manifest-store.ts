@@ -30,7 +30,10 @@ export class ManifestStore {
     const cid = manifestCid(bytes);
     lease?.add(cid);
     await this.known.deletion(cid);
-    if (await this.store.head(manifestKey(cid))) return { cid, uploaded: 0 };
+    if (await this.store.head(manifestKey(cid))) {
+      lease?.relied(manifestKey(cid));
+      return { cid, uploaded: 0 };
+    }
     await this.store.put(manifestKey(cid), bytes);
     return { cid, uploaded: bytes.byteLength };
   }
@@ -39,8 +42,11 @@ export class ManifestStore {
    * Reads and verifies manifest `cid`. `key` is the object whose ref named
    * it: then a missing manifest is damage (INTEGRITY); without a key the
    * caller asked for the CID itself, and a missing one is NOT_FOUND.
+   * `fromStore` skips the memory of decoded manifests and re-reads (and
+   * re-hashes) the bucket's copy: a check must not trust what it read before.
    */
-  async read(cid: string, key?: string): Promise<ObjectManifest> {
+  async read(cid: string, key?: string, opts: { fromStore?: boolean } = {}): Promise<ObjectManifest> {
+    if (opts.fromStore) this.forget(cid);
     const hit = this.cache.get(cid);
     if (hit) {
       // Re-inserted so the map's order stays least-recently-used first.

@@ -1,10 +1,11 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { O3mlError } from "@o3ml/errors";
+import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { cidOf, createSha256, encodeObjectManifest, fixedChunker, type ObjectManifest } from "@o3ml/integrity";
 import { BlobWriter } from "./blob-writer.js";
 import { readChunks, type ChunkSpan } from "./blob-reader.js";
-import type { KnownBlobs } from "./known-blobs.js";
+import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 import { validateObjectKey, validatePrefix } from "./layout.js";
+import type { Logger } from "./logger.js";
 import { ManifestStore } from "./manifest-store.js";
 import { mapLimit } from "./map-limit.js";
 import { RefStore, type RefRecord } from "./ref-store.js";
@@ -18,6 +19,18 @@ export interface ObjectInfo {
   contentType: string;
   labels: Record<string, string>;
   sha256: string;
+  /** Listing only: what is wrong with a damaged object (its manifest cannot be read). */
+  problem?: string;
+}
+
+/** About how many bytes of entries one List page carries (labels and content types included). */
+export const LIST_PAGE_BYTES = 1024 * 1024;
+
+/** A generous estimate of an entry's encoded size: its strings plus fixed fields. */
+function entryBytes(i: ObjectInfo): number {
+  let n = 64 + Buffer.byteLength(i.key) + i.cid.length + i.sha256.length + Buffer.byteLength(i.contentType) + Buffer.byteLength(i.problem ?? "");
+  for (const [k, v] of Object.entries(i.labels)) n += 8 + Buffer.byteLength(k) + Buffer.byteLength(v);
+  return n;
 }
 
 export interface PutHeader {
@@ -62,6 +75,7 @@ export class ObjectRepository {
     private readonly store: BlobStore,
     private readonly known: KnownBlobs,
     private readonly opts: RepositoryOptions,
+    private readonly log?: Logger,
   ) {
     this.refs = new RefStore(store, "objects");
     this.manifests = new ManifestStore(store, known);
@@ -118,7 +132,7 @@ export class ObjectRepository {
       });
       const stored = await this.manifests.write(manifest, lease);
       writer.bytesUploaded += stored.uploaded;
-      const ref = await this.commit(key, stored.cid, size, await previous);
+      const ref = await this.commit(key, stored.cid, size, await previous, lease, `put ${key}`);
       return {
         info: toInfo(key, ref, { chunks, contentType: header.contentType ?? "", labels: header.labels ?? {}, sha256: Buffer.from(sha256, "hex") }),
         bytesUploaded: writer.bytesUploaded,
@@ -133,11 +147,14 @@ export class ObjectRepository {
   }
 
   /**
-   * The last step of every commit: writes the ref naming `manifestCid`, then
-   * tells the listeners which value it replaced. `previous` is the key's ref
-   * before this commit (from `previous(key)`), when listeners need it.
+   * The last step of every commit: confirms that nothing the commit reused was
+   * collected meanwhile (`lease.confirm`, `what` names the operation in its
+   * error), writes the ref naming `manifestCid`, then tells the listeners
+   * which value it replaced. `previous` is the key's ref before this commit
+   * (from `previous(key)`), when listeners need it.
    */
-  async commit(key: string, manifestCid: string, size: number, previous: RefRecord | undefined): Promise<RefRecord> {
+  async commit(key: string, manifestCid: string, size: number, previous: RefRecord | undefined, lease: BlobLease, what: string): Promise<RefRecord> {
+    await lease.confirm(what);
     const ref = await this.refs.write(key, { manifestCid, size });
     if (previous && !previous.deleted && previous.manifestCid !== manifestCid) {
       for (const l of this.listeners) await l(key, previous, "replaced");
@@ -158,9 +175,12 @@ export class ObjectRepository {
     return toInfo(key, ref, manifest);
   }
 
-  /** The object's info and its bytes in [offset, offset+length), verified chunk by chunk. */
-  async get(key: string, offset = 0, length = 0): Promise<{ info: ObjectInfo; data: AsyncIterable<Uint8Array> }> {
-    const { ref, manifest } = await this.resolve(validateObjectKey(key));
+  /**
+   * The object's info and its bytes in [offset, offset+length), verified chunk
+   * by chunk; `fromStore` re-reads the manifest from the bucket too.
+   */
+  async get(key: string, offset = 0, length = 0, opts: { fromStore?: boolean } = {}): Promise<{ info: ObjectInfo; data: AsyncIterable<Uint8Array> }> {
+    const { ref, manifest } = await this.resolve(validateObjectKey(key), opts);
     const info = toInfo(key, ref, manifest);
     if (offset > info.size) {
       throw new O3mlError("INVALID_ARGUMENT", `get ${key}: offset ${offset} is past the end (size ${info.size})`, { key });
@@ -176,6 +196,12 @@ export class ObjectRepository {
     return { info, data: readChunks(this.store, spans, this.opts.readPrefetch, { key }) };
   }
 
+  /**
+   * One page of objects under `prefix`: at most `pageSize` (≤ 1000) names and
+   * about LIST_PAGE_BYTES of entries, whatever their labels and content types.
+   * A damaged object (manifest missing or failing its CID) is listed with
+   * `problem` set instead of failing the page, so its neighbours stay usable.
+   */
   async list(prefix: string, pageSize: number, after?: string): Promise<{ objects: ObjectInfo[]; next?: string }> {
     validatePrefix(prefix);
     const limit = Math.min(Math.max(pageSize || 1000, 1), 1000);
@@ -183,9 +209,31 @@ export class ObjectRepository {
     const infos = await mapLimit(names, 16, async ({ name, refKey }) => {
       const ref = await this.refs.read(refKey);
       if (ref.deleted) return undefined;
-      return toInfo(name, ref, await this.manifests.read(ref.manifestCid, name));
+      try {
+        return toInfo(name, ref, await this.manifests.read(ref.manifestCid, name));
+      } catch (err) {
+        if (!isO3mlError(err, "INTEGRITY")) throw err;
+        this.log?.warn({ key: name, cid: ref.manifestCid }, `listing shows ${name} as damaged: ${(err as Error).message}`);
+        return { ...toInfo(name, ref, { chunks: [], contentType: "", labels: {}, sha256: new Uint8Array(0) }), problem: (err as Error).message };
+      }
     });
-    const objects = infos.filter((i): i is ObjectInfo => i !== undefined);
+    // Cut the page where its entries pass the byte budget (always keeping one),
+    // so no page outgrows a client's message limit.
+    const objects: ObjectInfo[] = [];
+    let bytes = 0;
+    let last = -1;
+    for (let i = 0; i < infos.length; i++) {
+      const info = infos[i];
+      if (info !== undefined) {
+        const size = entryBytes(info);
+        if (objects.length > 0 && bytes + size > LIST_PAGE_BYTES) {
+          return { objects, next: names[last]!.name };
+        }
+        bytes += size;
+        objects.push(info);
+      }
+      last = i;
+    }
     return { objects, next: more ? names[names.length - 1]?.name : undefined };
   }
 
@@ -199,13 +247,16 @@ export class ObjectRepository {
     return true;
   }
 
-  /** The key's newest ref and the manifest it names; NOT_FOUND when there is none or it was deleted. */
-  async resolve(key: string): Promise<{ ref: RefRecord; manifest: ObjectManifest }> {
+  /**
+   * The key's newest ref and the manifest it names; NOT_FOUND when there is
+   * none or it was deleted. `fromStore` re-reads the manifest from the bucket.
+   */
+  async resolve(key: string, opts: { fromStore?: boolean } = {}): Promise<{ ref: RefRecord; manifest: ObjectManifest }> {
     const ref = await this.refs.latest(key);
     if (!ref || ref.deleted) {
       throw new O3mlError("NOT_FOUND", `no object ${key} in bucket ${this.store.bucket}; check the key with 'o3ml ls'`, { key });
     }
-    return { ref, manifest: await this.manifests.read(ref.manifestCid, key) };
+    return { ref, manifest: await this.manifests.read(ref.manifestCid, key, opts) };
   }
 }
 

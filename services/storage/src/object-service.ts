@@ -1,5 +1,5 @@
 import type { ServerReadableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { checkLabels } from "./labels.js";
+import { checkContentType, checkLabels } from "./labels.js";
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 import type { ObjectInfo, ObjectRepository, PutHeader } from "./object-repository.js";
@@ -30,9 +30,9 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
       const h = first.value.header;
       const header: PutHeader = {
         key: h.key ?? "",
-        contentType: h.contentType || undefined,
+        contentType: checkContentType(h.contentType, `put ${h.key ?? ""}`),
         labels: checkLabels(h.labels as Record<string, string>, `put ${h.key ?? ""}`),
-        expectedSize: h.hasExpectedSize ? Number(h.expectedSize) : undefined,
+        expectedSize: declaredSize(h),
       };
       let trailer: string | undefined;
       async function* data(): AsyncGenerator<Uint8Array> {
@@ -56,7 +56,7 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
     }),
 
     get: serverStream(ctx, "Get", async (req: InstanceType<V1["GetRequest"]>, call) => {
-      const { info, data } = await repo.get(req.key ?? "", Number(req.offset ?? 0), Number(req.length ?? 0));
+      const { info, data } = await repo.get(req.key ?? "", Number(req.offset ?? 0), Number(req.length ?? 0), { fromStore: !!req.fromStore });
       await writeMessage(call, { info: wireInfo(info) });
       for await (const chunk of data) {
         for (let off = 0; off < chunk.byteLength; off += GET_MESSAGE_BYTES) {
@@ -74,6 +74,16 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
 
     delete: unary(ctx, "Delete", async (req: InstanceType<V1["DeleteRequest"]>) => ({ existed: await repo.delete(req.key ?? "") })),
   };
+}
+
+/**
+ * The size a Put header declares, as the contract says: set when
+ * `expected_size` > 0 or `has_expected_size` is true (the flag is how a client
+ * declares an empty object); undefined when the client did not say.
+ */
+function declaredSize(h: o3ml.v1.PutHeader.$Properties): number | undefined {
+  const size = Number(h.expectedSize ?? 0);
+  return h.hasExpectedSize || size > 0 ? size : undefined;
 }
 
 function wireInfo(i: ObjectInfo) {

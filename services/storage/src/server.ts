@@ -53,53 +53,71 @@ export async function startService(
   const log = deps.log ?? createLogger();
   const { host, port } = parseHostPort(opts.listen, "--listen");
   if (!isLoopback(host) && !opts.token) {
-    throw new O3mlError("FAILED_PRECONDITION", `refusing to serve on ${opts.listen} without a token: set O3ML_TOKEN (or listen on 127.0.0.1)`);
+    throw new O3mlError(
+      "FAILED_PRECONDITION",
+      `refusing to serve on ${opts.listen} without a token: ${host} is not a loopback address (only 127.0.0.0/8, ::1 and localhost are; ` +
+        `host names are not resolved for this check). Set O3ML_TOKEN, or listen on 127.0.0.1`,
+    );
   }
   // Read the TLS files before anything starts, so a bad path fails fast and leaks nothing.
   const creds = serverCredentials(opts.tls);
+  // What has started so far, stopped in reverse order when a later step fails: a failed
+  // start must leave no stand-in child, port, timer or database open, or `o3ml serve`
+  // would report the failure and then keep running.
+  const started: (() => unknown)[] = [];
+  const giveUp = async (err: unknown): Promise<never> => {
+    for (const stop of started.reverse()) await Promise.resolve().then(stop).catch(() => {});
+    throw err;
+  };
   let config = deps.config ?? configFromEnv();
   let standin: Standin | undefined;
   if (!config.endpoint) {
     standin = await startStandin();
+    started.push(() => standin?.stop());
     config = { ...config, endpoint: standin.endpoint, accessKeyId: standin.accessKeyId, secretAccessKey: standin.secretAccessKey, region: standin.region };
     log.warn({ endpoint: standin.endpoint }, standin.notice);
   }
   const metrics = new ServiceMetrics();
   const store = meteredStore(createBlobStore(config), metrics);
+  started.push(() => store.close());
   try {
     await store.ensureBucket({ create: opts.createBucket || !!standin });
   } catch (err) {
     const e = O3mlError.from(err);
-    if (e.code === "INVALID_ARGUMENT") {
-      await standin?.stop();
-      throw e;
-    }
+    if (e.code === "INVALID_ARGUMENT") return giveUp(e);
     log.warn({ code: e.code }, `the store is not ready yet: ${e.message}`);
   }
   const known = new KnownBlobs(store);
-  const repo = new ObjectRepository(store, known, opts);
+  const repo = new ObjectRepository(store, known, opts, log);
   const ctx = { auth: makeAuthCheck(opts.token), log, metrics };
 
   const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES });
+  started.push(() => server.forceShutdown());
   server.addService(grpcService("ObjectService"), objectService(repo, ctx));
   const home = o3mlHome();
   let metadata: ServiceMetadata;
   try {
     metadata = await ServiceMetadata.open(store, home);
   } catch (err) {
-    await standin?.stop();
-    throw err;
+    return giveUp(err);
   }
+  started.push(() => metadata.close());
   const serviceDeps = { store, known, objects: repo, ctx, opts, home, metadata };
   const extras = [registerCheckpoints(server, serviceDeps), registerDatasets(server, serviceDeps), registerAdmin(server, serviceDeps), registerMetadata(server, serviceDeps)];
+  started.push(async () => {
+    for (const e of extras) await e.close();
+  });
   new HealthImplementation({ "": "SERVING", "o3ml.v1.ObjectService": "SERVING" }).addToServer(server);
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(O3mlError.from(err, `binding ${opts.listen}`)) : resolve(p))),
-  );
+    server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(listenError(err, opts.listen, "--listen")) : resolve(p))),
+  ).catch(giveUp);
   let metricsServer: Awaited<ReturnType<ServiceMetrics["listen"]>> | undefined;
   if (opts.metricsListen) {
-    const m = parseHostPort(opts.metricsListen, "--metrics");
-    metricsServer = await metrics.listen(m.host, m.port);
+    const listen = opts.metricsListen;
+    metricsServer = await (async () => {
+      const m = parseHostPort(listen, "--metrics");
+      return metrics.listen(m.host, m.port).catch((err: unknown) => Promise.reject(listenError(err, listen, "--metrics")));
+    })().catch(giveUp);
   }
   const address = `${host}:${bound}`;
   log.info({ address, tls: opts.tls ? (opts.tls.clientCa ? "mutual" : "server") : "off", store: describeConfig(config), bucket: config.bucket, metricsPort: metricsServer?.port }, "o3ml storage service listening");
@@ -124,4 +142,14 @@ export async function startService(
       await standin?.stop();
     },
   };
+}
+
+/** A clear error for an address the service cannot listen on, saying what to do. */
+function listenError(err: unknown, listen: string, flag: string): O3mlError {
+  const text = err instanceof Error ? err.message : String(err);
+  const fix = (why: string) => new O3mlError("FAILED_PRECONDITION", `cannot listen on ${listen}: ${why}`, { address: listen }, { cause: err });
+  if (/EADDRINUSE/.test(text)) return fix(`the address is already in use (another o3ml serve or another program holds it); stop that program, or give another port with ${flag} host:port`);
+  if (/EACCES/.test(text)) return fix(`permission denied (ports below 1024 need privileges); give a port of 1024 or more with ${flag} host:port`);
+  if (/EADDRNOTAVAIL|Name resolution failed|ENOTFOUND/.test(text)) return fix(`this host has no such address; give one of its own addresses (such as 127.0.0.1) with ${flag} host:port`);
+  return O3mlError.from(err, `listening on ${listen}`);
 }

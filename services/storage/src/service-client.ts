@@ -35,11 +35,11 @@ export class ServiceClient extends RpcClient {
   }
 
   /** Streams `data` as one object; `size` (when known) lets the service check the stream is complete. */
-  put(key: string, data: AsyncIterable<Uint8Array>, opts: { size?: number; sha256?: () => string; contentType?: string } = {}): Promise<PutResponse> {
+  put(key: string, data: AsyncIterable<Uint8Array>, opts: { size?: number; sha256?: () => string; contentType?: string; labels?: Record<string, string> } = {}): Promise<PutResponse> {
     return new Promise((resolve, reject) => {
       const call = this.client.put!(this.md, (err: ServiceError | null, res: PutResponse) => (err ? reject(this.wrap(err)) : resolve(res))) as ClientWritableStream<object>;
       (async () => {
-        call.write({ header: { key, contentType: opts.contentType ?? "", expectedSize: opts.size ?? 0, hasExpectedSize: opts.size !== undefined } });
+        call.write({ header: { key, contentType: opts.contentType ?? "", labels: opts.labels ?? {}, expectedSize: opts.size ?? 0, hasExpectedSize: opts.size !== undefined } });
         for await (const piece of data) {
           for (let off = 0; off < piece.byteLength; off += 2 * 1024 * 1024) {
             if (!call.write({ data: piece.subarray(off, off + 2 * 1024 * 1024) })) await new Promise((r) => call.once("drain", r));
@@ -54,9 +54,9 @@ export class ServiceClient extends RpcClient {
     });
   }
 
-  /** The object's info, then its bytes. */
-  async get(key: string, offset = 0, length = 0): Promise<{ info: WireObjectInfo; data: AsyncIterable<Uint8Array> }> {
-    const call = this.client.get!({ key, offset, length }, this.md) as ClientReadableStream<GetResponse>;
+  /** The object's info, then its bytes; `fromStore` makes the service re-read the manifest from the bucket. */
+  async get(key: string, offset = 0, length = 0, opts: { fromStore?: boolean } = {}): Promise<{ info: WireObjectInfo; data: AsyncIterable<Uint8Array> }> {
+    const call = this.client.get!({ key, offset, length, fromStore: !!opts.fromStore }, this.md) as ClientReadableStream<GetResponse>;
     const it = call[Symbol.asyncIterator]() as AsyncIterator<GetResponse>;
     const first = await it.next().catch((err) => Promise.reject(this.wrap(err)));
     if (first.done || !first.value.info) throw new O3mlError("INTERNAL", `get ${key}: the service sent no object info`);

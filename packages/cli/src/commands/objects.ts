@@ -28,6 +28,8 @@ export function infoJson(i: o3ml.v1.IObjectInfo) {
     chunks: i.chunkCount ?? 0,
     contentType: i.contentType ?? "",
     labels: i.labels ?? {},
+    // Only a damaged object has one: what is wrong with it (see `o3ml verify`).
+    ...(i.problem ? { problem: i.problem } : {}),
   };
 }
 
@@ -92,7 +94,9 @@ export function registerObjectCommands(program: Command): void {
     .action(withClient(async (c, prefix: string | undefined, o: JsonOpt) => {
       const all: ReturnType<typeof infoJson>[] = [];
       for await (const i of c.listAll(prefix ?? "")) all.push(infoJson(i));
-      emit(o, all, () => all.map((i) => `${i.created}  ${formatBytes(i.size).padStart(10)}  ${i.key}`).join("\n") || "(no objects)");
+      emit(o, all, () => all.map((i) => `${i.created}  ${formatBytes(i.size).padStart(10)}  ${i.key}${i.problem ? `  DAMAGED: ${i.problem}` : ""}`).join("\n") || "(no objects)");
+      const damaged = all.filter((i) => i.problem).length;
+      if (damaged) process.stderr.write(`o3ml: ${damaged} listed object(s) are damaged; run 'o3ml verify' for details\n`);
     }));
 
   program

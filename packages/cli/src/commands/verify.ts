@@ -128,7 +128,7 @@ async function verifyAll(c: Clients, o: VerifyOpts): Promise<VerifyReport> {
 
 /** Streams an object (the service checks each blob's CID) and checks its size and whole-object sha2-256. */
 async function verifyObject(client: ServiceClient, key: string): Promise<number> {
-  const { info, data } = await client.get(key);
+  const { info, data } = await client.get(key, 0, 0, { fromStore: true });
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of data) {

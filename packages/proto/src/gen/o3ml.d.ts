@@ -2202,6 +2202,7 @@ export namespace o3ml {
             contentType: string;
             labels: { [k: string]: string };
             sha256: string;
+            problem: string;
             static create(properties: o3ml.v1.ObjectInfo.$Shape): o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape;
             static create(properties?: o3ml.v1.ObjectInfo.$Properties): o3ml.v1.ObjectInfo;
             static encode(message: o3ml.v1.ObjectInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -2222,6 +2223,7 @@ export namespace o3ml {
                 contentType?: (string|null);
                 labels?: ({ [k: string]: string }|null);
                 sha256?: (string|null);
+                problem?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.ObjectInfo.$Properties;
@@ -2361,6 +2363,7 @@ export namespace o3ml {
             key: string;
             offset: number;
             length: number;
+            fromStore: boolean;
             static create(properties: o3ml.v1.GetRequest.$Shape): o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape;
             static create(properties?: o3ml.v1.GetRequest.$Properties): o3ml.v1.GetRequest;
             static encode(message: o3ml.v1.GetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -2376,6 +2379,7 @@ export namespace o3ml {
                 key?: (string|null);
                 offset?: (number|null);
                 length?: (number|null);
+                fromStore?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.GetRequest.$Properties;

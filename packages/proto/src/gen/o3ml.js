@@ -20170,6 +20170,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {string|null} [contentType] ObjectInfo contentType
              * @property {Object.<string,string>|null} [labels] ObjectInfo labels
              * @property {string|null} [sha256] ObjectInfo sha256
+             * @property {string|null} [problem] ObjectInfo problem
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -20267,6 +20268,14 @@ export const o3ml = $root.o3ml = (() => {
             ObjectInfo.prototype.sha256 = "";
 
             /**
+             * ObjectInfo problem.
+             * @member {string} problem
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.problem = "";
+
+            /**
              * Creates a new ObjectInfo instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.ObjectInfo
@@ -20315,6 +20324,8 @@ export const o3ml = $root.o3ml = (() => {
                         writer.uint32(/* id 7, wireType 2 =*/58).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
                 if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256 !== "")
                     writer.uint32(/* id 8, wireType 2 =*/66).string(message.sha256);
+                if (message.problem != null && $Object.hasOwnProperty.call(message, "problem") && message.problem !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.problem);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -20458,6 +20469,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.sha256;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.problem = value;
+                            else
+                                delete message.problem;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -20538,6 +20558,9 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.sha256 != null)
                     if (typeof object.sha256 !== "string" || object.sha256.length)
                         message.sha256 = $String(object.sha256);
+                if (object.problem != null)
+                    if (typeof object.problem !== "string" || object.problem.length)
+                        message.problem = $String(object.problem);
                 return message;
             };
 
@@ -20576,6 +20599,7 @@ export const o3ml = $root.o3ml = (() => {
                     object.chunkCount = 0;
                     object.contentType = "";
                     object.sha256 = "";
+                    object.problem = "";
                 }
                 if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
                     object.key = message.key;
@@ -20610,6 +20634,8 @@ export const o3ml = $root.o3ml = (() => {
                 }
                 if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256"))
                     object.sha256 = message.sha256;
+                if (message.problem != null && $Object.hasOwnProperty.call(message, "problem"))
+                    object.problem = message.problem;
                 return object;
             };
 
@@ -21877,6 +21903,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {string|null} [key] GetRequest key
              * @property {number|null} [offset] GetRequest offset
              * @property {number|null} [length] GetRequest length
+             * @property {boolean|null} [fromStore] GetRequest fromStore
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -21933,6 +21960,14 @@ export const o3ml = $root.o3ml = (() => {
             GetRequest.prototype.length = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * GetRequest fromStore.
+             * @member {boolean} fromStore
+             * @memberof o3ml.v1.GetRequest
+             * @instance
+             */
+            GetRequest.prototype.fromStore = false;
+
+            /**
              * Creates a new GetRequest instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.GetRequest
@@ -21970,6 +22005,8 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.offset);
                 if (message.length != null && $Object.hasOwnProperty.call(message, "length") && (typeof message.length === "object" ? message.length.low || message.length.high : message.length !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.length);
+                if (message.fromStore != null && $Object.hasOwnProperty.call(message, "fromStore") && message.fromStore !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.fromStore);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -22041,6 +22078,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.length;
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.fromStore = value;
+                            else
+                                delete message.fromStore;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -22099,6 +22145,9 @@ export const o3ml = $root.o3ml = (() => {
                             message.length = object.length;
                         else if (typeof object.length === "object")
                             message.length = new $util.LongBits(object.length.low >>> 0, object.length.high >>> 0).toNumber(true);
+                if (object.fromStore != null)
+                    if (object.fromStore)
+                        message.fromStore = $Boolean(object.fromStore);
                 return message;
             };
 
@@ -22131,6 +22180,7 @@ export const o3ml = $root.o3ml = (() => {
                         object.length = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.length = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.fromStore = false;
                 }
                 if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
                     object.key = message.key;
@@ -22148,6 +22198,8 @@ export const o3ml = $root.o3ml = (() => {
                         object.length = options.longs === $String ? $String(message.length) : message.length;
                     else
                         object.length = options.longs === $String ? $util.Long.prototype.toString.call(message.length) : options.longs === $Number ? new $util.LongBits(message.length.low >>> 0, message.length.high >>> 0).toNumber(true) : message.length;
+                if (message.fromStore != null && $Object.hasOwnProperty.call(message, "fromStore"))
+                    object.fromStore = message.fromStore;
                 return object;
             };
 

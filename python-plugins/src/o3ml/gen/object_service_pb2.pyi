@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ObjectInfo(_message.Message):
-    __slots__ = ("key", "size", "cid", "created_unix_ms", "chunk_count", "content_type", "labels", "sha256")
+    __slots__ = ("key", "size", "cid", "created_unix_ms", "chunk_count", "content_type", "labels", "sha256", "problem")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class ObjectInfo(_message.Message):
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
     key: str
     size: int
     cid: str
@@ -31,7 +32,8 @@ class ObjectInfo(_message.Message):
     content_type: str
     labels: _containers.ScalarMap[str, str]
     sha256: str
-    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., cid: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., chunk_count: _Optional[int] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., sha256: _Optional[str] = ...) -> None: ...
+    problem: str
+    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., cid: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., chunk_count: _Optional[int] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., sha256: _Optional[str] = ..., problem: _Optional[str] = ...) -> None: ...
 
 class PutHeader(_message.Message):
     __slots__ = ("key", "content_type", "labels", "expected_size", "has_expected_size")
@@ -81,14 +83,16 @@ class PutResponse(_message.Message):
     def __init__(self, info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., bytes_uploaded: _Optional[int] = ..., bytes_deduplicated: _Optional[int] = ...) -> None: ...
 
 class GetRequest(_message.Message):
-    __slots__ = ("key", "offset", "length")
+    __slots__ = ("key", "offset", "length", "from_store")
     KEY_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
+    FROM_STORE_FIELD_NUMBER: _ClassVar[int]
     key: str
     offset: int
     length: int
-    def __init__(self, key: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+    from_store: bool
+    def __init__(self, key: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., from_store: _Optional[bool] = ...) -> None: ...
 
 class GetResponse(_message.Message):
     __slots__ = ("info", "data")

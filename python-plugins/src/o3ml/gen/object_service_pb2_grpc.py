@@ -87,7 +87,8 @@ class ObjectServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def List(self, request, context):
-        """One page; pass next_page_token back for the next.
+        """One page of at most page_size objects (1000 at most) and about 1 MiB of
+        encoded entries; pass next_page_token back for the next.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -79,7 +79,8 @@ export class CheckpointRepository {
 
   /** Re-reads and re-hashes every blob, then the whole checkpoint; INTEGRITY names the key and CID of what failed. */
   async verify(sel: CheckpointSelector): Promise<{ info: CheckpointInfo; blobsChecked: number; bytesChecked: number }> {
-    const { info, manifest } = await this.open(sel);
+    // A check re-reads the manifest too: a copy decoded earlier proves nothing about the bucket now.
+    const { info, manifest } = await this.open(sel, { fromStore: true });
     const hash = createSha256();
     let blobsChecked = 0;
     for await (const chunk of readChunks(this.d.store, spans(manifest), Math.max(4, this.d.opts.readPrefetch), { key: info.key })) {
@@ -98,7 +99,7 @@ export class CheckpointRepository {
   }
 
   /** Resolves a selector to the checkpoint's manifest and info. */
-  async open(sel: CheckpointSelector): Promise<{ info: CheckpointInfo; manifest: CheckpointManifest }> {
+  async open(sel: CheckpointSelector, opts: { fromStore?: boolean } = {}): Promise<{ info: CheckpointInfo; manifest: CheckpointManifest }> {
     const key = sel.key ?? "";
     const cid = sel.cid ?? "";
     if ((key === "") === (cid === "")) {
@@ -106,7 +107,7 @@ export class CheckpointRepository {
     }
     const index = this.d.metadata.index;
     if (key) {
-      const { ref, manifest } = await this.d.objects.resolve(key);
+      const { ref, manifest } = await this.d.objects.resolve(key, opts);
       const m = asCheckpoint(manifest, `object ${key}`);
       const info = checkpointInfo(ref.manifestCid, m, await findRecord(index, ref.manifestCid), Number(ref.createdUnixMs));
       // A live ref is the record of truth; an index that says otherwise lags behind it.
@@ -114,7 +115,7 @@ export class CheckpointRepository {
       return { info, manifest: m };
     }
     parseCid(cid);
-    const m = asCheckpoint(await this.d.objects.manifests.read(cid), `manifest ${cid}`);
+    const m = asCheckpoint(await this.d.objects.manifests.read(cid, undefined, opts), `manifest ${cid}`);
     return { info: checkpointInfo(cid, m, await findRecord(index, cid)), manifest: m };
   }
 }

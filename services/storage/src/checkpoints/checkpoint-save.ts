@@ -85,7 +85,7 @@ async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, le
   // The ref first, then the record: a crash or a store outage between the two leaves a key
   // that names the checkpoint but no listing of it, so a resume takes the checkpoint before —
   // never a listed checkpoint that no key names, which every later resume would trip on.
-  await d.objects.commit(h.key, cid, body.size, previous);
+  await d.objects.commit(h.key, cid, body.size, previous, lease, `save checkpoint ${h.key}`);
   const event = await d.metadata
     .record("checkpoint.committed", {
       checkpointId: cid,

@@ -3,6 +3,7 @@ import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 import { monotonicFactory } from "ulidx";
 import { blobKey, manifestKey } from "../layout.js";
+import type { BlobLease, KnownBlobs } from "../known-blobs.js";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 import { DatasetCatalog, type VersionInfo } from "./dataset-catalog.js";
 import { mapLimit } from "../map-limit.js";
@@ -25,6 +26,7 @@ export class DatasetRepository {
   constructor(
     private readonly store: BlobStore,
     private readonly metadata: ServiceMetadata,
+    private readonly known: KnownBlobs,
   ) {
     this.catalog = new DatasetCatalog(store);
   }
@@ -87,7 +89,16 @@ export class DatasetRepository {
       });
     }
     const parent = await this.parentOf(name, input.parentCid ?? "", versions);
-    await this.checkShardsStored(name, input);
+    const lease = this.known.lease();
+    try {
+      await this.checkShardsStored(name, input, lease);
+      return await this.write(name, version, input, totals, parent, lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async write(name: string, version: string, input: Manifest, totals: { samples: number; bytes: number }, parent: VersionInfo | undefined, lease: BlobLease): Promise<VersionInfo> {
     const manifest: Manifest = {
       ...input,
       name,
@@ -99,7 +110,11 @@ export class DatasetRepository {
     };
     const bytes = encodeDatasetManifest(manifest);
     const cid = datasetManifestCid(bytes);
-    if (!(await this.store.head(manifestKey(cid)))) await this.store.put(manifestKey(cid), bytes);
+    lease.add(cid);
+    if (await this.store.head(manifestKey(cid))) lease.relied(manifestKey(cid));
+    else await this.store.put(manifestKey(cid), bytes);
+    // The event keeps the version's manifest and shards alive for gc (reachability reads the log), so the check comes before it.
+    await lease.confirm(`dataset ${name}@${version}`);
     await this.metadata.record("dataset.version.created", {
       dataset: name,
       version,
@@ -139,10 +154,12 @@ export class DatasetRepository {
   }
 
   /** Every shard must be stored, with the size the manifest says, before any manifest names it. */
-  private async checkShardsStored(name: string, m: Manifest): Promise<void> {
+  private async checkShardsStored(name: string, m: Manifest, lease: BlobLease): Promise<void> {
     const shards = [...new Map((m.shards ?? []).map((s) => [s.cid!, Number(s.size)])).entries()];
     const problems = (
       await mapLimit(shards, 16, async ([cid, size]) => {
+        lease.add(cid);
+        lease.relied(blobKey(cid));
         const head = await this.store.head(blobKey(cid));
         if (!head) return `${cid} is not stored`;
         return head.size === size ? undefined : `${cid} is stored with ${head.size} bytes, the manifest says ${size}`;

@@ -24,7 +24,7 @@ export function registerDatasets(server: Server, deps: ServiceDeps): { close(): 
   const leases = new BlobLeases();
   const blobs = new CachedBlobs(deps.store, cache);
   server.addService(grpcService("BlobService"), blobService({ store: deps.store, known: deps.known, blobs, leases, ctx: deps.ctx }));
-  server.addService(grpcService("DatasetService"), datasetService(new DatasetRepository(deps.store, deps.metadata), deps.ctx));
+  server.addService(grpcService("DatasetService"), datasetService(new DatasetRepository(deps.store, deps.metadata, deps.known), deps.ctx));
   return {
     close: async () => {
       await leases.releaseAll();

@@ -1,7 +1,8 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { isCid } from "@o3ml/integrity";
-import type { KnownBlobs, LeaseWatch } from "../known-blobs.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { GC_FENCE_MS, type KnownBlobs, type LeaseWatch } from "../known-blobs.js";
 import { blobKey, manifestKey, ROOT } from "../layout.js";
 import type { Logger } from "../logger.js";
 import type { ManifestStore } from "../manifest-store.js";
@@ -50,8 +51,10 @@ export const DEFAULT_GRACE_MS = 3600_000;
  * collection runs is not even considered. A candidate is deleted only when
  * (1) the mark phase found nothing naming it, (2) it has been unreachable
  * for the grace period (GraceObservations), and (3) no commit in this
- * service leased it since the collection started (KnownBlobs.collect). Only
- * one collection runs at a time per service.
+ * service leased it since the collection started (KnownBlobs.collect). Before
+ * the first deletion it starts a new gc epoch in the bucket, which every
+ * service checks before trusting a blob it remembers as stored and before a
+ * commit's ref (see KnownBlobs). Only one collection runs at a time per service.
  */
 export class GarbageCollector {
   private running = false;
@@ -92,6 +95,14 @@ export class GarbageCollector {
     const blobTargets = doomed(deadBlobs, blobKey);
     const manifestTargets = doomed(deadManifests, manifestKey);
     sweep.total = sum(blobTargets, blobs) + sum(manifestTargets, manifests);
+    if (!opts.dryRun && blobTargets.length + manifestTargets.length > 0) {
+      // Other services may remember these blobs as stored: a new epoch tells them
+      // to check again, and the fence lets any commit that read the old epoch
+      // write its ref first. With no grace period (only safe with a single
+      // writer, as documented) there is no fence either.
+      await this.known.newEpoch();
+      await sleep(Math.min(opts.graceMs, GC_FENCE_MS));
+    }
     const deleted = async (cids: string[], sizes: Map<string, number>, key: (c: string) => string, after: (c: string) => void) => {
       if (opts.dryRun) return cids;
       const gone = await mapLimit(cids, 8, async (c) => {
@@ -116,8 +127,19 @@ export class GarbageCollector {
     // not mistake that manifest for a commit that never wrote its ref.
     const goneSet = new Set(goneManifests);
     const waiting = (c: string) => c !== "" && manifests.has(c) && !reach.manifests.has(c) && !goneSet.has(c);
-    const refTargets = reach.superseded.filter((r) => !waiting(r.manifestCid)).map((r) => r.key);
-    if (!opts.dryRun) await mapLimit(refTargets, 8, (k) => this.store.delete(k));
+    const older = reach.superseded.filter((r) => !r.marker);
+    const olderTargets = older.filter((r) => !waiting(r.manifestCid));
+    // A name whose newest ref is a deletion keeps that marker while any older
+    // ref of it stays: removing the marker first would make the older ref the
+    // newest again and undo the deletion. Markers go after the older refs,
+    // and only for names none of whose older refs had to wait.
+    const keptNames = new Set(older.filter((r) => waiting(r.manifestCid)).map((r) => r.name));
+    const markerTargets = reach.superseded.filter((r) => r.marker && !keptNames.has(r.name));
+    if (!opts.dryRun) {
+      await mapLimit(olderTargets, 8, (r) => this.store.delete(r.key));
+      await mapLimit(markerTargets, 8, (r) => this.store.delete(r.key));
+    }
+    const refTargets = [...olderTargets, ...markerTargets];
 
     const goneBlobSet = new Set(goneBlobs);
     const pendingBlobs = deadBlobs.filter((c) => !goneBlobSet.has(c));

@@ -9,6 +9,16 @@ import type { ManifestStore } from "../manifest-store.js";
 import { mapLimit } from "../map-limit.js";
 import { RefStore } from "../ref-store.js";
 
+export interface SupersededRef {
+  key: string;
+  /** The `<kind>/<name>` the ref belongs to. */
+  name: string;
+  /** "" for a deletion marker. */
+  manifestCid: string;
+  /** The name's newest ref, a deletion: it must outlive every older ref of the name. */
+  marker: boolean;
+}
+
 /** How to read a live manifest to find the blobs it names. */
 type ManifestKind = "object" | "dataset" | "opaque";
 
@@ -17,8 +27,13 @@ export interface Reachability {
   manifests: Set<string>;
   /** Live blob CIDs: every blob a live manifest names. */
   blobs: Set<string>;
-  /** Refs no reader uses any more (older refs of an object), with the manifest each named. */
-  superseded: { key: string; manifestCid: string }[];
+  /**
+   * Refs no reader uses any more (older refs of an object), with the manifest
+   * each named, and deletion markers that are the newest ref of their name:
+   * a marker may go only once every older ref of its name is gone, or an
+   * older ref would become the newest and bring the deleted value back.
+   */
+  superseded: SupersededRef[];
   liveRefs: number;
   logEvents: number;
   /** `<kind>/<name>` of each name whose current ref names a manifest that is missing. */
@@ -70,7 +85,9 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
         current.set(newest.ref.manifestCid, `${kind}/${name}`);
         liveRefs++;
       }
-      for (const r of newest.ref.deleted ? read : read.slice(0, -1)) superseded.push({ key: r.key, manifestCid: r.ref.manifestCid });
+      for (const r of newest.ref.deleted ? read : read.slice(0, -1)) {
+        superseded.push({ key: r.key, name: `${kind}/${name}`, manifestCid: r.ref.manifestCid, marker: r === newest });
+      }
     });
   }
 

@@ -1,0 +1,156 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cidOf } from "@o3ml/integrity";
+import type { O3Config } from "@o3ml/o3-client";
+import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
+import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
+import { KnownBlobs } from "../known-blobs.js";
+import { blobKey, GC_EPOCH_KEY, refPrefix } from "../layout.js";
+import { startService, type RunningService } from "../server.js";
+import { ServiceClient } from "../service-client.js";
+import { AdminClient } from "./admin-client.js";
+
+/**
+ * gc and deletions, and gc run by one service while another writes: a
+ * collection never brings a deleted value back, and no service reports a
+ * put as stored when another service's collection removed a blob it reused.
+ */
+const CHUNK = 64 * 1024;
+const servers: [string, () => Promise<S3Server>][] = [["moto", () => startMoto()]];
+const minio = minioBinary();
+if (minio.path) servers.push(["minio", () => startMinio({ binary: minio.path })]);
+else if (process.env.CI === "true") throw new Error(`MinIO is required in CI: ${minio.reason}`);
+
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of it) parts.push(Buffer.from(b));
+  return Buffer.concat(parts);
+}
+async function* bytes(b: Uint8Array) {
+  yield b;
+}
+
+describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, startS3) => {
+  let e: E2eService;
+  let second: RunningService;
+  let a: ServiceClient;
+  let b: ServiceClient;
+  let adminA: AdminClient;
+  const keys = async (prefix: string) => {
+    const out: string[] = [];
+    for await (const o of e.svc.store.list(prefix)) out.push(o.key);
+    return out;
+  };
+  const notFound = (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+  beforeAll(async () => {
+    e = await startE2eService({ s3: startS3, service: { chunkSize: CHUNK } });
+    const config: O3Config = { endpoint: e.s3.endpoint, region: e.s3.region, accessKeyId: e.s3.accessKeyId, secretAccessKey: e.s3.secretAccessKey, bucket: e.svc.store.bucket, profile: "o3" };
+    // The second service has a home (index, cache) of its own, as on another host.
+    process.env.O3ML_HOME = mkdtempSync(join(tmpdir(), "o3ml-home-b-"));
+    second = await startService({ listen: "127.0.0.1:0", chunkSize: CHUNK }, { config });
+    process.env.O3ML_HOME = e.home;
+    a = new ServiceClient(e.svc.address);
+    b = new ServiceClient(second.address);
+    adminA = new AdminClient(e.svc.address);
+  }, 120_000);
+  afterAll(async () => {
+    for (const c of [a, b, adminA]) c?.close();
+    await second?.stop();
+    await e?.stop();
+  });
+
+  it("keeps a deletion deleted through gc with the default grace, then reclaims every ref and blob of it", async () => {
+    const data = randomBytes(2 * CHUNK);
+    await a.put("del/one.bin", bytes(data));
+    await a.put("del/one.bin", bytes(randomBytes(CHUNK))); // an older version as well
+    expect((await a.delete("del/one.bin")).existed).toBe(true);
+    await notFound(a.stat("del/one.bin"));
+
+    const waited = await adminA.collectGarbage({});
+    // The data waits out its grace period, so its refs, the deletion marker included, must all stay.
+    expect(Number(waited.deletedRefs)).toBe(0);
+    expect((await keys(refPrefix("objects", "del/one.bin"))).length).toBe(3);
+    await notFound(a.stat("del/one.bin"));
+    await notFound(a.get("del/one.bin"));
+    expect((await a.list("del/", 100, "")).objects).toEqual([]);
+
+    const now = await adminA.collectGarbage({ graceSeconds: 0 });
+    expect(Number(now.deletedBlobs?.count)).toBe(3);
+    expect(Number(now.deletedRefs)).toBe(3);
+    expect(await keys(refPrefix("objects", "del/one.bin"))).toEqual([]);
+    expect(await e.svc.store.head(blobKey(cidOf(data.subarray(0, CHUNK))))).toBeUndefined();
+    await notFound(a.stat("del/one.bin"));
+    // The name is free again.
+    await a.put("del/one.bin", bytes(Buffer.from("again")));
+    expect((await collect((await a.get("del/one.bin")).data)).toString()).toBe("again");
+  });
+
+  it("never resurrects any of several deleted keys across repeated collections", async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `del/many/${i}.bin`);
+    for (const n of names) await a.put(n, bytes(randomBytes(CHUNK + 17)));
+    for (const n of names.slice(0, 4)) await a.delete(n);
+    for (let round = 0; round < 3; round++) {
+      await adminA.collectGarbage({});
+      const listed = (await a.list("del/many/", 100, "")).objects.map((o) => o.key);
+      expect(listed).toEqual(names.slice(4));
+      for (const n of names.slice(0, 4)) await notFound(a.stat(n));
+    }
+  });
+
+  it("keeps a deletion deleted when a key held the same bytes as another live key", async () => {
+    const shared = randomBytes(CHUNK);
+    await a.put("del/shared-a.bin", bytes(shared));
+    await a.put("del/shared-b.bin", bytes(shared));
+    await a.delete("del/shared-a.bin");
+    await adminA.collectGarbage({ graceSeconds: 0 });
+    await notFound(a.stat("del/shared-a.bin"));
+    expect((await collect((await a.get("del/shared-b.bin")).data)).equals(shared)).toBe(true);
+  });
+
+  it("a put through one service stores its blob again after another service's gc removed it", async () => {
+    const x = randomBytes(2 * CHUNK);
+    await b.put("multi/k1.bin", bytes(x)); // service B now remembers x's blobs as stored
+    await b.put("multi/k1.bin", bytes(randomBytes(CHUNK))); // x is unreachable now
+    const gc = await adminA.collectGarbage({ graceSeconds: 0 });
+    expect(Number(gc.deletedBlobs?.count)).toBeGreaterThanOrEqual(2);
+    expect(await e.svc.store.head(blobKey(cidOf(x.subarray(0, CHUNK))))).toBeUndefined();
+    expect(await e.svc.store.head(GC_EPOCH_KEY)).toBeDefined();
+    // B's memory of the epoch is at most a second old; past that it reads the epoch again.
+    await new Promise((r) => setTimeout(r, 1100));
+    const put = await b.put("multi/k2.bin", bytes(x));
+    expect(Number(put.bytesUploaded)).toBeGreaterThanOrEqual(x.byteLength);
+    expect((await collect((await a.get("multi/k2.bin")).data)).equals(x)).toBe(true);
+    expect((await collect((await b.get("multi/k2.bin")).data)).equals(x)).toBe(true);
+  });
+
+  it("a commit that reused a blob another service's gc removed fails instead of committing", async () => {
+    // Two services' memories of the same bucket, as KnownBlobs holds them.
+    const mine = new KnownBlobs(e.svc.store);
+    const theirs = new KnownBlobs(e.svc.store);
+    const blob = randomBytes(1000);
+    const cid = cidOf(blob);
+    await e.svc.store.put(blobKey(cid), blob);
+    await mine.readEpoch();
+    const lease = mine.lease();
+    expect(await mine.has(cid)).toBe(true); // remembered from here on
+    lease.relied(blobKey(cid));
+    // The other service collects: a new epoch, then the deletion.
+    await theirs.newEpoch();
+    await e.svc.store.delete(blobKey(cid));
+    await expect(lease.confirm("put multi/raced.bin")).rejects.toMatchObject({ code: "ABORTED", message: expect.stringContaining(blobKey(cid)) });
+    expect(await mine.has(cid)).toBe(false); // forgotten once the new epoch is read
+    lease.release();
+
+    // Without a collection in between, confirming costs one read and passes.
+    await e.svc.store.put(blobKey(cid), blob);
+    const calm = mine.lease();
+    expect(await mine.has(cid)).toBe(true);
+    calm.relied(blobKey(cid));
+    await expect(calm.confirm("put multi/calm.bin")).resolves.toBeUndefined();
+    calm.release();
+  });
+});
