@@ -1,4 +1,5 @@
 import type { EventDataByType, EventType, NodeKind } from "./event-types.js";
+import { isPrintable } from "./printable.js";
 
 /**
  * Shape checks for event data. Every event that reaches the index passed
@@ -67,8 +68,6 @@ const SPECS: { [T in EventType]: Record<keyof EventDataByType[T], Field> } = {
 };
 
 const NODE_KINDS: readonly NodeKind[] = ["run", "checkpoint", "dataset-version", "artifact"];
-// Control characters would break log keys, text trees and graph labels.
-const CONTROL = /[\u0000-\u001f\u007f]/;
 const MAX_DEPTH = 16;
 
 /** A shape violation; `path` names the offending field, e.g. `data.step`. */
@@ -108,12 +107,12 @@ function checkField(path: string, field: Field, value: unknown): unknown {
   switch (field) {
     case "id":
     case "id?":
-      if (typeof value !== "string" || value.length === 0 || value.length > 512 || CONTROL.test(value)) {
+      if (typeof value !== "string" || value.length === 0 || value.length > 512 || !isPrintable(value)) {
         throw new ShapeError(path, "must be a non-empty printable string of at most 512 characters");
       }
       return value;
     case "text?":
-      if (typeof value !== "string" || value.length > 4096 || CONTROL.test(value)) throw new ShapeError(path, "must be a printable string");
+      if (typeof value !== "string" || value.length > 4096 || !isPrintable(value)) throw new ShapeError(path, "must be a printable string");
       return value;
     case "count":
       if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new ShapeError(path, "must be a non-negative integer");
@@ -146,7 +145,7 @@ function checkField(path: string, field: Field, value: unknown): unknown {
 function checkMap(path: string, value: unknown, ok: (v: unknown) => boolean, what: string): Record<string, unknown> {
   if (!isPlainObject(value)) throw new ShapeError(path, "must be a map");
   for (const [k, v] of Object.entries(value)) {
-    if (k.length === 0 || CONTROL.test(k)) throw new ShapeError(path, "has an empty or unprintable key");
+    if (k.length === 0 || !isPrintable(k)) throw new ShapeError(path, "has an empty or unprintable key");
     if (k === "__proto__") throw new ShapeError(path, "has the key __proto__, which MessagePack readers drop; rename it");
     if (!ok(v)) throw new ShapeError(`${path}.${k}`, `must be ${what}`);
   }

@@ -6,9 +6,10 @@ import { newEventId } from "./event-id.js";
 import { decodeEvent, encodeEvent, newEvent } from "./events.js";
 import { EVENT_FORMAT_VERSION, type MetadataEvent } from "./event-types.js";
 import { sampleHistory } from "./fixtures.test-support.js";
+import { isPrintable } from "./printable.js";
 
 // "__proto__" is refused as a key (MessagePack decoders drop it), so valid events never hold it.
-const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s) && s !== "__proto__");
+const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).filter((s) => isPrintable(s) && s !== "__proto__");
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
 const count = fc.maxSafeNat();
 // MessagePack has one zero; -0 comes back as 0.

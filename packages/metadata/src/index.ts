@@ -29,3 +29,4 @@ export type { LineageGraph, LineageNode, LineageEdge } from "./lineage.js";
 export { renderLineage, renderText, renderMermaid, renderDot, escapeMermaid, LINEAGE_FORMATS, type LineageFormat } from "./lineage-render.js";
 export { SCHEMA_VERSION } from "./migrations/index.js";
 export { redactDatabaseUrl } from "./database-errors.js";
+export { isPrintable, quoteName, unprintableCharacter } from "./printable.js";

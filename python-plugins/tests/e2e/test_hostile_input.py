@@ -17,6 +17,10 @@ BAD_KEYS = {
     "dotdot-inside": "a/../b",
     "dotdot-last": "a/..",
     "nul": "a\x00b",
+    "del": "a\x7fb",
+    "c1-nel": "a\x85b",
+    "c1-csi": "a\x9b31mb",
+    "line-separator": "a\u2028b",
 }
 
 

@@ -23,8 +23,63 @@ describe("bearer token check", () => {
   it("lets everything through when no token is configured", () => {
     expect(() => makeAuthCheck(undefined)(md())).not.toThrow();
   });
-  it("knows loopback addresses", () => {
-    expect(["127.0.0.1", "localhost", "[::1]", "127.1.2.3"].every(isLoopback)).toBe(true);
-    expect(["0.0.0.0", "10.0.0.1", "example.org"].some(isLoopback)).toBe(false);
+});
+
+describe("loopback addresses, decided from the parsed IP address", () => {
+  it.each([
+    "127.0.0.1",
+    "127.1.2.3",
+    "127.0.0.0",
+    "127.255.255.255",
+    "localhost",
+    "::1",
+    "[::1]",
+    "0:0:0:0:0:0:0:1",
+    "[0000:0000:0000:0000:0000:0000:0000:0001]",
+    "::ffff:127.0.0.1",
+    "[::ffff:127.0.0.1]",
+    "::ffff:7f00:1",
+    "0:0:0:0:0:ffff:127.1.2.3",
+  ])("%s is loopback", (host) => {
+    expect(isLoopback(host)).toBe(true);
+  });
+
+  it.each([
+    // Host names that merely start like a loopback address: they resolve wherever their owner says.
+    "127.evil.example",
+    "127.0.0.1.example.com",
+    "127.0.0.1.nip.io",
+    "127.0.0.1.",
+    "127.0.0.1x",
+    "127-0-0-1.example",
+    // Names that resolve to loopback today are still names (the bind resolves them again).
+    "localhost.",
+    "localhost.example.com",
+    "LOCALHOST",
+    "ip6-localhost",
+    // Non-canonical IPv4 spellings count as names, not addresses.
+    "127.1",
+    "0x7f.0.0.1",
+    "0177.0.0.1",
+    "2130706433",
+    "127.0.0.256",
+    // Addresses outside 127.0.0.0/8 and ::1.
+    "0.0.0.0",
+    "128.0.0.1",
+    "126.255.255.255",
+    "10.0.0.1",
+    "::",
+    "[::]",
+    "::2",
+    "::127.0.0.1",
+    "::ffff:10.0.0.1",
+    "::ffff:128.0.0.1",
+    "fe80::1",
+    "example.org",
+    "",
+    "[]",
+    "[127.evil.example]",
+  ])("%j is not loopback", (host) => {
+    expect(isLoopback(host)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkLabels, checkMetricsSize, LABEL_LIMITS, METRIC_LIMITS } from "./labels.js";
+import { checkContentType, checkLabels, checkMetricsSize, CONTENT_TYPE_MAX_BYTES, LABEL_LIMITS, METRIC_LIMITS } from "./labels.js";
 
 const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v"]));
 
@@ -28,5 +28,30 @@ describe("checkMetricsSize", () => {
     expect(() => checkMetricsSize(many(METRIC_LIMITS.count), "save c")).not.toThrow();
     expect(() => checkMetricsSize(many(METRIC_LIMITS.count + 1), "save c")).toThrow(/257 metrics/);
     expect(() => checkMetricsSize({ ["m".repeat(129)]: 1 }, "save c")).toThrow(/at most 128 bytes/);
+  });
+});
+
+describe("checkContentType", () => {
+  it("passes a media type up to the limit, counted in bytes, and treats an empty one as none", () => {
+    expect(checkContentType("application/x-tar; charset=binary", "put a")).toBe("application/x-tar; charset=binary");
+    expect(checkContentType("a/" + "é".repeat((CONTENT_TYPE_MAX_BYTES - 2) / 2), "put a")).toHaveLength(2 + (CONTENT_TYPE_MAX_BYTES - 2) / 2);
+    expect(checkContentType("", "put a")).toBeUndefined();
+    expect(checkContentType(undefined, "put a")).toBeUndefined();
+  });
+
+  it.each([
+    ["one byte over", "a/" + "b".repeat(CONTENT_TYPE_MAX_BYTES - 1), /put a: the content type is 257 bytes, at most 256 are allowed.*; nothing was stored$/],
+    ["over in bytes, not in characters", "a/" + "é".repeat(CONTENT_TYPE_MAX_BYTES / 2), /is 258 bytes, at most 256/],
+    ["3 MiB", "x".repeat(3 << 20), /is 3145728 bytes/],
+    ["a newline", "text/plain\nx", /contains U\+000A \(a control character\).*nothing was stored$/],
+    ["a C1 control", "text/plain\u009b", /contains U\+009B \(a C1 control character\)/],
+    ["a line separator", "text/plain\u2028", /contains U\+2028/],
+  ])("refuses %s, saying what and that nothing was stored", (_label, contentType, message) => {
+    expect(() => checkContentType(contentType, "put a")).toThrow(message);
+    try {
+      checkContentType(contentType, "put a");
+    } catch (e) {
+      expect((e as { code: string }).code).toBe("INVALID_ARGUMENT");
+    }
   });
 });

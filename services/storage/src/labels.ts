@@ -1,4 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
+import { unprintableCharacter } from "@o3ml/metadata";
 
 /**
  * Limits on the free-form maps a client attaches to an object or checkpoint.
@@ -8,6 +9,12 @@ import { O3mlError } from "@o3ml/errors";
  */
 export const LABEL_LIMITS = Object.freeze({ count: 64, keyBytes: 128, valueBytes: 1024 });
 export const METRIC_LIMITS = Object.freeze({ count: 256, nameBytes: 128 });
+/**
+ * A content (media) type travels with the object the same way; registered
+ * types are at most 127 characters per part (RFC 6838), and parameters such
+ * as "; charset=utf-8" fit in the rest.
+ */
+export const CONTENT_TYPE_MAX_BYTES = 256;
 
 const bytes = (s: string) => Buffer.byteLength(s, "utf8");
 
@@ -31,4 +38,19 @@ export function checkMetricsSize(metrics: Record<string, unknown>, what: string)
   if (names.length > METRIC_LIMITS.count) throw bad(`${names.length} metrics, at most ${METRIC_LIMITS.count} are allowed`);
   const long = names.find((n) => bytes(n) > METRIC_LIMITS.nameBytes);
   if (long !== undefined) throw bad(`metric names must be at most ${METRIC_LIMITS.nameBytes} bytes, ${JSON.stringify(long.slice(0, 64))}… is ${bytes(long)}`);
+}
+
+/**
+ * The content type a client gave ("" or undefined: none), or INVALID_ARGUMENT
+ * when it is over CONTENT_TYPE_MAX_BYTES or holds a control character (it is
+ * shown in listings and terminal output); `what` starts the message.
+ */
+export function checkContentType(contentType: string | null | undefined, what: string): string | undefined {
+  if (!contentType) return undefined;
+  const bad = (why: string) => new O3mlError("INVALID_ARGUMENT", `${what}: ${why}; nothing was stored`);
+  const n = bytes(contentType);
+  if (n > CONTENT_TYPE_MAX_BYTES) throw bad(`the content type is ${n} bytes, at most ${CONTENT_TYPE_MAX_BYTES} are allowed (give a media type such as "application/octet-stream")`);
+  const unprintable = unprintableCharacter(contentType);
+  if (unprintable) throw bad(`the content type contains ${unprintable}; give a media type such as "application/octet-stream"`);
+  return contentType;
 }

@@ -7,7 +7,10 @@ describe("object keys", () => {
     ["", "empty"],
     ["a/../b", "'..'"],
     ["./a", "'.'"],
-    ["a\u0000b", "NUL"],
+    ["a\u0000b", "U+0000 (a control character)"],
+    ["a\u009bb", "U+009B (a C1 control character)"],
+    ["a\u2028b", "U+2028 (a line or paragraph separator)"],
+    ["a\ud800b", "U+D800 (a lone UTF-16 surrogate"],
     ["/abs", "start or end"],
     ["dir/", "start or end"],
     ["a//b", "empty path segment"],
@@ -19,6 +22,25 @@ describe("object keys", () => {
       validateObjectKey(key);
     } catch (e) {
       expect((e as { code: string }).code).toBe("INVALID_ARGUMENT");
+    }
+  });
+
+  it("refuses every C0, DEL and C1 control character and the separators, at any place, and never echoes one raw", () => {
+    const refused = [...Array.from({ length: 0x20 }, (_, i) => i), ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i), 0x2028, 0x2029];
+    for (const cp of refused) {
+      const c = String.fromCodePoint(cp);
+      for (const key of [`${c}`, `a${c}b`, `dir/${c}`, `${c}/x`, `a/b${c}c/d`]) {
+        let message = "";
+        try {
+          validateObjectKey(key);
+        } catch (e) {
+          expect((e as { code: string }).code).toBe("INVALID_ARGUMENT");
+          message = (e as Error).message;
+        }
+        expect(message, `U+${cp.toString(16)} in ${JSON.stringify(key)}`).toContain(`U+${cp.toString(16).toUpperCase().padStart(4, "0")}`);
+        // The message names the character; it must not carry it (a C1 CSI would act on the terminal).
+        expect(message.includes(c), `U+${cp.toString(16)} echoed`).toBe(false);
+      }
     }
   });
 

@@ -46,6 +46,10 @@ export function registerServe(program: Command): void {
         process.on("SIGTERM", () => stop("SIGTERM"));
       } catch (err) {
         fail(err, o.json);
+        // startService has stopped whatever it started (the stand-in's moto child too), but
+        // background work it began (a capability probe of the stopped store) may still be
+        // retrying; a server that could not start has nothing left to do, so exit now.
+        process.exit();
       }
     });
 }

@@ -81,7 +81,10 @@ class BlobServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Has(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """At most 1000 CIDs per call; more is INVALID_ARGUMENT naming the limit
+        (ask in batches). Each CID the service does not know yet costs one HEAD
+        on the store; a cancelled call stops issuing them.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

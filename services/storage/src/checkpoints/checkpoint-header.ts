@@ -3,6 +3,7 @@ import { checkLabels, checkMetricsSize } from "../labels.js";
 import { parseCid, type EntryKind } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { validateObjectKey } from "../layout.js";
+import { isPrintable, quoteName } from "@o3ml/metadata";
 
 /** What a Save stream's header says, checked. */
 export interface SaveHeader {
@@ -24,9 +25,6 @@ export interface EntryAnnouncement {
   nbytes: number;
 }
 
-// Control characters would break log keys, text listings and lineage graphs.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Storage names become `data/<name>` in an exported torch file: keep them to a path-safe set. */
 const STORAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$/;
 
@@ -34,7 +32,7 @@ export function checkHeader(h: o3ml.v1.CheckpointHeader.$Properties): SaveHeader
   const key = validateObjectKey(h.key ?? "");
   const bad = (why: string) => new O3mlError("INVALID_ARGUMENT", `save checkpoint ${key}: ${why}; nothing was stored`, { key });
   const run = h.run ?? "";
-  if (run === "" || run.length > 512 || CONTROL.test(run)) {
+  if (run === "" || run.length > 512 || !isPrintable(run)) {
     throw bad("the header names no run (or an unprintable one); set CheckpointHeader.run to the training run's id");
   }
   const step = Number(h.step ?? 0);
@@ -45,7 +43,7 @@ export function checkHeader(h: o3ml.v1.CheckpointHeader.$Properties): SaveHeader
   checkMetricsSize(h.metrics ?? {}, `save checkpoint ${key}`);
   const metrics: Record<string, number> = {};
   for (const [name, value] of Object.entries(h.metrics ?? {})) {
-    if (name === "" || CONTROL.test(name) || typeof value !== "number") throw bad(`metric ${JSON.stringify(name)} needs a printable name and a number`);
+    if (name === "" || !isPrintable(name) || typeof value !== "number") throw bad(`metric ${quoteName(name)} needs a printable name and a number`);
     metrics[name] = value;
   }
   const cid = (what: string, value: string | null | undefined) => {
@@ -84,7 +82,7 @@ export function checkEntry(key: string, e: o3ml.v1.EntryHeader.$Properties, befo
     if (before.some((b) => b.kind === "storage" && b.name === name)) throw bad(`repeats storage name ${JSON.stringify(name)}`);
   }
   const dtype = e.dtype ?? "";
-  if (dtype.length > 64 || CONTROL.test(dtype)) throw bad(`has an unprintable or overlong dtype`);
+  if (dtype.length > 64 || !isPrintable(dtype)) throw bad(`has an unprintable or overlong dtype`);
   const nbytes = Number(e.nbytes ?? 0);
   if (!Number.isSafeInteger(nbytes) || nbytes < 0) throw bad(`declares ${nbytes} bytes`);
   return { name, kind, dtype, nbytes };

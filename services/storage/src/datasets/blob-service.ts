@@ -17,6 +17,15 @@ type PutBlobRequest = InstanceType<V1["PutBlobRequest"]>;
 /** Largest data payload in one Get response message. */
 const GET_MESSAGE_BYTES = 2 * 1024 * 1024;
 
+/**
+ * Most CIDs one Has call may ask about. Each unknown CID costs a HEAD on the
+ * store, so one call must not be able to queue an unbounded number of them;
+ * a dataset push asks about one shard at a time.
+ */
+export const MAX_HAS_CIDS = 1000;
+/** HEADs one Has call keeps in flight. */
+const HAS_CONCURRENCY = 16;
+
 export interface BlobServiceDeps {
   store: BlobStore;
   known: KnownBlobs;
@@ -60,10 +69,19 @@ export function blobService({ store, known, blobs, leases, ctx }: BlobServiceDep
       }
     }),
 
-    has: unary(ctx, "BlobHas", async (req: InstanceType<V1["HasBlobsRequest"]>) => {
+    has: unary(ctx, "BlobHas", async (req: InstanceType<V1["HasBlobsRequest"]>, call) => {
       const cids = req.cids ?? [];
+      if (cids.length > MAX_HAS_CIDS) {
+        throw new O3mlError("INVALID_ARGUMENT", `BlobService.Has: ${cids.length} CIDs in one call, at most ${MAX_HAS_CIDS} are allowed; ask in batches of ${MAX_HAS_CIDS} (nothing was looked up)`);
+      }
       for (const cid of cids) parseCid(cid);
-      return { present: await mapLimit(cids, 16, (cid) => known.has(cid)) };
+      return {
+        present: await mapLimit(cids, HAS_CONCURRENCY, (cid) => {
+          // A CID not known yet costs the store a HEAD: issue no more once the caller has gone away.
+          if (call.cancelled) throw new O3mlError("CANCELLED", `BlobService.Has: the client cancelled the call; the remaining CIDs were not looked up`);
+          return known.has(cid);
+        }),
+      };
     }),
 
     fetch: unary(ctx, "BlobFetch", async (req: InstanceType<V1["FetchBlobRequest"]>) => {

@@ -2,6 +2,7 @@ import { makeGenericClientConstructor, Metadata, type Client, type ClientReadabl
 import { O3mlError } from "@o3ml/errors";
 import { grpcService, o3ml } from "@o3ml/proto";
 import { channelCredentials, clientTlsFromEnv, type ClientTls } from "../tls.js";
+import { MAX_HAS_CIDS } from "./blob-service.js";
 
 type V1 = typeof o3ml.v1;
 /** The messages as plain objects: every field present, 64-bit integers as numbers. */
@@ -113,8 +114,14 @@ export class DatasetClient {
     }
   }
 
+  /** Whether each blob is stored; asks in batches the service accepts (MAX_HAS_CIDS per call). */
   async has(cids: string[]): Promise<boolean[]> {
-    return (await this.unary<{ present?: boolean[] }>(this.blobs, "has", { cids })).present ?? [];
+    const present: boolean[] = [];
+    for (let i = 0; i < cids.length; i += MAX_HAS_CIDS) {
+      const batch = cids.slice(i, i + MAX_HAS_CIDS);
+      present.push(...((await this.unary<{ present?: boolean[] }>(this.blobs, "has", { cids: batch })).present ?? []));
+    }
+    return present;
   }
   async fetch(cid: string): Promise<{ path: string; size: number; lease: string }> {
     const r = await this.unary<{ path: string; size: unknown; lease: string }>(this.blobs, "fetch", { cid });

@@ -1,4 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
+import { quoteName } from "@o3ml/metadata";
 
 /**
  * Dataset names and versions, and the "name[@version]" spec that names one
@@ -21,7 +22,7 @@ export function validateDatasetName(name: unknown): string {
   if (name.length > MAX_NAME || !NAME.test(name)) {
     throw new O3mlError(
       "INVALID_ARGUMENT",
-      `invalid dataset name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-' in '/'-separated parts, each starting with a letter or digit, at most ${MAX_NAME} characters`,
+      `invalid dataset name ${quoteName(name)}: use letters, digits, '.', '_' and '-' in '/'-separated parts, each starting with a letter or digit, at most ${MAX_NAME} characters`,
       { name },
     );
   }
@@ -32,7 +33,7 @@ export function validateVersion(version: unknown): string {
   if (typeof version !== "string" || version.length > MAX_VERSION || !VERSION.test(version) || version === LATEST) {
     throw new O3mlError(
       "INVALID_ARGUMENT",
-      `invalid dataset version ${JSON.stringify(version)}: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most ${MAX_VERSION} characters ('${LATEST}' is reserved)`,
+      `invalid dataset version ${typeof version === "string" ? quoteName(version) : JSON.stringify(version)}: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most ${MAX_VERSION} characters ('${LATEST}' is reserved)`,
       { version: String(version) },
     );
   }

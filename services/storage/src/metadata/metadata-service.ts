@@ -4,6 +4,7 @@ import { LINEAGE_FORMATS, newEventId, renderLineage, type CheckpointRecord, type
 import type { o3ml } from "@o3ml/proto";
 import type { ObjectRepository } from "../object-repository.js";
 import { unary, type RpcContext } from "../rpc-handlers.js";
+import { checkContentType } from "../labels.js";
 import { artifactToWire, checkpointToWire, parseHyperparameters, runToWire } from "./metadata-wire.js";
 import type { ServiceMetadata } from "./service-metadata.js";
 
@@ -63,7 +64,7 @@ export function metadataService(metadata: ServiceMetadata, objects: Pick<ObjectR
         name: required(req.name, "an artifact needs a name, e.g. \"model.onnx\""),
         cid: required(req.cid, "an artifact needs the content identifier (CID) of its bytes"),
         bytes: Number(req.bytes ?? 0),
-        mediaType: req.mediaType || null,
+        mediaType: checkContentType(req.mediaType, "record artifact: media_type") ?? null,
         checkpointId: req.checkpointId || null,
       });
       return artifactToWire({ ...event.data, id: artifactId, createdAt: event.at });

@@ -38,6 +38,7 @@ export function renderReport(r: SuiteResult): string {
     ["crash points / recovered", `${s.crashPoints} / ${s.crashRecovered}`],
     ["orphaned blobs and manifests reclaimed by `o3ml gc` after crashes", s.orphansReclaimed],
     ["hostile inputs / handled", `${s.hostileInputs} / ${s.hostileHandled}`],
+    ["defect-class probes / handled", `${s.probes ?? 0} / ${s.probesHandled ?? 0}`],
     ["load: clients × seconds", `${s.loadClients} × ${s.loadSeconds} s`],
     ["load: operations / errors", `${s.loadOperations} / ${s.loadErrors}`],
     ["load: p50 / p99 latency", `${s.loadP50Ms} ms / ${s.loadP99Ms} ms`],
@@ -93,6 +94,17 @@ export function renderReport(r: SuiteResult): string {
   lines.push("| group | inputs | handled | not handled |");
   lines.push("| --- | --- | --- | --- |");
   for (const [g, v] of groups) lines.push(`| ${g} | ${v.n} | ${v.ok} | ${cell(v.bad.join("; "), 400)} |`);
+  lines.push("");
+  lines.push("## Defect classes");
+  lines.push("");
+  lines.push("Each class of defect an outside probe once found, tried again through the CLI with the bucket altered behind the service's back " +
+    "(every probe removes what it damaged): a deleted key through `o3ml gc` with and without grace; a blob one service's gc removed, put again through a second service " +
+    "that remembered it; `o3ml verify` after the service had read every object, against a flipped byte, a truncated blob, a deleted blob and a garbage manifest; " +
+    "`o3ml ls` through a service that never read the damaged manifests; listen addresses that only look like loopback; contract fields; oversized metadata.");
+  lines.push("");
+  lines.push("| class | case | handled | detail |");
+  lines.push("| --- | --- | --- | --- |");
+  for (const x of r.probes ?? []) lines.push(`| ${x.group} | ${cell(x.name, 200)} | ${yes(x.handled)} | ${cell(x.detail, 200)} |`);
   lines.push("");
   lines.push("## Load");
   lines.push("");

@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FaultKind } from "@o3ml/standin";
 import { startCluster, type Cluster } from "./cluster.test-support.js";
+import { runContractProbes } from "./contract-probes.test-support.js";
 import { runCrashMatrix, type CrashPoint } from "./crash-matrix.test-support.js";
+import { runDamageProbes } from "./damage-probes.test-support.js";
 import { pushFaultDataset, runFaultMatrix, type FaultCell } from "./fault-matrix.test-support.js";
 import { runHostile } from "./hostile.test-support.js";
 import { runLoad, type LoadReport } from "./load.test-support.js";
@@ -49,6 +51,8 @@ export interface SuiteResult {
   faults: { cells: FaultCell[]; unclearErrors: number; faultsInClearErrors: number; operations: number };
   crashes: CrashPoint[];
   hostile: CaseResult[];
+  /** Defect classes probed from outside: deletion + gc, multi-service gc, verify and listing with damage, contract fields. */
+  probes: CaseResult[];
   load: LoadReport;
   secrets: ScanReport;
   phaseSeconds: Record<string, number>;
@@ -65,6 +69,7 @@ const PROFILES = {
     crashPoints: 4,
     loadClients: 4,
     loadSeconds: 5,
+    probeRounds: 1,
   },
   full: {
     fuzzPerMethod: 3,
@@ -75,6 +80,7 @@ const PROFILES = {
     crashPoints: 22,
     loadClients: 16,
     loadSeconds: 60,
+    probeRounds: 3,
   },
 };
 
@@ -113,6 +119,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     );
     const verifyMode = (await hasTopLevelVerify(c)) ? "verify" : "per-item";
     const crashes = await phase("crashes", () => runCrashMatrix(c, root, { seed: opts.seed, points: p.crashPoints, cliVerify: verifyMode }));
+    const probes = await phase("probes", async () => [...(await runDamageProbes(c, root, { seed: opts.seed, rounds: p.probeRounds })), ...(await runContractProbes(c))]);
     // A fresh service incarnation, so its peak RSS is the load's.
     const before = c.service.peakRss;
     await c.service.stop();
@@ -121,7 +128,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     const load = await phase("load", () => runLoad(c, { seed: opts.seed, clients: p.loadClients, seconds: p.loadSeconds, dataset }));
     const serviceMaxRss = Math.max(before, c.service.peakRss);
     await c.service.stop();
-    const texts = [...cells.flatMap((x) => x.errors), ...crashes.flatMap((x) => x.failures), ...hostile.cases.map((x) => x.detail), ...load.errorSamples];
+    const texts = [...cells.flatMap((x) => x.errors), ...crashes.flatMap((x) => x.failures), ...hostile.cases.map((x) => x.detail), ...probes.map((x) => x.detail), ...load.errorSamples];
     const secrets = scanForSecrets(c.logDir, texts, c.secrets());
     const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
     const summary: Summary = {
@@ -133,6 +140,8 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       crashRecovered: crashes.filter((x) => x.recovered).length,
       hostileInputs: hostile.cases.length,
       hostileHandled: hostile.cases.filter((x) => x.handled).length,
+      probes: probes.length,
+      probesHandled: probes.filter((x) => x.handled).length,
       loadClients: load.clients,
       loadSeconds: load.seconds,
       loadErrors: load.errors,
@@ -152,6 +161,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       everyFaultedOperationRecoveredOrClear: summary.unclearErrors === 0,
       allCrashesRecovered: summary.crashRecovered === summary.crashPoints && summary.crashPoints >= (opts.quick ? 1 : 20),
       allHostileInputsHandled: summary.hostileHandled === summary.hostileInputs,
+      allDefectProbesHandled: probes.length > 0 && probes.every((x) => x.handled),
       zeroLoadErrors: summary.loadErrors === 0,
       noSecretsInLogs: secrets.leaks.length === 0 && secrets.files > 0,
       serviceRssBounded: summary.serviceMaxRssMiB > 0 && summary.serviceMaxRssMiB < 1024,
@@ -168,6 +178,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       faults: { cells, unclearErrors: summary.unclearErrors as number, faultsInClearErrors: summary.faultsInClearErrors as number, operations: summary.faultOperations as number },
       crashes,
       hostile: hostile.cases,
+      probes,
       load,
       secrets,
       phaseSeconds,
