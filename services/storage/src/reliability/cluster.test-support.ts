@@ -115,7 +115,7 @@ export class ServiceProcess {
     return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
-  async start(): Promise<void> {
+  async start(timeoutMs = 60_000): Promise<void> {
     const n = ++this.starts;
     const out = join(this.logDir, `service-${n}.log`);
     this.proc = spawn(process.execPath, [CLI, "serve", "--listen", this.address, "--json", "--create-bucket", "--chunk-size", "1", ...this.extraArgs], {
@@ -135,7 +135,7 @@ export class ServiceProcess {
       });
       proc.once("exit", (code, sig) => reject(new Error(`o3ml serve exited (${code ?? sig}) before listening; see ${out}:\n${readTail(out)}`)));
     });
-    const timeout = sleep(60_000).then(() => Promise.reject(new Error(`o3ml serve did not listen within 60 s; see ${out}`)));
+    const timeout = sleep(timeoutMs).then(() => Promise.reject(new Error(`o3ml serve did not listen within ${timeoutMs / 1000} s; see ${out}`)));
     await Promise.race([ready, timeout]);
     clearInterval(this.sampler);
     this.sampler = setInterval(() => this.sample(), 250);

@@ -79,7 +79,13 @@ export async function runDamageProbes(c: Cluster, root: string, opts: { seed: nu
 
   // multi-service gc
   const other = new ServiceProcess(await freePort(), c.serviceEnv({ O3ML_HOME: join(root, "home-b") }), mkdirp(join(c.logDir, "service-b")));
-  await other.start();
+  try {
+    // A busy host may take long to start a second service; the probes need it, the suite must not die of it.
+    await other.start(180_000);
+  } catch (err) {
+    results.push({ group: "multi-service gc", name: "start a second service on the bucket", handled: false, detail: (err as Error).message });
+    return results;
+  }
   const viaB = { ...c.clientEnv(), O3ML_SERVICE: other.address };
   try {
     for (let round = 0; round < opts.rounds; round++) {

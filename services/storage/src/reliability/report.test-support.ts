@@ -18,7 +18,8 @@ export function renderReport(r: SuiteResult): string {
   const lines: string[] = [];
   lines.push("# Reliability and security: results");
   lines.push("");
-  lines.push(`Written by \`npm run test:reliability\` (${r.profile} profile, seed ${r.seed}) on ${r.startedAt}; the run took ${r.durationSeconds} s on ${r.environment.cores} cores (shared), Node ${r.environment.node}, free disk (GiB) ${r.environment.freeDiskGiB ?? "not recorded"}. ` +
+  lines.push(`Written by \`npm run test:reliability\` (${r.profile} profile, seed ${r.seed}) on ${r.startedAt}; the run took ${r.durationSeconds} s on ${r.environment.cores} cores (shared), Node ${r.environment.node}, free disk (GiB) ${r.environment.freeDiskGiB ?? "not recorded"}` +
+    (r.environment.loadAverage ? `, load average ${r.environment.loadAverage}` : "") + ". " +
     `Every figure below comes from that run; \`docs/reliability.json\` holds the same numbers and every per-case detail.`);
   lines.push("");
   lines.push(`System under test: real processes on 127.0.0.1 — ${r.environment.s3}, \`o3ml serve\` as a child process with a bearer token, ` +

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, statfsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FaultKind } from "@o3ml/standin";
 import { startCluster, type Cluster } from "./cluster.test-support.js";
@@ -99,6 +99,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     return ((f.bavail * f.bsize) / 2 ** 30).toFixed(1);
   };
   const freeAtStart = freeGiB();
+  const loadAtStart = loadavg()[0]!.toFixed(1);
   const root = mkdtempSync(join(tmpdir(), "o3ml-reliability-"));
   const phaseSeconds: Record<string, number> = {};
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
@@ -174,7 +175,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       seed: opts.seed,
       startedAt: new Date(started).toISOString(),
       durationSeconds: Math.round((Date.now() - started) / 1000),
-      environment: { node: process.version, s3: "MinIO (restartable, data on disk) behind the O3-profile layer", cores: String((await import("node:os")).cpus().length), freeDiskGiB: `${freeAtStart} at start, ${freeGiB()} at end`, logs: failed ? c.logDir : "removed after a passing run" },
+      environment: { node: process.version, s3: "MinIO (restartable, data on disk) behind the O3-profile layer", cores: String((await import("node:os")).cpus().length), freeDiskGiB: `${freeAtStart} at start, ${freeGiB()} at end`, loadAverage: `${loadAtStart} at start, ${loadavg()[0]!.toFixed(1)} at end (1-minute; latencies are only comparable between runs at similar load)`, logs: failed ? c.logDir : "removed after a passing run" },
       faults: { cells, unclearErrors: summary.unclearErrors as number, faultsInClearErrors: summary.faultsInClearErrors as number, operations: summary.faultOperations as number },
       crashes,
       hostile: hostile.cases,
