@@ -9,5 +9,6 @@ bash scripts/gen.sh --check
 npx vitest run
 .venv/bin/python -m pytest -q python-plugins/tests
 # The parity benchmark's smoke run (npm run bench -- --quick without a second set-up):
-# every workflow on both targets, and the first ratios; writes benchmarks/results/latest.*.
+# every workflow on both targets, and the first ratios; writes only benchmarks/results/tmp/
+# (ignored by git), never a tracked file.
 npx tsx benchmarks/parity/src/main.ts --quick

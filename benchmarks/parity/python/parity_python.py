@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from peer_base import Endpoint, Fixture
+from repeats import describe
 
 Check = Callable[[], str]
 
@@ -27,7 +28,7 @@ def cell(check: Check) -> dict[str, Any]:
         notes = check()
         status = "pass"
     except Exception as err:  # noqa: BLE001 - a failing workflow is a row, not a crash
-        status, notes = "fail", f"{type(err).__name__}: {err}"[:400]
+        status, notes = "fail", describe(err)
         traceback.print_exc()
     return {"status": status, "ms": (time.perf_counter() - start) * 1000, "notes": notes}
 

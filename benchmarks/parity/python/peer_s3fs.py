@@ -1,20 +1,21 @@
 """s3fs through fsspec: what Lightning does with an ``s3://`` path by default.
 
 Checkpoints go through Lightning's own ``TorchCheckpointIO`` (torch.save into an fsspec file,
-the default for ``s3://`` dirpaths); a dataset epoch is ``fs.cat`` over the sample objects,
-which s3fs fetches concurrently.
+the default for ``s3://`` dirpaths), asynchronously through Lightning's ``AsyncCheckpointIO``
+around it; a dataset epoch streams the shared WebDataset tar shards with ``fs.open``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from peer_base import Endpoint, Fixture, Peer, Unsupported
-from peer_boto3 import upload_samples
+from peer_base import Endpoint, Fixture, Peer, Tally, Unsupported
+from peer_boto3 import async_plugin
+from tar_samples import read_shards
 
 
 class S3fsPeer(Peer):
-    name = "s3fs (Lightning fsspec default)"
+    name = "s3fs"
 
     def __init__(self, ep: Endpoint) -> None:
         try:
@@ -40,7 +41,8 @@ class S3fsPeer(Peer):
 
         fsspec.config.conf["s3"] = self.options
         self.io = TorchCheckpointIO()
-        self.paths: list[str] = []
+        self.async_io = async_plugin(TorchCheckpointIO())
+        self.shards: list[str] = []
 
     def _url(self, key: str) -> str:
         return f"s3://{self.ep.bucket}/{key}"
@@ -57,10 +59,16 @@ class S3fsPeer(Peer):
     def load_checkpoint(self, key: str) -> dict[str, Any]:
         return self.io.load_checkpoint(self._url(key), weights_only=True)  # type: ignore[no-any-return]
 
-    def prepare_epoch(self, fixture: Fixture) -> None:
-        keys = upload_samples(self.ep, fixture, f"{self.ep.prefix}/peers/s3fs")
-        self.paths = [self._url(k) for k in keys]
+    def save_checkpoint_async(self, key: str, state: dict[str, Any]) -> None:
+        self.async_io.save_checkpoint(state, self._url(key))
 
-    def read_epoch(self) -> tuple[int, int]:
-        got = self.fs.cat(self.paths)
-        return len(got), sum(len(v) for v in got.values())
+    def wait_saved(self) -> None:
+        self.async_io.teardown()
+
+    def prepare_epoch(self, fixture: Fixture) -> None:
+        self.shards = fixture.shards
+
+    def read_epoch(self, cold: bool) -> Tally:
+        # A fresh listing cache per epoch, as a new process would have.
+        self.fs.invalidate_cache()
+        return read_shards(self.shards, lambda key: self.fs.open(self._url(key), "rb"))

@@ -5,7 +5,7 @@
  * a feature the endpoint lacks), with its latency and what was seen.
  */
 import { O3mlError } from "@o3ml/errors";
-import type { TargetName } from "./targets.js";
+import type { EndpointKind, TargetName } from "./targets.js";
 
 export type CellStatus = "pass" | "fail" | "fallback";
 
@@ -15,6 +15,8 @@ export interface ParityCell {
   notes: string;
   /** A `fail` that is the right answer for this target (O3 refusing what real O3 refuses). */
   expected?: boolean;
+  /** The kind of endpoint the cell ran on. */
+  endpoint?: EndpointKind;
 }
 
 /** One row of latest.json's `parity` array. */
@@ -49,7 +51,7 @@ export async function runCheck(check: WorkflowCheck): Promise<ParityCell> {
     return { status: out.status, ms, notes: out.notes, ...(out.expected ? { expected: true } : {}) };
   } catch (err) {
     const e = O3mlError.from(err);
-    return { status: "fail", ms: performance.now() - t0, notes: `${e.code}: ${e.message}`.slice(0, 400) };
+    return { status: "fail", ms: performance.now() - t0, notes: `${e.code}: ${e.message}`.replace(/\s+/g, " ") };
   }
 }
 

@@ -1,18 +1,21 @@
 /**
- * Runs the Python harness (benchmarks/parity/python/harness.py) for one
- * target: the Python parity checks and the training-path measurements of
- * o3ml and the peers. The interpreter is .venv's for the quick run (o3ml and
+ * Drives the Python harness (benchmarks/parity/python/harness.py): one
+ * process for the whole run, started before it is needed so that its
+ * imports (torch, Lightning: 10 s and more on a loaded host) overlap the
+ * first target's start. It answers one JSON command per line: the Python
+ * parity checks of a target, then the training-path measurements of o3ml and
+ * the peers on it. The interpreter is .venv's for the quick run (o3ml and
  * boto3 only) and .venv-bench's for the full run (every peer installed).
+ * Everything the harness and its libraries print goes to a log file.
  */
-import { execFile, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { O3mlError } from "@o3ml/errors";
 import type { DatasetFixture } from "./dataset-fixture.js";
 import type { ParityCell } from "./parity-matrix.js";
-import type { Measurement } from "./results.js";
 import type { TargetSession } from "./target-session.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -20,19 +23,37 @@ const harness = join(here, "..", "python", "harness.py");
 export const repoRoot = join(here, "..", "..", "..");
 
 export interface PythonPlan {
-  parity: boolean;
   peers: string[];
-  objectSizes: number[];
-  objectBytes: number;
-  concurrency: number[];
-  checkpointMiB: number;
+  objects?: { sizes: number[]; concurrency: number[]; bytesPerRound: number };
+  /** Shapes as model_shapes.Shape fields; `capMiB` null keeps every shape at its size. */
+  checkpoints?: { shapes: Array<Record<string, string | number>>; capMiB: number | null; dedup: string[]; async: string[] };
   epoch: boolean;
 }
 
-export interface PythonOutcome {
-  parity: Array<{ workflow: string; about: string; cell: ParityCell }>;
-  results: Measurement[];
-  unavailable: Array<{ peer: string; what: string; reason: string }>;
+/** One Python figure: every repeat's value, unsummarised. */
+export interface PythonFigure {
+  peer: string;
+  workflow: string;
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+  primary: boolean;
+  values: number[];
+  note?: string;
+}
+
+export interface PythonMissing {
+  peer: string;
+  workflow: string;
+  what: string;
+  reason: string;
+  kind: "failed" | "not offered";
+}
+
+export interface PythonParityRow {
+  workflow: string;
+  about: string;
+  cell: ParityCell;
 }
 
 /** The interpreter: $O3ML_BENCH_PYTHON, else .venv-bench (full) or .venv (quick). */
@@ -45,75 +66,82 @@ export function pythonFor(full: boolean): string {
   return venv;
 }
 
-/**
- * The harness process, started before it is needed so that its imports
- * (torch, Lightning: 10 s and more on a loaded host) overlap the other
- * checks. `run` writes the plan and lets it go; `cancel` ends it unused.
- */
 export interface PythonHarness {
-  run(sessions: TargetSession[], data: DatasetFixture, specOf: (s: TargetSession) => string, plan: PythonPlan): Promise<Record<string, PythonOutcome>>;
-  cancel(): void;
+  parity(s: TargetSession, data: DatasetFixture, spec: string): Promise<PythonParityRow[]>;
+  measure(s: TargetSession, data: DatasetFixture, spec: string, shardsDir: string | undefined, plan: PythonPlan & { repeats: number; warmup: number }): Promise<{ results: PythonFigure[]; unavailable: PythonMissing[] }>;
+  /** Ends the process and waits for it (its CPU time then counts as this run's). */
+  close(): Promise<void>;
 }
 
-export function startPythonHarness(python: string, log: (m: string) => void): PythonHarness {
-  const dir = mkdtempSync(join(tmpdir(), "o3ml-parity-py-"));
-  const planPath = join(dir, "plan.json");
-  const outPath = join(dir, "out.json");
+function targetPayload(s: TargetSession, data: DatasetFixture, spec: string) {
+  return {
+    name: s.target.name,
+    spec,
+    local: s.target.local,
+    fixture: { dir: data.dir, samples: data.samples, sampleBytes: data.sampleBytes },
+    endpoint: {
+      endpoint: s.target.endpoint,
+      region: s.target.region,
+      access_key: s.target.accessKeyId,
+      secret_key: s.target.secretAccessKey,
+      bucket: s.target.bucket,
+      prefix: s.prefix,
+      service: s.service,
+      service_home: s.home,
+    },
+  };
+}
+
+export function startPythonHarness(python: string, log: (m: string) => void, logFile: string): PythonHarness {
+  mkdirSync(dirname(logFile), { recursive: true });
+  const logStream = createWriteStream(logFile);
   const env: NodeJS.ProcessEnv = { ...process.env, O3ML_LOG_LEVEL: "warn", PYTHONUNBUFFERED: "1" };
   delete env.O3ML_TOKEN;
-  let child: ChildProcess | undefined;
-  const exited = new Promise<string>((resolve, reject) => {
-    child = execFile(python, [harness, planPath, outPath], { env, maxBuffer: 256 * 1024 * 1024, timeout: 90 * 60_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new O3mlError("INTERNAL", `the Python harness failed (${(err as { code?: unknown }).code}): ${stderr.trim().split("\n").slice(-6).join(" | ")}`));
-      else resolve(stderr);
-    });
-    child.stderr?.on("data", (b: Buffer) => {
-      for (const line of b.toString().split("\n")) if (line.startsWith("[harness]")) log(line);
-    });
-  });
-  exited.catch(() => undefined); // observed by run(); a cancelled harness is not an error
-  const onExit = () => child?.kill("SIGKILL");
+  const child: ChildProcess = spawn(python, [harness], { env, stdio: ["pipe", "pipe", "pipe"] });
+  const onExit = () => child.kill("SIGKILL");
   process.once("exit", onExit);
-  void exited.finally(() => process.removeListener("exit", onExit)).catch(() => undefined);
+  let tail: string[] = [];
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    logStream.write(line + "\n");
+    tail = [...tail.slice(-40), line];
+    if (line.startsWith("[harness]")) log(line);
+  });
+  const answers: Array<(line: string | Error) => void> = [];
+  createInterface({ input: child.stdout! }).on("line", (line) => answers.shift()?.(line));
+  const exited = new Promise<number | string | null>((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.once("error", (err) => resolve(err.message)); // could not start at all
+  });
+  let dead: O3mlError | undefined;
+  void exited.then((code) => {
+    process.removeListener("exit", onExit);
+    dead = new O3mlError("INTERNAL", `the Python harness exited (${code}): ${tail.slice(-8).join(" | ")} (whole log: ${logFile})`);
+    for (const waiting of answers.splice(0)) waiting(dead);
+  });
+  child.stdin!.on("error", () => undefined); // a harness that died is reported through `exited`
+
+  const ask = async <T>(command: unknown): Promise<T> => {
+    if (dead) throw dead;
+    const line = await new Promise<string | Error>((resolve) => {
+      answers.push(resolve);
+      child.stdin!.write(JSON.stringify(command) + "\n");
+    });
+    if (line instanceof Error) throw line;
+    const answer = JSON.parse(line) as T & { error?: string };
+    if (answer.error !== undefined) throw new O3mlError("INTERNAL", `the Python harness failed: ${answer.error} (log: ${logFile})`);
+    return answer;
+  };
+
   return {
-    cancel: () => {
-      child?.stdin?.end();
-      rmSync(dir, { recursive: true, force: true });
-    },
-    run: async (sessions, data, specOf, plan) => {
-      writeFileSync(
-        planPath,
-        JSON.stringify({
-          ...plan,
-          fixture: { dir: data.dir, samples: data.samples, sampleBytes: data.sampleBytes },
-          targets: sessions.map((s) => ({
-            name: s.target.name,
-            spec: specOf(s),
-            endpoint: {
-              endpoint: s.target.endpoint,
-              region: s.target.region,
-              access_key: s.target.accessKeyId,
-              secret_key: s.target.secretAccessKey,
-              bucket: s.target.bucket,
-              prefix: s.prefix,
-              service: s.service,
-              service_home: s.home,
-            },
-          })),
-        }),
-      );
-      try {
-        child?.stdin?.end("go\n");
-        const stderr = await exited;
-        if (!existsSync(outPath)) throw new O3mlError("INTERNAL", `the Python harness wrote no result: ${stderr.slice(-500)}`);
-        type Raw = { parity: PythonOutcome["parity"]; results: Array<Omit<Measurement, "who"> & { peer: string }>; unavailable: PythonOutcome["unavailable"] };
-        const out = JSON.parse(readFileSync(outPath, "utf8")) as Record<string, Raw>;
-        return Object.fromEntries(
-          Object.entries(out).map(([name, r]) => [name, { parity: r.parity, unavailable: r.unavailable, results: r.results.map(({ peer, ...m }) => ({ ...m, who: peer })) }]),
-        );
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+    parity: async (s, data, spec) => (await ask<{ parity: PythonParityRow[] }>({ cmd: "parity", target: targetPayload(s, data, spec) })).parity,
+    measure: (s, data, spec, shardsDir, plan) =>
+      ask({ cmd: "measure", target: { ...targetPayload(s, data, spec), ...(shardsDir ? { shardsDir } : {}) }, plan }),
+    close: async () => {
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      await exited;
+      clearTimeout(timer);
+      await new Promise<void>((resolve) => logStream.end(resolve));
     },
   };
 }

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createBlobStore, createS3Client, type BlobStore, type O3Config } from "@o3ml/o3-client";
 import { startServiceProcess } from "./service-process.js";
+import { deletePrefix } from "./store-cleanup.js";
 import type { Target } from "./targets.js";
 
 export interface TargetSession {
@@ -53,6 +54,7 @@ export async function openSession(target: Target): Promise<TargetSession> {
   const s3 = createS3Client(config);
   const env: NodeJS.ProcessEnv = { ...process.env, O3ML_SERVICE: svc.address, O3ML_HOME: home, O3ML_LOG_LEVEL: "warn" };
   delete env.O3ML_TOKEN;
+  const prefix = `parity-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
   return {
     target,
     config,
@@ -61,8 +63,10 @@ export async function openSession(target: Target): Promise<TargetSession> {
     env,
     store,
     s3,
-    prefix: `parity-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`,
+    prefix,
     close: async () => {
+      // A shared (remote) bucket keeps only o3ml's repository: the run's raw keys go.
+      if (!target.local) await deletePrefix(s3, target.bucket, `${prefix}/`).catch(() => undefined);
       store.close();
       s3.destroy();
       await svc.stop();

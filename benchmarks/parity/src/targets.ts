@@ -5,7 +5,9 @@
  * front of moto as `o3` — so the same workflow meets two independent S3
  * implementations, one of them behaving like O3. A config file or the
  * environment replaces either with a real endpoint (AWS S3, Akave O3); keys
- * are only ever read from the environment, never from the file.
+ * are only ever read from the environment, never from the file. The run
+ * starts one target at a time (startTarget) and stops it before the next, so
+ * that one store's servers never compete with the other's measurements.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -15,11 +17,19 @@ import { minioBinary, startMinio, startMoto, startO3Profile, type O3ProfileServe
 export const TARGET_NAMES = ["s3", "o3"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
+/**
+ * What kind of endpoint a figure was measured on, recorded with every cell:
+ * a server this run started on 127.0.0.1, a real remote endpoint, or the
+ * local O3 profile reached through the emulated WAN link.
+ */
+export type EndpointKind = "local MinIO" | "local O3 profile over moto" | "local O3 profile via WAN relay" | "remote S3" | "remote O3";
+
 /** One endpoint as the benchmark sees it. */
 export interface Target {
   name: TargetName;
   /** What serves it, for the report: "minio", "o3-profile over moto", or the remote URL. */
   describe: string;
+  kind: EndpointKind;
   endpoint: string;
   region: string;
   accessKeyId: string;
@@ -76,17 +86,10 @@ export function remoteTargetConfigs(path: string | undefined, env: NodeJS.Proces
   return out;
 }
 
-/** Starts (or connects to) both targets; on failure stops whatever already started. */
-export async function startTargets(configPath: string | undefined): Promise<Record<TargetName, Target>> {
-  const remote = remoteTargetConfigs(configPath);
-  // Both start at once: each server takes seconds to come up on a loaded host.
-  const [s3, o3] = await Promise.allSettled([
-    remote.s3 ? remoteTarget("s3", remote.s3) : localS3(),
-    remote.o3 ? remoteTarget("o3", remote.o3) : localO3(),
-  ]);
-  if (s3.status === "fulfilled" && o3.status === "fulfilled") return { s3: s3.value, o3: o3.value };
-  for (const t of [s3, o3]) if (t.status === "fulfilled") await t.value.stop();
-  throw (s3.status === "rejected" ? s3.reason : (o3 as PromiseRejectedResult).reason) as Error;
+/** Starts (or connects to) one target: the remote endpoint `remote` names, else the local server. */
+export async function startTarget(name: TargetName, remote: RemoteTargetConfig | undefined): Promise<Target> {
+  if (remote) return remoteTarget(name, remote);
+  return name === "s3" ? localS3() : localO3();
 }
 
 function remoteTarget(name: TargetName, c: RemoteTargetConfig, env: NodeJS.ProcessEnv = process.env): Target {
@@ -98,15 +101,17 @@ function remoteTarget(name: TargetName, c: RemoteTargetConfig, env: NodeJS.Proce
   if (!accessKeyId || !secretAccessKey) {
     throw new O3mlError("UNAUTHENTICATED", `Benchmark target ${name} (${c.endpoint}) needs keys in ${idVar} and ${secretVar}`, { target: name });
   }
+  const profile = c.profile ?? (/amazonaws\.com/.test(c.endpoint) ? "s3" : "o3");
   return {
     name,
     describe: c.endpoint,
+    kind: profile === "o3" ? "remote O3" : "remote S3",
     endpoint: c.endpoint.replace(/\/+$/, ""),
     region: c.region,
     accessKeyId,
     secretAccessKey,
     bucket: c.bucket,
-    profile: c.profile ?? (/amazonaws\.com/.test(c.endpoint) ? "s3" : "o3"),
+    profile,
     local: false,
     stop: async () => {},
   };
@@ -114,10 +119,11 @@ function remoteTarget(name: TargetName, c: RemoteTargetConfig, env: NodeJS.Proce
 
 const runBucket = (name: string) => `o3ml-parity-${name}-${randomBytes(4).toString("hex")}`;
 
-function fromServer(name: TargetName, server: S3Server, describe: string, stop: () => Promise<void>, o3Profile?: O3ProfileServer): Target {
+function fromServer(name: TargetName, server: S3Server, describe: string, kind: EndpointKind, stop: () => Promise<void>, o3Profile?: O3ProfileServer): Target {
   const t: Target = {
     name,
     describe,
+    kind,
     endpoint: server.endpoint,
     region: server.region,
     accessKeyId: server.accessKeyId,
@@ -135,7 +141,7 @@ async function localS3(): Promise<Target> {
   const bin = minioBinary();
   if (!bin.path) throw new O3mlError("FAILED_PRECONDITION", `MinIO (the default s3 target) is not available: ${bin.reason}. Run 'npm run setup', or name an s3 endpoint (see docs/performance.md).`);
   const minio = await startMinio({ binary: bin.path });
-  return fromServer("s3", minio, "MinIO on 127.0.0.1", () => minio.stop());
+  return fromServer("s3", minio, "MinIO on 127.0.0.1", "local MinIO", () => minio.stop());
 }
 
 async function localO3(): Promise<Target> {
@@ -151,6 +157,7 @@ async function localO3(): Promise<Target> {
     "o3",
     profile,
     "O3-profile layer over moto on 127.0.0.1",
+    "local O3 profile over moto",
     async () => {
       await profile.stop();
       await moto.stop();
