@@ -85,7 +85,7 @@ def kill_mid_epoch(work: Path, common: list[str], every: int) -> dict[str, Any]:
 
 def kill_mid_upload(work: Path, common: list[str], client: O3Client, run_id: str) -> dict[str, Any]:
     """Resumes the demo run, kills it inside a checkpoint upload, checks that checkpoint is invisible."""
-    second = TrainerProcess("demo-run-2", [*common, "--resume", "--markers", "--hold-upload", str(HOLD_UPLOAD)], work)
+    second = TrainerProcess("demo-run-2", [*common, "--markers", "--hold-upload", str(HOLD_UPLOAD)], work)
     resumed = marker_fields(second.wait_for(lambda line: line.startswith("O3ML-RESUMED"), TRAIN_TIMEOUT, "the resume"))
     held = marker_fields(second.wait_for(lambda line: line.startswith(HELD_MARKER), TRAIN_TIMEOUT, "a held checkpoint upload"))
     second.kill()
@@ -207,7 +207,7 @@ def run(work: Path, summary: dict[str, Any]) -> None:
     step(f"killed (SIGKILL) inside the upload of {second_kill['held_key']}; it is not visible; newest checkpoint: step {after_second[-1].step}")
 
     step("resuming from O3 and training to the end")
-    final = TrainerProcess("demo-run-3", [*demo_common, "--resume", "--weights", str(work / "resumed.pt"), "--result", str(work / "resumed.json")], work)
+    final = TrainerProcess("demo-run-3", [*demo_common, "--weights", str(work / "resumed.pt"), "--result", str(work / "resumed.json")], work)
     final.finish(TRAIN_TIMEOUT)
     final_result = json.loads((work / "resumed.json").read_text())
     resumed_at = final_result["resumed_from"]

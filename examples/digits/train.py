@@ -4,11 +4,12 @@ Everything goes through the o3ml service at ``$O3ML_SERVICE``: the training, val
 test splits are streamed from the dataset version (``O3DataModule``), a checkpoint is saved
 tensor-aware every ``--every-n-steps`` steps (``O3CheckpointIO``), and the run is registered
 with its hyperparameters, code commit and environment, so every checkpoint names the run and
-the dataset version (manifest CID) it came from. With ``--resume`` the run carries on from its
-newest committed checkpoint on O3 (``O3ResumeCallback``), mid-epoch included.
+the dataset version (manifest CID) it came from. Run again with the same ``--run``, it carries on
+from that run's newest committed checkpoint on O3 (``O3ResumeCallback(run=...)``), mid-epoch
+included, under the same run.
 
     .venv/bin/python examples/digits/train.py --dataset digits --run digits-cnn
-    .venv/bin/python examples/digits/train.py --dataset digits --run digits-cnn --resume
+    .venv/bin/python examples/digits/train.py --dataset digits --run digits-cnn   # resumes it
 
 Training is deterministic on CPU: the same seed gives the same weights, and a resumed run ends
 on exactly the weights of an uninterrupted one. ``--weights`` writes the final ``state_dict``
@@ -36,7 +37,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model import DigitsCNN, image_and_label  # noqa: E402
 
-from o3ml import NotFoundError, O3Client  # noqa: E402
+from o3ml import O3Client  # noqa: E402
 from o3ml.lightning import O3CheckpointIO, O3DataModule, O3ResumeCallback  # noqa: E402
 
 STEP_MARKER = "O3ML-STEP"
@@ -54,11 +55,11 @@ class StepMarkers(Callback):
     """Prints ``O3ML-RESUMED ...`` when training starts and ``O3ML-STEP step=<global step>
     epoch=<e> batch=<b> of=<n>`` after every training step, for a watcher of this process."""
 
-    def __init__(self, resume: O3ResumeCallback | None) -> None:
+    def __init__(self, resume: O3ResumeCallback) -> None:
         self.resume = resume
 
     def on_train_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        info = self.resume.resumed_from if self.resume is not None else None
+        info = self.resume.resumed_from
         where = "none" if info is None else f"step={info.step} epoch={info.epoch} key={info.key} cid={info.cid}"
         print(f"{RESUMED_MARKER} {where}", flush=True)
 
@@ -79,16 +80,6 @@ def deterministic(seed: int) -> None:
     torch.set_num_threads(1)
 
 
-def run_id_for(client: O3Client, name: str, hyperparameters: dict[str, Any], resume: bool) -> str:
-    """The id checkpoints are saved under: the existing run's when resuming, else a new run's."""
-    if resume:
-        try:
-            return client.run(name).id
-        except NotFoundError:
-            pass  # nothing to resume: a new run
-    return client.register_run(name, hyperparameters)
-
-
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="digits", help="dataset on O3: name (newest version) or name@version")
@@ -98,7 +89,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--every-n-steps", type=int, default=10, help="save a checkpoint every N training steps")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resume", action="store_true", help="carry on from the run's newest checkpoint on O3")
+    parser.add_argument("--resume", action="store_true", help="kept for older scripts: a run always carries on from its newest checkpoint on O3")
     parser.add_argument("--weights", type=Path, help="write the final state_dict here (torch.save)")
     parser.add_argument("--result", type=Path, help="write what the run did here, as JSON")
     parser.add_argument("--markers", action="store_true", help="print O3ML-STEP lines (for the demo)")
@@ -120,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         client = O3Client()
     hyperparameters = {k: getattr(args, k) for k in ("dataset", "epochs", "batch_size", "lr", "every_n_steps", "seed")}
-    run_id = run_id_for(client, args.run, hyperparameters, args.resume)
+    run_id = client.register_run(args.run, hyperparameters)  # a name registered before is continued
     bucket = os.environ.get("O3ML_BUCKET") or "o3ml"
     dirpath = f"o3://{bucket}/runs/{args.run}"
 
@@ -128,11 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         args.dataset, batch_size=args.batch_size, num_workers=0, transform=image_and_label, shuffle_seed=args.seed, client=client
     )
     checkpoint_io = O3CheckpointIO(client, run=run_id)  # the DataModule records its dataset CID in it
-    resume = O3ResumeCallback(run_id, client=client)
+    resume = O3ResumeCallback(run=args.run, client=client)  # resumes the run by name, or starts it
     callbacks: list[Callback] = [
         ModelCheckpoint(dirpath=dirpath, filename="{epoch}-{step}", every_n_train_steps=args.every_n_steps, save_top_k=-1),
-        *([resume] if args.resume else []),
-        *([StepMarkers(resume if args.resume else None)] if args.markers else []),
+        resume,
+        *([StepMarkers(resume)] if args.markers else []),
     ]
     trainer = pl.Trainer(
         max_epochs=args.epochs,
@@ -151,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer.fit(model, datamodule=data)
     trained_seconds = time.monotonic() - started
     tested = trainer.test(model, datamodule=data, verbose=False)[0]
-    resumed = resume.resumed_from if args.resume else None
+    resumed = resume.resumed_from
     result = {
         "run": args.run,
         "run_id": run_id,

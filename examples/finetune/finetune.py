@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "digits"))
 from model import DigitsCNN, image_and_label  # noqa: E402
 from train import deterministic, quiet_lightning  # noqa: E402  (importing it also silences Lightning's noise)
 
-from o3ml import CheckpointInfo, NotFoundError, O3Client, latest_checkpoint, list_checkpoints, load_checkpoint  # noqa: E402
+from o3ml import CheckpointInfo, NotFoundError, O3Client, list_checkpoints, load_checkpoint, select_checkpoint  # noqa: E402
 from o3ml.lightning import O3CheckpointIO, O3DataModule  # noqa: E402
 
 TASKS: dict[str, tuple[int, Callable[[int], int]]] = {
@@ -68,12 +68,9 @@ class StartedFrom(O3CheckpointIO):
 def pretrained(client: O3Client, run: str, classes: int) -> tuple[DigitsCNN, CheckpointInfo]:
     """A model with the backbone of ``run``'s newest checkpoint (frozen) and a new head."""
     try:
-        run_id = client.run(run).id
+        start = select_checkpoint(run, client=client).info  # the run's newest committed checkpoint, by name
     except NotFoundError:
-        raise SystemExit(f"finetune: the service at {client.address} has no run {run!r}; train one first: bash examples/digits/run.sh") from None
-    start = latest_checkpoint(client, run_id)
-    if start is None:
-        raise SystemExit(f"finetune: run {run!r} has no committed checkpoint; train it first: bash examples/digits/run.sh")
+        raise SystemExit(f"finetune: the service at {client.address} has no committed checkpoint of run {run!r}; train it first: bash examples/digits/run.sh") from None
     # weights_only: a Lightning checkpoint is tensors and plain values; nothing else is unpickled.
     state = load_checkpoint(client, cid=start.cid, map_location="cpu", weights_only=True)["state_dict"]
     model = DigitsCNN(classes=classes, frozen_backbone=True)

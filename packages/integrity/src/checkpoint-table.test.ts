@@ -70,6 +70,18 @@ describe("checkpoint tables in object manifests", () => {
     expect(plain.checkpoint?.key).toBe("runs/r1/last.ckpt");
   });
 
+  it("carry each entry's CRC-32 when the writer recorded it, and encode as before when it did not", () => {
+    const m = checkpointManifest([100, 0, 25], 10);
+    const without = encodeObjectManifest(m);
+    m.checkpoint.entries[0]!.crc32 = 0xdeadbeef;
+    m.checkpoint.entries[2]!.crc32 = 7;
+    const withCrc = encodeObjectManifest(m);
+    expect(decodeObjectManifest(withCrc).checkpoint!.entries.map((e) => e.crc32)).toEqual([0xdeadbeef, undefined, 7]);
+    expect(decodeObjectManifest(without).checkpoint!.entries.every((e) => e.crc32 === undefined)).toBe(true);
+    m.checkpoint.entries[2]!.crc32 = 2 ** 32;
+    expectError(() => encodeObjectManifest(m), "INVALID_ARGUMENT", "crc32");
+  });
+
   it("encode deterministically, metrics sorted by key whatever their insertion order", () => {
     fc.assert(
       fc.property(

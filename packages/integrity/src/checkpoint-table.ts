@@ -28,6 +28,12 @@ export interface CheckpointEntry {
   nbytes: number;
   firstChunk: number;
   chunkCount: number;
+  /**
+   * CRC-32 of the entry's bytes, recorded at save time so the torch archive
+   * view's headers need no data. Absent (or 0) when the checkpoint predates
+   * it, and for an empty entry, whose CRC is 0.
+   */
+  crc32?: number;
 }
 
 export interface CheckpointTable {
@@ -70,6 +76,8 @@ export function tableProblem(t: CheckpointTable, chunkSizes: readonly number[]):
       return `${what} has an unknown kind`;
     }
     if (!Number.isSafeInteger(e.nbytes) || e.nbytes < 0) return `${what} has an invalid nbytes ${e.nbytes}`;
+    const crc = e.crc32 ?? 0;
+    if (!Number.isInteger(crc) || crc < 0 || crc > 0xffffffff) return `${what} has an invalid crc32 ${crc}`;
     if (e.firstChunk !== next) return `${what} starts at chunk ${e.firstChunk}, not at chunk ${next} where the previous entry ended`;
     let bytes = 0;
     for (let c = e.firstChunk; c < e.firstChunk + e.chunkCount; c++) {
@@ -92,7 +100,7 @@ export function tableProblem(t: CheckpointTable, chunkSizes: readonly number[]):
 export function writeTable(writer: Writer, t: CheckpointTable): void {
   for (const e of t.entries) {
     o3ml.v1.CheckpointEntry.encode(
-      { name: e.name, kind: KIND_TO_WIRE[e.kind], dtype: e.dtype, nbytes: e.nbytes, firstChunk: e.firstChunk, chunkCount: e.chunkCount },
+      { name: e.name, kind: KIND_TO_WIRE[e.kind], dtype: e.dtype, nbytes: e.nbytes, firstChunk: e.firstChunk, chunkCount: e.chunkCount, crc32: e.crc32 ?? 0 },
       writer.uint32((1 << 3) | 2).fork(),
     ).ldelim();
   }
@@ -121,6 +129,7 @@ export function tableFromWire(m: o3ml.v1.CheckpointTable.$Properties): Checkpoin
       nbytes: Number(e.nbytes ?? 0),
       firstChunk: e.firstChunk ?? 0,
       chunkCount: e.chunkCount ?? 0,
+      ...(e.crc32 ? { crc32: e.crc32 } : {}),
     });
   }
   return {

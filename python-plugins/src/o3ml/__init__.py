@@ -6,6 +6,7 @@ code in ``proto/o3ml/v1/errors.proto``.
 """
 
 from ._checkpoint_info import CheckpointInfo, VerifyResult
+from ._checkpoint_select import CheckpointPath, select_checkpoint
 from ._checkpoints import (
     export_checkpoint,
     latest_checkpoint,
@@ -49,6 +50,8 @@ __all__ = [
     "stat_checkpoint",
     "list_checkpoints",
     "latest_checkpoint",
+    "select_checkpoint",
+    "CheckpointPath",
     "verify_checkpoint",
     "export_checkpoint",
     "O3mlError",

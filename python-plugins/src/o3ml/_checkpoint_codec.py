@@ -10,18 +10,17 @@ offsets and storages shared between tensors survive as they do with torch.save. 
 - one STORAGE entry per distinct storage, named by its key (``"0"``, ``"1"``...), whose bytes
   are the storage's own memory: a read-only view, not a copy.
 
-Because the layout is torch.save's, the entries are also a torch.load-able zip once written with
-``write_torch_zip``. Loading builds each storage in memory this module allocates for it (the
+Because the layout is torch.save's, the service lays the entries out as a torch.load-able zip
+(its archive view; see ``_checkpoint_archive``). Loading builds each storage in memory this module allocates for it (the
 bytes are received straight into it) and places it like torch.load does for ``map_location``.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Union
 
@@ -36,8 +35,6 @@ SKELETON = manifest_pb2.SKELETON
 STORAGE = manifest_pb2.STORAGE
 # torch.save's protocol: torch.load's weights-only unpickler is written for it.
 PICKLE_PROTOCOL = ts.DEFAULT_PROTOCOL
-# Alignment of storages inside an exported zip, as torch.save writes it (mmap-friendly).
-_ZIP_ALIGNMENT = 64
 
 MapLocation = Union[None, str, torch.device, Mapping[str, str], Callable[[Any, str], Any]]
 
@@ -159,21 +156,6 @@ def new_storage(nbytes: int) -> tuple[torch.UntypedStorage, memoryview]:
     tensor = torch.empty(nbytes, dtype=torch.uint8)
     view = memoryview(tensor.numpy()) if nbytes else memoryview(bytearray())
     return tensor.untyped_storage(), view
-
-
-def write_torch_zip(
-    skeleton: bytes | bytearray | memoryview,
-    storages: Iterable[tuple[str, torch.UntypedStorage]],
-    target: str | os.PathLike[str] | IO[bytes],
-) -> None:
-    """Writes a checkpoint's entries as the zip torch.save would have written, for torch.load."""
-    with ts._open_zipfile_writer(os.fspath(target) if isinstance(target, os.PathLike) else target) as zip_file:
-        data = bytes(skeleton)
-        zip_file.write_record(SKELETON_NAME, data, len(data))
-        for name, value in ((".format_version", "1"), (".storage_alignment", str(_ZIP_ALIGNMENT)), ("byteorder", "little")):
-            zip_file.write_record(name, value, len(value))
-        for key, storage in storages:
-            zip_file.write_record(f"data/{key}", storage, storage.nbytes())
 
 
 def dtype_name(dtype: torch.dtype) -> str:

@@ -174,10 +174,53 @@ def load_checkpoint(
 def export_checkpoint(
     client: ClientLike, target: str | os.PathLike[str] | IO[bytes], key: str | None = None, *, cid: str | None = None
 ) -> CheckpointInfo:
-    """Writes the checkpoint as the zip torch.save writes, for tools that only know torch.load."""
-    received = _receive(_connect(client), _selector(key, cid))
-    codec().write_torch_zip(received.skeleton, received.storages.items(), target)
-    return received.info
+    """Writes the checkpoint as the zip torch.save writes, for tools that only know torch.load.
+
+    The bytes are the service's archive view (``CheckpointService.ReadArchive``), the one writer of
+    the project: ``o3ml ckpt export`` and ``o3://`` reads give the same file. A path is written
+    beside itself and renamed into place once complete, so it never holds half an archive.
+    """
+    conn = _connect(client)
+    info = stat_checkpoint(client, key, cid=cid)
+    # Pinned to the version just resolved, so a key overwritten meanwhile cannot mix two versions.
+    request = pb.ReadArchiveRequest(checkpoint=pb.CheckpointSelector(cid=info.cid))
+    call = conn.channel.unary_stream(
+        _SERVICE + "ReadArchive", request_serializer=pb.ReadArchiveRequest.SerializeToString, response_deserializer=pb.ReadArchiveResponse.FromString
+    )
+    if isinstance(target, (str, os.PathLike)):
+        final = os.fspath(target)
+        partial = f"{final}.{os.getpid()}.partial"
+        try:
+            with open(partial, "wb") as out:
+                _copy_archive(conn, call(request, metadata=conn.metadata, timeout=conn.timeout), out, info.cid)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, final)
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+    else:
+        _copy_archive(conn, call(request, metadata=conn.metadata, timeout=conn.timeout), target, info.cid)
+    return info
+
+
+def _copy_archive(conn: _Connection, stream: Any, out: IO[bytes], cid: str) -> None:
+    size = -1
+    written = 0
+    try:
+        for message in stream:
+            if message.WhichOneof("msg") == "info":
+                size = message.info.size
+            elif message.data:
+                out.write(message.data)
+                written += len(message.data)
+    except grpc.RpcError as err:
+        raise from_rpc_error(err, conn.address) from None
+    if size < 0 or written != size:
+        raise error_for_code(
+            "INTEGRITY", f"the archive of checkpoint {cid} from {conn.address} ended after {written} of {size} bytes; export it again",
+            {"cid": cid},
+        )
 
 
 def stat_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | None = None) -> CheckpointInfo:

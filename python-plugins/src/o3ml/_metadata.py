@@ -12,6 +12,7 @@ version, what produced it and what came of it.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,6 +26,8 @@ from .gen import metadata_service_pb2 as pb
 from .gen import metadata_service_pb2_grpc
 
 LineageFormat = Literal["text", "mermaid", "dot", "json"]
+
+log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _Stub = metadata_service_pb2_grpc.MetadataServiceStub
@@ -61,6 +64,18 @@ class RunInfo:
         )
 
 
+def _report_continued(info: pb.RunInfo, sent_json: str, sent_any: bool) -> None:
+    recorded = json.loads(info.hyperparameters_json or "{}")
+    if sent_any and json.loads(sent_json) != recorded:
+        log.warning(
+            "run %r is registered already (id %s) with other hyperparameters (%s); continuing it with those. "
+            "Register another name for a new run",
+            info.name, info.id, info.hyperparameters_json,
+        )
+    else:
+        log.info("run %r is registered already (id %s): continuing it", info.name, info.id)
+
+
 class MetadataMethods:
     """Run registration and lineage queries, as methods of ``O3Client``."""
 
@@ -70,9 +85,14 @@ class MetadataMethods:
     _timeout: float | None
 
     def register_run(
-        self, name: str, hyperparameters: Mapping[str, Any] | None = None, *, capture: bool = True
+        self, name: str, hyperparameters: Mapping[str, Any] | None = None, *, capture: bool = True, new: bool = False
     ) -> str:
         """Records a training run and returns its id.
+
+        A name registered before is not registered again: its run is returned and continued, so a
+        new process (a resumed job) keeps the run's identity and every checkpoint stays found by
+        name. The first registration's hyperparameters and environment stand; different ones are
+        reported at WARNING. With ``new=True`` an existing name raises ``AlreadyExistsError``.
 
         ``hyperparameters`` is stored as JSON (values JSON cannot hold are recorded as the nearest
         JSON value or their ``str``). With ``capture`` (the default) the run also records the git
@@ -95,8 +115,11 @@ class MetadataMethods:
             has_code_dirty=env.code_dirty is not None,
             packages=dict(env.packages),
             host=env.host or "",
+            must_be_new=new,
         )
         info: pb.RunInfo = self._metadata_call(lambda stub: stub.RegisterRun, request)
+        if info.existing:
+            _report_continued(info, request.hyperparameters_json, hyperparameters is not None)
         return info.id
 
     def runs(self) -> list[RunInfo]:

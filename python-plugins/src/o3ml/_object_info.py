@@ -17,7 +17,9 @@ class ObjectInfo:
     ``sha256`` is the hex sha2-256 of the whole object; ``created`` is when this version of the
     key was committed, in UTC. ``problem`` is set only in listings, for a damaged object (its
     manifest is missing or fails its hash): it says what is wrong, and reading it raises
-    ``IntegrityError``.
+    ``IntegrityError``. ``archive_size`` is set for a torch checkpoint saved through the
+    CheckpointService: the size of its torch archive view (what a ``.ckpt`` file of it holds, and
+    what ``o3://`` reads of it give); 0 for any other object.
     """
 
     key: str
@@ -29,6 +31,7 @@ class ObjectInfo:
     # Excluded from hashing because a dict is not hashable; still compared by ==.
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     problem: str = ""
+    archive_size: int = 0
 
     @classmethod
     def from_proto(cls, info: object_service_pb2.ObjectInfo) -> ObjectInfo:
@@ -41,4 +44,5 @@ class ObjectInfo:
             content_type=info.content_type,
             labels=dict(info.labels),
             problem=info.problem,
+            archive_size=info.archive_size,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +151,56 @@ def test_writes_inside_a_transaction_land_only_when_it_commits(fs: O3FileSystem,
                 f.write(b"dropped")
             raise RuntimeError("the transaction fails")
     assert not fs.exists(f"{root}/u.bin")
+
+
+def test_cp_and_mv_copy_on_the_service_side(fs: O3FileSystem, root: str, service: Service, tmp_path: Path) -> None:
+    data = random_bytes(3 * MiB, seed=3)
+    fs.pipe_file(f"{root}/big.bin", data)
+    fs.pipe_file(f"{root}/tree/a.txt", b"a")
+    fs.pipe_file(f"{root}/tree/sub/b.txt", b"b")
+    written = service.metric("o3ml_store_bytes_written_total")
+    fs.cp(f"{root}/big.bin", f"{root}/copy/big.bin")
+    assert service.metric("o3ml_store_bytes_written_total") - written < 4096, "only a ref is written"
+    assert fs.cat(f"{root}/copy/big.bin") == data
+    assert fs.info(f"{root}/copy/big.bin")["cid"] == fs.info(f"{root}/big.bin")["cid"]
+    fs.mv(f"{root}/tree", f"{root}/moved", recursive=True)
+    assert not fs.exists(f"{root}/tree")
+    assert fs.cat(f"{root}/moved/sub/b.txt") == b"b" and fs.cat(f"{root}/moved/a.txt") == b"a"
+    with pytest.raises(FileNotFoundError):
+        fs.cp_file(f"{root}/nothing.bin", f"{root}/copy/nothing.bin")
+
+
+def test_exclusive_create_refuses_an_existing_key_even_in_a_race(fs: O3FileSystem, root: str) -> None:
+    with fs.open(f"{root}/once.bin", "xb") as f:
+        f.write(b"first")
+    with pytest.raises(FileExistsError):
+        fs.open(f"{root}/once.bin", "xb")
+    with pytest.raises(FileExistsError):
+        fs.pipe_file(f"{root}/once.bin", b"again", mode="create")
+    assert fs.cat(f"{root}/once.bin") == b"first"
+    # Writers that all found the key absent: the conditional put lets exactly one of them commit.
+    files = [fs.open(f"{root}/race.bin", "xb") for _ in range(4)]
+    outcomes: list[str] = []
+
+    def close(index: int) -> None:
+        files[index].write(f"writer {index}".encode())
+        try:
+            files[index].close()
+            outcomes.append(f"writer {index}")
+        except FileExistsError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=close, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [o for o in outcomes if o != "refused"]
+    assert len(winners) == 1 and outcomes.count("refused") == 3
+    assert fs.cat(f"{root}/race.bin").decode() == winners[0]
+
+
+def test_get_makes_the_local_folders_it_needs(fs: O3FileSystem, root: str, tmp_path: Path) -> None:
+    fs.pipe_file(f"{root}/deep/file.bin", b"payload")
+    fs.get(f"{root}/deep/file.bin", str(tmp_path / "new" / "folder" / "file.bin"))
+    assert (tmp_path / "new" / "folder" / "file.bin").read_bytes() == b"payload"

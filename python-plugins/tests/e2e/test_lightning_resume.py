@@ -123,7 +123,8 @@ def test_the_resume_callback_starts_fresh_without_checkpoints(env: Any, service:
     seeded()
     dirpath, run = unique_dir(service, "fresh")
     callback = O3ResumeCallback(run)
-    fit = trainer(max_steps=3, plugins=[O3CheckpointIO()], callbacks=[callback])
+    checkpoint = ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8)
+    fit = trainer(max_steps=3, plugins=[O3CheckpointIO()], callbacks=[checkpoint, callback])
     fit.fit(Regressor(), loader())
     assert callback.resumed_from is None and fit.global_step == 3
     assert resolve_ckpt_path(run) is None
@@ -141,19 +142,30 @@ def test_resolve_ckpt_path_names_the_newest_checkpoint_for_fit(env: Any, service
     assert fit.global_step == 32
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Lightning issue #18261: ModelCheckpoint._find_last_checkpoints drops the scheme of remote "
-    "dirpaths, so ckpt_path='last' finds nothing on any fsspec remote; use O3ResumeCallback",
-)
-def test_ckpt_path_last(env: Any, service: Service) -> None:
+def test_ckpt_path_last_resumes_from_the_newest_checkpoint_under_the_dirpath(env: Any, service: Service) -> None:
+    """Lightning's own ModelCheckpoint on o3:// and fit(ckpt_path="last"), with O3ResumeCallback."""
     seeded()
     dirpath, _ = unique_dir(service, "last")
-    callbacks = lambda: [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True)]  # noqa: E731
+    callbacks = lambda: [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True), O3ResumeCallback(dirpath=dirpath)]  # noqa: E731
     trainer(max_steps=16, plugins=[O3CheckpointIO()], callbacks=callbacks()).fit(Regressor(), loader())
     fit = trainer(max_steps=24, plugins=[O3CheckpointIO()], callbacks=callbacks())
     fit.fit(Regressor(), loader(), ckpt_path="last")
-    assert fit.ckpt_path == f"{dirpath}/last.ckpt"
+    assert fit.ckpt_path == f"{dirpath}/last.ckpt" and fit.global_step == 24
+
+
+def test_ckpt_path_last_without_the_resume_callback_says_why_it_started_fresh(
+    env: Any, service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    seeded()
+    dirpath, _ = unique_dir(service, "last-plain")
+    callbacks = lambda: [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True)]  # noqa: E731
+    trainer(max_steps=8, plugins=[O3CheckpointIO()], callbacks=callbacks()).fit(Regressor(), loader())
+    assert not [r for r in caplog.records if "#18261" in r.getMessage()]
+    fit = trainer(max_steps=8, plugins=[O3CheckpointIO()], callbacks=callbacks())
+    fit.fit(Regressor(), loader(), ckpt_path="last")
+    assert fit.ckpt_path is None and fit.global_step == 8  # Lightning started fresh...
+    (said,) = [r for r in caplog.records if "#18261" in r.getMessage()]  # ...and o3ml said why, once
+    assert said.levelname == "WARNING" and "O3ResumeCallback" in said.getMessage() and dirpath in said.getMessage()
 
 
 def test_ckpt_path_last_works_once_lightning_keeps_the_scheme(env: Any, service: Service, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from o3ml import FailedPreconditionError, IntegrityError, InvalidArgumentError
-from o3ml._checkpoint_codec import SKELETON, SKELETON_NAME, STORAGE, Entry, decode, encode, new_storage, write_torch_zip
+from o3ml._checkpoint_codec import SKELETON, SKELETON_NAME, STORAGE, Entry, decode, encode, new_storage
 
 DTYPES = [
     torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int8, torch.uint8, torch.int16,
@@ -93,18 +93,6 @@ def test_the_skeleton_is_byte_for_byte_what_torch_save_writes() -> None:
     storages = {n.rsplit("/", 1)[1]: archive.read(n) for n in archive.namelist() if "/data/" in n}
     assert {e.name: bytes(e.data) for e in entries[1:]} == storages
     assert [e.dtype for e in entries[1:]] == ["float32", "int64", "bfloat16"]
-
-
-def test_exported_entries_are_a_torch_load_able_zip(tmp_path: Any) -> None:
-    base = torch.randn(6, 6)
-    checkpoint = {"base": base, "view": base[2:, 1:].t(), "opt": OrderedDict(step=torch.tensor(3))}
-    entries = encode(checkpoint)
-    target = tmp_path / "exported.ckpt"
-    write_torch_zip(entries[0].data, received(entries).items(), target)
-    loaded = torch.load(target, weights_only=True)
-    assert_same(loaded["view"], checkpoint["view"])
-    assert loaded["view"].untyped_storage().data_ptr() == loaded["base"].untyped_storage().data_ptr()
-    assert torch.equal(loaded["opt"]["step"], torch.tensor(3))
 
 
 def test_cpu_storages_are_not_copied_unless_a_snapshot_is_asked_for() -> None:

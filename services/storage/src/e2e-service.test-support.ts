@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { O3Config } from "@o3ml/o3-client";
 import { startMoto, type S3Server } from "@o3ml/standin";
+import type { Logger } from "./logger.js";
 import { startService, type RunningService } from "./server.js";
 import type { ServiceOptions } from "./service-options.js";
 
@@ -18,7 +19,7 @@ export interface E2eService {
  * Starts `s3` (moto by default) and a service in front of it. Sets
  * O3ML_HOME to a fresh temporary folder for the index and probe cache.
  */
-export async function startE2eService(opts: { s3?: () => Promise<S3Server>; service?: Partial<ServiceOptions>; bucket?: string } = {}): Promise<E2eService> {
+export async function startE2eService(opts: { s3?: () => Promise<S3Server>; service?: Partial<ServiceOptions>; bucket?: string; log?: Logger } = {}): Promise<E2eService> {
   const s3 = await (opts.s3 ?? (() => startMoto()))();
   const home = mkdtempSync(join(tmpdir(), "o3ml-home-"));
   process.env.O3ML_HOME = home;
@@ -26,7 +27,7 @@ export async function startE2eService(opts: { s3?: () => Promise<S3Server>; serv
   const config: O3Config = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, bucket, profile: "o3" };
   let svc: RunningService;
   try {
-    svc = await startService({ listen: "127.0.0.1:0", createBucket: true, chunkSize: 1024 * 1024, ...opts.service }, { config });
+    svc = await startService({ listen: "127.0.0.1:0", createBucket: true, chunkSize: 1024 * 1024, ...opts.service }, { config, log: opts.log });
   } catch (err) {
     await s3.stop();
     throw err;

@@ -6,7 +6,7 @@ export { createLogger, type Logger } from "./logger.js";
 export { ServiceClient, type WireObjectInfo } from "./service-client.js";
 export { DatasetClient, type WireVersionInfo, type WireDatasetManifest, type WireShard, type WireSample } from "./datasets/dataset-client.js";
 export { RpcClient } from "./rpc-client.js";
-export { CheckpointClient, selectorOf, type EntryToSave, type WireCheckpointInfo, type WireLoadResponse } from "./checkpoints/checkpoint-client.js";
+export { CheckpointClient, selectorOf, type EntryToSave, type WireCheckpointInfo, type WireLoadResponse, type WireArchiveResponse } from "./checkpoints/checkpoint-client.js";
 export { AdminClient, type WireGcReport, type WireGcProgress } from "./gc/admin-client.js";
 export { MetadataClient, type RunRegistration, type WireRebuildResult } from "./metadata/metadata-client.js";
 export type { RunRecord, CheckpointRecord, ArtifactRecord } from "@o3ml/metadata";

@@ -3,8 +3,10 @@ import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { cidOf, createSha256, encodeObjectManifest, fixedChunker, type ObjectManifest } from "@o3ml/integrity";
 import { BlobWriter } from "./blob-writer.js";
 import { readChunks, type ChunkSpan } from "./blob-reader.js";
+import { archiveSize } from "./checkpoints/torch-archive.js";
+import { KeyLocks } from "./key-locks.js";
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
-import { validateObjectKey, validatePrefix } from "./layout.js";
+import { blobKey, manifestKey, validateObjectKey, validatePrefix } from "./layout.js";
 import type { Logger } from "./logger.js";
 import { ManifestStore } from "./manifest-store.js";
 import { mapLimit } from "./map-limit.js";
@@ -21,6 +23,8 @@ export interface ObjectInfo {
   sha256: string;
   /** Listing only: what is wrong with a damaged object (its manifest cannot be read). */
   problem?: string;
+  /** For a torch checkpoint: the size of its torch archive view (ReadArchive); 0 for any other object. */
+  archiveSize: number;
 }
 
 /** About how many bytes of entries one List page carries (labels and content types included). */
@@ -38,6 +42,8 @@ export interface PutHeader {
   contentType?: string;
   labels?: Record<string, string>;
   expectedSize?: number;
+  /** Create only: ALREADY_EXISTS when the key has a live value (see `commit`). */
+  ifAbsent?: boolean;
 }
 
 export interface PutResult {
@@ -70,6 +76,8 @@ export class ObjectRepository {
   readonly refs: RefStore;
   readonly manifests: ManifestStore;
   private readonly listeners: SupersededListener[] = [];
+  /** Every ref this service writes for a key is written under that key's lock (see `commit`). */
+  private readonly locks = new KeyLocks();
 
   constructor(
     private readonly store: BlobStore,
@@ -92,6 +100,8 @@ export class ObjectRepository {
    */
   async put(header: PutHeader, data: AsyncIterable<Uint8Array>, complete: () => { sha256?: string }): Promise<PutResult> {
     const key = validateObjectKey(header.key);
+    // A create-only put fails before a byte is stored when it can; commit checks again.
+    if (header.ifAbsent) await this.refuseLive(key, await this.refs.latest(key), `put ${key}`);
     const previous = this.previous(key);
     const chunker = fixedChunker(this.opts.chunkSize);
     const lease = this.known.lease();
@@ -132,7 +142,7 @@ export class ObjectRepository {
       });
       const stored = await this.manifests.write(manifest, lease);
       writer.bytesUploaded += stored.uploaded;
-      const ref = await this.commit(key, stored.cid, size, await previous, lease, `put ${key}`);
+      const ref = await this.commit(key, stored.cid, size, await previous, lease, `put ${key}`, { ifAbsent: header.ifAbsent });
       return {
         info: toInfo(key, ref, { chunks, contentType: header.contentType ?? "", labels: header.labels ?? {}, sha256: Buffer.from(sha256, "hex") }),
         bytesUploaded: writer.bytesUploaded,
@@ -152,14 +162,62 @@ export class ObjectRepository {
    * error), writes the ref naming `manifestCid`, then tells the listeners
    * which value it replaced. `previous` is the key's ref before this commit
    * (from `previous(key)`), when listeners need it.
+   *
+   * `ifAbsent` commits only when the key has no live value (ALREADY_EXISTS
+   * otherwise). Every ref write and deletion of a key in this service runs
+   * under the key's lock, so the check and the write are atomic against any
+   * other commit of the key through this service. Across services nothing
+   * makes them atomic: S3 has no conditional write over a key prefix, and each
+   * ref has a key of its own, so two services may both find the key absent
+   * and both commit; the later ref (sortable id) is then the value.
    */
-  async commit(key: string, manifestCid: string, size: number, previous: RefRecord | undefined, lease: BlobLease, what: string): Promise<RefRecord> {
+  async commit(
+    key: string,
+    manifestCid: string,
+    size: number,
+    previous: RefRecord | undefined,
+    lease: BlobLease,
+    what: string,
+    opts: { ifAbsent?: boolean } = {},
+  ): Promise<RefRecord> {
     await lease.confirm(what);
-    const ref = await this.refs.write(key, { manifestCid, size });
+    const ref = await this.locks.run(key, async () => {
+      if (opts.ifAbsent) await this.refuseLive(key, await this.refs.latest(key), what);
+      return this.refs.write(key, { manifestCid, size });
+    });
     if (previous && !previous.deleted && previous.manifestCid !== manifestCid) {
       for (const l of this.listeners) await l(key, previous, "replaced");
     }
     return ref;
+  }
+
+  /**
+   * Gives `destination` the value `source` has now: a new ref naming the same
+   * manifest, committed through `commit` (listeners and the gc-epoch check
+   * apply). No blob is read or written. The commit relies on the source's
+   * manifest and blobs staying stored, so it leases them (a collection in this
+   * service keeps them) and names them to `confirm` (checked again should a
+   * collection in any service have begun meanwhile).
+   */
+  async copy(source: string, destination: string): Promise<ObjectInfo> {
+    const from = validateObjectKey(source);
+    const to = validateObjectKey(destination);
+    const lease = this.known.lease();
+    try {
+      const previous = this.previous(to);
+      const { ref, manifest } = await this.resolve(from);
+      if (from === to) return toInfo(to, ref, manifest);
+      lease.add(ref.manifestCid);
+      lease.relied(manifestKey(ref.manifestCid));
+      for (const c of manifest.chunks) {
+        lease.add(c.cid);
+        lease.relied(blobKey(c.cid));
+      }
+      const copied = await this.commit(to, ref.manifestCid, Number(ref.size), await previous, lease, `copy ${from} to ${to}`);
+      return toInfo(to, copied, manifest);
+    } finally {
+      lease.release();
+    }
   }
 
   /** The key's current ref, looked up only when a listener will want it (one LIST). */
@@ -207,6 +265,8 @@ export class ObjectRepository {
     const limit = Math.min(Math.max(pageSize || 1000, 1), 1000);
     const { names, more } = await this.refs.page(prefix, after, limit);
     const infos = await mapLimit(names, 16, async ({ name, refKey }) => {
+      // Prefix "a/" also matches the refs of "a" itself ("…/a/@<id>"): "a" is not under "a/".
+      if (!name.startsWith(prefix)) return undefined;
       const ref = await this.refs.read(refKey);
       if (ref.deleted) return undefined;
       try {
@@ -240,11 +300,22 @@ export class ObjectRepository {
   /** Writes a tombstone ref; the data stays until `o3ml gc` finds it unreachable. */
   async delete(key: string): Promise<boolean> {
     validateObjectKey(key);
-    const latest = await this.refs.latest(key);
-    if (!latest || latest.deleted) return false;
-    for (const l of this.listeners) await l(key, latest, "deleted");
-    await this.refs.write(key, { manifestCid: "", size: 0, deleted: true });
-    return true;
+    return this.locks.run(key, async () => {
+      const latest = await this.refs.latest(key);
+      if (!latest || latest.deleted) return false;
+      for (const l of this.listeners) await l(key, latest, "deleted");
+      await this.refs.write(key, { manifestCid: "", size: 0, deleted: true });
+      return true;
+    });
+  }
+
+  private async refuseLive(key: string, latest: RefRecord | undefined, what: string): Promise<void> {
+    if (!latest || latest.deleted) return;
+    throw new O3mlError(
+      "ALREADY_EXISTS",
+      `${what}: ${key} already holds an object (manifest ${latest.manifestCid}) and this put creates only an absent key; nothing was committed — delete it first, or put without if_absent to replace it`,
+      { key, cid: latest.manifestCid },
+    );
   }
 
   /**
@@ -263,7 +334,7 @@ export class ObjectRepository {
 function toInfo(
   key: string,
   ref: RefRecord,
-  m: Pick<ObjectManifest, "chunks" | "contentType" | "labels" | "sha256">,
+  m: Pick<ObjectManifest, "chunks" | "contentType" | "labels" | "sha256" | "checkpoint">,
 ): ObjectInfo {
   return {
     key,
@@ -274,5 +345,6 @@ function toInfo(
     contentType: m.contentType,
     labels: { ...m.labels },
     sha256: Buffer.from(m.sha256).toString("hex"),
+    archiveSize: m.checkpoint ? archiveSize(m.checkpoint) : 0,
   };
 }

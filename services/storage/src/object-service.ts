@@ -33,6 +33,7 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
         contentType: checkContentType(h.contentType, `put ${h.key ?? ""}`),
         labels: checkLabels(h.labels as Record<string, string>, `put ${h.key ?? ""}`),
         expectedSize: declaredSize(h),
+        ifAbsent: !!h.ifAbsent,
       };
       let trailer: string | undefined;
       async function* data(): AsyncGenerator<Uint8Array> {
@@ -65,7 +66,8 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
       }
     }),
 
-    stat: unary(ctx, "Stat", async (req: InstanceType<V1["StatRequest"]>) => wireInfo(await repo.stat(req.key ?? ""))),
+    // Asking whether a key exists is routine (Lightning's ModelCheckpoint does before every save), so NOT_FOUND is no warning.
+    stat: unary(ctx, "Stat", async (req: InstanceType<V1["StatRequest"]>) => wireInfo(await repo.stat(req.key ?? "")), { expected: ["NOT_FOUND"] }),
 
     list: unary(ctx, "List", async (req: InstanceType<V1["ListRequest"]>) => {
       const page = await repo.list(req.prefix ?? "", req.pageSize ?? 0, req.pageToken ? decodeToken(req.pageToken) : undefined);
@@ -73,6 +75,8 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
     }),
 
     delete: unary(ctx, "Delete", async (req: InstanceType<V1["DeleteRequest"]>) => ({ existed: await repo.delete(req.key ?? "") })),
+
+    copy: unary(ctx, "Copy", async (req: InstanceType<V1["CopyRequest"]>) => wireInfo(await repo.copy(req.source ?? "", req.destination ?? ""))),
   };
 }
 

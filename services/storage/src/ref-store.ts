@@ -5,6 +5,9 @@ import { parseRefKey, refKey, refPrefix, refsRoot } from "./layout.js";
 
 export type RefRecord = Ref;
 
+/** Refs remembered after a read (a few hundred bytes each). */
+const MAX_REMEMBERED_REFS = 100_000;
+
 /**
  * Commit records. Writing a ref is the last step of every commit; refs are
  * never overwritten, and a name's newest ref (sortable-id order) is its value,
@@ -12,6 +15,7 @@ export type RefRecord = Ref;
  */
 export class RefStore {
   private readonly ulid = monotonicFactory();
+  private readonly decoded = new Map<string, RefRecord>();
 
   constructor(
     private readonly store: BlobStore,
@@ -39,9 +43,20 @@ export class RefStore {
     return last === undefined ? undefined : this.read(last);
   }
 
+  /**
+   * The ref stored at `key`. A ref key names one write and its bytes never
+   * change (only gc removes them), so what was read once is remembered: a
+   * listing or a lookup of a name costs its LIST, not a GET per ref again.
+   */
   async read(key: string): Promise<RefRecord> {
-    const ref = decodeRef(await this.store.get(key));
-    return { ...ref, name: parseRefKey(this.kind, key)?.name ?? ref.name };
+    const hit = this.decoded.get(key);
+    if (hit) return { ...hit };
+    const decoded = decodeRef(await this.store.get(key));
+    const ref = { ...decoded, name: parseRefKey(this.kind, key)?.name ?? decoded.name };
+    // A bounded memory: when full, start over rather than grow without limit.
+    if (this.decoded.size >= MAX_REMEMBERED_REFS) this.decoded.clear();
+    this.decoded.set(key, ref);
+    return { ...ref };
   }
 
   /**

@@ -6,7 +6,7 @@ import {
   type sendUnaryData,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { GRPC_STATUS, O3mlError } from "@o3ml/errors";
+import { GRPC_STATUS, O3mlError, type ErrorCodeName } from "@o3ml/errors";
 import type { Logger } from "./logger.js";
 import type { ServiceMetrics } from "./metrics.js";
 
@@ -28,17 +28,26 @@ export function toServiceError(err: unknown): ServiceError {
   return Object.assign(new Error(e.message), { code: GRPC_STATUS[e.code], details: e.message, metadata: md });
 }
 
-function finish(ctx: RpcContext, method: string, started: number, err?: unknown): void {
+/**
+ * `expected`: codes that are a routine answer of this method rather than a
+ * problem (NOT_FOUND for Stat: clients ask whether a key exists), logged at
+ * debug level instead of as a warning.
+ */
+export interface HandlerOptions {
+  expected?: readonly ErrorCodeName[];
+}
+
+function finish(ctx: RpcContext, method: string, started: number, err?: unknown, opts: HandlerOptions = {}): void {
   const code = err === undefined ? "OK" : O3mlError.from(err).code;
   ctx.metrics.rpcDuration.observe({ method, code }, (performance.now() - started) / 1000);
   if (err !== undefined) {
     const e = O3mlError.from(err);
-    const level = e.code === "INTERNAL" ? "error" : "warn";
+    const level = e.code === "INTERNAL" ? "error" : opts.expected?.includes(e.code) ? "debug" : "warn";
     ctx.log[level]({ method, code: e.code, details: e.details, cause: e.code === "INTERNAL" ? String(e.cause ?? e.stack) : undefined }, e.message);
   }
 }
 
-export function unary<Req, Res>(ctx: RpcContext, method: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
+export function unary<Req, Res>(ctx: RpcContext, method: string, fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>, opts: HandlerOptions = {}) {
   return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => {
     const started = performance.now();
     (async () => {
@@ -46,7 +55,7 @@ export function unary<Req, Res>(ctx: RpcContext, method: string, fn: (req: Req, 
       return fn(call.request, call);
     })().then(
       (res) => (finish(ctx, method, started), cb(null, res)),
-      (err) => (finish(ctx, method, started, err), cb(toServiceError(err))),
+      (err) => (finish(ctx, method, started, err, opts), cb(toServiceError(err))),
     );
   };
 }

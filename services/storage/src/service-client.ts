@@ -22,6 +22,10 @@ export class ServiceClient extends RpcClient {
   delete(key: string): Promise<{ existed: boolean }> {
     return this.unary("delete", { key });
   }
+  /** Gives `destination` the value `source` has now, on the service's side: no byte is transferred. */
+  copy(source: string, destination: string): Promise<WireObjectInfo> {
+    return this.unary("copy", { source, destination });
+  }
   list(prefix: string, pageSize: number, pageToken: string): Promise<{ objects: WireObjectInfo[]; nextPageToken: string }> {
     return this.unary("list", { prefix, pageSize, pageToken });
   }
@@ -35,11 +39,11 @@ export class ServiceClient extends RpcClient {
   }
 
   /** Streams `data` as one object; `size` (when known) lets the service check the stream is complete. */
-  put(key: string, data: AsyncIterable<Uint8Array>, opts: { size?: number; sha256?: () => string; contentType?: string; labels?: Record<string, string> } = {}): Promise<PutResponse> {
+  put(key: string, data: AsyncIterable<Uint8Array>, opts: { size?: number; sha256?: () => string; contentType?: string; labels?: Record<string, string>; ifAbsent?: boolean } = {}): Promise<PutResponse> {
     return new Promise((resolve, reject) => {
       const call = this.client.put!(this.md, (err: ServiceError | null, res: PutResponse) => (err ? reject(this.wrap(err)) : resolve(res))) as ClientWritableStream<object>;
       (async () => {
-        call.write({ header: { key, contentType: opts.contentType ?? "", labels: opts.labels ?? {}, expectedSize: opts.size ?? 0, hasExpectedSize: opts.size !== undefined } });
+        call.write({ header: { key, contentType: opts.contentType ?? "", labels: opts.labels ?? {}, expectedSize: opts.size ?? 0, hasExpectedSize: opts.size !== undefined, ifAbsent: !!opts.ifAbsent } });
         for await (const piece of data) {
           for (let off = 0; off < piece.byteLength; off += 2 * 1024 * 1024) {
             if (!call.write({ data: piece.subarray(off, off + 2 * 1024 * 1024) })) await new Promise((r) => call.once("drain", r));

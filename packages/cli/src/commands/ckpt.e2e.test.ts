@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, blobKey } from "@o3ml/storage-service";
 import { cidOf } from "@o3ml/integrity";
 import { createBlobStore } from "@o3ml/o3-client";
-import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../checkpoint/torch-fixture.test-support.js";
+import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../../../../services/storage/src/checkpoints/torch-fixture.test-support.js";
 
 /**
  * `o3ml ckpt ...` and `o3ml gc` as a user runs them: `node packages/cli/bin/o3ml.js`

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { CheckpointClient } from "@o3ml/storage-service";
 import { checkpointJson, renderList, renderShow } from "../checkpoint/checkpoint-json.js";
+import { isMetricSort, renderSorted, sortCheckpoints } from "../checkpoint/checkpoint-sort.js";
 import { exportCheckpoint } from "../checkpoint/export-checkpoint.js";
 import { clientAction } from "../client-action.js";
 import { emit, formatBytes } from "../output.js";
@@ -19,13 +20,17 @@ export function registerCheckpointCommands(program: Command): void {
 
   ckpt
     .command("ls")
-    .description("list checkpoints that are not deleted, oldest first")
+    .description("list checkpoints that are not deleted, oldest first (or by --sort)")
     .option("--run <run>", "only this run (id or name)")
     .option("--prefix <prefix>", "only keys under this prefix")
+    .option("--sort <field>", "order by step, epoch, created, or a recorded metric such as val_loss (ascending; checkpoints without it last)")
+    .option("--desc", "with --sort: descending, e.g. for an accuracy", false)
     .option("--json", "machine-readable output (one JSON array)", false)
-    .action(withCheckpoints(async (c, o: JsonOpt & { run?: string; prefix?: string }) => {
-      const all = (await c.list(o.run ?? "", o.prefix ?? "")).map(checkpointJson);
-      emit(o, all, () => renderList(all));
+    .action(withCheckpoints(async (c, o: JsonOpt & { run?: string; prefix?: string; sort?: string; desc: boolean }) => {
+      let all = (await c.list(o.run ?? "", o.prefix ?? "")).map(checkpointJson);
+      if (o.sort) all = sortCheckpoints(all, o.sort, o.desc);
+      const metric = o.sort && isMetricSort(o.sort) ? o.sort : undefined;
+      emit(o, all, () => (metric ? renderSorted(all, metric) : renderList(all)));
     }));
 
   ckpt
@@ -52,7 +57,7 @@ export function registerCheckpointCommands(program: Command): void {
     .description("write a checkpoint as a plain file that torch.load reads (torch's zip format), atomically")
     .option("--json", "machine-readable summary", false)
     .action(withCheckpoints(async (c, idOrKey: string, file: string, o: JsonOpt) => {
-      const info = await exportCheckpoint(c, idOrKey, file, (i) => progressFor(`export ${i.key}`, Number(i.bytesTotal), o.json));
+      const info = await exportCheckpoint(c, idOrKey, file, (i, archiveBytes) => progressFor(`export ${i.key}`, archiveBytes, o.json));
       const out = { ...checkpointJson(info), file };
       emit(o, out, () => `${file}  ${formatBytes(out.bytesTotal)}  ${out.key}  ${out.id}`);
     }));

@@ -848,6 +848,7 @@ export namespace o3ml {
             nbytes: number;
             firstChunk: number;
             chunkCount: number;
+            crc32: number;
             static create(properties: o3ml.v1.CheckpointEntry.$Shape): o3ml.v1.CheckpointEntry & o3ml.v1.CheckpointEntry.$Shape;
             static create(properties?: o3ml.v1.CheckpointEntry.$Properties): o3ml.v1.CheckpointEntry;
             static encode(message: o3ml.v1.CheckpointEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -866,6 +867,7 @@ export namespace o3ml {
                 nbytes?: (number|null);
                 firstChunk?: (number|null);
                 chunkCount?: (number|null);
+                crc32?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.CheckpointEntry.$Properties;
@@ -1091,6 +1093,7 @@ export namespace o3ml {
             stat: o3ml.v1.CheckpointService.Stat;
             list: o3ml.v1.CheckpointService.List;
             verify: o3ml.v1.CheckpointService.Verify;
+            readArchive: o3ml.v1.CheckpointService.ReadArchive;
         }
 
         namespace CheckpointService {
@@ -1148,6 +1151,17 @@ export namespace o3ml {
               readonly responseType: "VerifyCheckpointResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
+            };
+            type ReadArchiveCallback = (error: (Error|null), response?: o3ml.v1.ReadArchiveResponse) => void;
+            type ReadArchive = {
+              (request: o3ml.v1.IReadArchiveRequest, callback: o3ml.v1.CheckpointService.ReadArchiveCallback): void;
+              (request: o3ml.v1.IReadArchiveRequest): Promise<o3ml.v1.ReadArchiveResponse>;
+              readonly name: "ReadArchive";
+              readonly path: "/o3ml.v1.CheckpointService/ReadArchive";
+              readonly requestType: "ReadArchiveRequest";
+              readonly responseType: "ReadArchiveResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
             };
         }
 
@@ -1484,6 +1498,544 @@ export namespace o3ml {
             type $Shape = o3ml.v1.VerifyCheckpointResponse.$Properties;
         }
 
+        interface IReadArchiveRequest extends o3ml.v1.ReadArchiveRequest.$Properties {
+        }
+
+        class ReadArchiveRequest {
+            constructor(properties?: o3ml.v1.ReadArchiveRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            checkpoint?: (o3ml.v1.CheckpointSelector.$Properties|null);
+            offset: number;
+            length: number;
+            static create(properties: o3ml.v1.ReadArchiveRequest.$Shape): o3ml.v1.ReadArchiveRequest & o3ml.v1.ReadArchiveRequest.$Shape;
+            static create(properties?: o3ml.v1.ReadArchiveRequest.$Properties): o3ml.v1.ReadArchiveRequest;
+            static encode(message: o3ml.v1.ReadArchiveRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ReadArchiveRequest & o3ml.v1.ReadArchiveRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ReadArchiveRequest;
+            static toObject(message: o3ml.v1.ReadArchiveRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReadArchiveRequest {
+            interface $Properties {
+                checkpoint?: (o3ml.v1.CheckpointSelector.$Properties|null);
+                offset?: (number|null);
+                length?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ReadArchiveRequest.$Properties;
+        }
+
+        interface IReadArchiveResponse extends o3ml.v1.ReadArchiveResponse.$Properties {
+        }
+
+        class ReadArchiveResponse {
+            constructor(properties?: o3ml.v1.ReadArchiveResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.ObjectInfo.$Properties|null);
+            data?: (Uint8Array|null);
+            msg?: ("info"|"data");
+            static create(properties: o3ml.v1.ReadArchiveResponse.$Shape): o3ml.v1.ReadArchiveResponse & o3ml.v1.ReadArchiveResponse.$Shape;
+            static create(properties?: o3ml.v1.ReadArchiveResponse.$Properties): o3ml.v1.ReadArchiveResponse;
+            static encode(message: o3ml.v1.ReadArchiveResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ReadArchiveResponse & o3ml.v1.ReadArchiveResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ReadArchiveResponse;
+            static toObject(message: o3ml.v1.ReadArchiveResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ReadArchiveResponse {
+            interface $Properties {
+                info?: (o3ml.v1.ObjectInfo.$Properties|null);
+                data?: (Uint8Array|null);
+                msg?: ("info"|"data");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              info?: o3ml.v1.ObjectInfo.$Shape|null;
+              data?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; info?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.ObjectInfo.$Shape; data?: null }|{ msg?: "data"; info?: null; data: Uint8Array })
+            );
+        }
+
+        class ObjectService extends $protobuf.rpc.Service {
+            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
+            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): ObjectService;
+            put: o3ml.v1.ObjectService.Put;
+            get: o3ml.v1.ObjectService.Get;
+            stat: o3ml.v1.ObjectService.Stat;
+            list: o3ml.v1.ObjectService.List;
+            delete: o3ml.v1.ObjectService.Delete;
+            copy: o3ml.v1.ObjectService.Copy;
+        }
+
+        namespace ObjectService {
+            type PutCallback = (error: (Error|null), response?: o3ml.v1.PutResponse) => void;
+            type Put = {
+              (request: o3ml.v1.IPutRequest, callback: o3ml.v1.ObjectService.PutCallback): void;
+              (request: o3ml.v1.IPutRequest): Promise<o3ml.v1.PutResponse>;
+              readonly name: "Put";
+              readonly path: "/o3ml.v1.ObjectService/Put";
+              readonly requestType: "PutRequest";
+              readonly responseType: "PutResponse";
+              readonly requestStream: true;
+              readonly responseStream: undefined;
+            };
+            type GetCallback = (error: (Error|null), response?: o3ml.v1.GetResponse) => void;
+            type Get = {
+              (request: o3ml.v1.IGetRequest, callback: o3ml.v1.ObjectService.GetCallback): void;
+              (request: o3ml.v1.IGetRequest): Promise<o3ml.v1.GetResponse>;
+              readonly name: "Get";
+              readonly path: "/o3ml.v1.ObjectService/Get";
+              readonly requestType: "GetRequest";
+              readonly responseType: "GetResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+            type StatCallback = (error: (Error|null), response?: o3ml.v1.ObjectInfo) => void;
+            type Stat = {
+              (request: o3ml.v1.IStatRequest, callback: o3ml.v1.ObjectService.StatCallback): void;
+              (request: o3ml.v1.IStatRequest): Promise<o3ml.v1.ObjectInfo>;
+              readonly name: "Stat";
+              readonly path: "/o3ml.v1.ObjectService/Stat";
+              readonly requestType: "StatRequest";
+              readonly responseType: "ObjectInfo";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type ListCallback = (error: (Error|null), response?: o3ml.v1.ListResponse) => void;
+            type List = {
+              (request: o3ml.v1.IListRequest, callback: o3ml.v1.ObjectService.ListCallback): void;
+              (request: o3ml.v1.IListRequest): Promise<o3ml.v1.ListResponse>;
+              readonly name: "List";
+              readonly path: "/o3ml.v1.ObjectService/List";
+              readonly requestType: "ListRequest";
+              readonly responseType: "ListResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type DeleteCallback = (error: (Error|null), response?: o3ml.v1.DeleteResponse) => void;
+            type Delete = {
+              (request: o3ml.v1.IDeleteRequest, callback: o3ml.v1.ObjectService.DeleteCallback): void;
+              (request: o3ml.v1.IDeleteRequest): Promise<o3ml.v1.DeleteResponse>;
+              readonly name: "Delete";
+              readonly path: "/o3ml.v1.ObjectService/Delete";
+              readonly requestType: "DeleteRequest";
+              readonly responseType: "DeleteResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type CopyCallback = (error: (Error|null), response?: o3ml.v1.ObjectInfo) => void;
+            type Copy = {
+              (request: o3ml.v1.ICopyRequest, callback: o3ml.v1.ObjectService.CopyCallback): void;
+              (request: o3ml.v1.ICopyRequest): Promise<o3ml.v1.ObjectInfo>;
+              readonly name: "Copy";
+              readonly path: "/o3ml.v1.ObjectService/Copy";
+              readonly requestType: "CopyRequest";
+              readonly responseType: "ObjectInfo";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface IObjectInfo extends o3ml.v1.ObjectInfo.$Properties {
+        }
+
+        class ObjectInfo {
+            constructor(properties?: o3ml.v1.ObjectInfo.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            size: number;
+            cid: string;
+            createdUnixMs: number;
+            chunkCount: number;
+            contentType: string;
+            labels: { [k: string]: string };
+            sha256: string;
+            problem: string;
+            archiveSize: number;
+            static create(properties: o3ml.v1.ObjectInfo.$Shape): o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape;
+            static create(properties?: o3ml.v1.ObjectInfo.$Properties): o3ml.v1.ObjectInfo;
+            static encode(message: o3ml.v1.ObjectInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ObjectInfo;
+            static toObject(message: o3ml.v1.ObjectInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ObjectInfo {
+            interface $Properties {
+                key?: (string|null);
+                size?: (number|null);
+                cid?: (string|null);
+                createdUnixMs?: (number|null);
+                chunkCount?: (number|null);
+                contentType?: (string|null);
+                labels?: ({ [k: string]: string }|null);
+                sha256?: (string|null);
+                problem?: (string|null);
+                archiveSize?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ObjectInfo.$Properties;
+        }
+
+        interface IPutHeader extends o3ml.v1.PutHeader.$Properties {
+        }
+
+        class PutHeader {
+            constructor(properties?: o3ml.v1.PutHeader.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            contentType: string;
+            labels: { [k: string]: string };
+            expectedSize: number;
+            hasExpectedSize: boolean;
+            ifAbsent: boolean;
+            static create(properties: o3ml.v1.PutHeader.$Shape): o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape;
+            static create(properties?: o3ml.v1.PutHeader.$Properties): o3ml.v1.PutHeader;
+            static encode(message: o3ml.v1.PutHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PutHeader;
+            static toObject(message: o3ml.v1.PutHeader, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutHeader {
+            interface $Properties {
+                key?: (string|null);
+                contentType?: (string|null);
+                labels?: ({ [k: string]: string }|null);
+                expectedSize?: (number|null);
+                hasExpectedSize?: (boolean|null);
+                ifAbsent?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PutHeader.$Properties;
+        }
+
+        interface IPutTrailer extends o3ml.v1.PutTrailer.$Properties {
+        }
+
+        class PutTrailer {
+            constructor(properties?: o3ml.v1.PutTrailer.$Properties);
+            $unknowns?: Uint8Array[];
+            sha256: string;
+            static create(properties: o3ml.v1.PutTrailer.$Shape): o3ml.v1.PutTrailer & o3ml.v1.PutTrailer.$Shape;
+            static create(properties?: o3ml.v1.PutTrailer.$Properties): o3ml.v1.PutTrailer;
+            static encode(message: o3ml.v1.PutTrailer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutTrailer & o3ml.v1.PutTrailer.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PutTrailer;
+            static toObject(message: o3ml.v1.PutTrailer, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutTrailer {
+            interface $Properties {
+                sha256?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PutTrailer.$Properties;
+        }
+
+        interface IPutRequest extends o3ml.v1.PutRequest.$Properties {
+        }
+
+        class PutRequest {
+            constructor(properties?: o3ml.v1.PutRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            header?: (o3ml.v1.PutHeader.$Properties|null);
+            data?: (Uint8Array|null);
+            trailer?: (o3ml.v1.PutTrailer.$Properties|null);
+            msg?: ("header"|"data"|"trailer");
+            static create(properties: o3ml.v1.PutRequest.$Shape): o3ml.v1.PutRequest & o3ml.v1.PutRequest.$Shape;
+            static create(properties?: o3ml.v1.PutRequest.$Properties): o3ml.v1.PutRequest;
+            static encode(message: o3ml.v1.PutRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutRequest & o3ml.v1.PutRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PutRequest;
+            static toObject(message: o3ml.v1.PutRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutRequest {
+            interface $Properties {
+                header?: (o3ml.v1.PutHeader.$Properties|null);
+                data?: (Uint8Array|null);
+                trailer?: (o3ml.v1.PutTrailer.$Properties|null);
+                msg?: ("header"|"data"|"trailer");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              header?: o3ml.v1.PutHeader.$Shape|null;
+              data?: Uint8Array|null;
+              trailer?: o3ml.v1.PutTrailer.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; header?: null; data?: null; trailer?: null }|{ msg?: "header"; header: o3ml.v1.PutHeader.$Shape; data?: null; trailer?: null }|{ msg?: "data"; header?: null; data: Uint8Array; trailer?: null }|{ msg?: "trailer"; header?: null; data?: null; trailer: o3ml.v1.PutTrailer.$Shape })
+            );
+        }
+
+        interface IPutResponse extends o3ml.v1.PutResponse.$Properties {
+        }
+
+        class PutResponse {
+            constructor(properties?: o3ml.v1.PutResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.ObjectInfo.$Properties|null);
+            bytesUploaded: number;
+            bytesDeduplicated: number;
+            static create(properties: o3ml.v1.PutResponse.$Shape): o3ml.v1.PutResponse & o3ml.v1.PutResponse.$Shape;
+            static create(properties?: o3ml.v1.PutResponse.$Properties): o3ml.v1.PutResponse;
+            static encode(message: o3ml.v1.PutResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutResponse & o3ml.v1.PutResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PutResponse;
+            static toObject(message: o3ml.v1.PutResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PutResponse {
+            interface $Properties {
+                info?: (o3ml.v1.ObjectInfo.$Properties|null);
+                bytesUploaded?: (number|null);
+                bytesDeduplicated?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PutResponse.$Properties;
+        }
+
+        interface IGetRequest extends o3ml.v1.GetRequest.$Properties {
+        }
+
+        class GetRequest {
+            constructor(properties?: o3ml.v1.GetRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            offset: number;
+            length: number;
+            fromStore: boolean;
+            static create(properties: o3ml.v1.GetRequest.$Shape): o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape;
+            static create(properties?: o3ml.v1.GetRequest.$Properties): o3ml.v1.GetRequest;
+            static encode(message: o3ml.v1.GetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GetRequest;
+            static toObject(message: o3ml.v1.GetRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetRequest {
+            interface $Properties {
+                key?: (string|null);
+                offset?: (number|null);
+                length?: (number|null);
+                fromStore?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.GetRequest.$Properties;
+        }
+
+        interface IGetResponse extends o3ml.v1.GetResponse.$Properties {
+        }
+
+        class GetResponse {
+            constructor(properties?: o3ml.v1.GetResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.ObjectInfo.$Properties|null);
+            data?: (Uint8Array|null);
+            msg?: ("info"|"data");
+            static create(properties: o3ml.v1.GetResponse.$Shape): o3ml.v1.GetResponse & o3ml.v1.GetResponse.$Shape;
+            static create(properties?: o3ml.v1.GetResponse.$Properties): o3ml.v1.GetResponse;
+            static encode(message: o3ml.v1.GetResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GetResponse & o3ml.v1.GetResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.GetResponse;
+            static toObject(message: o3ml.v1.GetResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace GetResponse {
+            interface $Properties {
+                info?: (o3ml.v1.ObjectInfo.$Properties|null);
+                data?: (Uint8Array|null);
+                msg?: ("info"|"data");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              info?: o3ml.v1.ObjectInfo.$Shape|null;
+              data?: Uint8Array|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; info?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.ObjectInfo.$Shape; data?: null }|{ msg?: "data"; info?: null; data: Uint8Array })
+            );
+        }
+
+        interface IStatRequest extends o3ml.v1.StatRequest.$Properties {
+        }
+
+        class StatRequest {
+            constructor(properties?: o3ml.v1.StatRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            static create(properties: o3ml.v1.StatRequest.$Shape): o3ml.v1.StatRequest & o3ml.v1.StatRequest.$Shape;
+            static create(properties?: o3ml.v1.StatRequest.$Properties): o3ml.v1.StatRequest;
+            static encode(message: o3ml.v1.StatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.StatRequest & o3ml.v1.StatRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.StatRequest;
+            static toObject(message: o3ml.v1.StatRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StatRequest {
+            interface $Properties {
+                key?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.StatRequest.$Properties;
+        }
+
+        interface IListRequest extends o3ml.v1.ListRequest.$Properties {
+        }
+
+        class ListRequest {
+            constructor(properties?: o3ml.v1.ListRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            prefix: string;
+            pageSize: number;
+            pageToken: string;
+            static create(properties: o3ml.v1.ListRequest.$Shape): o3ml.v1.ListRequest & o3ml.v1.ListRequest.$Shape;
+            static create(properties?: o3ml.v1.ListRequest.$Properties): o3ml.v1.ListRequest;
+            static encode(message: o3ml.v1.ListRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListRequest & o3ml.v1.ListRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListRequest;
+            static toObject(message: o3ml.v1.ListRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListRequest {
+            interface $Properties {
+                prefix?: (string|null);
+                pageSize?: (number|null);
+                pageToken?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListRequest.$Properties;
+        }
+
+        interface IListResponse extends o3ml.v1.ListResponse.$Properties {
+        }
+
+        class ListResponse {
+            constructor(properties?: o3ml.v1.ListResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            objects: o3ml.v1.ObjectInfo.$Properties[];
+            nextPageToken: string;
+            static create(properties: o3ml.v1.ListResponse.$Shape): o3ml.v1.ListResponse & o3ml.v1.ListResponse.$Shape;
+            static create(properties?: o3ml.v1.ListResponse.$Properties): o3ml.v1.ListResponse;
+            static encode(message: o3ml.v1.ListResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListResponse & o3ml.v1.ListResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ListResponse;
+            static toObject(message: o3ml.v1.ListResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ListResponse {
+            interface $Properties {
+                objects?: (o3ml.v1.ObjectInfo.$Properties[]|null);
+                nextPageToken?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ListResponse.$Properties;
+        }
+
+        interface IDeleteRequest extends o3ml.v1.DeleteRequest.$Properties {
+        }
+
+        class DeleteRequest {
+            constructor(properties?: o3ml.v1.DeleteRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            key: string;
+            static create(properties: o3ml.v1.DeleteRequest.$Shape): o3ml.v1.DeleteRequest & o3ml.v1.DeleteRequest.$Shape;
+            static create(properties?: o3ml.v1.DeleteRequest.$Properties): o3ml.v1.DeleteRequest;
+            static encode(message: o3ml.v1.DeleteRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DeleteRequest & o3ml.v1.DeleteRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DeleteRequest;
+            static toObject(message: o3ml.v1.DeleteRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteRequest {
+            interface $Properties {
+                key?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DeleteRequest.$Properties;
+        }
+
+        interface IDeleteResponse extends o3ml.v1.DeleteResponse.$Properties {
+        }
+
+        class DeleteResponse {
+            constructor(properties?: o3ml.v1.DeleteResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            existed: boolean;
+            static create(properties: o3ml.v1.DeleteResponse.$Shape): o3ml.v1.DeleteResponse & o3ml.v1.DeleteResponse.$Shape;
+            static create(properties?: o3ml.v1.DeleteResponse.$Properties): o3ml.v1.DeleteResponse;
+            static encode(message: o3ml.v1.DeleteResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DeleteResponse & o3ml.v1.DeleteResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DeleteResponse;
+            static toObject(message: o3ml.v1.DeleteResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteResponse {
+            interface $Properties {
+                existed?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DeleteResponse.$Properties;
+        }
+
+        interface ICopyRequest extends o3ml.v1.CopyRequest.$Properties {
+        }
+
+        class CopyRequest {
+            constructor(properties?: o3ml.v1.CopyRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            source: string;
+            destination: string;
+            static create(properties: o3ml.v1.CopyRequest.$Shape): o3ml.v1.CopyRequest & o3ml.v1.CopyRequest.$Shape;
+            static create(properties?: o3ml.v1.CopyRequest.$Properties): o3ml.v1.CopyRequest;
+            static encode(message: o3ml.v1.CopyRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CopyRequest & o3ml.v1.CopyRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CopyRequest;
+            static toObject(message: o3ml.v1.CopyRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CopyRequest {
+            interface $Properties {
+                source?: (string|null);
+                destination?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CopyRequest.$Properties;
+        }
+
         enum ErrorCode {
             ERROR_CODE_UNSPECIFIED = 0,
             INVALID_ARGUMENT = 1,
@@ -1619,6 +2171,7 @@ export namespace o3ml {
             hasCodeDirty: boolean;
             packages: { [k: string]: string };
             host: string;
+            mustBeNew: boolean;
             static create(properties: o3ml.v1.RegisterRunRequest.$Shape): o3ml.v1.RegisterRunRequest & o3ml.v1.RegisterRunRequest.$Shape;
             static create(properties?: o3ml.v1.RegisterRunRequest.$Properties): o3ml.v1.RegisterRunRequest;
             static encode(message: o3ml.v1.RegisterRunRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1638,6 +2191,7 @@ export namespace o3ml {
                 hasCodeDirty?: (boolean|null);
                 packages?: ({ [k: string]: string }|null);
                 host?: (string|null);
+                mustBeNew?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.RegisterRunRequest.$Properties;
@@ -1658,6 +2212,7 @@ export namespace o3ml {
             hasCodeDirty: boolean;
             packages: { [k: string]: string };
             host: string;
+            existing: boolean;
             static create(properties: o3ml.v1.RunInfo.$Shape): o3ml.v1.RunInfo & o3ml.v1.RunInfo.$Shape;
             static create(properties?: o3ml.v1.RunInfo.$Properties): o3ml.v1.RunInfo;
             static encode(message: o3ml.v1.RunInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1679,6 +2234,7 @@ export namespace o3ml {
                 hasCodeDirty?: (boolean|null);
                 packages?: ({ [k: string]: string }|null);
                 host?: (string|null);
+                existing?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.RunInfo.$Properties;
@@ -2118,437 +2674,6 @@ export namespace o3ml {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.RebuildIndexResponse.$Properties;
-        }
-
-        class ObjectService extends $protobuf.rpc.Service {
-            constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
-            static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): ObjectService;
-            put: o3ml.v1.ObjectService.Put;
-            get: o3ml.v1.ObjectService.Get;
-            stat: o3ml.v1.ObjectService.Stat;
-            list: o3ml.v1.ObjectService.List;
-            delete: o3ml.v1.ObjectService.Delete;
-        }
-
-        namespace ObjectService {
-            type PutCallback = (error: (Error|null), response?: o3ml.v1.PutResponse) => void;
-            type Put = {
-              (request: o3ml.v1.IPutRequest, callback: o3ml.v1.ObjectService.PutCallback): void;
-              (request: o3ml.v1.IPutRequest): Promise<o3ml.v1.PutResponse>;
-              readonly name: "Put";
-              readonly path: "/o3ml.v1.ObjectService/Put";
-              readonly requestType: "PutRequest";
-              readonly responseType: "PutResponse";
-              readonly requestStream: true;
-              readonly responseStream: undefined;
-            };
-            type GetCallback = (error: (Error|null), response?: o3ml.v1.GetResponse) => void;
-            type Get = {
-              (request: o3ml.v1.IGetRequest, callback: o3ml.v1.ObjectService.GetCallback): void;
-              (request: o3ml.v1.IGetRequest): Promise<o3ml.v1.GetResponse>;
-              readonly name: "Get";
-              readonly path: "/o3ml.v1.ObjectService/Get";
-              readonly requestType: "GetRequest";
-              readonly responseType: "GetResponse";
-              readonly requestStream: undefined;
-              readonly responseStream: true;
-            };
-            type StatCallback = (error: (Error|null), response?: o3ml.v1.ObjectInfo) => void;
-            type Stat = {
-              (request: o3ml.v1.IStatRequest, callback: o3ml.v1.ObjectService.StatCallback): void;
-              (request: o3ml.v1.IStatRequest): Promise<o3ml.v1.ObjectInfo>;
-              readonly name: "Stat";
-              readonly path: "/o3ml.v1.ObjectService/Stat";
-              readonly requestType: "StatRequest";
-              readonly responseType: "ObjectInfo";
-              readonly requestStream: undefined;
-              readonly responseStream: undefined;
-            };
-            type ListCallback = (error: (Error|null), response?: o3ml.v1.ListResponse) => void;
-            type List = {
-              (request: o3ml.v1.IListRequest, callback: o3ml.v1.ObjectService.ListCallback): void;
-              (request: o3ml.v1.IListRequest): Promise<o3ml.v1.ListResponse>;
-              readonly name: "List";
-              readonly path: "/o3ml.v1.ObjectService/List";
-              readonly requestType: "ListRequest";
-              readonly responseType: "ListResponse";
-              readonly requestStream: undefined;
-              readonly responseStream: undefined;
-            };
-            type DeleteCallback = (error: (Error|null), response?: o3ml.v1.DeleteResponse) => void;
-            type Delete = {
-              (request: o3ml.v1.IDeleteRequest, callback: o3ml.v1.ObjectService.DeleteCallback): void;
-              (request: o3ml.v1.IDeleteRequest): Promise<o3ml.v1.DeleteResponse>;
-              readonly name: "Delete";
-              readonly path: "/o3ml.v1.ObjectService/Delete";
-              readonly requestType: "DeleteRequest";
-              readonly responseType: "DeleteResponse";
-              readonly requestStream: undefined;
-              readonly responseStream: undefined;
-            };
-        }
-
-        interface IObjectInfo extends o3ml.v1.ObjectInfo.$Properties {
-        }
-
-        class ObjectInfo {
-            constructor(properties?: o3ml.v1.ObjectInfo.$Properties);
-            $unknowns?: Uint8Array[];
-            key: string;
-            size: number;
-            cid: string;
-            createdUnixMs: number;
-            chunkCount: number;
-            contentType: string;
-            labels: { [k: string]: string };
-            sha256: string;
-            problem: string;
-            static create(properties: o3ml.v1.ObjectInfo.$Shape): o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape;
-            static create(properties?: o3ml.v1.ObjectInfo.$Properties): o3ml.v1.ObjectInfo;
-            static encode(message: o3ml.v1.ObjectInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.ObjectInfo;
-            static toObject(message: o3ml.v1.ObjectInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace ObjectInfo {
-            interface $Properties {
-                key?: (string|null);
-                size?: (number|null);
-                cid?: (string|null);
-                createdUnixMs?: (number|null);
-                chunkCount?: (number|null);
-                contentType?: (string|null);
-                labels?: ({ [k: string]: string }|null);
-                sha256?: (string|null);
-                problem?: (string|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.ObjectInfo.$Properties;
-        }
-
-        interface IPutHeader extends o3ml.v1.PutHeader.$Properties {
-        }
-
-        class PutHeader {
-            constructor(properties?: o3ml.v1.PutHeader.$Properties);
-            $unknowns?: Uint8Array[];
-            key: string;
-            contentType: string;
-            labels: { [k: string]: string };
-            expectedSize: number;
-            hasExpectedSize: boolean;
-            static create(properties: o3ml.v1.PutHeader.$Shape): o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape;
-            static create(properties?: o3ml.v1.PutHeader.$Properties): o3ml.v1.PutHeader;
-            static encode(message: o3ml.v1.PutHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.PutHeader;
-            static toObject(message: o3ml.v1.PutHeader, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace PutHeader {
-            interface $Properties {
-                key?: (string|null);
-                contentType?: (string|null);
-                labels?: ({ [k: string]: string }|null);
-                expectedSize?: (number|null);
-                hasExpectedSize?: (boolean|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.PutHeader.$Properties;
-        }
-
-        interface IPutTrailer extends o3ml.v1.PutTrailer.$Properties {
-        }
-
-        class PutTrailer {
-            constructor(properties?: o3ml.v1.PutTrailer.$Properties);
-            $unknowns?: Uint8Array[];
-            sha256: string;
-            static create(properties: o3ml.v1.PutTrailer.$Shape): o3ml.v1.PutTrailer & o3ml.v1.PutTrailer.$Shape;
-            static create(properties?: o3ml.v1.PutTrailer.$Properties): o3ml.v1.PutTrailer;
-            static encode(message: o3ml.v1.PutTrailer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutTrailer & o3ml.v1.PutTrailer.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.PutTrailer;
-            static toObject(message: o3ml.v1.PutTrailer, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace PutTrailer {
-            interface $Properties {
-                sha256?: (string|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.PutTrailer.$Properties;
-        }
-
-        interface IPutRequest extends o3ml.v1.PutRequest.$Properties {
-        }
-
-        class PutRequest {
-            constructor(properties?: o3ml.v1.PutRequest.$Properties);
-            $unknowns?: Uint8Array[];
-            header?: (o3ml.v1.PutHeader.$Properties|null);
-            data?: (Uint8Array|null);
-            trailer?: (o3ml.v1.PutTrailer.$Properties|null);
-            msg?: ("header"|"data"|"trailer");
-            static create(properties: o3ml.v1.PutRequest.$Shape): o3ml.v1.PutRequest & o3ml.v1.PutRequest.$Shape;
-            static create(properties?: o3ml.v1.PutRequest.$Properties): o3ml.v1.PutRequest;
-            static encode(message: o3ml.v1.PutRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutRequest & o3ml.v1.PutRequest.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.PutRequest;
-            static toObject(message: o3ml.v1.PutRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace PutRequest {
-            interface $Properties {
-                header?: (o3ml.v1.PutHeader.$Properties|null);
-                data?: (Uint8Array|null);
-                trailer?: (o3ml.v1.PutTrailer.$Properties|null);
-                msg?: ("header"|"data"|"trailer");
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = {
-              header?: o3ml.v1.PutHeader.$Shape|null;
-              data?: Uint8Array|null;
-              trailer?: o3ml.v1.PutTrailer.$Shape|null;
-              $unknowns?: Uint8Array[];
-            } & (
-              ({ msg?: undefined; header?: null; data?: null; trailer?: null }|{ msg?: "header"; header: o3ml.v1.PutHeader.$Shape; data?: null; trailer?: null }|{ msg?: "data"; header?: null; data: Uint8Array; trailer?: null }|{ msg?: "trailer"; header?: null; data?: null; trailer: o3ml.v1.PutTrailer.$Shape })
-            );
-        }
-
-        interface IPutResponse extends o3ml.v1.PutResponse.$Properties {
-        }
-
-        class PutResponse {
-            constructor(properties?: o3ml.v1.PutResponse.$Properties);
-            $unknowns?: Uint8Array[];
-            info?: (o3ml.v1.ObjectInfo.$Properties|null);
-            bytesUploaded: number;
-            bytesDeduplicated: number;
-            static create(properties: o3ml.v1.PutResponse.$Shape): o3ml.v1.PutResponse & o3ml.v1.PutResponse.$Shape;
-            static create(properties?: o3ml.v1.PutResponse.$Properties): o3ml.v1.PutResponse;
-            static encode(message: o3ml.v1.PutResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PutResponse & o3ml.v1.PutResponse.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.PutResponse;
-            static toObject(message: o3ml.v1.PutResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace PutResponse {
-            interface $Properties {
-                info?: (o3ml.v1.ObjectInfo.$Properties|null);
-                bytesUploaded?: (number|null);
-                bytesDeduplicated?: (number|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.PutResponse.$Properties;
-        }
-
-        interface IGetRequest extends o3ml.v1.GetRequest.$Properties {
-        }
-
-        class GetRequest {
-            constructor(properties?: o3ml.v1.GetRequest.$Properties);
-            $unknowns?: Uint8Array[];
-            key: string;
-            offset: number;
-            length: number;
-            fromStore: boolean;
-            static create(properties: o3ml.v1.GetRequest.$Shape): o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape;
-            static create(properties?: o3ml.v1.GetRequest.$Properties): o3ml.v1.GetRequest;
-            static encode(message: o3ml.v1.GetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.GetRequest;
-            static toObject(message: o3ml.v1.GetRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace GetRequest {
-            interface $Properties {
-                key?: (string|null);
-                offset?: (number|null);
-                length?: (number|null);
-                fromStore?: (boolean|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.GetRequest.$Properties;
-        }
-
-        interface IGetResponse extends o3ml.v1.GetResponse.$Properties {
-        }
-
-        class GetResponse {
-            constructor(properties?: o3ml.v1.GetResponse.$Properties);
-            $unknowns?: Uint8Array[];
-            info?: (o3ml.v1.ObjectInfo.$Properties|null);
-            data?: (Uint8Array|null);
-            msg?: ("info"|"data");
-            static create(properties: o3ml.v1.GetResponse.$Shape): o3ml.v1.GetResponse & o3ml.v1.GetResponse.$Shape;
-            static create(properties?: o3ml.v1.GetResponse.$Properties): o3ml.v1.GetResponse;
-            static encode(message: o3ml.v1.GetResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.GetResponse & o3ml.v1.GetResponse.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.GetResponse;
-            static toObject(message: o3ml.v1.GetResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace GetResponse {
-            interface $Properties {
-                info?: (o3ml.v1.ObjectInfo.$Properties|null);
-                data?: (Uint8Array|null);
-                msg?: ("info"|"data");
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = {
-              info?: o3ml.v1.ObjectInfo.$Shape|null;
-              data?: Uint8Array|null;
-              $unknowns?: Uint8Array[];
-            } & (
-              ({ msg?: undefined; info?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.ObjectInfo.$Shape; data?: null }|{ msg?: "data"; info?: null; data: Uint8Array })
-            );
-        }
-
-        interface IStatRequest extends o3ml.v1.StatRequest.$Properties {
-        }
-
-        class StatRequest {
-            constructor(properties?: o3ml.v1.StatRequest.$Properties);
-            $unknowns?: Uint8Array[];
-            key: string;
-            static create(properties: o3ml.v1.StatRequest.$Shape): o3ml.v1.StatRequest & o3ml.v1.StatRequest.$Shape;
-            static create(properties?: o3ml.v1.StatRequest.$Properties): o3ml.v1.StatRequest;
-            static encode(message: o3ml.v1.StatRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.StatRequest & o3ml.v1.StatRequest.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.StatRequest;
-            static toObject(message: o3ml.v1.StatRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace StatRequest {
-            interface $Properties {
-                key?: (string|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.StatRequest.$Properties;
-        }
-
-        interface IListRequest extends o3ml.v1.ListRequest.$Properties {
-        }
-
-        class ListRequest {
-            constructor(properties?: o3ml.v1.ListRequest.$Properties);
-            $unknowns?: Uint8Array[];
-            prefix: string;
-            pageSize: number;
-            pageToken: string;
-            static create(properties: o3ml.v1.ListRequest.$Shape): o3ml.v1.ListRequest & o3ml.v1.ListRequest.$Shape;
-            static create(properties?: o3ml.v1.ListRequest.$Properties): o3ml.v1.ListRequest;
-            static encode(message: o3ml.v1.ListRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListRequest & o3ml.v1.ListRequest.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.ListRequest;
-            static toObject(message: o3ml.v1.ListRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace ListRequest {
-            interface $Properties {
-                prefix?: (string|null);
-                pageSize?: (number|null);
-                pageToken?: (string|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.ListRequest.$Properties;
-        }
-
-        interface IListResponse extends o3ml.v1.ListResponse.$Properties {
-        }
-
-        class ListResponse {
-            constructor(properties?: o3ml.v1.ListResponse.$Properties);
-            $unknowns?: Uint8Array[];
-            objects: o3ml.v1.ObjectInfo.$Properties[];
-            nextPageToken: string;
-            static create(properties: o3ml.v1.ListResponse.$Shape): o3ml.v1.ListResponse & o3ml.v1.ListResponse.$Shape;
-            static create(properties?: o3ml.v1.ListResponse.$Properties): o3ml.v1.ListResponse;
-            static encode(message: o3ml.v1.ListResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ListResponse & o3ml.v1.ListResponse.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.ListResponse;
-            static toObject(message: o3ml.v1.ListResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace ListResponse {
-            interface $Properties {
-                objects?: (o3ml.v1.ObjectInfo.$Properties[]|null);
-                nextPageToken?: (string|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.ListResponse.$Properties;
-        }
-
-        interface IDeleteRequest extends o3ml.v1.DeleteRequest.$Properties {
-        }
-
-        class DeleteRequest {
-            constructor(properties?: o3ml.v1.DeleteRequest.$Properties);
-            $unknowns?: Uint8Array[];
-            key: string;
-            static create(properties: o3ml.v1.DeleteRequest.$Shape): o3ml.v1.DeleteRequest & o3ml.v1.DeleteRequest.$Shape;
-            static create(properties?: o3ml.v1.DeleteRequest.$Properties): o3ml.v1.DeleteRequest;
-            static encode(message: o3ml.v1.DeleteRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DeleteRequest & o3ml.v1.DeleteRequest.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.DeleteRequest;
-            static toObject(message: o3ml.v1.DeleteRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace DeleteRequest {
-            interface $Properties {
-                key?: (string|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.DeleteRequest.$Properties;
-        }
-
-        interface IDeleteResponse extends o3ml.v1.DeleteResponse.$Properties {
-        }
-
-        class DeleteResponse {
-            constructor(properties?: o3ml.v1.DeleteResponse.$Properties);
-            $unknowns?: Uint8Array[];
-            existed: boolean;
-            static create(properties: o3ml.v1.DeleteResponse.$Shape): o3ml.v1.DeleteResponse & o3ml.v1.DeleteResponse.$Shape;
-            static create(properties?: o3ml.v1.DeleteResponse.$Properties): o3ml.v1.DeleteResponse;
-            static encode(message: o3ml.v1.DeleteResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DeleteResponse & o3ml.v1.DeleteResponse.$Shape;
-            static fromObject(object: { [k: string]: any }): o3ml.v1.DeleteResponse;
-            static toObject(message: o3ml.v1.DeleteResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-            static getTypeUrl(prefix?: string): string;
-        }
-
-        namespace DeleteResponse {
-            interface $Properties {
-                existed?: (boolean|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = o3ml.v1.DeleteResponse.$Properties;
         }
     }
 }

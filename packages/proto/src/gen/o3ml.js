@@ -7341,6 +7341,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {number|null} [nbytes] CheckpointEntry nbytes
              * @property {number|null} [firstChunk] CheckpointEntry firstChunk
              * @property {number|null} [chunkCount] CheckpointEntry chunkCount
+             * @property {number|null} [crc32] CheckpointEntry crc32
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7421,6 +7422,14 @@ export const o3ml = $root.o3ml = (() => {
             CheckpointEntry.prototype.chunkCount = 0;
 
             /**
+             * CheckpointEntry crc32.
+             * @member {number} crc32
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.crc32 = 0;
+
+            /**
              * Creates a new CheckpointEntry instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.CheckpointEntry
@@ -7464,6 +7473,8 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.firstChunk);
                 if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount") && message.chunkCount !== 0)
                     writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.chunkCount);
+                if (message.crc32 != null && $Object.hasOwnProperty.call(message, "crc32") && message.crc32 !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.crc32);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7562,6 +7573,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.chunkCount;
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.crc32 = value;
+                            else
+                                delete message.crc32;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7637,6 +7657,9 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.chunkCount != null)
                     if ($Number(object.chunkCount) !== 0)
                         message.chunkCount = object.chunkCount >>> 0;
+                if (object.crc32 != null)
+                    if ($Number(object.crc32) !== 0)
+                        message.crc32 = object.crc32 >>> 0;
                 return message;
             };
 
@@ -7668,6 +7691,7 @@ export const o3ml = $root.o3ml = (() => {
                         object.nbytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.firstChunk = 0;
                     object.chunkCount = 0;
+                    object.crc32 = 0;
                 }
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
                     object.name = message.name;
@@ -7686,6 +7710,8 @@ export const o3ml = $root.o3ml = (() => {
                     object.firstChunk = message.firstChunk;
                 if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount"))
                     object.chunkCount = message.chunkCount;
+                if (message.crc32 != null && $Object.hasOwnProperty.call(message, "crc32"))
+                    object.crc32 = message.crc32;
                 return object;
             };
 
@@ -10403,6 +10429,47 @@ export const o3ml = $root.o3ml = (() => {
                 responseType: { value: "VerifyCheckpointResponse" },
                 requestStream: { value: $undefined },
                 responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#readArchive}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef ReadArchiveCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ReadArchiveResponse} [response] ReadArchiveResponse
+             */
+
+            /**
+             * Calls ReadArchive.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef ReadArchive
+             * @type {{
+             *   (request: o3ml.v1.IReadArchiveRequest, callback: o3ml.v1.CheckpointService.ReadArchiveCallback): void;
+             *   (request: o3ml.v1.IReadArchiveRequest): Promise<o3ml.v1.ReadArchiveResponse>;
+             *   readonly name: "ReadArchive";
+             *   readonly path: "/o3ml.v1.CheckpointService/ReadArchive";
+             *   readonly requestType: "ReadArchiveRequest";
+             *   readonly responseType: "ReadArchiveResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls ReadArchive.
+             * @name o3ml.v1.CheckpointService#readArchive
+             * @type {o3ml.v1.CheckpointService.ReadArchive}
+             */
+            $Object.defineProperties(CheckpointService.prototype.readArchive = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.readArchive, $root.o3ml.v1.ReadArchiveRequest, $root.o3ml.v1.ReadArchiveResponse, request, callback);
+            }, {
+                name: { value: "ReadArchive" },
+                path: { value: "/o3ml.v1.CheckpointService/ReadArchive" },
+                requestType: { value: "ReadArchiveRequest" },
+                responseType: { value: "ReadArchiveResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
             });
 
             return CheckpointService;
@@ -13885,6 +13952,4756 @@ export const o3ml = $root.o3ml = (() => {
             return VerifyCheckpointResponse;
         })();
 
+        v1.ReadArchiveRequest = (function() {
+
+            /**
+             * Properties of a ReadArchiveRequest.
+             * @typedef {Object} o3ml.v1.ReadArchiveRequest.$Properties
+             * @property {o3ml.v1.CheckpointSelector.$Properties|null} [checkpoint] ReadArchiveRequest checkpoint
+             * @property {number|null} [offset] ReadArchiveRequest offset
+             * @property {number|null} [length] ReadArchiveRequest length
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReadArchiveRequest.
+             * @memberof o3ml.v1
+             * @interface IReadArchiveRequest
+             * @augments o3ml.v1.ReadArchiveRequest.$Properties
+             * @deprecated Use o3ml.v1.ReadArchiveRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReadArchiveRequest.
+             * @typedef {o3ml.v1.ReadArchiveRequest.$Properties} o3ml.v1.ReadArchiveRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ReadArchiveRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ReadArchiveRequest.
+             * @constructor
+             * @param {o3ml.v1.ReadArchiveRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReadArchiveRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReadArchiveRequest checkpoint.
+             * @member {o3ml.v1.CheckpointSelector.$Properties|null|undefined} checkpoint
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @instance
+             */
+            ReadArchiveRequest.prototype.checkpoint = null;
+
+            /**
+             * ReadArchiveRequest offset.
+             * @member {number} offset
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @instance
+             */
+            ReadArchiveRequest.prototype.offset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ReadArchiveRequest length.
+             * @member {number} length
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @instance
+             */
+            ReadArchiveRequest.prototype.length = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ReadArchiveRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @static
+             * @param {o3ml.v1.ReadArchiveRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ReadArchiveRequest} ReadArchiveRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ReadArchiveRequest.$Shape): o3ml.v1.ReadArchiveRequest & o3ml.v1.ReadArchiveRequest.$Shape;
+             *   (properties?: o3ml.v1.ReadArchiveRequest.$Properties): o3ml.v1.ReadArchiveRequest;
+             * }}
+             */
+            ReadArchiveRequest.create = function(properties) {
+                return new ReadArchiveRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ReadArchiveRequest message. Does not implicitly {@link o3ml.v1.ReadArchiveRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @static
+             * @param {o3ml.v1.ReadArchiveRequest.$Properties} message ReadArchiveRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReadArchiveRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.checkpoint != null && $Object.hasOwnProperty.call(message, "checkpoint"))
+                    $root.o3ml.v1.CheckpointSelector.encode(message.checkpoint, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && (typeof message.offset === "object" ? message.offset.low || message.offset.high : message.offset !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.offset);
+                if (message.length != null && $Object.hasOwnProperty.call(message, "length") && (typeof message.length === "object" ? message.length.low || message.length.high : message.length !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.length);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReadArchiveRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ReadArchiveRequest & o3ml.v1.ReadArchiveRequest.$Shape} ReadArchiveRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReadArchiveRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ReadArchiveRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.checkpoint = $root.o3ml.v1.CheckpointSelector.decode(reader, reader.size(), $undefined, _depth + 1, message.checkpoint);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.offset = value;
+                            else
+                                delete message.offset;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.length = value;
+                            else
+                                delete message.length;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ReadArchiveRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ReadArchiveRequest} ReadArchiveRequest
+             */
+            ReadArchiveRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ReadArchiveRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ReadArchiveRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ReadArchiveRequest();
+                if (object.checkpoint != null) {
+                    if (!$util.isObject(object.checkpoint))
+                        throw $TypeError(".o3ml.v1.ReadArchiveRequest.checkpoint: object expected");
+                    message.checkpoint = $root.o3ml.v1.CheckpointSelector.fromObject(object.checkpoint, _depth + 1);
+                }
+                if (object.offset != null)
+                    if (typeof object.offset === "object" ? object.offset.low || object.offset.high : $Number(object.offset) !== 0)
+                        if ($util.Long)
+                            message.offset = $util.Long.fromValue(object.offset, true);
+                        else if (typeof object.offset === "string")
+                            message.offset = $parseInt(object.offset, 10);
+                        else if (typeof object.offset === "number")
+                            message.offset = object.offset;
+                        else if (typeof object.offset === "object")
+                            message.offset = new $util.LongBits(object.offset.low >>> 0, object.offset.high >>> 0).toNumber(true);
+                if (object.length != null)
+                    if (typeof object.length === "object" ? object.length.low || object.length.high : $Number(object.length) !== 0)
+                        if ($util.Long)
+                            message.length = $util.Long.fromValue(object.length, true);
+                        else if (typeof object.length === "string")
+                            message.length = $parseInt(object.length, 10);
+                        else if (typeof object.length === "number")
+                            message.length = object.length;
+                        else if (typeof object.length === "object")
+                            message.length = new $util.LongBits(object.length.low >>> 0, object.length.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ReadArchiveRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @static
+             * @param {o3ml.v1.ReadArchiveRequest} message ReadArchiveRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ReadArchiveRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.checkpoint = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.offset = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.offset = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.length = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.length = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.checkpoint != null && $Object.hasOwnProperty.call(message, "checkpoint"))
+                    object.checkpoint = $root.o3ml.v1.CheckpointSelector.toObject(message.checkpoint, options, _depth + 1);
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.offset = typeof message.offset === "number" ? $BigInt(message.offset) : $util.Long.fromBits(message.offset.low >>> 0, message.offset.high >>> 0, true).toBigInt();
+                    else if (typeof message.offset === "number")
+                        object.offset = options.longs === $String ? $String(message.offset) : message.offset;
+                    else
+                        object.offset = options.longs === $String ? $util.Long.prototype.toString.call(message.offset) : options.longs === $Number ? new $util.LongBits(message.offset.low >>> 0, message.offset.high >>> 0).toNumber(true) : message.offset;
+                if (message.length != null && $Object.hasOwnProperty.call(message, "length"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.length = typeof message.length === "number" ? $BigInt(message.length) : $util.Long.fromBits(message.length.low >>> 0, message.length.high >>> 0, true).toBigInt();
+                    else if (typeof message.length === "number")
+                        object.length = options.longs === $String ? $String(message.length) : message.length;
+                    else
+                        object.length = options.longs === $String ? $util.Long.prototype.toString.call(message.length) : options.longs === $Number ? new $util.LongBits(message.length.low >>> 0, message.length.high >>> 0).toNumber(true) : message.length;
+                return object;
+            };
+
+            /**
+             * Converts this ReadArchiveRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ReadArchiveRequest.prototype.toJSON = function() {
+                return ReadArchiveRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ReadArchiveRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ReadArchiveRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReadArchiveRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ReadArchiveRequest";
+            };
+
+            return ReadArchiveRequest;
+        })();
+
+        v1.ReadArchiveResponse = (function() {
+
+            /**
+             * Properties of a ReadArchiveResponse.
+             * @typedef {Object} o3ml.v1.ReadArchiveResponse.$Properties
+             * @property {o3ml.v1.ObjectInfo.$Properties|null} [info] ReadArchiveResponse info
+             * @property {Uint8Array|null} [data] ReadArchiveResponse data
+             * @property {"info"|"data"} [msg] ReadArchiveResponse msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReadArchiveResponse.
+             * @memberof o3ml.v1
+             * @interface IReadArchiveResponse
+             * @augments o3ml.v1.ReadArchiveResponse.$Properties
+             * @deprecated Use o3ml.v1.ReadArchiveResponse.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a ReadArchiveResponse.
+             * @typedef {{
+             *   info?: o3ml.v1.ObjectInfo.$Shape|null;
+             *   data?: Uint8Array|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; info?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.ObjectInfo.$Shape; data?: null }|{ msg?: "data"; info?: null; data: Uint8Array })
+             * )} o3ml.v1.ReadArchiveResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ReadArchiveResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ReadArchiveResponse.
+             * @constructor
+             * @param {o3ml.v1.ReadArchiveResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReadArchiveResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReadArchiveResponse info.
+             * @member {o3ml.v1.ObjectInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @instance
+             */
+            ReadArchiveResponse.prototype.info = null;
+
+            /**
+             * ReadArchiveResponse data.
+             * @member {Uint8Array|null|undefined} data
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @instance
+             */
+            ReadArchiveResponse.prototype.data = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * ReadArchiveResponse msg.
+             * @member {"info"|"data"|undefined} msg
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @instance
+             */
+            $Object.defineProperty(ReadArchiveResponse.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["info", "data"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new ReadArchiveResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @static
+             * @param {o3ml.v1.ReadArchiveResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ReadArchiveResponse} ReadArchiveResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ReadArchiveResponse.$Shape): o3ml.v1.ReadArchiveResponse & o3ml.v1.ReadArchiveResponse.$Shape;
+             *   (properties?: o3ml.v1.ReadArchiveResponse.$Properties): o3ml.v1.ReadArchiveResponse;
+             * }}
+             */
+            ReadArchiveResponse.create = function(properties) {
+                return new ReadArchiveResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ReadArchiveResponse message. Does not implicitly {@link o3ml.v1.ReadArchiveResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @static
+             * @param {o3ml.v1.ReadArchiveResponse.$Properties} message ReadArchiveResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReadArchiveResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.ObjectInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReadArchiveResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ReadArchiveResponse & o3ml.v1.ReadArchiveResponse.$Shape} ReadArchiveResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReadArchiveResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ReadArchiveResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.ObjectInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            message.msg = "info";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.data = reader.bytes();
+                            message.msg = "data";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ReadArchiveResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ReadArchiveResponse} ReadArchiveResponse
+             */
+            ReadArchiveResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ReadArchiveResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ReadArchiveResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ReadArchiveResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.ReadArchiveResponse.info: object expected");
+                    message.info = $root.o3ml.v1.ObjectInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.data != null)
+                    if (typeof object.data === "string")
+                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                    else if (object.data.length >= 0)
+                        message.data = object.data;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ReadArchiveResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @static
+             * @param {o3ml.v1.ReadArchiveResponse} message ReadArchiveResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ReadArchiveResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info")) {
+                    object.info = $root.o3ml.v1.ObjectInfo.toObject(message.info, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "info";
+                }
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data")) {
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                    if (options.oneofs)
+                        object.msg = "data";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this ReadArchiveResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ReadArchiveResponse.prototype.toJSON = function() {
+                return ReadArchiveResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ReadArchiveResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ReadArchiveResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ReadArchiveResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ReadArchiveResponse";
+            };
+
+            return ReadArchiveResponse;
+        })();
+
+        v1.ObjectService = (function() {
+
+            /**
+             * Constructs a new ObjectService service.
+             * @memberof o3ml.v1
+             * @classdesc Represents an ObjectService
+             * @extends $protobuf.rpc.Service
+             * @constructor
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             */
+            const ObjectService = function(rpcImpl, requestDelimited, responseDelimited) {
+                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            $Object.defineProperty(ObjectService.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: ObjectService, writable: true, enumerable: false, configurable: true });
+
+            /**
+             * Creates new ObjectService service using the specified rpc implementation.
+             * @function create
+             * @memberof o3ml.v1.ObjectService
+             * @static
+             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
+             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
+             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
+             * @returns {ObjectService} RPC service. Useful where requests and/or responses are streamed.
+             */
+            ObjectService.create = function(rpcImpl, requestDelimited, responseDelimited) {
+                return new this(rpcImpl, requestDelimited, responseDelimited);
+            };
+
+            /**
+             * Callback as used by {@link o3ml.v1.ObjectService#put}.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef PutCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.PutResponse} [response] PutResponse
+             */
+
+            /**
+             * Calls Put.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef Put
+             * @type {{
+             *   (request: o3ml.v1.IPutRequest, callback: o3ml.v1.ObjectService.PutCallback): void;
+             *   (request: o3ml.v1.IPutRequest): Promise<o3ml.v1.PutResponse>;
+             *   readonly name: "Put";
+             *   readonly path: "/o3ml.v1.ObjectService/Put";
+             *   readonly requestType: "PutRequest";
+             *   readonly responseType: "PutResponse";
+             *   readonly requestStream: true;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Put.
+             * @name o3ml.v1.ObjectService#put
+             * @type {o3ml.v1.ObjectService.Put}
+             */
+            $Object.defineProperties(ObjectService.prototype.put = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.put, $root.o3ml.v1.PutRequest, $root.o3ml.v1.PutResponse, request, callback);
+            }, {
+                name: { value: "Put" },
+                path: { value: "/o3ml.v1.ObjectService/Put" },
+                requestType: { value: "PutRequest" },
+                responseType: { value: "PutResponse" },
+                requestStream: { value: true },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.ObjectService#get}.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef GetCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.GetResponse} [response] GetResponse
+             */
+
+            /**
+             * Calls Get.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef Get
+             * @type {{
+             *   (request: o3ml.v1.IGetRequest, callback: o3ml.v1.ObjectService.GetCallback): void;
+             *   (request: o3ml.v1.IGetRequest): Promise<o3ml.v1.GetResponse>;
+             *   readonly name: "Get";
+             *   readonly path: "/o3ml.v1.ObjectService/Get";
+             *   readonly requestType: "GetRequest";
+             *   readonly responseType: "GetResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Get.
+             * @name o3ml.v1.ObjectService#get
+             * @type {o3ml.v1.ObjectService.Get}
+             */
+            $Object.defineProperties(ObjectService.prototype.get = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.get, $root.o3ml.v1.GetRequest, $root.o3ml.v1.GetResponse, request, callback);
+            }, {
+                name: { value: "Get" },
+                path: { value: "/o3ml.v1.ObjectService/Get" },
+                requestType: { value: "GetRequest" },
+                responseType: { value: "GetResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.ObjectService#stat}.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef StatCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ObjectInfo} [response] ObjectInfo
+             */
+
+            /**
+             * Calls Stat.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef Stat
+             * @type {{
+             *   (request: o3ml.v1.IStatRequest, callback: o3ml.v1.ObjectService.StatCallback): void;
+             *   (request: o3ml.v1.IStatRequest): Promise<o3ml.v1.ObjectInfo>;
+             *   readonly name: "Stat";
+             *   readonly path: "/o3ml.v1.ObjectService/Stat";
+             *   readonly requestType: "StatRequest";
+             *   readonly responseType: "ObjectInfo";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Stat.
+             * @name o3ml.v1.ObjectService#stat
+             * @type {o3ml.v1.ObjectService.Stat}
+             */
+            $Object.defineProperties(ObjectService.prototype.stat = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.stat, $root.o3ml.v1.StatRequest, $root.o3ml.v1.ObjectInfo, request, callback);
+            }, {
+                name: { value: "Stat" },
+                path: { value: "/o3ml.v1.ObjectService/Stat" },
+                requestType: { value: "StatRequest" },
+                responseType: { value: "ObjectInfo" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.ObjectService#list}.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef ListCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ListResponse} [response] ListResponse
+             */
+
+            /**
+             * Calls List.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef List
+             * @type {{
+             *   (request: o3ml.v1.IListRequest, callback: o3ml.v1.ObjectService.ListCallback): void;
+             *   (request: o3ml.v1.IListRequest): Promise<o3ml.v1.ListResponse>;
+             *   readonly name: "List";
+             *   readonly path: "/o3ml.v1.ObjectService/List";
+             *   readonly requestType: "ListRequest";
+             *   readonly responseType: "ListResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls List.
+             * @name o3ml.v1.ObjectService#list
+             * @type {o3ml.v1.ObjectService.List}
+             */
+            $Object.defineProperties(ObjectService.prototype.list = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.list, $root.o3ml.v1.ListRequest, $root.o3ml.v1.ListResponse, request, callback);
+            }, {
+                name: { value: "List" },
+                path: { value: "/o3ml.v1.ObjectService/List" },
+                requestType: { value: "ListRequest" },
+                responseType: { value: "ListResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.ObjectService#delete_}.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef DeleteCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.DeleteResponse} [response] DeleteResponse
+             */
+
+            /**
+             * Calls Delete.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef Delete
+             * @type {{
+             *   (request: o3ml.v1.IDeleteRequest, callback: o3ml.v1.ObjectService.DeleteCallback): void;
+             *   (request: o3ml.v1.IDeleteRequest): Promise<o3ml.v1.DeleteResponse>;
+             *   readonly name: "Delete";
+             *   readonly path: "/o3ml.v1.ObjectService/Delete";
+             *   readonly requestType: "DeleteRequest";
+             *   readonly responseType: "DeleteResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Delete.
+             * @name o3ml.v1.ObjectService#delete
+             * @type {o3ml.v1.ObjectService.Delete}
+             */
+            $Object.defineProperties(ObjectService.prototype["delete"] = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype["delete"], $root.o3ml.v1.DeleteRequest, $root.o3ml.v1.DeleteResponse, request, callback);
+            }, {
+                name: { value: "Delete" },
+                path: { value: "/o3ml.v1.ObjectService/Delete" },
+                requestType: { value: "DeleteRequest" },
+                responseType: { value: "DeleteResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.ObjectService#copy}.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef CopyCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ObjectInfo} [response] ObjectInfo
+             */
+
+            /**
+             * Calls Copy.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef Copy
+             * @type {{
+             *   (request: o3ml.v1.ICopyRequest, callback: o3ml.v1.ObjectService.CopyCallback): void;
+             *   (request: o3ml.v1.ICopyRequest): Promise<o3ml.v1.ObjectInfo>;
+             *   readonly name: "Copy";
+             *   readonly path: "/o3ml.v1.ObjectService/Copy";
+             *   readonly requestType: "CopyRequest";
+             *   readonly responseType: "ObjectInfo";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Copy.
+             * @name o3ml.v1.ObjectService#copy
+             * @type {o3ml.v1.ObjectService.Copy}
+             */
+            $Object.defineProperties(ObjectService.prototype.copy = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.copy, $root.o3ml.v1.CopyRequest, $root.o3ml.v1.ObjectInfo, request, callback);
+            }, {
+                name: { value: "Copy" },
+                path: { value: "/o3ml.v1.ObjectService/Copy" },
+                requestType: { value: "CopyRequest" },
+                responseType: { value: "ObjectInfo" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            return ObjectService;
+        })();
+
+        v1.ObjectInfo = (function() {
+
+            /**
+             * Properties of an ObjectInfo.
+             * @typedef {Object} o3ml.v1.ObjectInfo.$Properties
+             * @property {string|null} [key] ObjectInfo key
+             * @property {number|null} [size] ObjectInfo size
+             * @property {string|null} [cid] ObjectInfo cid
+             * @property {number|null} [createdUnixMs] ObjectInfo createdUnixMs
+             * @property {number|null} [chunkCount] ObjectInfo chunkCount
+             * @property {string|null} [contentType] ObjectInfo contentType
+             * @property {Object.<string,string>|null} [labels] ObjectInfo labels
+             * @property {string|null} [sha256] ObjectInfo sha256
+             * @property {string|null} [problem] ObjectInfo problem
+             * @property {number|null} [archiveSize] ObjectInfo archiveSize
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an ObjectInfo.
+             * @memberof o3ml.v1
+             * @interface IObjectInfo
+             * @augments o3ml.v1.ObjectInfo.$Properties
+             * @deprecated Use o3ml.v1.ObjectInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of an ObjectInfo.
+             * @typedef {o3ml.v1.ObjectInfo.$Properties} o3ml.v1.ObjectInfo.$Shape
+             */
+
+            /**
+             * Constructs a new ObjectInfo.
+             * @memberof o3ml.v1
+             * @classdesc Represents an ObjectInfo.
+             * @constructor
+             * @param {o3ml.v1.ObjectInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ObjectInfo = function (properties) {
+                this.labels = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ObjectInfo key.
+             * @member {string} key
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.key = "";
+
+            /**
+             * ObjectInfo size.
+             * @member {number} size
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ObjectInfo cid.
+             * @member {string} cid
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.cid = "";
+
+            /**
+             * ObjectInfo createdUnixMs.
+             * @member {number} createdUnixMs
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.createdUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * ObjectInfo chunkCount.
+             * @member {number} chunkCount
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.chunkCount = 0;
+
+            /**
+             * ObjectInfo contentType.
+             * @member {string} contentType
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.contentType = "";
+
+            /**
+             * ObjectInfo labels.
+             * @member {Object.<string,string>} labels
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.labels = $util.emptyObject;
+
+            /**
+             * ObjectInfo sha256.
+             * @member {string} sha256
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.sha256 = "";
+
+            /**
+             * ObjectInfo problem.
+             * @member {string} problem
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.problem = "";
+
+            /**
+             * ObjectInfo archiveSize.
+             * @member {number} archiveSize
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             */
+            ObjectInfo.prototype.archiveSize = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new ObjectInfo instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ObjectInfo
+             * @static
+             * @param {o3ml.v1.ObjectInfo.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ObjectInfo} ObjectInfo instance
+             * @type {{
+             *   (properties: o3ml.v1.ObjectInfo.$Shape): o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape;
+             *   (properties?: o3ml.v1.ObjectInfo.$Properties): o3ml.v1.ObjectInfo;
+             * }}
+             */
+            ObjectInfo.create = function(properties) {
+                return new ObjectInfo(properties);
+            };
+
+            /**
+             * Encodes the specified ObjectInfo message. Does not implicitly {@link o3ml.v1.ObjectInfo.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ObjectInfo
+             * @static
+             * @param {o3ml.v1.ObjectInfo.$Properties} message ObjectInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ObjectInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.size);
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.cid);
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs") && (typeof message.createdUnixMs === "object" ? message.createdUnixMs.low || message.createdUnixMs.high : message.createdUnixMs !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).int64(message.createdUnixMs);
+                if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount") && message.chunkCount !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.chunkCount);
+                if (message.contentType != null && $Object.hasOwnProperty.call(message, "contentType") && message.contentType !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.contentType);
+                if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                    for (let keys = $Object.keys(message.labels), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 7, wireType 2 =*/58).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256 !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.sha256);
+                if (message.problem != null && $Object.hasOwnProperty.call(message, "problem") && message.problem !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.problem);
+                if (message.archiveSize != null && $Object.hasOwnProperty.call(message, "archiveSize") && (typeof message.archiveSize === "object" ? message.archiveSize.low || message.archiveSize.high : message.archiveSize !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.archiveSize);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an ObjectInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ObjectInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape} ObjectInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ObjectInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ObjectInfo();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.size = value;
+                            else
+                                delete message.size;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.cid = value;
+                            else
+                                delete message.cid;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.createdUnixMs = value;
+                            else
+                                delete message.createdUnixMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.chunkCount = value;
+                            else
+                                delete message.chunkCount;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contentType = value;
+                            else
+                                delete message.contentType;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.labels === $util.emptyObject)
+                                message.labels = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.labels, key);
+                            message.labels[key] = value;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sha256 = value;
+                            else
+                                delete message.sha256;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.problem = value;
+                            else
+                                delete message.problem;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.archiveSize = value;
+                            else
+                                delete message.archiveSize;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates an ObjectInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ObjectInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ObjectInfo} ObjectInfo
+             */
+            ObjectInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ObjectInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ObjectInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ObjectInfo();
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                if (object.size != null)
+                    if (typeof object.size === "object" ? object.size.low || object.size.high : $Number(object.size) !== 0)
+                        if ($util.Long)
+                            message.size = $util.Long.fromValue(object.size, true);
+                        else if (typeof object.size === "string")
+                            message.size = $parseInt(object.size, 10);
+                        else if (typeof object.size === "number")
+                            message.size = object.size;
+                        else if (typeof object.size === "object")
+                            message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
+                if (object.cid != null)
+                    if (typeof object.cid !== "string" || object.cid.length)
+                        message.cid = $String(object.cid);
+                if (object.createdUnixMs != null)
+                    if (typeof object.createdUnixMs === "object" ? object.createdUnixMs.low || object.createdUnixMs.high : $Number(object.createdUnixMs) !== 0)
+                        if ($util.Long)
+                            message.createdUnixMs = $util.Long.fromValue(object.createdUnixMs, false);
+                        else if (typeof object.createdUnixMs === "string")
+                            message.createdUnixMs = $parseInt(object.createdUnixMs, 10);
+                        else if (typeof object.createdUnixMs === "number")
+                            message.createdUnixMs = object.createdUnixMs;
+                        else if (typeof object.createdUnixMs === "object")
+                            message.createdUnixMs = new $util.LongBits(object.createdUnixMs.low >>> 0, object.createdUnixMs.high >>> 0).toNumber();
+                if (object.chunkCount != null)
+                    if ($Number(object.chunkCount) !== 0)
+                        message.chunkCount = object.chunkCount >>> 0;
+                if (object.contentType != null)
+                    if (typeof object.contentType !== "string" || object.contentType.length)
+                        message.contentType = $String(object.contentType);
+                if (object.labels) {
+                    if (!$util.isObject(object.labels))
+                        throw $TypeError(".o3ml.v1.ObjectInfo.labels: object expected");
+                    message.labels = {};
+                    for (let keys = $Object.keys(object.labels), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.labels, keys[i]);
+                        message.labels[keys[i]] = $String(object.labels[keys[i]]);
+                    }
+                }
+                if (object.sha256 != null)
+                    if (typeof object.sha256 !== "string" || object.sha256.length)
+                        message.sha256 = $String(object.sha256);
+                if (object.problem != null)
+                    if (typeof object.problem !== "string" || object.problem.length)
+                        message.problem = $String(object.problem);
+                if (object.archiveSize != null)
+                    if (typeof object.archiveSize === "object" ? object.archiveSize.low || object.archiveSize.high : $Number(object.archiveSize) !== 0)
+                        if ($util.Long)
+                            message.archiveSize = $util.Long.fromValue(object.archiveSize, true);
+                        else if (typeof object.archiveSize === "string")
+                            message.archiveSize = $parseInt(object.archiveSize, 10);
+                        else if (typeof object.archiveSize === "number")
+                            message.archiveSize = object.archiveSize;
+                        else if (typeof object.archiveSize === "object")
+                            message.archiveSize = new $util.LongBits(object.archiveSize.low >>> 0, object.archiveSize.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an ObjectInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ObjectInfo
+             * @static
+             * @param {o3ml.v1.ObjectInfo} message ObjectInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ObjectInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.objects || options.defaults)
+                    object.labels = {};
+                if (options.defaults) {
+                    object.key = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.cid = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, false);
+                        object.createdUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.createdUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.chunkCount = 0;
+                    object.contentType = "";
+                    object.sha256 = "";
+                    object.problem = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.archiveSize = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.archiveSize = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.size = typeof message.size === "number" ? $BigInt(message.size) : $util.Long.fromBits(message.size.low >>> 0, message.size.high >>> 0, true).toBigInt();
+                    else if (typeof message.size === "number")
+                        object.size = options.longs === $String ? $String(message.size) : message.size;
+                    else
+                        object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
+                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
+                    object.cid = message.cid;
+                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.createdUnixMs = typeof message.createdUnixMs === "number" ? $BigInt(message.createdUnixMs) : $util.Long.fromBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0, false).toBigInt();
+                    else if (typeof message.createdUnixMs === "number")
+                        object.createdUnixMs = options.longs === $String ? $String(message.createdUnixMs) : message.createdUnixMs;
+                    else
+                        object.createdUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.createdUnixMs) : options.longs === $Number ? new $util.LongBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0).toNumber() : message.createdUnixMs;
+                if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount"))
+                    object.chunkCount = message.chunkCount;
+                if (message.contentType != null && $Object.hasOwnProperty.call(message, "contentType"))
+                    object.contentType = message.contentType;
+                let keys2;
+                if (message.labels && (keys2 = $Object.keys(message.labels)).length) {
+                    object.labels = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.labels, keys2[j]);
+                        object.labels[keys2[j]] = message.labels[keys2[j]];
+                    }
+                }
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256"))
+                    object.sha256 = message.sha256;
+                if (message.problem != null && $Object.hasOwnProperty.call(message, "problem"))
+                    object.problem = message.problem;
+                if (message.archiveSize != null && $Object.hasOwnProperty.call(message, "archiveSize"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.archiveSize = typeof message.archiveSize === "number" ? $BigInt(message.archiveSize) : $util.Long.fromBits(message.archiveSize.low >>> 0, message.archiveSize.high >>> 0, true).toBigInt();
+                    else if (typeof message.archiveSize === "number")
+                        object.archiveSize = options.longs === $String ? $String(message.archiveSize) : message.archiveSize;
+                    else
+                        object.archiveSize = options.longs === $String ? $util.Long.prototype.toString.call(message.archiveSize) : options.longs === $Number ? new $util.LongBits(message.archiveSize.low >>> 0, message.archiveSize.high >>> 0).toNumber(true) : message.archiveSize;
+                return object;
+            };
+
+            /**
+             * Converts this ObjectInfo to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ObjectInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ObjectInfo.prototype.toJSON = function() {
+                return ObjectInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ObjectInfo
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ObjectInfo
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ObjectInfo.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ObjectInfo";
+            };
+
+            return ObjectInfo;
+        })();
+
+        v1.PutHeader = (function() {
+
+            /**
+             * Properties of a PutHeader.
+             * @typedef {Object} o3ml.v1.PutHeader.$Properties
+             * @property {string|null} [key] PutHeader key
+             * @property {string|null} [contentType] PutHeader contentType
+             * @property {Object.<string,string>|null} [labels] PutHeader labels
+             * @property {number|null} [expectedSize] PutHeader expectedSize
+             * @property {boolean|null} [hasExpectedSize] PutHeader hasExpectedSize
+             * @property {boolean|null} [ifAbsent] PutHeader ifAbsent
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutHeader.
+             * @memberof o3ml.v1
+             * @interface IPutHeader
+             * @augments o3ml.v1.PutHeader.$Properties
+             * @deprecated Use o3ml.v1.PutHeader.$Properties instead.
+             */
+
+            /**
+             * Shape of a PutHeader.
+             * @typedef {o3ml.v1.PutHeader.$Properties} o3ml.v1.PutHeader.$Shape
+             */
+
+            /**
+             * Constructs a new PutHeader.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PutHeader.
+             * @constructor
+             * @param {o3ml.v1.PutHeader.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutHeader = function (properties) {
+                this.labels = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutHeader key.
+             * @member {string} key
+             * @memberof o3ml.v1.PutHeader
+             * @instance
+             */
+            PutHeader.prototype.key = "";
+
+            /**
+             * PutHeader contentType.
+             * @member {string} contentType
+             * @memberof o3ml.v1.PutHeader
+             * @instance
+             */
+            PutHeader.prototype.contentType = "";
+
+            /**
+             * PutHeader labels.
+             * @member {Object.<string,string>} labels
+             * @memberof o3ml.v1.PutHeader
+             * @instance
+             */
+            PutHeader.prototype.labels = $util.emptyObject;
+
+            /**
+             * PutHeader expectedSize.
+             * @member {number} expectedSize
+             * @memberof o3ml.v1.PutHeader
+             * @instance
+             */
+            PutHeader.prototype.expectedSize = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PutHeader hasExpectedSize.
+             * @member {boolean} hasExpectedSize
+             * @memberof o3ml.v1.PutHeader
+             * @instance
+             */
+            PutHeader.prototype.hasExpectedSize = false;
+
+            /**
+             * PutHeader ifAbsent.
+             * @member {boolean} ifAbsent
+             * @memberof o3ml.v1.PutHeader
+             * @instance
+             */
+            PutHeader.prototype.ifAbsent = false;
+
+            /**
+             * Creates a new PutHeader instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PutHeader
+             * @static
+             * @param {o3ml.v1.PutHeader.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PutHeader} PutHeader instance
+             * @type {{
+             *   (properties: o3ml.v1.PutHeader.$Shape): o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape;
+             *   (properties?: o3ml.v1.PutHeader.$Properties): o3ml.v1.PutHeader;
+             * }}
+             */
+            PutHeader.create = function(properties) {
+                return new PutHeader(properties);
+            };
+
+            /**
+             * Encodes the specified PutHeader message. Does not implicitly {@link o3ml.v1.PutHeader.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PutHeader
+             * @static
+             * @param {o3ml.v1.PutHeader.$Properties} message PutHeader message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutHeader.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.contentType != null && $Object.hasOwnProperty.call(message, "contentType") && message.contentType !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.contentType);
+                if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                    for (let keys = $Object.keys(message.labels), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 3, wireType 2 =*/26).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
+                if (message.expectedSize != null && $Object.hasOwnProperty.call(message, "expectedSize") && (typeof message.expectedSize === "object" ? message.expectedSize.low || message.expectedSize.high : message.expectedSize !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.expectedSize);
+                if (message.hasExpectedSize != null && $Object.hasOwnProperty.call(message, "hasExpectedSize") && message.hasExpectedSize !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.hasExpectedSize);
+                if (message.ifAbsent != null && $Object.hasOwnProperty.call(message, "ifAbsent") && message.ifAbsent !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.ifAbsent);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutHeader message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PutHeader
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape} PutHeader
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutHeader.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PutHeader();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.contentType = value;
+                            else
+                                delete message.contentType;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.labels === $util.emptyObject)
+                                message.labels = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.labels, key);
+                            message.labels[key] = value;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expectedSize = value;
+                            else
+                                delete message.expectedSize;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasExpectedSize = value;
+                            else
+                                delete message.hasExpectedSize;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.ifAbsent = value;
+                            else
+                                delete message.ifAbsent;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PutHeader message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PutHeader
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PutHeader} PutHeader
+             */
+            PutHeader.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PutHeader)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PutHeader: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PutHeader();
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                if (object.contentType != null)
+                    if (typeof object.contentType !== "string" || object.contentType.length)
+                        message.contentType = $String(object.contentType);
+                if (object.labels) {
+                    if (!$util.isObject(object.labels))
+                        throw $TypeError(".o3ml.v1.PutHeader.labels: object expected");
+                    message.labels = {};
+                    for (let keys = $Object.keys(object.labels), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.labels, keys[i]);
+                        message.labels[keys[i]] = $String(object.labels[keys[i]]);
+                    }
+                }
+                if (object.expectedSize != null)
+                    if (typeof object.expectedSize === "object" ? object.expectedSize.low || object.expectedSize.high : $Number(object.expectedSize) !== 0)
+                        if ($util.Long)
+                            message.expectedSize = $util.Long.fromValue(object.expectedSize, true);
+                        else if (typeof object.expectedSize === "string")
+                            message.expectedSize = $parseInt(object.expectedSize, 10);
+                        else if (typeof object.expectedSize === "number")
+                            message.expectedSize = object.expectedSize;
+                        else if (typeof object.expectedSize === "object")
+                            message.expectedSize = new $util.LongBits(object.expectedSize.low >>> 0, object.expectedSize.high >>> 0).toNumber(true);
+                if (object.hasExpectedSize != null)
+                    if (object.hasExpectedSize)
+                        message.hasExpectedSize = $Boolean(object.hasExpectedSize);
+                if (object.ifAbsent != null)
+                    if (object.ifAbsent)
+                        message.ifAbsent = $Boolean(object.ifAbsent);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PutHeader message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PutHeader
+             * @static
+             * @param {o3ml.v1.PutHeader} message PutHeader
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PutHeader.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.objects || options.defaults)
+                    object.labels = {};
+                if (options.defaults) {
+                    object.key = "";
+                    object.contentType = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.expectedSize = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.expectedSize = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.hasExpectedSize = false;
+                    object.ifAbsent = false;
+                }
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                if (message.contentType != null && $Object.hasOwnProperty.call(message, "contentType"))
+                    object.contentType = message.contentType;
+                let keys2;
+                if (message.labels && (keys2 = $Object.keys(message.labels)).length) {
+                    object.labels = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.labels, keys2[j]);
+                        object.labels[keys2[j]] = message.labels[keys2[j]];
+                    }
+                }
+                if (message.expectedSize != null && $Object.hasOwnProperty.call(message, "expectedSize"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.expectedSize = typeof message.expectedSize === "number" ? $BigInt(message.expectedSize) : $util.Long.fromBits(message.expectedSize.low >>> 0, message.expectedSize.high >>> 0, true).toBigInt();
+                    else if (typeof message.expectedSize === "number")
+                        object.expectedSize = options.longs === $String ? $String(message.expectedSize) : message.expectedSize;
+                    else
+                        object.expectedSize = options.longs === $String ? $util.Long.prototype.toString.call(message.expectedSize) : options.longs === $Number ? new $util.LongBits(message.expectedSize.low >>> 0, message.expectedSize.high >>> 0).toNumber(true) : message.expectedSize;
+                if (message.hasExpectedSize != null && $Object.hasOwnProperty.call(message, "hasExpectedSize"))
+                    object.hasExpectedSize = message.hasExpectedSize;
+                if (message.ifAbsent != null && $Object.hasOwnProperty.call(message, "ifAbsent"))
+                    object.ifAbsent = message.ifAbsent;
+                return object;
+            };
+
+            /**
+             * Converts this PutHeader to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PutHeader
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PutHeader.prototype.toJSON = function() {
+                return PutHeader.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PutHeader
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PutHeader
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PutHeader.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PutHeader";
+            };
+
+            return PutHeader;
+        })();
+
+        v1.PutTrailer = (function() {
+
+            /**
+             * Properties of a PutTrailer.
+             * @typedef {Object} o3ml.v1.PutTrailer.$Properties
+             * @property {string|null} [sha256] PutTrailer sha256
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutTrailer.
+             * @memberof o3ml.v1
+             * @interface IPutTrailer
+             * @augments o3ml.v1.PutTrailer.$Properties
+             * @deprecated Use o3ml.v1.PutTrailer.$Properties instead.
+             */
+
+            /**
+             * Shape of a PutTrailer.
+             * @typedef {o3ml.v1.PutTrailer.$Properties} o3ml.v1.PutTrailer.$Shape
+             */
+
+            /**
+             * Constructs a new PutTrailer.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PutTrailer.
+             * @constructor
+             * @param {o3ml.v1.PutTrailer.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutTrailer = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutTrailer sha256.
+             * @member {string} sha256
+             * @memberof o3ml.v1.PutTrailer
+             * @instance
+             */
+            PutTrailer.prototype.sha256 = "";
+
+            /**
+             * Creates a new PutTrailer instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PutTrailer
+             * @static
+             * @param {o3ml.v1.PutTrailer.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PutTrailer} PutTrailer instance
+             * @type {{
+             *   (properties: o3ml.v1.PutTrailer.$Shape): o3ml.v1.PutTrailer & o3ml.v1.PutTrailer.$Shape;
+             *   (properties?: o3ml.v1.PutTrailer.$Properties): o3ml.v1.PutTrailer;
+             * }}
+             */
+            PutTrailer.create = function(properties) {
+                return new PutTrailer(properties);
+            };
+
+            /**
+             * Encodes the specified PutTrailer message. Does not implicitly {@link o3ml.v1.PutTrailer.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PutTrailer
+             * @static
+             * @param {o3ml.v1.PutTrailer.$Properties} message PutTrailer message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutTrailer.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256 !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.sha256);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutTrailer message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PutTrailer
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PutTrailer & o3ml.v1.PutTrailer.$Shape} PutTrailer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutTrailer.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PutTrailer();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.sha256 = value;
+                            else
+                                delete message.sha256;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PutTrailer message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PutTrailer
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PutTrailer} PutTrailer
+             */
+            PutTrailer.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PutTrailer)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PutTrailer: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PutTrailer();
+                if (object.sha256 != null)
+                    if (typeof object.sha256 !== "string" || object.sha256.length)
+                        message.sha256 = $String(object.sha256);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PutTrailer message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PutTrailer
+             * @static
+             * @param {o3ml.v1.PutTrailer} message PutTrailer
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PutTrailer.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.sha256 = "";
+                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256"))
+                    object.sha256 = message.sha256;
+                return object;
+            };
+
+            /**
+             * Converts this PutTrailer to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PutTrailer
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PutTrailer.prototype.toJSON = function() {
+                return PutTrailer.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PutTrailer
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PutTrailer
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PutTrailer.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PutTrailer";
+            };
+
+            return PutTrailer;
+        })();
+
+        v1.PutRequest = (function() {
+
+            /**
+             * Properties of a PutRequest.
+             * @typedef {Object} o3ml.v1.PutRequest.$Properties
+             * @property {o3ml.v1.PutHeader.$Properties|null} [header] PutRequest header
+             * @property {Uint8Array|null} [data] PutRequest data
+             * @property {o3ml.v1.PutTrailer.$Properties|null} [trailer] PutRequest trailer
+             * @property {"header"|"data"|"trailer"} [msg] PutRequest msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutRequest.
+             * @memberof o3ml.v1
+             * @interface IPutRequest
+             * @augments o3ml.v1.PutRequest.$Properties
+             * @deprecated Use o3ml.v1.PutRequest.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a PutRequest.
+             * @typedef {{
+             *   header?: o3ml.v1.PutHeader.$Shape|null;
+             *   data?: Uint8Array|null;
+             *   trailer?: o3ml.v1.PutTrailer.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; header?: null; data?: null; trailer?: null }|{ msg?: "header"; header: o3ml.v1.PutHeader.$Shape; data?: null; trailer?: null }|{ msg?: "data"; header?: null; data: Uint8Array; trailer?: null }|{ msg?: "trailer"; header?: null; data?: null; trailer: o3ml.v1.PutTrailer.$Shape })
+             * )} o3ml.v1.PutRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PutRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PutRequest.
+             * @constructor
+             * @param {o3ml.v1.PutRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutRequest header.
+             * @member {o3ml.v1.PutHeader.$Properties|null|undefined} header
+             * @memberof o3ml.v1.PutRequest
+             * @instance
+             */
+            PutRequest.prototype.header = null;
+
+            /**
+             * PutRequest data.
+             * @member {Uint8Array|null|undefined} data
+             * @memberof o3ml.v1.PutRequest
+             * @instance
+             */
+            PutRequest.prototype.data = null;
+
+            /**
+             * PutRequest trailer.
+             * @member {o3ml.v1.PutTrailer.$Properties|null|undefined} trailer
+             * @memberof o3ml.v1.PutRequest
+             * @instance
+             */
+            PutRequest.prototype.trailer = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * PutRequest msg.
+             * @member {"header"|"data"|"trailer"|undefined} msg
+             * @memberof o3ml.v1.PutRequest
+             * @instance
+             */
+            $Object.defineProperty(PutRequest.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["header", "data", "trailer"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new PutRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PutRequest
+             * @static
+             * @param {o3ml.v1.PutRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PutRequest} PutRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.PutRequest.$Shape): o3ml.v1.PutRequest & o3ml.v1.PutRequest.$Shape;
+             *   (properties?: o3ml.v1.PutRequest.$Properties): o3ml.v1.PutRequest;
+             * }}
+             */
+            PutRequest.create = function(properties) {
+                return new PutRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PutRequest message. Does not implicitly {@link o3ml.v1.PutRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PutRequest
+             * @static
+             * @param {o3ml.v1.PutRequest.$Properties} message PutRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.header != null && $Object.hasOwnProperty.call(message, "header"))
+                    $root.o3ml.v1.PutHeader.encode(message.header, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
+                if (message.trailer != null && $Object.hasOwnProperty.call(message, "trailer"))
+                    $root.o3ml.v1.PutTrailer.encode(message.trailer, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PutRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PutRequest & o3ml.v1.PutRequest.$Shape} PutRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PutRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.header = $root.o3ml.v1.PutHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.header);
+                            message.msg = "header";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.data = reader.bytes();
+                            message.msg = "data";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.trailer = $root.o3ml.v1.PutTrailer.decode(reader, reader.size(), $undefined, _depth + 1, message.trailer);
+                            message.msg = "trailer";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PutRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PutRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PutRequest} PutRequest
+             */
+            PutRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PutRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PutRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PutRequest();
+                if (object.header != null) {
+                    if (!$util.isObject(object.header))
+                        throw $TypeError(".o3ml.v1.PutRequest.header: object expected");
+                    message.header = $root.o3ml.v1.PutHeader.fromObject(object.header, _depth + 1);
+                }
+                if (object.data != null)
+                    if (typeof object.data === "string")
+                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                    else if (object.data.length >= 0)
+                        message.data = object.data;
+                if (object.trailer != null) {
+                    if (!$util.isObject(object.trailer))
+                        throw $TypeError(".o3ml.v1.PutRequest.trailer: object expected");
+                    message.trailer = $root.o3ml.v1.PutTrailer.fromObject(object.trailer, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PutRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PutRequest
+             * @static
+             * @param {o3ml.v1.PutRequest} message PutRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PutRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.header != null && $Object.hasOwnProperty.call(message, "header")) {
+                    object.header = $root.o3ml.v1.PutHeader.toObject(message.header, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "header";
+                }
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data")) {
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                    if (options.oneofs)
+                        object.msg = "data";
+                }
+                if (message.trailer != null && $Object.hasOwnProperty.call(message, "trailer")) {
+                    object.trailer = $root.o3ml.v1.PutTrailer.toObject(message.trailer, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "trailer";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PutRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PutRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PutRequest.prototype.toJSON = function() {
+                return PutRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PutRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PutRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PutRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PutRequest";
+            };
+
+            return PutRequest;
+        })();
+
+        v1.PutResponse = (function() {
+
+            /**
+             * Properties of a PutResponse.
+             * @typedef {Object} o3ml.v1.PutResponse.$Properties
+             * @property {o3ml.v1.ObjectInfo.$Properties|null} [info] PutResponse info
+             * @property {number|null} [bytesUploaded] PutResponse bytesUploaded
+             * @property {number|null} [bytesDeduplicated] PutResponse bytesDeduplicated
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PutResponse.
+             * @memberof o3ml.v1
+             * @interface IPutResponse
+             * @augments o3ml.v1.PutResponse.$Properties
+             * @deprecated Use o3ml.v1.PutResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a PutResponse.
+             * @typedef {o3ml.v1.PutResponse.$Properties} o3ml.v1.PutResponse.$Shape
+             */
+
+            /**
+             * Constructs a new PutResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PutResponse.
+             * @constructor
+             * @param {o3ml.v1.PutResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PutResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PutResponse info.
+             * @member {o3ml.v1.ObjectInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.PutResponse
+             * @instance
+             */
+            PutResponse.prototype.info = null;
+
+            /**
+             * PutResponse bytesUploaded.
+             * @member {number} bytesUploaded
+             * @memberof o3ml.v1.PutResponse
+             * @instance
+             */
+            PutResponse.prototype.bytesUploaded = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PutResponse bytesDeduplicated.
+             * @member {number} bytesDeduplicated
+             * @memberof o3ml.v1.PutResponse
+             * @instance
+             */
+            PutResponse.prototype.bytesDeduplicated = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new PutResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PutResponse
+             * @static
+             * @param {o3ml.v1.PutResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PutResponse} PutResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.PutResponse.$Shape): o3ml.v1.PutResponse & o3ml.v1.PutResponse.$Shape;
+             *   (properties?: o3ml.v1.PutResponse.$Properties): o3ml.v1.PutResponse;
+             * }}
+             */
+            PutResponse.create = function(properties) {
+                return new PutResponse(properties);
+            };
+
+            /**
+             * Encodes the specified PutResponse message. Does not implicitly {@link o3ml.v1.PutResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PutResponse
+             * @static
+             * @param {o3ml.v1.PutResponse.$Properties} message PutResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PutResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.ObjectInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.bytesUploaded != null && $Object.hasOwnProperty.call(message, "bytesUploaded") && (typeof message.bytesUploaded === "object" ? message.bytesUploaded.low || message.bytesUploaded.high : message.bytesUploaded !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.bytesUploaded);
+                if (message.bytesDeduplicated != null && $Object.hasOwnProperty.call(message, "bytesDeduplicated") && (typeof message.bytesDeduplicated === "object" ? message.bytesDeduplicated.low || message.bytesDeduplicated.high : message.bytesDeduplicated !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.bytesDeduplicated);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PutResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PutResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PutResponse & o3ml.v1.PutResponse.$Shape} PutResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PutResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PutResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.ObjectInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesUploaded = value;
+                            else
+                                delete message.bytesUploaded;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.bytesDeduplicated = value;
+                            else
+                                delete message.bytesDeduplicated;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PutResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PutResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PutResponse} PutResponse
+             */
+            PutResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PutResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PutResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PutResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.PutResponse.info: object expected");
+                    message.info = $root.o3ml.v1.ObjectInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.bytesUploaded != null)
+                    if (typeof object.bytesUploaded === "object" ? object.bytesUploaded.low || object.bytesUploaded.high : $Number(object.bytesUploaded) !== 0)
+                        if ($util.Long)
+                            message.bytesUploaded = $util.Long.fromValue(object.bytesUploaded, true);
+                        else if (typeof object.bytesUploaded === "string")
+                            message.bytesUploaded = $parseInt(object.bytesUploaded, 10);
+                        else if (typeof object.bytesUploaded === "number")
+                            message.bytesUploaded = object.bytesUploaded;
+                        else if (typeof object.bytesUploaded === "object")
+                            message.bytesUploaded = new $util.LongBits(object.bytesUploaded.low >>> 0, object.bytesUploaded.high >>> 0).toNumber(true);
+                if (object.bytesDeduplicated != null)
+                    if (typeof object.bytesDeduplicated === "object" ? object.bytesDeduplicated.low || object.bytesDeduplicated.high : $Number(object.bytesDeduplicated) !== 0)
+                        if ($util.Long)
+                            message.bytesDeduplicated = $util.Long.fromValue(object.bytesDeduplicated, true);
+                        else if (typeof object.bytesDeduplicated === "string")
+                            message.bytesDeduplicated = $parseInt(object.bytesDeduplicated, 10);
+                        else if (typeof object.bytesDeduplicated === "number")
+                            message.bytesDeduplicated = object.bytesDeduplicated;
+                        else if (typeof object.bytesDeduplicated === "object")
+                            message.bytesDeduplicated = new $util.LongBits(object.bytesDeduplicated.low >>> 0, object.bytesDeduplicated.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PutResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PutResponse
+             * @static
+             * @param {o3ml.v1.PutResponse} message PutResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PutResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.info = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesUploaded = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesUploaded = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.bytesDeduplicated = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.bytesDeduplicated = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    object.info = $root.o3ml.v1.ObjectInfo.toObject(message.info, options, _depth + 1);
+                if (message.bytesUploaded != null && $Object.hasOwnProperty.call(message, "bytesUploaded"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesUploaded = typeof message.bytesUploaded === "number" ? $BigInt(message.bytesUploaded) : $util.Long.fromBits(message.bytesUploaded.low >>> 0, message.bytesUploaded.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesUploaded === "number")
+                        object.bytesUploaded = options.longs === $String ? $String(message.bytesUploaded) : message.bytesUploaded;
+                    else
+                        object.bytesUploaded = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesUploaded) : options.longs === $Number ? new $util.LongBits(message.bytesUploaded.low >>> 0, message.bytesUploaded.high >>> 0).toNumber(true) : message.bytesUploaded;
+                if (message.bytesDeduplicated != null && $Object.hasOwnProperty.call(message, "bytesDeduplicated"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.bytesDeduplicated = typeof message.bytesDeduplicated === "number" ? $BigInt(message.bytesDeduplicated) : $util.Long.fromBits(message.bytesDeduplicated.low >>> 0, message.bytesDeduplicated.high >>> 0, true).toBigInt();
+                    else if (typeof message.bytesDeduplicated === "number")
+                        object.bytesDeduplicated = options.longs === $String ? $String(message.bytesDeduplicated) : message.bytesDeduplicated;
+                    else
+                        object.bytesDeduplicated = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesDeduplicated) : options.longs === $Number ? new $util.LongBits(message.bytesDeduplicated.low >>> 0, message.bytesDeduplicated.high >>> 0).toNumber(true) : message.bytesDeduplicated;
+                return object;
+            };
+
+            /**
+             * Converts this PutResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PutResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PutResponse.prototype.toJSON = function() {
+                return PutResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PutResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PutResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PutResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PutResponse";
+            };
+
+            return PutResponse;
+        })();
+
+        v1.GetRequest = (function() {
+
+            /**
+             * Properties of a GetRequest.
+             * @typedef {Object} o3ml.v1.GetRequest.$Properties
+             * @property {string|null} [key] GetRequest key
+             * @property {number|null} [offset] GetRequest offset
+             * @property {number|null} [length] GetRequest length
+             * @property {boolean|null} [fromStore] GetRequest fromStore
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetRequest.
+             * @memberof o3ml.v1
+             * @interface IGetRequest
+             * @augments o3ml.v1.GetRequest.$Properties
+             * @deprecated Use o3ml.v1.GetRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a GetRequest.
+             * @typedef {o3ml.v1.GetRequest.$Properties} o3ml.v1.GetRequest.$Shape
+             */
+
+            /**
+             * Constructs a new GetRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GetRequest.
+             * @constructor
+             * @param {o3ml.v1.GetRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetRequest key.
+             * @member {string} key
+             * @memberof o3ml.v1.GetRequest
+             * @instance
+             */
+            GetRequest.prototype.key = "";
+
+            /**
+             * GetRequest offset.
+             * @member {number} offset
+             * @memberof o3ml.v1.GetRequest
+             * @instance
+             */
+            GetRequest.prototype.offset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GetRequest length.
+             * @member {number} length
+             * @memberof o3ml.v1.GetRequest
+             * @instance
+             */
+            GetRequest.prototype.length = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * GetRequest fromStore.
+             * @member {boolean} fromStore
+             * @memberof o3ml.v1.GetRequest
+             * @instance
+             */
+            GetRequest.prototype.fromStore = false;
+
+            /**
+             * Creates a new GetRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GetRequest
+             * @static
+             * @param {o3ml.v1.GetRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GetRequest} GetRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.GetRequest.$Shape): o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape;
+             *   (properties?: o3ml.v1.GetRequest.$Properties): o3ml.v1.GetRequest;
+             * }}
+             */
+            GetRequest.create = function(properties) {
+                return new GetRequest(properties);
+            };
+
+            /**
+             * Encodes the specified GetRequest message. Does not implicitly {@link o3ml.v1.GetRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GetRequest
+             * @static
+             * @param {o3ml.v1.GetRequest.$Properties} message GetRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && (typeof message.offset === "object" ? message.offset.low || message.offset.high : message.offset !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.offset);
+                if (message.length != null && $Object.hasOwnProperty.call(message, "length") && (typeof message.length === "object" ? message.length.low || message.length.high : message.length !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.length);
+                if (message.fromStore != null && $Object.hasOwnProperty.call(message, "fromStore") && message.fromStore !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.fromStore);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GetRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape} GetRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GetRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.offset = value;
+                            else
+                                delete message.offset;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.length = value;
+                            else
+                                delete message.length;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.fromStore = value;
+                            else
+                                delete message.fromStore;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GetRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GetRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GetRequest} GetRequest
+             */
+            GetRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GetRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GetRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GetRequest();
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                if (object.offset != null)
+                    if (typeof object.offset === "object" ? object.offset.low || object.offset.high : $Number(object.offset) !== 0)
+                        if ($util.Long)
+                            message.offset = $util.Long.fromValue(object.offset, true);
+                        else if (typeof object.offset === "string")
+                            message.offset = $parseInt(object.offset, 10);
+                        else if (typeof object.offset === "number")
+                            message.offset = object.offset;
+                        else if (typeof object.offset === "object")
+                            message.offset = new $util.LongBits(object.offset.low >>> 0, object.offset.high >>> 0).toNumber(true);
+                if (object.length != null)
+                    if (typeof object.length === "object" ? object.length.low || object.length.high : $Number(object.length) !== 0)
+                        if ($util.Long)
+                            message.length = $util.Long.fromValue(object.length, true);
+                        else if (typeof object.length === "string")
+                            message.length = $parseInt(object.length, 10);
+                        else if (typeof object.length === "number")
+                            message.length = object.length;
+                        else if (typeof object.length === "object")
+                            message.length = new $util.LongBits(object.length.low >>> 0, object.length.high >>> 0).toNumber(true);
+                if (object.fromStore != null)
+                    if (object.fromStore)
+                        message.fromStore = $Boolean(object.fromStore);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GetRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GetRequest
+             * @static
+             * @param {o3ml.v1.GetRequest} message GetRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GetRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.key = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.offset = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.offset = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.length = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.length = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.fromStore = false;
+                }
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.offset = typeof message.offset === "number" ? $BigInt(message.offset) : $util.Long.fromBits(message.offset.low >>> 0, message.offset.high >>> 0, true).toBigInt();
+                    else if (typeof message.offset === "number")
+                        object.offset = options.longs === $String ? $String(message.offset) : message.offset;
+                    else
+                        object.offset = options.longs === $String ? $util.Long.prototype.toString.call(message.offset) : options.longs === $Number ? new $util.LongBits(message.offset.low >>> 0, message.offset.high >>> 0).toNumber(true) : message.offset;
+                if (message.length != null && $Object.hasOwnProperty.call(message, "length"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.length = typeof message.length === "number" ? $BigInt(message.length) : $util.Long.fromBits(message.length.low >>> 0, message.length.high >>> 0, true).toBigInt();
+                    else if (typeof message.length === "number")
+                        object.length = options.longs === $String ? $String(message.length) : message.length;
+                    else
+                        object.length = options.longs === $String ? $util.Long.prototype.toString.call(message.length) : options.longs === $Number ? new $util.LongBits(message.length.low >>> 0, message.length.high >>> 0).toNumber(true) : message.length;
+                if (message.fromStore != null && $Object.hasOwnProperty.call(message, "fromStore"))
+                    object.fromStore = message.fromStore;
+                return object;
+            };
+
+            /**
+             * Converts this GetRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GetRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GetRequest.prototype.toJSON = function() {
+                return GetRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GetRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GetRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GetRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GetRequest";
+            };
+
+            return GetRequest;
+        })();
+
+        v1.GetResponse = (function() {
+
+            /**
+             * Properties of a GetResponse.
+             * @typedef {Object} o3ml.v1.GetResponse.$Properties
+             * @property {o3ml.v1.ObjectInfo.$Properties|null} [info] GetResponse info
+             * @property {Uint8Array|null} [data] GetResponse data
+             * @property {"info"|"data"} [msg] GetResponse msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GetResponse.
+             * @memberof o3ml.v1
+             * @interface IGetResponse
+             * @augments o3ml.v1.GetResponse.$Properties
+             * @deprecated Use o3ml.v1.GetResponse.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a GetResponse.
+             * @typedef {{
+             *   info?: o3ml.v1.ObjectInfo.$Shape|null;
+             *   data?: Uint8Array|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; info?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.ObjectInfo.$Shape; data?: null }|{ msg?: "data"; info?: null; data: Uint8Array })
+             * )} o3ml.v1.GetResponse.$Shape
+             */
+
+            /**
+             * Constructs a new GetResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a GetResponse.
+             * @constructor
+             * @param {o3ml.v1.GetResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GetResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GetResponse info.
+             * @member {o3ml.v1.ObjectInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.GetResponse
+             * @instance
+             */
+            GetResponse.prototype.info = null;
+
+            /**
+             * GetResponse data.
+             * @member {Uint8Array|null|undefined} data
+             * @memberof o3ml.v1.GetResponse
+             * @instance
+             */
+            GetResponse.prototype.data = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * GetResponse msg.
+             * @member {"info"|"data"|undefined} msg
+             * @memberof o3ml.v1.GetResponse
+             * @instance
+             */
+            $Object.defineProperty(GetResponse.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["info", "data"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new GetResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.GetResponse
+             * @static
+             * @param {o3ml.v1.GetResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.GetResponse} GetResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.GetResponse.$Shape): o3ml.v1.GetResponse & o3ml.v1.GetResponse.$Shape;
+             *   (properties?: o3ml.v1.GetResponse.$Properties): o3ml.v1.GetResponse;
+             * }}
+             */
+            GetResponse.create = function(properties) {
+                return new GetResponse(properties);
+            };
+
+            /**
+             * Encodes the specified GetResponse message. Does not implicitly {@link o3ml.v1.GetResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.GetResponse
+             * @static
+             * @param {o3ml.v1.GetResponse.$Properties} message GetResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GetResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.ObjectInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GetResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.GetResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.GetResponse & o3ml.v1.GetResponse.$Shape} GetResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GetResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.GetResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.ObjectInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            message.msg = "info";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.data = reader.bytes();
+                            message.msg = "data";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a GetResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.GetResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.GetResponse} GetResponse
+             */
+            GetResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.GetResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.GetResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.GetResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.GetResponse.info: object expected");
+                    message.info = $root.o3ml.v1.ObjectInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.data != null)
+                    if (typeof object.data === "string")
+                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                    else if (object.data.length >= 0)
+                        message.data = object.data;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a GetResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.GetResponse
+             * @static
+             * @param {o3ml.v1.GetResponse} message GetResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            GetResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info")) {
+                    object.info = $root.o3ml.v1.ObjectInfo.toObject(message.info, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "info";
+                }
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data")) {
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                    if (options.oneofs)
+                        object.msg = "data";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this GetResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.GetResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            GetResponse.prototype.toJSON = function() {
+                return GetResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for GetResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.GetResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            GetResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.GetResponse";
+            };
+
+            return GetResponse;
+        })();
+
+        v1.StatRequest = (function() {
+
+            /**
+             * Properties of a StatRequest.
+             * @typedef {Object} o3ml.v1.StatRequest.$Properties
+             * @property {string|null} [key] StatRequest key
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StatRequest.
+             * @memberof o3ml.v1
+             * @interface IStatRequest
+             * @augments o3ml.v1.StatRequest.$Properties
+             * @deprecated Use o3ml.v1.StatRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a StatRequest.
+             * @typedef {o3ml.v1.StatRequest.$Properties} o3ml.v1.StatRequest.$Shape
+             */
+
+            /**
+             * Constructs a new StatRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a StatRequest.
+             * @constructor
+             * @param {o3ml.v1.StatRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StatRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StatRequest key.
+             * @member {string} key
+             * @memberof o3ml.v1.StatRequest
+             * @instance
+             */
+            StatRequest.prototype.key = "";
+
+            /**
+             * Creates a new StatRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.StatRequest
+             * @static
+             * @param {o3ml.v1.StatRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.StatRequest} StatRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.StatRequest.$Shape): o3ml.v1.StatRequest & o3ml.v1.StatRequest.$Shape;
+             *   (properties?: o3ml.v1.StatRequest.$Properties): o3ml.v1.StatRequest;
+             * }}
+             */
+            StatRequest.create = function(properties) {
+                return new StatRequest(properties);
+            };
+
+            /**
+             * Encodes the specified StatRequest message. Does not implicitly {@link o3ml.v1.StatRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.StatRequest
+             * @static
+             * @param {o3ml.v1.StatRequest.$Properties} message StatRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StatRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StatRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.StatRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.StatRequest & o3ml.v1.StatRequest.$Shape} StatRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StatRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.StatRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a StatRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.StatRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.StatRequest} StatRequest
+             */
+            StatRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.StatRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.StatRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.StatRequest();
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a StatRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.StatRequest
+             * @static
+             * @param {o3ml.v1.StatRequest} message StatRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            StatRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.key = "";
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                return object;
+            };
+
+            /**
+             * Converts this StatRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.StatRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            StatRequest.prototype.toJSON = function() {
+                return StatRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for StatRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.StatRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            StatRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.StatRequest";
+            };
+
+            return StatRequest;
+        })();
+
+        v1.ListRequest = (function() {
+
+            /**
+             * Properties of a ListRequest.
+             * @typedef {Object} o3ml.v1.ListRequest.$Properties
+             * @property {string|null} [prefix] ListRequest prefix
+             * @property {number|null} [pageSize] ListRequest pageSize
+             * @property {string|null} [pageToken] ListRequest pageToken
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListRequest.
+             * @memberof o3ml.v1
+             * @interface IListRequest
+             * @augments o3ml.v1.ListRequest.$Properties
+             * @deprecated Use o3ml.v1.ListRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListRequest.
+             * @typedef {o3ml.v1.ListRequest.$Properties} o3ml.v1.ListRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ListRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListRequest.
+             * @constructor
+             * @param {o3ml.v1.ListRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListRequest prefix.
+             * @member {string} prefix
+             * @memberof o3ml.v1.ListRequest
+             * @instance
+             */
+            ListRequest.prototype.prefix = "";
+
+            /**
+             * ListRequest pageSize.
+             * @member {number} pageSize
+             * @memberof o3ml.v1.ListRequest
+             * @instance
+             */
+            ListRequest.prototype.pageSize = 0;
+
+            /**
+             * ListRequest pageToken.
+             * @member {string} pageToken
+             * @memberof o3ml.v1.ListRequest
+             * @instance
+             */
+            ListRequest.prototype.pageToken = "";
+
+            /**
+             * Creates a new ListRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListRequest
+             * @static
+             * @param {o3ml.v1.ListRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListRequest} ListRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ListRequest.$Shape): o3ml.v1.ListRequest & o3ml.v1.ListRequest.$Shape;
+             *   (properties?: o3ml.v1.ListRequest.$Properties): o3ml.v1.ListRequest;
+             * }}
+             */
+            ListRequest.create = function(properties) {
+                return new ListRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ListRequest message. Does not implicitly {@link o3ml.v1.ListRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListRequest
+             * @static
+             * @param {o3ml.v1.ListRequest.$Properties} message ListRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.prefix != null && $Object.hasOwnProperty.call(message, "prefix") && message.prefix !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.prefix);
+                if (message.pageSize != null && $Object.hasOwnProperty.call(message, "pageSize") && message.pageSize !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.pageSize);
+                if (message.pageToken != null && $Object.hasOwnProperty.call(message, "pageToken") && message.pageToken !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.pageToken);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListRequest & o3ml.v1.ListRequest.$Shape} ListRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.prefix = value;
+                            else
+                                delete message.prefix;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.pageSize = value;
+                            else
+                                delete message.pageSize;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.pageToken = value;
+                            else
+                                delete message.pageToken;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListRequest} ListRequest
+             */
+            ListRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListRequest();
+                if (object.prefix != null)
+                    if (typeof object.prefix !== "string" || object.prefix.length)
+                        message.prefix = $String(object.prefix);
+                if (object.pageSize != null)
+                    if ($Number(object.pageSize) !== 0)
+                        message.pageSize = object.pageSize >>> 0;
+                if (object.pageToken != null)
+                    if (typeof object.pageToken !== "string" || object.pageToken.length)
+                        message.pageToken = $String(object.pageToken);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListRequest
+             * @static
+             * @param {o3ml.v1.ListRequest} message ListRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.prefix = "";
+                    object.pageSize = 0;
+                    object.pageToken = "";
+                }
+                if (message.prefix != null && $Object.hasOwnProperty.call(message, "prefix"))
+                    object.prefix = message.prefix;
+                if (message.pageSize != null && $Object.hasOwnProperty.call(message, "pageSize"))
+                    object.pageSize = message.pageSize;
+                if (message.pageToken != null && $Object.hasOwnProperty.call(message, "pageToken"))
+                    object.pageToken = message.pageToken;
+                return object;
+            };
+
+            /**
+             * Converts this ListRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListRequest.prototype.toJSON = function() {
+                return ListRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListRequest";
+            };
+
+            return ListRequest;
+        })();
+
+        v1.ListResponse = (function() {
+
+            /**
+             * Properties of a ListResponse.
+             * @typedef {Object} o3ml.v1.ListResponse.$Properties
+             * @property {Array.<o3ml.v1.ObjectInfo.$Properties>|null} [objects] ListResponse objects
+             * @property {string|null} [nextPageToken] ListResponse nextPageToken
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ListResponse.
+             * @memberof o3ml.v1
+             * @interface IListResponse
+             * @augments o3ml.v1.ListResponse.$Properties
+             * @deprecated Use o3ml.v1.ListResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ListResponse.
+             * @typedef {o3ml.v1.ListResponse.$Properties} o3ml.v1.ListResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ListResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ListResponse.
+             * @constructor
+             * @param {o3ml.v1.ListResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ListResponse = function (properties) {
+                this.objects = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ListResponse objects.
+             * @member {Array.<o3ml.v1.ObjectInfo.$Properties>} objects
+             * @memberof o3ml.v1.ListResponse
+             * @instance
+             */
+            ListResponse.prototype.objects = $util.emptyArray;
+
+            /**
+             * ListResponse nextPageToken.
+             * @member {string} nextPageToken
+             * @memberof o3ml.v1.ListResponse
+             * @instance
+             */
+            ListResponse.prototype.nextPageToken = "";
+
+            /**
+             * Creates a new ListResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ListResponse
+             * @static
+             * @param {o3ml.v1.ListResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ListResponse} ListResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ListResponse.$Shape): o3ml.v1.ListResponse & o3ml.v1.ListResponse.$Shape;
+             *   (properties?: o3ml.v1.ListResponse.$Properties): o3ml.v1.ListResponse;
+             * }}
+             */
+            ListResponse.create = function(properties) {
+                return new ListResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ListResponse message. Does not implicitly {@link o3ml.v1.ListResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ListResponse
+             * @static
+             * @param {o3ml.v1.ListResponse.$Properties} message ListResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ListResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.objects != null && message.objects.length)
+                    for (let i = 0; i < message.objects.length; ++i)
+                        $root.o3ml.v1.ObjectInfo.encode(message.objects[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.nextPageToken != null && $Object.hasOwnProperty.call(message, "nextPageToken") && message.nextPageToken !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.nextPageToken);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ListResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ListResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ListResponse & o3ml.v1.ListResponse.$Shape} ListResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ListResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ListResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.objects && message.objects.length))
+                                message.objects = [];
+                            message.objects.push($root.o3ml.v1.ObjectInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nextPageToken = value;
+                            else
+                                delete message.nextPageToken;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ListResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ListResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ListResponse} ListResponse
+             */
+            ListResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ListResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ListResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ListResponse();
+                if (object.objects) {
+                    if (!$Array.isArray(object.objects))
+                        throw $TypeError(".o3ml.v1.ListResponse.objects: array expected");
+                    message.objects = $Array(object.objects.length);
+                    for (let i = 0; i < object.objects.length; ++i) {
+                        if (!$util.isObject(object.objects[i]))
+                            throw $TypeError(".o3ml.v1.ListResponse.objects: object expected");
+                        message.objects[i] = $root.o3ml.v1.ObjectInfo.fromObject(object.objects[i], _depth + 1);
+                    }
+                }
+                if (object.nextPageToken != null)
+                    if (typeof object.nextPageToken !== "string" || object.nextPageToken.length)
+                        message.nextPageToken = $String(object.nextPageToken);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ListResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ListResponse
+             * @static
+             * @param {o3ml.v1.ListResponse} message ListResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ListResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.objects = [];
+                if (options.defaults)
+                    object.nextPageToken = "";
+                if (message.objects && message.objects.length) {
+                    object.objects = $Array(message.objects.length);
+                    for (let j = 0; j < message.objects.length; ++j)
+                        object.objects[j] = $root.o3ml.v1.ObjectInfo.toObject(message.objects[j], options, _depth + 1);
+                }
+                if (message.nextPageToken != null && $Object.hasOwnProperty.call(message, "nextPageToken"))
+                    object.nextPageToken = message.nextPageToken;
+                return object;
+            };
+
+            /**
+             * Converts this ListResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ListResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ListResponse.prototype.toJSON = function() {
+                return ListResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ListResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ListResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ListResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ListResponse";
+            };
+
+            return ListResponse;
+        })();
+
+        v1.DeleteRequest = (function() {
+
+            /**
+             * Properties of a DeleteRequest.
+             * @typedef {Object} o3ml.v1.DeleteRequest.$Properties
+             * @property {string|null} [key] DeleteRequest key
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeleteRequest.
+             * @memberof o3ml.v1
+             * @interface IDeleteRequest
+             * @augments o3ml.v1.DeleteRequest.$Properties
+             * @deprecated Use o3ml.v1.DeleteRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeleteRequest.
+             * @typedef {o3ml.v1.DeleteRequest.$Properties} o3ml.v1.DeleteRequest.$Shape
+             */
+
+            /**
+             * Constructs a new DeleteRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DeleteRequest.
+             * @constructor
+             * @param {o3ml.v1.DeleteRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeleteRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeleteRequest key.
+             * @member {string} key
+             * @memberof o3ml.v1.DeleteRequest
+             * @instance
+             */
+            DeleteRequest.prototype.key = "";
+
+            /**
+             * Creates a new DeleteRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DeleteRequest
+             * @static
+             * @param {o3ml.v1.DeleteRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DeleteRequest} DeleteRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.DeleteRequest.$Shape): o3ml.v1.DeleteRequest & o3ml.v1.DeleteRequest.$Shape;
+             *   (properties?: o3ml.v1.DeleteRequest.$Properties): o3ml.v1.DeleteRequest;
+             * }}
+             */
+            DeleteRequest.create = function(properties) {
+                return new DeleteRequest(properties);
+            };
+
+            /**
+             * Encodes the specified DeleteRequest message. Does not implicitly {@link o3ml.v1.DeleteRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DeleteRequest
+             * @static
+             * @param {o3ml.v1.DeleteRequest.$Properties} message DeleteRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeleteRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeleteRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DeleteRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DeleteRequest & o3ml.v1.DeleteRequest.$Shape} DeleteRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeleteRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DeleteRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.key = value;
+                            else
+                                delete message.key;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DeleteRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DeleteRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DeleteRequest} DeleteRequest
+             */
+            DeleteRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DeleteRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DeleteRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DeleteRequest();
+                if (object.key != null)
+                    if (typeof object.key !== "string" || object.key.length)
+                        message.key = $String(object.key);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DeleteRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DeleteRequest
+             * @static
+             * @param {o3ml.v1.DeleteRequest} message DeleteRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DeleteRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.key = "";
+                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
+                    object.key = message.key;
+                return object;
+            };
+
+            /**
+             * Converts this DeleteRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DeleteRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DeleteRequest.prototype.toJSON = function() {
+                return DeleteRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DeleteRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DeleteRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DeleteRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DeleteRequest";
+            };
+
+            return DeleteRequest;
+        })();
+
+        v1.DeleteResponse = (function() {
+
+            /**
+             * Properties of a DeleteResponse.
+             * @typedef {Object} o3ml.v1.DeleteResponse.$Properties
+             * @property {boolean|null} [existed] DeleteResponse existed
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeleteResponse.
+             * @memberof o3ml.v1
+             * @interface IDeleteResponse
+             * @augments o3ml.v1.DeleteResponse.$Properties
+             * @deprecated Use o3ml.v1.DeleteResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeleteResponse.
+             * @typedef {o3ml.v1.DeleteResponse.$Properties} o3ml.v1.DeleteResponse.$Shape
+             */
+
+            /**
+             * Constructs a new DeleteResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DeleteResponse.
+             * @constructor
+             * @param {o3ml.v1.DeleteResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeleteResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeleteResponse existed.
+             * @member {boolean} existed
+             * @memberof o3ml.v1.DeleteResponse
+             * @instance
+             */
+            DeleteResponse.prototype.existed = false;
+
+            /**
+             * Creates a new DeleteResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DeleteResponse
+             * @static
+             * @param {o3ml.v1.DeleteResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DeleteResponse} DeleteResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.DeleteResponse.$Shape): o3ml.v1.DeleteResponse & o3ml.v1.DeleteResponse.$Shape;
+             *   (properties?: o3ml.v1.DeleteResponse.$Properties): o3ml.v1.DeleteResponse;
+             * }}
+             */
+            DeleteResponse.create = function(properties) {
+                return new DeleteResponse(properties);
+            };
+
+            /**
+             * Encodes the specified DeleteResponse message. Does not implicitly {@link o3ml.v1.DeleteResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DeleteResponse
+             * @static
+             * @param {o3ml.v1.DeleteResponse.$Properties} message DeleteResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeleteResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.existed != null && $Object.hasOwnProperty.call(message, "existed") && message.existed !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.existed);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeleteResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DeleteResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DeleteResponse & o3ml.v1.DeleteResponse.$Shape} DeleteResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeleteResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DeleteResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.existed = value;
+                            else
+                                delete message.existed;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DeleteResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DeleteResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DeleteResponse} DeleteResponse
+             */
+            DeleteResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DeleteResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DeleteResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DeleteResponse();
+                if (object.existed != null)
+                    if (object.existed)
+                        message.existed = $Boolean(object.existed);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DeleteResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DeleteResponse
+             * @static
+             * @param {o3ml.v1.DeleteResponse} message DeleteResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DeleteResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.existed = false;
+                if (message.existed != null && $Object.hasOwnProperty.call(message, "existed"))
+                    object.existed = message.existed;
+                return object;
+            };
+
+            /**
+             * Converts this DeleteResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DeleteResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DeleteResponse.prototype.toJSON = function() {
+                return DeleteResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DeleteResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DeleteResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DeleteResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DeleteResponse";
+            };
+
+            return DeleteResponse;
+        })();
+
+        v1.CopyRequest = (function() {
+
+            /**
+             * Properties of a CopyRequest.
+             * @typedef {Object} o3ml.v1.CopyRequest.$Properties
+             * @property {string|null} [source] CopyRequest source
+             * @property {string|null} [destination] CopyRequest destination
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CopyRequest.
+             * @memberof o3ml.v1
+             * @interface ICopyRequest
+             * @augments o3ml.v1.CopyRequest.$Properties
+             * @deprecated Use o3ml.v1.CopyRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a CopyRequest.
+             * @typedef {o3ml.v1.CopyRequest.$Properties} o3ml.v1.CopyRequest.$Shape
+             */
+
+            /**
+             * Constructs a new CopyRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CopyRequest.
+             * @constructor
+             * @param {o3ml.v1.CopyRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CopyRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CopyRequest source.
+             * @member {string} source
+             * @memberof o3ml.v1.CopyRequest
+             * @instance
+             */
+            CopyRequest.prototype.source = "";
+
+            /**
+             * CopyRequest destination.
+             * @member {string} destination
+             * @memberof o3ml.v1.CopyRequest
+             * @instance
+             */
+            CopyRequest.prototype.destination = "";
+
+            /**
+             * Creates a new CopyRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CopyRequest
+             * @static
+             * @param {o3ml.v1.CopyRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CopyRequest} CopyRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.CopyRequest.$Shape): o3ml.v1.CopyRequest & o3ml.v1.CopyRequest.$Shape;
+             *   (properties?: o3ml.v1.CopyRequest.$Properties): o3ml.v1.CopyRequest;
+             * }}
+             */
+            CopyRequest.create = function(properties) {
+                return new CopyRequest(properties);
+            };
+
+            /**
+             * Encodes the specified CopyRequest message. Does not implicitly {@link o3ml.v1.CopyRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CopyRequest
+             * @static
+             * @param {o3ml.v1.CopyRequest.$Properties} message CopyRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CopyRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source") && message.source !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.source);
+                if (message.destination != null && $Object.hasOwnProperty.call(message, "destination") && message.destination !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.destination);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CopyRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CopyRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CopyRequest & o3ml.v1.CopyRequest.$Shape} CopyRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CopyRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CopyRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.source = value;
+                            else
+                                delete message.source;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.destination = value;
+                            else
+                                delete message.destination;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CopyRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CopyRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CopyRequest} CopyRequest
+             */
+            CopyRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CopyRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CopyRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CopyRequest();
+                if (object.source != null)
+                    if (typeof object.source !== "string" || object.source.length)
+                        message.source = $String(object.source);
+                if (object.destination != null)
+                    if (typeof object.destination !== "string" || object.destination.length)
+                        message.destination = $String(object.destination);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CopyRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CopyRequest
+             * @static
+             * @param {o3ml.v1.CopyRequest} message CopyRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CopyRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.source = "";
+                    object.destination = "";
+                }
+                if (message.source != null && $Object.hasOwnProperty.call(message, "source"))
+                    object.source = message.source;
+                if (message.destination != null && $Object.hasOwnProperty.call(message, "destination"))
+                    object.destination = message.destination;
+                return object;
+            };
+
+            /**
+             * Converts this CopyRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CopyRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CopyRequest.prototype.toJSON = function() {
+                return CopyRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CopyRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CopyRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CopyRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CopyRequest";
+            };
+
+            return CopyRequest;
+        })();
+
         /**
          * ErrorCode enum.
          * @name o3ml.v1.ErrorCode
@@ -14300,6 +19117,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {boolean|null} [hasCodeDirty] RegisterRunRequest hasCodeDirty
              * @property {Object.<string,string>|null} [packages] RegisterRunRequest packages
              * @property {string|null} [host] RegisterRunRequest host
+             * @property {boolean|null} [mustBeNew] RegisterRunRequest mustBeNew
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -14389,6 +19207,14 @@ export const o3ml = $root.o3ml = (() => {
             RegisterRunRequest.prototype.host = "";
 
             /**
+             * RegisterRunRequest mustBeNew.
+             * @member {boolean} mustBeNew
+             * @memberof o3ml.v1.RegisterRunRequest
+             * @instance
+             */
+            RegisterRunRequest.prototype.mustBeNew = false;
+
+            /**
              * Creates a new RegisterRunRequest instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.RegisterRunRequest
@@ -14435,6 +19261,8 @@ export const o3ml = $root.o3ml = (() => {
                         writer.uint32(/* id 6, wireType 2 =*/50).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.packages[keys[i]]).ldelim();
                 if (message.host != null && $Object.hasOwnProperty.call(message, "host") && message.host !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.host);
+                if (message.mustBeNew != null && $Object.hasOwnProperty.call(message, "mustBeNew") && message.mustBeNew !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.mustBeNew);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -14569,6 +19397,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.host;
                             continue;
                         }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.mustBeNew = value;
+                            else
+                                delete message.mustBeNew;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -14632,6 +19469,9 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.host != null)
                     if (typeof object.host !== "string" || object.host.length)
                         message.host = $String(object.host);
+                if (object.mustBeNew != null)
+                    if (object.mustBeNew)
+                        message.mustBeNew = $Boolean(object.mustBeNew);
                 return message;
             };
 
@@ -14661,6 +19501,7 @@ export const o3ml = $root.o3ml = (() => {
                     object.codeDirty = false;
                     object.hasCodeDirty = false;
                     object.host = "";
+                    object.mustBeNew = false;
                 }
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
                     object.name = message.name;
@@ -14683,6 +19524,8 @@ export const o3ml = $root.o3ml = (() => {
                 }
                 if (message.host != null && $Object.hasOwnProperty.call(message, "host"))
                     object.host = message.host;
+                if (message.mustBeNew != null && $Object.hasOwnProperty.call(message, "mustBeNew"))
+                    object.mustBeNew = message.mustBeNew;
                 return object;
             };
 
@@ -14728,6 +19571,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {boolean|null} [hasCodeDirty] RunInfo hasCodeDirty
              * @property {Object.<string,string>|null} [packages] RunInfo packages
              * @property {string|null} [host] RunInfo host
+             * @property {boolean|null} [existing] RunInfo existing
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -14833,6 +19677,14 @@ export const o3ml = $root.o3ml = (() => {
             RunInfo.prototype.host = "";
 
             /**
+             * RunInfo existing.
+             * @member {boolean} existing
+             * @memberof o3ml.v1.RunInfo
+             * @instance
+             */
+            RunInfo.prototype.existing = false;
+
+            /**
              * Creates a new RunInfo instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.RunInfo
@@ -14883,6 +19735,8 @@ export const o3ml = $root.o3ml = (() => {
                         writer.uint32(/* id 8, wireType 2 =*/66).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.packages[keys[i]]).ldelim();
                 if (message.host != null && $Object.hasOwnProperty.call(message, "host") && message.host !== "")
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.host);
+                if (message.existing != null && $Object.hasOwnProperty.call(message, "existing") && message.existing !== false)
+                    writer.uint32(/* id 10, wireType 0 =*/80).bool(message.existing);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -15035,6 +19889,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.host;
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.existing = value;
+                            else
+                                delete message.existing;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -15111,6 +19974,9 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.host != null)
                     if (typeof object.host !== "string" || object.host.length)
                         message.host = $String(object.host);
+                if (object.existing != null)
+                    if (object.existing)
+                        message.existing = $Boolean(object.existing);
                 return message;
             };
 
@@ -15146,6 +20012,7 @@ export const o3ml = $root.o3ml = (() => {
                     object.codeDirty = false;
                     object.hasCodeDirty = false;
                     object.host = "";
+                    object.existing = false;
                 }
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
                     object.id = message.id;
@@ -15177,6 +20044,8 @@ export const o3ml = $root.o3ml = (() => {
                 }
                 if (message.host != null && $Object.hasOwnProperty.call(message, "host"))
                     object.host = message.host;
+                if (message.existing != null && $Object.hasOwnProperty.call(message, "existing"))
+                    object.existing = message.existing;
                 return object;
             };
 
@@ -19915,3811 +24784,6 @@ export const o3ml = $root.o3ml = (() => {
             };
 
             return RebuildIndexResponse;
-        })();
-
-        v1.ObjectService = (function() {
-
-            /**
-             * Constructs a new ObjectService service.
-             * @memberof o3ml.v1
-             * @classdesc Represents an ObjectService
-             * @extends $protobuf.rpc.Service
-             * @constructor
-             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
-             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
-             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
-             */
-            const ObjectService = function(rpcImpl, requestDelimited, responseDelimited) {
-                $protobuf.rpc.Service.call(this, rpcImpl, requestDelimited, responseDelimited);
-            };
-
-            $Object.defineProperty(ObjectService.prototype = $Object.create($protobuf.rpc.Service.prototype), "constructor", { value: ObjectService, writable: true, enumerable: false, configurable: true });
-
-            /**
-             * Creates new ObjectService service using the specified rpc implementation.
-             * @function create
-             * @memberof o3ml.v1.ObjectService
-             * @static
-             * @param {$protobuf.RPCImpl} rpcImpl RPC implementation
-             * @param {boolean} [requestDelimited=false] Whether requests are length-delimited
-             * @param {boolean} [responseDelimited=false] Whether responses are length-delimited
-             * @returns {ObjectService} RPC service. Useful where requests and/or responses are streamed.
-             */
-            ObjectService.create = function(rpcImpl, requestDelimited, responseDelimited) {
-                return new this(rpcImpl, requestDelimited, responseDelimited);
-            };
-
-            /**
-             * Callback as used by {@link o3ml.v1.ObjectService#put}.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef PutCallback
-             * @type {function}
-             * @param {Error|null} error Error, if any
-             * @param {o3ml.v1.PutResponse} [response] PutResponse
-             */
-
-            /**
-             * Calls Put.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef Put
-             * @type {{
-             *   (request: o3ml.v1.IPutRequest, callback: o3ml.v1.ObjectService.PutCallback): void;
-             *   (request: o3ml.v1.IPutRequest): Promise<o3ml.v1.PutResponse>;
-             *   readonly name: "Put";
-             *   readonly path: "/o3ml.v1.ObjectService/Put";
-             *   readonly requestType: "PutRequest";
-             *   readonly responseType: "PutResponse";
-             *   readonly requestStream: true;
-             *   readonly responseStream: undefined;
-             * }}
-             */
-
-            /**
-             * Calls Put.
-             * @name o3ml.v1.ObjectService#put
-             * @type {o3ml.v1.ObjectService.Put}
-             */
-            $Object.defineProperties(ObjectService.prototype.put = function(request, callback) {
-                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.put, $root.o3ml.v1.PutRequest, $root.o3ml.v1.PutResponse, request, callback);
-            }, {
-                name: { value: "Put" },
-                path: { value: "/o3ml.v1.ObjectService/Put" },
-                requestType: { value: "PutRequest" },
-                responseType: { value: "PutResponse" },
-                requestStream: { value: true },
-                responseStream: { value: $undefined }
-            });
-
-            /**
-             * Callback as used by {@link o3ml.v1.ObjectService#get}.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef GetCallback
-             * @type {function}
-             * @param {Error|null} error Error, if any
-             * @param {o3ml.v1.GetResponse} [response] GetResponse
-             */
-
-            /**
-             * Calls Get.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef Get
-             * @type {{
-             *   (request: o3ml.v1.IGetRequest, callback: o3ml.v1.ObjectService.GetCallback): void;
-             *   (request: o3ml.v1.IGetRequest): Promise<o3ml.v1.GetResponse>;
-             *   readonly name: "Get";
-             *   readonly path: "/o3ml.v1.ObjectService/Get";
-             *   readonly requestType: "GetRequest";
-             *   readonly responseType: "GetResponse";
-             *   readonly requestStream: undefined;
-             *   readonly responseStream: true;
-             * }}
-             */
-
-            /**
-             * Calls Get.
-             * @name o3ml.v1.ObjectService#get
-             * @type {o3ml.v1.ObjectService.Get}
-             */
-            $Object.defineProperties(ObjectService.prototype.get = function(request, callback) {
-                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.get, $root.o3ml.v1.GetRequest, $root.o3ml.v1.GetResponse, request, callback);
-            }, {
-                name: { value: "Get" },
-                path: { value: "/o3ml.v1.ObjectService/Get" },
-                requestType: { value: "GetRequest" },
-                responseType: { value: "GetResponse" },
-                requestStream: { value: $undefined },
-                responseStream: { value: true }
-            });
-
-            /**
-             * Callback as used by {@link o3ml.v1.ObjectService#stat}.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef StatCallback
-             * @type {function}
-             * @param {Error|null} error Error, if any
-             * @param {o3ml.v1.ObjectInfo} [response] ObjectInfo
-             */
-
-            /**
-             * Calls Stat.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef Stat
-             * @type {{
-             *   (request: o3ml.v1.IStatRequest, callback: o3ml.v1.ObjectService.StatCallback): void;
-             *   (request: o3ml.v1.IStatRequest): Promise<o3ml.v1.ObjectInfo>;
-             *   readonly name: "Stat";
-             *   readonly path: "/o3ml.v1.ObjectService/Stat";
-             *   readonly requestType: "StatRequest";
-             *   readonly responseType: "ObjectInfo";
-             *   readonly requestStream: undefined;
-             *   readonly responseStream: undefined;
-             * }}
-             */
-
-            /**
-             * Calls Stat.
-             * @name o3ml.v1.ObjectService#stat
-             * @type {o3ml.v1.ObjectService.Stat}
-             */
-            $Object.defineProperties(ObjectService.prototype.stat = function(request, callback) {
-                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.stat, $root.o3ml.v1.StatRequest, $root.o3ml.v1.ObjectInfo, request, callback);
-            }, {
-                name: { value: "Stat" },
-                path: { value: "/o3ml.v1.ObjectService/Stat" },
-                requestType: { value: "StatRequest" },
-                responseType: { value: "ObjectInfo" },
-                requestStream: { value: $undefined },
-                responseStream: { value: $undefined }
-            });
-
-            /**
-             * Callback as used by {@link o3ml.v1.ObjectService#list}.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef ListCallback
-             * @type {function}
-             * @param {Error|null} error Error, if any
-             * @param {o3ml.v1.ListResponse} [response] ListResponse
-             */
-
-            /**
-             * Calls List.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef List
-             * @type {{
-             *   (request: o3ml.v1.IListRequest, callback: o3ml.v1.ObjectService.ListCallback): void;
-             *   (request: o3ml.v1.IListRequest): Promise<o3ml.v1.ListResponse>;
-             *   readonly name: "List";
-             *   readonly path: "/o3ml.v1.ObjectService/List";
-             *   readonly requestType: "ListRequest";
-             *   readonly responseType: "ListResponse";
-             *   readonly requestStream: undefined;
-             *   readonly responseStream: undefined;
-             * }}
-             */
-
-            /**
-             * Calls List.
-             * @name o3ml.v1.ObjectService#list
-             * @type {o3ml.v1.ObjectService.List}
-             */
-            $Object.defineProperties(ObjectService.prototype.list = function(request, callback) {
-                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.list, $root.o3ml.v1.ListRequest, $root.o3ml.v1.ListResponse, request, callback);
-            }, {
-                name: { value: "List" },
-                path: { value: "/o3ml.v1.ObjectService/List" },
-                requestType: { value: "ListRequest" },
-                responseType: { value: "ListResponse" },
-                requestStream: { value: $undefined },
-                responseStream: { value: $undefined }
-            });
-
-            /**
-             * Callback as used by {@link o3ml.v1.ObjectService#delete_}.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef DeleteCallback
-             * @type {function}
-             * @param {Error|null} error Error, if any
-             * @param {o3ml.v1.DeleteResponse} [response] DeleteResponse
-             */
-
-            /**
-             * Calls Delete.
-             * @memberof o3ml.v1.ObjectService
-             * @typedef Delete
-             * @type {{
-             *   (request: o3ml.v1.IDeleteRequest, callback: o3ml.v1.ObjectService.DeleteCallback): void;
-             *   (request: o3ml.v1.IDeleteRequest): Promise<o3ml.v1.DeleteResponse>;
-             *   readonly name: "Delete";
-             *   readonly path: "/o3ml.v1.ObjectService/Delete";
-             *   readonly requestType: "DeleteRequest";
-             *   readonly responseType: "DeleteResponse";
-             *   readonly requestStream: undefined;
-             *   readonly responseStream: undefined;
-             * }}
-             */
-
-            /**
-             * Calls Delete.
-             * @name o3ml.v1.ObjectService#delete
-             * @type {o3ml.v1.ObjectService.Delete}
-             */
-            $Object.defineProperties(ObjectService.prototype["delete"] = function(request, callback) {
-                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype["delete"], $root.o3ml.v1.DeleteRequest, $root.o3ml.v1.DeleteResponse, request, callback);
-            }, {
-                name: { value: "Delete" },
-                path: { value: "/o3ml.v1.ObjectService/Delete" },
-                requestType: { value: "DeleteRequest" },
-                responseType: { value: "DeleteResponse" },
-                requestStream: { value: $undefined },
-                responseStream: { value: $undefined }
-            });
-
-            return ObjectService;
-        })();
-
-        v1.ObjectInfo = (function() {
-
-            /**
-             * Properties of an ObjectInfo.
-             * @typedef {Object} o3ml.v1.ObjectInfo.$Properties
-             * @property {string|null} [key] ObjectInfo key
-             * @property {number|null} [size] ObjectInfo size
-             * @property {string|null} [cid] ObjectInfo cid
-             * @property {number|null} [createdUnixMs] ObjectInfo createdUnixMs
-             * @property {number|null} [chunkCount] ObjectInfo chunkCount
-             * @property {string|null} [contentType] ObjectInfo contentType
-             * @property {Object.<string,string>|null} [labels] ObjectInfo labels
-             * @property {string|null} [sha256] ObjectInfo sha256
-             * @property {string|null} [problem] ObjectInfo problem
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an ObjectInfo.
-             * @memberof o3ml.v1
-             * @interface IObjectInfo
-             * @augments o3ml.v1.ObjectInfo.$Properties
-             * @deprecated Use o3ml.v1.ObjectInfo.$Properties instead.
-             */
-
-            /**
-             * Shape of an ObjectInfo.
-             * @typedef {o3ml.v1.ObjectInfo.$Properties} o3ml.v1.ObjectInfo.$Shape
-             */
-
-            /**
-             * Constructs a new ObjectInfo.
-             * @memberof o3ml.v1
-             * @classdesc Represents an ObjectInfo.
-             * @constructor
-             * @param {o3ml.v1.ObjectInfo.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const ObjectInfo = function (properties) {
-                this.labels = {};
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * ObjectInfo key.
-             * @member {string} key
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.key = "";
-
-            /**
-             * ObjectInfo size.
-             * @member {number} size
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * ObjectInfo cid.
-             * @member {string} cid
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.cid = "";
-
-            /**
-             * ObjectInfo createdUnixMs.
-             * @member {number} createdUnixMs
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.createdUnixMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
-
-            /**
-             * ObjectInfo chunkCount.
-             * @member {number} chunkCount
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.chunkCount = 0;
-
-            /**
-             * ObjectInfo contentType.
-             * @member {string} contentType
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.contentType = "";
-
-            /**
-             * ObjectInfo labels.
-             * @member {Object.<string,string>} labels
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.labels = $util.emptyObject;
-
-            /**
-             * ObjectInfo sha256.
-             * @member {string} sha256
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.sha256 = "";
-
-            /**
-             * ObjectInfo problem.
-             * @member {string} problem
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             */
-            ObjectInfo.prototype.problem = "";
-
-            /**
-             * Creates a new ObjectInfo instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.ObjectInfo
-             * @static
-             * @param {o3ml.v1.ObjectInfo.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.ObjectInfo} ObjectInfo instance
-             * @type {{
-             *   (properties: o3ml.v1.ObjectInfo.$Shape): o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape;
-             *   (properties?: o3ml.v1.ObjectInfo.$Properties): o3ml.v1.ObjectInfo;
-             * }}
-             */
-            ObjectInfo.create = function(properties) {
-                return new ObjectInfo(properties);
-            };
-
-            /**
-             * Encodes the specified ObjectInfo message. Does not implicitly {@link o3ml.v1.ObjectInfo.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.ObjectInfo
-             * @static
-             * @param {o3ml.v1.ObjectInfo.$Properties} message ObjectInfo message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            ObjectInfo.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
-                if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.size);
-                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid") && message.cid !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.cid);
-                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs") && (typeof message.createdUnixMs === "object" ? message.createdUnixMs.low || message.createdUnixMs.high : message.createdUnixMs !== 0))
-                    writer.uint32(/* id 4, wireType 0 =*/32).int64(message.createdUnixMs);
-                if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount") && message.chunkCount !== 0)
-                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.chunkCount);
-                if (message.contentType != null && $Object.hasOwnProperty.call(message, "contentType") && message.contentType !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.contentType);
-                if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
-                    for (let keys = $Object.keys(message.labels), i = 0; i < keys.length; ++i)
-                        writer.uint32(/* id 7, wireType 2 =*/58).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
-                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256 !== "")
-                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.sha256);
-                if (message.problem != null && $Object.hasOwnProperty.call(message, "problem") && message.problem !== "")
-                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.problem);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes an ObjectInfo message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.ObjectInfo
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.ObjectInfo & o3ml.v1.ObjectInfo.$Shape} ObjectInfo
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            ObjectInfo.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, key, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.ObjectInfo();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.key = value;
-                            else
-                                delete message.key;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 0)
-                                break;
-                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
-                                message.size = value;
-                            else
-                                delete message.size;
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.cid = value;
-                            else
-                                delete message.cid;
-                            continue;
-                        }
-                    case 4: {
-                            if (wireType !== 0)
-                                break;
-                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
-                                message.createdUnixMs = value;
-                            else
-                                delete message.createdUnixMs;
-                            continue;
-                        }
-                    case 5: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.chunkCount = value;
-                            else
-                                delete message.chunkCount;
-                            continue;
-                        }
-                    case 6: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.contentType = value;
-                            else
-                                delete message.contentType;
-                            continue;
-                        }
-                    case 7: {
-                            if (wireType !== 2)
-                                break;
-                            if (message.labels === $util.emptyObject)
-                                message.labels = {};
-                            let end2 = reader.size() + reader.pos;
-                            if (end2 > reader.len)
-                                throw $RangeError("index out of range");
-                            reader.len = end2;
-                            key = "";
-                            value = "";
-                            while (reader.pos < end2) {
-                                let tag2 = reader.tag();
-                                wireType = tag2 & 7;
-                                switch (tag2 >>>= 3) {
-                                case 1:
-                                    if (wireType !== 2)
-                                        break;
-                                    key = reader.stringVerify();
-                                    continue;
-                                case 2:
-                                    if (wireType !== 2)
-                                        break;
-                                    value = reader.stringVerify();
-                                    continue;
-                                }
-                                reader.skipType(wireType, _depth, tag2);
-                            }
-                            if (reader.pos !== end2)
-                                throw $RangeError("index out of range");
-                            reader.len = end;
-                            if (key === "__proto__")
-                                $util.makeProp(message.labels, key);
-                            message.labels[key] = value;
-                            continue;
-                        }
-                    case 8: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.sha256 = value;
-                            else
-                                delete message.sha256;
-                            continue;
-                        }
-                    case 9: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.problem = value;
-                            else
-                                delete message.problem;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates an ObjectInfo message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.ObjectInfo
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.ObjectInfo} ObjectInfo
-             */
-            ObjectInfo.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.ObjectInfo)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.ObjectInfo: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.ObjectInfo();
-                if (object.key != null)
-                    if (typeof object.key !== "string" || object.key.length)
-                        message.key = $String(object.key);
-                if (object.size != null)
-                    if (typeof object.size === "object" ? object.size.low || object.size.high : $Number(object.size) !== 0)
-                        if ($util.Long)
-                            message.size = $util.Long.fromValue(object.size, true);
-                        else if (typeof object.size === "string")
-                            message.size = $parseInt(object.size, 10);
-                        else if (typeof object.size === "number")
-                            message.size = object.size;
-                        else if (typeof object.size === "object")
-                            message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
-                if (object.cid != null)
-                    if (typeof object.cid !== "string" || object.cid.length)
-                        message.cid = $String(object.cid);
-                if (object.createdUnixMs != null)
-                    if (typeof object.createdUnixMs === "object" ? object.createdUnixMs.low || object.createdUnixMs.high : $Number(object.createdUnixMs) !== 0)
-                        if ($util.Long)
-                            message.createdUnixMs = $util.Long.fromValue(object.createdUnixMs, false);
-                        else if (typeof object.createdUnixMs === "string")
-                            message.createdUnixMs = $parseInt(object.createdUnixMs, 10);
-                        else if (typeof object.createdUnixMs === "number")
-                            message.createdUnixMs = object.createdUnixMs;
-                        else if (typeof object.createdUnixMs === "object")
-                            message.createdUnixMs = new $util.LongBits(object.createdUnixMs.low >>> 0, object.createdUnixMs.high >>> 0).toNumber();
-                if (object.chunkCount != null)
-                    if ($Number(object.chunkCount) !== 0)
-                        message.chunkCount = object.chunkCount >>> 0;
-                if (object.contentType != null)
-                    if (typeof object.contentType !== "string" || object.contentType.length)
-                        message.contentType = $String(object.contentType);
-                if (object.labels) {
-                    if (!$util.isObject(object.labels))
-                        throw $TypeError(".o3ml.v1.ObjectInfo.labels: object expected");
-                    message.labels = {};
-                    for (let keys = $Object.keys(object.labels), i = 0; i < keys.length; ++i) {
-                        if (keys[i] === "__proto__")
-                            $util.makeProp(message.labels, keys[i]);
-                        message.labels[keys[i]] = $String(object.labels[keys[i]]);
-                    }
-                }
-                if (object.sha256 != null)
-                    if (typeof object.sha256 !== "string" || object.sha256.length)
-                        message.sha256 = $String(object.sha256);
-                if (object.problem != null)
-                    if (typeof object.problem !== "string" || object.problem.length)
-                        message.problem = $String(object.problem);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from an ObjectInfo message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.ObjectInfo
-             * @static
-             * @param {o3ml.v1.ObjectInfo} message ObjectInfo
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            ObjectInfo.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.objects || options.defaults)
-                    object.labels = {};
-                if (options.defaults) {
-                    object.key = "";
-                    if ($util.Long) {
-                        let long = new $util.Long(0, 0, true);
-                        object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                    } else
-                        object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                    object.cid = "";
-                    if ($util.Long) {
-                        let long = new $util.Long(0, 0, false);
-                        object.createdUnixMs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                    } else
-                        object.createdUnixMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                    object.chunkCount = 0;
-                    object.contentType = "";
-                    object.sha256 = "";
-                    object.problem = "";
-                }
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
-                    object.key = message.key;
-                if (message.size != null && $Object.hasOwnProperty.call(message, "size"))
-                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                        object.size = typeof message.size === "number" ? $BigInt(message.size) : $util.Long.fromBits(message.size.low >>> 0, message.size.high >>> 0, true).toBigInt();
-                    else if (typeof message.size === "number")
-                        object.size = options.longs === $String ? $String(message.size) : message.size;
-                    else
-                        object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
-                if (message.cid != null && $Object.hasOwnProperty.call(message, "cid"))
-                    object.cid = message.cid;
-                if (message.createdUnixMs != null && $Object.hasOwnProperty.call(message, "createdUnixMs"))
-                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                        object.createdUnixMs = typeof message.createdUnixMs === "number" ? $BigInt(message.createdUnixMs) : $util.Long.fromBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0, false).toBigInt();
-                    else if (typeof message.createdUnixMs === "number")
-                        object.createdUnixMs = options.longs === $String ? $String(message.createdUnixMs) : message.createdUnixMs;
-                    else
-                        object.createdUnixMs = options.longs === $String ? $util.Long.prototype.toString.call(message.createdUnixMs) : options.longs === $Number ? new $util.LongBits(message.createdUnixMs.low >>> 0, message.createdUnixMs.high >>> 0).toNumber() : message.createdUnixMs;
-                if (message.chunkCount != null && $Object.hasOwnProperty.call(message, "chunkCount"))
-                    object.chunkCount = message.chunkCount;
-                if (message.contentType != null && $Object.hasOwnProperty.call(message, "contentType"))
-                    object.contentType = message.contentType;
-                let keys2;
-                if (message.labels && (keys2 = $Object.keys(message.labels)).length) {
-                    object.labels = {};
-                    for (let j = 0; j < keys2.length; ++j) {
-                        if (keys2[j] === "__proto__")
-                            $util.makeProp(object.labels, keys2[j]);
-                        object.labels[keys2[j]] = message.labels[keys2[j]];
-                    }
-                }
-                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256"))
-                    object.sha256 = message.sha256;
-                if (message.problem != null && $Object.hasOwnProperty.call(message, "problem"))
-                    object.problem = message.problem;
-                return object;
-            };
-
-            /**
-             * Converts this ObjectInfo to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.ObjectInfo
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            ObjectInfo.prototype.toJSON = function() {
-                return ObjectInfo.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for ObjectInfo
-             * @function getTypeUrl
-             * @memberof o3ml.v1.ObjectInfo
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            ObjectInfo.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.ObjectInfo";
-            };
-
-            return ObjectInfo;
-        })();
-
-        v1.PutHeader = (function() {
-
-            /**
-             * Properties of a PutHeader.
-             * @typedef {Object} o3ml.v1.PutHeader.$Properties
-             * @property {string|null} [key] PutHeader key
-             * @property {string|null} [contentType] PutHeader contentType
-             * @property {Object.<string,string>|null} [labels] PutHeader labels
-             * @property {number|null} [expectedSize] PutHeader expectedSize
-             * @property {boolean|null} [hasExpectedSize] PutHeader hasExpectedSize
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a PutHeader.
-             * @memberof o3ml.v1
-             * @interface IPutHeader
-             * @augments o3ml.v1.PutHeader.$Properties
-             * @deprecated Use o3ml.v1.PutHeader.$Properties instead.
-             */
-
-            /**
-             * Shape of a PutHeader.
-             * @typedef {o3ml.v1.PutHeader.$Properties} o3ml.v1.PutHeader.$Shape
-             */
-
-            /**
-             * Constructs a new PutHeader.
-             * @memberof o3ml.v1
-             * @classdesc Represents a PutHeader.
-             * @constructor
-             * @param {o3ml.v1.PutHeader.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const PutHeader = function (properties) {
-                this.labels = {};
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * PutHeader key.
-             * @member {string} key
-             * @memberof o3ml.v1.PutHeader
-             * @instance
-             */
-            PutHeader.prototype.key = "";
-
-            /**
-             * PutHeader contentType.
-             * @member {string} contentType
-             * @memberof o3ml.v1.PutHeader
-             * @instance
-             */
-            PutHeader.prototype.contentType = "";
-
-            /**
-             * PutHeader labels.
-             * @member {Object.<string,string>} labels
-             * @memberof o3ml.v1.PutHeader
-             * @instance
-             */
-            PutHeader.prototype.labels = $util.emptyObject;
-
-            /**
-             * PutHeader expectedSize.
-             * @member {number} expectedSize
-             * @memberof o3ml.v1.PutHeader
-             * @instance
-             */
-            PutHeader.prototype.expectedSize = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * PutHeader hasExpectedSize.
-             * @member {boolean} hasExpectedSize
-             * @memberof o3ml.v1.PutHeader
-             * @instance
-             */
-            PutHeader.prototype.hasExpectedSize = false;
-
-            /**
-             * Creates a new PutHeader instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.PutHeader
-             * @static
-             * @param {o3ml.v1.PutHeader.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.PutHeader} PutHeader instance
-             * @type {{
-             *   (properties: o3ml.v1.PutHeader.$Shape): o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape;
-             *   (properties?: o3ml.v1.PutHeader.$Properties): o3ml.v1.PutHeader;
-             * }}
-             */
-            PutHeader.create = function(properties) {
-                return new PutHeader(properties);
-            };
-
-            /**
-             * Encodes the specified PutHeader message. Does not implicitly {@link o3ml.v1.PutHeader.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.PutHeader
-             * @static
-             * @param {o3ml.v1.PutHeader.$Properties} message PutHeader message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            PutHeader.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
-                if (message.contentType != null && $Object.hasOwnProperty.call(message, "contentType") && message.contentType !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.contentType);
-                if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
-                    for (let keys = $Object.keys(message.labels), i = 0; i < keys.length; ++i)
-                        writer.uint32(/* id 3, wireType 2 =*/26).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
-                if (message.expectedSize != null && $Object.hasOwnProperty.call(message, "expectedSize") && (typeof message.expectedSize === "object" ? message.expectedSize.low || message.expectedSize.high : message.expectedSize !== 0))
-                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.expectedSize);
-                if (message.hasExpectedSize != null && $Object.hasOwnProperty.call(message, "hasExpectedSize") && message.hasExpectedSize !== false)
-                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.hasExpectedSize);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a PutHeader message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.PutHeader
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape} PutHeader
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            PutHeader.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, key, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.PutHeader();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.key = value;
-                            else
-                                delete message.key;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.contentType = value;
-                            else
-                                delete message.contentType;
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType !== 2)
-                                break;
-                            if (message.labels === $util.emptyObject)
-                                message.labels = {};
-                            let end2 = reader.size() + reader.pos;
-                            if (end2 > reader.len)
-                                throw $RangeError("index out of range");
-                            reader.len = end2;
-                            key = "";
-                            value = "";
-                            while (reader.pos < end2) {
-                                let tag2 = reader.tag();
-                                wireType = tag2 & 7;
-                                switch (tag2 >>>= 3) {
-                                case 1:
-                                    if (wireType !== 2)
-                                        break;
-                                    key = reader.stringVerify();
-                                    continue;
-                                case 2:
-                                    if (wireType !== 2)
-                                        break;
-                                    value = reader.stringVerify();
-                                    continue;
-                                }
-                                reader.skipType(wireType, _depth, tag2);
-                            }
-                            if (reader.pos !== end2)
-                                throw $RangeError("index out of range");
-                            reader.len = end;
-                            if (key === "__proto__")
-                                $util.makeProp(message.labels, key);
-                            message.labels[key] = value;
-                            continue;
-                        }
-                    case 4: {
-                            if (wireType !== 0)
-                                break;
-                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
-                                message.expectedSize = value;
-                            else
-                                delete message.expectedSize;
-                            continue;
-                        }
-                    case 5: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.bool())
-                                message.hasExpectedSize = value;
-                            else
-                                delete message.hasExpectedSize;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a PutHeader message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.PutHeader
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.PutHeader} PutHeader
-             */
-            PutHeader.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.PutHeader)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.PutHeader: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.PutHeader();
-                if (object.key != null)
-                    if (typeof object.key !== "string" || object.key.length)
-                        message.key = $String(object.key);
-                if (object.contentType != null)
-                    if (typeof object.contentType !== "string" || object.contentType.length)
-                        message.contentType = $String(object.contentType);
-                if (object.labels) {
-                    if (!$util.isObject(object.labels))
-                        throw $TypeError(".o3ml.v1.PutHeader.labels: object expected");
-                    message.labels = {};
-                    for (let keys = $Object.keys(object.labels), i = 0; i < keys.length; ++i) {
-                        if (keys[i] === "__proto__")
-                            $util.makeProp(message.labels, keys[i]);
-                        message.labels[keys[i]] = $String(object.labels[keys[i]]);
-                    }
-                }
-                if (object.expectedSize != null)
-                    if (typeof object.expectedSize === "object" ? object.expectedSize.low || object.expectedSize.high : $Number(object.expectedSize) !== 0)
-                        if ($util.Long)
-                            message.expectedSize = $util.Long.fromValue(object.expectedSize, true);
-                        else if (typeof object.expectedSize === "string")
-                            message.expectedSize = $parseInt(object.expectedSize, 10);
-                        else if (typeof object.expectedSize === "number")
-                            message.expectedSize = object.expectedSize;
-                        else if (typeof object.expectedSize === "object")
-                            message.expectedSize = new $util.LongBits(object.expectedSize.low >>> 0, object.expectedSize.high >>> 0).toNumber(true);
-                if (object.hasExpectedSize != null)
-                    if (object.hasExpectedSize)
-                        message.hasExpectedSize = $Boolean(object.hasExpectedSize);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a PutHeader message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.PutHeader
-             * @static
-             * @param {o3ml.v1.PutHeader} message PutHeader
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            PutHeader.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.objects || options.defaults)
-                    object.labels = {};
-                if (options.defaults) {
-                    object.key = "";
-                    object.contentType = "";
-                    if ($util.Long) {
-                        let long = new $util.Long(0, 0, true);
-                        object.expectedSize = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                    } else
-                        object.expectedSize = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                    object.hasExpectedSize = false;
-                }
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
-                    object.key = message.key;
-                if (message.contentType != null && $Object.hasOwnProperty.call(message, "contentType"))
-                    object.contentType = message.contentType;
-                let keys2;
-                if (message.labels && (keys2 = $Object.keys(message.labels)).length) {
-                    object.labels = {};
-                    for (let j = 0; j < keys2.length; ++j) {
-                        if (keys2[j] === "__proto__")
-                            $util.makeProp(object.labels, keys2[j]);
-                        object.labels[keys2[j]] = message.labels[keys2[j]];
-                    }
-                }
-                if (message.expectedSize != null && $Object.hasOwnProperty.call(message, "expectedSize"))
-                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                        object.expectedSize = typeof message.expectedSize === "number" ? $BigInt(message.expectedSize) : $util.Long.fromBits(message.expectedSize.low >>> 0, message.expectedSize.high >>> 0, true).toBigInt();
-                    else if (typeof message.expectedSize === "number")
-                        object.expectedSize = options.longs === $String ? $String(message.expectedSize) : message.expectedSize;
-                    else
-                        object.expectedSize = options.longs === $String ? $util.Long.prototype.toString.call(message.expectedSize) : options.longs === $Number ? new $util.LongBits(message.expectedSize.low >>> 0, message.expectedSize.high >>> 0).toNumber(true) : message.expectedSize;
-                if (message.hasExpectedSize != null && $Object.hasOwnProperty.call(message, "hasExpectedSize"))
-                    object.hasExpectedSize = message.hasExpectedSize;
-                return object;
-            };
-
-            /**
-             * Converts this PutHeader to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.PutHeader
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            PutHeader.prototype.toJSON = function() {
-                return PutHeader.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for PutHeader
-             * @function getTypeUrl
-             * @memberof o3ml.v1.PutHeader
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            PutHeader.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.PutHeader";
-            };
-
-            return PutHeader;
-        })();
-
-        v1.PutTrailer = (function() {
-
-            /**
-             * Properties of a PutTrailer.
-             * @typedef {Object} o3ml.v1.PutTrailer.$Properties
-             * @property {string|null} [sha256] PutTrailer sha256
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a PutTrailer.
-             * @memberof o3ml.v1
-             * @interface IPutTrailer
-             * @augments o3ml.v1.PutTrailer.$Properties
-             * @deprecated Use o3ml.v1.PutTrailer.$Properties instead.
-             */
-
-            /**
-             * Shape of a PutTrailer.
-             * @typedef {o3ml.v1.PutTrailer.$Properties} o3ml.v1.PutTrailer.$Shape
-             */
-
-            /**
-             * Constructs a new PutTrailer.
-             * @memberof o3ml.v1
-             * @classdesc Represents a PutTrailer.
-             * @constructor
-             * @param {o3ml.v1.PutTrailer.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const PutTrailer = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * PutTrailer sha256.
-             * @member {string} sha256
-             * @memberof o3ml.v1.PutTrailer
-             * @instance
-             */
-            PutTrailer.prototype.sha256 = "";
-
-            /**
-             * Creates a new PutTrailer instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.PutTrailer
-             * @static
-             * @param {o3ml.v1.PutTrailer.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.PutTrailer} PutTrailer instance
-             * @type {{
-             *   (properties: o3ml.v1.PutTrailer.$Shape): o3ml.v1.PutTrailer & o3ml.v1.PutTrailer.$Shape;
-             *   (properties?: o3ml.v1.PutTrailer.$Properties): o3ml.v1.PutTrailer;
-             * }}
-             */
-            PutTrailer.create = function(properties) {
-                return new PutTrailer(properties);
-            };
-
-            /**
-             * Encodes the specified PutTrailer message. Does not implicitly {@link o3ml.v1.PutTrailer.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.PutTrailer
-             * @static
-             * @param {o3ml.v1.PutTrailer.$Properties} message PutTrailer message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            PutTrailer.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256") && message.sha256 !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.sha256);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a PutTrailer message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.PutTrailer
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.PutTrailer & o3ml.v1.PutTrailer.$Shape} PutTrailer
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            PutTrailer.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.PutTrailer();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.sha256 = value;
-                            else
-                                delete message.sha256;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a PutTrailer message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.PutTrailer
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.PutTrailer} PutTrailer
-             */
-            PutTrailer.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.PutTrailer)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.PutTrailer: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.PutTrailer();
-                if (object.sha256 != null)
-                    if (typeof object.sha256 !== "string" || object.sha256.length)
-                        message.sha256 = $String(object.sha256);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a PutTrailer message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.PutTrailer
-             * @static
-             * @param {o3ml.v1.PutTrailer} message PutTrailer
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            PutTrailer.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults)
-                    object.sha256 = "";
-                if (message.sha256 != null && $Object.hasOwnProperty.call(message, "sha256"))
-                    object.sha256 = message.sha256;
-                return object;
-            };
-
-            /**
-             * Converts this PutTrailer to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.PutTrailer
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            PutTrailer.prototype.toJSON = function() {
-                return PutTrailer.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for PutTrailer
-             * @function getTypeUrl
-             * @memberof o3ml.v1.PutTrailer
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            PutTrailer.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.PutTrailer";
-            };
-
-            return PutTrailer;
-        })();
-
-        v1.PutRequest = (function() {
-
-            /**
-             * Properties of a PutRequest.
-             * @typedef {Object} o3ml.v1.PutRequest.$Properties
-             * @property {o3ml.v1.PutHeader.$Properties|null} [header] PutRequest header
-             * @property {Uint8Array|null} [data] PutRequest data
-             * @property {o3ml.v1.PutTrailer.$Properties|null} [trailer] PutRequest trailer
-             * @property {"header"|"data"|"trailer"} [msg] PutRequest msg
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a PutRequest.
-             * @memberof o3ml.v1
-             * @interface IPutRequest
-             * @augments o3ml.v1.PutRequest.$Properties
-             * @deprecated Use o3ml.v1.PutRequest.$Properties instead.
-             */
-
-            /**
-             * Narrowed shape of a PutRequest.
-             * @typedef {{
-             *   header?: o3ml.v1.PutHeader.$Shape|null;
-             *   data?: Uint8Array|null;
-             *   trailer?: o3ml.v1.PutTrailer.$Shape|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * } & (
-             *   ({ msg?: undefined; header?: null; data?: null; trailer?: null }|{ msg?: "header"; header: o3ml.v1.PutHeader.$Shape; data?: null; trailer?: null }|{ msg?: "data"; header?: null; data: Uint8Array; trailer?: null }|{ msg?: "trailer"; header?: null; data?: null; trailer: o3ml.v1.PutTrailer.$Shape })
-             * )} o3ml.v1.PutRequest.$Shape
-             */
-
-            /**
-             * Constructs a new PutRequest.
-             * @memberof o3ml.v1
-             * @classdesc Represents a PutRequest.
-             * @constructor
-             * @param {o3ml.v1.PutRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const PutRequest = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * PutRequest header.
-             * @member {o3ml.v1.PutHeader.$Properties|null|undefined} header
-             * @memberof o3ml.v1.PutRequest
-             * @instance
-             */
-            PutRequest.prototype.header = null;
-
-            /**
-             * PutRequest data.
-             * @member {Uint8Array|null|undefined} data
-             * @memberof o3ml.v1.PutRequest
-             * @instance
-             */
-            PutRequest.prototype.data = null;
-
-            /**
-             * PutRequest trailer.
-             * @member {o3ml.v1.PutTrailer.$Properties|null|undefined} trailer
-             * @memberof o3ml.v1.PutRequest
-             * @instance
-             */
-            PutRequest.prototype.trailer = null;
-
-            // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
-
-            /**
-             * PutRequest msg.
-             * @member {"header"|"data"|"trailer"|undefined} msg
-             * @memberof o3ml.v1.PutRequest
-             * @instance
-             */
-            $Object.defineProperty(PutRequest.prototype, "msg", {
-                get: $util.oneOfGetter($oneOfFields = ["header", "data", "trailer"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
-
-            /**
-             * Creates a new PutRequest instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.PutRequest
-             * @static
-             * @param {o3ml.v1.PutRequest.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.PutRequest} PutRequest instance
-             * @type {{
-             *   (properties: o3ml.v1.PutRequest.$Shape): o3ml.v1.PutRequest & o3ml.v1.PutRequest.$Shape;
-             *   (properties?: o3ml.v1.PutRequest.$Properties): o3ml.v1.PutRequest;
-             * }}
-             */
-            PutRequest.create = function(properties) {
-                return new PutRequest(properties);
-            };
-
-            /**
-             * Encodes the specified PutRequest message. Does not implicitly {@link o3ml.v1.PutRequest.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.PutRequest
-             * @static
-             * @param {o3ml.v1.PutRequest.$Properties} message PutRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            PutRequest.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.header != null && $Object.hasOwnProperty.call(message, "header"))
-                    $root.o3ml.v1.PutHeader.encode(message.header, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
-                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
-                if (message.trailer != null && $Object.hasOwnProperty.call(message, "trailer"))
-                    $root.o3ml.v1.PutTrailer.encode(message.trailer, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a PutRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.PutRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.PutRequest & o3ml.v1.PutRequest.$Shape} PutRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            PutRequest.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.PutRequest();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            message.header = $root.o3ml.v1.PutHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.header);
-                            message.msg = "header";
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 2)
-                                break;
-                            message.data = reader.bytes();
-                            message.msg = "data";
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType !== 2)
-                                break;
-                            message.trailer = $root.o3ml.v1.PutTrailer.decode(reader, reader.size(), $undefined, _depth + 1, message.trailer);
-                            message.msg = "trailer";
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a PutRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.PutRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.PutRequest} PutRequest
-             */
-            PutRequest.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.PutRequest)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.PutRequest: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.PutRequest();
-                if (object.header != null) {
-                    if (!$util.isObject(object.header))
-                        throw $TypeError(".o3ml.v1.PutRequest.header: object expected");
-                    message.header = $root.o3ml.v1.PutHeader.fromObject(object.header, _depth + 1);
-                }
-                if (object.data != null)
-                    if (typeof object.data === "string")
-                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
-                    else if (object.data.length >= 0)
-                        message.data = object.data;
-                if (object.trailer != null) {
-                    if (!$util.isObject(object.trailer))
-                        throw $TypeError(".o3ml.v1.PutRequest.trailer: object expected");
-                    message.trailer = $root.o3ml.v1.PutTrailer.fromObject(object.trailer, _depth + 1);
-                }
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a PutRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.PutRequest
-             * @static
-             * @param {o3ml.v1.PutRequest} message PutRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            PutRequest.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (message.header != null && $Object.hasOwnProperty.call(message, "header")) {
-                    object.header = $root.o3ml.v1.PutHeader.toObject(message.header, options, _depth + 1);
-                    if (options.oneofs)
-                        object.msg = "header";
-                }
-                if (message.data != null && $Object.hasOwnProperty.call(message, "data")) {
-                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
-                    if (options.oneofs)
-                        object.msg = "data";
-                }
-                if (message.trailer != null && $Object.hasOwnProperty.call(message, "trailer")) {
-                    object.trailer = $root.o3ml.v1.PutTrailer.toObject(message.trailer, options, _depth + 1);
-                    if (options.oneofs)
-                        object.msg = "trailer";
-                }
-                return object;
-            };
-
-            /**
-             * Converts this PutRequest to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.PutRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            PutRequest.prototype.toJSON = function() {
-                return PutRequest.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for PutRequest
-             * @function getTypeUrl
-             * @memberof o3ml.v1.PutRequest
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            PutRequest.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.PutRequest";
-            };
-
-            return PutRequest;
-        })();
-
-        v1.PutResponse = (function() {
-
-            /**
-             * Properties of a PutResponse.
-             * @typedef {Object} o3ml.v1.PutResponse.$Properties
-             * @property {o3ml.v1.ObjectInfo.$Properties|null} [info] PutResponse info
-             * @property {number|null} [bytesUploaded] PutResponse bytesUploaded
-             * @property {number|null} [bytesDeduplicated] PutResponse bytesDeduplicated
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a PutResponse.
-             * @memberof o3ml.v1
-             * @interface IPutResponse
-             * @augments o3ml.v1.PutResponse.$Properties
-             * @deprecated Use o3ml.v1.PutResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a PutResponse.
-             * @typedef {o3ml.v1.PutResponse.$Properties} o3ml.v1.PutResponse.$Shape
-             */
-
-            /**
-             * Constructs a new PutResponse.
-             * @memberof o3ml.v1
-             * @classdesc Represents a PutResponse.
-             * @constructor
-             * @param {o3ml.v1.PutResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const PutResponse = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * PutResponse info.
-             * @member {o3ml.v1.ObjectInfo.$Properties|null|undefined} info
-             * @memberof o3ml.v1.PutResponse
-             * @instance
-             */
-            PutResponse.prototype.info = null;
-
-            /**
-             * PutResponse bytesUploaded.
-             * @member {number} bytesUploaded
-             * @memberof o3ml.v1.PutResponse
-             * @instance
-             */
-            PutResponse.prototype.bytesUploaded = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * PutResponse bytesDeduplicated.
-             * @member {number} bytesDeduplicated
-             * @memberof o3ml.v1.PutResponse
-             * @instance
-             */
-            PutResponse.prototype.bytesDeduplicated = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * Creates a new PutResponse instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.PutResponse
-             * @static
-             * @param {o3ml.v1.PutResponse.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.PutResponse} PutResponse instance
-             * @type {{
-             *   (properties: o3ml.v1.PutResponse.$Shape): o3ml.v1.PutResponse & o3ml.v1.PutResponse.$Shape;
-             *   (properties?: o3ml.v1.PutResponse.$Properties): o3ml.v1.PutResponse;
-             * }}
-             */
-            PutResponse.create = function(properties) {
-                return new PutResponse(properties);
-            };
-
-            /**
-             * Encodes the specified PutResponse message. Does not implicitly {@link o3ml.v1.PutResponse.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.PutResponse
-             * @static
-             * @param {o3ml.v1.PutResponse.$Properties} message PutResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            PutResponse.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
-                    $root.o3ml.v1.ObjectInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
-                if (message.bytesUploaded != null && $Object.hasOwnProperty.call(message, "bytesUploaded") && (typeof message.bytesUploaded === "object" ? message.bytesUploaded.low || message.bytesUploaded.high : message.bytesUploaded !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.bytesUploaded);
-                if (message.bytesDeduplicated != null && $Object.hasOwnProperty.call(message, "bytesDeduplicated") && (typeof message.bytesDeduplicated === "object" ? message.bytesDeduplicated.low || message.bytesDeduplicated.high : message.bytesDeduplicated !== 0))
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.bytesDeduplicated);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a PutResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.PutResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.PutResponse & o3ml.v1.PutResponse.$Shape} PutResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            PutResponse.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.PutResponse();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            message.info = $root.o3ml.v1.ObjectInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 0)
-                                break;
-                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
-                                message.bytesUploaded = value;
-                            else
-                                delete message.bytesUploaded;
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType !== 0)
-                                break;
-                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
-                                message.bytesDeduplicated = value;
-                            else
-                                delete message.bytesDeduplicated;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a PutResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.PutResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.PutResponse} PutResponse
-             */
-            PutResponse.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.PutResponse)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.PutResponse: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.PutResponse();
-                if (object.info != null) {
-                    if (!$util.isObject(object.info))
-                        throw $TypeError(".o3ml.v1.PutResponse.info: object expected");
-                    message.info = $root.o3ml.v1.ObjectInfo.fromObject(object.info, _depth + 1);
-                }
-                if (object.bytesUploaded != null)
-                    if (typeof object.bytesUploaded === "object" ? object.bytesUploaded.low || object.bytesUploaded.high : $Number(object.bytesUploaded) !== 0)
-                        if ($util.Long)
-                            message.bytesUploaded = $util.Long.fromValue(object.bytesUploaded, true);
-                        else if (typeof object.bytesUploaded === "string")
-                            message.bytesUploaded = $parseInt(object.bytesUploaded, 10);
-                        else if (typeof object.bytesUploaded === "number")
-                            message.bytesUploaded = object.bytesUploaded;
-                        else if (typeof object.bytesUploaded === "object")
-                            message.bytesUploaded = new $util.LongBits(object.bytesUploaded.low >>> 0, object.bytesUploaded.high >>> 0).toNumber(true);
-                if (object.bytesDeduplicated != null)
-                    if (typeof object.bytesDeduplicated === "object" ? object.bytesDeduplicated.low || object.bytesDeduplicated.high : $Number(object.bytesDeduplicated) !== 0)
-                        if ($util.Long)
-                            message.bytesDeduplicated = $util.Long.fromValue(object.bytesDeduplicated, true);
-                        else if (typeof object.bytesDeduplicated === "string")
-                            message.bytesDeduplicated = $parseInt(object.bytesDeduplicated, 10);
-                        else if (typeof object.bytesDeduplicated === "number")
-                            message.bytesDeduplicated = object.bytesDeduplicated;
-                        else if (typeof object.bytesDeduplicated === "object")
-                            message.bytesDeduplicated = new $util.LongBits(object.bytesDeduplicated.low >>> 0, object.bytesDeduplicated.high >>> 0).toNumber(true);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a PutResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.PutResponse
-             * @static
-             * @param {o3ml.v1.PutResponse} message PutResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            PutResponse.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.info = null;
-                    if ($util.Long) {
-                        let long = new $util.Long(0, 0, true);
-                        object.bytesUploaded = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                    } else
-                        object.bytesUploaded = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                    if ($util.Long) {
-                        let long = new $util.Long(0, 0, true);
-                        object.bytesDeduplicated = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                    } else
-                        object.bytesDeduplicated = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                }
-                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
-                    object.info = $root.o3ml.v1.ObjectInfo.toObject(message.info, options, _depth + 1);
-                if (message.bytesUploaded != null && $Object.hasOwnProperty.call(message, "bytesUploaded"))
-                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                        object.bytesUploaded = typeof message.bytesUploaded === "number" ? $BigInt(message.bytesUploaded) : $util.Long.fromBits(message.bytesUploaded.low >>> 0, message.bytesUploaded.high >>> 0, true).toBigInt();
-                    else if (typeof message.bytesUploaded === "number")
-                        object.bytesUploaded = options.longs === $String ? $String(message.bytesUploaded) : message.bytesUploaded;
-                    else
-                        object.bytesUploaded = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesUploaded) : options.longs === $Number ? new $util.LongBits(message.bytesUploaded.low >>> 0, message.bytesUploaded.high >>> 0).toNumber(true) : message.bytesUploaded;
-                if (message.bytesDeduplicated != null && $Object.hasOwnProperty.call(message, "bytesDeduplicated"))
-                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                        object.bytesDeduplicated = typeof message.bytesDeduplicated === "number" ? $BigInt(message.bytesDeduplicated) : $util.Long.fromBits(message.bytesDeduplicated.low >>> 0, message.bytesDeduplicated.high >>> 0, true).toBigInt();
-                    else if (typeof message.bytesDeduplicated === "number")
-                        object.bytesDeduplicated = options.longs === $String ? $String(message.bytesDeduplicated) : message.bytesDeduplicated;
-                    else
-                        object.bytesDeduplicated = options.longs === $String ? $util.Long.prototype.toString.call(message.bytesDeduplicated) : options.longs === $Number ? new $util.LongBits(message.bytesDeduplicated.low >>> 0, message.bytesDeduplicated.high >>> 0).toNumber(true) : message.bytesDeduplicated;
-                return object;
-            };
-
-            /**
-             * Converts this PutResponse to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.PutResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            PutResponse.prototype.toJSON = function() {
-                return PutResponse.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for PutResponse
-             * @function getTypeUrl
-             * @memberof o3ml.v1.PutResponse
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            PutResponse.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.PutResponse";
-            };
-
-            return PutResponse;
-        })();
-
-        v1.GetRequest = (function() {
-
-            /**
-             * Properties of a GetRequest.
-             * @typedef {Object} o3ml.v1.GetRequest.$Properties
-             * @property {string|null} [key] GetRequest key
-             * @property {number|null} [offset] GetRequest offset
-             * @property {number|null} [length] GetRequest length
-             * @property {boolean|null} [fromStore] GetRequest fromStore
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a GetRequest.
-             * @memberof o3ml.v1
-             * @interface IGetRequest
-             * @augments o3ml.v1.GetRequest.$Properties
-             * @deprecated Use o3ml.v1.GetRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a GetRequest.
-             * @typedef {o3ml.v1.GetRequest.$Properties} o3ml.v1.GetRequest.$Shape
-             */
-
-            /**
-             * Constructs a new GetRequest.
-             * @memberof o3ml.v1
-             * @classdesc Represents a GetRequest.
-             * @constructor
-             * @param {o3ml.v1.GetRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const GetRequest = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * GetRequest key.
-             * @member {string} key
-             * @memberof o3ml.v1.GetRequest
-             * @instance
-             */
-            GetRequest.prototype.key = "";
-
-            /**
-             * GetRequest offset.
-             * @member {number} offset
-             * @memberof o3ml.v1.GetRequest
-             * @instance
-             */
-            GetRequest.prototype.offset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * GetRequest length.
-             * @member {number} length
-             * @memberof o3ml.v1.GetRequest
-             * @instance
-             */
-            GetRequest.prototype.length = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
-
-            /**
-             * GetRequest fromStore.
-             * @member {boolean} fromStore
-             * @memberof o3ml.v1.GetRequest
-             * @instance
-             */
-            GetRequest.prototype.fromStore = false;
-
-            /**
-             * Creates a new GetRequest instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.GetRequest
-             * @static
-             * @param {o3ml.v1.GetRequest.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.GetRequest} GetRequest instance
-             * @type {{
-             *   (properties: o3ml.v1.GetRequest.$Shape): o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape;
-             *   (properties?: o3ml.v1.GetRequest.$Properties): o3ml.v1.GetRequest;
-             * }}
-             */
-            GetRequest.create = function(properties) {
-                return new GetRequest(properties);
-            };
-
-            /**
-             * Encodes the specified GetRequest message. Does not implicitly {@link o3ml.v1.GetRequest.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.GetRequest
-             * @static
-             * @param {o3ml.v1.GetRequest.$Properties} message GetRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            GetRequest.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
-                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && (typeof message.offset === "object" ? message.offset.low || message.offset.high : message.offset !== 0))
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.offset);
-                if (message.length != null && $Object.hasOwnProperty.call(message, "length") && (typeof message.length === "object" ? message.length.low || message.length.high : message.length !== 0))
-                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.length);
-                if (message.fromStore != null && $Object.hasOwnProperty.call(message, "fromStore") && message.fromStore !== false)
-                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.fromStore);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a GetRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.GetRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.GetRequest & o3ml.v1.GetRequest.$Shape} GetRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            GetRequest.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.GetRequest();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.key = value;
-                            else
-                                delete message.key;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 0)
-                                break;
-                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
-                                message.offset = value;
-                            else
-                                delete message.offset;
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType !== 0)
-                                break;
-                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
-                                message.length = value;
-                            else
-                                delete message.length;
-                            continue;
-                        }
-                    case 4: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.bool())
-                                message.fromStore = value;
-                            else
-                                delete message.fromStore;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a GetRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.GetRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.GetRequest} GetRequest
-             */
-            GetRequest.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.GetRequest)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.GetRequest: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.GetRequest();
-                if (object.key != null)
-                    if (typeof object.key !== "string" || object.key.length)
-                        message.key = $String(object.key);
-                if (object.offset != null)
-                    if (typeof object.offset === "object" ? object.offset.low || object.offset.high : $Number(object.offset) !== 0)
-                        if ($util.Long)
-                            message.offset = $util.Long.fromValue(object.offset, true);
-                        else if (typeof object.offset === "string")
-                            message.offset = $parseInt(object.offset, 10);
-                        else if (typeof object.offset === "number")
-                            message.offset = object.offset;
-                        else if (typeof object.offset === "object")
-                            message.offset = new $util.LongBits(object.offset.low >>> 0, object.offset.high >>> 0).toNumber(true);
-                if (object.length != null)
-                    if (typeof object.length === "object" ? object.length.low || object.length.high : $Number(object.length) !== 0)
-                        if ($util.Long)
-                            message.length = $util.Long.fromValue(object.length, true);
-                        else if (typeof object.length === "string")
-                            message.length = $parseInt(object.length, 10);
-                        else if (typeof object.length === "number")
-                            message.length = object.length;
-                        else if (typeof object.length === "object")
-                            message.length = new $util.LongBits(object.length.low >>> 0, object.length.high >>> 0).toNumber(true);
-                if (object.fromStore != null)
-                    if (object.fromStore)
-                        message.fromStore = $Boolean(object.fromStore);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a GetRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.GetRequest
-             * @static
-             * @param {o3ml.v1.GetRequest} message GetRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            GetRequest.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.key = "";
-                    if ($util.Long) {
-                        let long = new $util.Long(0, 0, true);
-                        object.offset = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                    } else
-                        object.offset = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                    if ($util.Long) {
-                        let long = new $util.Long(0, 0, true);
-                        object.length = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
-                    } else
-                        object.length = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                    object.fromStore = false;
-                }
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
-                    object.key = message.key;
-                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset"))
-                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                        object.offset = typeof message.offset === "number" ? $BigInt(message.offset) : $util.Long.fromBits(message.offset.low >>> 0, message.offset.high >>> 0, true).toBigInt();
-                    else if (typeof message.offset === "number")
-                        object.offset = options.longs === $String ? $String(message.offset) : message.offset;
-                    else
-                        object.offset = options.longs === $String ? $util.Long.prototype.toString.call(message.offset) : options.longs === $Number ? new $util.LongBits(message.offset.low >>> 0, message.offset.high >>> 0).toNumber(true) : message.offset;
-                if (message.length != null && $Object.hasOwnProperty.call(message, "length"))
-                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                        object.length = typeof message.length === "number" ? $BigInt(message.length) : $util.Long.fromBits(message.length.low >>> 0, message.length.high >>> 0, true).toBigInt();
-                    else if (typeof message.length === "number")
-                        object.length = options.longs === $String ? $String(message.length) : message.length;
-                    else
-                        object.length = options.longs === $String ? $util.Long.prototype.toString.call(message.length) : options.longs === $Number ? new $util.LongBits(message.length.low >>> 0, message.length.high >>> 0).toNumber(true) : message.length;
-                if (message.fromStore != null && $Object.hasOwnProperty.call(message, "fromStore"))
-                    object.fromStore = message.fromStore;
-                return object;
-            };
-
-            /**
-             * Converts this GetRequest to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.GetRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            GetRequest.prototype.toJSON = function() {
-                return GetRequest.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for GetRequest
-             * @function getTypeUrl
-             * @memberof o3ml.v1.GetRequest
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            GetRequest.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.GetRequest";
-            };
-
-            return GetRequest;
-        })();
-
-        v1.GetResponse = (function() {
-
-            /**
-             * Properties of a GetResponse.
-             * @typedef {Object} o3ml.v1.GetResponse.$Properties
-             * @property {o3ml.v1.ObjectInfo.$Properties|null} [info] GetResponse info
-             * @property {Uint8Array|null} [data] GetResponse data
-             * @property {"info"|"data"} [msg] GetResponse msg
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a GetResponse.
-             * @memberof o3ml.v1
-             * @interface IGetResponse
-             * @augments o3ml.v1.GetResponse.$Properties
-             * @deprecated Use o3ml.v1.GetResponse.$Properties instead.
-             */
-
-            /**
-             * Narrowed shape of a GetResponse.
-             * @typedef {{
-             *   info?: o3ml.v1.ObjectInfo.$Shape|null;
-             *   data?: Uint8Array|null;
-             *   $unknowns?: Array.<Uint8Array>;
-             * } & (
-             *   ({ msg?: undefined; info?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.ObjectInfo.$Shape; data?: null }|{ msg?: "data"; info?: null; data: Uint8Array })
-             * )} o3ml.v1.GetResponse.$Shape
-             */
-
-            /**
-             * Constructs a new GetResponse.
-             * @memberof o3ml.v1
-             * @classdesc Represents a GetResponse.
-             * @constructor
-             * @param {o3ml.v1.GetResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const GetResponse = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * GetResponse info.
-             * @member {o3ml.v1.ObjectInfo.$Properties|null|undefined} info
-             * @memberof o3ml.v1.GetResponse
-             * @instance
-             */
-            GetResponse.prototype.info = null;
-
-            /**
-             * GetResponse data.
-             * @member {Uint8Array|null|undefined} data
-             * @memberof o3ml.v1.GetResponse
-             * @instance
-             */
-            GetResponse.prototype.data = null;
-
-            // OneOf field names bound to virtual getters and setters
-            let $oneOfFields;
-
-            /**
-             * GetResponse msg.
-             * @member {"info"|"data"|undefined} msg
-             * @memberof o3ml.v1.GetResponse
-             * @instance
-             */
-            $Object.defineProperty(GetResponse.prototype, "msg", {
-                get: $util.oneOfGetter($oneOfFields = ["info", "data"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
-
-            /**
-             * Creates a new GetResponse instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.GetResponse
-             * @static
-             * @param {o3ml.v1.GetResponse.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.GetResponse} GetResponse instance
-             * @type {{
-             *   (properties: o3ml.v1.GetResponse.$Shape): o3ml.v1.GetResponse & o3ml.v1.GetResponse.$Shape;
-             *   (properties?: o3ml.v1.GetResponse.$Properties): o3ml.v1.GetResponse;
-             * }}
-             */
-            GetResponse.create = function(properties) {
-                return new GetResponse(properties);
-            };
-
-            /**
-             * Encodes the specified GetResponse message. Does not implicitly {@link o3ml.v1.GetResponse.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.GetResponse
-             * @static
-             * @param {o3ml.v1.GetResponse.$Properties} message GetResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            GetResponse.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
-                    $root.o3ml.v1.ObjectInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
-                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
-                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a GetResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.GetResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.GetResponse & o3ml.v1.GetResponse.$Shape} GetResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            GetResponse.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.GetResponse();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            message.info = $root.o3ml.v1.ObjectInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
-                            message.msg = "info";
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 2)
-                                break;
-                            message.data = reader.bytes();
-                            message.msg = "data";
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a GetResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.GetResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.GetResponse} GetResponse
-             */
-            GetResponse.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.GetResponse)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.GetResponse: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.GetResponse();
-                if (object.info != null) {
-                    if (!$util.isObject(object.info))
-                        throw $TypeError(".o3ml.v1.GetResponse.info: object expected");
-                    message.info = $root.o3ml.v1.ObjectInfo.fromObject(object.info, _depth + 1);
-                }
-                if (object.data != null)
-                    if (typeof object.data === "string")
-                        $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
-                    else if (object.data.length >= 0)
-                        message.data = object.data;
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a GetResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.GetResponse
-             * @static
-             * @param {o3ml.v1.GetResponse} message GetResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            GetResponse.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (message.info != null && $Object.hasOwnProperty.call(message, "info")) {
-                    object.info = $root.o3ml.v1.ObjectInfo.toObject(message.info, options, _depth + 1);
-                    if (options.oneofs)
-                        object.msg = "info";
-                }
-                if (message.data != null && $Object.hasOwnProperty.call(message, "data")) {
-                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
-                    if (options.oneofs)
-                        object.msg = "data";
-                }
-                return object;
-            };
-
-            /**
-             * Converts this GetResponse to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.GetResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            GetResponse.prototype.toJSON = function() {
-                return GetResponse.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for GetResponse
-             * @function getTypeUrl
-             * @memberof o3ml.v1.GetResponse
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            GetResponse.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.GetResponse";
-            };
-
-            return GetResponse;
-        })();
-
-        v1.StatRequest = (function() {
-
-            /**
-             * Properties of a StatRequest.
-             * @typedef {Object} o3ml.v1.StatRequest.$Properties
-             * @property {string|null} [key] StatRequest key
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a StatRequest.
-             * @memberof o3ml.v1
-             * @interface IStatRequest
-             * @augments o3ml.v1.StatRequest.$Properties
-             * @deprecated Use o3ml.v1.StatRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a StatRequest.
-             * @typedef {o3ml.v1.StatRequest.$Properties} o3ml.v1.StatRequest.$Shape
-             */
-
-            /**
-             * Constructs a new StatRequest.
-             * @memberof o3ml.v1
-             * @classdesc Represents a StatRequest.
-             * @constructor
-             * @param {o3ml.v1.StatRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const StatRequest = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * StatRequest key.
-             * @member {string} key
-             * @memberof o3ml.v1.StatRequest
-             * @instance
-             */
-            StatRequest.prototype.key = "";
-
-            /**
-             * Creates a new StatRequest instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.StatRequest
-             * @static
-             * @param {o3ml.v1.StatRequest.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.StatRequest} StatRequest instance
-             * @type {{
-             *   (properties: o3ml.v1.StatRequest.$Shape): o3ml.v1.StatRequest & o3ml.v1.StatRequest.$Shape;
-             *   (properties?: o3ml.v1.StatRequest.$Properties): o3ml.v1.StatRequest;
-             * }}
-             */
-            StatRequest.create = function(properties) {
-                return new StatRequest(properties);
-            };
-
-            /**
-             * Encodes the specified StatRequest message. Does not implicitly {@link o3ml.v1.StatRequest.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.StatRequest
-             * @static
-             * @param {o3ml.v1.StatRequest.$Properties} message StatRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            StatRequest.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a StatRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.StatRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.StatRequest & o3ml.v1.StatRequest.$Shape} StatRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            StatRequest.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.StatRequest();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.key = value;
-                            else
-                                delete message.key;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a StatRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.StatRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.StatRequest} StatRequest
-             */
-            StatRequest.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.StatRequest)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.StatRequest: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.StatRequest();
-                if (object.key != null)
-                    if (typeof object.key !== "string" || object.key.length)
-                        message.key = $String(object.key);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a StatRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.StatRequest
-             * @static
-             * @param {o3ml.v1.StatRequest} message StatRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            StatRequest.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults)
-                    object.key = "";
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
-                    object.key = message.key;
-                return object;
-            };
-
-            /**
-             * Converts this StatRequest to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.StatRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            StatRequest.prototype.toJSON = function() {
-                return StatRequest.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for StatRequest
-             * @function getTypeUrl
-             * @memberof o3ml.v1.StatRequest
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            StatRequest.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.StatRequest";
-            };
-
-            return StatRequest;
-        })();
-
-        v1.ListRequest = (function() {
-
-            /**
-             * Properties of a ListRequest.
-             * @typedef {Object} o3ml.v1.ListRequest.$Properties
-             * @property {string|null} [prefix] ListRequest prefix
-             * @property {number|null} [pageSize] ListRequest pageSize
-             * @property {string|null} [pageToken] ListRequest pageToken
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ListRequest.
-             * @memberof o3ml.v1
-             * @interface IListRequest
-             * @augments o3ml.v1.ListRequest.$Properties
-             * @deprecated Use o3ml.v1.ListRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a ListRequest.
-             * @typedef {o3ml.v1.ListRequest.$Properties} o3ml.v1.ListRequest.$Shape
-             */
-
-            /**
-             * Constructs a new ListRequest.
-             * @memberof o3ml.v1
-             * @classdesc Represents a ListRequest.
-             * @constructor
-             * @param {o3ml.v1.ListRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const ListRequest = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * ListRequest prefix.
-             * @member {string} prefix
-             * @memberof o3ml.v1.ListRequest
-             * @instance
-             */
-            ListRequest.prototype.prefix = "";
-
-            /**
-             * ListRequest pageSize.
-             * @member {number} pageSize
-             * @memberof o3ml.v1.ListRequest
-             * @instance
-             */
-            ListRequest.prototype.pageSize = 0;
-
-            /**
-             * ListRequest pageToken.
-             * @member {string} pageToken
-             * @memberof o3ml.v1.ListRequest
-             * @instance
-             */
-            ListRequest.prototype.pageToken = "";
-
-            /**
-             * Creates a new ListRequest instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.ListRequest
-             * @static
-             * @param {o3ml.v1.ListRequest.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.ListRequest} ListRequest instance
-             * @type {{
-             *   (properties: o3ml.v1.ListRequest.$Shape): o3ml.v1.ListRequest & o3ml.v1.ListRequest.$Shape;
-             *   (properties?: o3ml.v1.ListRequest.$Properties): o3ml.v1.ListRequest;
-             * }}
-             */
-            ListRequest.create = function(properties) {
-                return new ListRequest(properties);
-            };
-
-            /**
-             * Encodes the specified ListRequest message. Does not implicitly {@link o3ml.v1.ListRequest.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.ListRequest
-             * @static
-             * @param {o3ml.v1.ListRequest.$Properties} message ListRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            ListRequest.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.prefix != null && $Object.hasOwnProperty.call(message, "prefix") && message.prefix !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.prefix);
-                if (message.pageSize != null && $Object.hasOwnProperty.call(message, "pageSize") && message.pageSize !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.pageSize);
-                if (message.pageToken != null && $Object.hasOwnProperty.call(message, "pageToken") && message.pageToken !== "")
-                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.pageToken);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a ListRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.ListRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.ListRequest & o3ml.v1.ListRequest.$Shape} ListRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            ListRequest.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.ListRequest();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.prefix = value;
-                            else
-                                delete message.prefix;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.pageSize = value;
-                            else
-                                delete message.pageSize;
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.pageToken = value;
-                            else
-                                delete message.pageToken;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a ListRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.ListRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.ListRequest} ListRequest
-             */
-            ListRequest.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.ListRequest)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.ListRequest: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.ListRequest();
-                if (object.prefix != null)
-                    if (typeof object.prefix !== "string" || object.prefix.length)
-                        message.prefix = $String(object.prefix);
-                if (object.pageSize != null)
-                    if ($Number(object.pageSize) !== 0)
-                        message.pageSize = object.pageSize >>> 0;
-                if (object.pageToken != null)
-                    if (typeof object.pageToken !== "string" || object.pageToken.length)
-                        message.pageToken = $String(object.pageToken);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a ListRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.ListRequest
-             * @static
-             * @param {o3ml.v1.ListRequest} message ListRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            ListRequest.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.prefix = "";
-                    object.pageSize = 0;
-                    object.pageToken = "";
-                }
-                if (message.prefix != null && $Object.hasOwnProperty.call(message, "prefix"))
-                    object.prefix = message.prefix;
-                if (message.pageSize != null && $Object.hasOwnProperty.call(message, "pageSize"))
-                    object.pageSize = message.pageSize;
-                if (message.pageToken != null && $Object.hasOwnProperty.call(message, "pageToken"))
-                    object.pageToken = message.pageToken;
-                return object;
-            };
-
-            /**
-             * Converts this ListRequest to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.ListRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            ListRequest.prototype.toJSON = function() {
-                return ListRequest.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for ListRequest
-             * @function getTypeUrl
-             * @memberof o3ml.v1.ListRequest
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            ListRequest.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.ListRequest";
-            };
-
-            return ListRequest;
-        })();
-
-        v1.ListResponse = (function() {
-
-            /**
-             * Properties of a ListResponse.
-             * @typedef {Object} o3ml.v1.ListResponse.$Properties
-             * @property {Array.<o3ml.v1.ObjectInfo.$Properties>|null} [objects] ListResponse objects
-             * @property {string|null} [nextPageToken] ListResponse nextPageToken
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a ListResponse.
-             * @memberof o3ml.v1
-             * @interface IListResponse
-             * @augments o3ml.v1.ListResponse.$Properties
-             * @deprecated Use o3ml.v1.ListResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a ListResponse.
-             * @typedef {o3ml.v1.ListResponse.$Properties} o3ml.v1.ListResponse.$Shape
-             */
-
-            /**
-             * Constructs a new ListResponse.
-             * @memberof o3ml.v1
-             * @classdesc Represents a ListResponse.
-             * @constructor
-             * @param {o3ml.v1.ListResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const ListResponse = function (properties) {
-                this.objects = [];
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * ListResponse objects.
-             * @member {Array.<o3ml.v1.ObjectInfo.$Properties>} objects
-             * @memberof o3ml.v1.ListResponse
-             * @instance
-             */
-            ListResponse.prototype.objects = $util.emptyArray;
-
-            /**
-             * ListResponse nextPageToken.
-             * @member {string} nextPageToken
-             * @memberof o3ml.v1.ListResponse
-             * @instance
-             */
-            ListResponse.prototype.nextPageToken = "";
-
-            /**
-             * Creates a new ListResponse instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.ListResponse
-             * @static
-             * @param {o3ml.v1.ListResponse.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.ListResponse} ListResponse instance
-             * @type {{
-             *   (properties: o3ml.v1.ListResponse.$Shape): o3ml.v1.ListResponse & o3ml.v1.ListResponse.$Shape;
-             *   (properties?: o3ml.v1.ListResponse.$Properties): o3ml.v1.ListResponse;
-             * }}
-             */
-            ListResponse.create = function(properties) {
-                return new ListResponse(properties);
-            };
-
-            /**
-             * Encodes the specified ListResponse message. Does not implicitly {@link o3ml.v1.ListResponse.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.ListResponse
-             * @static
-             * @param {o3ml.v1.ListResponse.$Properties} message ListResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            ListResponse.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.objects != null && message.objects.length)
-                    for (let i = 0; i < message.objects.length; ++i)
-                        $root.o3ml.v1.ObjectInfo.encode(message.objects[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
-                if (message.nextPageToken != null && $Object.hasOwnProperty.call(message, "nextPageToken") && message.nextPageToken !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.nextPageToken);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a ListResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.ListResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.ListResponse & o3ml.v1.ListResponse.$Shape} ListResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            ListResponse.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.ListResponse();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if (!(message.objects && message.objects.length))
-                                message.objects = [];
-                            message.objects.push($root.o3ml.v1.ObjectInfo.decode(reader, reader.size(), $undefined, _depth + 1));
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.nextPageToken = value;
-                            else
-                                delete message.nextPageToken;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a ListResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.ListResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.ListResponse} ListResponse
-             */
-            ListResponse.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.ListResponse)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.ListResponse: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.ListResponse();
-                if (object.objects) {
-                    if (!$Array.isArray(object.objects))
-                        throw $TypeError(".o3ml.v1.ListResponse.objects: array expected");
-                    message.objects = $Array(object.objects.length);
-                    for (let i = 0; i < object.objects.length; ++i) {
-                        if (!$util.isObject(object.objects[i]))
-                            throw $TypeError(".o3ml.v1.ListResponse.objects: object expected");
-                        message.objects[i] = $root.o3ml.v1.ObjectInfo.fromObject(object.objects[i], _depth + 1);
-                    }
-                }
-                if (object.nextPageToken != null)
-                    if (typeof object.nextPageToken !== "string" || object.nextPageToken.length)
-                        message.nextPageToken = $String(object.nextPageToken);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a ListResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.ListResponse
-             * @static
-             * @param {o3ml.v1.ListResponse} message ListResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            ListResponse.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.objects = [];
-                if (options.defaults)
-                    object.nextPageToken = "";
-                if (message.objects && message.objects.length) {
-                    object.objects = $Array(message.objects.length);
-                    for (let j = 0; j < message.objects.length; ++j)
-                        object.objects[j] = $root.o3ml.v1.ObjectInfo.toObject(message.objects[j], options, _depth + 1);
-                }
-                if (message.nextPageToken != null && $Object.hasOwnProperty.call(message, "nextPageToken"))
-                    object.nextPageToken = message.nextPageToken;
-                return object;
-            };
-
-            /**
-             * Converts this ListResponse to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.ListResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            ListResponse.prototype.toJSON = function() {
-                return ListResponse.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for ListResponse
-             * @function getTypeUrl
-             * @memberof o3ml.v1.ListResponse
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            ListResponse.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.ListResponse";
-            };
-
-            return ListResponse;
-        })();
-
-        v1.DeleteRequest = (function() {
-
-            /**
-             * Properties of a DeleteRequest.
-             * @typedef {Object} o3ml.v1.DeleteRequest.$Properties
-             * @property {string|null} [key] DeleteRequest key
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a DeleteRequest.
-             * @memberof o3ml.v1
-             * @interface IDeleteRequest
-             * @augments o3ml.v1.DeleteRequest.$Properties
-             * @deprecated Use o3ml.v1.DeleteRequest.$Properties instead.
-             */
-
-            /**
-             * Shape of a DeleteRequest.
-             * @typedef {o3ml.v1.DeleteRequest.$Properties} o3ml.v1.DeleteRequest.$Shape
-             */
-
-            /**
-             * Constructs a new DeleteRequest.
-             * @memberof o3ml.v1
-             * @classdesc Represents a DeleteRequest.
-             * @constructor
-             * @param {o3ml.v1.DeleteRequest.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const DeleteRequest = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * DeleteRequest key.
-             * @member {string} key
-             * @memberof o3ml.v1.DeleteRequest
-             * @instance
-             */
-            DeleteRequest.prototype.key = "";
-
-            /**
-             * Creates a new DeleteRequest instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.DeleteRequest
-             * @static
-             * @param {o3ml.v1.DeleteRequest.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.DeleteRequest} DeleteRequest instance
-             * @type {{
-             *   (properties: o3ml.v1.DeleteRequest.$Shape): o3ml.v1.DeleteRequest & o3ml.v1.DeleteRequest.$Shape;
-             *   (properties?: o3ml.v1.DeleteRequest.$Properties): o3ml.v1.DeleteRequest;
-             * }}
-             */
-            DeleteRequest.create = function(properties) {
-                return new DeleteRequest(properties);
-            };
-
-            /**
-             * Encodes the specified DeleteRequest message. Does not implicitly {@link o3ml.v1.DeleteRequest.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.DeleteRequest
-             * @static
-             * @param {o3ml.v1.DeleteRequest.$Properties} message DeleteRequest message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            DeleteRequest.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key") && message.key !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.key);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a DeleteRequest message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.DeleteRequest
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.DeleteRequest & o3ml.v1.DeleteRequest.$Shape} DeleteRequest
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            DeleteRequest.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.DeleteRequest();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.key = value;
-                            else
-                                delete message.key;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a DeleteRequest message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.DeleteRequest
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.DeleteRequest} DeleteRequest
-             */
-            DeleteRequest.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.DeleteRequest)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.DeleteRequest: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.DeleteRequest();
-                if (object.key != null)
-                    if (typeof object.key !== "string" || object.key.length)
-                        message.key = $String(object.key);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a DeleteRequest message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.DeleteRequest
-             * @static
-             * @param {o3ml.v1.DeleteRequest} message DeleteRequest
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            DeleteRequest.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults)
-                    object.key = "";
-                if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
-                    object.key = message.key;
-                return object;
-            };
-
-            /**
-             * Converts this DeleteRequest to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.DeleteRequest
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            DeleteRequest.prototype.toJSON = function() {
-                return DeleteRequest.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for DeleteRequest
-             * @function getTypeUrl
-             * @memberof o3ml.v1.DeleteRequest
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            DeleteRequest.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.DeleteRequest";
-            };
-
-            return DeleteRequest;
-        })();
-
-        v1.DeleteResponse = (function() {
-
-            /**
-             * Properties of a DeleteResponse.
-             * @typedef {Object} o3ml.v1.DeleteResponse.$Properties
-             * @property {boolean|null} [existed] DeleteResponse existed
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a DeleteResponse.
-             * @memberof o3ml.v1
-             * @interface IDeleteResponse
-             * @augments o3ml.v1.DeleteResponse.$Properties
-             * @deprecated Use o3ml.v1.DeleteResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of a DeleteResponse.
-             * @typedef {o3ml.v1.DeleteResponse.$Properties} o3ml.v1.DeleteResponse.$Shape
-             */
-
-            /**
-             * Constructs a new DeleteResponse.
-             * @memberof o3ml.v1
-             * @classdesc Represents a DeleteResponse.
-             * @constructor
-             * @param {o3ml.v1.DeleteResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const DeleteResponse = function (properties) {
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * DeleteResponse existed.
-             * @member {boolean} existed
-             * @memberof o3ml.v1.DeleteResponse
-             * @instance
-             */
-            DeleteResponse.prototype.existed = false;
-
-            /**
-             * Creates a new DeleteResponse instance using the specified properties.
-             * @function create
-             * @memberof o3ml.v1.DeleteResponse
-             * @static
-             * @param {o3ml.v1.DeleteResponse.$Properties=} [properties] Properties to set
-             * @returns {o3ml.v1.DeleteResponse} DeleteResponse instance
-             * @type {{
-             *   (properties: o3ml.v1.DeleteResponse.$Shape): o3ml.v1.DeleteResponse & o3ml.v1.DeleteResponse.$Shape;
-             *   (properties?: o3ml.v1.DeleteResponse.$Properties): o3ml.v1.DeleteResponse;
-             * }}
-             */
-            DeleteResponse.create = function(properties) {
-                return new DeleteResponse(properties);
-            };
-
-            /**
-             * Encodes the specified DeleteResponse message. Does not implicitly {@link o3ml.v1.DeleteResponse.verify|verify} messages.
-             * @function encode
-             * @memberof o3ml.v1.DeleteResponse
-             * @static
-             * @param {o3ml.v1.DeleteResponse.$Properties} message DeleteResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            DeleteResponse.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.existed != null && $Object.hasOwnProperty.call(message, "existed") && message.existed !== false)
-                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.existed);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a DeleteResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof o3ml.v1.DeleteResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {o3ml.v1.DeleteResponse & o3ml.v1.DeleteResponse.$Shape} DeleteResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            DeleteResponse.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.o3ml.v1.DeleteResponse();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.bool())
-                                message.existed = value;
-                            else
-                                delete message.existed;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Creates a DeleteResponse message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof o3ml.v1.DeleteResponse
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {o3ml.v1.DeleteResponse} DeleteResponse
-             */
-            DeleteResponse.fromObject = function (object, _depth) {
-                if (object instanceof $root.o3ml.v1.DeleteResponse)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".o3ml.v1.DeleteResponse: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.o3ml.v1.DeleteResponse();
-                if (object.existed != null)
-                    if (object.existed)
-                        message.existed = $Boolean(object.existed);
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a DeleteResponse message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof o3ml.v1.DeleteResponse
-             * @static
-             * @param {o3ml.v1.DeleteResponse} message DeleteResponse
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            DeleteResponse.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults)
-                    object.existed = false;
-                if (message.existed != null && $Object.hasOwnProperty.call(message, "existed"))
-                    object.existed = message.existed;
-                return object;
-            };
-
-            /**
-             * Converts this DeleteResponse to JSON.
-             * @function toJSON
-             * @memberof o3ml.v1.DeleteResponse
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            DeleteResponse.prototype.toJSON = function() {
-                return DeleteResponse.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            /**
-             * Gets the type url for DeleteResponse
-             * @function getTypeUrl
-             * @memberof o3ml.v1.DeleteResponse
-             * @static
-             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
-             * @returns {string} The type url
-             */
-            DeleteResponse.getTypeUrl = function(prefix) {
-                if (prefix === $undefined)
-                    prefix = "type.googleapis.com";
-                return prefix + "/o3ml.v1.DeleteResponse";
-            };
-
-            return DeleteResponse;
         })();
 
         return v1;

@@ -1,4 +1,5 @@
 from . import manifest_pb2 as _manifest_pb2
+from . import object_service_pb2 as _object_service_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -151,3 +152,21 @@ class VerifyCheckpointResponse(_message.Message):
     blobs_checked: int
     bytes_checked: int
     def __init__(self, info: _Optional[_Union[CheckpointInfo, _Mapping]] = ..., blobs_checked: _Optional[int] = ..., bytes_checked: _Optional[int] = ...) -> None: ...
+
+class ReadArchiveRequest(_message.Message):
+    __slots__ = ("checkpoint", "offset", "length")
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: CheckpointSelector
+    offset: int
+    length: int
+    def __init__(self, checkpoint: _Optional[_Union[CheckpointSelector, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+
+class ReadArchiveResponse(_message.Message):
+    __slots__ = ("info", "data")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    info: _object_service_pb2.ObjectInfo
+    data: bytes
+    def __init__(self, info: _Optional[_Union[_object_service_pb2.ObjectInfo, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...

@@ -59,6 +59,11 @@ class CheckpointServiceStub:
                 request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.VerifyCheckpointResponse.FromString,
                 _registered_method=True)
+        self.ReadArchive = channel.unary_stream(
+                '/o3ml.v1.CheckpointService/ReadArchive',
+                request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveResponse.FromString,
+                _registered_method=True)
 
 
 class CheckpointServiceServicer:
@@ -99,6 +104,17 @@ class CheckpointServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadArchive(self, request, context):
+        """Server stream: the archive's info, then the bytes [offset, offset + length)
+        of the checkpoint as a torch archive (the zip torch.save writes: STORED
+        records, data 64-byte aligned, ZIP64 where needed). The layout follows from
+        the checkpoint table alone, so any range maps to ranges of entries; every
+        blob is verified before any of its bytes is sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CheckpointServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +142,11 @@ def add_CheckpointServiceServicer_to_server(servicer, server):
                     servicer.Verify,
                     request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.FromString,
                     response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.VerifyCheckpointResponse.SerializeToString,
+            ),
+            'ReadArchive': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadArchive,
+                    request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +284,33 @@ class CheckpointService:
             '/o3ml.v1.CheckpointService/Verify',
             o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.SerializeToString,
             o3ml_dot_v1_dot_checkpoint__service__pb2.VerifyCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadArchive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/o3ml.v1.CheckpointService/ReadArchive',
+            o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveRequest.SerializeToString,
+            o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -50,20 +50,22 @@ class ObjectManifest(_message.Message):
     def __init__(self, format_version: _Optional[int] = ..., size: _Optional[int] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ..., content_type: _Optional[str] = ..., sha256: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ..., checkpoint: _Optional[_Union[CheckpointTable, _Mapping]] = ...) -> None: ...
 
 class CheckpointEntry(_message.Message):
-    __slots__ = ("name", "kind", "dtype", "nbytes", "first_chunk", "chunk_count")
+    __slots__ = ("name", "kind", "dtype", "nbytes", "first_chunk", "chunk_count", "crc32")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     NBYTES_FIELD_NUMBER: _ClassVar[int]
     FIRST_CHUNK_FIELD_NUMBER: _ClassVar[int]
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CRC32_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: EntryKind
     dtype: str
     nbytes: int
     first_chunk: int
     chunk_count: int
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[EntryKind, str]] = ..., dtype: _Optional[str] = ..., nbytes: _Optional[int] = ..., first_chunk: _Optional[int] = ..., chunk_count: _Optional[int] = ...) -> None: ...
+    crc32: int
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[EntryKind, str]] = ..., dtype: _Optional[str] = ..., nbytes: _Optional[int] = ..., first_chunk: _Optional[int] = ..., chunk_count: _Optional[int] = ..., crc32: _Optional[int] = ...) -> None: ...
 
 class CheckpointTable(_message.Message):
     __slots__ = ("entries", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid", "key")

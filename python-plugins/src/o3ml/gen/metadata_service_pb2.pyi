@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RegisterRunRequest(_message.Message):
-    __slots__ = ("name", "hyperparameters_json", "code_commit", "code_dirty", "has_code_dirty", "packages", "host")
+    __slots__ = ("name", "hyperparameters_json", "code_commit", "code_dirty", "has_code_dirty", "packages", "host", "must_be_new")
     class PackagesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class RegisterRunRequest(_message.Message):
     HAS_CODE_DIRTY_FIELD_NUMBER: _ClassVar[int]
     PACKAGES_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
+    MUST_BE_NEW_FIELD_NUMBER: _ClassVar[int]
     name: str
     hyperparameters_json: str
     code_commit: str
@@ -29,10 +30,11 @@ class RegisterRunRequest(_message.Message):
     has_code_dirty: bool
     packages: _containers.ScalarMap[str, str]
     host: str
-    def __init__(self, name: _Optional[str] = ..., hyperparameters_json: _Optional[str] = ..., code_commit: _Optional[str] = ..., code_dirty: _Optional[bool] = ..., has_code_dirty: _Optional[bool] = ..., packages: _Optional[_Mapping[str, str]] = ..., host: _Optional[str] = ...) -> None: ...
+    must_be_new: bool
+    def __init__(self, name: _Optional[str] = ..., hyperparameters_json: _Optional[str] = ..., code_commit: _Optional[str] = ..., code_dirty: _Optional[bool] = ..., has_code_dirty: _Optional[bool] = ..., packages: _Optional[_Mapping[str, str]] = ..., host: _Optional[str] = ..., must_be_new: _Optional[bool] = ...) -> None: ...
 
 class RunInfo(_message.Message):
-    __slots__ = ("id", "name", "created_unix_ms", "hyperparameters_json", "code_commit", "code_dirty", "has_code_dirty", "packages", "host")
+    __slots__ = ("id", "name", "created_unix_ms", "hyperparameters_json", "code_commit", "code_dirty", "has_code_dirty", "packages", "host", "existing")
     class PackagesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +51,7 @@ class RunInfo(_message.Message):
     HAS_CODE_DIRTY_FIELD_NUMBER: _ClassVar[int]
     PACKAGES_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
+    EXISTING_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     created_unix_ms: int
@@ -58,7 +61,8 @@ class RunInfo(_message.Message):
     has_code_dirty: bool
     packages: _containers.ScalarMap[str, str]
     host: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., hyperparameters_json: _Optional[str] = ..., code_commit: _Optional[str] = ..., code_dirty: _Optional[bool] = ..., has_code_dirty: _Optional[bool] = ..., packages: _Optional[_Mapping[str, str]] = ..., host: _Optional[str] = ...) -> None: ...
+    existing: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., hyperparameters_json: _Optional[str] = ..., code_commit: _Optional[str] = ..., code_dirty: _Optional[bool] = ..., has_code_dirty: _Optional[bool] = ..., packages: _Optional[_Mapping[str, str]] = ..., host: _Optional[str] = ..., existing: _Optional[bool] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
     __slots__ = ()

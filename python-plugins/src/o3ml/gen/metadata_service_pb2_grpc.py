@@ -81,6 +81,9 @@ class MetadataServiceServicer:
 
     def RegisterRun(self, request, context):
         """Records a training run (event `run.created`) and returns it with its new id.
+        A name that is already registered is not registered again: the existing
+        run is returned (with `existing` set), so a new process continues it and
+        its checkpoints stay found by name; ALREADY_EXISTS instead with `must_be_new`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1co3ml/v1/object_service.proto\x12\x07o3ml.v1\"\xf9\x01\n\nObjectInfo\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0b\n\x03\x63id\x18\x03 \x01(\t\x12\x17\n\x0f\x63reated_unix_ms\x18\x04 \x01(\x03\x12\x13\n\x0b\x63hunk_count\x18\x05 \x01(\r\x12\x14\n\x0c\x63ontent_type\x18\x06 \x01(\t\x12/\n\x06labels\x18\x07 \x03(\x0b\x32\x1f.o3ml.v1.ObjectInfo.LabelsEntry\x12\x0e\n\x06sha256\x18\x08 \x01(\t\x12\x0f\n\x07problem\x18\t \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xbf\x01\n\tPutHeader\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12.\n\x06labels\x18\x03 \x03(\x0b\x32\x1e.o3ml.v1.PutHeader.LabelsEntry\x12\x15\n\rexpected_size\x18\x04 \x01(\x04\x12\x19\n\x11has_expected_size\x18\x05 \x01(\x08\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1c\n\nPutTrailer\x12\x0e\n\x06sha256\x18\x01 \x01(\t\"q\n\nPutRequest\x12$\n\x06header\x18\x01 \x01(\x0b\x32\x12.o3ml.v1.PutHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12&\n\x07trailer\x18\x03 \x01(\x0b\x32\x13.o3ml.v1.PutTrailerH\x00\x42\x05\n\x03msg\"d\n\x0bPutResponse\x12!\n\x04info\x18\x01 \x01(\x0b\x32\x13.o3ml.v1.ObjectInfo\x12\x16\n\x0e\x62ytes_uploaded\x18\x02 \x01(\x04\x12\x1a\n\x12\x62ytes_deduplicated\x18\x03 \x01(\x04\"M\n\nGetRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0e\n\x06length\x18\x03 \x01(\x04\x12\x12\n\nfrom_store\x18\x04 \x01(\x08\"I\n\x0bGetResponse\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x13.o3ml.v1.ObjectInfoH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x05\n\x03msg\"\x1a\n\x0bStatRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"D\n\x0bListRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"M\n\x0cListResponse\x12$\n\x07objects\x18\x01 \x03(\x0b\x32\x13.o3ml.v1.ObjectInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1c\n\rDeleteRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"!\n\x0e\x44\x65leteResponse\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\x32\x9a\x02\n\rObjectService\x12\x32\n\x03Put\x12\x13.o3ml.v1.PutRequest\x1a\x14.o3ml.v1.PutResponse(\x01\x12\x32\n\x03Get\x12\x13.o3ml.v1.GetRequest\x1a\x14.o3ml.v1.GetResponse0\x01\x12\x31\n\x04Stat\x12\x14.o3ml.v1.StatRequest\x1a\x13.o3ml.v1.ObjectInfo\x12\x33\n\x04List\x12\x14.o3ml.v1.ListRequest\x1a\x15.o3ml.v1.ListResponse\x12\x39\n\x06\x44\x65lete\x12\x16.o3ml.v1.DeleteRequest\x1a\x17.o3ml.v1.DeleteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1co3ml/v1/object_service.proto\x12\x07o3ml.v1\"\x8f\x02\n\nObjectInfo\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0b\n\x03\x63id\x18\x03 \x01(\t\x12\x17\n\x0f\x63reated_unix_ms\x18\x04 \x01(\x03\x12\x13\n\x0b\x63hunk_count\x18\x05 \x01(\r\x12\x14\n\x0c\x63ontent_type\x18\x06 \x01(\t\x12/\n\x06labels\x18\x07 \x03(\x0b\x32\x1f.o3ml.v1.ObjectInfo.LabelsEntry\x12\x0e\n\x06sha256\x18\x08 \x01(\t\x12\x0f\n\x07problem\x18\t \x01(\t\x12\x14\n\x0c\x61rchive_size\x18\n \x01(\x04\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd2\x01\n\tPutHeader\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12.\n\x06labels\x18\x03 \x03(\x0b\x32\x1e.o3ml.v1.PutHeader.LabelsEntry\x12\x15\n\rexpected_size\x18\x04 \x01(\x04\x12\x19\n\x11has_expected_size\x18\x05 \x01(\x08\x12\x11\n\tif_absent\x18\x06 \x01(\x08\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1c\n\nPutTrailer\x12\x0e\n\x06sha256\x18\x01 \x01(\t\"q\n\nPutRequest\x12$\n\x06header\x18\x01 \x01(\x0b\x32\x12.o3ml.v1.PutHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12&\n\x07trailer\x18\x03 \x01(\x0b\x32\x13.o3ml.v1.PutTrailerH\x00\x42\x05\n\x03msg\"d\n\x0bPutResponse\x12!\n\x04info\x18\x01 \x01(\x0b\x32\x13.o3ml.v1.ObjectInfo\x12\x16\n\x0e\x62ytes_uploaded\x18\x02 \x01(\x04\x12\x1a\n\x12\x62ytes_deduplicated\x18\x03 \x01(\x04\"M\n\nGetRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0e\n\x06length\x18\x03 \x01(\x04\x12\x12\n\nfrom_store\x18\x04 \x01(\x08\"I\n\x0bGetResponse\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x13.o3ml.v1.ObjectInfoH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x05\n\x03msg\"\x1a\n\x0bStatRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"D\n\x0bListRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"M\n\x0cListResponse\x12$\n\x07objects\x18\x01 \x03(\x0b\x32\x13.o3ml.v1.ObjectInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x1c\n\rDeleteRequest\x12\x0b\n\x03key\x18\x01 \x01(\t\"!\n\x0e\x44\x65leteResponse\x12\x0f\n\x07\x65xisted\x18\x01 \x01(\x08\"2\n\x0b\x43opyRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t2\xcd\x02\n\rObjectService\x12\x32\n\x03Put\x12\x13.o3ml.v1.PutRequest\x1a\x14.o3ml.v1.PutResponse(\x01\x12\x32\n\x03Get\x12\x13.o3ml.v1.GetRequest\x1a\x14.o3ml.v1.GetResponse0\x01\x12\x31\n\x04Stat\x12\x14.o3ml.v1.StatRequest\x1a\x13.o3ml.v1.ObjectInfo\x12\x33\n\x04List\x12\x14.o3ml.v1.ListRequest\x1a\x15.o3ml.v1.ListResponse\x12\x39\n\x06\x44\x65lete\x12\x16.o3ml.v1.DeleteRequest\x1a\x17.o3ml.v1.DeleteResponse\x12\x31\n\x04\x43opy\x12\x14.o3ml.v1.CopyRequest\x1a\x13.o3ml.v1.ObjectInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,33 +36,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUTHEADER_LABELSENTRY']._loaded_options = None
   _globals['_PUTHEADER_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_OBJECTINFO']._serialized_start=42
-  _globals['_OBJECTINFO']._serialized_end=291
-  _globals['_OBJECTINFO_LABELSENTRY']._serialized_start=246
-  _globals['_OBJECTINFO_LABELSENTRY']._serialized_end=291
-  _globals['_PUTHEADER']._serialized_start=294
-  _globals['_PUTHEADER']._serialized_end=485
-  _globals['_PUTHEADER_LABELSENTRY']._serialized_start=246
-  _globals['_PUTHEADER_LABELSENTRY']._serialized_end=291
-  _globals['_PUTTRAILER']._serialized_start=487
-  _globals['_PUTTRAILER']._serialized_end=515
-  _globals['_PUTREQUEST']._serialized_start=517
-  _globals['_PUTREQUEST']._serialized_end=630
-  _globals['_PUTRESPONSE']._serialized_start=632
-  _globals['_PUTRESPONSE']._serialized_end=732
-  _globals['_GETREQUEST']._serialized_start=734
-  _globals['_GETREQUEST']._serialized_end=811
-  _globals['_GETRESPONSE']._serialized_start=813
-  _globals['_GETRESPONSE']._serialized_end=886
-  _globals['_STATREQUEST']._serialized_start=888
-  _globals['_STATREQUEST']._serialized_end=914
-  _globals['_LISTREQUEST']._serialized_start=916
-  _globals['_LISTREQUEST']._serialized_end=984
-  _globals['_LISTRESPONSE']._serialized_start=986
-  _globals['_LISTRESPONSE']._serialized_end=1063
-  _globals['_DELETEREQUEST']._serialized_start=1065
-  _globals['_DELETEREQUEST']._serialized_end=1093
-  _globals['_DELETERESPONSE']._serialized_start=1095
-  _globals['_DELETERESPONSE']._serialized_end=1128
-  _globals['_OBJECTSERVICE']._serialized_start=1131
-  _globals['_OBJECTSERVICE']._serialized_end=1413
+  _globals['_OBJECTINFO']._serialized_end=313
+  _globals['_OBJECTINFO_LABELSENTRY']._serialized_start=268
+  _globals['_OBJECTINFO_LABELSENTRY']._serialized_end=313
+  _globals['_PUTHEADER']._serialized_start=316
+  _globals['_PUTHEADER']._serialized_end=526
+  _globals['_PUTHEADER_LABELSENTRY']._serialized_start=268
+  _globals['_PUTHEADER_LABELSENTRY']._serialized_end=313
+  _globals['_PUTTRAILER']._serialized_start=528
+  _globals['_PUTTRAILER']._serialized_end=556
+  _globals['_PUTREQUEST']._serialized_start=558
+  _globals['_PUTREQUEST']._serialized_end=671
+  _globals['_PUTRESPONSE']._serialized_start=673
+  _globals['_PUTRESPONSE']._serialized_end=773
+  _globals['_GETREQUEST']._serialized_start=775
+  _globals['_GETREQUEST']._serialized_end=852
+  _globals['_GETRESPONSE']._serialized_start=854
+  _globals['_GETRESPONSE']._serialized_end=927
+  _globals['_STATREQUEST']._serialized_start=929
+  _globals['_STATREQUEST']._serialized_end=955
+  _globals['_LISTREQUEST']._serialized_start=957
+  _globals['_LISTREQUEST']._serialized_end=1025
+  _globals['_LISTRESPONSE']._serialized_start=1027
+  _globals['_LISTRESPONSE']._serialized_end=1104
+  _globals['_DELETEREQUEST']._serialized_start=1106
+  _globals['_DELETEREQUEST']._serialized_end=1134
+  _globals['_DELETERESPONSE']._serialized_start=1136
+  _globals['_DELETERESPONSE']._serialized_end=1169
+  _globals['_COPYREQUEST']._serialized_start=1171
+  _globals['_COPYREQUEST']._serialized_end=1221
+  _globals['_OBJECTSERVICE']._serialized_start=1224
+  _globals['_OBJECTSERVICE']._serialized_end=1557
 # @@protoc_insertion_point(module_scope)

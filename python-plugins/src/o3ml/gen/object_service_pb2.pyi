@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ObjectInfo(_message.Message):
-    __slots__ = ("key", "size", "cid", "created_unix_ms", "chunk_count", "content_type", "labels", "sha256", "problem")
+    __slots__ = ("key", "size", "cid", "created_unix_ms", "chunk_count", "content_type", "labels", "sha256", "problem", "archive_size")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class ObjectInfo(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    ARCHIVE_SIZE_FIELD_NUMBER: _ClassVar[int]
     key: str
     size: int
     cid: str
@@ -33,10 +34,11 @@ class ObjectInfo(_message.Message):
     labels: _containers.ScalarMap[str, str]
     sha256: str
     problem: str
-    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., cid: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., chunk_count: _Optional[int] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., sha256: _Optional[str] = ..., problem: _Optional[str] = ...) -> None: ...
+    archive_size: int
+    def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., cid: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., chunk_count: _Optional[int] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., sha256: _Optional[str] = ..., problem: _Optional[str] = ..., archive_size: _Optional[int] = ...) -> None: ...
 
 class PutHeader(_message.Message):
-    __slots__ = ("key", "content_type", "labels", "expected_size", "has_expected_size")
+    __slots__ = ("key", "content_type", "labels", "expected_size", "has_expected_size", "if_absent")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -49,12 +51,14 @@ class PutHeader(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_SIZE_FIELD_NUMBER: _ClassVar[int]
     HAS_EXPECTED_SIZE_FIELD_NUMBER: _ClassVar[int]
+    IF_ABSENT_FIELD_NUMBER: _ClassVar[int]
     key: str
     content_type: str
     labels: _containers.ScalarMap[str, str]
     expected_size: int
     has_expected_size: bool
-    def __init__(self, key: _Optional[str] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., expected_size: _Optional[int] = ..., has_expected_size: _Optional[bool] = ...) -> None: ...
+    if_absent: bool
+    def __init__(self, key: _Optional[str] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., expected_size: _Optional[int] = ..., has_expected_size: _Optional[bool] = ..., if_absent: _Optional[bool] = ...) -> None: ...
 
 class PutTrailer(_message.Message):
     __slots__ = ("sha256",)
@@ -137,3 +141,11 @@ class DeleteResponse(_message.Message):
     EXISTED_FIELD_NUMBER: _ClassVar[int]
     existed: bool
     def __init__(self, existed: _Optional[bool] = ...) -> None: ...
+
+class CopyRequest(_message.Message):
+    __slots__ = ("source", "destination")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    destination: str
+    def __init__(self, source: _Optional[str] = ..., destination: _Optional[str] = ...) -> None: ...

@@ -59,6 +59,11 @@ class ObjectServiceStub:
                 request_serializer=o3ml_dot_v1_dot_object__service__pb2.DeleteRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_object__service__pb2.DeleteResponse.FromString,
                 _registered_method=True)
+        self.Copy = channel.unary_unary(
+                '/o3ml.v1.ObjectService/Copy',
+                request_serializer=o3ml_dot_v1_dot_object__service__pb2.CopyRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_object__service__pb2.ObjectInfo.FromString,
+                _registered_method=True)
 
 
 class ObjectServiceServicer:
@@ -100,6 +105,16 @@ class ObjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Copy(self, request, context):
+        """Gives `destination` the value `source` has now: a new ref naming the same
+        manifest, committed like a put (no blob is read or written). Copying a
+        checkpoint makes the destination an alias of the same checkpoint: its id,
+        its table and its listing stay the source's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ObjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -127,6 +142,11 @@ def add_ObjectServiceServicer_to_server(servicer, server):
                     servicer.Delete,
                     request_deserializer=o3ml_dot_v1_dot_object__service__pb2.DeleteRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_object__service__pb2.DeleteResponse.SerializeToString,
+            ),
+            'Copy': grpc.unary_unary_rpc_method_handler(
+                    servicer.Copy,
+                    request_deserializer=o3ml_dot_v1_dot_object__service__pb2.CopyRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_object__service__pb2.ObjectInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +284,33 @@ class ObjectService:
             '/o3ml.v1.ObjectService/Delete',
             o3ml_dot_v1_dot_object__service__pb2.DeleteRequest.SerializeToString,
             o3ml_dot_v1_dot_object__service__pb2.DeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Copy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.ObjectService/Copy',
+            o3ml_dot_v1_dot_object__service__pb2.CopyRequest.SerializeToString,
+            o3ml_dot_v1_dot_object__service__pb2.ObjectInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -4,7 +4,11 @@
   ``ModelCheckpoint(dirpath="o3://<bucket>/<dir>")`` saves every checkpoint through the o3ml
   service, so unchanged tensors cost no upload; ``async_save=True`` lets training go on while
   a checkpoint uploads.
-- ``O3ResumeCallback`` / ``resolve_ckpt_path``: resume a run from its newest committed checkpoint.
+- ``O3ResumeCallback(run="my-run")``: resumes the named run from its newest committed checkpoint,
+  from any process (``fit(model)`` or ``fit(model, ckpt_path="last")``), or starts it; with it,
+  a resume is exact: random generators and loop counters come back as they were.
+  ``o3ml.select_checkpoint`` picks another one (by step, epoch, CID or best metric) for
+  ``ckpt_path``; ``resolve_ckpt_path`` names the newest.
 - ``O3DataModule``: the splits of a dataset version on O3 as dataloaders that resume mid-epoch
   exactly from a checkpoint.
 

@@ -8,6 +8,7 @@ export type WireCheckpointInfo = InstanceType<V1["CheckpointInfo"]>;
 export type WireSaveRequest = o3ml.v1.SaveCheckpointRequest.$Properties;
 export type WireLoadResponse = InstanceType<V1["LoadCheckpointResponse"]>;
 export type WireCheckpointHeader = o3ml.v1.CheckpointHeader.$Properties;
+export type WireArchiveResponse = InstanceType<V1["ReadArchiveResponse"]>;
 
 /** One entry to save: the skeleton (first) or a tensor storage, with its bytes. */
 export interface EntryToSave {
@@ -65,6 +66,11 @@ export class CheckpointClient extends RpcClient {
     }
     if (!info) throw new O3mlError("INTERNAL", `load checkpoint ${idOrKey}: the service sent no info`);
     return { info, entries: entries.map(({ parts, ...e }) => ({ ...e, data: Buffer.concat(parts) })) };
+  }
+
+  /** The ReadArchive stream: the archive's info (an ObjectInfo), then its bytes [offset, offset + length) (length 0: to the end). */
+  readArchive(idOrKey: string, offset = 0, length = 0): AsyncGenerator<WireArchiveResponse> {
+    return this.serverStream("readArchive", { checkpoint: selectorOf(idOrKey), offset, length });
   }
 
   stat(idOrKey: string): Promise<WireCheckpointInfo> {

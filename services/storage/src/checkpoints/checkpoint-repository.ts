@@ -4,8 +4,11 @@ import { o3ml } from "@o3ml/proto";
 import { readChunks, type ChunkSpan } from "../blob-reader.js";
 import { validatePrefix } from "../layout.js";
 import { mapLimit } from "../map-limit.js";
+import type { ObjectInfo } from "../object-repository.js";
+import { ArchiveReader } from "./archive-reader.js";
 import { checkpointInfo, findRecord, recordsOfRun, type CheckpointInfo, type CheckpointManifest } from "./checkpoint-info.js";
 import { saveCheckpoint, type CheckpointDeps, type SaveMessage } from "./checkpoint-save.js";
+import { ARCHIVE_CONTENT_TYPE } from "./torch-archive.js";
 
 /** Names a checkpoint by object key or by manifest CID (exactly one). */
 export interface CheckpointSelector {
@@ -14,9 +17,12 @@ export interface CheckpointSelector {
 }
 
 export type LoadMessage = { info: CheckpointInfo } | { entry: o3ml.v1.EntryHeader.$Properties } | { data: Uint8Array };
+export type ArchiveMessage = { info: ObjectInfo } | { data: Uint8Array };
 
 /** Largest data payload of one Load message (gRPC caps a message at 4 MiB). */
 const LOAD_MESSAGE_BYTES = 2 * 1024 * 1024;
+/** Archive pieces below this size (headers, small records) are sent together with their neighbours. */
+const SMALL_PIECE_BYTES = 64 * 1024;
 
 /**
  * Checkpoints: objects whose manifest carries a checkpoint table. Saved by
@@ -25,7 +31,11 @@ const LOAD_MESSAGE_BYTES = 2 * 1024 * 1024;
  * (which holds upload figures and states), each joined with its manifest.
  */
 export class CheckpointRepository {
-  constructor(private readonly d: CheckpointDeps) {}
+  private readonly archives: ArchiveReader;
+
+  constructor(private readonly d: CheckpointDeps) {
+    this.archives = new ArchiveReader(d.store, d.opts.readPrefetch);
+  }
 
   save(header: o3ml.v1.CheckpointHeader.$Properties, messages: AsyncIterable<SaveMessage>, cancelled: () => boolean): Promise<CheckpointInfo> {
     return saveCheckpoint(this.d, header, messages, cancelled);
@@ -58,6 +68,60 @@ export class CheckpointRepository {
     } finally {
       await blobs.return(undefined);
     }
+  }
+
+  /**
+   * The checkpoint's torch archive view (torch-archive.ts): its info as an
+   * object (size = the archive's, cid = the checkpoint's id), then the bytes
+   * [offset, offset + length) (length 0: to the end), every blob verified
+   * before any of its bytes is sent.
+   */
+  async *readArchive(sel: CheckpointSelector, offset: number, length: number): AsyncGenerator<ArchiveMessage> {
+    const { info, manifest } = await this.open(sel);
+    if (info.state === "deleted") {
+      throw new O3mlError("NOT_FOUND", `checkpoint ${info.cid} (${info.key}) was deleted; its data stays in the bucket only until 'o3ml gc' runs`, { cid: info.cid, key: info.key });
+    }
+    // A copy of a checkpoint (an alias) is read under the key it was asked by.
+    const key = sel.key || info.key;
+    const layout = await this.archives.layout(info.cid, manifest, key);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > layout.size) {
+      throw new O3mlError("INVALID_ARGUMENT", `read archive of ${key}: offset ${offset} is past the end (archive size ${layout.size})`, { key });
+    }
+    const end = length === 0 ? layout.size : Math.min(layout.size, offset + length);
+    yield {
+      info: {
+        key,
+        size: layout.size,
+        cid: info.cid,
+        createdUnixMs: info.createdUnixMs,
+        chunkCount: manifest.chunks.length,
+        contentType: ARCHIVE_CONTENT_TYPE,
+        labels: { ...manifest.labels },
+        sha256: "",
+        archiveSize: layout.size,
+      },
+    };
+    // Headers are tens of bytes each: gathered with their neighbours, they ride in few messages.
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = () => {
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      return { data };
+    };
+    for await (const bytes of this.archives.read(manifest, layout, offset, end, key)) {
+      if (bytes.byteLength < SMALL_PIECE_BYTES && pendingBytes + bytes.byteLength <= LOAD_MESSAGE_BYTES) {
+        pending.push(bytes);
+        pendingBytes += bytes.byteLength;
+        continue;
+      }
+      if (pendingBytes > 0) yield flush();
+      for (let off = 0; off < bytes.byteLength; off += LOAD_MESSAGE_BYTES) {
+        yield { data: bytes.subarray(off, Math.min(bytes.byteLength, off + LOAD_MESSAGE_BYTES)) };
+      }
+    }
+    if (pendingBytes > 0) yield flush();
   }
 
   /** Checkpoints not deleted, of one run and/or under a key prefix, in commit order. */

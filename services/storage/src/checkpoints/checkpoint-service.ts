@@ -25,12 +25,17 @@ export function checkpointService(repo: CheckpointRepository, ctx: RpcContext): 
       for await (const msg of repo.load(req)) await writeMessage(call, msg);
     }),
 
-    stat: unary(ctx, "Checkpoint.Stat", (req: Selector) => repo.stat(req)),
+    // Whether a checkpoint exists is a routine question: NOT_FOUND is no warning.
+    stat: unary(ctx, "Checkpoint.Stat", (req: Selector) => repo.stat(req), { expected: ["NOT_FOUND"] }),
 
     list: unary(ctx, "Checkpoint.List", async (req: InstanceType<V1["ListCheckpointsRequest"]>) => ({
       checkpoints: await repo.list(req.run ?? "", req.prefix ?? ""),
     })),
 
     verify: unary(ctx, "Checkpoint.Verify", (req: Selector) => repo.verify(req)),
+
+    readArchive: serverStream(ctx, "Checkpoint.ReadArchive", async (req: InstanceType<V1["ReadArchiveRequest"]>, call) => {
+      for await (const msg of repo.readArchive(req.checkpoint ?? {}, Number(req.offset ?? 0), Number(req.length ?? 0))) await writeMessage(call, msg);
+    }),
   };
 }

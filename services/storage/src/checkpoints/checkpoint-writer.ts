@@ -1,3 +1,4 @@
+import { crc32 } from "node:zlib";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { cidOf, createSha256, fixedChunker, type CheckpointEntry, type ChunkEntry, type Chunker } from "@o3ml/integrity";
@@ -28,7 +29,7 @@ export class CheckpointWriter {
   private readonly entries: CheckpointEntry[] = [];
   private readonly announced: EntryAnnouncement[] = [];
   private readonly chunks: ChunkEntry[] = [];
-  private current?: { entry: CheckpointEntry; received: number };
+  private current?: { entry: CheckpointEntry; received: number; crc: number };
 
   constructor(
     store: BlobStore,
@@ -51,7 +52,7 @@ export class CheckpointWriter {
     this.announced.push(e);
     const entry: CheckpointEntry = { ...e, firstChunk: this.chunks.length, chunkCount: 0 };
     this.entries.push(entry);
-    this.current = { entry, received: 0 };
+    this.current = { entry, received: 0, crc: 0 };
   }
 
   async data(bytes: Uint8Array): Promise<void> {
@@ -65,6 +66,8 @@ export class CheckpointWriter {
       );
     }
     c.received += bytes.byteLength;
+    // The torch archive view's headers carry each entry's CRC-32: recorded now, they need no read later.
+    c.crc = crc32(bytes, c.crc);
     this.hash.update(bytes);
     for (const chunk of this.chunker.push(bytes)) await this.emit(chunk);
   }
@@ -83,6 +86,7 @@ export class CheckpointWriter {
       );
     }
     c.entry.chunkCount = this.chunks.length - c.entry.firstChunk;
+    c.entry.crc32 = c.crc >>> 0;
   }
 
   /** Ends the last entry, checks the trailer's count, and waits until every blob is stored. */

@@ -27,17 +27,22 @@ export function registerCheckpoints(server: Server, deps: ServiceDeps): { close(
 }
 
 /**
- * Records `checkpoint.deleted` when the value a key loses was a checkpoint.
- * A failure stops a delete (it is retried as a whole); after an overwrite the
- * new value is committed already, so a failure is only logged.
+ * Records `checkpoint.deleted` when the value a key loses was a checkpoint
+ * saved at that key. A copy (ObjectService.Copy) names the same manifest at
+ * another key: an alias, whose removal leaves the checkpoint, saved and
+ * listed at its own key, alone. A failure stops a delete (it is retried as a
+ * whole); after an overwrite the new value is committed already, so a
+ * failure is only logged.
  */
 async function supersede(d: CheckpointDeps, key: string, previous: RefRecord, how: "deleted" | "replaced"): Promise<void> {
   const id = previous.manifestCid;
   try {
     const record = await findRecord(d.metadata.index, id);
     if (record?.state === "deleted") return;
-    // An index that does not know the checkpoint (written by another service) asks the manifest.
-    if (!record && !(await d.objects.manifests.read(id, key).catch(() => undefined))?.checkpoint) return;
+    const table = (await d.objects.manifests.read(id, key).catch(() => undefined))?.checkpoint;
+    // Without a table the value was no checkpoint (an index that does not know it asks the manifest);
+    // an unreadable manifest of an indexed checkpoint still ends its listing.
+    if (table ? table.key !== key : !record) return;
     await d.metadata.record("checkpoint.deleted", { checkpointId: id });
   } catch (err) {
     if (how === "deleted") throw err;

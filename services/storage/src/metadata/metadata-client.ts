@@ -12,6 +12,8 @@ export interface RunRegistration {
   codeDirty?: boolean | null;
   packages?: Record<string, string>;
   host?: string | null;
+  /** ALREADY_EXISTS when the name is registered already, instead of continuing that run. */
+  mustBeNew?: boolean;
 }
 
 /** A TypeScript client of the MetadataService; answers are index records (null for absent values, ISO times). */
@@ -29,6 +31,7 @@ export class MetadataClient extends RpcClient {
       hasCodeDirty: r.codeDirty !== undefined && r.codeDirty !== null,
       packages: r.packages ?? {},
       host: r.host ?? "",
+      mustBeNew: !!r.mustBeNew,
     };
     return runFromWire(await this.unary("registerRun", req));
   }

@@ -1,10 +1,11 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { isO3mlError, O3mlError } from "@o3ml/errors";
-import { LINEAGE_FORMATS, newEventId, renderLineage, type CheckpointRecord, type LineageFormat, type MetadataIndex } from "@o3ml/metadata";
+import { isPrintable, LINEAGE_FORMATS, newEventId, quoteName, renderLineage, type CheckpointRecord, type LineageFormat, type MetadataIndex, type RunRecord } from "@o3ml/metadata";
 import type { o3ml } from "@o3ml/proto";
 import type { ObjectRepository } from "../object-repository.js";
 import { unary, type RpcContext } from "../rpc-handlers.js";
 import { checkContentType } from "../labels.js";
+import { NameQueue } from "./name-queue.js";
 import { artifactToWire, checkpointToWire, parseHyperparameters, runToWire } from "./metadata-wire.js";
 import type { ServiceMetadata } from "./service-metadata.js";
 
@@ -15,20 +16,33 @@ import type { ServiceMetadata } from "./service-metadata.js";
  */
 export function metadataService(metadata: ServiceMetadata, objects: Pick<ObjectRepository, "stat">, ctx: RpcContext): UntypedServiceImplementation {
   const index = () => metadata.index;
+  const registrations = new NameQueue();
   return {
     registerRun: unary(ctx, "Metadata.RegisterRun", async (req: o3ml.v1.RegisterRunRequest.$Properties) => {
       const name = required(req.name, "a run needs a name, e.g. \"mnist-baseline\"");
-      const runId = newEventId();
-      const event = await metadata.record("run.created", {
-        runId,
-        name,
-        hyperparameters: parseHyperparameters(req.hyperparametersJson ?? ""),
-        codeCommit: req.codeCommit || null,
-        codeDirty: req.hasCodeDirty ? !!req.codeDirty : null,
-        packages: { ...(req.packages ?? {}) },
-        host: req.host || null,
+      // Checked before the name is looked up, so a lookup never sees what no run can be named.
+      if (name.length > 512 || !isPrintable(name)) throw new O3mlError("INVALID_ARGUMENT", `run name ${quoteName(name)} must be printable text of at most 512 characters`);
+      // One registration per name at a time, so two trainers starting together continue one run.
+      return registrations.run(name, async () => {
+        const existing = await runNamed(index(), name);
+        if (existing && req.mustBeNew) {
+          throw new O3mlError("ALREADY_EXISTS", `run ${JSON.stringify(name)} is registered already (id ${existing.id}); choose another name, or register without must_be_new to continue it`, { id: existing.id });
+        }
+        // A name registered again continues its run: a second run of the same name would hide the
+        // first's checkpoints from every lookup by name.
+        if (existing) return { ...runToWire(existing), existing: true };
+        const runId = newEventId();
+        const event = await metadata.record("run.created", {
+          runId,
+          name,
+          hyperparameters: parseHyperparameters(req.hyperparametersJson ?? ""),
+          codeCommit: req.codeCommit || null,
+          codeDirty: req.hasCodeDirty ? !!req.codeDirty : null,
+          packages: { ...(req.packages ?? {}) },
+          host: req.host || null,
+        });
+        return runToWire({ ...event.data, id: runId, createdAt: event.at });
       });
-      return runToWire({ ...event.data, id: runId, createdAt: event.at });
     }),
 
     listRuns: unary(ctx, "Metadata.ListRuns", async () => ({ runs: (await index().listRuns()).map(runToWire) })),
@@ -105,6 +119,19 @@ async function checkpointsOf(index: MetadataIndex, run: string | undefined): Pro
     if (direct.length === 0) throw err;
     return direct;
   }
+}
+
+/** The run registered under exactly `name` (the newest, as every lookup by name takes), if any. */
+async function runNamed(index: MetadataIndex, name: string): Promise<RunRecord | undefined> {
+  try {
+    const found = await index.getRun(name);
+    if (found.name === name) return found;
+  } catch (err) {
+    if (!isO3mlError(err, "NOT_FOUND")) throw err;
+    return undefined;
+  }
+  // `name` is also some run's id: look for a run really named so.
+  return (await index.listRuns()).filter((r) => r.name === name).at(-1);
 }
 
 /** A run name the index knows becomes its id; anything else is taken as an id (possibly from another service's index). */
