@@ -48,6 +48,7 @@ export async function startMinio(opts: { port?: number; binary?: string } = {}):
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await waitForHttp(`${endpoint}/minio/health/ready`, 60_000, "MinIO", proc.alive);
+    await waitForObjectLayer(endpoint, 60_000);
   } catch (err) {
     await proc.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -65,4 +66,20 @@ export async function startMinio(opts: { port?: number; binary?: string } = {}):
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * MinIO can report ready before its object layer is initialised, and then
+ * answers S3 requests with 503 XMinioServerNotInitialized for a moment: wait
+ * until an (unsigned, so refused) S3 request gets a real answer.
+ */
+async function waitForObjectLayer(endpoint: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${endpoint}/`).catch(() => undefined);
+    const body = res ? await res.text() : "";
+    if (res && res.status !== 503 && !body.includes("XMinioServerNotInitialized")) return;
+    if (Date.now() > deadline) throw new Error(`MinIO at ${endpoint} did not initialise its object layer within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -170,6 +170,8 @@ def start_minio(binary: str, data: Path, logs: Path) -> S3Endpoint:
     endpoint = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{endpoint}/minio/health/ready", process)
+        # Ready can come before the object layer: S3 requests then get 503 XMinioServerNotInitialized.
+        wait_http(f"{endpoint}/", process)
     except BaseException:
         process.stop()
         raise

@@ -58,7 +58,10 @@ export class MinioProcess {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`MinIO exited with ${this.proc.exitCode}; see ${this.logDir}/minio.external.log`);
-      const ok = await fetch(`${this.endpoint}/minio/health/ready`).then((r) => r.ok, () => false);
+      // Ready can come before the object layer: S3 requests then get 503 XMinioServerNotInitialized.
+      const ok =
+        (await fetch(`${this.endpoint}/minio/health/ready`).then((r) => r.ok, () => false)) &&
+        (await fetch(`${this.endpoint}/`).then((r) => r.status !== 503, () => false));
       if (ok) return;
       await sleep(200);
     }
