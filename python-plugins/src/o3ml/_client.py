@@ -86,15 +86,19 @@ class O3Client(MetadataMethods, CheckpointMethods):
         *,
         content_type: str | None = None,
         labels: Mapping[str, str] | None = None,
+        if_absent: bool = False,
     ) -> ObjectInfo:
         """Stores ``data`` under ``key`` and returns the committed object's info.
 
         ``data`` is bytes-like, a path, a binary file object (read in chunks from its current
         position, left open) or an iterable of byte chunks. Nothing becomes visible unless the
         whole stream arrives: if reading ``data`` raises, the upload is cancelled and that
-        exception propagates.
+        exception propagates. With ``if_absent`` the put only creates: ``AlreadyExistsError``
+        (a ``FileExistsError``) when ``key`` already holds an object.
         """
-        header = pb.PutHeader(key=_check_key(key), content_type=content_type or "", labels=dict(labels or {}))
+        header = pb.PutHeader(
+            key=_check_key(key), content_type=content_type or "", labels=dict(labels or {}), if_absent=if_absent
+        )
         with open_source(data, CHUNK_SIZE) as source:
             if source.size is not None:
                 header.expected_size = source.size
@@ -130,6 +134,15 @@ class O3Client(MetadataMethods, CheckpointMethods):
         """The info of ``key``; ``NotFoundError`` when there is no such object."""
         request = pb.StatRequest(key=_check_key(key))
         return ObjectInfo.from_proto(self._unary(self._stub.Stat, request))
+
+    def copy(self, source: str, destination: str) -> ObjectInfo:
+        """Gives ``destination`` the value ``source`` has now, on the service's side.
+
+        The copy names the same stored manifest, so no byte is transferred or stored again;
+        ``NotFoundError`` when there is no ``source``.
+        """
+        request = pb.CopyRequest(source=_check_key(source), destination=_check_key(destination))
+        return ObjectInfo.from_proto(self._unary(self._stub.Copy, request))
 
     def delete(self, key: str) -> bool:
         """Removes ``key`` from the namespace; True when it existed."""
