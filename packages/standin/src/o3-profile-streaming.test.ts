@@ -80,8 +80,10 @@ for (const upstreamCase of upstreamCases()) {
       });
       expect(length).toBe(SIZE);
       expect(got).toBe(want);
-      expect(upGrowth).toBeLessThan(SIZE / 2);
-      expect(downGrowth).toBeLessThan(SIZE / 2);
+      // Buffering the body would grow RSS by at least SIZE; on a busy host the
+      // garbage collector alone can lag by tens of MiB, so the bound sits below SIZE.
+      expect(upGrowth).toBeLessThan(SIZE * 0.9);
+      expect(downGrowth).toBeLessThan(SIZE * 0.9);
     }, 120_000);
   });
 }
