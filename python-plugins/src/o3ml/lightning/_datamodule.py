@@ -102,7 +102,6 @@ class O3DataModule(pl.LightningDataModule):
         return self.version.cid
 
     def setup(self, stage: str) -> None:
-        self._agree_on_version()
         cid = self.dataset_cid
         checkpoint_io = getattr(getattr(self.trainer, "strategy", None), "checkpoint_io", None)
         if checkpoint_io is not None and getattr(checkpoint_io, "dataset_cid", None) == "":
@@ -149,22 +148,6 @@ class O3DataModule(pl.LightningDataModule):
         self._version = pinned
         if self._recorded_in is not None:
             self._recorded_in.dataset_cid = pinned.cid
-
-    def _agree_on_version(self) -> None:
-        """Makes every rank read the version rank 0 resolved.
-
-        Each rank resolves ``dataset`` on its own; a version pushed in between would give ranks
-        different versions, and their partitions of different sample lists would overlap and miss
-        samples. Rank 0's choice is broadcast and the others pin to it.
-        """
-        trainer = self.trainer
-        if trainer is None or trainer.world_size <= 1:
-            return
-        chosen = trainer.strategy.broadcast(self.dataset_cid, src=0)
-        if chosen != self.dataset_cid:
-            name = self.dataset.partition("@")[0]
-            log.info("rank %d reads %s@%s, the version rank 0 resolved, not %s", trainer.global_rank, name, chosen, self.version.spec)
-            self._version = self._source.resolve(f"{name}@{chosen}")
 
     def _dataset(self, split: str, seed: int | None, transform: Callable[[dict[str, Any]], Any] | None) -> O3ShardDataset:
         return O3ShardDataset(
