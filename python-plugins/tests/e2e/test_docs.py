@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from doc_blocks import Block, blocks_of
-from servers import REPO_ROOT, Managed, S3Endpoint, _await_listening, free_port, service_command
+from servers import REPO_ROOT, Managed, S3Endpoint, _await_listening, service_command
 
 PAGES = sorted([REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md")])
 # docs/lineage.md has its own runner (test_lineage_docs.py), which also checks what it prints.
@@ -71,7 +71,9 @@ def user(minio: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     base = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "AWS_"))}
     process = Managed.start(
         "docs-serve",
-        [*service_command(), "--listen", f"127.0.0.1:{free_port()}", "--json"],
+        # Port 0: a port picked beforehand can be handed to the embedded stand-in the service
+        # starts first, and the service's own bind then fails.
+        [*service_command(), "--listen", "127.0.0.1:0", "--json"],
         {**base, "O3ML_HOME": str(home)},
         logs,
         stdout_pipe=True,
