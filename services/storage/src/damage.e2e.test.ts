@@ -1,14 +1,11 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cidOf } from "@o3ml/integrity";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
 import { CheckpointClient } from "./checkpoints/checkpoint-client.js";
-import { startE2eService, type E2eService } from "./e2e-service.test-support.js";
+import { drain, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "./e2e-service.test-support.js";
 import { blobKey, manifestKey } from "./layout.js";
 import { ServiceClient } from "./service-client.js";
 
@@ -25,14 +22,6 @@ const minio = minioBinary();
 if (minio.path) servers.push(["minio", () => startMinio({ binary: minio.path })]);
 else if (process.env.CI === "true") throw new Error(`MinIO is required in CI: ${minio.reason}`);
 
-async function* bytes(b: Uint8Array) {
-  yield b;
-}
-async function drain(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const b of it) parts.push(Buffer.from(b));
-  return Buffer.concat(parts);
-}
 async function failure(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
   return p.then(
     () => {
@@ -77,9 +66,10 @@ describe.each(servers)("damage in the bucket on %s", { timeout: 180_000 }, (_nam
     await e.svc.store.put(manifestKey(infos[1]!.cid!), Buffer.from("not a manifest"));
     await e.svc.store.delete(manifestKey(infos[2]!.cid!));
     // A service that remembered the manifests still reads them; a fresh reader (another service) does not.
-    const fresh = await startE2eServiceOver(e);
+    const peer = await startPeerService(e, { chunkSize: CHUNK });
+    const fresh = new ServiceClient(peer.address);
     try {
-      const listed = (await fresh.client.list("list/", 100, "")).objects;
+      const listed = (await fresh.list("list/", 100, "")).objects;
       expect(listed.map((o) => o.key)).toEqual(["list/1.bin", "list/2.bin", "list/3.bin", "list/4.bin"]);
       expect(listed[0]!.problem).toBe("");
       expect(listed[0]!.sha256).toBe(infos[0]!.sha256);
@@ -88,9 +78,10 @@ describe.each(servers)("damage in the bucket on %s", { timeout: 180_000 }, (_nam
       expect(Number(listed[1]!.size)).toBe(102);
       expect(listed[2]!.problem).toContain("missing");
       expect(listed[3]!.problem).toBe("");
-      await expect(fresh.client.get("list/2.bin")).rejects.toMatchObject({ code: "INTEGRITY" });
+      await expect(fresh.get("list/2.bin")).rejects.toMatchObject({ code: "INTEGRITY" });
     } finally {
-      await fresh.stop();
+      fresh.close();
+      await peer.stop();
     }
   });
 
@@ -140,23 +131,3 @@ describe.each(servers)("damage in the bucket on %s", { timeout: 180_000 }, (_nam
     await expect(ckpt.verify(saved.cid!)).rejects.toMatchObject({ code: "INTEGRITY" });
   });
 });
-
-/** A second service over the same bucket: it has read nothing yet. */
-async function startE2eServiceOver(e: E2eService): Promise<{ client: ServiceClient; stop(): Promise<void> }> {
-  const { startService } = await import("./server.js");
-  const home = process.env.O3ML_HOME;
-  process.env.O3ML_HOME = mkdtempSync(join(tmpdir(), "o3ml-home-fresh-"));
-  const svc = await startService(
-    { listen: "127.0.0.1:0", chunkSize: CHUNK },
-    { config: { endpoint: e.s3.endpoint, region: e.s3.region, accessKeyId: e.s3.accessKeyId, secretAccessKey: e.s3.secretAccessKey, bucket: e.svc.store.bucket, profile: "o3" } },
-  );
-  process.env.O3ML_HOME = home;
-  const client = new ServiceClient(svc.address);
-  return {
-    client,
-    async stop() {
-      client.close();
-      await svc.stop();
-    },
-  };
-}

@@ -42,3 +42,27 @@ export async function startE2eService(opts: { s3?: () => Promise<S3Server>; serv
     },
   };
 }
+
+/** A second service over the same bucket as `e`, with a home (index, cache) of its own, as on another host: it has read nothing yet. */
+export async function startPeerService(e: E2eService, service: Partial<ServiceOptions> = {}): Promise<RunningService> {
+  const config: O3Config = { endpoint: e.s3.endpoint, region: e.s3.region, accessKeyId: e.s3.accessKeyId, secretAccessKey: e.s3.secretAccessKey, bucket: e.svc.store.bucket, profile: "o3" };
+  // startService reads O3ML_HOME once, while it starts.
+  process.env.O3ML_HOME = mkdtempSync(join(tmpdir(), "o3ml-home-peer-"));
+  try {
+    return await startService({ listen: "127.0.0.1:0", ...service }, { config });
+  } finally {
+    process.env.O3ML_HOME = e.home;
+  }
+}
+
+/** One stream of the given byte arrays, as a put takes it. */
+export async function* streamOf(...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  yield* parts;
+}
+
+/** Every byte of a stream, joined. */
+export async function drain(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of it) parts.push(Buffer.from(b));
+  return Buffer.concat(parts);
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { o3ml } from "@o3ml/proto";
-import { startE2eService, type E2eService } from "./e2e-service.test-support.js";
+import { startE2eService, streamOf as bytes, type E2eService } from "./e2e-service.test-support.js";
 import { LABEL_LIMITS } from "./labels.js";
 import { LIST_PAGE_BYTES } from "./object-repository.js";
 import { ServiceClient } from "./service-client.js";
@@ -11,10 +11,6 @@ import { ServiceClient } from "./service-client.js";
  * message limit, none lost or repeated.
  */
 const OBJECTS = 130;
-
-async function* bytes(b: Uint8Array) {
-  yield b;
-}
 
 describe("List pages bounded in bytes", { timeout: 180_000 }, () => {
   let e: E2eService;

@@ -1,15 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cidOf } from "@o3ml/integrity";
-import type { O3Config } from "@o3ml/o3-client";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
-import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
+import { drain as collect, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
 import { KnownBlobs } from "../known-blobs.js";
 import { blobKey, GC_EPOCH_KEY, refPrefix } from "../layout.js";
-import { startService, type RunningService } from "../server.js";
+import type { RunningService } from "../server.js";
 import { ServiceClient } from "../service-client.js";
 import { AdminClient } from "./admin-client.js";
 
@@ -24,14 +20,6 @@ const minio = minioBinary();
 if (minio.path) servers.push(["minio", () => startMinio({ binary: minio.path })]);
 else if (process.env.CI === "true") throw new Error(`MinIO is required in CI: ${minio.reason}`);
 
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const b of it) parts.push(Buffer.from(b));
-  return Buffer.concat(parts);
-}
-async function* bytes(b: Uint8Array) {
-  yield b;
-}
 
 describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, startS3) => {
   let e: E2eService;
@@ -48,11 +36,7 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
 
   beforeAll(async () => {
     e = await startE2eService({ s3: startS3, service: { chunkSize: CHUNK } });
-    const config: O3Config = { endpoint: e.s3.endpoint, region: e.s3.region, accessKeyId: e.s3.accessKeyId, secretAccessKey: e.s3.secretAccessKey, bucket: e.svc.store.bucket, profile: "o3" };
-    // The second service has a home (index, cache) of its own, as on another host.
-    process.env.O3ML_HOME = mkdtempSync(join(tmpdir(), "o3ml-home-b-"));
-    second = await startService({ listen: "127.0.0.1:0", chunkSize: CHUNK }, { config });
-    process.env.O3ML_HOME = e.home;
+    second = await startPeerService(e, { chunkSize: CHUNK });
     a = new ServiceClient(e.svc.address);
     b = new ServiceClient(second.address);
     adminA = new AdminClient(e.svc.address);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cidOf, encodeObjectManifest, sha256 } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { CheckpointClient, type EntryToSave, type WireSaveRequest } from "../checkpoints/checkpoint-client.js";
-import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
+import { drain as collect, startE2eService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
 import { blobKey, manifestKey, refKey, refPrefix, ROOT } from "../layout.js";
 import { RefStore } from "../ref-store.js";
 import { ServiceClient } from "../service-client.js";
@@ -14,15 +14,6 @@ import { AdminClient } from "./admin-client.js";
 const KiB = 1024;
 const CHUNK = 64 * KiB;
 
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const b of it) parts.push(Buffer.from(b));
-  return Buffer.concat(parts);
-}
-
-async function* bytes(b: Uint8Array) {
-  yield b;
-}
 
 // Each test talks to real servers; the property test runs several rounds of them.
 describe("garbage collection", { timeout: 300_000 }, () => {
