@@ -45,7 +45,7 @@ class Endpoint:
             AWS_ENDPOINT_URL=self.endpoint,
             AWS_ENDPOINT_URL_S3=self.endpoint,
             S3_ENDPOINT_URL=self.endpoint,
-            # Newer botocore sends CRC checksums by default, which Akave O3 refuses (DESIGN.md §5).
+            # Newer botocore sends CRC checksums by default, which Akave O3 refuses (docs/o3-vs-s3.md).
             AWS_REQUEST_CHECKSUM_CALCULATION="when_required",
             AWS_RESPONSE_CHECKSUM_VALIDATION="when_required",
         )

@@ -2,7 +2,7 @@
  * The raw S3 operations o3ml's workflows rest on, sent with the AWS SDK and
  * the O3 profile's client settings, so that a row failing here explains a
  * workflow failing further down. Ranged GET, pagination and If-None-Match
- * are undocumented on O3 (DESIGN.md §5): where the endpoint does not honour
+ * are undocumented on O3 (docs/o3-vs-s3.md): where the endpoint does not honour
  * them the row says `fallback` and names the fallback o3ml uses instead.
  */
 import { randomBytes } from "node:crypto";

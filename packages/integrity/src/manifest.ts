@@ -1,5 +1,5 @@
 /**
- * Object manifests: the stored record of a named object (DESIGN.md §3), kept
+ * Object manifests: the stored record of a named object (docs/architecture.md, Bucket format), kept
  * at o3ml/v1/manifests/<cid>. A manifest lists, in order, the blobs whose
  * concatenation is the object, with the object's size and whole-object sha2-256.
  *

@@ -1,5 +1,5 @@
 /**
- * Refs: the commit records of a repository (DESIGN.md §3), stored at
+ * Refs: the commit records of a repository (docs/architecture.md, Bucket format), stored at
  * o3ml/v1/refs/<kind>/<name>/<sortable-id>. A ref names the manifest a name
  * points to (or records its deletion); it is written last, after every blob and
  * the manifest, and never overwritten, so a reader that finds a ref finds a

@@ -1,7 +1,7 @@
 import { isEventId } from "./event-id.js";
 import type { MetadataEvent } from "./event-types.js";
 
-/** Where the events live in the bucket (DESIGN.md §3). */
+/** Where the events live in the bucket (docs/architecture.md, Bucket format). */
 export const LOG_PREFIX = "o3ml/v1/log/";
 
 /** The bucket key of an event: `o3ml/v1/log/<event id>`. Keys sort as the ids do, by time. */

@@ -43,7 +43,7 @@ export interface O3ProfileServer extends S3Server {
 
 /**
  * Starts the O3-profile layer: an HTTP proxy on 127.0.0.1 that forwards to
- * `upstream` and reproduces Akave O3's documented deviations (DESIGN.md §5):
+ * `upstream` and reproduces Akave O3's documented deviations (docs/o3-vs-s3.md):
  * flexible-checksum headers refused, base64 ETags, versioning always on,
  * `Network-State`/`Network-Root-Cid` on HeadObject, Akave's bucket naming
  * rules; and that injects faults on demand. Clients sign with the upstream's

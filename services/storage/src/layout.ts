@@ -2,7 +2,7 @@ import { O3mlError } from "@o3ml/errors";
 import { quoteName, unprintableCharacter } from "@o3ml/metadata";
 
 /**
- * The bucket layout (DESIGN.md §3). Everything o3ml writes lives under ROOT;
+ * The bucket layout (docs/architecture.md, Bucket format). Everything o3ml writes lives under ROOT;
  * blobs and manifests are named by CID and never overwritten; refs are named
  * by a sortable id and written last; the newest ref of a name is its value.
  */

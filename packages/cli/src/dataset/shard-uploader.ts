@@ -6,7 +6,7 @@ import type { BuiltShard } from "./shard-file.js";
 /**
  * Uploads finished shards through BlobService.Put, `concurrency` at a time
  * (one gRPC stream each: a single stream cannot keep up with a fast store,
- * DESIGN.md §7). `submit` waits while that many are in flight, so at most
+ * docs/architecture.md, Datasets). `submit` waits while that many are in flight, so at most
  * that many shard files wait on disk. A shard the store already holds (Has)
  * is not sent. Each file is deleted once handled. The first failure is kept
  * and rethrown by the next submit or by flush.

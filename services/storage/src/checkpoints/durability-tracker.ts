@@ -16,7 +16,7 @@ export const DURABILITY_TIMING: DurabilityTiming = { firstMs: 250, maxMs: 30_000
 
 /**
  * Follows committed checkpoints until the store says they reached the
- * network, then records `checkpoint.durable` (DESIGN.md §5: O3 acknowledges a
+ * network, then records `checkpoint.durable` (docs/o3-vs-s3.md: O3 acknowledges a
  * PUT before the data is on the Akave network; HeadObject's
  * `Network-State: done` says when it is). A checkpoint is durable when its
  * manifest and every blob it names are done; the manifest is written last,

@@ -15,7 +15,7 @@ type Manifest = o3ml.v1.DatasetManifest.$Properties;
 /**
  * Dataset versions: shards (blobs, already stored through the BlobService),
  * then the manifest, then the `dataset.version.created` event, then the ref
- * (DESIGN.md §3). A commit that fails before the ref leaves no version.
+ * (docs/architecture.md, Datasets). A commit that fails before the ref leaves no version.
  */
 export class DatasetRepository {
   readonly catalog: DatasetCatalog;
