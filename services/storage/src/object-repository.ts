@@ -67,7 +67,7 @@ export interface RepositoryOptions {
 export type SupersededListener = (key: string, previous: RefRecord, how: "deleted" | "replaced") => Promise<void>;
 
 /**
- * Named objects as content-addressed blobs + manifest + ref (DESIGN.md §3).
+ * Named objects as content-addressed blobs + manifest + ref (docs/architecture.md, Commit protocol).
  * Commit order: every blob, then the manifest, then the ref. A put that does
  * not reach its end writes no ref, so no reader ever sees a partial object;
  * what it uploaded is garbage for `o3ml gc`.
@@ -320,10 +320,11 @@ export class ObjectRepository {
 
   /**
    * The key's newest ref and the manifest it names; NOT_FOUND when there is
-   * none or it was deleted. `fromStore` re-reads the manifest from the bucket.
+   * none or it was deleted. `fromStore` re-reads the ref and the manifest
+   * from the bucket.
    */
   async resolve(key: string, opts: { fromStore?: boolean } = {}): Promise<{ ref: RefRecord; manifest: ObjectManifest }> {
-    const ref = await this.refs.latest(key);
+    const ref = await this.refs.latest(key, opts);
     if (!ref || ref.deleted) {
       throw new O3mlError("NOT_FOUND", `no object ${key} in bucket ${this.store.bucket}; check the key with 'o3ml ls'`, { key });
     }

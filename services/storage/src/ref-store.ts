@@ -36,11 +36,13 @@ export class RefStore {
     return ref;
   }
 
-  /** The newest ref of `name`, or undefined when it never had one. */
-  async latest(name: string): Promise<RefRecord | undefined> {
+  /** The newest ref of `name`, or undefined when it never had one; `fromStore` skips the memory of refs read before. */
+  async latest(name: string, opts: { fromStore?: boolean } = {}): Promise<RefRecord | undefined> {
     let last: string | undefined;
     for await (const o of this.store.list(refPrefix(this.kind, name))) last = o.key;
-    return last === undefined ? undefined : this.read(last);
+    if (last === undefined) return undefined;
+    if (opts.fromStore) this.decoded.delete(last);
+    return this.read(last);
   }
 
   /**
