@@ -8,6 +8,9 @@ import { fileMatches, writeVerifiedEntry } from "./entry-writer.js";
 import { tryLock, unlock, waitUnlocked } from "./evict-lock.js";
 import { PinTable } from "./pin-table.js";
 
+/** How long this instance's count of the directory's bytes is trusted before it lists it again. */
+const RESCAN_MS = 2_000;
+
 export interface BlobCacheOptions {
   /** The directory of entries, e.g. `${O3ML_HOME}/cache/blobs`; created when missing. */
   dir: string;
@@ -21,6 +24,8 @@ export interface CacheLease {
   /** Absolute path of the verified entry. */
   readonly path: string;
   readonly size: number;
+  /** True when this acquire fetched the bytes (and verified them as they were written). */
+  readonly fresh: boolean;
   /** Unpins the entry (idempotent); it may then be evicted. */
   release(): Promise<void>;
 }
@@ -46,6 +51,8 @@ export class BlobCache {
   private readonly verified = new Set<string>();
   private readonly filling = new Map<string, Promise<number>>();
   private evicting: Promise<void> | undefined;
+  /** When the directory was last listed (other processes add entries this instance does not see). */
+  private scannedAt = 0;
   private readonly pins: PinTable;
 
   private constructor(
@@ -62,6 +69,7 @@ export class BlobCache {
     const cache = new BlobCache(resolve(opts.dir), opts.maxBytes);
     await mkdir(cache.dir, { recursive: true });
     cache.table = (await scanDirectory(cache.dir)).entries;
+    cache.scannedAt = Date.now();
     return cache;
   }
 
@@ -82,9 +90,11 @@ export class BlobCache {
       const now = new Date();
       await utimes(path, now, now).catch(() => undefined);
       this.table.set(cid, { size, usedMs: now.getTime() });
-      // Whoever adds bytes enforces the cap; a hit adds none.
-      if (miss) await this.evictIfOver();
-      return this.lease(cid, path, size);
+      // Whoever adds bytes enforces the cap; a hit adds none. Listing the directory
+      // after every miss would cost more than the fetch for small blobs: it is listed
+      // when this instance's own count passes the cap, or when its count is stale.
+      if (miss && (this.stats().bytes > this.maxBytes || Date.now() - this.scannedAt > RESCAN_MS)) await this.evictIfOver();
+      return this.lease(cid, path, size, miss);
     } catch (err) {
       await this.pins.unpin(cid);
       throw err;
@@ -115,12 +125,13 @@ export class BlobCache {
     await this.evicting;
   }
 
-  private lease(cid: string, path: string, size: number): CacheLease {
+  private lease(cid: string, path: string, size: number, fresh: boolean): CacheLease {
     let released = false;
     return {
       cid,
       path,
       size,
+      fresh,
       release: async () => {
         if (released) return;
         released = true;
@@ -161,6 +172,7 @@ export class BlobCache {
   private async evict(): Promise<void> {
     const { entries, pinned } = await scanDirectory(this.dir);
     this.table = entries;
+    this.scannedAt = Date.now();
     let total = 0;
     for (const e of entries.values()) total += e.size;
     if (total <= this.maxBytes) return;

@@ -10,9 +10,12 @@ const WRITE_BATCH = 1024 * 1024;
 
 /**
  * Streams `source` into a temp file, hashing as it goes, and gives it the
- * name `<cid>` only when the bytes hash to `cid` (after fsync, so a crash
- * cannot leave a named but incomplete entry). Any failure removes the temp
- * file. `what` names the blob's origin in the INTEGRITY error.
+ * name `<cid>` only when the bytes hash to `cid`. Any failure removes the
+ * temp file. `what` names the blob's origin in the INTEGRITY error.
+ *
+ * No fsync: an entry can always be fetched again, and a crash that leaves a
+ * named entry with lost bytes is caught where every entry is checked before
+ * use — a cache instance re-hashes each entry it did not write itself.
  */
 export async function writeVerifiedEntry(dir: string, cid: string, source: AsyncIterable<Uint8Array>, what: string): Promise<number> {
   const expected = parseCid(cid).multihash.digest;
@@ -38,7 +41,6 @@ export async function writeVerifiedEntry(dir: string, cid: string, source: Async
       await flush();
       const actual = hash.digest();
       if (toHex(actual) !== toHex(expected)) throw mismatch(cid, what, toHex(expected), toHex(actual), hash.bytes);
-      await fh.sync();
     } finally {
       await fh.close();
     }

@@ -19,6 +19,12 @@ export function cidOf(bytes: Uint8Array): string {
   return CID.createV1(RAW_CODE, createDigest(SHA2_256_CODE, sha256(bytes))).toString();
 }
 
+/** The CID of bytes whose sha2-256 `digest` was computed elsewhere (a worker thread). */
+export function cidOfDigest(digest: Uint8Array): string {
+  if (digest.byteLength !== SHA256_LENGTH) throw new O3mlError("INTERNAL", `a sha2-256 digest is ${SHA256_LENGTH} bytes, not ${digest.byteLength}`);
+  return CID.createV1(RAW_CODE, createDigest(SHA2_256_CODE, digest)).toString();
+}
+
 /**
  * Parses a CID string and checks it is the one kind o3ml writes.
  * Throws INVALID_ARGUMENT naming the string and what is wrong with it.

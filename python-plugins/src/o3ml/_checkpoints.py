@@ -7,6 +7,12 @@ a complete stream, so an interrupted save leaves nothing visible. A load receive
 straight into the memory of the storage it becomes and returns the checkpoint only once every
 entry arrived whole: a failed load returns nothing half-built.
 
+On the service's own host (``_colocation``) the bytes go through files instead: a save writes
+every entry into one file of the service's staging directory and sends the same messages
+without data; a load (``CheckpointService.Locate``) gets, per entry, the verified host-cache
+files of its blobs and reads them straight into the storage. Anything that keeps the files from
+being used (a full disk, a cache file evicted meanwhile) falls back to the streams.
+
 The functions take an ``O3Client`` (or a bare ``grpc.Channel``, whose receive limit must then
 allow 4 MiB messages plus framing); ``CheckpointMethods`` offers them as methods of the client
 it is mixed into, using the client's channel, token and deadline. This module does not import
@@ -15,14 +21,19 @@ it is mixed into, using the client's channel, token and deadline. This module do
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, TYPE_CHECKING, Any, Union
 
 import grpc
 
+from . import _colocation
 from ._checkpoint_info import CheckpointInfo, VerifyResult
 from ._checkpoint_wire import SaveMessage, deserialize_load, serialize_save
 from ._errors import error_for_code, from_rpc_error
@@ -34,6 +45,7 @@ if TYPE_CHECKING:
     from ._client import O3Client
 
 ClientLike = Union["O3Client", grpc.Channel]
+log = logging.getLogger("o3ml")
 
 #: Largest data message (the service's limit).
 DATA_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -123,12 +135,28 @@ def save_checkpoint(
 
 
 def upload_entries(client: ClientLike, header: pb.CheckpointHeader, entries: Iterable[Entry]) -> CheckpointInfo:
-    """Streams already encoded entries as one Save call; returns the committed checkpoint's info."""
+    """Saves already encoded entries as one Save call; returns the committed checkpoint's info."""
     conn = _connect(client)
+    entries = list(entries)
+    staging = _colocation.staging_dir(conn.channel, conn.metadata, conn.address)
+    if staging is not None:
+        name = _stage(staging, entries)
+        if name is not None:
+            staged = pb.CheckpointHeader()
+            staged.CopyFrom(header)
+            staged.staged = name
+            try:
+                return _save(conn, staged, _save_messages(staged, entries, with_data=False))
+            finally:
+                _unlink(os.path.join(staging, name))  # the service deletes it too; whoever is first
+    return _save(conn, header, _save_messages(header, entries, with_data=True))
+
+
+def _save(conn: _Connection, header: pb.CheckpointHeader, messages: Iterator[SaveMessage]) -> CheckpointInfo:
     save = conn.channel.stream_unary(
         _SERVICE + "Save", request_serializer=serialize_save, response_deserializer=pb.CheckpointInfo.FromString
     )
-    call = save.future(_save_messages(header, list(entries)), metadata=conn.metadata, timeout=conn.timeout)
+    call = save.future(messages, metadata=conn.metadata, timeout=conn.timeout)
     try:
         return CheckpointInfo.from_proto(call.result())
     except grpc.RpcError as err:
@@ -142,13 +170,57 @@ def upload_entries(client: ClientLike, header: pb.CheckpointHeader, entries: Ite
         raise
 
 
-def _save_messages(header: pb.CheckpointHeader, entries: list[Entry]) -> Iterator[SaveMessage]:
+def _stage(staging: str, entries: list[Entry]) -> str | None:
+    """Writes every entry's bytes, back to back, into a new file of the staging directory.
+
+    The name carries this process's id: the service sweeps files whose writer died. Returns
+    None (the caller streams instead) when the file cannot be written whole, a full disk say.
+    """
+    name = f"{os.getpid()}-{secrets.token_hex(16)}.stage"
+    path = os.path.join(staging, name)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as err:
+        _colocation.forget_after(err)
+        return None
+    try:
+        try:
+            for entry in entries:
+                view = entry.data
+                while view.nbytes:
+                    view = view[os.write(fd, view[:_WRITE_BYTES]) :]
+        finally:
+            os.close(fd)
+    except OSError as err:
+        _unlink(path)
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            _colocation.forget_after(err)
+        return None
+    except BaseException:
+        _unlink(path)
+        raise
+    return name
+
+
+#: Largest single write to a staged file (a write of more may be cut short by the kernel anyway).
+_WRITE_BYTES = 1 << 30
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _save_messages(header: pb.CheckpointHeader, entries: list[Entry], *, with_data: bool) -> Iterator[SaveMessage]:
     yield pb.SaveCheckpointRequest(header=header)
     for entry in entries:
         announced = pb.EntryHeader(name=entry.name, kind=entry.kind, dtype=entry.dtype, nbytes=entry.nbytes)
         yield pb.SaveCheckpointRequest(entry=announced)
-        for start in range(0, entry.nbytes, DATA_MESSAGE_BYTES):
-            yield entry.data[start : start + DATA_MESSAGE_BYTES]
+        if with_data:
+            for start in range(0, entry.nbytes, DATA_MESSAGE_BYTES):
+                yield entry.data[start : start + DATA_MESSAGE_BYTES]
     yield pb.SaveCheckpointRequest(trailer=pb.SaveTrailer(entry_count=len(entries)))
 
 
@@ -165,7 +237,13 @@ def load_checkpoint(
     ``map_location`` and ``weights_only`` work as in torch.load (``weights_only`` defaults to
     torch.load's default, True: pass False for checkpoints holding arbitrary objects you trust).
     """
-    received = _receive(_connect(client), _selector(key, cid))
+    conn = _connect(client)
+    selector = _selector(key, cid)
+    received = None
+    if _colocation.staging_dir(conn.channel, conn.metadata, conn.address) is not None:
+        received = _receive_located(conn, selector)
+    if received is None:
+        received = _receive(conn, selector)
     return codec().decode(
         received.skeleton, received.storages, map_location=map_location, weights_only=weights_only
     )
@@ -347,6 +425,88 @@ def _receive(conn: _Connection, selector: pb.CheckpointSelector) -> _Received:
         raise _bad_stream(conn, what, "no info message")
     if sinks and not sinks[-1].complete:
         raise _bad_stream(conn, what, f"entry {sinks[-1].header.name!r} ended early")
+    if not sinks or len(sinks) != info.entry_count:
+        raise _bad_stream(conn, what, f"{len(sinks)} entries where its info counts {info.entry_count}")
+    storages = {sink.header.name: sink.storage for sink in sinks[1:]}
+    return _Received(CheckpointInfo.from_proto(info), sinks[0].skeleton, storages)
+
+
+class _StaleFile(Exception):
+    """A cache file named by Locate is no longer what the service verified (evicted meanwhile)."""
+
+
+#: Threads reading cache files into storages: reads release the GIL and overlap the stream.
+_READERS = 4
+
+
+def _read_files(view: memoryview, files: Iterable[Any]) -> None:
+    at = 0
+    for f in files:
+        try:
+            with open(f.path, "rb", buffering=0) as fh:
+                if os.fstat(fh.fileno()).st_size != f.size:
+                    raise _StaleFile(f.path)
+                part = view[at : at + f.size]
+                got = 0
+                while got < f.size:
+                    n = fh.readinto(part[got:])
+                    if not n:
+                        raise _StaleFile(f.path)
+                    got += n
+        except OSError as err:
+            raise _StaleFile(f.path) from err
+        at += f.size
+
+
+def _receive_located(conn: _Connection, selector: pb.CheckpointSelector) -> _Received | None:
+    """A co-located load: each entry read from the host-cache files the service verified.
+
+    None when a file could not be read as announced (the caller streams the checkpoint instead).
+    """
+    locate = conn.channel.unary_stream(
+        _SERVICE + "Locate", request_serializer=pb.CheckpointSelector.SerializeToString, response_deserializer=pb.LocateCheckpointResponse.FromString
+    )
+    what = selector.key or selector.cid
+    stream = locate(selector, metadata=conn.metadata, timeout=conn.timeout)
+    info: pb.CheckpointInfo | None = None
+    sinks: list[_Sink] = []
+    reads: list[Future[None]] = []
+    with ThreadPoolExecutor(_READERS, thread_name_prefix="o3ml-load") as readers:
+        try:
+            for message in stream:
+                kind = message.WhichOneof("msg")
+                if kind == "info" and info is None:
+                    info = message.info
+                elif kind == "entry" and info is not None:
+                    header = message.entry.entry
+                    if header.kind != (manifest_pb2.STORAGE if sinks else manifest_pb2.SKELETON):
+                        raise _bad_stream(conn, what, f"entry {len(sinks)} has kind {header.kind}; the skeleton comes first, then storages")
+                    if sum(f.size for f in message.entry.files) != header.nbytes:
+                        raise _bad_stream(conn, what, f"the files of entry {header.name!r} do not add up to its {header.nbytes} bytes")
+                    sink = _Sink(header)
+                    sink.filled = header.nbytes
+                    sinks.append(sink)
+                    reads.append(readers.submit(_read_files, sink.view, list(message.entry.files)))
+                else:
+                    raise _bad_stream(conn, what, f"an unexpected {kind or 'empty'} message")
+            for r in reads:
+                r.result()
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None  # a service without Locate
+            raise from_rpc_error(err, conn.address) from None
+        except _StaleFile as stale:
+            stream.cancel()
+            log.debug("o3ml: cache file %s changed during the load of %r; streaming it instead", stale, what)
+            return None
+        except BaseException:
+            stream.cancel()
+            raise
+        finally:
+            for r in reads:
+                r.cancel()
+    if info is None:
+        raise _bad_stream(conn, what, "no info message")
     if not sinks or len(sinks) != info.entry_count:
         raise _bad_stream(conn, what, f"{len(sinks)} entries where its info counts {info.entry_count}")
     storages = {sink.header.name: sink.storage for sink in sinks[1:]}

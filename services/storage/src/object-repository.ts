@@ -54,7 +54,7 @@ export interface PutResult {
 
 export interface RepositoryOptions {
   chunkSize: number;
-  uploadConcurrency: number;
+  concurrency: number;
   readPrefetch: number;
 }
 
@@ -105,7 +105,7 @@ export class ObjectRepository {
     const previous = this.previous(key);
     const chunker = fixedChunker(this.opts.chunkSize);
     const lease = this.known.lease();
-    const writer = new BlobWriter(this.store, this.known, this.opts.uploadConcurrency, lease);
+    const writer = new BlobWriter(this.store, this.known, this.opts.concurrency, lease);
     const hash = createSha256();
     const chunks: { cid: string; size: number }[] = [];
     let size = 0;

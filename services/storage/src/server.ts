@@ -1,10 +1,12 @@
 import { Server } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
+import { cacheBytesFromEnv } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3Config } from "@o3ml/o3-client";
 import { grpcService } from "@o3ml/proto";
 import { startStandin, type Standin } from "@o3ml/standin";
 import { isLoopback, makeAuthCheck } from "./auth.js";
+import { Host } from "./colocation/host.js";
 import { KnownBlobs } from "./known-blobs.js";
 import { createLogger, type Logger } from "./logger.js";
 import { meteredStore } from "./metered-store.js";
@@ -102,7 +104,10 @@ export async function startService(
     return giveUp(err);
   }
   started.push(() => metadata.close());
-  const serviceDeps = { store, known, objects: repo, ctx, opts, home, metadata };
+  // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.
+  const hostFiles = new Host(home, cacheBytesFromEnv(), store, log);
+  started.push(() => hostFiles.close());
+  const serviceDeps = { store, known, objects: repo, ctx, opts, home, metadata, host: hostFiles };
   const extras = [registerCheckpoints(server, serviceDeps), registerDatasets(server, serviceDeps), registerAdmin(server, serviceDeps), registerMetadata(server, serviceDeps)];
   started.push(async () => {
     for (const e of extras) await e.close();
@@ -137,6 +142,7 @@ export async function startService(
       });
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.server.close(() => resolve()) : resolve()));
       for (const e of extras) await e.close();
+      await hostFiles.close();
       await metadata.close();
       store.close();
       await standin?.stop();

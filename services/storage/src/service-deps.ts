@@ -1,4 +1,5 @@
 import type { BlobStore } from "@o3ml/o3-client";
+import type { Host } from "./colocation/host.js";
 import type { KnownBlobs } from "./known-blobs.js";
 import type { ServiceMetadata } from "./metadata/service-metadata.js";
 import type { ObjectRepository } from "./object-repository.js";
@@ -14,6 +15,8 @@ export interface ServiceDeps {
   opts: ServiceOptions;
   /** O3ML_HOME: the index and the local cache live here. */
   home: string;
+  /** The cache, staging directory and hash threads shared with clients on this host. */
+  host: Host;
   /** The event log in the bucket and the index built from it. */
   metadata: ServiceMetadata;
 }

@@ -14,7 +14,12 @@ export interface ServiceOptions {
   createBucket: boolean;
   /** Size of the content-addressed blobs objects are cut into. */
   chunkSize: number;
-  uploadConcurrency: number;
+  /**
+   * Store requests one call keeps in flight (blob uploads of a put or save,
+   * cache fills of a co-located load). Memory is bounded by about twice this
+   * many blobs; 8 keeps a store on loopback or a LAN busy.
+   */
+  concurrency: number;
   readPrefetch: number;
 }
 
@@ -22,7 +27,7 @@ export const DEFAULTS: ServiceOptions = {
   listen: "127.0.0.1:7433",
   createBucket: false,
   chunkSize: 8 * 1024 * 1024,
-  uploadConcurrency: 4,
+  concurrency: 8,
   // Blobs fetched ahead of the one being sent: two keep the store busy while the
   // client drains one; more only adds resident memory (the 2 GiB stream test).
   readPrefetch: 2,

@@ -11,17 +11,22 @@ export function registerServe(program: Command): void {
     .option("--metrics <host:port>", "serve Prometheus metrics at http://host:port/metrics")
     .option("--create-bucket", "create O3ML_BUCKET when it does not exist", false)
     .option("--chunk-size <MiB>", "blob size objects are cut into", String(DEFAULTS.chunkSize / 1048576))
+    .option("--concurrency <n>", "store requests one call keeps in flight (uploads, co-located reads)", String(DEFAULTS.concurrency))
     .option("--tls-cert <file>", "serve gRPC over TLS with this PEM certificate (needs --tls-key); clients set O3ML_TLS_CA")
     .option("--tls-key <file>", "PEM private key of --tls-cert")
     .option("--tls-client-ca <file>", "mutual TLS: require client certificates signed by this PEM CA (clients set O3ML_TLS_CERT and O3ML_TLS_KEY)")
     .option("--json", "print one JSON line when ready (for scripts)", false)
-    .action(async (o: { listen: string; metrics?: string; createBucket: boolean; chunkSize: string; json: boolean; tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) => {
+    .action(async (o: { listen: string; metrics?: string; createBucket: boolean; chunkSize: string; concurrency: string; json: boolean; tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) => {
       try {
         if (!!o.tlsCert !== !!o.tlsKey) throw new O3mlError("INVALID_ARGUMENT", "--tls-cert and --tls-key go together: give both, or neither for plaintext");
         if (o.tlsClientCa && !o.tlsCert) throw new O3mlError("INVALID_ARGUMENT", "--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)");
         const chunkMiB = Number(o.chunkSize);
         if (!Number.isFinite(chunkMiB) || chunkMiB < 1 || chunkMiB > 64) {
           throw new O3mlError("INVALID_ARGUMENT", `--chunk-size ${o.chunkSize}: give a number of MiB from 1 to 64`);
+        }
+        const concurrency = Number(o.concurrency);
+        if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+          throw new O3mlError("INVALID_ARGUMENT", `--concurrency ${o.concurrency}: give a whole number from 1 to 64`);
         }
         const svc = await startService({
           listen: o.listen,
@@ -30,6 +35,7 @@ export function registerServe(program: Command): void {
           token: process.env.O3ML_TOKEN || undefined,
           tls: o.tlsCert && o.tlsKey ? { cert: o.tlsCert, key: o.tlsKey, clientCa: o.tlsClientCa } : undefined,
           chunkSize: Math.round(chunkMiB * 1048576),
+          concurrency,
         });
         if (svc.standin) process.stderr.write(`\n*** ${svc.standin.notice} ***\n\n`);
         const tls = o.tlsClientCa ? "mutual" : o.tlsCert ? "server" : "off";

@@ -10,6 +10,7 @@ export namespace o3ml {
             constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
             static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): AdminService;
             collectGarbage: o3ml.v1.AdminService.CollectGarbage;
+            colocate: o3ml.v1.AdminService.Colocate;
         }
 
         namespace AdminService {
@@ -24,6 +25,77 @@ export namespace o3ml {
               readonly requestStream: undefined;
               readonly responseStream: true;
             };
+            type ColocateCallback = (error: (Error|null), response?: o3ml.v1.ColocateResponse) => void;
+            type Colocate = {
+              (request: o3ml.v1.IColocateRequest, callback: o3ml.v1.AdminService.ColocateCallback): void;
+              (request: o3ml.v1.IColocateRequest): Promise<o3ml.v1.ColocateResponse>;
+              readonly name: "Colocate";
+              readonly path: "/o3ml.v1.AdminService/Colocate";
+              readonly requestType: "ColocateRequest";
+              readonly responseType: "ColocateResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface IColocateRequest extends o3ml.v1.ColocateRequest.$Properties {
+        }
+
+        class ColocateRequest {
+            constructor(properties?: o3ml.v1.ColocateRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            probe: string;
+            challenge: Uint8Array;
+            answer: Uint8Array;
+            static create(properties: o3ml.v1.ColocateRequest.$Shape): o3ml.v1.ColocateRequest & o3ml.v1.ColocateRequest.$Shape;
+            static create(properties?: o3ml.v1.ColocateRequest.$Properties): o3ml.v1.ColocateRequest;
+            static encode(message: o3ml.v1.ColocateRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ColocateRequest & o3ml.v1.ColocateRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ColocateRequest;
+            static toObject(message: o3ml.v1.ColocateRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ColocateRequest {
+            interface $Properties {
+                probe?: (string|null);
+                challenge?: (Uint8Array|null);
+                answer?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ColocateRequest.$Properties;
+        }
+
+        interface IColocateResponse extends o3ml.v1.ColocateResponse.$Properties {
+        }
+
+        class ColocateResponse {
+            constructor(properties?: o3ml.v1.ColocateResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            stagingDir: string;
+            probe: string;
+            challenge: Uint8Array;
+            colocated: boolean;
+            static create(properties: o3ml.v1.ColocateResponse.$Shape): o3ml.v1.ColocateResponse & o3ml.v1.ColocateResponse.$Shape;
+            static create(properties?: o3ml.v1.ColocateResponse.$Properties): o3ml.v1.ColocateResponse;
+            static encode(message: o3ml.v1.ColocateResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.ColocateResponse & o3ml.v1.ColocateResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.ColocateResponse;
+            static toObject(message: o3ml.v1.ColocateResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ColocateResponse {
+            interface $Properties {
+                stagingDir?: (string|null);
+                probe?: (string|null);
+                challenge?: (Uint8Array|null);
+                colocated?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.ColocateResponse.$Properties;
         }
 
         interface ICollectGarbageRequest extends o3ml.v1.CollectGarbageRequest.$Properties {
@@ -1094,6 +1166,7 @@ export namespace o3ml {
             list: o3ml.v1.CheckpointService.List;
             verify: o3ml.v1.CheckpointService.Verify;
             readArchive: o3ml.v1.CheckpointService.ReadArchive;
+            locate: o3ml.v1.CheckpointService.Locate;
         }
 
         namespace CheckpointService {
@@ -1163,6 +1236,17 @@ export namespace o3ml {
               readonly requestStream: undefined;
               readonly responseStream: true;
             };
+            type LocateCallback = (error: (Error|null), response?: o3ml.v1.LocateCheckpointResponse) => void;
+            type Locate = {
+              (request: o3ml.v1.ICheckpointSelector, callback: o3ml.v1.CheckpointService.LocateCallback): void;
+              (request: o3ml.v1.ICheckpointSelector): Promise<o3ml.v1.LocateCheckpointResponse>;
+              readonly name: "Locate";
+              readonly path: "/o3ml.v1.CheckpointService/Locate";
+              readonly requestType: "CheckpointSelector";
+              readonly responseType: "LocateCheckpointResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
         }
 
         interface ICheckpointHeader extends o3ml.v1.CheckpointHeader.$Properties {
@@ -1179,6 +1263,7 @@ export namespace o3ml {
             datasetCid: string;
             parentCid: string;
             labels: { [k: string]: string };
+            staged: string;
             static create(properties: o3ml.v1.CheckpointHeader.$Shape): o3ml.v1.CheckpointHeader & o3ml.v1.CheckpointHeader.$Shape;
             static create(properties?: o3ml.v1.CheckpointHeader.$Properties): o3ml.v1.CheckpointHeader;
             static encode(message: o3ml.v1.CheckpointHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1199,6 +1284,7 @@ export namespace o3ml {
                 datasetCid?: (string|null);
                 parentCid?: (string|null);
                 labels?: ({ [k: string]: string }|null);
+                staged?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.CheckpointHeader.$Properties;
@@ -1414,6 +1500,95 @@ export namespace o3ml {
               $unknowns?: Uint8Array[];
             } & (
               ({ msg?: undefined; info?: null; entry?: null; data?: null }|{ msg?: "info"; info: o3ml.v1.CheckpointInfo.$Shape; entry?: null; data?: null }|{ msg?: "entry"; info?: null; entry: o3ml.v1.EntryHeader.$Shape; data?: null }|{ msg?: "data"; info?: null; entry?: null; data: Uint8Array })
+            );
+        }
+
+        interface ICachedFile extends o3ml.v1.CachedFile.$Properties {
+        }
+
+        class CachedFile {
+            constructor(properties?: o3ml.v1.CachedFile.$Properties);
+            $unknowns?: Uint8Array[];
+            path: string;
+            size: number;
+            static create(properties: o3ml.v1.CachedFile.$Shape): o3ml.v1.CachedFile & o3ml.v1.CachedFile.$Shape;
+            static create(properties?: o3ml.v1.CachedFile.$Properties): o3ml.v1.CachedFile;
+            static encode(message: o3ml.v1.CachedFile.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.CachedFile & o3ml.v1.CachedFile.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.CachedFile;
+            static toObject(message: o3ml.v1.CachedFile, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace CachedFile {
+            interface $Properties {
+                path?: (string|null);
+                size?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.CachedFile.$Properties;
+        }
+
+        interface ILocatedEntry extends o3ml.v1.LocatedEntry.$Properties {
+        }
+
+        class LocatedEntry {
+            constructor(properties?: o3ml.v1.LocatedEntry.$Properties);
+            $unknowns?: Uint8Array[];
+            entry?: (o3ml.v1.EntryHeader.$Properties|null);
+            files: o3ml.v1.CachedFile.$Properties[];
+            static create(properties: o3ml.v1.LocatedEntry.$Shape): o3ml.v1.LocatedEntry & o3ml.v1.LocatedEntry.$Shape;
+            static create(properties?: o3ml.v1.LocatedEntry.$Properties): o3ml.v1.LocatedEntry;
+            static encode(message: o3ml.v1.LocatedEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.LocatedEntry & o3ml.v1.LocatedEntry.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.LocatedEntry;
+            static toObject(message: o3ml.v1.LocatedEntry, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LocatedEntry {
+            interface $Properties {
+                entry?: (o3ml.v1.EntryHeader.$Properties|null);
+                files?: (o3ml.v1.CachedFile.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.LocatedEntry.$Properties;
+        }
+
+        interface ILocateCheckpointResponse extends o3ml.v1.LocateCheckpointResponse.$Properties {
+        }
+
+        class LocateCheckpointResponse {
+            constructor(properties?: o3ml.v1.LocateCheckpointResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+            entry?: (o3ml.v1.LocatedEntry.$Properties|null);
+            msg?: ("info"|"entry");
+            static create(properties: o3ml.v1.LocateCheckpointResponse.$Shape): o3ml.v1.LocateCheckpointResponse & o3ml.v1.LocateCheckpointResponse.$Shape;
+            static create(properties?: o3ml.v1.LocateCheckpointResponse.$Properties): o3ml.v1.LocateCheckpointResponse;
+            static encode(message: o3ml.v1.LocateCheckpointResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.LocateCheckpointResponse & o3ml.v1.LocateCheckpointResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.LocateCheckpointResponse;
+            static toObject(message: o3ml.v1.LocateCheckpointResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LocateCheckpointResponse {
+            interface $Properties {
+                info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+                entry?: (o3ml.v1.LocatedEntry.$Properties|null);
+                msg?: ("info"|"entry");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              info?: o3ml.v1.CheckpointInfo.$Shape|null;
+              entry?: o3ml.v1.LocatedEntry.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; info?: null; entry?: null }|{ msg?: "info"; info: o3ml.v1.CheckpointInfo.$Shape; entry?: null }|{ msg?: "entry"; info?: null; entry: o3ml.v1.LocatedEntry.$Shape })
             );
         }
 

@@ -4,7 +4,7 @@ import $protobuf from "protobufjs/minimal.js";
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $Boolean = $util.global.Boolean, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $String = $util.global.String, $BigInt = $util.global.BigInt, $Array = $util.global.Array, $isFinite = $util.global.isFinite;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Array = $util.global.Array, $Boolean = $util.global.Boolean, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $isFinite = $util.global.isFinite;
 
 // Exported root namespace
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
@@ -100,7 +100,657 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: true }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.AdminService#colocate}.
+             * @memberof o3ml.v1.AdminService
+             * @typedef ColocateCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.ColocateResponse} [response] ColocateResponse
+             */
+
+            /**
+             * Calls Colocate.
+             * @memberof o3ml.v1.AdminService
+             * @typedef Colocate
+             * @type {{
+             *   (request: o3ml.v1.IColocateRequest, callback: o3ml.v1.AdminService.ColocateCallback): void;
+             *   (request: o3ml.v1.IColocateRequest): Promise<o3ml.v1.ColocateResponse>;
+             *   readonly name: "Colocate";
+             *   readonly path: "/o3ml.v1.AdminService/Colocate";
+             *   readonly requestType: "ColocateRequest";
+             *   readonly responseType: "ColocateResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Colocate.
+             * @name o3ml.v1.AdminService#colocate
+             * @type {o3ml.v1.AdminService.Colocate}
+             */
+            $Object.defineProperties(AdminService.prototype.colocate = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, AdminService.prototype.colocate, $root.o3ml.v1.ColocateRequest, $root.o3ml.v1.ColocateResponse, request, callback);
+            }, {
+                name: { value: "Colocate" },
+                path: { value: "/o3ml.v1.AdminService/Colocate" },
+                requestType: { value: "ColocateRequest" },
+                responseType: { value: "ColocateResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return AdminService;
+        })();
+
+        v1.ColocateRequest = (function() {
+
+            /**
+             * Properties of a ColocateRequest.
+             * @typedef {Object} o3ml.v1.ColocateRequest.$Properties
+             * @property {string|null} [probe] ColocateRequest probe
+             * @property {Uint8Array|null} [challenge] ColocateRequest challenge
+             * @property {Uint8Array|null} [answer] ColocateRequest answer
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ColocateRequest.
+             * @memberof o3ml.v1
+             * @interface IColocateRequest
+             * @augments o3ml.v1.ColocateRequest.$Properties
+             * @deprecated Use o3ml.v1.ColocateRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ColocateRequest.
+             * @typedef {o3ml.v1.ColocateRequest.$Properties} o3ml.v1.ColocateRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ColocateRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ColocateRequest.
+             * @constructor
+             * @param {o3ml.v1.ColocateRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ColocateRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ColocateRequest probe.
+             * @member {string} probe
+             * @memberof o3ml.v1.ColocateRequest
+             * @instance
+             */
+            ColocateRequest.prototype.probe = "";
+
+            /**
+             * ColocateRequest challenge.
+             * @member {Uint8Array} challenge
+             * @memberof o3ml.v1.ColocateRequest
+             * @instance
+             */
+            ColocateRequest.prototype.challenge = $util.newBuffer([]);
+
+            /**
+             * ColocateRequest answer.
+             * @member {Uint8Array} answer
+             * @memberof o3ml.v1.ColocateRequest
+             * @instance
+             */
+            ColocateRequest.prototype.answer = $util.newBuffer([]);
+
+            /**
+             * Creates a new ColocateRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ColocateRequest
+             * @static
+             * @param {o3ml.v1.ColocateRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ColocateRequest} ColocateRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.ColocateRequest.$Shape): o3ml.v1.ColocateRequest & o3ml.v1.ColocateRequest.$Shape;
+             *   (properties?: o3ml.v1.ColocateRequest.$Properties): o3ml.v1.ColocateRequest;
+             * }}
+             */
+            ColocateRequest.create = function(properties) {
+                return new ColocateRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ColocateRequest message. Does not implicitly {@link o3ml.v1.ColocateRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ColocateRequest
+             * @static
+             * @param {o3ml.v1.ColocateRequest.$Properties} message ColocateRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ColocateRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.probe != null && $Object.hasOwnProperty.call(message, "probe") && message.probe !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.probe);
+                if (message.challenge != null && $Object.hasOwnProperty.call(message, "challenge") && message.challenge.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.challenge);
+                if (message.answer != null && $Object.hasOwnProperty.call(message, "answer") && message.answer.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.answer);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ColocateRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ColocateRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ColocateRequest & o3ml.v1.ColocateRequest.$Shape} ColocateRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ColocateRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ColocateRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.probe = value;
+                            else
+                                delete message.probe;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.challenge = value;
+                            else
+                                delete message.challenge;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.answer = value;
+                            else
+                                delete message.answer;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ColocateRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ColocateRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ColocateRequest} ColocateRequest
+             */
+            ColocateRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ColocateRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ColocateRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ColocateRequest();
+                if (object.probe != null)
+                    if (typeof object.probe !== "string" || object.probe.length)
+                        message.probe = $String(object.probe);
+                if (object.challenge != null)
+                    if (object.challenge.length)
+                        if (typeof object.challenge === "string")
+                            $util.base64.decode(object.challenge, message.challenge = $util.newBuffer($util.base64.length(object.challenge)), 0);
+                        else if (object.challenge.length >= 0)
+                            message.challenge = object.challenge;
+                if (object.answer != null)
+                    if (object.answer.length)
+                        if (typeof object.answer === "string")
+                            $util.base64.decode(object.answer, message.answer = $util.newBuffer($util.base64.length(object.answer)), 0);
+                        else if (object.answer.length >= 0)
+                            message.answer = object.answer;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ColocateRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ColocateRequest
+             * @static
+             * @param {o3ml.v1.ColocateRequest} message ColocateRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ColocateRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.probe = "";
+                    if (options.bytes === $String)
+                        object.challenge = "";
+                    else {
+                        object.challenge = [];
+                        if (options.bytes !== $Array)
+                            object.challenge = $util.newBuffer(object.challenge);
+                    }
+                    if (options.bytes === $String)
+                        object.answer = "";
+                    else {
+                        object.answer = [];
+                        if (options.bytes !== $Array)
+                            object.answer = $util.newBuffer(object.answer);
+                    }
+                }
+                if (message.probe != null && $Object.hasOwnProperty.call(message, "probe"))
+                    object.probe = message.probe;
+                if (message.challenge != null && $Object.hasOwnProperty.call(message, "challenge"))
+                    object.challenge = options.bytes === $String ? $util.base64.encode(message.challenge, 0, message.challenge.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.challenge) : message.challenge;
+                if (message.answer != null && $Object.hasOwnProperty.call(message, "answer"))
+                    object.answer = options.bytes === $String ? $util.base64.encode(message.answer, 0, message.answer.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.answer) : message.answer;
+                return object;
+            };
+
+            /**
+             * Converts this ColocateRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ColocateRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ColocateRequest.prototype.toJSON = function() {
+                return ColocateRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ColocateRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ColocateRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ColocateRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ColocateRequest";
+            };
+
+            return ColocateRequest;
+        })();
+
+        v1.ColocateResponse = (function() {
+
+            /**
+             * Properties of a ColocateResponse.
+             * @typedef {Object} o3ml.v1.ColocateResponse.$Properties
+             * @property {string|null} [stagingDir] ColocateResponse stagingDir
+             * @property {string|null} [probe] ColocateResponse probe
+             * @property {Uint8Array|null} [challenge] ColocateResponse challenge
+             * @property {boolean|null} [colocated] ColocateResponse colocated
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ColocateResponse.
+             * @memberof o3ml.v1
+             * @interface IColocateResponse
+             * @augments o3ml.v1.ColocateResponse.$Properties
+             * @deprecated Use o3ml.v1.ColocateResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a ColocateResponse.
+             * @typedef {o3ml.v1.ColocateResponse.$Properties} o3ml.v1.ColocateResponse.$Shape
+             */
+
+            /**
+             * Constructs a new ColocateResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a ColocateResponse.
+             * @constructor
+             * @param {o3ml.v1.ColocateResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ColocateResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ColocateResponse stagingDir.
+             * @member {string} stagingDir
+             * @memberof o3ml.v1.ColocateResponse
+             * @instance
+             */
+            ColocateResponse.prototype.stagingDir = "";
+
+            /**
+             * ColocateResponse probe.
+             * @member {string} probe
+             * @memberof o3ml.v1.ColocateResponse
+             * @instance
+             */
+            ColocateResponse.prototype.probe = "";
+
+            /**
+             * ColocateResponse challenge.
+             * @member {Uint8Array} challenge
+             * @memberof o3ml.v1.ColocateResponse
+             * @instance
+             */
+            ColocateResponse.prototype.challenge = $util.newBuffer([]);
+
+            /**
+             * ColocateResponse colocated.
+             * @member {boolean} colocated
+             * @memberof o3ml.v1.ColocateResponse
+             * @instance
+             */
+            ColocateResponse.prototype.colocated = false;
+
+            /**
+             * Creates a new ColocateResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.ColocateResponse
+             * @static
+             * @param {o3ml.v1.ColocateResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.ColocateResponse} ColocateResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.ColocateResponse.$Shape): o3ml.v1.ColocateResponse & o3ml.v1.ColocateResponse.$Shape;
+             *   (properties?: o3ml.v1.ColocateResponse.$Properties): o3ml.v1.ColocateResponse;
+             * }}
+             */
+            ColocateResponse.create = function(properties) {
+                return new ColocateResponse(properties);
+            };
+
+            /**
+             * Encodes the specified ColocateResponse message. Does not implicitly {@link o3ml.v1.ColocateResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.ColocateResponse
+             * @static
+             * @param {o3ml.v1.ColocateResponse.$Properties} message ColocateResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ColocateResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.stagingDir != null && $Object.hasOwnProperty.call(message, "stagingDir") && message.stagingDir !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.stagingDir);
+                if (message.probe != null && $Object.hasOwnProperty.call(message, "probe") && message.probe !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.probe);
+                if (message.challenge != null && $Object.hasOwnProperty.call(message, "challenge") && message.challenge.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.challenge);
+                if (message.colocated != null && $Object.hasOwnProperty.call(message, "colocated") && message.colocated !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.colocated);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ColocateResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.ColocateResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.ColocateResponse & o3ml.v1.ColocateResponse.$Shape} ColocateResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ColocateResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.ColocateResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.stagingDir = value;
+                            else
+                                delete message.stagingDir;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.probe = value;
+                            else
+                                delete message.probe;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.challenge = value;
+                            else
+                                delete message.challenge;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.colocated = value;
+                            else
+                                delete message.colocated;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a ColocateResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.ColocateResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.ColocateResponse} ColocateResponse
+             */
+            ColocateResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.ColocateResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.ColocateResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.ColocateResponse();
+                if (object.stagingDir != null)
+                    if (typeof object.stagingDir !== "string" || object.stagingDir.length)
+                        message.stagingDir = $String(object.stagingDir);
+                if (object.probe != null)
+                    if (typeof object.probe !== "string" || object.probe.length)
+                        message.probe = $String(object.probe);
+                if (object.challenge != null)
+                    if (object.challenge.length)
+                        if (typeof object.challenge === "string")
+                            $util.base64.decode(object.challenge, message.challenge = $util.newBuffer($util.base64.length(object.challenge)), 0);
+                        else if (object.challenge.length >= 0)
+                            message.challenge = object.challenge;
+                if (object.colocated != null)
+                    if (object.colocated)
+                        message.colocated = $Boolean(object.colocated);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ColocateResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.ColocateResponse
+             * @static
+             * @param {o3ml.v1.ColocateResponse} message ColocateResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ColocateResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.stagingDir = "";
+                    object.probe = "";
+                    if (options.bytes === $String)
+                        object.challenge = "";
+                    else {
+                        object.challenge = [];
+                        if (options.bytes !== $Array)
+                            object.challenge = $util.newBuffer(object.challenge);
+                    }
+                    object.colocated = false;
+                }
+                if (message.stagingDir != null && $Object.hasOwnProperty.call(message, "stagingDir"))
+                    object.stagingDir = message.stagingDir;
+                if (message.probe != null && $Object.hasOwnProperty.call(message, "probe"))
+                    object.probe = message.probe;
+                if (message.challenge != null && $Object.hasOwnProperty.call(message, "challenge"))
+                    object.challenge = options.bytes === $String ? $util.base64.encode(message.challenge, 0, message.challenge.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.challenge) : message.challenge;
+                if (message.colocated != null && $Object.hasOwnProperty.call(message, "colocated"))
+                    object.colocated = message.colocated;
+                return object;
+            };
+
+            /**
+             * Converts this ColocateResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.ColocateResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ColocateResponse.prototype.toJSON = function() {
+                return ColocateResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for ColocateResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.ColocateResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ColocateResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.ColocateResponse";
+            };
+
+            return ColocateResponse;
         })();
 
         v1.CollectGarbageRequest = (function() {
@@ -10472,6 +11122,47 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: true }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#locate}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef LocateCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.LocateCheckpointResponse} [response] LocateCheckpointResponse
+             */
+
+            /**
+             * Calls Locate.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Locate
+             * @type {{
+             *   (request: o3ml.v1.ICheckpointSelector, callback: o3ml.v1.CheckpointService.LocateCallback): void;
+             *   (request: o3ml.v1.ICheckpointSelector): Promise<o3ml.v1.LocateCheckpointResponse>;
+             *   readonly name: "Locate";
+             *   readonly path: "/o3ml.v1.CheckpointService/Locate";
+             *   readonly requestType: "CheckpointSelector";
+             *   readonly responseType: "LocateCheckpointResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Locate.
+             * @name o3ml.v1.CheckpointService#locate
+             * @type {o3ml.v1.CheckpointService.Locate}
+             */
+            $Object.defineProperties(CheckpointService.prototype.locate = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.locate, $root.o3ml.v1.CheckpointSelector, $root.o3ml.v1.LocateCheckpointResponse, request, callback);
+            }, {
+                name: { value: "Locate" },
+                path: { value: "/o3ml.v1.CheckpointService/Locate" },
+                requestType: { value: "CheckpointSelector" },
+                responseType: { value: "LocateCheckpointResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
             return CheckpointService;
         })();
 
@@ -10488,6 +11179,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {string|null} [datasetCid] CheckpointHeader datasetCid
              * @property {string|null} [parentCid] CheckpointHeader parentCid
              * @property {Object.<string,string>|null} [labels] CheckpointHeader labels
+             * @property {string|null} [staged] CheckpointHeader staged
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10586,6 +11278,14 @@ export const o3ml = $root.o3ml = (() => {
             CheckpointHeader.prototype.labels = $util.emptyObject;
 
             /**
+             * CheckpointHeader staged.
+             * @member {string} staged
+             * @memberof o3ml.v1.CheckpointHeader
+             * @instance
+             */
+            CheckpointHeader.prototype.staged = "";
+
+            /**
              * Creates a new CheckpointHeader instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.CheckpointHeader
@@ -10635,6 +11335,8 @@ export const o3ml = $root.o3ml = (() => {
                 if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
                     for (let keys = $Object.keys(message.labels), i = 0; i < keys.length; ++i)
                         writer.uint32(/* id 8, wireType 2 =*/66).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
+                if (message.staged != null && $Object.hasOwnProperty.call(message, "staged") && message.staged !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.staged);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10805,6 +11507,15 @@ export const o3ml = $root.o3ml = (() => {
                             message.labels[key] = value;
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.staged = value;
+                            else
+                                delete message.staged;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -10892,6 +11603,9 @@ export const o3ml = $root.o3ml = (() => {
                         message.labels[keys[i]] = $String(object.labels[keys[i]]);
                     }
                 }
+                if (object.staged != null)
+                    if (typeof object.staged !== "string" || object.staged.length)
+                        message.staged = $String(object.staged);
                 return message;
             };
 
@@ -10931,6 +11645,7 @@ export const o3ml = $root.o3ml = (() => {
                         object.epoch = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.datasetCid = "";
                     object.parentCid = "";
+                    object.staged = "";
                 }
                 if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
                     object.key = message.key;
@@ -10971,6 +11686,8 @@ export const o3ml = $root.o3ml = (() => {
                         object.labels[keys2[j]] = message.labels[keys2[j]];
                     }
                 }
+                if (message.staged != null && $Object.hasOwnProperty.call(message, "staged"))
+                    object.staged = message.staged;
                 return object;
             };
 
@@ -13153,6 +13870,811 @@ export const o3ml = $root.o3ml = (() => {
             };
 
             return LoadCheckpointResponse;
+        })();
+
+        v1.CachedFile = (function() {
+
+            /**
+             * Properties of a CachedFile.
+             * @typedef {Object} o3ml.v1.CachedFile.$Properties
+             * @property {string|null} [path] CachedFile path
+             * @property {number|null} [size] CachedFile size
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CachedFile.
+             * @memberof o3ml.v1
+             * @interface ICachedFile
+             * @augments o3ml.v1.CachedFile.$Properties
+             * @deprecated Use o3ml.v1.CachedFile.$Properties instead.
+             */
+
+            /**
+             * Shape of a CachedFile.
+             * @typedef {o3ml.v1.CachedFile.$Properties} o3ml.v1.CachedFile.$Shape
+             */
+
+            /**
+             * Constructs a new CachedFile.
+             * @memberof o3ml.v1
+             * @classdesc Represents a CachedFile.
+             * @constructor
+             * @param {o3ml.v1.CachedFile.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CachedFile = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CachedFile path.
+             * @member {string} path
+             * @memberof o3ml.v1.CachedFile
+             * @instance
+             */
+            CachedFile.prototype.path = "";
+
+            /**
+             * CachedFile size.
+             * @member {number} size
+             * @memberof o3ml.v1.CachedFile
+             * @instance
+             */
+            CachedFile.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new CachedFile instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.CachedFile
+             * @static
+             * @param {o3ml.v1.CachedFile.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.CachedFile} CachedFile instance
+             * @type {{
+             *   (properties: o3ml.v1.CachedFile.$Shape): o3ml.v1.CachedFile & o3ml.v1.CachedFile.$Shape;
+             *   (properties?: o3ml.v1.CachedFile.$Properties): o3ml.v1.CachedFile;
+             * }}
+             */
+            CachedFile.create = function(properties) {
+                return new CachedFile(properties);
+            };
+
+            /**
+             * Encodes the specified CachedFile message. Does not implicitly {@link o3ml.v1.CachedFile.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.CachedFile
+             * @static
+             * @param {o3ml.v1.CachedFile.$Properties} message CachedFile message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CachedFile.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path") && message.path !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.path);
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.size);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CachedFile message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.CachedFile
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.CachedFile & o3ml.v1.CachedFile.$Shape} CachedFile
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CachedFile.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.CachedFile();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.path = value;
+                            else
+                                delete message.path;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.size = value;
+                            else
+                                delete message.size;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CachedFile message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.CachedFile
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.CachedFile} CachedFile
+             */
+            CachedFile.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.CachedFile)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.CachedFile: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.CachedFile();
+                if (object.path != null)
+                    if (typeof object.path !== "string" || object.path.length)
+                        message.path = $String(object.path);
+                if (object.size != null)
+                    if (typeof object.size === "object" ? object.size.low || object.size.high : $Number(object.size) !== 0)
+                        if ($util.Long)
+                            message.size = $util.Long.fromValue(object.size, true);
+                        else if (typeof object.size === "string")
+                            message.size = $parseInt(object.size, 10);
+                        else if (typeof object.size === "number")
+                            message.size = object.size;
+                        else if (typeof object.size === "object")
+                            message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CachedFile message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.CachedFile
+             * @static
+             * @param {o3ml.v1.CachedFile} message CachedFile
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CachedFile.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.path = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path"))
+                    object.path = message.path;
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.size = typeof message.size === "number" ? $BigInt(message.size) : $util.Long.fromBits(message.size.low >>> 0, message.size.high >>> 0, true).toBigInt();
+                    else if (typeof message.size === "number")
+                        object.size = options.longs === $String ? $String(message.size) : message.size;
+                    else
+                        object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
+                return object;
+            };
+
+            /**
+             * Converts this CachedFile to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.CachedFile
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CachedFile.prototype.toJSON = function() {
+                return CachedFile.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for CachedFile
+             * @function getTypeUrl
+             * @memberof o3ml.v1.CachedFile
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            CachedFile.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.CachedFile";
+            };
+
+            return CachedFile;
+        })();
+
+        v1.LocatedEntry = (function() {
+
+            /**
+             * Properties of a LocatedEntry.
+             * @typedef {Object} o3ml.v1.LocatedEntry.$Properties
+             * @property {o3ml.v1.EntryHeader.$Properties|null} [entry] LocatedEntry entry
+             * @property {Array.<o3ml.v1.CachedFile.$Properties>|null} [files] LocatedEntry files
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LocatedEntry.
+             * @memberof o3ml.v1
+             * @interface ILocatedEntry
+             * @augments o3ml.v1.LocatedEntry.$Properties
+             * @deprecated Use o3ml.v1.LocatedEntry.$Properties instead.
+             */
+
+            /**
+             * Shape of a LocatedEntry.
+             * @typedef {o3ml.v1.LocatedEntry.$Properties} o3ml.v1.LocatedEntry.$Shape
+             */
+
+            /**
+             * Constructs a new LocatedEntry.
+             * @memberof o3ml.v1
+             * @classdesc Represents a LocatedEntry.
+             * @constructor
+             * @param {o3ml.v1.LocatedEntry.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LocatedEntry = function (properties) {
+                this.files = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LocatedEntry entry.
+             * @member {o3ml.v1.EntryHeader.$Properties|null|undefined} entry
+             * @memberof o3ml.v1.LocatedEntry
+             * @instance
+             */
+            LocatedEntry.prototype.entry = null;
+
+            /**
+             * LocatedEntry files.
+             * @member {Array.<o3ml.v1.CachedFile.$Properties>} files
+             * @memberof o3ml.v1.LocatedEntry
+             * @instance
+             */
+            LocatedEntry.prototype.files = $util.emptyArray;
+
+            /**
+             * Creates a new LocatedEntry instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.LocatedEntry
+             * @static
+             * @param {o3ml.v1.LocatedEntry.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.LocatedEntry} LocatedEntry instance
+             * @type {{
+             *   (properties: o3ml.v1.LocatedEntry.$Shape): o3ml.v1.LocatedEntry & o3ml.v1.LocatedEntry.$Shape;
+             *   (properties?: o3ml.v1.LocatedEntry.$Properties): o3ml.v1.LocatedEntry;
+             * }}
+             */
+            LocatedEntry.create = function(properties) {
+                return new LocatedEntry(properties);
+            };
+
+            /**
+             * Encodes the specified LocatedEntry message. Does not implicitly {@link o3ml.v1.LocatedEntry.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.LocatedEntry
+             * @static
+             * @param {o3ml.v1.LocatedEntry.$Properties} message LocatedEntry message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LocatedEntry.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry"))
+                    $root.o3ml.v1.EntryHeader.encode(message.entry, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.files != null && message.files.length)
+                    for (let i = 0; i < message.files.length; ++i)
+                        $root.o3ml.v1.CachedFile.encode(message.files[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LocatedEntry message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.LocatedEntry
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.LocatedEntry & o3ml.v1.LocatedEntry.$Shape} LocatedEntry
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LocatedEntry.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.LocatedEntry();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.entry = $root.o3ml.v1.EntryHeader.decode(reader, reader.size(), $undefined, _depth + 1, message.entry);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.files && message.files.length))
+                                message.files = [];
+                            message.files.push($root.o3ml.v1.CachedFile.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a LocatedEntry message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.LocatedEntry
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.LocatedEntry} LocatedEntry
+             */
+            LocatedEntry.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.LocatedEntry)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.LocatedEntry: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.LocatedEntry();
+                if (object.entry != null) {
+                    if (!$util.isObject(object.entry))
+                        throw $TypeError(".o3ml.v1.LocatedEntry.entry: object expected");
+                    message.entry = $root.o3ml.v1.EntryHeader.fromObject(object.entry, _depth + 1);
+                }
+                if (object.files) {
+                    if (!$Array.isArray(object.files))
+                        throw $TypeError(".o3ml.v1.LocatedEntry.files: array expected");
+                    message.files = $Array(object.files.length);
+                    for (let i = 0; i < object.files.length; ++i) {
+                        if (!$util.isObject(object.files[i]))
+                            throw $TypeError(".o3ml.v1.LocatedEntry.files: object expected");
+                        message.files[i] = $root.o3ml.v1.CachedFile.fromObject(object.files[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a LocatedEntry message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.LocatedEntry
+             * @static
+             * @param {o3ml.v1.LocatedEntry} message LocatedEntry
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            LocatedEntry.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.files = [];
+                if (options.defaults)
+                    object.entry = null;
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry"))
+                    object.entry = $root.o3ml.v1.EntryHeader.toObject(message.entry, options, _depth + 1);
+                if (message.files && message.files.length) {
+                    object.files = $Array(message.files.length);
+                    for (let j = 0; j < message.files.length; ++j)
+                        object.files[j] = $root.o3ml.v1.CachedFile.toObject(message.files[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this LocatedEntry to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.LocatedEntry
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            LocatedEntry.prototype.toJSON = function() {
+                return LocatedEntry.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for LocatedEntry
+             * @function getTypeUrl
+             * @memberof o3ml.v1.LocatedEntry
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            LocatedEntry.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.LocatedEntry";
+            };
+
+            return LocatedEntry;
+        })();
+
+        v1.LocateCheckpointResponse = (function() {
+
+            /**
+             * Properties of a LocateCheckpointResponse.
+             * @typedef {Object} o3ml.v1.LocateCheckpointResponse.$Properties
+             * @property {o3ml.v1.CheckpointInfo.$Properties|null} [info] LocateCheckpointResponse info
+             * @property {o3ml.v1.LocatedEntry.$Properties|null} [entry] LocateCheckpointResponse entry
+             * @property {"info"|"entry"} [msg] LocateCheckpointResponse msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LocateCheckpointResponse.
+             * @memberof o3ml.v1
+             * @interface ILocateCheckpointResponse
+             * @augments o3ml.v1.LocateCheckpointResponse.$Properties
+             * @deprecated Use o3ml.v1.LocateCheckpointResponse.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a LocateCheckpointResponse.
+             * @typedef {{
+             *   info?: o3ml.v1.CheckpointInfo.$Shape|null;
+             *   entry?: o3ml.v1.LocatedEntry.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; info?: null; entry?: null }|{ msg?: "info"; info: o3ml.v1.CheckpointInfo.$Shape; entry?: null }|{ msg?: "entry"; info?: null; entry: o3ml.v1.LocatedEntry.$Shape })
+             * )} o3ml.v1.LocateCheckpointResponse.$Shape
+             */
+
+            /**
+             * Constructs a new LocateCheckpointResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a LocateCheckpointResponse.
+             * @constructor
+             * @param {o3ml.v1.LocateCheckpointResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LocateCheckpointResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LocateCheckpointResponse info.
+             * @member {o3ml.v1.CheckpointInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @instance
+             */
+            LocateCheckpointResponse.prototype.info = null;
+
+            /**
+             * LocateCheckpointResponse entry.
+             * @member {o3ml.v1.LocatedEntry.$Properties|null|undefined} entry
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @instance
+             */
+            LocateCheckpointResponse.prototype.entry = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * LocateCheckpointResponse msg.
+             * @member {"info"|"entry"|undefined} msg
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @instance
+             */
+            $Object.defineProperty(LocateCheckpointResponse.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["info", "entry"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new LocateCheckpointResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @static
+             * @param {o3ml.v1.LocateCheckpointResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.LocateCheckpointResponse} LocateCheckpointResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.LocateCheckpointResponse.$Shape): o3ml.v1.LocateCheckpointResponse & o3ml.v1.LocateCheckpointResponse.$Shape;
+             *   (properties?: o3ml.v1.LocateCheckpointResponse.$Properties): o3ml.v1.LocateCheckpointResponse;
+             * }}
+             */
+            LocateCheckpointResponse.create = function(properties) {
+                return new LocateCheckpointResponse(properties);
+            };
+
+            /**
+             * Encodes the specified LocateCheckpointResponse message. Does not implicitly {@link o3ml.v1.LocateCheckpointResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @static
+             * @param {o3ml.v1.LocateCheckpointResponse.$Properties} message LocateCheckpointResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LocateCheckpointResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.CheckpointInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry"))
+                    $root.o3ml.v1.LocatedEntry.encode(message.entry, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LocateCheckpointResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.LocateCheckpointResponse & o3ml.v1.LocateCheckpointResponse.$Shape} LocateCheckpointResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LocateCheckpointResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.LocateCheckpointResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.CheckpointInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            message.msg = "info";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.entry = $root.o3ml.v1.LocatedEntry.decode(reader, reader.size(), $undefined, _depth + 1, message.entry);
+                            message.msg = "entry";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a LocateCheckpointResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.LocateCheckpointResponse} LocateCheckpointResponse
+             */
+            LocateCheckpointResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.LocateCheckpointResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.LocateCheckpointResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.LocateCheckpointResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.LocateCheckpointResponse.info: object expected");
+                    message.info = $root.o3ml.v1.CheckpointInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.entry != null) {
+                    if (!$util.isObject(object.entry))
+                        throw $TypeError(".o3ml.v1.LocateCheckpointResponse.entry: object expected");
+                    message.entry = $root.o3ml.v1.LocatedEntry.fromObject(object.entry, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a LocateCheckpointResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @static
+             * @param {o3ml.v1.LocateCheckpointResponse} message LocateCheckpointResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            LocateCheckpointResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info")) {
+                    object.info = $root.o3ml.v1.CheckpointInfo.toObject(message.info, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "info";
+                }
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry")) {
+                    object.entry = $root.o3ml.v1.LocatedEntry.toObject(message.entry, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "entry";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this LocateCheckpointResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            LocateCheckpointResponse.prototype.toJSON = function() {
+                return LocateCheckpointResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for LocateCheckpointResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.LocateCheckpointResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            LocateCheckpointResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.LocateCheckpointResponse";
+            };
+
+            return LocateCheckpointResponse;
         })();
 
         v1.ListCheckpointsRequest = (function() {

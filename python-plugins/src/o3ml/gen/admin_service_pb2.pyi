@@ -6,6 +6,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ColocateRequest(_message.Message):
+    __slots__ = ("probe", "challenge", "answer")
+    PROBE_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    probe: str
+    challenge: bytes
+    answer: bytes
+    def __init__(self, probe: _Optional[str] = ..., challenge: _Optional[bytes] = ..., answer: _Optional[bytes] = ...) -> None: ...
+
+class ColocateResponse(_message.Message):
+    __slots__ = ("staging_dir", "probe", "challenge", "colocated")
+    STAGING_DIR_FIELD_NUMBER: _ClassVar[int]
+    PROBE_FIELD_NUMBER: _ClassVar[int]
+    CHALLENGE_FIELD_NUMBER: _ClassVar[int]
+    COLOCATED_FIELD_NUMBER: _ClassVar[int]
+    staging_dir: str
+    probe: str
+    challenge: bytes
+    colocated: bool
+    def __init__(self, staging_dir: _Optional[str] = ..., probe: _Optional[str] = ..., challenge: _Optional[bytes] = ..., colocated: _Optional[bool] = ...) -> None: ...
+
 class CollectGarbageRequest(_message.Message):
     __slots__ = ("dry_run", "grace_seconds", "has_grace_seconds")
     DRY_RUN_FIELD_NUMBER: _ClassVar[int]

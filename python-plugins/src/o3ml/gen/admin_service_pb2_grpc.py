@@ -39,6 +39,11 @@ class AdminServiceStub:
                 request_serializer=o3ml_dot_v1_dot_admin__service__pb2.CollectGarbageRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_admin__service__pb2.CollectGarbageResponse.FromString,
                 _registered_method=True)
+        self.Colocate = channel.unary_unary(
+                '/o3ml.v1.AdminService/Colocate',
+                request_serializer=o3ml_dot_v1_dot_admin__service__pb2.ColocateRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_admin__service__pb2.ColocateResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -56,6 +61,20 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Colocate(self, request, context):
+        """The co-location handshake: proves that the client and the service see one
+        filesystem, so bulk bytes may move through files (the staging directory
+        for saves, the verified host cache for reads) while gRPC carries only
+        control. Two calls: the first (no probe) makes the service write a random
+        challenge to <staging_dir>/<probe>; the client reads it there, writes
+        random bytes of its own to <staging_dir>/<probe>.answer and calls again
+        with the probe, the challenge and its answer. colocated is true only when
+        both files said what they should; the service then deletes them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -63,6 +82,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.CollectGarbage,
                     request_deserializer=o3ml_dot_v1_dot_admin__service__pb2.CollectGarbageRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_admin__service__pb2.CollectGarbageResponse.SerializeToString,
+            ),
+            'Colocate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Colocate,
+                    request_deserializer=o3ml_dot_v1_dot_admin__service__pb2.ColocateRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_admin__service__pb2.ColocateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +116,33 @@ class AdminService:
             '/o3ml.v1.AdminService/CollectGarbage',
             o3ml_dot_v1_dot_admin__service__pb2.CollectGarbageRequest.SerializeToString,
             o3ml_dot_v1_dot_admin__service__pb2.CollectGarbageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Colocate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.AdminService/Colocate',
+            o3ml_dot_v1_dot_admin__service__pb2.ColocateRequest.SerializeToString,
+            o3ml_dot_v1_dot_admin__service__pb2.ColocateResponse.FromString,
             options,
             channel_credentials,
             insecure,

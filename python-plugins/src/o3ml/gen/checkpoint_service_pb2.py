@@ -26,7 +26,7 @@ from . import manifest_pb2 as o3ml_dot_v1_dot_manifest__pb2
 from . import object_service_pb2 as o3ml_dot_v1_dot_object__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n o3ml/v1/checkpoint_service.proto\x12\x07o3ml.v1\x1a\x16o3ml/v1/manifest.proto\x1a\x1co3ml/v1/object_service.proto\"\xc1\x02\n\x10\x43heckpointHeader\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03run\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\x12\x37\n\x07metrics\x18\x05 \x03(\x0b\x32&.o3ml.v1.CheckpointHeader.MetricsEntry\x12\x13\n\x0b\x64\x61taset_cid\x18\x06 \x01(\t\x12\x12\n\nparent_cid\x18\x07 \x01(\t\x12\x35\n\x06labels\x18\x08 \x03(\x0b\x32%.o3ml.v1.CheckpointHeader.LabelsEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\\\n\x0b\x45ntryHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.o3ml.v1.EntryKind\x12\r\n\x05\x64type\x18\x03 \x01(\t\x12\x0e\n\x06nbytes\x18\x04 \x01(\x04\"\"\n\x0bSaveTrailer\x12\x13\n\x0b\x65ntry_count\x18\x01 \x01(\r\"\xab\x01\n\x15SaveCheckpointRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.o3ml.v1.CheckpointHeaderH\x00\x12%\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x14.o3ml.v1.EntryHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x03 \x01(\x0cH\x00\x12\'\n\x07trailer\x18\x04 \x01(\x0b\x32\x14.o3ml.v1.SaveTrailerH\x00\x42\x05\n\x03msg\".\n\x12\x43heckpointSelector\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03\x63id\x18\x02 \x01(\t\"\xea\x02\n\x0e\x43heckpointInfo\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0b\n\x03run\x18\x03 \x01(\t\x12\x0c\n\x04step\x18\x04 \x01(\x03\x12\r\n\x05\x65poch\x18\x05 \x01(\x03\x12\x35\n\x07metrics\x18\x06 \x03(\x0b\x32$.o3ml.v1.CheckpointInfo.MetricsEntry\x12\x13\n\x0b\x64\x61taset_cid\x18\x07 \x01(\t\x12\x12\n\nparent_cid\x18\x08 \x01(\t\x12\r\n\x05state\x18\t \x01(\t\x12\x13\n\x0b\x62ytes_total\x18\n \x01(\x04\x12\x16\n\x0e\x62ytes_uploaded\x18\x0b \x01(\x04\x12\x1a\n\x12\x62ytes_deduplicated\x18\x0c \x01(\x04\x12\x17\n\x0f\x63reated_unix_ms\x18\r \x01(\x03\x12\x13\n\x0b\x65ntry_count\x18\x0e \x01(\r\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x7f\n\x16LoadCheckpointResponse\x12\'\n\x04info\x18\x01 \x01(\x0b\x32\x17.o3ml.v1.CheckpointInfoH\x00\x12%\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x14.o3ml.v1.EntryHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x03 \x01(\x0cH\x00\x42\x05\n\x03msg\"5\n\x16ListCheckpointsRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\"G\n\x17ListCheckpointsResponse\x12,\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x17.o3ml.v1.CheckpointInfo\"o\n\x18VerifyCheckpointResponse\x12%\n\x04info\x18\x01 \x01(\x0b\x32\x17.o3ml.v1.CheckpointInfo\x12\x15\n\rblobs_checked\x18\x02 \x01(\x04\x12\x15\n\rbytes_checked\x18\x03 \x01(\x04\"e\n\x12ReadArchiveRequest\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.o3ml.v1.CheckpointSelector\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0e\n\x06length\x18\x03 \x01(\x04\"Q\n\x13ReadArchiveResponse\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x13.o3ml.v1.ObjectInfoH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x05\n\x03msg2\xbd\x03\n\x11\x43heckpointService\x12\x41\n\x04Save\x12\x1e.o3ml.v1.SaveCheckpointRequest\x1a\x17.o3ml.v1.CheckpointInfo(\x01\x12\x46\n\x04Load\x12\x1b.o3ml.v1.CheckpointSelector\x1a\x1f.o3ml.v1.LoadCheckpointResponse0\x01\x12<\n\x04Stat\x12\x1b.o3ml.v1.CheckpointSelector\x1a\x17.o3ml.v1.CheckpointInfo\x12I\n\x04List\x12\x1f.o3ml.v1.ListCheckpointsRequest\x1a .o3ml.v1.ListCheckpointsResponse\x12H\n\x06Verify\x12\x1b.o3ml.v1.CheckpointSelector\x1a!.o3ml.v1.VerifyCheckpointResponse\x12J\n\x0bReadArchive\x12\x1b.o3ml.v1.ReadArchiveRequest\x1a\x1c.o3ml.v1.ReadArchiveResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n o3ml/v1/checkpoint_service.proto\x12\x07o3ml.v1\x1a\x16o3ml/v1/manifest.proto\x1a\x1co3ml/v1/object_service.proto\"\xd1\x02\n\x10\x43heckpointHeader\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03run\x18\x02 \x01(\t\x12\x0c\n\x04step\x18\x03 \x01(\x03\x12\r\n\x05\x65poch\x18\x04 \x01(\x03\x12\x37\n\x07metrics\x18\x05 \x03(\x0b\x32&.o3ml.v1.CheckpointHeader.MetricsEntry\x12\x13\n\x0b\x64\x61taset_cid\x18\x06 \x01(\t\x12\x12\n\nparent_cid\x18\x07 \x01(\t\x12\x35\n\x06labels\x18\x08 \x03(\x0b\x32%.o3ml.v1.CheckpointHeader.LabelsEntry\x12\x0e\n\x06staged\x18\t \x01(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\\\n\x0b\x45ntryHeader\x12\x0c\n\x04name\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.o3ml.v1.EntryKind\x12\r\n\x05\x64type\x18\x03 \x01(\t\x12\x0e\n\x06nbytes\x18\x04 \x01(\x04\"\"\n\x0bSaveTrailer\x12\x13\n\x0b\x65ntry_count\x18\x01 \x01(\r\"\xab\x01\n\x15SaveCheckpointRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.o3ml.v1.CheckpointHeaderH\x00\x12%\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x14.o3ml.v1.EntryHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x03 \x01(\x0cH\x00\x12\'\n\x07trailer\x18\x04 \x01(\x0b\x32\x14.o3ml.v1.SaveTrailerH\x00\x42\x05\n\x03msg\".\n\x12\x43heckpointSelector\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0b\n\x03\x63id\x18\x02 \x01(\t\"\xea\x02\n\x0e\x43heckpointInfo\x12\x0b\n\x03\x63id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0b\n\x03run\x18\x03 \x01(\t\x12\x0c\n\x04step\x18\x04 \x01(\x03\x12\r\n\x05\x65poch\x18\x05 \x01(\x03\x12\x35\n\x07metrics\x18\x06 \x03(\x0b\x32$.o3ml.v1.CheckpointInfo.MetricsEntry\x12\x13\n\x0b\x64\x61taset_cid\x18\x07 \x01(\t\x12\x12\n\nparent_cid\x18\x08 \x01(\t\x12\r\n\x05state\x18\t \x01(\t\x12\x13\n\x0b\x62ytes_total\x18\n \x01(\x04\x12\x16\n\x0e\x62ytes_uploaded\x18\x0b \x01(\x04\x12\x1a\n\x12\x62ytes_deduplicated\x18\x0c \x01(\x04\x12\x17\n\x0f\x63reated_unix_ms\x18\r \x01(\x03\x12\x13\n\x0b\x65ntry_count\x18\x0e \x01(\r\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x7f\n\x16LoadCheckpointResponse\x12\'\n\x04info\x18\x01 \x01(\x0b\x32\x17.o3ml.v1.CheckpointInfoH\x00\x12%\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x14.o3ml.v1.EntryHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x03 \x01(\x0cH\x00\x42\x05\n\x03msg\"(\n\nCachedFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"W\n\x0cLocatedEntry\x12#\n\x05\x65ntry\x18\x01 \x01(\x0b\x32\x14.o3ml.v1.EntryHeader\x12\"\n\x05\x66iles\x18\x02 \x03(\x0b\x32\x13.o3ml.v1.CachedFile\"r\n\x18LocateCheckpointResponse\x12\'\n\x04info\x18\x01 \x01(\x0b\x32\x17.o3ml.v1.CheckpointInfoH\x00\x12&\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x15.o3ml.v1.LocatedEntryH\x00\x42\x05\n\x03msg\"5\n\x16ListCheckpointsRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\"G\n\x17ListCheckpointsResponse\x12,\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x17.o3ml.v1.CheckpointInfo\"o\n\x18VerifyCheckpointResponse\x12%\n\x04info\x18\x01 \x01(\x0b\x32\x17.o3ml.v1.CheckpointInfo\x12\x15\n\rblobs_checked\x18\x02 \x01(\x04\x12\x15\n\rbytes_checked\x18\x03 \x01(\x04\"e\n\x12ReadArchiveRequest\x12/\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.o3ml.v1.CheckpointSelector\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0e\n\x06length\x18\x03 \x01(\x04\"Q\n\x13ReadArchiveResponse\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x13.o3ml.v1.ObjectInfoH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x05\n\x03msg2\x89\x04\n\x11\x43heckpointService\x12\x41\n\x04Save\x12\x1e.o3ml.v1.SaveCheckpointRequest\x1a\x17.o3ml.v1.CheckpointInfo(\x01\x12\x46\n\x04Load\x12\x1b.o3ml.v1.CheckpointSelector\x1a\x1f.o3ml.v1.LoadCheckpointResponse0\x01\x12<\n\x04Stat\x12\x1b.o3ml.v1.CheckpointSelector\x1a\x17.o3ml.v1.CheckpointInfo\x12I\n\x04List\x12\x1f.o3ml.v1.ListCheckpointsRequest\x1a .o3ml.v1.ListCheckpointsResponse\x12H\n\x06Verify\x12\x1b.o3ml.v1.CheckpointSelector\x1a!.o3ml.v1.VerifyCheckpointResponse\x12J\n\x0bReadArchive\x12\x1b.o3ml.v1.ReadArchiveRequest\x1a\x1c.o3ml.v1.ReadArchiveResponse0\x01\x12J\n\x06Locate\x12\x1b.o3ml.v1.CheckpointSelector\x1a!.o3ml.v1.LocateCheckpointResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,35 +40,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKPOINTINFO_METRICSENTRY']._loaded_options = None
   _globals['_CHECKPOINTINFO_METRICSENTRY']._serialized_options = b'8\001'
   _globals['_CHECKPOINTHEADER']._serialized_start=100
-  _globals['_CHECKPOINTHEADER']._serialized_end=421
-  _globals['_CHECKPOINTHEADER_METRICSENTRY']._serialized_start=328
-  _globals['_CHECKPOINTHEADER_METRICSENTRY']._serialized_end=374
-  _globals['_CHECKPOINTHEADER_LABELSENTRY']._serialized_start=376
-  _globals['_CHECKPOINTHEADER_LABELSENTRY']._serialized_end=421
-  _globals['_ENTRYHEADER']._serialized_start=423
-  _globals['_ENTRYHEADER']._serialized_end=515
-  _globals['_SAVETRAILER']._serialized_start=517
-  _globals['_SAVETRAILER']._serialized_end=551
-  _globals['_SAVECHECKPOINTREQUEST']._serialized_start=554
-  _globals['_SAVECHECKPOINTREQUEST']._serialized_end=725
-  _globals['_CHECKPOINTSELECTOR']._serialized_start=727
-  _globals['_CHECKPOINTSELECTOR']._serialized_end=773
-  _globals['_CHECKPOINTINFO']._serialized_start=776
-  _globals['_CHECKPOINTINFO']._serialized_end=1138
-  _globals['_CHECKPOINTINFO_METRICSENTRY']._serialized_start=328
-  _globals['_CHECKPOINTINFO_METRICSENTRY']._serialized_end=374
-  _globals['_LOADCHECKPOINTRESPONSE']._serialized_start=1140
-  _globals['_LOADCHECKPOINTRESPONSE']._serialized_end=1267
-  _globals['_LISTCHECKPOINTSREQUEST']._serialized_start=1269
-  _globals['_LISTCHECKPOINTSREQUEST']._serialized_end=1322
-  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_start=1324
-  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_end=1395
-  _globals['_VERIFYCHECKPOINTRESPONSE']._serialized_start=1397
-  _globals['_VERIFYCHECKPOINTRESPONSE']._serialized_end=1508
-  _globals['_READARCHIVEREQUEST']._serialized_start=1510
-  _globals['_READARCHIVEREQUEST']._serialized_end=1611
-  _globals['_READARCHIVERESPONSE']._serialized_start=1613
-  _globals['_READARCHIVERESPONSE']._serialized_end=1694
-  _globals['_CHECKPOINTSERVICE']._serialized_start=1697
-  _globals['_CHECKPOINTSERVICE']._serialized_end=2142
+  _globals['_CHECKPOINTHEADER']._serialized_end=437
+  _globals['_CHECKPOINTHEADER_METRICSENTRY']._serialized_start=344
+  _globals['_CHECKPOINTHEADER_METRICSENTRY']._serialized_end=390
+  _globals['_CHECKPOINTHEADER_LABELSENTRY']._serialized_start=392
+  _globals['_CHECKPOINTHEADER_LABELSENTRY']._serialized_end=437
+  _globals['_ENTRYHEADER']._serialized_start=439
+  _globals['_ENTRYHEADER']._serialized_end=531
+  _globals['_SAVETRAILER']._serialized_start=533
+  _globals['_SAVETRAILER']._serialized_end=567
+  _globals['_SAVECHECKPOINTREQUEST']._serialized_start=570
+  _globals['_SAVECHECKPOINTREQUEST']._serialized_end=741
+  _globals['_CHECKPOINTSELECTOR']._serialized_start=743
+  _globals['_CHECKPOINTSELECTOR']._serialized_end=789
+  _globals['_CHECKPOINTINFO']._serialized_start=792
+  _globals['_CHECKPOINTINFO']._serialized_end=1154
+  _globals['_CHECKPOINTINFO_METRICSENTRY']._serialized_start=344
+  _globals['_CHECKPOINTINFO_METRICSENTRY']._serialized_end=390
+  _globals['_LOADCHECKPOINTRESPONSE']._serialized_start=1156
+  _globals['_LOADCHECKPOINTRESPONSE']._serialized_end=1283
+  _globals['_CACHEDFILE']._serialized_start=1285
+  _globals['_CACHEDFILE']._serialized_end=1325
+  _globals['_LOCATEDENTRY']._serialized_start=1327
+  _globals['_LOCATEDENTRY']._serialized_end=1414
+  _globals['_LOCATECHECKPOINTRESPONSE']._serialized_start=1416
+  _globals['_LOCATECHECKPOINTRESPONSE']._serialized_end=1530
+  _globals['_LISTCHECKPOINTSREQUEST']._serialized_start=1532
+  _globals['_LISTCHECKPOINTSREQUEST']._serialized_end=1585
+  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_start=1587
+  _globals['_LISTCHECKPOINTSRESPONSE']._serialized_end=1658
+  _globals['_VERIFYCHECKPOINTRESPONSE']._serialized_start=1660
+  _globals['_VERIFYCHECKPOINTRESPONSE']._serialized_end=1771
+  _globals['_READARCHIVEREQUEST']._serialized_start=1773
+  _globals['_READARCHIVEREQUEST']._serialized_end=1874
+  _globals['_READARCHIVERESPONSE']._serialized_start=1876
+  _globals['_READARCHIVERESPONSE']._serialized_end=1957
+  _globals['_CHECKPOINTSERVICE']._serialized_start=1960
+  _globals['_CHECKPOINTSERVICE']._serialized_end=2481
 # @@protoc_insertion_point(module_scope)

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CheckpointHeader(_message.Message):
-    __slots__ = ("key", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid", "labels")
+    __slots__ = ("key", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid", "labels", "staged")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,7 @@ class CheckpointHeader(_message.Message):
     DATASET_CID_FIELD_NUMBER: _ClassVar[int]
     PARENT_CID_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    STAGED_FIELD_NUMBER: _ClassVar[int]
     key: str
     run: str
     step: int
@@ -40,7 +41,8 @@ class CheckpointHeader(_message.Message):
     dataset_cid: str
     parent_cid: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, key: _Optional[str] = ..., run: _Optional[str] = ..., step: _Optional[int] = ..., epoch: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., dataset_cid: _Optional[str] = ..., parent_cid: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    staged: str
+    def __init__(self, key: _Optional[str] = ..., run: _Optional[str] = ..., step: _Optional[int] = ..., epoch: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., dataset_cid: _Optional[str] = ..., parent_cid: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., staged: _Optional[str] = ...) -> None: ...
 
 class EntryHeader(_message.Message):
     __slots__ = ("name", "kind", "dtype", "nbytes")
@@ -128,6 +130,30 @@ class LoadCheckpointResponse(_message.Message):
     entry: EntryHeader
     data: bytes
     def __init__(self, info: _Optional[_Union[CheckpointInfo, _Mapping]] = ..., entry: _Optional[_Union[EntryHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class CachedFile(_message.Message):
+    __slots__ = ("path", "size")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    size: int
+    def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class LocatedEntry(_message.Message):
+    __slots__ = ("entry", "files")
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    entry: EntryHeader
+    files: _containers.RepeatedCompositeFieldContainer[CachedFile]
+    def __init__(self, entry: _Optional[_Union[EntryHeader, _Mapping]] = ..., files: _Optional[_Iterable[_Union[CachedFile, _Mapping]]] = ...) -> None: ...
+
+class LocateCheckpointResponse(_message.Message):
+    __slots__ = ("info", "entry")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    info: CheckpointInfo
+    entry: LocatedEntry
+    def __init__(self, info: _Optional[_Union[CheckpointInfo, _Mapping]] = ..., entry: _Optional[_Union[LocatedEntry, _Mapping]] = ...) -> None: ...
 
 class ListCheckpointsRequest(_message.Message):
     __slots__ = ("run", "prefix")

@@ -64,6 +64,11 @@ class CheckpointServiceStub:
                 request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveResponse.FromString,
                 _registered_method=True)
+        self.Locate = channel.unary_stream(
+                '/o3ml.v1.CheckpointService/Locate',
+                request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.LocateCheckpointResponse.FromString,
+                _registered_method=True)
 
 
 class CheckpointServiceServicer:
@@ -115,6 +120,17 @@ class CheckpointServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Locate(self, request, context):
+        """Co-located load (after AdminService.Colocate): server stream of the info,
+        then for each entry, in order, its EntryHeader and the files of the host
+        cache holding its blobs, each verified against its CID by the service
+        right before it is named. The files stay pinned in the cache until the
+        stream ends; read them before reading past the last message.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CheckpointServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -147,6 +163,11 @@ def add_CheckpointServiceServicer_to_server(servicer, server):
                     servicer.ReadArchive,
                     request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveResponse.SerializeToString,
+            ),
+            'Locate': grpc.unary_stream_rpc_method_handler(
+                    servicer.Locate,
+                    request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.FromString,
+                    response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.LocateCheckpointResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +332,33 @@ class CheckpointService:
             '/o3ml.v1.CheckpointService/ReadArchive',
             o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveRequest.SerializeToString,
             o3ml_dot_v1_dot_checkpoint__service__pb2.ReadArchiveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Locate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/o3ml.v1.CheckpointService/Locate',
+            o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.SerializeToString,
+            o3ml_dot_v1_dot_checkpoint__service__pb2.LocateCheckpointResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,3 +1,4 @@
+import type { CacheLease } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import { createSha256, parseCid, type ObjectManifest } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
@@ -18,6 +19,7 @@ export interface CheckpointSelector {
 
 export type LoadMessage = { info: CheckpointInfo } | { entry: o3ml.v1.EntryHeader.$Properties } | { data: Uint8Array };
 export type ArchiveMessage = { info: ObjectInfo } | { data: Uint8Array };
+export type LocateMessage = { info: CheckpointInfo } | { entry: o3ml.v1.LocatedEntry.$Properties };
 
 /** Largest data payload of one Load message (gRPC caps a message at 4 MiB). */
 const LOAD_MESSAGE_BYTES = 2 * 1024 * 1024;
@@ -67,6 +69,53 @@ export class CheckpointRepository {
       }
     } finally {
       await blobs.return(undefined);
+    }
+  }
+
+  /**
+   * Co-located load: the info, then each entry's header and the host-cache
+   * files of its blobs, each verified right before it is named (Host.verifiedFile).
+   * Blobs are fetched into the cache `concurrency` at a time, ahead across
+   * entries; every file stays pinned until the stream ends.
+   */
+  async *locate(sel: CheckpointSelector): AsyncGenerator<LocateMessage> {
+    const { info, manifest } = await this.open(sel);
+    if (info.state === "deleted") {
+      throw new O3mlError("NOT_FOUND", `checkpoint ${info.cid} (${info.key}) was deleted; its data stays in the bucket only until 'o3ml gc' runs`, { cid: info.cid, key: info.key });
+    }
+    yield { info };
+    const chunks = manifest.chunks;
+    const what = `load checkpoint ${info.key}`;
+    const started: Promise<CacheLease>[] = [];
+    const ahead = (upto: number) => {
+      while (started.length < Math.min(upto, chunks.length)) {
+        const cid = chunks[started.length]!.cid;
+        const p = this.d.host.verifiedFile(cid, what).catch((err: unknown) => {
+          const e = O3mlError.from(err);
+          throw new O3mlError(e.code, `${what}: ${e.message}`, { ...e.details, key: info.key, cid }, { cause: err });
+        });
+        p.catch(() => undefined); // awaited in order below; a failure is reported there
+        started.push(p);
+      }
+    };
+    const window = this.d.opts.concurrency;
+    ahead(window);
+    try {
+      let next = 0;
+      for (const e of manifest.checkpoint.entries) {
+        const files: o3ml.v1.CachedFile.$Properties[] = [];
+        for (let i = 0; i < e.chunkCount; i++, next++) {
+          const lease = await started[next]!;
+          if (lease.size !== chunks[next]!.size) {
+            throw new O3mlError("INTEGRITY", `${what}: blob ${lease.cid} holds ${lease.size} bytes, the manifest says ${chunks[next]!.size}`, { key: info.key, cid: lease.cid });
+          }
+          files.push({ path: lease.path, size: lease.size });
+          ahead(next + 1 + window);
+        }
+        yield { entry: { entry: { name: e.name, kind: e.kind === "skeleton" ? o3ml.v1.EntryKind.SKELETON : o3ml.v1.EntryKind.STORAGE, dtype: e.dtype, nbytes: e.nbytes }, files } };
+      }
+    } finally {
+      for (const r of await Promise.allSettled(started)) if (r.status === "fulfilled") await r.value.release();
     }
   }
 

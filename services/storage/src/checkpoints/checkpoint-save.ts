@@ -2,6 +2,7 @@ import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { encodeObjectManifest } from "@o3ml/integrity";
 import type { o3ml } from "@o3ml/proto";
+import type { Host } from "../colocation/host.js";
 import type { BlobLease, KnownBlobs } from "../known-blobs.js";
 import type { Logger } from "../logger.js";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
@@ -24,6 +25,7 @@ export interface CheckpointDeps {
   opts: ServiceOptions;
   log: Logger;
   durability: DurabilityTracker;
+  host: Host;
 }
 
 export type SaveMessage = o3ml.v1.SaveCheckpointRequest.$Properties & { msg?: string };
@@ -43,6 +45,8 @@ export async function saveCheckpoint(
 ): Promise<CheckpointInfo> {
   const h = checkHeader(header);
   const bad = (why: string) => new O3mlError("INVALID_ARGUMENT", `save checkpoint ${h.key}: ${why}; nothing was committed`, { key: h.key });
+  const staging = header.staged ? await d.host.staging() : undefined;
+  const staged = staging ? await staging.openStaged(header.staged ?? "", `save checkpoint ${h.key}`) : undefined;
   const previous = d.objects.previous(h.key);
   const lease = d.known.lease();
   const w = new CheckpointWriter(d.store, d.known, lease, h.key, d.opts);
@@ -50,9 +54,14 @@ export async function saveCheckpoint(
     let entryCount: number | undefined;
     for await (const m of messages) {
       if (entryCount !== undefined) throw bad("a message came after the trailer");
-      if (m.msg === "entry") await w.begin(checkEntry(h.key, m.entry ?? {}, w.previous));
-      else if (m.msg === "data") await w.data(m.data ?? new Uint8Array(0));
-      else if (m.msg === "trailer") entryCount = m.trailer?.entryCount ?? 0;
+      if (m.msg === "entry") {
+        const e = checkEntry(h.key, m.entry ?? {}, w.previous);
+        if (staged) w.announce(e);
+        else await w.begin(e);
+      } else if (m.msg === "data") {
+        if (staged) throw bad("a data message in a staged save (the bytes are in the staged file)");
+        await w.data(m.data ?? new Uint8Array(0));
+      } else if (m.msg === "trailer") entryCount = m.trailer?.entryCount ?? 0;
       else if (m.msg === "header") throw bad("a second header in one stream");
       else throw bad("an empty message");
     }
@@ -61,6 +70,10 @@ export async function saveCheckpoint(
     if (entryCount === undefined) {
       throw new O3mlError("ABORTED", `save checkpoint ${h.key}: the stream ended without a trailer, so it may be cut short; nothing was committed — save again`, { key: h.key });
     }
+    if (staged) {
+      if (entryCount !== w.previous.length) throw bad(`the trailer counts ${entryCount} entries but ${w.previous.length} were announced`);
+      await w.writeStaged(staged, d.host.hashes);
+    }
     const body = await w.finish(entryCount);
     return await commit(d, h, body, lease, await previous);
   } catch (err) {
@@ -68,6 +81,10 @@ export async function saveCheckpoint(
     throw err;
   } finally {
     lease.release();
+    if (staged) {
+      await staged.close();
+      await staging?.remove(header.staged ?? "");
+    }
   }
 }
 

@@ -25,6 +25,10 @@ export function checkpointService(repo: CheckpointRepository, ctx: RpcContext): 
       for await (const msg of repo.load(req)) await writeMessage(call, msg);
     }),
 
+    locate: serverStream(ctx, "Checkpoint.Locate", async (req: Selector, call) => {
+      for await (const msg of repo.locate(req)) await writeMessage(call, msg);
+    }),
+
     // Whether a checkpoint exists is a routine question: NOT_FOUND is no warning.
     stat: unary(ctx, "Checkpoint.Stat", (req: Selector) => repo.stat(req), { expected: ["NOT_FOUND"] }),
 

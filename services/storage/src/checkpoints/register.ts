@@ -19,7 +19,7 @@ const RESUME_LIMIT = 500;
 export function registerCheckpoints(server: Server, deps: ServiceDeps): { close(): Promise<void> } {
   const log = deps.ctx.log;
   const durability = new DurabilityTracker(deps.store, deps.metadata, log);
-  const d: CheckpointDeps = { store: deps.store, known: deps.known, objects: deps.objects, metadata: deps.metadata, opts: deps.opts, log, durability };
+  const d: CheckpointDeps = { store: deps.store, known: deps.known, objects: deps.objects, metadata: deps.metadata, opts: deps.opts, log, durability, host: deps.host };
   server.addService(grpcService("CheckpointService"), checkpointService(new CheckpointRepository(d), deps.ctx));
   deps.objects.onSuperseded((key, previous, how) => supersede(d, key, previous, how));
   resumeDurability(d).catch((err: unknown) => log.warn({ err: String(err) }, "could not resume following committed checkpoints to the network"));

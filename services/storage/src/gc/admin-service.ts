@@ -1,7 +1,8 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
-import { serverStream, writeMessage, type RpcContext } from "../rpc-handlers.js";
+import type { Host } from "../colocation/host.js";
+import { serverStream, unary, writeMessage, type RpcContext } from "../rpc-handlers.js";
 import { DEFAULT_GRACE_MS, type GarbageCollector } from "./garbage-collector.js";
 
 type Request = o3ml.v1.CollectGarbageRequest.$Properties;
@@ -10,8 +11,15 @@ type Request = o3ml.v1.CollectGarbageRequest.$Properties;
 const PROGRESS_EVERY_MS = 250;
 
 /** The AdminService handlers. */
-export function adminService(gc: GarbageCollector, ctx: RpcContext): UntypedServiceImplementation {
+export function adminService(gc: GarbageCollector, host: Host, ctx: RpcContext): UntypedServiceImplementation {
   return {
+    colocate: unary(ctx, "Admin.Colocate", async (req: o3ml.v1.ColocateRequest.$Properties) => {
+      const staging = await host.staging();
+      if (!req.probe) return { stagingDir: staging.dir, ...(await staging.challenge()), colocated: false };
+      const colocated = await staging.answer(req.probe, req.challenge ?? new Uint8Array(0), req.answer ?? new Uint8Array(0));
+      return { stagingDir: staging.dir, probe: req.probe, colocated };
+    }),
+
     collectGarbage: serverStream(ctx, "Admin.CollectGarbage", async (req: Request, call) => {
       const graceSeconds = req.hasGraceSeconds ? Number(req.graceSeconds ?? 0) : DEFAULT_GRACE_MS / 1000;
       if (!Number.isSafeInteger(graceSeconds) || graceSeconds < 0) {

@@ -4,9 +4,9 @@ import type { ServiceDeps } from "../service-deps.js";
 import { adminService } from "./admin-service.js";
 import { GarbageCollector } from "./garbage-collector.js";
 
-/** Adds the AdminService (garbage collection) to `server`. */
+/** Adds the AdminService (garbage collection, the co-location handshake) to `server`. */
 export function registerAdmin(server: Server, deps: ServiceDeps): { close(): Promise<void> } {
   const gc = new GarbageCollector(deps.store, deps.known, deps.objects.manifests, deps.ctx.log);
-  server.addService(grpcService("AdminService"), adminService(gc, deps.ctx));
+  server.addService(grpcService("AdminService"), adminService(gc, deps.host, deps.ctx));
   return { close: async () => {} };
 }

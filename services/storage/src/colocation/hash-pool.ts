@@ -1,0 +1,55 @@
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import type { ChunkTask, FileTask, WholeTask } from "./hash-worker.js";
+
+/**
+ * Where the worker's compiled module is. The service runs from dist/, where
+ * it sits beside this file; tests run this file from src/ (vitest compiles it
+ * on the fly, worker threads cannot), so they use the build of dist/, which
+ * `npm test` makes before any test runs.
+ */
+function workerFile(): string {
+  const here = import.meta.url;
+  const url = here.endsWith(".ts") ? new URL("../../dist/colocation/hash-worker.js", here) : new URL("./hash-worker.js", here);
+  return fileURLToPath(url);
+}
+
+/**
+ * sha2-256 and CRC-32 on worker threads, one per core: files staged by a
+ * co-located client are hashed in place and in parallel, and the event loop
+ * stays free for gRPC and store traffic. Threads start on first use and stop
+ * when idle.
+ */
+export class HashPool {
+  private pool: Piscina | undefined;
+
+  constructor(private readonly threads = Math.max(2, availableParallelism())) {}
+
+  private get workers(): Piscina {
+    this.pool ??= new Piscina({ filename: workerFile(), maxThreads: this.threads, minThreads: 0, idleTimeout: 30_000 });
+    return this.pool;
+  }
+
+  /** The bytes [offset, offset + length) of an open file, and their sha2-256. */
+  async chunk(fd: number, offset: number, length: number): Promise<{ digest: Uint8Array; bytes: Uint8Array }> {
+    const out: Uint8Array = await this.workers.run({ kind: "chunk", fd, offset, length } satisfies ChunkTask);
+    return { digest: out.subarray(0, 32), bytes: out.subarray(32) };
+  }
+
+  /** sha2-256 of the ranges of an open file read in order, and the CRC-32 of each range. */
+  whole(fd: number, ranges: [number, number][]): Promise<{ sha256: Uint8Array; crcs: number[] }> {
+    return this.workers.run({ kind: "whole", fd, ranges } satisfies WholeTask);
+  }
+
+  /** sha2-256 and size of a whole file. */
+  file(path: string): Promise<{ digest: Uint8Array; size: number }> {
+    return this.workers.run({ kind: "file", path } satisfies FileTask);
+  }
+
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await p?.destroy();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The hashing tasks of the worker pool (hash-pool.ts). They run on worker
+ * threads so the service's event loop, which drives every gRPC call and store
+ * request, never spends its time in sha2-256. Worker threads share the
+ * process's file descriptors, so a task reads a file the pool's caller opened.
+ */
+import { createHash } from "node:crypto";
+import { openSync, closeSync, readSync } from "node:fs";
+import { crc32 } from "node:zlib";
+import { Piscina } from "piscina";
+
+/** Reads [offset, offset + length) of `fd` into `bytes`; a short file is an error. */
+function readRange(fd: number, offset: number, length: number, bytes: Uint8Array): Uint8Array {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, bytes, done, length - done, offset + done);
+    if (n === 0) throw new Error(`the file ended at byte ${offset + done}, before byte ${offset + length}`);
+    done += n;
+  }
+  return bytes;
+}
+
+export interface ChunkTask {
+  kind: "chunk";
+  fd: number;
+  offset: number;
+  length: number;
+}
+
+export interface WholeTask {
+  kind: "whole";
+  fd: number;
+  /** Byte ranges [offset, length] read in order: sha2-256 over all, one CRC-32 per range. */
+  ranges: [number, number][];
+}
+
+export interface FileTask {
+  kind: "file";
+  path: string;
+}
+
+export type HashTask = ChunkTask | WholeTask | FileTask;
+
+const DIGEST = 32;
+
+/** Block size of sequential reads: large enough to amortise a syscall, small for memory. */
+const BLOCK = 4 * 1024 * 1024;
+
+export default function run(task: HashTask): unknown {
+  if (task.kind === "chunk") {
+    // One buffer, [digest | bytes], moved back to the caller for the upload without a copy.
+    const out = new Uint8Array(new ArrayBuffer(DIGEST + task.length));
+    const bytes = readRange(task.fd, task.offset, task.length, out.subarray(DIGEST));
+    out.set(createHash("sha256").update(bytes).digest(), 0);
+    return Piscina.move(out);
+  }
+  if (task.kind === "whole") {
+    const hash = createHash("sha256");
+    const crcs: number[] = [];
+    const block = new Uint8Array(BLOCK);
+    for (const [offset, length] of task.ranges) {
+      let crc = 0;
+      for (let at = 0; at < length; ) {
+        const n = readSync(task.fd, block, 0, Math.min(BLOCK, length - at), offset + at);
+        if (n === 0) throw new Error(`the file ended at byte ${offset + at}, before byte ${offset + length}`);
+        const view = block.subarray(0, n);
+        hash.update(view);
+        crc = crc32(view, crc);
+        at += n;
+      }
+      crcs.push(crc >>> 0);
+    }
+    return { sha256: new Uint8Array(hash.digest()), crcs };
+  }
+  const fd = openSync(task.path, "r");
+  try {
+    const hash = createHash("sha256");
+    const block = new Uint8Array(BLOCK);
+    let size = 0;
+    for (let n; (n = readSync(fd, block, 0, BLOCK, null)) > 0; size += n) hash.update(block.subarray(0, n));
+    return { digest: new Uint8Array(hash.digest()), size };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,72 @@
+import { join } from "node:path";
+import { BlobCache, type CacheLease } from "@o3ml/cache";
+import { cidOfDigest } from "@o3ml/integrity";
+import type { BlobStore } from "@o3ml/o3-client";
+import { CachedBlobs } from "../datasets/cached-blobs.js";
+import type { Logger } from "../logger.js";
+import { HashPool } from "./hash-pool.js";
+import { StagingArea } from "./staging-area.js";
+
+/** Where the host's blob cache lives under O3ML_HOME. */
+export const cacheDir = (home: string) => join(home, "cache", "blobs");
+
+/**
+ * What the service shares with clients on its own host: the verified blob
+ * cache (reads), the staging directory (saves), and the worker threads that
+ * hash files in place. The directories are opened on first use, so a service
+ * whose O3ML_HOME cannot hold them still serves every streaming call.
+ */
+export class Host {
+  readonly hashes = new HashPool();
+  /** Blobs of the bucket through the cache: what reads on this host go through. */
+  readonly blobs: CachedBlobs;
+  private cacheOpen: Promise<BlobCache> | undefined;
+  private stagingOpen: Promise<StagingArea> | undefined;
+
+  constructor(
+    readonly home: string,
+    private readonly cacheBytes: number,
+    store: BlobStore,
+    private readonly log: Logger,
+  ) {
+    this.blobs = new CachedBlobs(store, () => this.cache());
+  }
+
+  /**
+   * A pinned cache file of `cid` that was verified right now: fetched and
+   * hashed as it was written, or, when it was there already, hashed again on
+   * a worker thread (a file damaged on disk since it was written is fetched
+   * again). Whoever reads the path next needs no check of their own.
+   */
+  async verifiedFile(cid: string, what: string): Promise<CacheLease> {
+    const lease = await this.blobs.acquire(cid);
+    if (lease.fresh) return lease;
+    const { digest } = await this.hashes.file(lease.path).catch(() => ({ digest: new Uint8Array(32) }));
+    if (cidOfDigest(digest) === cid) return lease;
+    await lease.release();
+    this.log.warn({ cid, path: lease.path }, `${what}: the cache file of blob ${cid} no longer matches its CID (damaged on disk); fetching it again from the bucket`);
+    return this.blobs.acquire(cid, true);
+  }
+
+  cache(): Promise<BlobCache> {
+    this.cacheOpen ??= BlobCache.open({ dir: cacheDir(this.home), maxBytes: this.cacheBytes }).catch((err: unknown) => {
+      this.cacheOpen = undefined;
+      throw err;
+    });
+    return this.cacheOpen;
+  }
+
+  staging(): Promise<StagingArea> {
+    this.stagingOpen ??= StagingArea.open(this.home).catch((err: unknown) => {
+      this.stagingOpen = undefined;
+      throw err;
+    });
+    return this.stagingOpen;
+  }
+
+  async close(): Promise<void> {
+    (await this.stagingOpen?.catch(() => undefined))?.close();
+    await (await this.cacheOpen?.catch(() => undefined))?.close();
+    await this.hashes.close();
+  }
+}
