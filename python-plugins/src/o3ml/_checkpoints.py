@@ -481,12 +481,18 @@ def _receive_located(conn: _Connection, selector: pb.CheckpointSelector) -> _Rec
                     header = message.entry.entry
                     if header.kind != (manifest_pb2.STORAGE if sinks else manifest_pb2.SKELETON):
                         raise _bad_stream(conn, what, f"entry {len(sinks)} has kind {header.kind}; the skeleton comes first, then storages")
-                    if sum(f.size for f in message.entry.files) != header.nbytes:
+                    inline = message.entry.data
+                    if inline and message.entry.files:
+                        raise _bad_stream(conn, what, f"entry {header.name!r} came both inline and as files")
+                    if sum(f.size for f in message.entry.files) + len(inline) != header.nbytes:
                         raise _bad_stream(conn, what, f"the files of entry {header.name!r} do not add up to its {header.nbytes} bytes")
                     sink = _Sink(header)
-                    sink.filled = header.nbytes
                     sinks.append(sink)
-                    reads.append(readers.submit(_read_files, sink.view, list(message.entry.files)))
+                    if inline:
+                        sink.write(inline)
+                    else:
+                        sink.filled = header.nbytes
+                        reads.append(readers.submit(_read_files, sink.view, list(message.entry.files)))
                 else:
                     raise _bad_stream(conn, what, f"an unexpected {kind or 'empty'} message")
             for r in reads:

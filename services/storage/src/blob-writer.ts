@@ -1,6 +1,10 @@
+import { isO3mlError } from "@o3ml/errors";
 import type { BlobStore } from "@o3ml/o3-client";
 import { blobKey } from "./layout.js";
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
+
+/** Blobs up to this size are written with a conditional PUT instead of HEAD, then PUT. */
+const CONDITIONAL_PUT_BYTES = 1024 * 1024;
 
 /**
  * Uploads content-addressed blobs with bounded concurrency and dedup. `write`
@@ -53,14 +57,36 @@ export class BlobWriter {
   }
 
   private async upload(cid: string, bytes: Uint8Array): Promise<void> {
+    if (bytes.byteLength <= CONDITIONAL_PUT_BYTES && !(await this.known.remembers(cid))) {
+      // A small blob costs less to send than a round trip: one conditional PUT
+      // (If-None-Match: *) instead of HEAD, then PUT. Where the store does not
+      // enforce the condition, the client does HEAD then PUT, as below.
+      try {
+        await this.store.put(blobKey(cid), bytes, { ifAbsent: true });
+        this.uploaded(cid, bytes);
+      } catch (err) {
+        if (!isO3mlError(err, "ALREADY_EXISTS")) throw err;
+        this.deduplicated(cid, bytes);
+      }
+      return;
+    }
     if (await this.known.has(cid)) {
-      this.lease?.relied(blobKey(cid));
-      this.bytesDeduplicated += bytes.byteLength;
+      this.deduplicated(cid, bytes);
       return;
     }
     await this.store.put(blobKey(cid), bytes);
+    this.uploaded(cid, bytes);
+  }
+
+  private uploaded(cid: string, bytes: Uint8Array): void {
     this.known.add(cid);
     this.bytesUploaded += bytes.byteLength;
+  }
+
+  private deduplicated(cid: string, bytes: Uint8Array): void {
+    this.known.add(cid);
+    this.lease?.relied(blobKey(cid));
+    this.bytesDeduplicated += bytes.byteLength;
   }
 
   private throwIfFailed(): void {

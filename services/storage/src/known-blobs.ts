@@ -75,18 +75,26 @@ export class KnownBlobs {
   ) {}
 
   async has(cid: string): Promise<boolean> {
-    await this.deletion(cid);
-    if (this.present.has(cid)) {
-      if (Date.now() - this.epochReadAt > EPOCH_TTL_MS) {
-        // Readers arriving together share one read: this is only an optimisation, commits check again.
-        this.epochRead ??= this.readEpoch().finally(() => (this.epochRead = undefined));
-        await this.epochRead;
-      }
-      if (this.present.has(cid)) return true;
-    }
+    if (await this.remembers(cid)) return true;
     const head = await this.store.head(blobKey(cid));
     if (head) this.add(cid);
     return head !== undefined;
+  }
+
+  /**
+   * True when `cid` is remembered as stored in the current gc epoch: no
+   * request to the store. False means "ask the store", not "absent". Waits
+   * for a deletion of `cid` by gc in this process first.
+   */
+  async remembers(cid: string): Promise<boolean> {
+    await this.deletion(cid);
+    if (!this.present.has(cid)) return false;
+    if (Date.now() - this.epochReadAt > EPOCH_TTL_MS) {
+      // Readers arriving together share one read: this is only an optimisation, commits check again.
+      this.epochRead ??= this.readEpoch().finally(() => (this.epochRead = undefined));
+      await this.epochRead;
+    }
+    return this.present.has(cid);
   }
 
   add(cid: string): void {

@@ -1538,6 +1538,7 @@ export namespace o3ml {
             $unknowns?: Uint8Array[];
             entry?: (o3ml.v1.EntryHeader.$Properties|null);
             files: o3ml.v1.CachedFile.$Properties[];
+            data: Uint8Array;
             static create(properties: o3ml.v1.LocatedEntry.$Shape): o3ml.v1.LocatedEntry & o3ml.v1.LocatedEntry.$Shape;
             static create(properties?: o3ml.v1.LocatedEntry.$Properties): o3ml.v1.LocatedEntry;
             static encode(message: o3ml.v1.LocatedEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1552,6 +1553,7 @@ export namespace o3ml {
             interface $Properties {
                 entry?: (o3ml.v1.EntryHeader.$Properties|null);
                 files?: (o3ml.v1.CachedFile.$Properties[]|null);
+                data?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.LocatedEntry.$Properties;

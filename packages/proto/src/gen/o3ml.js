@@ -14147,6 +14147,7 @@ export const o3ml = $root.o3ml = (() => {
              * @typedef {Object} o3ml.v1.LocatedEntry.$Properties
              * @property {o3ml.v1.EntryHeader.$Properties|null} [entry] LocatedEntry entry
              * @property {Array.<o3ml.v1.CachedFile.$Properties>|null} [files] LocatedEntry files
+             * @property {Uint8Array|null} [data] LocatedEntry data
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -14196,6 +14197,14 @@ export const o3ml = $root.o3ml = (() => {
             LocatedEntry.prototype.files = $util.emptyArray;
 
             /**
+             * LocatedEntry data.
+             * @member {Uint8Array} data
+             * @memberof o3ml.v1.LocatedEntry
+             * @instance
+             */
+            LocatedEntry.prototype.data = $util.newBuffer([]);
+
+            /**
              * Creates a new LocatedEntry instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.LocatedEntry
@@ -14232,6 +14241,8 @@ export const o3ml = $root.o3ml = (() => {
                 if (message.files != null && message.files.length)
                     for (let i = 0; i < message.files.length; ++i)
                         $root.o3ml.v1.CachedFile.encode(message.files[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.data);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -14290,6 +14301,15 @@ export const o3ml = $root.o3ml = (() => {
                             message.files.push($root.o3ml.v1.CachedFile.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -14340,6 +14360,12 @@ export const o3ml = $root.o3ml = (() => {
                         message.files[i] = $root.o3ml.v1.CachedFile.fromObject(object.files[i], _depth + 1);
                     }
                 }
+                if (object.data != null)
+                    if (object.data.length)
+                        if (typeof object.data === "string")
+                            $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                        else if (object.data.length >= 0)
+                            message.data = object.data;
                 return message;
             };
 
@@ -14362,8 +14388,16 @@ export const o3ml = $root.o3ml = (() => {
                 let object = {};
                 if (options.arrays || options.defaults)
                     object.files = [];
-                if (options.defaults)
+                if (options.defaults) {
                     object.entry = null;
+                    if (options.bytes === $String)
+                        object.data = "";
+                    else {
+                        object.data = [];
+                        if (options.bytes !== $Array)
+                            object.data = $util.newBuffer(object.data);
+                    }
+                }
                 if (message.entry != null && $Object.hasOwnProperty.call(message, "entry"))
                     object.entry = $root.o3ml.v1.EntryHeader.toObject(message.entry, options, _depth + 1);
                 if (message.files && message.files.length) {
@@ -14371,6 +14405,8 @@ export const o3ml = $root.o3ml = (() => {
                     for (let j = 0; j < message.files.length; ++j)
                         object.files[j] = $root.o3ml.v1.CachedFile.toObject(message.files[j], options, _depth + 1);
                 }
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
                 return object;
             };
 

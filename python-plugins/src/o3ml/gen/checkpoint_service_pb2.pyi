@@ -140,12 +140,14 @@ class CachedFile(_message.Message):
     def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class LocatedEntry(_message.Message):
-    __slots__ = ("entry", "files")
+    __slots__ = ("entry", "files", "data")
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
     entry: EntryHeader
     files: _containers.RepeatedCompositeFieldContainer[CachedFile]
-    def __init__(self, entry: _Optional[_Union[EntryHeader, _Mapping]] = ..., files: _Optional[_Iterable[_Union[CachedFile, _Mapping]]] = ...) -> None: ...
+    data: bytes
+    def __init__(self, entry: _Optional[_Union[EntryHeader, _Mapping]] = ..., files: _Optional[_Iterable[_Union[CachedFile, _Mapping]]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class LocateCheckpointResponse(_message.Message):
     __slots__ = ("info", "entry")

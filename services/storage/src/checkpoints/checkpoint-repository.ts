@@ -1,9 +1,9 @@
 import type { CacheLease } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
-import { createSha256, parseCid, type ObjectManifest } from "@o3ml/integrity";
+import { createSha256, parseCid, verifyBlob, type ObjectManifest } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { readChunks, type ChunkSpan } from "../blob-reader.js";
-import { validatePrefix } from "../layout.js";
+import { blobKey, validatePrefix } from "../layout.js";
 import { mapLimit } from "../map-limit.js";
 import type { ObjectInfo } from "../object-repository.js";
 import { ArchiveReader } from "./archive-reader.js";
@@ -23,6 +23,8 @@ export type LocateMessage = { info: CheckpointInfo } | { entry: o3ml.v1.LocatedE
 
 /** Largest data payload of one Load message (gRPC caps a message at 4 MiB). */
 const LOAD_MESSAGE_BYTES = 2 * 1024 * 1024;
+/** Entries up to this size are sent inline by Locate rather than as cache files. */
+const INLINE_ENTRY_BYTES = 256 * 1024;
 /** Archive pieces below this size (headers, small records) are sent together with their neighbours. */
 const SMALL_PIECE_BYTES = 64 * 1024;
 
@@ -85,15 +87,27 @@ export class CheckpointRepository {
     }
     yield { info };
     const chunks = manifest.chunks;
+    const entries = manifest.checkpoint.entries;
     const what = `load checkpoint ${info.key}`;
-    const started: Promise<CacheLease>[] = [];
+    // Small entries ride inline: fetched and verified in memory, no cache file.
+    const inline = new Array<boolean>(chunks.length);
+    for (const e of entries) inline.fill(e.nbytes <= INLINE_ENTRY_BYTES, e.firstChunk, e.firstChunk + e.chunkCount);
+    const started: Promise<CacheLease | Uint8Array>[] = [];
+    const fetch = async (i: number): Promise<CacheLease | Uint8Array> => {
+      const cid = chunks[i]!.cid;
+      try {
+        if (!inline[i]) return await this.d.host.verifiedFile(cid, what);
+        const bytes = await this.d.store.get(blobKey(cid));
+        verifyBlob(cid, bytes, { key: info.key });
+        return bytes;
+      } catch (err) {
+        const e = O3mlError.from(err);
+        throw new O3mlError(e.code, e.message.includes(info.key) ? e.message : `${what}: ${e.message}`, { ...e.details, key: info.key, cid }, { cause: err });
+      }
+    };
     const ahead = (upto: number) => {
       while (started.length < Math.min(upto, chunks.length)) {
-        const cid = chunks[started.length]!.cid;
-        const p = this.d.host.verifiedFile(cid, what).catch((err: unknown) => {
-          const e = O3mlError.from(err);
-          throw new O3mlError(e.code, `${what}: ${e.message}`, { ...e.details, key: info.key, cid }, { cause: err });
-        });
+        const p = fetch(started.length);
         p.catch(() => undefined); // awaited in order below; a failure is reported there
         started.push(p);
       }
@@ -102,20 +116,24 @@ export class CheckpointRepository {
     ahead(window);
     try {
       let next = 0;
-      for (const e of manifest.checkpoint.entries) {
+      for (const e of entries) {
         const files: o3ml.v1.CachedFile.$Properties[] = [];
+        const pieces: Uint8Array[] = [];
         for (let i = 0; i < e.chunkCount; i++, next++) {
-          const lease = await started[next]!;
-          if (lease.size !== chunks[next]!.size) {
-            throw new O3mlError("INTEGRITY", `${what}: blob ${lease.cid} holds ${lease.size} bytes, the manifest says ${chunks[next]!.size}`, { key: info.key, cid: lease.cid });
+          const got = await started[next]!;
+          const size = got instanceof Uint8Array ? got.byteLength : got.size;
+          if (size !== chunks[next]!.size) {
+            throw new O3mlError("INTEGRITY", `${what}: blob ${chunks[next]!.cid} holds ${size} bytes, the manifest says ${chunks[next]!.size}`, { key: info.key, cid: chunks[next]!.cid });
           }
-          files.push({ path: lease.path, size: lease.size });
+          if (got instanceof Uint8Array) pieces.push(got);
+          else files.push({ path: got.path, size: got.size });
           ahead(next + 1 + window);
         }
-        yield { entry: { entry: { name: e.name, kind: e.kind === "skeleton" ? o3ml.v1.EntryKind.SKELETON : o3ml.v1.EntryKind.STORAGE, dtype: e.dtype, nbytes: e.nbytes }, files } };
+        const header = { name: e.name, kind: e.kind === "skeleton" ? o3ml.v1.EntryKind.SKELETON : o3ml.v1.EntryKind.STORAGE, dtype: e.dtype, nbytes: e.nbytes };
+        yield { entry: { entry: header, files, data: pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces) } };
       }
     } finally {
-      for (const r of await Promise.allSettled(started)) if (r.status === "fulfilled") await r.value.release();
+      for (const r of await Promise.allSettled(started)) if (r.status === "fulfilled" && !(r.value instanceof Uint8Array)) await r.value.release();
     }
   }
 
