@@ -81,10 +81,12 @@ export function encodeObjectManifest(m: ObjectManifestInput): Uint8Array {
       `cannot encode ${noun}: its chunks add up to ${total} bytes but size is ${size}`,
     );
   }
-  if (!(m.sha256 instanceof Uint8Array) || m.sha256.length !== SHA256_LENGTH) {
+  // A checkpoint may leave the whole-object digest out: its blobs' CIDs prove its content.
+  const digestless = m.checkpoint !== undefined && m.sha256 instanceof Uint8Array && m.sha256.length === 0;
+  if (!(m.sha256 instanceof Uint8Array) || (m.sha256.length !== SHA256_LENGTH && !digestless)) {
     throw new O3mlError(
       "INVALID_ARGUMENT",
-      `cannot encode ${noun}: sha256 must be the 32-byte sha2-256 digest of the whole object`,
+      `cannot encode ${noun}: sha256 must be the 32-byte sha2-256 digest of the whole object (or empty, for a checkpoint)`,
     );
   }
   const labels = sortedLabels(m.labels ?? {});
@@ -159,7 +161,7 @@ export function decodeObjectManifest(bytes: Uint8Array, expectedCid?: string): O
   if (!Number.isSafeInteger(size) || total !== size) {
     throw malformed(noun, `its chunks add up to ${total} bytes but its size is ${size}`, details);
   }
-  if (msg.sha256.length !== SHA256_LENGTH) {
+  if (msg.sha256.length !== SHA256_LENGTH && !(msg.sha256.length === 0 && msg.checkpoint)) {
     throw malformed(noun, `its sha256 is ${msg.sha256.length} bytes long, not ${SHA256_LENGTH}`, details);
   }
   let checkpoint: CheckpointTable | undefined;

@@ -21,10 +21,8 @@ it is mixed into, using the client's channel, token and deadline. This module do
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +34,7 @@ import grpc
 from . import _colocation
 from ._checkpoint_info import CheckpointInfo, VerifyResult
 from ._checkpoint_wire import SaveMessage, deserialize_load, serialize_save
-from ._errors import error_for_code, from_rpc_error
+from ._errors import O3mlError, error_for_code, from_rpc_error
 from .gen import checkpoint_service_pb2 as pb
 from .gen import manifest_pb2
 
@@ -138,18 +136,71 @@ def upload_entries(client: ClientLike, header: pb.CheckpointHeader, entries: Ite
     """Saves already encoded entries as one Save call; returns the committed checkpoint's info."""
     conn = _connect(client)
     entries = list(entries)
-    staging = _colocation.staging_dir(conn.channel, conn.metadata, conn.address)
-    if staging is not None:
-        name = _stage(staging, entries)
-        if name is not None:
-            staged = pb.CheckpointHeader()
-            staged.CopyFrom(header)
-            staged.staged = name
-            try:
-                return _save(conn, staged, _save_messages(staged, entries, with_data=False))
-            finally:
-                _unlink(os.path.join(staging, name))  # the service deletes it too; whoever is first
+    host = _colocation.colocated(conn.channel, conn.metadata, conn.address)
+    if host is not None:
+        digests = _chunk_digests(entries, host.chunk_size)
+        known = _recall(conn, header.run, entries, digests)
+        for reuse in ([True, False] if any(known) else [False]):
+            info = _save_staged(conn, host.staging_dir, header, entries, digests, known if reuse else [False] * len(entries))
+            if info is not _RETRY:
+                return info  # type: ignore[return-value]
     return _save(conn, header, _save_messages(header, entries, with_data=True))
+
+
+_RETRY = object()
+
+
+def _save_staged(
+    conn: _Connection, staging: str, header: pb.CheckpointHeader, entries: list[Entry], digests: list[list[bytes]], reused: list[bool]
+) -> CheckpointInfo | object | None:
+    """One staged save: the entries not reused are written to a staged file, the rest only named.
+
+    ``_RETRY`` when the service no longer had an entry sent as reused (save again without reuse);
+    None when nothing could be staged (the caller streams).
+    """
+    name = _colocation.stage(staging, [e.data for e, r in zip(entries, reused) if not r])
+    if name is None:
+        return None
+    staged = pb.CheckpointHeader()
+    staged.CopyFrom(header)
+    staged.staged = name
+    try:
+        return _save(conn, staged, _save_messages(staged, entries, with_data=False, digests=digests, reused=reused))
+    except O3mlError as err:
+        if any(reused) and err.code == "FAILED_PRECONDITION" and "reuse" in str(err):
+            return _RETRY
+        raise
+    finally:
+        _colocation.unlink(os.path.join(staging, name))  # the service deletes it too; whoever is first
+
+
+def _chunk_digests(entries: list[Entry], chunk_size: int) -> list[list[bytes]]:
+    """XXH3-128 of each chunk of each entry, cut as the service cuts (see CheckpointService.Recall)."""
+    try:
+        import xxhash
+    except ModuleNotFoundError:
+        return [[] for _ in entries]  # no reuse without it: every entry is staged
+    return [
+        [xxhash.xxh3_128_digest(e.data[at : at + chunk_size]) for at in range(0, e.nbytes, chunk_size)] for e in entries
+    ]
+
+
+def _recall(conn: _Connection, run: str, entries: list[Entry], digests: list[list[bytes]]) -> list[bool]:
+    """Which entries the service has from the run's last staged save (all False when it cannot say)."""
+    if not any(digests):
+        return [False] * len(entries)
+    request = pb.RecallRequest(
+        run=run,
+        entries=[pb.EntryHeader(name=e.name, kind=e.kind, dtype=e.dtype, nbytes=e.nbytes, chunk_digests=d) for e, d in zip(entries, digests)],
+    )
+    try:
+        response: pb.RecallResponse = _unary(conn, "Recall", request, pb.RecallResponse)
+    except O3mlError as err:
+        log.debug("o3ml: the service did not say which entries it has (%s); staging them all", err)
+        return [False] * len(entries)
+    if len(response.known) != len(entries):
+        return [False] * len(entries)
+    return list(response.known)
 
 
 def _save(conn: _Connection, header: pb.CheckpointHeader, messages: Iterator[SaveMessage]) -> CheckpointInfo:
@@ -170,53 +221,20 @@ def _save(conn: _Connection, header: pb.CheckpointHeader, messages: Iterator[Sav
         raise
 
 
-def _stage(staging: str, entries: list[Entry]) -> str | None:
-    """Writes every entry's bytes, back to back, into a new file of the staging directory.
-
-    The name carries this process's id: the service sweeps files whose writer died. Returns
-    None (the caller streams instead) when the file cannot be written whole, a full disk say.
-    """
-    name = f"{os.getpid()}-{secrets.token_hex(16)}.stage"
-    path = os.path.join(staging, name)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    except OSError as err:
-        _colocation.forget_after(err)
-        return None
-    try:
-        try:
-            for entry in entries:
-                view = entry.data
-                while view.nbytes:
-                    view = view[os.write(fd, view[:_WRITE_BYTES]) :]
-        finally:
-            os.close(fd)
-    except OSError as err:
-        _unlink(path)
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-            _colocation.forget_after(err)
-        return None
-    except BaseException:
-        _unlink(path)
-        raise
-    return name
-
-
-#: Largest single write to a staged file (a write of more may be cut short by the kernel anyway).
-_WRITE_BYTES = 1 << 30
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _save_messages(header: pb.CheckpointHeader, entries: list[Entry], *, with_data: bool) -> Iterator[SaveMessage]:
+def _save_messages(
+    header: pb.CheckpointHeader,
+    entries: list[Entry],
+    *,
+    with_data: bool,
+    digests: list[list[bytes]] | None = None,
+    reused: list[bool] | None = None,
+) -> Iterator[SaveMessage]:
     yield pb.SaveCheckpointRequest(header=header)
-    for entry in entries:
+    for i, entry in enumerate(entries):
         announced = pb.EntryHeader(name=entry.name, kind=entry.kind, dtype=entry.dtype, nbytes=entry.nbytes)
+        if digests is not None:
+            announced.chunk_digests.extend(digests[i])
+            announced.reused = bool(reused and reused[i])
         yield pb.SaveCheckpointRequest(entry=announced)
         if with_data:
             for start in range(0, entry.nbytes, DATA_MESSAGE_BYTES):

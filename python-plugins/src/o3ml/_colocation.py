@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -27,12 +29,28 @@ from .gen import admin_service_pb2 as pb
 log = logging.getLogger("o3ml")
 
 _COLOCATE = "/o3ml.v1.AdminService/Colocate"
-_known: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Colocated:
+    """What a process on the service's host needs: where to stage, and how the service cuts blobs."""
+
+    staging_dir: str
+    chunk_size: int
+
+
+_known: weakref.WeakKeyDictionary[Any, Colocated | None] = weakref.WeakKeyDictionary()
 
 
 def staging_dir(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], address: str) -> str | None:
     """The service's staging directory when this process shares its filesystem, else None."""
+    found = colocated(channel, metadata, address)
+    return found.staging_dir if found else None
+
+
+def colocated(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], address: str) -> Colocated | None:
+    """How this process shares the service's filesystem; None when it does not (or must not)."""
     if os.environ.get("O3ML_COLOCATE", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
     with _lock:
@@ -46,12 +64,7 @@ def staging_dir(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], ad
     return found
 
 
-def forget_after(err: OSError) -> None:
-    """Logs why a staged file could not be written; the save streams instead."""
-    log.debug("o3ml: could not stage a checkpoint (%s); streaming it through gRPC instead", err)
-
-
-def _handshake(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> tuple[str | None, str]:
+def _handshake(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> tuple[Colocated | None, str]:
     call = channel.unary_unary(
         _COLOCATE, request_serializer=pb.ColocateRequest.SerializeToString, response_deserializer=pb.ColocateResponse.FromString
     )
@@ -88,4 +101,44 @@ def _handshake(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> 
         return None, why
     if not second.colocated:
         return None, f"the service could not read this process's answer in {first.staging_dir}"
-    return first.staging_dir, ""
+    return Colocated(first.staging_dir, first.chunk_size or 8 * 1024 * 1024), ""
+
+
+#: Largest single write to a staged file.
+_WRITE_BYTES = 1 << 30
+
+
+def stage(staging: str, views: list[memoryview]) -> str | None:
+    """Writes ``views`` back to back into a new file of the staging directory; its name, or None.
+
+    The name carries this process's id: the service sweeps files whose writer died.
+    """
+    name = f"{os.getpid()}-{secrets.token_hex(16)}.stage"
+    path = os.path.join(staging, name)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as err:
+        log.debug("o3ml: cannot stage in %s (%s); streaming through gRPC instead", staging, err)
+        return None
+    try:
+        try:
+            for view in views:
+                while view.nbytes:
+                    view = view[os.write(fd, view[:_WRITE_BYTES]) :]
+        finally:
+            os.close(fd)
+    except OSError as err:
+        unlink(path)
+        log.debug("o3ml: could not write %s (%s); streaming through gRPC instead", path, err)
+        return None
+    except BaseException:
+        unlink(path)
+        raise
+    return name
+
+
+def unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

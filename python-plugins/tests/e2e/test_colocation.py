@@ -276,3 +276,127 @@ def test_the_service_reads_only_its_own_staged_files(own: Service, home: Path, t
         assert escaped.code() == grpc.StatusCode.INVALID_ARGUMENT and "not the name of a staged file" in escaped.details()
         with pytest.raises(Exception):
             c.stat("co/stolen.ckpt")
+
+
+def test_objects_through_files_and_streams_are_the_same(own: Service, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = os.urandom(17 * MiB + 5)  # three blobs, the last one small (sent inline)
+    with O3Client(own.address) as c:
+        via_files = c.put("co/object.bin", data, labels={"kind": "test"})
+        assert staged_files(home) == []
+        with monkeypatch.context() as m:
+            streaming(m)
+            via_stream = c.put("co/object-streamed.bin", data, labels={"kind": "test"})
+            assert c.get("co/object.bin") == data
+        # The same manifest: same blobs, size, digest, labels.
+        assert via_files.cid == via_stream.cid and via_files.sha256 == via_stream.sha256 == __import__("hashlib").sha256(data).hexdigest()
+        assert c.get("co/object-streamed.bin") == data
+        assert c.get("co/object.bin") == data
+        # A small object and an empty one take the stream both ways and come back whole.
+        c.put("co/small.bin", b"tiny")
+        assert c.get("co/small.bin") == b"tiny"
+        c.put("co/empty.bin", b"")
+        assert c.get("co/empty.bin") == b""
+        with pytest.raises(FileExistsError):
+            c.put("co/object.bin", data, if_absent=True)
+        assert staged_files(home) == []
+
+
+def test_an_object_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
+    own: Service, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
+) -> None:
+    data = os.urandom(9 * MiB)
+    with O3Client(own.address) as c:
+        before = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])}
+        c.put("co/damaged.bin", data)
+        new = sorted({i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])} - before)
+        for victim in new:  # both blobs: the large one (a cache file) and the small one (inline)
+            body = bytearray(bucket.get_object(Bucket=own.bucket, Key=victim)["Body"].read())
+            body[0] ^= 0x01
+            bucket.put_object(Bucket=own.bucket, Key=victim, Body=bytes(body))
+        for path in ("files", "stream"):
+            with monkeypatch.context() as m:
+                if path == "stream":
+                    streaming(m)
+                with pytest.raises(IntegrityError) as caught:
+                    c.get("co/damaged.bin")
+            message = str(caught.value)
+            assert "co/damaged.bin" in message and any(v[len(BLOBS) :] in message for v in new), f"{path}: {message}"
+
+
+def test_an_unchanged_tensor_is_neither_staged_nor_hashed_again(
+    s3: S3Endpoint, own: Service, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staged_bytes: list[int] = []
+    real_stage = _colocation.stage
+
+    def counting_stage(staging: str, views: list[memoryview]) -> str | None:
+        staged_bytes.append(sum(v.nbytes for v in views))
+        return real_stage(staging, views)
+
+    monkeypatch.setattr(_colocation, "stage", counting_stage)
+    state = model(3)
+    big = state["big"]
+    assert isinstance(big, torch.Tensor)
+    original = big.clone()
+    with O3Client(own.address) as c:
+        first = save_checkpoint(c, "co/r1.ckpt", state, run="recall")
+        assert staged_bytes[-1] == first.bytes_total
+        second = save_checkpoint(c, "co/r2.ckpt", state, run="recall")
+        # Only the skeleton (a few hundred bytes) went through the staging file.
+        assert staged_bytes[-1] < 4096 and second.bytes_uploaded <= 4096
+        big.add_(1.0)
+        third = save_checkpoint(c, "co/r3.ckpt", state, run="recall")
+        assert big.nbytes <= staged_bytes[-1] < big.nbytes + 4096
+        assert third.bytes_uploaded >= big.nbytes
+        # Another run knows nothing of this one: everything is staged (and found stored).
+        other = save_checkpoint(c, "co/o1.ckpt", state, run="another")
+        assert staged_bytes[-1] == other.bytes_total and other.bytes_uploaded <= 4096
+        for key in ("co/r2.ckpt", "co/r3.ckpt", "co/o1.ckpt"):
+            assert c.verify_checkpoint(key).bytes_checked > 0
+        assert same(load_checkpoint(c, "co/r3.ckpt"), state)
+        with monkeypatch.context() as m:
+            streaming(m)
+            assert same(load_checkpoint(c, "co/r3.ckpt"), state)
+        big.copy_(original)
+        assert same(load_checkpoint(c, "co/r2.ckpt"), state)
+    # A restarted service remembers nothing: the next save stages everything again and succeeds.
+    own.stop()
+    again = start_service(s3, home, tmp_path / "logs-again", name="o3ml-serve-again")
+    try:
+        with O3Client(again.address) as c:
+            fourth = save_checkpoint(c, "co/r4.ckpt", state, run="recall")
+            assert staged_bytes[-1] == fourth.bytes_total
+            assert same(load_checkpoint(c, "co/r4.ckpt"), state)
+    finally:
+        again.stop()
+
+
+def test_an_entry_sent_as_reused_that_the_service_does_not_know_commits_nothing(own: Service, home: Path) -> None:
+    with O3Client(own.address) as c:
+        staging = _colocation.staging_dir(c._channel, c._metadata, c.address)
+        assert staging is not None
+        name = _colocation.stage(staging, [memoryview(b"")])
+        save = c._channel.stream_unary(
+            "/o3ml.v1.CheckpointService/Save",
+            request_serializer=pb.SaveCheckpointRequest.SerializeToString,
+            response_deserializer=pb.CheckpointInfo.FromString,
+        )
+        forged = pb.EntryHeader(name="data.pkl", kind=1, nbytes=100, chunk_digests=[os.urandom(16)], reused=True)
+        messages = [
+            pb.SaveCheckpointRequest(header=pb.CheckpointHeader(key="co/forged.ckpt", run="forger", staged=name)),
+            pb.SaveCheckpointRequest(entry=forged),
+            pb.SaveCheckpointRequest(trailer=pb.SaveTrailer(entry_count=1)),
+        ]
+        with pytest.raises(grpc.RpcError) as caught:
+            save(iter(messages))
+        assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "without reuse" in caught.value.details()
+        with pytest.raises(Exception):
+            c.stat("co/forged.ckpt")
+        # A streamed save cannot claim reuse at all.
+        streamed = [messages[0], messages[1], messages[2]]
+        streamed[0] = pb.SaveCheckpointRequest(header=pb.CheckpointHeader(key="co/forged.ckpt", run="forger"))
+        with pytest.raises(grpc.RpcError) as caught:
+            save(iter(streamed))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert staged_files(home) == []

@@ -1,4 +1,4 @@
-import { isO3mlError } from "@o3ml/errors";
+import { O3mlError, isO3mlError } from "@o3ml/errors";
 import type { BlobStore } from "@o3ml/o3-client";
 import { blobKey } from "./layout.js";
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
@@ -45,6 +45,20 @@ export class BlobWriter {
     this.inflight.add(p);
   }
 
+  /**
+   * Counts on a blob this writer has no bytes for (an entry the client did not
+   * resend): it must be in the bucket, else FAILED_PRECONDITION (`what` names
+   * the commit), so the caller can send the bytes after all.
+   */
+  async reuse(cid: string, size: number, what: string): Promise<void> {
+    this.throwIfFailed();
+    this.lease?.add(cid);
+    if (!(await this.known.has(cid))) {
+      throw new O3mlError("FAILED_PRECONDITION", `${what}: blob ${cid} of an entry sent as reused is no longer in the bucket (collected by gc?); nothing was committed — save again without reuse`, { cid });
+    }
+    this.deduplicated(cid, size);
+  }
+
   /** Waits for every queued upload; rethrows the first failure. */
   async flush(): Promise<void> {
     await Promise.all(this.inflight);
@@ -83,10 +97,10 @@ export class BlobWriter {
     this.bytesUploaded += bytes.byteLength;
   }
 
-  private deduplicated(cid: string, bytes: Uint8Array): void {
+  private deduplicated(cid: string, bytes: Uint8Array | number): void {
     this.known.add(cid);
     this.lease?.relied(blobKey(cid));
-    this.bytesDeduplicated += bytes.byteLength;
+    this.bytesDeduplicated += typeof bytes === "number" ? bytes : bytes.byteLength;
   }
 
   private throwIfFailed(): void {

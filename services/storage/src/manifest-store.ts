@@ -1,5 +1,5 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { O3mlError } from "@o3ml/errors";
+import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { decodeObjectManifest, manifestCid, type ObjectManifest } from "@o3ml/integrity";
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 import { manifestKey } from "./layout.js";
@@ -23,19 +23,26 @@ export class ManifestStore {
 
   /**
    * Stores encoded manifest bytes under their CID unless they are there
-   * already. The CID is leased first, so gc keeps it until the commit ends.
-   * Returns the CID and the bytes uploaded (0 when it was already stored).
+   * already: one conditional PUT (If-None-Match: *; HEAD, then PUT where the
+   * store does not enforce it). The CID is leased first, so gc keeps it until
+   * the commit ends. The decoded manifest is remembered, so the reads that
+   * usually follow a write need no request. Returns the CID and the bytes
+   * uploaded (0 when it was already stored).
    */
   async write(bytes: Uint8Array, lease?: BlobLease): Promise<{ cid: string; uploaded: number }> {
     const cid = manifestCid(bytes);
     lease?.add(cid);
     await this.known.deletion(cid);
-    if (await this.store.head(manifestKey(cid))) {
+    let uploaded = bytes.byteLength;
+    try {
+      await this.store.put(manifestKey(cid), bytes, { ifAbsent: true });
+    } catch (err) {
+      if (!isO3mlError(err, "ALREADY_EXISTS")) throw err;
       lease?.relied(manifestKey(cid));
-      return { cid, uploaded: 0 };
+      uploaded = 0;
     }
-    await this.store.put(manifestKey(cid), bytes);
-    return { cid, uploaded: bytes.byteLength };
+    this.remember(cid, decodeObjectManifest(bytes, cid), bytes.byteLength);
+    return { cid, uploaded };
   }
 
   /**

@@ -1,9 +1,14 @@
+import type { FileHandle } from "node:fs/promises";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { cidOf, createSha256, encodeObjectManifest, fixedChunker, type ObjectManifest } from "@o3ml/integrity";
 import { BlobWriter } from "./blob-writer.js";
 import { readChunks, type ChunkSpan } from "./blob-reader.js";
 import { archiveSize } from "./checkpoints/torch-archive.js";
+import type { HashPool } from "./colocation/hash-pool.js";
+import type { Host } from "./colocation/host.js";
+import { INLINE_BYTES, locatedBlobs, type LocatedBlob } from "./colocation/located-blobs.js";
+import { cutsOf, writeStagedBlobs } from "./colocation/staged-blobs.js";
 import { KeyLocks } from "./key-locks.js";
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 import { blobKey, manifestKey, validateObjectKey, validatePrefix } from "./layout.js";
@@ -125,35 +130,88 @@ export class ObjectRepository {
       }
       const { sha256: claimed } = complete();
       for (const c of chunker.finish()) await emit(c);
-      await writer.flush();
-      const sha256 = hash.digestHex();
-      if (header.expectedSize !== undefined && size !== header.expectedSize) {
-        throw new O3mlError("ABORTED", `put ${key}: the stream ended after ${size} of ${header.expectedSize} declared bytes; nothing was committed`, { key });
-      }
-      if (claimed && claimed.toLowerCase() !== sha256) {
-        throw new O3mlError("INTEGRITY", `put ${key}: the bytes received hash to sha256 ${sha256}, the client sent ${claimed}; nothing was committed — retry the upload`, { key });
-      }
-      const manifest = encodeObjectManifest({
-        size,
-        chunks,
-        contentType: header.contentType ?? "",
-        sha256: Buffer.from(sha256, "hex"),
-        labels: header.labels ?? {},
-      });
-      const stored = await this.manifests.write(manifest, lease);
-      writer.bytesUploaded += stored.uploaded;
-      const ref = await this.commit(key, stored.cid, size, await previous, lease, `put ${key}`, { ifAbsent: header.ifAbsent });
-      return {
-        info: toInfo(key, ref, { chunks, contentType: header.contentType ?? "", labels: header.labels ?? {}, sha256: Buffer.from(sha256, "hex") }),
-        bytesUploaded: writer.bytesUploaded,
-        bytesDeduplicated: writer.bytesDeduplicated,
-      };
+      return await this.finishPut(key, header, { size, chunks, sha256: hash.digestHex(), claimed }, writer, lease, previous);
     } catch (err) {
       await writer.settle();
       throw err;
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * A co-located put: the whole object is in `file` (staged by a client on
+   * this host). The same blobs as a streamed put, read and hashed on the
+   * pool's threads; the same commit. `complete` is asked once the client's
+   * stream ended, as for `put`.
+   */
+  async putStaged(header: PutHeader, file: FileHandle, hashes: HashPool, complete: () => Promise<{ sha256?: string }>): Promise<PutResult> {
+    const key = validateObjectKey(header.key);
+    if (header.ifAbsent) await this.refuseLive(key, await this.refs.latest(key), `put ${key}`);
+    const previous = this.previous(key);
+    const lease = this.known.lease();
+    const writer = new BlobWriter(this.store, this.known, this.opts.concurrency, lease);
+    try {
+      const { claimed, size } = await complete().then(async (c) => ({ claimed: c.sha256, size: (await file.stat()).size }));
+      if (header.expectedSize !== undefined && size !== header.expectedSize) {
+        throw new O3mlError("INVALID_ARGUMENT", `put ${key}: the staged file holds ${size} bytes, the header declares ${header.expectedSize}; nothing was committed`, { key });
+      }
+      const cuts = cutsOf(0, size, this.opts.chunkSize);
+      const staged = await writeStagedBlobs(file, cuts, [[0, size]], hashes, writer, this.opts.concurrency, `put ${key}`, true);
+      const chunks = cuts.map((c, i) => ({ cid: staged.cids[i]!, size: c.length }));
+      return await this.finishPut(key, header, { size, chunks, sha256: Buffer.from(staged.sha256!).toString("hex"), claimed }, writer, lease, previous);
+    } catch (err) {
+      await writer.settle();
+      throw err;
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * A co-located get of the whole object: its info, then its blobs in order
+   * as verified host-cache files (small ones as bytes), `concurrency` ahead.
+   */
+  async locate(key: string, host: Host): Promise<{ info: ObjectInfo; blobs: AsyncGenerator<LocatedBlob> }> {
+    const { ref, manifest } = await this.resolve(validateObjectKey(key), {});
+    const info = toInfo(key, ref, manifest);
+    const chunks = manifest.chunks;
+    return { info, blobs: locatedBlobs(host, this.store, chunks, (i) => chunks[i]!.size <= INLINE_BYTES, this.opts.concurrency, key, `get ${key}`) };
+  }
+
+  /** The end of every put: checks, then the manifest beside the last blobs, then the commit. */
+  private async finishPut(
+    key: string,
+    header: PutHeader,
+    body: { size: number; chunks: { cid: string; size: number }[]; sha256: string; claimed?: string },
+    writer: BlobWriter,
+    lease: BlobLease,
+    previous: Promise<RefRecord | undefined>,
+  ): Promise<PutResult> {
+    const { size, chunks, sha256, claimed } = body;
+    if (header.expectedSize !== undefined && size !== header.expectedSize) {
+      throw new O3mlError("ABORTED", `put ${key}: the stream ended after ${size} of ${header.expectedSize} declared bytes; nothing was committed`, { key });
+    }
+    if (claimed && claimed.toLowerCase() !== sha256) {
+      throw new O3mlError("INTEGRITY", `put ${key}: the bytes received hash to sha256 ${sha256}, the client sent ${claimed}; nothing was committed — retry the upload`, { key });
+    }
+    const manifest = encodeObjectManifest({
+      size,
+      chunks,
+      contentType: header.contentType ?? "",
+      sha256: Buffer.from(sha256, "hex"),
+      labels: header.labels ?? {},
+    });
+    // The manifest goes up beside the last blobs, not after them: only the ref makes
+    // anything visible, and it waits for both (docs/architecture.md, commit protocol).
+    const [stored] = await Promise.all([this.manifests.write(manifest, lease), writer.flush()]);
+    writer.bytesUploaded += stored.uploaded;
+    const ref = await this.commit(key, stored.cid, size, await previous, lease, `put ${key}`, { ifAbsent: header.ifAbsent });
+    return {
+      info: toInfo(key, ref, { chunks, contentType: header.contentType ?? "", labels: header.labels ?? {}, sha256: Buffer.from(sha256, "hex") }),
+      bytesUploaded: writer.bytesUploaded,
+      bytesDeduplicated: writer.bytesDeduplicated,
+    };
   }
 
   /**

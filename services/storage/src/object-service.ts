@@ -2,6 +2,7 @@ import type { ServerReadableStream, UntypedServiceImplementation } from "@grpc/g
 import { checkContentType, checkLabels } from "./labels.js";
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
+import type { Host } from "./colocation/host.js";
 import type { ObjectInfo, ObjectRepository, PutHeader } from "./object-repository.js";
 import { clientStream, serverStream, unary, writeMessage, type RpcContext } from "./rpc-handlers.js";
 
@@ -18,8 +19,38 @@ const MAX_DATA_MESSAGE_BYTES = 4 * 1024 * 1024;
  */
 const GET_MESSAGE_BYTES = 1024 * 1024;
 
+/**
+ * A staged put: the bytes are in a file of the staging directory; the stream
+ * must carry no data. The file is deleted when the put ends, whatever the outcome.
+ */
+async function putStaged(
+  repo: ObjectRepository,
+  host: Host,
+  header: PutHeader,
+  name: string,
+  data: AsyncIterable<Uint8Array>,
+  complete: () => { sha256?: string },
+) {
+  const staging = await host.staging();
+  try {
+    const file = await staging.openStaged(name, `put ${header.key}`);
+    try {
+      return await repo.putStaged(header, file, host.hashes, async () => {
+        for await (const piece of data) {
+          if (piece.byteLength > 0) throw new O3mlError("INVALID_ARGUMENT", `put ${header.key}: a data message in a staged put (the bytes are in the staged file); nothing was committed`, { key: header.key });
+        }
+        return complete();
+      });
+    } finally {
+      await file.close();
+    }
+  } finally {
+    await staging.remove(name);
+  }
+}
+
 /** The ObjectService handlers: plain async functions over the repository. */
-export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedServiceImplementation {
+export function objectService(repo: ObjectRepository, host: Host, ctx: RpcContext): UntypedServiceImplementation {
   return {
     put: clientStream(ctx, "Put", async (call: ServerReadableStream<PutRequest, unknown>) => {
       const it = call[Symbol.asyncIterator]() as AsyncIterator<PutRequest>;
@@ -48,11 +79,12 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
           else if (m.header) throw new O3mlError("INVALID_ARGUMENT", `put ${header.key}: a second header in one stream`);
         }
       }
-      const res = await repo.put(header, data(), () => {
+      const complete = () => {
         // A cancelled call also ends the message stream: never commit what may be a prefix.
         if (call.cancelled) throw new O3mlError("ABORTED", `put ${header.key}: the client went away mid-stream; nothing was committed`);
         return { sha256: trailer || undefined };
-      });
+      };
+      const res = h.staged ? await putStaged(repo, host, header, h.staged, data(), complete) : await repo.put(header, data(), complete);
       return { info: wireInfo(res.info), bytesUploaded: res.bytesUploaded, bytesDeduplicated: res.bytesDeduplicated };
     }),
 
@@ -63,6 +95,21 @@ export function objectService(repo: ObjectRepository, ctx: RpcContext): UntypedS
         for (let off = 0; off < chunk.byteLength; off += GET_MESSAGE_BYTES) {
           await writeMessage(call, { data: chunk.subarray(off, Math.min(chunk.byteLength, off + GET_MESSAGE_BYTES)) });
         }
+      }
+    }),
+
+    locate: serverStream(ctx, "Locate", async (req: InstanceType<V1["GetRequest"]>, call) => {
+      if (Number(req.offset ?? 0) !== 0 || Number(req.length ?? 0) !== 0 || req.fromStore) {
+        throw new O3mlError("INVALID_ARGUMENT", `locate ${req.key ?? ""}: only whole objects are located; read a range (or from_store) with Get`);
+      }
+      const { info, blobs } = await repo.locate(req.key ?? "", host);
+      try {
+        await writeMessage(call, { info: wireInfo(info) });
+        for await (const blob of blobs) {
+          await writeMessage(call, { blob: blob instanceof Uint8Array ? { data: blob } : { path: blob.path, size: blob.size } });
+        }
+      } finally {
+        await blobs.return(undefined);
       }
     }),
 

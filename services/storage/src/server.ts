@@ -95,8 +95,16 @@ export async function startService(
 
   const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES });
   started.push(() => server.forceShutdown());
-  server.addService(grpcService("ObjectService"), objectService(repo, ctx));
   const home = o3mlHome();
+  // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.
+  let hostFiles: Host;
+  try {
+    hostFiles = new Host(home, cacheBytesFromEnv(), store, log);
+  } catch (err) {
+    return giveUp(err);
+  }
+  started.push(() => hostFiles.close());
+  server.addService(grpcService("ObjectService"), objectService(repo, hostFiles, ctx));
   let metadata: ServiceMetadata;
   try {
     metadata = await ServiceMetadata.open(store, home);
@@ -104,9 +112,6 @@ export async function startService(
     return giveUp(err);
   }
   started.push(() => metadata.close());
-  // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.
-  const hostFiles = new Host(home, cacheBytesFromEnv(), store, log);
-  started.push(() => hostFiles.close());
   const serviceDeps = { store, known, objects: repo, ctx, opts, home, metadata, host: hostFiles };
   const extras = [registerCheckpoints(server, serviceDeps), registerDatasets(server, serviceDeps), registerAdmin(server, serviceDeps), registerMetadata(server, serviceDeps)];
   started.push(async () => {

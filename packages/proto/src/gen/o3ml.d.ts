@@ -77,6 +77,7 @@ export namespace o3ml {
             probe: string;
             challenge: Uint8Array;
             colocated: boolean;
+            chunkSize: number;
             static create(properties: o3ml.v1.ColocateResponse.$Shape): o3ml.v1.ColocateResponse & o3ml.v1.ColocateResponse.$Shape;
             static create(properties?: o3ml.v1.ColocateResponse.$Properties): o3ml.v1.ColocateResponse;
             static encode(message: o3ml.v1.ColocateResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -93,6 +94,7 @@ export namespace o3ml {
                 probe?: (string|null);
                 challenge?: (Uint8Array|null);
                 colocated?: (boolean|null);
+                chunkSize?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.ColocateResponse.$Properties;
@@ -1167,6 +1169,7 @@ export namespace o3ml {
             verify: o3ml.v1.CheckpointService.Verify;
             readArchive: o3ml.v1.CheckpointService.ReadArchive;
             locate: o3ml.v1.CheckpointService.Locate;
+            recall: o3ml.v1.CheckpointService.Recall;
         }
 
         namespace CheckpointService {
@@ -1247,6 +1250,71 @@ export namespace o3ml {
               readonly requestStream: undefined;
               readonly responseStream: true;
             };
+            type RecallCallback = (error: (Error|null), response?: o3ml.v1.RecallResponse) => void;
+            type Recall = {
+              (request: o3ml.v1.IRecallRequest, callback: o3ml.v1.CheckpointService.RecallCallback): void;
+              (request: o3ml.v1.IRecallRequest): Promise<o3ml.v1.RecallResponse>;
+              readonly name: "Recall";
+              readonly path: "/o3ml.v1.CheckpointService/Recall";
+              readonly requestType: "RecallRequest";
+              readonly responseType: "RecallResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface IRecallRequest extends o3ml.v1.RecallRequest.$Properties {
+        }
+
+        class RecallRequest {
+            constructor(properties?: o3ml.v1.RecallRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            entries: o3ml.v1.EntryHeader.$Properties[];
+            static create(properties: o3ml.v1.RecallRequest.$Shape): o3ml.v1.RecallRequest & o3ml.v1.RecallRequest.$Shape;
+            static create(properties?: o3ml.v1.RecallRequest.$Properties): o3ml.v1.RecallRequest;
+            static encode(message: o3ml.v1.RecallRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.RecallRequest & o3ml.v1.RecallRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.RecallRequest;
+            static toObject(message: o3ml.v1.RecallRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecallRequest {
+            interface $Properties {
+                run?: (string|null);
+                entries?: (o3ml.v1.EntryHeader.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.RecallRequest.$Properties;
+        }
+
+        interface IRecallResponse extends o3ml.v1.RecallResponse.$Properties {
+        }
+
+        class RecallResponse {
+            constructor(properties?: o3ml.v1.RecallResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            known: boolean[];
+            chunkSize: number;
+            static create(properties: o3ml.v1.RecallResponse.$Shape): o3ml.v1.RecallResponse & o3ml.v1.RecallResponse.$Shape;
+            static create(properties?: o3ml.v1.RecallResponse.$Properties): o3ml.v1.RecallResponse;
+            static encode(message: o3ml.v1.RecallResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.RecallResponse & o3ml.v1.RecallResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.RecallResponse;
+            static toObject(message: o3ml.v1.RecallResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace RecallResponse {
+            interface $Properties {
+                known?: (boolean[]|null);
+                chunkSize?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.RecallResponse.$Properties;
         }
 
         interface ICheckpointHeader extends o3ml.v1.CheckpointHeader.$Properties {
@@ -1300,6 +1368,8 @@ export namespace o3ml {
             kind: o3ml.v1.EntryKind;
             dtype: string;
             nbytes: number;
+            chunkDigests: Uint8Array[];
+            reused: boolean;
             static create(properties: o3ml.v1.EntryHeader.$Shape): o3ml.v1.EntryHeader & o3ml.v1.EntryHeader.$Shape;
             static create(properties?: o3ml.v1.EntryHeader.$Properties): o3ml.v1.EntryHeader;
             static encode(message: o3ml.v1.EntryHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1316,6 +1386,8 @@ export namespace o3ml {
                 kind?: (o3ml.v1.EntryKind|null);
                 dtype?: (string|null);
                 nbytes?: (number|null);
+                chunkDigests?: (Uint8Array[]|null);
+                reused?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.EntryHeader.$Properties;
@@ -1748,6 +1820,7 @@ export namespace o3ml {
             list: o3ml.v1.ObjectService.List;
             delete: o3ml.v1.ObjectService.Delete;
             copy: o3ml.v1.ObjectService.Copy;
+            locate: o3ml.v1.ObjectService.Locate;
         }
 
         namespace ObjectService {
@@ -1817,6 +1890,81 @@ export namespace o3ml {
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
+            type LocateCallback = (error: (Error|null), response?: o3ml.v1.LocateObjectResponse) => void;
+            type Locate = {
+              (request: o3ml.v1.IGetRequest, callback: o3ml.v1.ObjectService.LocateCallback): void;
+              (request: o3ml.v1.IGetRequest): Promise<o3ml.v1.LocateObjectResponse>;
+              readonly name: "Locate";
+              readonly path: "/o3ml.v1.ObjectService/Locate";
+              readonly requestType: "GetRequest";
+              readonly responseType: "LocateObjectResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+        }
+
+        interface ILocatedBlob extends o3ml.v1.LocatedBlob.$Properties {
+        }
+
+        class LocatedBlob {
+            constructor(properties?: o3ml.v1.LocatedBlob.$Properties);
+            $unknowns?: Uint8Array[];
+            path: string;
+            size: number;
+            data: Uint8Array;
+            static create(properties: o3ml.v1.LocatedBlob.$Shape): o3ml.v1.LocatedBlob & o3ml.v1.LocatedBlob.$Shape;
+            static create(properties?: o3ml.v1.LocatedBlob.$Properties): o3ml.v1.LocatedBlob;
+            static encode(message: o3ml.v1.LocatedBlob.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.LocatedBlob & o3ml.v1.LocatedBlob.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.LocatedBlob;
+            static toObject(message: o3ml.v1.LocatedBlob, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LocatedBlob {
+            interface $Properties {
+                path?: (string|null);
+                size?: (number|null);
+                data?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.LocatedBlob.$Properties;
+        }
+
+        interface ILocateObjectResponse extends o3ml.v1.LocateObjectResponse.$Properties {
+        }
+
+        class LocateObjectResponse {
+            constructor(properties?: o3ml.v1.LocateObjectResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.ObjectInfo.$Properties|null);
+            blob?: (o3ml.v1.LocatedBlob.$Properties|null);
+            msg?: ("info"|"blob");
+            static create(properties: o3ml.v1.LocateObjectResponse.$Shape): o3ml.v1.LocateObjectResponse & o3ml.v1.LocateObjectResponse.$Shape;
+            static create(properties?: o3ml.v1.LocateObjectResponse.$Properties): o3ml.v1.LocateObjectResponse;
+            static encode(message: o3ml.v1.LocateObjectResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.LocateObjectResponse & o3ml.v1.LocateObjectResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.LocateObjectResponse;
+            static toObject(message: o3ml.v1.LocateObjectResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace LocateObjectResponse {
+            interface $Properties {
+                info?: (o3ml.v1.ObjectInfo.$Properties|null);
+                blob?: (o3ml.v1.LocatedBlob.$Properties|null);
+                msg?: ("info"|"blob");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              info?: o3ml.v1.ObjectInfo.$Shape|null;
+              blob?: o3ml.v1.LocatedBlob.$Shape|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; info?: null; blob?: null }|{ msg?: "info"; info: o3ml.v1.ObjectInfo.$Shape; blob?: null }|{ msg?: "blob"; info?: null; blob: o3ml.v1.LocatedBlob.$Shape })
+            );
         }
 
         interface IObjectInfo extends o3ml.v1.ObjectInfo.$Properties {
@@ -1874,6 +2022,7 @@ export namespace o3ml {
             expectedSize: number;
             hasExpectedSize: boolean;
             ifAbsent: boolean;
+            staged: string;
             static create(properties: o3ml.v1.PutHeader.$Shape): o3ml.v1.PutHeader & o3ml.v1.PutHeader.$Shape;
             static create(properties?: o3ml.v1.PutHeader.$Properties): o3ml.v1.PutHeader;
             static encode(message: o3ml.v1.PutHeader.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1892,6 +2041,7 @@ export namespace o3ml {
                 expectedSize?: (number|null);
                 hasExpectedSize?: (boolean|null);
                 ifAbsent?: (boolean|null);
+                staged?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.PutHeader.$Properties;

@@ -449,6 +449,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {string|null} [probe] ColocateResponse probe
              * @property {Uint8Array|null} [challenge] ColocateResponse challenge
              * @property {boolean|null} [colocated] ColocateResponse colocated
+             * @property {number|null} [chunkSize] ColocateResponse chunkSize
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -513,6 +514,14 @@ export const o3ml = $root.o3ml = (() => {
             ColocateResponse.prototype.colocated = false;
 
             /**
+             * ColocateResponse chunkSize.
+             * @member {number} chunkSize
+             * @memberof o3ml.v1.ColocateResponse
+             * @instance
+             */
+            ColocateResponse.prototype.chunkSize = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new ColocateResponse instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.ColocateResponse
@@ -552,6 +561,8 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.challenge);
                 if (message.colocated != null && $Object.hasOwnProperty.call(message, "colocated") && message.colocated !== false)
                     writer.uint32(/* id 4, wireType 0 =*/32).bool(message.colocated);
+                if (message.chunkSize != null && $Object.hasOwnProperty.call(message, "chunkSize") && (typeof message.chunkSize === "object" ? message.chunkSize.low || message.chunkSize.high : message.chunkSize !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.chunkSize);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -632,6 +643,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.colocated;
                             continue;
                         }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.chunkSize = value;
+                            else
+                                delete message.chunkSize;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -682,6 +702,16 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.colocated != null)
                     if (object.colocated)
                         message.colocated = $Boolean(object.colocated);
+                if (object.chunkSize != null)
+                    if (typeof object.chunkSize === "object" ? object.chunkSize.low || object.chunkSize.high : $Number(object.chunkSize) !== 0)
+                        if ($util.Long)
+                            message.chunkSize = $util.Long.fromValue(object.chunkSize, true);
+                        else if (typeof object.chunkSize === "string")
+                            message.chunkSize = $parseInt(object.chunkSize, 10);
+                        else if (typeof object.chunkSize === "number")
+                            message.chunkSize = object.chunkSize;
+                        else if (typeof object.chunkSize === "object")
+                            message.chunkSize = new $util.LongBits(object.chunkSize.low >>> 0, object.chunkSize.high >>> 0).toNumber(true);
                 return message;
             };
 
@@ -713,6 +743,11 @@ export const o3ml = $root.o3ml = (() => {
                             object.challenge = $util.newBuffer(object.challenge);
                     }
                     object.colocated = false;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.chunkSize = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.chunkSize = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (message.stagingDir != null && $Object.hasOwnProperty.call(message, "stagingDir"))
                     object.stagingDir = message.stagingDir;
@@ -722,6 +757,13 @@ export const o3ml = $root.o3ml = (() => {
                     object.challenge = options.bytes === $String ? $util.base64.encode(message.challenge, 0, message.challenge.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.challenge) : message.challenge;
                 if (message.colocated != null && $Object.hasOwnProperty.call(message, "colocated"))
                     object.colocated = message.colocated;
+                if (message.chunkSize != null && $Object.hasOwnProperty.call(message, "chunkSize"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.chunkSize = typeof message.chunkSize === "number" ? $BigInt(message.chunkSize) : $util.Long.fromBits(message.chunkSize.low >>> 0, message.chunkSize.high >>> 0, true).toBigInt();
+                    else if (typeof message.chunkSize === "number")
+                        object.chunkSize = options.longs === $String ? $String(message.chunkSize) : message.chunkSize;
+                    else
+                        object.chunkSize = options.longs === $String ? $util.Long.prototype.toString.call(message.chunkSize) : options.longs === $Number ? new $util.LongBits(message.chunkSize.low >>> 0, message.chunkSize.high >>> 0).toNumber(true) : message.chunkSize;
                 return object;
             };
 
@@ -11163,7 +11205,592 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: true }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#recall}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef RecallCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.RecallResponse} [response] RecallResponse
+             */
+
+            /**
+             * Calls Recall.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Recall
+             * @type {{
+             *   (request: o3ml.v1.IRecallRequest, callback: o3ml.v1.CheckpointService.RecallCallback): void;
+             *   (request: o3ml.v1.IRecallRequest): Promise<o3ml.v1.RecallResponse>;
+             *   readonly name: "Recall";
+             *   readonly path: "/o3ml.v1.CheckpointService/Recall";
+             *   readonly requestType: "RecallRequest";
+             *   readonly responseType: "RecallResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Recall.
+             * @name o3ml.v1.CheckpointService#recall
+             * @type {o3ml.v1.CheckpointService.Recall}
+             */
+            $Object.defineProperties(CheckpointService.prototype.recall = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.recall, $root.o3ml.v1.RecallRequest, $root.o3ml.v1.RecallResponse, request, callback);
+            }, {
+                name: { value: "Recall" },
+                path: { value: "/o3ml.v1.CheckpointService/Recall" },
+                requestType: { value: "RecallRequest" },
+                responseType: { value: "RecallResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return CheckpointService;
+        })();
+
+        v1.RecallRequest = (function() {
+
+            /**
+             * Properties of a RecallRequest.
+             * @typedef {Object} o3ml.v1.RecallRequest.$Properties
+             * @property {string|null} [run] RecallRequest run
+             * @property {Array.<o3ml.v1.EntryHeader.$Properties>|null} [entries] RecallRequest entries
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecallRequest.
+             * @memberof o3ml.v1
+             * @interface IRecallRequest
+             * @augments o3ml.v1.RecallRequest.$Properties
+             * @deprecated Use o3ml.v1.RecallRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecallRequest.
+             * @typedef {o3ml.v1.RecallRequest.$Properties} o3ml.v1.RecallRequest.$Shape
+             */
+
+            /**
+             * Constructs a new RecallRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a RecallRequest.
+             * @constructor
+             * @param {o3ml.v1.RecallRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RecallRequest = function (properties) {
+                this.entries = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecallRequest run.
+             * @member {string} run
+             * @memberof o3ml.v1.RecallRequest
+             * @instance
+             */
+            RecallRequest.prototype.run = "";
+
+            /**
+             * RecallRequest entries.
+             * @member {Array.<o3ml.v1.EntryHeader.$Properties>} entries
+             * @memberof o3ml.v1.RecallRequest
+             * @instance
+             */
+            RecallRequest.prototype.entries = $util.emptyArray;
+
+            /**
+             * Creates a new RecallRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.RecallRequest
+             * @static
+             * @param {o3ml.v1.RecallRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.RecallRequest} RecallRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.RecallRequest.$Shape): o3ml.v1.RecallRequest & o3ml.v1.RecallRequest.$Shape;
+             *   (properties?: o3ml.v1.RecallRequest.$Properties): o3ml.v1.RecallRequest;
+             * }}
+             */
+            RecallRequest.create = function(properties) {
+                return new RecallRequest(properties);
+            };
+
+            /**
+             * Encodes the specified RecallRequest message. Does not implicitly {@link o3ml.v1.RecallRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.RecallRequest
+             * @static
+             * @param {o3ml.v1.RecallRequest.$Properties} message RecallRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecallRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.entries != null && message.entries.length)
+                    for (let i = 0; i < message.entries.length; ++i)
+                        $root.o3ml.v1.EntryHeader.encode(message.entries[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecallRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.RecallRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.RecallRequest & o3ml.v1.RecallRequest.$Shape} RecallRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecallRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.RecallRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.entries && message.entries.length))
+                                message.entries = [];
+                            message.entries.push($root.o3ml.v1.EntryHeader.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a RecallRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.RecallRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.RecallRequest} RecallRequest
+             */
+            RecallRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.RecallRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.RecallRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.RecallRequest();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.entries) {
+                    if (!$Array.isArray(object.entries))
+                        throw $TypeError(".o3ml.v1.RecallRequest.entries: array expected");
+                    message.entries = $Array(object.entries.length);
+                    for (let i = 0; i < object.entries.length; ++i) {
+                        if (!$util.isObject(object.entries[i]))
+                            throw $TypeError(".o3ml.v1.RecallRequest.entries: object expected");
+                        message.entries[i] = $root.o3ml.v1.EntryHeader.fromObject(object.entries[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RecallRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.RecallRequest
+             * @static
+             * @param {o3ml.v1.RecallRequest} message RecallRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RecallRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.entries = [];
+                if (options.defaults)
+                    object.run = "";
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.entries && message.entries.length) {
+                    object.entries = $Array(message.entries.length);
+                    for (let j = 0; j < message.entries.length; ++j)
+                        object.entries[j] = $root.o3ml.v1.EntryHeader.toObject(message.entries[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this RecallRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.RecallRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RecallRequest.prototype.toJSON = function() {
+                return RecallRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for RecallRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.RecallRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecallRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.RecallRequest";
+            };
+
+            return RecallRequest;
+        })();
+
+        v1.RecallResponse = (function() {
+
+            /**
+             * Properties of a RecallResponse.
+             * @typedef {Object} o3ml.v1.RecallResponse.$Properties
+             * @property {Array.<boolean>|null} [known] RecallResponse known
+             * @property {number|null} [chunkSize] RecallResponse chunkSize
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RecallResponse.
+             * @memberof o3ml.v1
+             * @interface IRecallResponse
+             * @augments o3ml.v1.RecallResponse.$Properties
+             * @deprecated Use o3ml.v1.RecallResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a RecallResponse.
+             * @typedef {o3ml.v1.RecallResponse.$Properties} o3ml.v1.RecallResponse.$Shape
+             */
+
+            /**
+             * Constructs a new RecallResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a RecallResponse.
+             * @constructor
+             * @param {o3ml.v1.RecallResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RecallResponse = function (properties) {
+                this.known = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RecallResponse known.
+             * @member {Array.<boolean>} known
+             * @memberof o3ml.v1.RecallResponse
+             * @instance
+             */
+            RecallResponse.prototype.known = $util.emptyArray;
+
+            /**
+             * RecallResponse chunkSize.
+             * @member {number} chunkSize
+             * @memberof o3ml.v1.RecallResponse
+             * @instance
+             */
+            RecallResponse.prototype.chunkSize = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new RecallResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.RecallResponse
+             * @static
+             * @param {o3ml.v1.RecallResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.RecallResponse} RecallResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.RecallResponse.$Shape): o3ml.v1.RecallResponse & o3ml.v1.RecallResponse.$Shape;
+             *   (properties?: o3ml.v1.RecallResponse.$Properties): o3ml.v1.RecallResponse;
+             * }}
+             */
+            RecallResponse.create = function(properties) {
+                return new RecallResponse(properties);
+            };
+
+            /**
+             * Encodes the specified RecallResponse message. Does not implicitly {@link o3ml.v1.RecallResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.RecallResponse
+             * @static
+             * @param {o3ml.v1.RecallResponse.$Properties} message RecallResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RecallResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.known != null && message.known.length)
+                    writer.uint32(/* id 1, wireType 2 =*/10).bools(message.known);
+                if (message.chunkSize != null && $Object.hasOwnProperty.call(message, "chunkSize") && (typeof message.chunkSize === "object" ? message.chunkSize.low || message.chunkSize.high : message.chunkSize !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.chunkSize);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RecallResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.RecallResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.RecallResponse & o3ml.v1.RecallResponse.$Shape} RecallResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RecallResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.RecallResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType === 2) {
+                                if (!(message.known && message.known.length))
+                                    message.known = [];
+                                reader.bools(message.known);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.known && message.known.length))
+                                message.known = [];
+                            message.known.push(reader.bool());
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.chunkSize = value;
+                            else
+                                delete message.chunkSize;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a RecallResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.RecallResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.RecallResponse} RecallResponse
+             */
+            RecallResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.RecallResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.RecallResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.RecallResponse();
+                if (object.known) {
+                    if (!$Array.isArray(object.known))
+                        throw $TypeError(".o3ml.v1.RecallResponse.known: array expected");
+                    message.known = $Array(object.known.length);
+                    for (let i = 0; i < object.known.length; ++i)
+                        message.known[i] = $Boolean(object.known[i]);
+                }
+                if (object.chunkSize != null)
+                    if (typeof object.chunkSize === "object" ? object.chunkSize.low || object.chunkSize.high : $Number(object.chunkSize) !== 0)
+                        if ($util.Long)
+                            message.chunkSize = $util.Long.fromValue(object.chunkSize, true);
+                        else if (typeof object.chunkSize === "string")
+                            message.chunkSize = $parseInt(object.chunkSize, 10);
+                        else if (typeof object.chunkSize === "number")
+                            message.chunkSize = object.chunkSize;
+                        else if (typeof object.chunkSize === "object")
+                            message.chunkSize = new $util.LongBits(object.chunkSize.low >>> 0, object.chunkSize.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a RecallResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.RecallResponse
+             * @static
+             * @param {o3ml.v1.RecallResponse} message RecallResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            RecallResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.known = [];
+                if (options.defaults)
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.chunkSize = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.chunkSize = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                if (message.known && message.known.length) {
+                    object.known = $Array(message.known.length);
+                    for (let j = 0; j < message.known.length; ++j)
+                        object.known[j] = message.known[j];
+                }
+                if (message.chunkSize != null && $Object.hasOwnProperty.call(message, "chunkSize"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.chunkSize = typeof message.chunkSize === "number" ? $BigInt(message.chunkSize) : $util.Long.fromBits(message.chunkSize.low >>> 0, message.chunkSize.high >>> 0, true).toBigInt();
+                    else if (typeof message.chunkSize === "number")
+                        object.chunkSize = options.longs === $String ? $String(message.chunkSize) : message.chunkSize;
+                    else
+                        object.chunkSize = options.longs === $String ? $util.Long.prototype.toString.call(message.chunkSize) : options.longs === $Number ? new $util.LongBits(message.chunkSize.low >>> 0, message.chunkSize.high >>> 0).toNumber(true) : message.chunkSize;
+                return object;
+            };
+
+            /**
+             * Converts this RecallResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.RecallResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            RecallResponse.prototype.toJSON = function() {
+                return RecallResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for RecallResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.RecallResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            RecallResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.RecallResponse";
+            };
+
+            return RecallResponse;
         })();
 
         v1.CheckpointHeader = (function() {
@@ -11728,6 +12355,8 @@ export const o3ml = $root.o3ml = (() => {
              * @property {o3ml.v1.EntryKind|null} [kind] EntryHeader kind
              * @property {string|null} [dtype] EntryHeader dtype
              * @property {number|null} [nbytes] EntryHeader nbytes
+             * @property {Array.<Uint8Array>|null} [chunkDigests] EntryHeader chunkDigests
+             * @property {boolean|null} [reused] EntryHeader reused
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -11753,6 +12382,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const EntryHeader = function (properties) {
+                this.chunkDigests = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -11790,6 +12420,22 @@ export const o3ml = $root.o3ml = (() => {
              * @instance
              */
             EntryHeader.prototype.nbytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * EntryHeader chunkDigests.
+             * @member {Array.<Uint8Array>} chunkDigests
+             * @memberof o3ml.v1.EntryHeader
+             * @instance
+             */
+            EntryHeader.prototype.chunkDigests = $util.emptyArray;
+
+            /**
+             * EntryHeader reused.
+             * @member {boolean} reused
+             * @memberof o3ml.v1.EntryHeader
+             * @instance
+             */
+            EntryHeader.prototype.reused = false;
 
             /**
              * Creates a new EntryHeader instance using the specified properties.
@@ -11831,6 +12477,11 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.dtype);
                 if (message.nbytes != null && $Object.hasOwnProperty.call(message, "nbytes") && (typeof message.nbytes === "object" ? message.nbytes.low || message.nbytes.high : message.nbytes !== 0))
                     writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.nbytes);
+                if (message.chunkDigests != null && message.chunkDigests.length)
+                    for (let i = 0; i < message.chunkDigests.length; ++i)
+                        writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.chunkDigests[i]);
+                if (message.reused != null && $Object.hasOwnProperty.call(message, "reused") && message.reused !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.reused);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -11911,6 +12562,23 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.nbytes;
                             continue;
                         }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.chunkDigests && message.chunkDigests.length))
+                                message.chunkDigests = [];
+                            message.chunkDigests.push(reader.bytes());
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.reused = value;
+                            else
+                                delete message.reused;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -11980,6 +12648,19 @@ export const o3ml = $root.o3ml = (() => {
                             message.nbytes = object.nbytes;
                         else if (typeof object.nbytes === "object")
                             message.nbytes = new $util.LongBits(object.nbytes.low >>> 0, object.nbytes.high >>> 0).toNumber(true);
+                if (object.chunkDigests) {
+                    if (!$Array.isArray(object.chunkDigests))
+                        throw $TypeError(".o3ml.v1.EntryHeader.chunkDigests: array expected");
+                    message.chunkDigests = $Array(object.chunkDigests.length);
+                    for (let i = 0; i < object.chunkDigests.length; ++i)
+                        if (typeof object.chunkDigests[i] === "string")
+                            $util.base64.decode(object.chunkDigests[i], message.chunkDigests[i] = $util.newBuffer($util.base64.length(object.chunkDigests[i])), 0);
+                        else if (object.chunkDigests[i].length >= 0)
+                            message.chunkDigests[i] = object.chunkDigests[i];
+                }
+                if (object.reused != null)
+                    if (object.reused)
+                        message.reused = $Boolean(object.reused);
                 return message;
             };
 
@@ -12000,6 +12681,8 @@ export const o3ml = $root.o3ml = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.chunkDigests = [];
                 if (options.defaults) {
                     object.name = "";
                     object.kind = options.enums === $String ? "ENTRY_KIND_UNSPECIFIED" : 0;
@@ -12009,6 +12692,7 @@ export const o3ml = $root.o3ml = (() => {
                         object.nbytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.nbytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.reused = false;
                 }
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
                     object.name = message.name;
@@ -12023,6 +12707,13 @@ export const o3ml = $root.o3ml = (() => {
                         object.nbytes = options.longs === $String ? $String(message.nbytes) : message.nbytes;
                     else
                         object.nbytes = options.longs === $String ? $util.Long.prototype.toString.call(message.nbytes) : options.longs === $Number ? new $util.LongBits(message.nbytes.low >>> 0, message.nbytes.high >>> 0).toNumber(true) : message.nbytes;
+                if (message.chunkDigests && message.chunkDigests.length) {
+                    object.chunkDigests = $Array(message.chunkDigests.length);
+                    for (let j = 0; j < message.chunkDigests.length; ++j)
+                        object.chunkDigests[j] = options.bytes === $String ? $util.base64.encode(message.chunkDigests[j], 0, message.chunkDigests[j].length) : options.bytes === $Array ? $Array.prototype.slice.call(message.chunkDigests[j]) : message.chunkDigests[j];
+                }
+                if (message.reused != null && $Object.hasOwnProperty.call(message, "reused"))
+                    object.reused = message.reused;
                 return object;
             };
 
@@ -16372,7 +17063,626 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.ObjectService#locate}.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef LocateCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.LocateObjectResponse} [response] LocateObjectResponse
+             */
+
+            /**
+             * Calls Locate.
+             * @memberof o3ml.v1.ObjectService
+             * @typedef Locate
+             * @type {{
+             *   (request: o3ml.v1.IGetRequest, callback: o3ml.v1.ObjectService.LocateCallback): void;
+             *   (request: o3ml.v1.IGetRequest): Promise<o3ml.v1.LocateObjectResponse>;
+             *   readonly name: "Locate";
+             *   readonly path: "/o3ml.v1.ObjectService/Locate";
+             *   readonly requestType: "GetRequest";
+             *   readonly responseType: "LocateObjectResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Locate.
+             * @name o3ml.v1.ObjectService#locate
+             * @type {o3ml.v1.ObjectService.Locate}
+             */
+            $Object.defineProperties(ObjectService.prototype.locate = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, ObjectService.prototype.locate, $root.o3ml.v1.GetRequest, $root.o3ml.v1.LocateObjectResponse, request, callback);
+            }, {
+                name: { value: "Locate" },
+                path: { value: "/o3ml.v1.ObjectService/Locate" },
+                requestType: { value: "GetRequest" },
+                responseType: { value: "LocateObjectResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
             return ObjectService;
+        })();
+
+        v1.LocatedBlob = (function() {
+
+            /**
+             * Properties of a LocatedBlob.
+             * @typedef {Object} o3ml.v1.LocatedBlob.$Properties
+             * @property {string|null} [path] LocatedBlob path
+             * @property {number|null} [size] LocatedBlob size
+             * @property {Uint8Array|null} [data] LocatedBlob data
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LocatedBlob.
+             * @memberof o3ml.v1
+             * @interface ILocatedBlob
+             * @augments o3ml.v1.LocatedBlob.$Properties
+             * @deprecated Use o3ml.v1.LocatedBlob.$Properties instead.
+             */
+
+            /**
+             * Shape of a LocatedBlob.
+             * @typedef {o3ml.v1.LocatedBlob.$Properties} o3ml.v1.LocatedBlob.$Shape
+             */
+
+            /**
+             * Constructs a new LocatedBlob.
+             * @memberof o3ml.v1
+             * @classdesc Represents a LocatedBlob.
+             * @constructor
+             * @param {o3ml.v1.LocatedBlob.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LocatedBlob = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LocatedBlob path.
+             * @member {string} path
+             * @memberof o3ml.v1.LocatedBlob
+             * @instance
+             */
+            LocatedBlob.prototype.path = "";
+
+            /**
+             * LocatedBlob size.
+             * @member {number} size
+             * @memberof o3ml.v1.LocatedBlob
+             * @instance
+             */
+            LocatedBlob.prototype.size = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * LocatedBlob data.
+             * @member {Uint8Array} data
+             * @memberof o3ml.v1.LocatedBlob
+             * @instance
+             */
+            LocatedBlob.prototype.data = $util.newBuffer([]);
+
+            /**
+             * Creates a new LocatedBlob instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.LocatedBlob
+             * @static
+             * @param {o3ml.v1.LocatedBlob.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.LocatedBlob} LocatedBlob instance
+             * @type {{
+             *   (properties: o3ml.v1.LocatedBlob.$Shape): o3ml.v1.LocatedBlob & o3ml.v1.LocatedBlob.$Shape;
+             *   (properties?: o3ml.v1.LocatedBlob.$Properties): o3ml.v1.LocatedBlob;
+             * }}
+             */
+            LocatedBlob.create = function(properties) {
+                return new LocatedBlob(properties);
+            };
+
+            /**
+             * Encodes the specified LocatedBlob message. Does not implicitly {@link o3ml.v1.LocatedBlob.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.LocatedBlob
+             * @static
+             * @param {o3ml.v1.LocatedBlob.$Properties} message LocatedBlob message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LocatedBlob.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path") && message.path !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.path);
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size") && (typeof message.size === "object" ? message.size.low || message.size.high : message.size !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.size);
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LocatedBlob message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.LocatedBlob
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.LocatedBlob & o3ml.v1.LocatedBlob.$Shape} LocatedBlob
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LocatedBlob.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.LocatedBlob();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.path = value;
+                            else
+                                delete message.path;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.size = value;
+                            else
+                                delete message.size;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a LocatedBlob message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.LocatedBlob
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.LocatedBlob} LocatedBlob
+             */
+            LocatedBlob.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.LocatedBlob)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.LocatedBlob: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.LocatedBlob();
+                if (object.path != null)
+                    if (typeof object.path !== "string" || object.path.length)
+                        message.path = $String(object.path);
+                if (object.size != null)
+                    if (typeof object.size === "object" ? object.size.low || object.size.high : $Number(object.size) !== 0)
+                        if ($util.Long)
+                            message.size = $util.Long.fromValue(object.size, true);
+                        else if (typeof object.size === "string")
+                            message.size = $parseInt(object.size, 10);
+                        else if (typeof object.size === "number")
+                            message.size = object.size;
+                        else if (typeof object.size === "object")
+                            message.size = new $util.LongBits(object.size.low >>> 0, object.size.high >>> 0).toNumber(true);
+                if (object.data != null)
+                    if (object.data.length)
+                        if (typeof object.data === "string")
+                            $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                        else if (object.data.length >= 0)
+                            message.data = object.data;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a LocatedBlob message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.LocatedBlob
+             * @static
+             * @param {o3ml.v1.LocatedBlob} message LocatedBlob
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            LocatedBlob.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.path = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.size = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.size = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if (options.bytes === $String)
+                        object.data = "";
+                    else {
+                        object.data = [];
+                        if (options.bytes !== $Array)
+                            object.data = $util.newBuffer(object.data);
+                    }
+                }
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path"))
+                    object.path = message.path;
+                if (message.size != null && $Object.hasOwnProperty.call(message, "size"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.size = typeof message.size === "number" ? $BigInt(message.size) : $util.Long.fromBits(message.size.low >>> 0, message.size.high >>> 0, true).toBigInt();
+                    else if (typeof message.size === "number")
+                        object.size = options.longs === $String ? $String(message.size) : message.size;
+                    else
+                        object.size = options.longs === $String ? $util.Long.prototype.toString.call(message.size) : options.longs === $Number ? new $util.LongBits(message.size.low >>> 0, message.size.high >>> 0).toNumber(true) : message.size;
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                return object;
+            };
+
+            /**
+             * Converts this LocatedBlob to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.LocatedBlob
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            LocatedBlob.prototype.toJSON = function() {
+                return LocatedBlob.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for LocatedBlob
+             * @function getTypeUrl
+             * @memberof o3ml.v1.LocatedBlob
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            LocatedBlob.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.LocatedBlob";
+            };
+
+            return LocatedBlob;
+        })();
+
+        v1.LocateObjectResponse = (function() {
+
+            /**
+             * Properties of a LocateObjectResponse.
+             * @typedef {Object} o3ml.v1.LocateObjectResponse.$Properties
+             * @property {o3ml.v1.ObjectInfo.$Properties|null} [info] LocateObjectResponse info
+             * @property {o3ml.v1.LocatedBlob.$Properties|null} [blob] LocateObjectResponse blob
+             * @property {"info"|"blob"} [msg] LocateObjectResponse msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LocateObjectResponse.
+             * @memberof o3ml.v1
+             * @interface ILocateObjectResponse
+             * @augments o3ml.v1.LocateObjectResponse.$Properties
+             * @deprecated Use o3ml.v1.LocateObjectResponse.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a LocateObjectResponse.
+             * @typedef {{
+             *   info?: o3ml.v1.ObjectInfo.$Shape|null;
+             *   blob?: o3ml.v1.LocatedBlob.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; info?: null; blob?: null }|{ msg?: "info"; info: o3ml.v1.ObjectInfo.$Shape; blob?: null }|{ msg?: "blob"; info?: null; blob: o3ml.v1.LocatedBlob.$Shape })
+             * )} o3ml.v1.LocateObjectResponse.$Shape
+             */
+
+            /**
+             * Constructs a new LocateObjectResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a LocateObjectResponse.
+             * @constructor
+             * @param {o3ml.v1.LocateObjectResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LocateObjectResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LocateObjectResponse info.
+             * @member {o3ml.v1.ObjectInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @instance
+             */
+            LocateObjectResponse.prototype.info = null;
+
+            /**
+             * LocateObjectResponse blob.
+             * @member {o3ml.v1.LocatedBlob.$Properties|null|undefined} blob
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @instance
+             */
+            LocateObjectResponse.prototype.blob = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * LocateObjectResponse msg.
+             * @member {"info"|"blob"|undefined} msg
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @instance
+             */
+            $Object.defineProperty(LocateObjectResponse.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["info", "blob"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new LocateObjectResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @static
+             * @param {o3ml.v1.LocateObjectResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.LocateObjectResponse} LocateObjectResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.LocateObjectResponse.$Shape): o3ml.v1.LocateObjectResponse & o3ml.v1.LocateObjectResponse.$Shape;
+             *   (properties?: o3ml.v1.LocateObjectResponse.$Properties): o3ml.v1.LocateObjectResponse;
+             * }}
+             */
+            LocateObjectResponse.create = function(properties) {
+                return new LocateObjectResponse(properties);
+            };
+
+            /**
+             * Encodes the specified LocateObjectResponse message. Does not implicitly {@link o3ml.v1.LocateObjectResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @static
+             * @param {o3ml.v1.LocateObjectResponse.$Properties} message LocateObjectResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LocateObjectResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.ObjectInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.blob != null && $Object.hasOwnProperty.call(message, "blob"))
+                    $root.o3ml.v1.LocatedBlob.encode(message.blob, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LocateObjectResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.LocateObjectResponse & o3ml.v1.LocateObjectResponse.$Shape} LocateObjectResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LocateObjectResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.LocateObjectResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.ObjectInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            message.msg = "info";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.blob = $root.o3ml.v1.LocatedBlob.decode(reader, reader.size(), $undefined, _depth + 1, message.blob);
+                            message.msg = "blob";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a LocateObjectResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.LocateObjectResponse} LocateObjectResponse
+             */
+            LocateObjectResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.LocateObjectResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.LocateObjectResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.LocateObjectResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.LocateObjectResponse.info: object expected");
+                    message.info = $root.o3ml.v1.ObjectInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.blob != null) {
+                    if (!$util.isObject(object.blob))
+                        throw $TypeError(".o3ml.v1.LocateObjectResponse.blob: object expected");
+                    message.blob = $root.o3ml.v1.LocatedBlob.fromObject(object.blob, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a LocateObjectResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @static
+             * @param {o3ml.v1.LocateObjectResponse} message LocateObjectResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            LocateObjectResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info")) {
+                    object.info = $root.o3ml.v1.ObjectInfo.toObject(message.info, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "info";
+                }
+                if (message.blob != null && $Object.hasOwnProperty.call(message, "blob")) {
+                    object.blob = $root.o3ml.v1.LocatedBlob.toObject(message.blob, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "blob";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this LocateObjectResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            LocateObjectResponse.prototype.toJSON = function() {
+                return LocateObjectResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for LocateObjectResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.LocateObjectResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            LocateObjectResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.LocateObjectResponse";
+            };
+
+            return LocateObjectResponse;
         })();
 
         v1.ObjectInfo = (function() {
@@ -16938,6 +18248,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {number|null} [expectedSize] PutHeader expectedSize
              * @property {boolean|null} [hasExpectedSize] PutHeader hasExpectedSize
              * @property {boolean|null} [ifAbsent] PutHeader ifAbsent
+             * @property {string|null} [staged] PutHeader staged
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -17019,6 +18330,14 @@ export const o3ml = $root.o3ml = (() => {
             PutHeader.prototype.ifAbsent = false;
 
             /**
+             * PutHeader staged.
+             * @member {string} staged
+             * @memberof o3ml.v1.PutHeader
+             * @instance
+             */
+            PutHeader.prototype.staged = "";
+
+            /**
              * Creates a new PutHeader instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.PutHeader
@@ -17063,6 +18382,8 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).bool(message.hasExpectedSize);
                 if (message.ifAbsent != null && $Object.hasOwnProperty.call(message, "ifAbsent") && message.ifAbsent !== false)
                     writer.uint32(/* id 6, wireType 0 =*/48).bool(message.ifAbsent);
+                if (message.staged != null && $Object.hasOwnProperty.call(message, "staged") && message.staged !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.staged);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -17188,6 +18509,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.ifAbsent;
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.staged = value;
+                            else
+                                delete message.staged;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -17255,6 +18585,9 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.ifAbsent != null)
                     if (object.ifAbsent)
                         message.ifAbsent = $Boolean(object.ifAbsent);
+                if (object.staged != null)
+                    if (typeof object.staged !== "string" || object.staged.length)
+                        message.staged = $String(object.staged);
                 return message;
             };
 
@@ -17287,6 +18620,7 @@ export const o3ml = $root.o3ml = (() => {
                         object.expectedSize = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.hasExpectedSize = false;
                     object.ifAbsent = false;
+                    object.staged = "";
                 }
                 if (message.key != null && $Object.hasOwnProperty.call(message, "key"))
                     object.key = message.key;
@@ -17312,6 +18646,8 @@ export const o3ml = $root.o3ml = (() => {
                     object.hasExpectedSize = message.hasExpectedSize;
                 if (message.ifAbsent != null && $Object.hasOwnProperty.call(message, "ifAbsent"))
                     object.ifAbsent = message.ifAbsent;
+                if (message.staged != null && $Object.hasOwnProperty.call(message, "staged"))
+                    object.staged = message.staged;
                 return object;
             };
 

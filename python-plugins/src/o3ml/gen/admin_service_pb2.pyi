@@ -17,16 +17,18 @@ class ColocateRequest(_message.Message):
     def __init__(self, probe: _Optional[str] = ..., challenge: _Optional[bytes] = ..., answer: _Optional[bytes] = ...) -> None: ...
 
 class ColocateResponse(_message.Message):
-    __slots__ = ("staging_dir", "probe", "challenge", "colocated")
+    __slots__ = ("staging_dir", "probe", "challenge", "colocated", "chunk_size")
     STAGING_DIR_FIELD_NUMBER: _ClassVar[int]
     PROBE_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_FIELD_NUMBER: _ClassVar[int]
     COLOCATED_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
     staging_dir: str
     probe: str
     challenge: bytes
     colocated: bool
-    def __init__(self, staging_dir: _Optional[str] = ..., probe: _Optional[str] = ..., challenge: _Optional[bytes] = ..., colocated: _Optional[bool] = ...) -> None: ...
+    chunk_size: int
+    def __init__(self, staging_dir: _Optional[str] = ..., probe: _Optional[str] = ..., challenge: _Optional[bytes] = ..., colocated: _Optional[bool] = ..., chunk_size: _Optional[int] = ...) -> None: ...
 
 class CollectGarbageRequest(_message.Message):
     __slots__ = ("dry_run", "grace_seconds", "has_grace_seconds")

@@ -8,6 +8,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class RecallRequest(_message.Message):
+    __slots__ = ("run", "entries")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    entries: _containers.RepeatedCompositeFieldContainer[EntryHeader]
+    def __init__(self, run: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[EntryHeader, _Mapping]]] = ...) -> None: ...
+
+class RecallResponse(_message.Message):
+    __slots__ = ("known", "chunk_size")
+    KNOWN_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    known: _containers.RepeatedScalarFieldContainer[bool]
+    chunk_size: int
+    def __init__(self, known: _Optional[_Iterable[bool]] = ..., chunk_size: _Optional[int] = ...) -> None: ...
+
 class CheckpointHeader(_message.Message):
     __slots__ = ("key", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid", "labels", "staged")
     class MetricsEntry(_message.Message):
@@ -45,16 +61,20 @@ class CheckpointHeader(_message.Message):
     def __init__(self, key: _Optional[str] = ..., run: _Optional[str] = ..., step: _Optional[int] = ..., epoch: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., dataset_cid: _Optional[str] = ..., parent_cid: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., staged: _Optional[str] = ...) -> None: ...
 
 class EntryHeader(_message.Message):
-    __slots__ = ("name", "kind", "dtype", "nbytes")
+    __slots__ = ("name", "kind", "dtype", "nbytes", "chunk_digests", "reused")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     NBYTES_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_DIGESTS_FIELD_NUMBER: _ClassVar[int]
+    REUSED_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: _manifest_pb2.EntryKind
     dtype: str
     nbytes: int
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[_manifest_pb2.EntryKind, str]] = ..., dtype: _Optional[str] = ..., nbytes: _Optional[int] = ...) -> None: ...
+    chunk_digests: _containers.RepeatedScalarFieldContainer[bytes]
+    reused: bool
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[_manifest_pb2.EntryKind, str]] = ..., dtype: _Optional[str] = ..., nbytes: _Optional[int] = ..., chunk_digests: _Optional[_Iterable[bytes]] = ..., reused: _Optional[bool] = ...) -> None: ...
 
 class SaveTrailer(_message.Message):
     __slots__ = ("entry_count",)

@@ -69,6 +69,11 @@ class CheckpointServiceStub:
                 request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.LocateCheckpointResponse.FromString,
                 _registered_method=True)
+        self.Recall = channel.unary_unary(
+                '/o3ml.v1.CheckpointService/Recall',
+                request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.RecallRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.RecallResponse.FromString,
+                _registered_method=True)
 
 
 class CheckpointServiceServicer:
@@ -131,6 +136,18 @@ class CheckpointServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Recall(self, request, context):
+        """Co-located saves only: which entries the service can take without their
+        bytes, because they are unchanged since the run's last staged save. The
+        client sends each entry's size and the XXH3-128 digest of each of its
+        chunks (cut as the service cuts: the entry's bytes in chunk_size pieces);
+        the service compares them with the digests it computed itself from that
+        save's bytes. A known entry is then sent with reused set and no bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CheckpointServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +185,11 @@ def add_CheckpointServiceServicer_to_server(servicer, server):
                     servicer.Locate,
                     request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.FromString,
                     response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.LocateCheckpointResponse.SerializeToString,
+            ),
+            'Recall': grpc.unary_unary_rpc_method_handler(
+                    servicer.Recall,
+                    request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.RecallRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.RecallResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -359,6 +381,33 @@ class CheckpointService:
             '/o3ml.v1.CheckpointService/Locate',
             o3ml_dot_v1_dot_checkpoint__service__pb2.CheckpointSelector.SerializeToString,
             o3ml_dot_v1_dot_checkpoint__service__pb2.LocateCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Recall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.CheckpointService/Recall',
+            o3ml_dot_v1_dot_checkpoint__service__pb2.RecallRequest.SerializeToString,
+            o3ml_dot_v1_dot_checkpoint__service__pb2.RecallResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class LocatedBlob(_message.Message):
+    __slots__ = ("path", "size", "data")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    size: int
+    data: bytes
+    def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class LocateObjectResponse(_message.Message):
+    __slots__ = ("info", "blob")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    BLOB_FIELD_NUMBER: _ClassVar[int]
+    info: ObjectInfo
+    blob: LocatedBlob
+    def __init__(self, info: _Optional[_Union[ObjectInfo, _Mapping]] = ..., blob: _Optional[_Union[LocatedBlob, _Mapping]] = ...) -> None: ...
+
 class ObjectInfo(_message.Message):
     __slots__ = ("key", "size", "cid", "created_unix_ms", "chunk_count", "content_type", "labels", "sha256", "problem", "archive_size")
     class LabelsEntry(_message.Message):
@@ -38,7 +56,7 @@ class ObjectInfo(_message.Message):
     def __init__(self, key: _Optional[str] = ..., size: _Optional[int] = ..., cid: _Optional[str] = ..., created_unix_ms: _Optional[int] = ..., chunk_count: _Optional[int] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., sha256: _Optional[str] = ..., problem: _Optional[str] = ..., archive_size: _Optional[int] = ...) -> None: ...
 
 class PutHeader(_message.Message):
-    __slots__ = ("key", "content_type", "labels", "expected_size", "has_expected_size", "if_absent")
+    __slots__ = ("key", "content_type", "labels", "expected_size", "has_expected_size", "if_absent", "staged")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -52,13 +70,15 @@ class PutHeader(_message.Message):
     EXPECTED_SIZE_FIELD_NUMBER: _ClassVar[int]
     HAS_EXPECTED_SIZE_FIELD_NUMBER: _ClassVar[int]
     IF_ABSENT_FIELD_NUMBER: _ClassVar[int]
+    STAGED_FIELD_NUMBER: _ClassVar[int]
     key: str
     content_type: str
     labels: _containers.ScalarMap[str, str]
     expected_size: int
     has_expected_size: bool
     if_absent: bool
-    def __init__(self, key: _Optional[str] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., expected_size: _Optional[int] = ..., has_expected_size: _Optional[bool] = ..., if_absent: _Optional[bool] = ...) -> None: ...
+    staged: str
+    def __init__(self, key: _Optional[str] = ..., content_type: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., expected_size: _Optional[int] = ..., has_expected_size: _Optional[bool] = ..., if_absent: _Optional[bool] = ..., staged: _Optional[str] = ...) -> None: ...
 
 class PutTrailer(_message.Message):
     __slots__ = ("sha256",)

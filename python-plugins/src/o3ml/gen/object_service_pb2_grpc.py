@@ -64,6 +64,11 @@ class ObjectServiceStub:
                 request_serializer=o3ml_dot_v1_dot_object__service__pb2.CopyRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_object__service__pb2.ObjectInfo.FromString,
                 _registered_method=True)
+        self.Locate = channel.unary_stream(
+                '/o3ml.v1.ObjectService/Locate',
+                request_serializer=o3ml_dot_v1_dot_object__service__pb2.GetRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_object__service__pb2.LocateObjectResponse.FromString,
+                _registered_method=True)
 
 
 class ObjectServiceServicer:
@@ -115,6 +120,16 @@ class ObjectServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Locate(self, request, context):
+        """Co-located get (after AdminService.Colocate) of a whole object: server
+        stream of the info, then each blob in order, verified right before it is
+        sent: a host-cache file (pinned until the stream ends; read it before
+        reading past the last message) or, for a small blob, its bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ObjectServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -147,6 +162,11 @@ def add_ObjectServiceServicer_to_server(servicer, server):
                     servicer.Copy,
                     request_deserializer=o3ml_dot_v1_dot_object__service__pb2.CopyRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_object__service__pb2.ObjectInfo.SerializeToString,
+            ),
+            'Locate': grpc.unary_stream_rpc_method_handler(
+                    servicer.Locate,
+                    request_deserializer=o3ml_dot_v1_dot_object__service__pb2.GetRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_object__service__pb2.LocateObjectResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +331,33 @@ class ObjectService:
             '/o3ml.v1.ObjectService/Copy',
             o3ml_dot_v1_dot_object__service__pb2.CopyRequest.SerializeToString,
             o3ml_dot_v1_dot_object__service__pb2.ObjectInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Locate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/o3ml.v1.ObjectService/Locate',
+            o3ml_dot_v1_dot_object__service__pb2.GetRequest.SerializeToString,
+            o3ml_dot_v1_dot_object__service__pb2.LocateObjectResponse.FromString,
             options,
             channel_credentials,
             insecure,

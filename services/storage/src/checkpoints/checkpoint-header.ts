@@ -23,6 +23,10 @@ export interface EntryAnnouncement {
   kind: EntryKind;
   dtype: string;
   nbytes: number;
+  /** Co-located saves: XXH3-128 of each chunk (16 bytes each). */
+  chunkDigests?: Uint8Array[];
+  /** Its bytes are not sent: the run's last staged save had it (CheckpointService.Recall). */
+  reused?: boolean;
 }
 
 /** Storage names become `data/<name>` in an exported torch file: keep them to a path-safe set. */
@@ -85,5 +89,8 @@ export function checkEntry(key: string, e: o3ml.v1.EntryHeader.$Properties, befo
   if (dtype.length > 64 || !isPrintable(dtype)) throw bad(`has an unprintable or overlong dtype`);
   const nbytes = Number(e.nbytes ?? 0);
   if (!Number.isSafeInteger(nbytes) || nbytes < 0) throw bad(`declares ${nbytes} bytes`);
-  return { name, kind, dtype, nbytes };
+  const digests = (e.chunkDigests ?? []).map((d) => new Uint8Array(d));
+  if (digests.some((d) => d.byteLength !== 16) || digests.length > 1 + nbytes / 1024) throw bad("carries chunk digests that are not 16-byte XXH3-128 digests, one per chunk");
+  if (e.reused && digests.length === 0 && nbytes > 0) throw bad("is sent as reused without its chunk digests");
+  return { name, kind, dtype, nbytes, ...(digests.length ? { chunkDigests: digests } : {}), ...(e.reused ? { reused: true } : {}) };
 }

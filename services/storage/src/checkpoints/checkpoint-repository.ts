@@ -1,9 +1,10 @@
-import type { CacheLease } from "@o3ml/cache";
+import { crc32 } from "node:zlib";
 import { O3mlError } from "@o3ml/errors";
-import { createSha256, parseCid, verifyBlob, type ObjectManifest } from "@o3ml/integrity";
+import { createSha256, parseCid, type ObjectManifest } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { readChunks, type ChunkSpan } from "../blob-reader.js";
-import { blobKey, validatePrefix } from "../layout.js";
+import { INLINE_BYTES, locatedBlobs } from "../colocation/located-blobs.js";
+import { validatePrefix } from "../layout.js";
 import { mapLimit } from "../map-limit.js";
 import type { ObjectInfo } from "../object-repository.js";
 import { ArchiveReader } from "./archive-reader.js";
@@ -23,8 +24,6 @@ export type LocateMessage = { info: CheckpointInfo } | { entry: o3ml.v1.LocatedE
 
 /** Largest data payload of one Load message (gRPC caps a message at 4 MiB). */
 const LOAD_MESSAGE_BYTES = 2 * 1024 * 1024;
-/** Entries up to this size are sent inline by Locate rather than as cache files. */
-const INLINE_ENTRY_BYTES = 256 * 1024;
 /** Archive pieces below this size (headers, small records) are sent together with their neighbours. */
 const SMALL_PIECE_BYTES = 64 * 1024;
 
@@ -43,6 +42,14 @@ export class CheckpointRepository {
 
   save(header: o3ml.v1.CheckpointHeader.$Properties, messages: AsyncIterable<SaveMessage>, cancelled: () => boolean): Promise<CheckpointInfo> {
     return saveCheckpoint(this.d, header, messages, cancelled);
+  }
+
+  /** Which entries the run's last staged save had (same size, same chunk digests): they need not be sent. */
+  recall(run: string, entries: o3ml.v1.EntryHeader.$Properties[]): { known: boolean[]; chunkSize: number } {
+    return {
+      known: entries.map((e) => this.d.recall.recall(run, Number(e.nbytes ?? 0), (e.chunkDigests ?? []).map((d) => new Uint8Array(d))) !== undefined),
+      chunkSize: this.d.opts.chunkSize,
+    };
   }
 
   async stat(sel: CheckpointSelector): Promise<CheckpointInfo> {
@@ -86,54 +93,26 @@ export class CheckpointRepository {
       throw new O3mlError("NOT_FOUND", `checkpoint ${info.cid} (${info.key}) was deleted; its data stays in the bucket only until 'o3ml gc' runs`, { cid: info.cid, key: info.key });
     }
     yield { info };
-    const chunks = manifest.chunks;
     const entries = manifest.checkpoint.entries;
-    const what = `load checkpoint ${info.key}`;
     // Small entries ride inline: fetched and verified in memory, no cache file.
-    const inline = new Array<boolean>(chunks.length);
-    for (const e of entries) inline.fill(e.nbytes <= INLINE_ENTRY_BYTES, e.firstChunk, e.firstChunk + e.chunkCount);
-    const started: Promise<CacheLease | Uint8Array>[] = [];
-    const fetch = async (i: number): Promise<CacheLease | Uint8Array> => {
-      const cid = chunks[i]!.cid;
-      try {
-        if (!inline[i]) return await this.d.host.verifiedFile(cid, what);
-        const bytes = await this.d.store.get(blobKey(cid));
-        verifyBlob(cid, bytes, { key: info.key });
-        return bytes;
-      } catch (err) {
-        const e = O3mlError.from(err);
-        throw new O3mlError(e.code, e.message.includes(info.key) ? e.message : `${what}: ${e.message}`, { ...e.details, key: info.key, cid }, { cause: err });
-      }
-    };
-    const ahead = (upto: number) => {
-      while (started.length < Math.min(upto, chunks.length)) {
-        const p = fetch(started.length);
-        p.catch(() => undefined); // awaited in order below; a failure is reported there
-        started.push(p);
-      }
-    };
-    const window = this.d.opts.concurrency;
-    ahead(window);
+    const inline = new Array<boolean>(manifest.chunks.length);
+    for (const e of entries) inline.fill(e.nbytes <= INLINE_BYTES, e.firstChunk, e.firstChunk + e.chunkCount);
+    const blobs = locatedBlobs(this.d.host, this.d.store, manifest.chunks, (i) => inline[i]!, this.d.opts.concurrency, info.key, `load checkpoint ${info.key}`);
     try {
-      let next = 0;
       for (const e of entries) {
         const files: o3ml.v1.CachedFile.$Properties[] = [];
         const pieces: Uint8Array[] = [];
-        for (let i = 0; i < e.chunkCount; i++, next++) {
-          const got = await started[next]!;
-          const size = got instanceof Uint8Array ? got.byteLength : got.size;
-          if (size !== chunks[next]!.size) {
-            throw new O3mlError("INTEGRITY", `${what}: blob ${chunks[next]!.cid} holds ${size} bytes, the manifest says ${chunks[next]!.size}`, { key: info.key, cid: chunks[next]!.cid });
-          }
-          if (got instanceof Uint8Array) pieces.push(got);
-          else files.push({ path: got.path, size: got.size });
-          ahead(next + 1 + window);
+        for (let i = 0; i < e.chunkCount; i++) {
+          const next = await blobs.next();
+          if (next.done) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: fewer blobs than its manifest lists`);
+          if (next.value instanceof Uint8Array) pieces.push(next.value);
+          else files.push({ path: next.value.path, size: next.value.size });
         }
         const header = { name: e.name, kind: e.kind === "skeleton" ? o3ml.v1.EntryKind.SKELETON : o3ml.v1.EntryKind.STORAGE, dtype: e.dtype, nbytes: e.nbytes };
         yield { entry: { entry: header, files, data: pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces) } };
       }
     } finally {
-      for (const r of await Promise.allSettled(started)) if (r.status === "fulfilled" && !(r.value instanceof Uint8Array)) await r.value.release();
+      await blobs.return(undefined);
     }
   }
 
@@ -214,19 +193,39 @@ export class CheckpointRepository {
     const { info, manifest } = await this.open(sel, { fromStore: true });
     const hash = createSha256();
     let blobsChecked = 0;
+    let bytesChecked = 0;
+    // Each entry's CRC-32 (what the archive view's headers carry) is checked against its bytes too.
+    const entries = manifest.checkpoint.entries;
+    let entry = 0;
+    let crc = 0;
+    const endEntries = () => {
+      while (entry < entries.length && entries[entry]!.firstChunk + entries[entry]!.chunkCount <= blobsChecked) {
+        const e = entries[entry]!;
+        if (e.crc32 !== undefined && e.crc32 !== crc >>> 0) {
+          throw new O3mlError("INTEGRITY", `checkpoint ${info.cid} at ${info.key}: every blob matches its CID but entry ${JSON.stringify(e.name)} has CRC-32 ${crc >>> 0}, not the table's ${e.crc32}; the manifest is inconsistent — restore the checkpoint from another copy`, { key: info.key, cid: info.cid });
+        }
+        entry++;
+        crc = 0;
+      }
+    };
+    endEntries();
     for await (const chunk of readChunks(this.d.store, spans(manifest), Math.max(4, this.d.opts.readPrefetch), { key: info.key })) {
-      hash.update(chunk);
+      if (manifest.sha256.length > 0) hash.update(chunk);
+      bytesChecked += chunk.byteLength;
+      crc = crc32(chunk, crc);
       blobsChecked++;
+      endEntries();
     }
     const whole = hash.digestHex();
-    if (whole !== Buffer.from(manifest.sha256).toString("hex")) {
+    // Checkpoints saved since the co-located data plane carry no whole digest: their CIDs prove them.
+    if (manifest.sha256.length > 0 && whole !== Buffer.from(manifest.sha256).toString("hex")) {
       throw new O3mlError(
         "INTEGRITY",
         `checkpoint ${info.cid} at ${info.key}: every blob matches its CID but the whole hashes to sha256 ${whole}, not the manifest's; the manifest is inconsistent — restore the checkpoint from another copy`,
         { key: info.key, cid: info.cid },
       );
     }
-    return { info, blobsChecked, bytesChecked: hash.bytes };
+    return { info, blobsChecked, bytesChecked };
   }
 
   /** Resolves a selector to the checkpoint's manifest and info. */

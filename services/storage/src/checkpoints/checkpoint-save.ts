@@ -12,6 +12,7 @@ import type { ServiceOptions } from "../service-options.js";
 import { checkEntry, checkHeader, type SaveHeader } from "./checkpoint-header.js";
 import { latestOfRun, type CheckpointInfo } from "./checkpoint-info.js";
 import { CheckpointWriter, type CheckpointBody } from "./checkpoint-writer.js";
+import type { RecallMemory } from "./recall-memory.js";
 import type { DurabilityTracker } from "./durability-tracker.js";
 
 /** The content type of a checkpoint object: its entries' bytes, concatenated. */
@@ -26,6 +27,8 @@ export interface CheckpointDeps {
   log: Logger;
   durability: DurabilityTracker;
   host: Host;
+  /** What the runs' last staged saves held, for entries sent without their bytes. */
+  recall: RecallMemory;
 }
 
 export type SaveMessage = o3ml.v1.SaveCheckpointRequest.$Properties & { msg?: string };
@@ -72,10 +75,12 @@ export async function saveCheckpoint(
     }
     if (staged) {
       if (entryCount !== w.previous.length) throw bad(`the trailer counts ${entryCount} entries but ${w.previous.length} were announced`);
-      await w.writeStaged(staged, d.host.hashes);
+      await w.writeStaged(staged, d.host.hashes, d.recall, h.run);
     }
     const body = await w.finish(entryCount);
-    return await commit(d, h, body, lease, await previous);
+    const info = await commit(d, h, body, lease, await previous);
+    if (staged) d.recall.remember(h.run, w.recalled);
+    return info;
   } catch (err) {
     await w.abort();
     throw err;
@@ -94,7 +99,8 @@ async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, le
     size: body.size,
     chunks: body.chunks,
     contentType: CHECKPOINT_CONTENT_TYPE,
-    sha256: body.sha256,
+    // No whole-checkpoint digest: the blobs' CIDs prove the content, the table's CRC-32s each entry.
+    sha256: new Uint8Array(0),
     labels: h.labels,
     checkpoint: { key: h.key, run: h.run, step: h.step, epoch: h.epoch, metrics: h.metrics, datasetCid: h.datasetCid, parentCid, entries: body.entries },
   });

@@ -29,6 +29,11 @@ export function checkpointService(repo: CheckpointRepository, ctx: RpcContext): 
       for await (const msg of repo.locate(req)) await writeMessage(call, msg);
     }),
 
+    recall: unary(ctx, "Checkpoint.Recall", async (req: InstanceType<V1["RecallRequest"]>) => {
+      if ((req.entries ?? []).length > 1_000_000) throw new O3mlError("INVALID_ARGUMENT", "recall: more than 1,000,000 entries in one request");
+      return repo.recall(req.run ?? "", req.entries ?? []);
+    }),
+
     // Whether a checkpoint exists is a routine question: NOT_FOUND is no warning.
     stat: unary(ctx, "Checkpoint.Stat", (req: Selector) => repo.stat(req), { expected: ["NOT_FOUND"] }),
 

@@ -2,18 +2,19 @@ import type { FileHandle } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
-import { cidOf, cidOfDigest, createSha256, fixedChunker, type CheckpointEntry, type ChunkEntry, type Chunker } from "@o3ml/integrity";
+import { cidOf, fixedChunker, type CheckpointEntry, type ChunkEntry, type Chunker } from "@o3ml/integrity";
 import { BlobWriter } from "../blob-writer.js";
 import type { HashPool } from "../colocation/hash-pool.js";
+import { cutsOf, writeStagedBlobs, type Cut } from "../colocation/staged-blobs.js";
 import type { BlobLease, KnownBlobs } from "../known-blobs.js";
 import type { EntryAnnouncement } from "./checkpoint-header.js";
+import { RecallMemory, type RecalledEntry } from "./recall-memory.js";
 
 /** A checkpoint's content once every entry arrived: what its manifest names. */
 export interface CheckpointBody {
   entries: CheckpointEntry[];
   chunks: ChunkEntry[];
   size: number;
-  sha256: Uint8Array;
   bytesUploaded: number;
   bytesDeduplicated: number;
 }
@@ -27,13 +28,12 @@ export interface CheckpointBody {
 export class CheckpointWriter {
   private readonly blobs: BlobWriter;
   private readonly chunker: Chunker;
-  private readonly hash = createSha256();
   private readonly entries: CheckpointEntry[] = [];
   private readonly announced: EntryAnnouncement[] = [];
   private readonly chunks: ChunkEntry[] = [];
   private current?: { entry: CheckpointEntry; received: number; crc: number };
-  /** Set by a staged save: the whole-checkpoint digest, computed from the file. */
-  private stagedSha256?: Uint8Array;
+  /** A staged save's entries by their chunks' XXH3-128 digests, for the run's next save. */
+  readonly recalled = new Map<string, RecalledEntry>();
 
   constructor(
     store: BlobStore,
@@ -58,8 +58,9 @@ export class CheckpointWriter {
 
   async begin(e: EntryAnnouncement): Promise<void> {
     await this.end();
+    if (e.reused) throw new O3mlError("INVALID_ARGUMENT", `save checkpoint ${this.key}: entry ${JSON.stringify(e.name)} is sent as reused in a streamed save; only a staged save may reuse entries`, { key: this.key });
     this.announced.push(e);
-    const entry: CheckpointEntry = { ...e, firstChunk: this.chunks.length, chunkCount: 0 };
+    const entry: CheckpointEntry = { ...withoutWire(e), firstChunk: this.chunks.length, chunkCount: 0 };
     this.entries.push(entry);
     this.current = { entry, received: 0, crc: 0 };
   }
@@ -77,7 +78,6 @@ export class CheckpointWriter {
     c.received += bytes.byteLength;
     // The torch archive view's headers carry each entry's CRC-32: recorded now, they need no read later.
     c.crc = crc32(bytes, c.crc);
-    this.hash.update(bytes);
     for (const chunk of this.chunker.push(bytes)) await this.emit(chunk);
   }
 
@@ -99,60 +99,60 @@ export class CheckpointWriter {
   }
 
   /**
-   * A staged save: every entry announced so far has its bytes in `file`, back
-   * to back in entry order, and the file holds nothing else. The blobs are the
-   * ones a streamed save cuts (chunk boundaries restart at every entry), but
-   * read and hashed on the pool's threads, many at once, and only blobs the
-   * bucket lacks are uploaded; one sequential pass on another thread gives the
-   * whole digest and each entry's CRC-32.
+   * A staged save: every entry announced so far that is not `reused` has its
+   * bytes in `file`, back to back in entry order, and the file holds nothing
+   * else. The blobs are the ones a streamed save cuts (chunk boundaries
+   * restart at every entry), read and hashed on the pool's threads, many at
+   * once, and only blobs the bucket lacks are uploaded; one sequential pass on
+   * another thread gives each entry's CRC-32. A reused entry takes the blobs
+   * and CRC-32 that `memory` has for the run under its digests, each checked
+   * to be in the bucket; a FAILED_PRECONDITION says to save again without reuse.
    */
-  async writeStaged(file: FileHandle, hashes: HashPool): Promise<void> {
+  async writeStaged(file: FileHandle, hashes: HashPool, memory: RecallMemory, run: string): Promise<void> {
     if (this.current || this.entries.length > 0) throw new O3mlError("INTERNAL", `save checkpoint ${this.key}: a staged save mixed with streamed entries`);
     const ranges: [number, number][] = [];
-    const cuts: { offset: number; length: number }[] = [];
+    const cuts: Cut[] = [];
+    const reused = new Map<number, RecalledEntry>();
     let offset = 0;
-    for (const e of this.announced) {
-      const entry: CheckpointEntry = { ...e, firstChunk: cuts.length, chunkCount: 0 };
-      for (let at = 0; at < e.nbytes; at += this.opts.chunkSize) cuts.push({ offset: offset + at, length: Math.min(this.opts.chunkSize, e.nbytes - at) });
-      entry.chunkCount = cuts.length - entry.firstChunk;
-      this.entries.push(entry);
+    for (const [i, e] of this.announced.entries()) {
+      if (e.reused) {
+        const known = memory.recall(run, e.nbytes, e.chunkDigests ?? []);
+        if (!known) {
+          throw new O3mlError("FAILED_PRECONDITION", `save checkpoint ${this.key}: entry ${JSON.stringify(e.name)} is sent as reused, but this service no longer remembers it for run ${run} (it restarted, or the run saved since); nothing was committed — save again without reuse`, { key: this.key });
+        }
+        reused.set(i, known);
+        continue;
+      }
+      cuts.push(...cutsOf(offset, e.nbytes, this.opts.chunkSize));
       ranges.push([offset, e.nbytes]);
       offset += e.nbytes;
     }
     const size = (await file.stat()).size;
     if (size !== offset) {
-      throw new O3mlError("INVALID_ARGUMENT", `save checkpoint ${this.key}: the staged file holds ${size} bytes, the entries declare ${offset}; nothing was committed`, { key: this.key });
+      throw new O3mlError("INVALID_ARGUMENT", `save checkpoint ${this.key}: the staged file holds ${size} bytes, the entries not reused declare ${offset}; nothing was committed`, { key: this.key });
     }
-    const unreadable = (err: unknown) =>
-      new O3mlError("ABORTED", `save checkpoint ${this.key}: the staged file could not be read whole (${(err as Error).message}); was it changed during the save? Nothing was committed — save again`, { key: this.key });
-    const whole = hashes.whole(file.fd, ranges).catch((err: unknown) => Promise.reject(unreadable(err)));
-    // Lanes never reject: every task started has settled before this returns, so none
-    // reads the file descriptor after the caller closes it (its number could be reused).
-    // Reads run ahead of the uploads by at most the upload concurrency: memory stays
-    // bounded by twice that many chunks.
-    const cids = new Array<string>(cuts.length);
-    let next = 0;
-    let failure: unknown;
-    const lane = async () => {
-      while (failure === undefined && next < cuts.length) {
-        const i = next++;
-        const cut = cuts[i]!;
-        try {
-          const { digest, bytes } = await hashes.chunk(file.fd, cut.offset, cut.length).catch((err: unknown) => Promise.reject(unreadable(err)));
-          cids[i] = cidOfDigest(digest);
-          await this.blobs.write(cids[i]!, bytes);
-        } catch (err) {
-          failure ??= err;
-        }
+    for (const known of reused.values()) {
+      for (const [j, cid] of known.cids.entries()) await this.blobs.reuse(cid, known.sizes[j]!, this.key);
+    }
+    const staged = await writeStagedBlobs(file, cuts, ranges, hashes, this.blobs, this.opts.concurrency, `save checkpoint ${this.key}`);
+    let cut = 0;
+    let range = 0;
+    for (const [i, e] of this.announced.entries()) {
+      const known = reused.get(i);
+      const first = this.chunks.length;
+      if (known) {
+        known.cids.forEach((cid, j) => this.chunks.push({ cid, size: known.sizes[j]! }));
+        this.entries.push({ ...withoutWire(e), firstChunk: first, chunkCount: known.cids.length, crc32: known.crc32 });
+        this.recalled.set(RecallMemory.keyOf(e.nbytes, e.chunkDigests ?? []), known);
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, cuts.length) }, lane));
-    const summary = await whole.catch((err: unknown) => void (failure ??= err));
-    if (failure !== undefined || !summary) throw failure;
-    cuts.forEach((cut, i) => this.chunks.push({ cid: cids[i]!, size: cut.length }));
-    const { sha256, crcs } = summary;
-    this.entries.forEach((entry, i) => (entry.crc32 = crcs[i]!));
-    this.stagedSha256 = sha256;
+      const count = Math.ceil(e.nbytes / this.opts.chunkSize);
+      const digests = staged.fast.slice(cut, cut + count);
+      for (let j = 0; j < count; j++, cut++) this.chunks.push({ cid: staged.cids[cut]!, size: cuts[cut]!.length });
+      const entry = { cids: staged.cids.slice(cut - count, cut), sizes: cuts.slice(cut - count, cut).map((c) => c.length), crc32: staged.crcs[range++]! };
+      this.entries.push({ ...withoutWire(e), firstChunk: first, chunkCount: count, crc32: entry.crc32 });
+      this.recalled.set(RecallMemory.keyOf(e.nbytes, digests), entry);
+    }
   }
 
   /** Ends the last entry, checks the trailer's count, and waits until every blob is stored. */
@@ -166,12 +166,10 @@ export class CheckpointWriter {
       );
     }
     await this.blobs.flush();
-    const staged = this.stagedSha256 !== undefined;
     return {
       entries: this.entries,
       chunks: this.chunks,
-      size: staged ? this.entries.reduce((n, e) => n + e.nbytes, 0) : this.hash.bytes,
-      sha256: this.stagedSha256 ?? this.hash.digest(),
+      size: this.entries.reduce((n, e) => n + e.nbytes, 0),
       bytesUploaded: this.blobs.bytesUploaded,
       bytesDeduplicated: this.blobs.bytesDeduplicated,
     };
@@ -187,4 +185,9 @@ export class CheckpointWriter {
     this.chunks.push({ cid, size: chunk.byteLength });
     await this.blobs.write(cid, chunk);
   }
+}
+
+/** The entry as the table stores it, without what only the wire carries. */
+function withoutWire(e: EntryAnnouncement): Pick<CheckpointEntry, "name" | "kind" | "dtype" | "nbytes"> {
+  return { name: e.name, kind: e.kind, dtype: e.dtype, nbytes: e.nbytes };
 }

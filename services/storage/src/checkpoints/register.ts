@@ -7,6 +7,7 @@ import { CheckpointRepository } from "./checkpoint-repository.js";
 import type { CheckpointDeps } from "./checkpoint-save.js";
 import { checkpointService } from "./checkpoint-service.js";
 import { DurabilityTracker } from "./durability-tracker.js";
+import { RecallMemory } from "./recall-memory.js";
 
 /** After a restart, at most this many committed checkpoints (the newest) are followed to the network again. */
 const RESUME_LIMIT = 500;
@@ -19,7 +20,7 @@ const RESUME_LIMIT = 500;
 export function registerCheckpoints(server: Server, deps: ServiceDeps): { close(): Promise<void> } {
   const log = deps.ctx.log;
   const durability = new DurabilityTracker(deps.store, deps.metadata, log);
-  const d: CheckpointDeps = { store: deps.store, known: deps.known, objects: deps.objects, metadata: deps.metadata, opts: deps.opts, log, durability, host: deps.host };
+  const d: CheckpointDeps = { store: deps.store, known: deps.known, objects: deps.objects, metadata: deps.metadata, opts: deps.opts, log, durability, host: deps.host, recall: new RecallMemory() };
   server.addService(grpcService("CheckpointService"), checkpointService(new CheckpointRepository(d), deps.ctx));
   deps.objects.onSuperseded((key, previous, how) => supersede(d, key, previous, how));
   resumeDurability(d).catch((err: unknown) => log.warn({ err: String(err) }, "could not resume following committed checkpoints to the network"));

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
-import type { ChunkTask, FileTask, WholeTask } from "./hash-worker.js";
+import type { ChunkTask, FileTask, PassTask } from "./hash-worker.js";
 
 /**
  * Where the worker's compiled module is. The service runs from dist/, where
@@ -16,7 +16,7 @@ function workerFile(): string {
 }
 
 /**
- * sha2-256 and CRC-32 on worker threads, one per core: files staged by a
+ * sha2-256, XXH3-128 and CRC-32 on worker threads, one per core: files staged by a
  * co-located client are hashed in place and in parallel, and the event loop
  * stays free for gRPC and store traffic. Threads start on first use and stop
  * when idle.
@@ -31,15 +31,15 @@ export class HashPool {
     return this.pool;
   }
 
-  /** The bytes [offset, offset + length) of an open file, and their sha2-256. */
-  async chunk(fd: number, offset: number, length: number): Promise<{ digest: Uint8Array; bytes: Uint8Array }> {
+  /** The bytes [offset, offset + length) of an open file, their sha2-256 and their XXH3-128. */
+  async chunk(fd: number, offset: number, length: number): Promise<{ digest: Uint8Array; fast: Uint8Array; bytes: Uint8Array }> {
     const out: Uint8Array = await this.workers.run({ kind: "chunk", fd, offset, length } satisfies ChunkTask);
-    return { digest: out.subarray(0, 32), bytes: out.subarray(32) };
+    return { digest: out.subarray(0, 32), fast: out.subarray(32, 48), bytes: out.subarray(48) };
   }
 
-  /** sha2-256 of the ranges of an open file read in order, and the CRC-32 of each range. */
-  whole(fd: number, ranges: [number, number][]): Promise<{ sha256: Uint8Array; crcs: number[] }> {
-    return this.workers.run({ kind: "whole", fd, ranges } satisfies WholeTask);
+  /** One sequential pass over ranges of an open file: each range's CRC-32, and sha2-256 over all when asked. */
+  pass(fd: number, ranges: [number, number][], sha256: boolean): Promise<{ crcs: number[]; sha256?: Uint8Array }> {
+    return this.workers.run({ kind: "pass", fd, ranges, sha256 } satisfies PassTask);
   }
 
   /** sha2-256 and size of a whole file. */

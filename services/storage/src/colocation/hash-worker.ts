@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { openSync, closeSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
+import { xxh3 } from "@node-rs/xxhash";
 import { Piscina } from "piscina";
 
 /** Reads [offset, offset + length) of `fd` into `bytes`; a short file is an error. */
@@ -27,11 +28,12 @@ export interface ChunkTask {
   length: number;
 }
 
-export interface WholeTask {
-  kind: "whole";
+export interface PassTask {
+  kind: "pass";
   fd: number;
-  /** Byte ranges [offset, length] read in order: sha2-256 over all, one CRC-32 per range. */
+  /** Byte ranges [offset, length] read in order: one CRC-32 each, and sha2-256 over all when asked. */
   ranges: [number, number][];
+  sha256: boolean;
 }
 
 export interface FileTask {
@@ -39,24 +41,34 @@ export interface FileTask {
   path: string;
 }
 
-export type HashTask = ChunkTask | WholeTask | FileTask;
+export type HashTask = ChunkTask | PassTask | FileTask;
 
 const DIGEST = 32;
+const HEAD = DIGEST + 16;
+
+/** XXH3-128 as its canonical 16 bytes (big-endian), as Python's xxhash digest() gives it. */
+function bigEndian128(h: bigint): Uint8Array {
+  const out = new Uint8Array(16);
+  new DataView(out.buffer).setBigUint64(0, h >> 64n);
+  new DataView(out.buffer).setBigUint64(8, h & 0xffff_ffff_ffff_ffffn);
+  return out;
+}
 
 /** Block size of sequential reads: large enough to amortise a syscall, small for memory. */
 const BLOCK = 4 * 1024 * 1024;
 
 export default function run(task: HashTask): unknown {
   if (task.kind === "chunk") {
-    // One buffer, [digest | bytes], moved back to the caller for the upload without a copy.
-    const out = new Uint8Array(new ArrayBuffer(DIGEST + task.length));
-    const bytes = readRange(task.fd, task.offset, task.length, out.subarray(DIGEST));
+    // One buffer, [sha2-256 | XXH3-128 | bytes], moved back to the caller for the upload without a copy.
+    const out = new Uint8Array(new ArrayBuffer(HEAD + task.length));
+    const bytes = readRange(task.fd, task.offset, task.length, out.subarray(HEAD));
     out.set(createHash("sha256").update(bytes).digest(), 0);
+    out.set(bigEndian128(xxh3.xxh128(bytes)), DIGEST);
     return Piscina.move(out);
   }
-  if (task.kind === "whole") {
-    const hash = createHash("sha256");
+  if (task.kind === "pass") {
     const crcs: number[] = [];
+    const hash = task.sha256 ? createHash("sha256") : undefined;
     const block = new Uint8Array(BLOCK);
     for (const [offset, length] of task.ranges) {
       let crc = 0;
@@ -64,13 +76,13 @@ export default function run(task: HashTask): unknown {
         const n = readSync(task.fd, block, 0, Math.min(BLOCK, length - at), offset + at);
         if (n === 0) throw new Error(`the file ended at byte ${offset + at}, before byte ${offset + length}`);
         const view = block.subarray(0, n);
-        hash.update(view);
         crc = crc32(view, crc);
+        hash?.update(view);
         at += n;
       }
       crcs.push(crc >>> 0);
     }
-    return { sha256: new Uint8Array(hash.digest()), crcs };
+    return { crcs, sha256: hash ? new Uint8Array(hash.digest()) : undefined };
   }
   const fd = openSync(task.path, "r");
   try {

@@ -11,13 +11,13 @@ type Request = o3ml.v1.CollectGarbageRequest.$Properties;
 const PROGRESS_EVERY_MS = 250;
 
 /** The AdminService handlers. */
-export function adminService(gc: GarbageCollector, host: Host, ctx: RpcContext): UntypedServiceImplementation {
+export function adminService(gc: GarbageCollector, host: Host, chunkSize: number, ctx: RpcContext): UntypedServiceImplementation {
   return {
     colocate: unary(ctx, "Admin.Colocate", async (req: o3ml.v1.ColocateRequest.$Properties) => {
       const staging = await host.staging();
-      if (!req.probe) return { stagingDir: staging.dir, ...(await staging.challenge()), colocated: false };
+      if (!req.probe) return { stagingDir: staging.dir, ...(await staging.challenge()), colocated: false, chunkSize };
       const colocated = await staging.answer(req.probe, req.challenge ?? new Uint8Array(0), req.answer ?? new Uint8Array(0));
-      return { stagingDir: staging.dir, probe: req.probe, colocated };
+      return { stagingDir: staging.dir, probe: req.probe, colocated, chunkSize };
     }),
 
     collectGarbage: serverStream(ctx, "Admin.CollectGarbage", async (req: Request, call) => {

@@ -7,6 +7,6 @@ import { GarbageCollector } from "./garbage-collector.js";
 /** Adds the AdminService (garbage collection, the co-location handshake) to `server`. */
 export function registerAdmin(server: Server, deps: ServiceDeps): { close(): Promise<void> } {
   const gc = new GarbageCollector(deps.store, deps.known, deps.objects.manifests, deps.ctx.log);
-  server.addService(grpcService("AdminService"), adminService(gc, deps.host, deps.ctx));
+  server.addService(grpcService("AdminService"), adminService(gc, deps.host, deps.opts.chunkSize, deps.ctx));
   return { close: async () => {} };
 }

@@ -1,0 +1,94 @@
+"""Objects through files on the service's host (see ``_colocation``): a put of bytes in memory
+is written into a file of the service's staging directory and named in the Put call; a get reads
+the verified host-cache files of the object's blobs (``ObjectService.Locate``). The service
+verified every blob against its CID right before naming it. Anything that keeps the files from
+being used returns None, and the caller streams through gRPC instead."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import grpc
+
+from . import _colocation
+from ._errors import from_rpc_error
+from .gen import object_service_pb2 as pb
+
+log = logging.getLogger("o3ml")
+
+#: Below this size a stream costs no more than a staged file (create, write, unlink).
+STAGE_MIN_BYTES = 1024 * 1024
+def put_staged(stub: Any, metadata: Any, timeout: float | None, address: str, staging: str, header: pb.PutHeader, data: memoryview) -> pb.PutResponse | None:
+    """A co-located put of ``data``; None when it could not be staged (the caller streams)."""
+    name = _colocation.stage(staging, [data])
+    if name is None:
+        return None
+    staged = pb.PutHeader()
+    staged.CopyFrom(header)
+    staged.staged = name
+    staged.expected_size = data.nbytes
+    staged.has_expected_size = True
+    try:
+        return stub.Put(iter([pb.PutRequest(header=staged)]), metadata=metadata, timeout=timeout)  # type: ignore[no-any-return]
+    except grpc.RpcError as err:
+        raise from_rpc_error(err, address) from None
+    finally:
+        _colocation.unlink(os.path.join(staging, name))  # the service deletes it too; whoever is first
+
+
+class _Stale(Exception):
+    """A file named by Locate is no longer what the service verified (evicted meanwhile)."""
+
+
+def get_located(stub: Any, metadata: Any, timeout: float | None, address: str, key: str) -> bytes | None:
+    """The whole object read from the host cache; None when a file could not be used as named."""
+    stream = stub.Locate(pb.GetRequest(key=key), metadata=metadata, timeout=timeout)
+    out: bytearray | None = None
+    at = 0
+    try:
+        for message in stream:
+            kind = message.WhichOneof("msg")
+            if kind == "info" and out is None:
+                out = bytearray(message.info.size)
+                view = memoryview(out)
+                continue
+            if kind != "blob" or out is None:
+                raise _Stale(f"an unexpected {kind or 'empty'} message")
+            blob = message.blob
+            size = len(blob.data) if not blob.path else blob.size
+            if at + size > len(out):
+                raise _Stale("more bytes than the object's size")
+            if not blob.path:
+                view[at : at + size] = blob.data
+            else:
+                _read_into(blob.path, view[at : at + size])
+            at += size
+    except grpc.RpcError as err:
+        if err.code() == grpc.StatusCode.UNIMPLEMENTED:
+            return None
+        raise from_rpc_error(err, address) from None
+    except _Stale as stale:
+        stream.cancel()
+        log.debug("o3ml: the located get of %r broke off (%s); streaming it instead", key, stale)
+        return None
+    if out is None or at != len(out):
+        log.debug("o3ml: the located get of %r ended after %d bytes; streaming it instead", key, at)
+        return None
+    return bytes(out)
+
+
+def _read_into(path: str, part: memoryview) -> None:
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            if os.fstat(fh.fileno()).st_size != part.nbytes:
+                raise _Stale(f"{path} changed")
+            got = 0
+            while got < part.nbytes:
+                n = fh.readinto(part[got:])
+                if not n:
+                    raise _Stale(f"{path} ended early")
+                got += n
+    except OSError as err:
+        raise _Stale(f"{path}: {err}") from err

@@ -1,0 +1,64 @@
+import type { CacheLease } from "@o3ml/cache";
+import { O3mlError } from "@o3ml/errors";
+import { verifyBlob, type ChunkEntry } from "@o3ml/integrity";
+import type { BlobStore } from "@o3ml/o3-client";
+import { blobKey } from "../layout.js";
+import type { Host } from "./host.js";
+
+/** Blobs (and checkpoint entries) up to this size are sent inline: a file would cost more than the bytes. */
+export const INLINE_BYTES = 256 * 1024;
+
+/** A blob as a co-located reader gets it: a verified, pinned cache file, or small verified bytes. */
+export type LocatedBlob = CacheLease | Uint8Array;
+
+/**
+ * The blobs of `chunks`, in order, each verified right before it is yielded:
+ * those `inline(i)` picks (small ones: a file would cost more than the bytes)
+ * as bytes fetched into memory, the others as host-cache files (Host.verifiedFile).
+ * Fetches run `concurrency` ahead of the consumer; every cache file stays
+ * pinned until the generator ends, however it ends. An error names `key` and the CID.
+ */
+export async function* locatedBlobs(
+  host: Host,
+  store: BlobStore,
+  chunks: readonly ChunkEntry[],
+  inline: (i: number) => boolean,
+  concurrency: number,
+  key: string,
+  what: string,
+): AsyncGenerator<LocatedBlob> {
+  const fetch = async (i: number): Promise<LocatedBlob> => {
+    const cid = chunks[i]!.cid;
+    try {
+      let got: LocatedBlob;
+      if (inline(i)) {
+        got = await store.get(blobKey(cid));
+        verifyBlob(cid, got, { key });
+      } else {
+        got = await host.verifiedFile(cid, what);
+      }
+      const size = got instanceof Uint8Array ? got.byteLength : got.size;
+      if (size !== chunks[i]!.size) throw new O3mlError("INTEGRITY", `blob ${cid} holds ${size} bytes, the manifest says ${chunks[i]!.size}`, { key, cid });
+      return got;
+    } catch (err) {
+      const e = O3mlError.from(err);
+      throw new O3mlError(e.code, e.message.includes(key) ? e.message : `${what}: ${e.message}`, { ...e.details, key, cid }, { cause: err });
+    }
+  };
+  const started: Promise<LocatedBlob>[] = [];
+  const ahead = (upto: number) => {
+    while (started.length < Math.min(upto, chunks.length)) {
+      const p = fetch(started.length);
+      p.catch(() => undefined); // awaited in order below; a failure is reported there
+      started.push(p);
+    }
+  };
+  try {
+    for (let i = 0; i < chunks.length; i++) {
+      ahead(i + 1 + concurrency);
+      yield await started[i]!;
+    }
+  } finally {
+    for (const r of await Promise.allSettled(started)) if (r.status === "fulfilled" && !(r.value instanceof Uint8Array)) await r.value.release();
+  }
+}

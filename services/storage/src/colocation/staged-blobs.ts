@@ -1,0 +1,74 @@
+import type { FileHandle } from "node:fs/promises";
+import { O3mlError } from "@o3ml/errors";
+import { cidOfDigest } from "@o3ml/integrity";
+import type { BlobWriter } from "../blob-writer.js";
+import type { HashPool } from "./hash-pool.js";
+
+/** A blob's bytes in a staged file. */
+export interface Cut {
+  offset: number;
+  length: number;
+}
+
+/** The CID and XXH3-128 of every cut, and the CRC-32 of every range. */
+export interface StagedBlobs {
+  cids: string[];
+  fast: Uint8Array[];
+  crcs: number[];
+  /** sha2-256 over all ranges, when asked for. */
+  sha256?: Uint8Array;
+}
+
+/**
+ * Turns the cuts of a staged file into blobs: each is read and hashed on the
+ * pool's threads and handed to `writer` (which uploads it unless the bucket
+ * has it), `concurrency` at a time, so reads run ahead of uploads by at most
+ * that many blobs. Beside them, one thread reads `ranges` in order for a
+ * CRC-32 each and, with `sha256`, the digest over all of them. Every task started has settled
+ * before this returns or throws: none reads the descriptor after the caller
+ * closes it (its number could be reused by another file).
+ */
+export async function writeStagedBlobs(
+  file: FileHandle,
+  cuts: Cut[],
+  ranges: [number, number][],
+  hashes: HashPool,
+  writer: BlobWriter,
+  concurrency: number,
+  what: string,
+  sha256 = false,
+): Promise<StagedBlobs> {
+  const unreadable = (err: unknown) =>
+    new O3mlError("ABORTED", `${what}: the staged file could not be read whole (${(err as Error).message}); was it changed meanwhile? Nothing was committed — try again`);
+  const whole = hashes.pass(file.fd, ranges, sha256).catch((err: unknown) => Promise.reject(unreadable(err)));
+  const cids = new Array<string>(cuts.length);
+  const fast = new Array<Uint8Array>(cuts.length);
+  let next = 0;
+  let failure: unknown;
+  const lane = async () => {
+    while (failure === undefined && next < cuts.length) {
+      const i = next++;
+      const cut = cuts[i]!;
+      try {
+        const got = await hashes.chunk(file.fd, cut.offset, cut.length).catch((err: unknown) => Promise.reject(unreadable(err)));
+        const { digest, bytes } = got;
+        cids[i] = cidOfDigest(digest);
+        fast[i] = got.fast;
+        await writer.write(cids[i]!, bytes);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, cuts.length) }, lane));
+  const pass = await whole.catch((err: unknown) => void (failure ??= err));
+  if (failure !== undefined || !pass) throw failure;
+  return { cids, fast, ...pass };
+}
+
+/** Cuts of `length` bytes from `offset` at `chunkSize` boundaries (none for an empty range). */
+export function cutsOf(offset: number, length: number, chunkSize: number): Cut[] {
+  const out: Cut[] = [];
+  for (let at = 0; at < length; at += chunkSize) out.push({ offset: offset + at, length: Math.min(chunkSize, length - at) });
+  return out;
+}
