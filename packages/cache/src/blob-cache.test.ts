@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -35,6 +35,19 @@ function age(dir: string, cid: string, secondsAgo: number) {
 }
 
 describe("BlobCache", () => {
+  it("makes its directory again when it was removed under it, and serves verified bytes", async () => {
+    const dir = tempDir();
+    const cache = await BlobCache.open({ dir, maxBytes: 100 * MiB });
+    const b = blob(200_000);
+    await (await cache.acquire(b.cid, b.src.open)).release();
+    rmSync(dir, { recursive: true, force: true });
+    const lease = await cache.acquire(b.cid, b.src.open);
+    expect(readFileSync(lease.path)).toEqual(b.bytes);
+    expect(b.src.opened).toBe(2);
+    await lease.release();
+    await cache.close();
+  });
+
   it("fetches on a miss, verifies, and serves later uses from disk", async () => {
     const cache = await BlobCache.open({ dir: tempDir(), maxBytes: 100 * MiB });
     const b = blob(300_000);

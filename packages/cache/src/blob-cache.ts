@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir, stat, unlink, utimes } from "node:fs/promises";
 import { resolve } from "node:path";
 import { O3mlError } from "@o3ml/errors";
@@ -79,6 +80,19 @@ export class BlobCache {
    * one fetch; across processes each fetches and the renames agree.
    */
   async acquire(cid: string, source: BlobSource, opts: AcquireOptions = {}): Promise<CacheLease> {
+    try {
+      return await this.acquireOnce(cid, source, opts);
+    } catch (err) {
+      // The directory was removed under a running cache (`rm -rf ~/.o3ml/cache`): make it again.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || existsSync(this.dir)) throw err;
+      await mkdir(this.dir, { recursive: true });
+      this.table.clear();
+      this.verified.clear();
+      return this.acquireOnce(cid, source, opts);
+    }
+  }
+
+  private async acquireOnce(cid: string, source: BlobSource, opts: AcquireOptions): Promise<CacheLease> {
     parseCid(cid); // also keeps anything but a CID out of file names
     await this.pins.pin(cid);
     try {
