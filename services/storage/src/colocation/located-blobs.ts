@@ -42,6 +42,8 @@ export async function* locatedBlobs(
       return got;
     } catch (err) {
       const e = O3mlError.from(err);
+      // A blob the manifest names is missing: data loss, not a missing file (as on the streamed path).
+      if (e.code === "NOT_FOUND") throw new O3mlError("INTEGRITY", `${what}: blob ${cid} of ${key} is missing from the bucket (data loss); restore it from another copy`, { key, cid }, { cause: err });
       throw new O3mlError(e.code, e.message.includes(key) ? e.message : `${what}: ${e.message}`, { ...e.details, key, cid }, { cause: err });
     }
   };
