@@ -123,6 +123,16 @@ class O3Client(MetadataMethods, CheckpointMethods):
             self._reopen()
         return self._own_channel
 
+    @_channel.setter
+    def _channel(self, channel: grpc.Channel) -> None:
+        # A wrapped channel (gRPC interceptors, as examples/digits/upload_hold.py installs) carries
+        # every call of this process; a process the client is used in later opens a plain channel
+        # from the connection, as it would anyway.
+        with self._reopen_lock:
+            self._own_channel = channel
+            self._own_stub = object_service_pb2_grpc.ObjectServiceStub(channel)
+            self._pid = os.getpid()
+
     @property
     def _stub(self) -> object_service_pb2_grpc.ObjectServiceStub:
         if self._pid != os.getpid():

@@ -1,6 +1,7 @@
 """How O3DataLoader starts workers: through a fork server for a dataset read from the service,
 forked for local shards or when the main module cannot be imported elsewhere; a transform that
-does not pickle is refused with a clear error."""
+does not pickle is refused with a clear error; a client used in another process opens a channel
+of its own."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import logging
 import os
 import pickle
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 from dataset_shards import build_version, local_source, numbered
 
-from o3ml import InvalidArgumentError, O3Client, O3DataLoader, O3ShardDataset
+from o3ml import InvalidArgumentError, O3Client, O3DataLoader, O3ShardDataset, UnavailableError
 from o3ml._datasets import ServiceShardSource
 from o3ml._datasets._main_module import _verdict
 from o3ml._datasets._workers import worker_context
@@ -84,3 +87,25 @@ def test_a_client_used_in_another_process_opens_a_channel_of_its_own() -> None:
     client._pid = -1
     own = client._channel
     assert own is not inherited and client._pid == os.getpid() and client._channel is own
+
+
+class Recording(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.methods: list[str] = []
+
+    def intercept_unary_unary(self, continuation: Any, details: grpc.ClientCallDetails, request: Any) -> Any:
+        self.methods.append(details.method)
+        return continuation(details, request)
+
+
+def test_a_channel_set_on_a_client_carries_its_calls_until_it_is_used_in_another_process() -> None:
+    client = O3Client("127.0.0.1:1")  # nothing listens: every call fails, after the interceptor saw it
+    recording = Recording()
+    client._channel = grpc.intercept_channel(client._channel, recording)  # as examples/digits/upload_hold.py does
+    with pytest.raises(UnavailableError):
+        client.stat("any")
+    assert recording.methods == ["/o3ml.v1.ObjectService/Stat"]
+    client._pid = -1  # as in a forked child (see above): a plain channel of its own, the wrapped one left alone
+    with pytest.raises(UnavailableError):
+        client.stat("any")
+    assert recording.methods == ["/o3ml.v1.ObjectService/Stat"]
