@@ -23,7 +23,7 @@ import torch.distributed.checkpoint as dcp
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.tensor import Shard, distribute_tensor
 
-from o3ml._dcp import O3StorageReader, O3StorageWriter
+from o3ml import O3StorageReader, O3StorageWriter
 
 STEP = 3
 
