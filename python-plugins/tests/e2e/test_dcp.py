@@ -1,6 +1,6 @@
 """torch.distributed.checkpoint on O3: 2 gloo ranks save sharded state dicts through
 O3StorageWriter; they load back with 2 ranks resharded and with 1 rank whole; a re-save uploads
-only the tensor that changed."""
+only the tensor that changed; a load whose read the connection breaks reads again."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 import torch.distributed.checkpoint as dcp
+from cutting_proxy import CuttingProxy
 from dcp_job import STEP, full_tensors
 from lightning_models import moto_service, service_env
 from servers import S3Endpoint, Service, free_port
 
-from o3ml import O3Client
-from o3ml._dcp import O3StorageReader, O3StorageWriter
+from o3ml import O3Client, O3StorageReader, O3StorageWriter
 
 JOB = Path(__file__).with_name("dcp_job.py")
 ROW_BYTES = 4 * 4  # a row of emb: 4 float32
@@ -89,3 +90,29 @@ def test_two_ranks_save_sharded_and_load_with_two_or_one_ranks(service: Service,
         target = {"model": {k: torch.zeros_like(v) for k, v in plain["model"].items()}, "step": 0}
         dcp.load(target, storage_reader=O3StorageReader(f"{url}/A", client=client, bucket=service.bucket), no_dist=True)
         assert target["step"] == STEP + 1 and torch.equal(target["model"]["emb"], plain["model"]["emb"])
+
+
+class CutOnFirstRead(O3StorageReader):
+    """Breaks the connection under the first data read of a load (the metadata read goes through)."""
+
+    def __init__(self, proxy: CuttingProxy, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.proxy = proxy
+
+    def read_data(self, plan: Any, planner: Any) -> Any:
+        self.proxy.cut_next()
+        return super().read_data(plan, planner)
+
+
+@pytest.mark.filterwarnings("ignore:torch.distributed is disabled")
+def test_a_load_whose_read_the_connection_breaks_reads_again(service: Service, caplog: pytest.LogCaptureFixture) -> None:
+    url = f"o3://{service.bucket}/tests/dcp-cut-{uuid.uuid4().hex[:8]}"
+    saved = {"model": full_tensors(), "step": STEP}
+    with O3Client(service.address) as client:
+        dcp.save(saved, storage_writer=O3StorageWriter(url, client=client, bucket=service.bucket), no_dist=True)
+    target = {"model": {k: torch.zeros_like(v) for k, v in saved["model"].items()}, "step": 0}
+    with CuttingProxy(service.address) as proxy, O3Client(proxy.address) as client:
+        dcp.load(target, storage_reader=CutOnFirstRead(proxy, url, client=client, bucket=service.bucket), no_dist=True)
+    assert proxy.cuts == 1 and proxy.connections == 2
+    assert "failed with UNAVAILABLE" in caplog.text and "trying again" in caplog.text
+    assert target["step"] == STEP and all(torch.equal(target["model"][k], v) for k, v in saved["model"].items())

@@ -20,7 +20,7 @@ does not survive a ``fork`` made while another thread of the parent is inside a 
 then skips its fork handlers, and the child's calls fail, hang or abort), which is why
 ``fork_safe`` is False and ``O3DataLoader`` starts workers through a fork server instead. A call
 the connection broke (UNAVAILABLE) is retried on a new channel, a bounded number of times
-(``_retry``).
+(``o3ml._retry``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from .._client import Connection, O3Client
 from .._errors import FailedPreconditionError, IntegrityError, InvalidArgumentError, O3mlError
 from ..gen import blob_service_pb2 as pb
 from ..gen import blob_service_pb2_grpc, manifest_pb2
-from ._retry import Retrying
+from .._retry import Retrying
 from ._split_index import DatasetVersion
 from ._tar import BytesLike
 

@@ -29,9 +29,9 @@ from torch.distributed.checkpoint.storage import StorageReader
 from torch.futures import Future
 
 from .._client import O3Client
-from .._datasets._retry import Retrying
 from .._errors import FailedPreconditionError, IntegrityError, NotFoundError, error_for_code
 from .._o3_url import service_bucket, url_of
+from .._retry import Retrying
 from .._shared_client import shared_client
 from ..gen import object_service_pb2 as pb
 from ._layout import ItemLocation, checkpoint_key, is_o3_id, metadata_key

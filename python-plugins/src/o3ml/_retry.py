@@ -1,11 +1,13 @@
-"""Retrying a shard transfer that the connection broke, a bounded number of times.
+"""Retrying a read from the service that the connection broke, a bounded number of times.
 
 A call to the service can fail on the way without the service having refused anything: a stream
 cut when a connection dropped, a service restarting, a proxy closing an idle connection. gRPC
-reports all of these as UNAVAILABLE, as the service does when its store is briefly out of reach. Such a call is tried again on a new channel (the old one may
-be what broke), after a growing, jittered pause, at most ``ATTEMPTS`` times in all, so a service
-that is really gone still fails the epoch within seconds. Every other status is an answer from the
-service (not found, integrity, permission, ...) and is raised at once.
+reports all of these as UNAVAILABLE, as the service does when its store is briefly out of reach.
+Such a call is tried again after a growing, jittered pause, at most ``ATTEMPTS`` times in all, so
+a service that is really gone still fails the epoch or the load within seconds. Every other
+status is an answer from the service (not found, integrity, permission, ...) and is raised at
+once. Used by the dataset reader (shard fetches) and the distributed-checkpoint reader (ranged
+object reads); only reads are retried, since trying one again changes nothing stored.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TypeVar
 
 import grpc
 
-from .._errors import O3mlError, _trailing_code, error_for_code, from_rpc_error
+from ._errors import O3mlError, _trailing_code, error_for_code, from_rpc_error
 
 __all__ = ["ATTEMPTS", "Retrying"]
 
@@ -38,7 +40,9 @@ _CONNECT_FAILURES = ("failed to connect", "connection refused", "connect failed"
 class Retrying:
     """Runs calls against the service at ``address``, retrying those the connection broke.
 
-    ``reconnect`` is called before each retry, to drop the channel the failed call used.
+    ``reconnect`` is called before each retry, to drop the channel the failed call used when
+    the caller owns it (the channel may be what broke); a caller on a shared client passes a
+    no-op, and gRPC connects that channel again on the next call.
     """
 
     def __init__(self, address: str, reconnect: Callable[[], None]) -> None:
