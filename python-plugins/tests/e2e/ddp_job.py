@@ -6,7 +6,10 @@ an ``O3DataModule`` with 2 workers and appends one JSON line per training batch 
 read each sample. It also writes a ``start`` line (the checkpoint it resumed from) and, when fit
 ends, an ``end`` line (the checkpoint this rank saved last, if any). Checkpoints go to O3 through
 ``O3CheckpointIO`` every ``--every`` steps; ``O3ResumeCallback`` resumes the run. With
-``--stall-at N`` each rank prints ``STALLED <rank>`` after step N and waits to be killed.
+``--stall-at N`` each rank prints ``STALLED <rank>`` after step N and waits to be killed. With
+``--hold <file>`` rank 0 resolves the dataset before it starts rank 1, prints ``RESOLVED``, and
+waits for ``<file>`` to exist (the test pushes a newer version meanwhile, which rank 1, started
+after, resolves on its own).
 
 Lightning and torch are imported inside ``main``: the data-loader fork server imports this module
 once more (it holds the ``transform``), and that import stays cheap.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -52,7 +56,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--stall-at", type=int, default=0)
+    parser.add_argument("--hold", default="")
     args = parser.parse_args()
+    # What O3DataModule says about the version each rank reads, for the test to see.
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("o3ml.lightning").setLevel(logging.INFO)
 
     def record(trainer: pl.Trainer, **fields: Any) -> None:
         with open(Path(args.records) / f"rank{trainer.global_rank}.jsonl", "a") as f:
@@ -80,7 +88,10 @@ def main() -> None:
     class Report(pl.Callback):
         def on_train_start(self, trainer: pl.Trainer, module: Any) -> None:
             info = resume.resumed_from
-            record(trainer, event="start", resumed_from=info.cid if info else None, resumed_step=info.step if info else None)
+            record(
+                trainer, event="start", resumed_from=info.cid if info else None, resumed_step=info.step if info else None,
+                dataset_cid=data.dataset_cid,
+            )
 
         def on_train_batch_end(self, trainer: pl.Trainer, *_: Any) -> None:
             if trainer.global_step == args.stall_at:
@@ -104,6 +115,10 @@ def main() -> None:
         num_sanity_val_steps=0,
     )
     data = O3DataModule(args.dataset, batch_size=3, num_workers=2, shuffle_seed=4, shuffle_buffer=6, decode=None, transform=tag_worker)
+    if args.hold and "LOCAL_RANK" not in os.environ:  # rank 0, before fit starts rank 1
+        say(f"RESOLVED {data.dataset_cid}")
+        while not os.path.exists(args.hold):
+            time.sleep(0.1)
     trainer.fit(Model(), datamodule=data)
     say(f"DONE {trainer.global_rank}")
 

@@ -4,7 +4,9 @@ reading an O3DataModule with 2 workers per rank, killed with SIGKILL mid-epoch a
 Only rank 0 saves checkpoints, every rank resumes from the same one, the 2 x 2 readers read
 disjoint parts of each epoch, and across the kill and the resume every sample of the epoch is
 trained on exactly once (the batches trained after the last checkpoint are trained again, as
-the resume goes back to that checkpoint)."""
+the resume goes back to that checkpoint). Ranks resolve a dataset named without a version on
+their own: when a newer version is pushed between rank 0's resolve and rank 1's, both still read
+the one rank 0 resolved."""
 
 from __future__ import annotations
 
@@ -154,3 +156,36 @@ def test_ddp_job_killed_mid_epoch_resumes_with_every_sample_seen_once(service: S
         every = [key for part in parts.values() for key in part]
         assert len(every) == len(set(every)), f"{job} epoch {epoch}: readers overlap"
     assert all(len(part) == SAMPLES // 4 for part in parts.values())
+
+
+def test_ranks_read_the_version_rank_0_resolved_when_a_newer_one_is_pushed_meanwhile(
+    service: Service, tmp_path: Path, jobs: list[Job]
+) -> None:
+    name = f"tests/ddp-version-{uuid.uuid4().hex[:8]}"
+    expected = sorted(image_folder(tmp_path / "v1", {"train": SAMPLES}, size=5000))
+    first = push(service, tmp_path / "v1", name)
+    # As many samples (so both versions take as many steps), under keys v1 does not have.
+    newer = sorted(image_folder(tmp_path / "v2", {"train": SAMPLES}, size=5000, classes=4, seed=1))
+    assert set(newer) - set(expected)
+    run = f"tests/ddp-version-run-{uuid.uuid4().hex[:8]}"
+    folder = tmp_path / "records"
+    folder.mkdir()
+    hold = tmp_path / "pushed"
+    job = Job(
+        service, tmp_path, "version", "--dataset", name, "--dirpath", f"o3://{service.bucket}/{run}", "--run", run,
+        "--records", str(folder), "--epochs", "1", "--every", "100", "--hold", str(hold),
+    )
+    jobs.append(job)
+    job.wait_for(f"RESOLVED {first['cid']}")
+    second = push(service, tmp_path / "v2", name)
+    assert second["cid"] != first["cid"]
+    hold.touch()
+    job.wait_for("DONE 0", "DONE 1")
+    job.finish()
+    # Rank 1 started after the push and resolved the newer version itself; it was pinned to rank 0's.
+    assert any(f"the version rank 0 resolved, not {name}@{second['version']}" in line for line in job.lines), "\n".join(job.lines[-40:])
+
+    lines = records(folder)
+    assert {r["rank"]: r["dataset_cid"] for r in lines if r["event"] == "start"} == {0: first["cid"], 1: first["cid"]}
+    seen = Counter(key for r in lines if r["event"] == "batch" for key in r["keys"])
+    assert sorted(seen) == expected and set(seen.values()) == {1}
