@@ -4,8 +4,9 @@ A worker started through a fork server first makes its ``__main__`` the program'
 again (multiprocessing's ``prepare``), importing it unless the fork server already holds it. Python
 means the fork server to preload it (its default preload list is ``["__main__"]``), but never hands
 the fork server the main module's path, so without this every worker of every epoch would import
-the training script and everything it imports (Lightning alone takes seconds). The parent passes
-what ``prepare`` needs in ``O3ML_FORK_SERVER_MAIN`` (JSON, after this package is imported) for the moment it starts the fork server.
+the training script and everything it imports (Lightning alone takes seconds). The parent puts
+what ``prepare`` needs in ``O3ML_FORK_SERVER_MAIN`` (JSON) for the moment it starts the fork
+server; this module reads it after the package is imported.
 
 A main module that cannot be imported here (one that starts processes at import, outside an
 ``if __name__ == "__main__":`` guard) is only reported: each worker then imports it itself and
