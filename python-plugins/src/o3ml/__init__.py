@@ -2,8 +2,11 @@
 
 ``O3Client`` streams named objects of any size through the o3ml storage service
 (start it with ``npx o3ml serve``); every failure is an ``O3mlError`` subclass named after its
-code in ``proto/o3ml/v1/errors.proto``.
+code in ``proto/o3ml/v1/errors.proto``. The names that need PyTorch (datasets and
+``torch.distributed.checkpoint`` storage) load on first use.
 """
+
+import importlib
 
 from ._checkpoint_info import CheckpointInfo, VerifyResult
 from ._checkpoint_select import CheckpointPath, select_checkpoint
@@ -41,6 +44,8 @@ __all__ = [
     "O3Client",
     "O3ShardDataset",
     "O3DataLoader",
+    "O3StorageWriter",
+    "O3StorageReader",
     "RunInfo",
     "ObjectInfo",
     "CheckpointInfo",
@@ -71,18 +76,25 @@ __all__ = [
     "InternalError",
 ]
 
-# The dataset classes need PyTorch, which the base install does not: they load on first use, so
-# `import o3ml` works without it and `from o3ml import O3ShardDataset` says what to install.
-_DATASET_NAMES = frozenset({"O3ShardDataset", "O3DataLoader"})
+# The dataset classes and the distributed-checkpoint storage need PyTorch, which the base install
+# does not: they load on first use, so `import o3ml` works without it (and without importing
+# torch.distributed), and `from o3ml import O3ShardDataset` says what to install.
+_LAZY_MODULES = {
+    "O3ShardDataset": "_datasets",
+    "O3DataLoader": "_datasets",
+    "O3StorageWriter": "_dcp",
+    "O3StorageReader": "_dcp",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name not in _DATASET_NAMES:
+    module = _LAZY_MODULES.get(name)
+    if module is None:
         raise AttributeError(f"module 'o3ml' has no attribute {name!r}")
     try:
-        from . import _datasets
+        loaded = importlib.import_module(f".{module}", __name__)
     except ModuleNotFoundError as err:
-        if err.name not in ("torch", "numpy"):
+        if err.name is None or err.name.partition(".")[0] not in ("torch", "numpy"):
             raise
         raise ImportError(f"o3ml.{name} needs PyTorch ({err.name} is not installed): pip install o3ml[lightning]") from err
-    return getattr(_datasets, name)
+    return getattr(loaded, name)

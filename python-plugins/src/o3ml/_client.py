@@ -2,7 +2,9 @@
 
 The service stores each object in O3 as content-addressed blobs, a manifest and a ref; this client
 only streams bytes and translates failures into ``O3mlError`` subclasses. One client may be shared
-by threads; it must not cross ``fork`` (gRPC channels do not survive it): create one per process.
+by threads. A gRPC channel must not be used in a process forked after it was made, so a client
+opens a new channel from its ``Connection`` (address, token, TLS files, deadline, message limit)
+the first time it is used in another process; the inherited channel is left alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import BinaryIO, Callable, TypeVar
 
@@ -42,6 +45,35 @@ _ATTACH_TIMEOUT = 30.0
 _T = TypeVar("_T")
 
 
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the service: what another process (a data-loader worker) opens its own channel from.
+
+    Resolved once, environment defaults included, so every process of a job connects the same way
+    whatever its own environment says (forkserver workers inherit the environment the fork server
+    started with, not the trainer's).
+    """
+
+    address: str
+    token: str = field(default="", repr=False)
+    tls: TlsFiles = TlsFiles()
+    timeout: float | None = None
+    max_message: int = _MAX_MESSAGE
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+    def open_channel(self) -> grpc.Channel:
+        options = [
+            ("grpc.max_receive_message_length", self.max_message),
+            ("grpc.max_send_message_length", self.max_message),
+        ]
+        if self.tls.enabled:
+            return grpc.secure_channel(self.address, channel_credentials(self.tls), options=options)
+        return grpc.insecure_channel(self.address, options=options)
+
+
 class O3Client(MetadataMethods, CheckpointMethods):
     """Client of the o3ml storage service.
 
@@ -66,20 +98,57 @@ class O3Client(MetadataMethods, CheckpointMethods):
         token = token if token is not None else os.environ.get("O3ML_TOKEN", "")
         if token and not (token.isascii() and token.isprintable() and not any(c.isspace() for c in token)):
             raise ValueError("the o3ml token must be printable ASCII without spaces; check O3ML_TOKEN")
-        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
-        self._timeout = timeout
-        options = [
-            ("grpc.max_receive_message_length", _MAX_MESSAGE),
-            ("grpc.max_send_message_length", _MAX_MESSAGE),
-        ]
-        tls = TlsFiles.resolve(tls_ca, tls_cert, tls_key)
-        self.tls: bool = tls.enabled
-        self._channel = (
-            grpc.secure_channel(self.address, channel_credentials(tls), options=options)
-            if tls.enabled
-            else grpc.insecure_channel(self.address, options=options)
-        )
-        self._stub = object_service_pb2_grpc.ObjectServiceStub(self._channel)
+        self._attach(Connection(self.address, token, TlsFiles.resolve(tls_ca, tls_cert, tls_key), timeout))
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> O3Client:
+        """A client of ``connection`` exactly, with no environment defaults applied."""
+        client = cls.__new__(cls)
+        client.address = connection.address
+        client._attach(connection)
+        return client
+
+    def _attach(self, connection: Connection) -> None:
+        #: How this client reaches the service; picklable, so other processes can connect alike.
+        self.connection = connection
+        self._metadata: tuple[tuple[str, str], ...] = connection.metadata
+        self._timeout = connection.timeout
+        self.tls: bool = connection.tls.enabled
+        self._reopen_lock = threading.Lock()
+        self._pid = os.getpid()
+        self._own_channel = connection.open_channel()
+        self._own_stub = object_service_pb2_grpc.ObjectServiceStub(self._own_channel)
+
+    @property
+    def _channel(self) -> grpc.Channel:
+        if self._pid != os.getpid():
+            self._reopen()
+        return self._own_channel
+
+    @_channel.setter
+    def _channel(self, channel: grpc.Channel) -> None:
+        # A wrapped channel (gRPC interceptors, as examples/digits/upload_hold.py installs) carries
+        # every call of this process; a process the client is used in later opens a plain channel
+        # from the connection, as it would anyway.
+        with self._reopen_lock:
+            self._own_channel = channel
+            self._own_stub = object_service_pb2_grpc.ObjectServiceStub(channel)
+            self._pid = os.getpid()
+
+    @property
+    def _stub(self) -> object_service_pb2_grpc.ObjectServiceStub:
+        if self._pid != os.getpid():
+            self._reopen()
+        return self._own_stub
+
+    def _reopen(self) -> None:
+        # In a forked child the inherited channel belongs to the parent's gRPC state: never call,
+        # close or even touch it here; a channel of this process's own replaces it.
+        with self._reopen_lock:
+            if self._pid != os.getpid():
+                self._own_channel = self.connection.open_channel()
+                self._own_stub = object_service_pb2_grpc.ObjectServiceStub(self._own_channel)
+                self._pid = os.getpid()
 
     def put(
         self,
@@ -182,7 +251,8 @@ class O3Client(MetadataMethods, CheckpointMethods):
 
     def close(self) -> None:
         """Closes the channel; calls in flight are cancelled."""
-        self._channel.close()
+        if self._pid == os.getpid():
+            self._own_channel.close()
 
     def __enter__(self) -> O3Client:
         return self

@@ -7,10 +7,18 @@ delivered and carries on from there, with the workers rotated so that the round-
 where it stopped (``_order.resume_point``). Works with a plain ``DataLoader`` iterator, any
 ``num_workers``, and Lightning, which saves ``state_dict()`` of a training dataloader that has
 one in its checkpoints and calls ``load_state_dict`` before iterating again.
+
+Under DDP every rank must run the same number of steps: a rank with one batch more than the
+others waits forever in its extra gradient all-reduce. The ranks' shares of a split differ by at
+most one sample, and so their batch counts by at most one per worker; every rank works out the
+batch count of each rank from the same numbers, and with ``even_batches`` (the default) stops the
+epoch at the smallest, leaving the few samples beyond it unread that epoch (a warning says how
+many). Workers start through a fork server when the dataset reads from the service (``_workers``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,9 +26,12 @@ from torch.utils.data import DataLoader
 
 from .._errors import FailedPreconditionError, InvalidArgumentError
 from ._dataset import Iteration, O3ShardDataset
-from ._order import batches_of, stream_lengths
+from ._order import Layout, batches_of, stream_lengths
+from ._workers import explain_unpicklable, worker_context
 
 __all__ = ["O3DataLoader"]
+
+log = logging.getLogger(__name__)
 
 _STATE_FORMAT = 1
 # State fields that fix the order of an epoch: a mid-epoch resume needs them unchanged.
@@ -36,6 +47,11 @@ class O3DataLoader(DataLoader):  # type: ignore[type-arg]
     epoch, or None). ``progress`` returns the batches of the current epoch the consumer has
     finished with, when that differs from what this loader handed out (a trainer that fetches
     batches ahead); by default every batch handed out counts as consumed.
+
+    With several ranks, ``even_batches`` ends each rank's epoch at the batch count of the
+    rank with the fewest, so DDP ranks step together (see the module's notes). Workers of a
+    dataset read from the service start through a fork server unless ``multiprocessing_context``
+    says otherwise: functions the workers need must then pickle.
     """
 
     dataset: O3ShardDataset
@@ -49,6 +65,7 @@ class O3DataLoader(DataLoader):  # type: ignore[type-arg]
         drop_last: bool = False,
         epoch_source: Callable[[], int | None] | None = None,
         progress: Callable[[], int | None] | None = None,
+        even_batches: bool = True,
         **kwargs: Any,
     ) -> None:
         if not isinstance(dataset, O3ShardDataset):
@@ -58,7 +75,14 @@ class O3DataLoader(DataLoader):  # type: ignore[type-arg]
                 "O3DataLoader cannot keep workers between epochs (persistent_workers=True): each epoch's "
                 "workers must start from the dataset's epoch and position"
             )
-        super().__init__(dataset, batch_size=batch_size, num_workers=num_workers, drop_last=drop_last, **kwargs)
+        given = kwargs.pop("multiprocessing_context", None)
+        context = worker_context(dataset.source, num_workers, given)
+        self._fork_server = given is None and context is not None
+        super().__init__(
+            dataset, batch_size=batch_size, num_workers=num_workers, drop_last=drop_last, multiprocessing_context=context, **kwargs
+        )
+        self.even_batches = even_batches
+        self._warned_uneven = False
         self.epoch = dataset.epoch
         self._epoch_source = epoch_source
         self._progress = progress
@@ -76,8 +100,16 @@ class O3DataLoader(DataLoader):  # type: ignore[type-arg]
         return self.batch_size or 1
 
     def __len__(self) -> int:
-        """Batches this rank yields in an epoch: each worker batches its own share of the samples."""
+        """Batches this rank yields in an epoch: each worker batches its own share of the samples.
+
+        With ``even_batches`` and several ranks, the count of the rank with the fewest.
+        """
         layout = self.dataset.layout(max(1, self.num_workers))
+        if not self.even_batches or layout.world_size == 1:
+            return self._batches_of(layout)
+        return min(self._batches_of(Layout(rank, layout.world_size, layout.streams)) for rank in range(layout.world_size))
+
+    def _batches_of(self, layout: Layout) -> int:
         return sum(batches_of(n, self._per_batch, self.drop_last) for n in stream_lengths(self.dataset.index.total, layout))
 
     def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
@@ -91,14 +123,40 @@ class O3DataLoader(DataLoader):  # type: ignore[type-arg]
         self.epoch, self._base, self._handed_out = epoch, consumed, 0
         self.dataset.set_epoch(epoch)
         layout = self.dataset.layout()
+        limit = len(self)
+        self._warn_if_uneven(limit)
         self.dataset._next = Iteration(epoch, consumed, self._per_batch, self.drop_last, layout.rank, layout.world_size)
-        inner = super().__iter__()
-        if self.num_workers > 0:
-            # The workers took their copy of the plan when they started; the main process's copy is spent.
-            self.dataset._next = None
-        for batch in inner:
+        try:
+            inner = super().__iter__()
+        except Exception as err:
+            clearer = explain_unpicklable(err) if self._fork_server else None
+            if clearer is not None:
+                raise clearer from err
+            raise
+        finally:
+            if self.num_workers > 0:
+                # The workers took their copy of the plan when they started; the main process's copy is spent.
+                self.dataset._next = None
+        # With even_batches this rank may have more batches than it may yield: stop at the limit,
+        # before asking the workers for one more.
+        remaining = limit - consumed
+        for batch in inner if remaining > 0 else ():
             self._handed_out += 1
             yield batch
+            if self._handed_out >= remaining:
+                break
+
+    def _warn_if_uneven(self, limit: int) -> None:
+        layout = self.dataset.layout(max(1, self.num_workers))
+        mine = self._batches_of(layout)
+        if mine > limit and not self._warned_uneven:
+            self._warned_uneven = True
+            log.warning(
+                "rank %d of %d ends each epoch of %s after %d of its %d batches, so that every rank runs the same "
+                "number of steps (a DDP rank with more would wait forever); the samples of its last %d batches "
+                "are not read that epoch. A split of a multiple of ranks x workers x batch size samples loses none",
+                layout.rank, layout.world_size, self.dataset.spec, limit, mine, mine - limit,
+            )
 
     def _start(self) -> tuple[int, int]:
         """The epoch this iteration reads and the batches of it already consumed."""

@@ -11,6 +11,16 @@ Two ways to get a shard's bytes (``cache``):
 - ``"auto"`` (default): ``"host"`` when the service address is a loopback one, else
   ``"stream"``; and ``"stream"`` from the first Fetch whose file cannot be opened here (a
   service in another container behind a forwarded port).
+
+Processes: the source keeps the client's ``Connection`` (address, token, TLS files, deadline,
+message limit), never a channel, when it is pickled into a data-loader worker, and a worker
+forked from this process opens a channel of its own from it (``O3Client`` does that on first
+use in a new process). That is not enough to make forked workers safe, though: gRPC's own state
+does not survive a ``fork`` made while another thread of the parent is inside a gRPC call (gRPC
+then skips its fork handlers, and the child's calls fail, hang or abort), which is why
+``fork_safe`` is False and ``O3DataLoader`` starts workers through a fork server instead. A call
+the connection broke (UNAVAILABLE) is retried on a new channel, a bounded number of times
+(``o3ml._retry``).
 """
 
 from __future__ import annotations
@@ -27,10 +37,11 @@ from typing import Any, Literal
 import grpc
 
 from .._cid import digest_of, verify_blob
-from .._client import O3Client
-from .._errors import FailedPreconditionError, IntegrityError, InvalidArgumentError, O3mlError, from_rpc_error
+from .._client import Connection, O3Client
+from .._errors import FailedPreconditionError, IntegrityError, InvalidArgumentError, O3mlError
 from ..gen import blob_service_pb2 as pb
 from ..gen import blob_service_pb2_grpc, manifest_pb2
+from .._retry import Retrying
 from ._split_index import DatasetVersion
 from ._tar import BytesLike
 
@@ -40,34 +51,39 @@ log = logging.getLogger(__name__)
 
 CacheMode = Literal["auto", "host", "stream"]
 _MODES = ("auto", "host", "stream")
-_BEARER = "Bearer "
 _REMEDY = "run `o3ml dataset verify` to find every damaged shard, and push the dataset again"
 
 
 class ServiceShardSource:
     """Dataset versions and shards from the o3ml service that ``client`` talks to.
 
-    ``client`` defaults to one configured from ``O3ML_SERVICE`` and ``O3ML_TOKEN``. Only its
-    address, token and deadline are kept: each process (each data-loader worker) opens its own
-    channel, since gRPC channels do not survive ``fork``.
+    ``client`` defaults to one configured from ``O3ML_SERVICE``, ``O3ML_TOKEN`` and
+    ``O3ML_TLS_*``. Its ``Connection`` is what workers connect with (see the module's notes).
     """
+
+    #: Workers must not be forked from a process using this source (see the module's notes).
+    fork_safe = False
 
     def __init__(self, client: O3Client | None = None, *, cache: CacheMode = "auto") -> None:
         if cache not in _MODES:
             raise InvalidArgumentError(f"cache must be one of {', '.join(_MODES)}, not {cache!r}")
         client = client if client is not None else O3Client()
-        self.address = client.address
-        self._token = _token_of(client)
-        self._timeout = client._timeout
+        self.connection: Connection = client.connection
+        self.address = self.connection.address
         self.cache: CacheMode = cache
         self._host = cache == "host" or (cache == "auto" and is_loopback(self.address))
         self._client: O3Client | None = client
-        self._pid = os.getpid()
+        self._retrying = Retrying(self.address, self._reconnect)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_client"] = None
+        del state["_retrying"]
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._retrying = Retrying(self.address, self._reconnect)
 
     @property
     def transport(self) -> str:
@@ -78,8 +94,11 @@ class ServiceShardSource:
         return f"the o3ml service at {self.address}"
 
     def resolve(self, spec: str) -> DatasetVersion:
-        stub = blob_service_pb2_grpc.DatasetServiceStub(self._channel())
-        response: pb.ResolveDatasetResponse = self._call(stub.Resolve, pb.ResolveDatasetRequest(spec=spec))
+        request = pb.ResolveDatasetRequest(spec=spec)
+        response: pb.ResolveDatasetResponse = self._retrying.call(
+            f"resolve dataset {spec}",
+            lambda: self._call(blob_service_pb2_grpc.DatasetServiceStub(self._channel()).Resolve, request),
+        )
         info = response.info
         return DatasetVersion(info.name, info.version, info.cid, response.manifest)
 
@@ -99,8 +118,14 @@ class ServiceShardSource:
 
     def _fetch(self, shard: manifest_pb2.ShardEntry, where: str) -> tuple[str, str] | None:
         """The cache file and lease of ``shard``; None (and stream from now on) if the file is not here."""
-        stub = blob_service_pb2_grpc.BlobServiceStub(self._channel())
-        response: pb.FetchBlobResponse = self._call(stub.Fetch, pb.FetchBlobRequest(cid=shard.cid), where, shard.cid)
+        request = pb.FetchBlobRequest(cid=shard.cid)
+        try:
+            response: pb.FetchBlobResponse = self._retrying.call(
+                f"fetch {where} (cid {shard.cid})",
+                lambda: self._call(blob_service_pb2_grpc.BlobServiceStub(self._channel()).Fetch, request),
+            )
+        except O3mlError as err:
+            raise _naming(err, where, shard.cid) from None
         if os.access(response.path, os.R_OK):
             return response.path, response.lease
         self._release(response.lease)
@@ -118,34 +143,23 @@ class ServiceShardSource:
         return None
 
     def _release(self, lease: str) -> None:
-        stub = blob_service_pb2_grpc.BlobServiceStub(self._channel())
+        request = pb.ReleaseBlobRequest(lease=lease)
         try:
-            self._call(stub.Release, pb.ReleaseBlobRequest(lease=lease))
+            self._retrying.call(
+                f"release cache lease {lease}",
+                lambda: self._call(blob_service_pb2_grpc.BlobServiceStub(self._channel()).Release, request),
+            )
         except O3mlError as err:
             # The pin ends with the service anyway; a failed release must not fail the epoch.
             log.warning("could not release cache lease %s at %s: %s", lease, self.address, err)
 
     def _get(self, shard: manifest_pb2.ShardEntry, where: str) -> bytearray:
-        stub = blob_service_pb2_grpc.BlobServiceStub(self._channel())
-        expected = digest_of(shard.cid)
         data = bytearray(shard.size)
-        digest = hashlib.sha256()
-        received = 0
         try:
-            for message in stub.Get(pb.GetBlobRequest(cid=shard.cid), metadata=self._metadata(), timeout=self._timeout):
-                chunk = message.data
-                end = received + len(chunk)
-                if end > shard.size:
-                    raise IntegrityError(
-                        f"{where} (cid {shard.cid}): the service sent more than the manifest's {shard.size} bytes; {_REMEDY}",
-                        {"cid": shard.cid},
-                    )
-                data[received:end] = chunk
-                digest.update(chunk)
-                received = end
-        except grpc.RpcError as err:
-            raise _naming(from_rpc_error(err, self.address), where, shard.cid) from None
-        if received != shard.size or digest.digest() != expected:
+            received, digest = self._retrying.call(f"read {where} (cid {shard.cid})", lambda: self._receive(shard, where, data))
+        except O3mlError as err:
+            raise _naming(err, where, shard.cid) from None
+        if received != shard.size or digest != digest_of(shard.cid):
             verify_blob(shard.cid, memoryview(data)[:received], where, _REMEDY)
             raise IntegrityError(
                 f"{where} (cid {shard.cid}): the service sent {received} bytes, the manifest says {shard.size}; {_REMEDY}",
@@ -153,21 +167,36 @@ class ServiceShardSource:
             )
         return data
 
-    def _metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", _BEARER + self._token),) if self._token else ()
+    def _receive(self, shard: manifest_pb2.ShardEntry, where: str, data: bytearray) -> tuple[int, bytes]:
+        """One try at streaming the shard into ``data``: the bytes received and their sha2-256."""
+        stub = blob_service_pb2_grpc.BlobServiceStub(self._channel())
+        digest = hashlib.sha256()
+        received = 0
+        for message in stub.Get(pb.GetBlobRequest(cid=shard.cid), metadata=self.connection.metadata, timeout=self.connection.timeout):
+            chunk = message.data
+            end = received + len(chunk)
+            if end > shard.size:
+                raise IntegrityError(
+                    f"{where} (cid {shard.cid}): the service sent more than the manifest's {shard.size} bytes; {_REMEDY}",
+                    {"cid": shard.cid},
+                )
+            data[received:end] = chunk
+            digest.update(chunk)
+            received = end
+        return received, digest.digest()
 
     def _channel(self) -> grpc.Channel:
-        if self._client is None or self._pid != os.getpid():
-            self._client = O3Client(self.address, self._token, timeout=self._timeout)
-            self._pid = os.getpid()
-        return self._client._channel
+        if self._client is None:
+            self._client = O3Client.from_connection(self.connection)
+        return self._client._channel  # a channel of this process's own (O3Client sees to that)
 
-    def _call(self, method: Any, request: object, where: str | None = None, cid: str | None = None) -> Any:
-        try:
-            return method(request, metadata=self._metadata(), timeout=self._timeout)
-        except grpc.RpcError as err:
-            error = from_rpc_error(err, self.address)
-            raise (_naming(error, where, cid) if where else error) from None
+    def _reconnect(self) -> None:
+        # The failed call's channel may be what broke: the next try gets a new one. The old one
+        # is not closed, since another thread of this process may still be using it.
+        self._client = None
+
+    def _call(self, method: Any, request: object) -> Any:
+        return method(request, metadata=self.connection.metadata, timeout=self.connection.timeout)
 
 
 @contextmanager
@@ -193,13 +222,6 @@ def _naming(error: O3mlError, where: str | None, cid: str | None) -> O3mlError:
         return error
     details = {**error.details, "cid": cid}
     return type(error)(f"{where} (cid {cid}): {error}", details)
-
-
-def _token_of(client: O3Client) -> str:
-    for key, value in client._metadata:
-        if key == "authorization" and value.startswith(_BEARER):
-            return value[len(_BEARER) :]
-    return ""
 
 
 def is_loopback(address: str) -> bool:

@@ -3,7 +3,9 @@
 ``O3ShardDataset`` orders, partitions, reads and decodes samples the same way whatever the
 source; a source only resolves ``name@version`` to a manifest and hands out the verified bytes
 of one shard at a time. Sources are pickled into data-loader workers, so they hold settings,
-never open connections (each process opens its own).
+never open connections (each process opens its own). A source whose connections do not survive
+a fork of a busy process sets ``fork_safe = False`` (``ServiceShardSource``, gRPC):
+``O3DataLoader`` then starts its workers through a fork server (``_workers``).
 """
 
 from __future__ import annotations

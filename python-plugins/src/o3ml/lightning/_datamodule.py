@@ -15,7 +15,6 @@ from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.trainer.states import TrainerFn
-from lightning.pytorch.utilities.warnings import PossibleUserWarning
 
 from .._client import O3Client
 from .._datasets import O3DataLoader, O3ShardDataset, ServiceShardSource, ShardSource
@@ -33,7 +32,8 @@ _LATEST = "latest"
 # Lightning warns about every IterableDataset with a length, since a naive one yields duplicates
 # from each worker. O3ShardDataset partitions by worker and O3DataLoader counts each worker's
 # partial batch, so the length Lightning sees is exact.
-warnings.filterwarnings("ignore", message="Your `IterableDataset` has `__len__` defined", category=PossibleUserWarning)
+# (Lightning raises it as a plain UserWarning, of which PossibleUserWarning is a subclass.)
+warnings.filterwarnings("ignore", message="Your `IterableDataset` has `__len__` defined", category=UserWarning)
 
 
 class O3DataModule(pl.LightningDataModule):
@@ -47,6 +47,7 @@ class O3DataModule(pl.LightningDataModule):
     (``eval_transform`` for val and test, when given). ``dataset_cid`` is the manifest CID of the
     version in use; an ``O3CheckpointIO`` without a dataset CID records it with each checkpoint.
     Resuming a run of ``"name"`` or ``"name@latest"`` reads the version the run started on.
+    Under DDP every rank reads the version rank 0 resolved, and its own part of each epoch.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class O3DataModule(pl.LightningDataModule):
         return self.version.cid
 
     def setup(self, stage: str) -> None:
+        self._agree_on_version()
         cid = self.dataset_cid
         checkpoint_io = getattr(getattr(self.trainer, "strategy", None), "checkpoint_io", None)
         if checkpoint_io is not None and getattr(checkpoint_io, "dataset_cid", None) == "":
@@ -148,6 +150,22 @@ class O3DataModule(pl.LightningDataModule):
         self._version = pinned
         if self._recorded_in is not None:
             self._recorded_in.dataset_cid = pinned.cid
+
+    def _agree_on_version(self) -> None:
+        """Makes every rank read the version rank 0 resolved.
+
+        Each rank resolves ``dataset`` on its own; a version pushed in between would give ranks
+        different versions, and their partitions of different sample lists would overlap and miss
+        samples. Rank 0's choice is broadcast and the others pin to it.
+        """
+        trainer = self.trainer
+        if trainer is None or trainer.world_size <= 1:
+            return
+        chosen = trainer.strategy.broadcast(self.dataset_cid, src=0)
+        if chosen != self.dataset_cid:
+            name = self.dataset.partition("@")[0]
+            log.info("rank %d reads %s@%s, the version rank 0 resolved, not %s", trainer.global_rank, name, chosen, self.version.spec)
+            self._version = self._source.resolve(f"{name}@{chosen}")
 
     def _dataset(self, split: str, seed: int | None, transform: Callable[[dict[str, Any]], Any] | None) -> O3ShardDataset:
         return O3ShardDataset(
