@@ -3,8 +3,15 @@ import type { BlobStore } from "@o3ml/o3-client";
 import { blobKey } from "./layout.js";
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 
-/** Blobs up to this size are written with a conditional PUT instead of HEAD, then PUT. */
-const CONDITIONAL_PUT_BYTES = 1024 * 1024;
+/**
+ * Blobs up to this size (every blob at the default chunk size) are written
+ * with one conditional PUT instead of HEAD, then PUT: a blob this service does
+ * not remember is usually new, and then the HEAD is a wasted round trip. When
+ * the blob is there after all, the store refuses the PUT (the SDK sends
+ * `Expect: 100-continue`, so the body mostly does not even go out). Larger
+ * blobs are uploaded in parts, which a refusal at completion would waste.
+ */
+const CONDITIONAL_PUT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Uploads content-addressed blobs with bounded concurrency and dedup. `write`
@@ -72,9 +79,8 @@ export class BlobWriter {
 
   private async upload(cid: string, bytes: Uint8Array): Promise<void> {
     if (bytes.byteLength <= CONDITIONAL_PUT_BYTES && !(await this.known.remembers(cid))) {
-      // A small blob costs less to send than a round trip: one conditional PUT
-      // (If-None-Match: *) instead of HEAD, then PUT. Where the store does not
-      // enforce the condition, the client does HEAD then PUT, as below.
+      // One conditional PUT (If-None-Match: *). Where the store does not enforce
+      // the condition, the client does HEAD then PUT, as below.
       try {
         await this.store.put(blobKey(cid), bytes, { ifAbsent: true });
         this.uploaded(cid, bytes);
