@@ -142,6 +142,8 @@ def upload_entries(client: ClientLike, header: pb.CheckpointHeader, entries: Ite
         known = _recall(conn, header.run, entries, digests)
         for reuse in ([True, False] if any(known) else [False]):
             info = _save_staged(conn, host.staging_dir, header, entries, digests, known if reuse else [False] * len(entries))
+            if info is None:
+                break  # nothing could be staged (a full disk, say): stream instead
             if info is not _RETRY:
                 return info  # type: ignore[return-value]
     return _save(conn, header, _save_messages(header, entries, with_data=True))

@@ -162,9 +162,7 @@ def test_a_cache_file_damaged_after_it_was_verified_is_fetched_again(own: Servic
 def test_a_client_that_cannot_see_the_staging_directory_streams(own: Service, home: Path, tmp_path: Path) -> None:
     """The client runs in a mount namespace where the service's staging directory is an empty
     tmpfs: the same path, another filesystem, as for a client in another container."""
-    if shutil.which("unshare") is None or subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "true"], capture_output=True
-    ).returncode != 0:
+    if not can_unshare():
         pytest.skip("this host cannot make a private mount namespace (unshare needs CAP_SYS_ADMIN)")
     job = tmp_path / "job.py"
     job.write_text(
@@ -194,6 +192,52 @@ def test_a_client_that_cannot_see_the_staging_directory_streams(own: Service, ho
     assert "RESULT True True" in done.stdout, done.stdout[-3000:]
     # Said once, at debug level, for the one channel.
     assert done.stdout.count("streaming bytes through gRPC") == 1, done.stdout[-3000:]
+
+
+def can_unshare() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "true"], capture_output=True
+    ).returncode == 0
+
+
+def test_a_save_that_cannot_be_staged_for_want_of_space_streams(s3: S3Endpoint, tmp_path: Path) -> None:
+    """Service and trainer share a staging directory on a 1 MiB filesystem (a private mount
+    namespace): a larger checkpoint cannot be staged, so it streams, and is saved whole."""
+    if not can_unshare():
+        pytest.skip("this host cannot make a private mount namespace (unshare needs CAP_SYS_ADMIN)")
+    home = tmp_path / "home"
+    (home / "staging").mkdir(parents=True)
+    job = tmp_path / "full_disk.py"
+    job.write_text(
+        textwrap.dedent(
+            f"""
+            import sys, torch
+            sys.path.insert(0, {str(Path(__file__).parent)!r})
+            from servers import S3Endpoint, start_service
+            from o3ml import O3Client
+            from o3ml._checkpoints import load_checkpoint, save_checkpoint
+            s3 = S3Endpoint({s3.kind!r}, {s3.endpoint!r}, {s3.access_key!r}, {s3.secret_key!r}, None, {s3.region!r})
+            svc = start_service(s3, __import__("pathlib").Path({str(home)!r}), __import__("pathlib").Path({str(tmp_path / "logs")!r}))
+            try:
+                with O3Client(svc.address) as c:
+                    small = {{"w": torch.arange(1000, dtype=torch.float32)}}
+                    big = {{"w": torch.randn(1_000_000)}}
+                    a = save_checkpoint(c, "full/small.ckpt", small, run="full")
+                    b = save_checkpoint(c, "full/big.ckpt", big, run="full")
+                    ok = torch.equal(load_checkpoint(c, "full/big.ckpt")["w"], big["w"])
+                    print("RESULT", ok, b.bytes_total > 4_000_000, a.bytes_total > 0, flush=True)
+            finally:
+                svc.stop()
+            """
+        )
+    )
+    script = f"mount -t tmpfs -o size=1m none {home / 'staging'} && exec {sys.executable} {job}"
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True, text=True, timeout=180, env={k: v for k, v in os.environ.items() if k != "O3ML_COLOCATE"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "RESULT True True True" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_the_staging_directory_is_empty_after_success_and_failure(own: Service, home: Path) -> None:
