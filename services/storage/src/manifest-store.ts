@@ -15,6 +15,7 @@ const CACHE_BYTES = 32 * 1024 * 1024;
 export class ManifestStore {
   private readonly cache = new Map<string, { manifest: ObjectManifest; bytes: number }>();
   private cachedBytes = 0;
+  private readonly writing = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly store: BlobStore,
@@ -33,16 +34,35 @@ export class ManifestStore {
     const cid = manifestCid(bytes);
     lease?.add(cid);
     await this.known.deletion(cid);
-    let uploaded = bytes.byteLength;
-    try {
-      await this.store.put(manifestKey(cid), bytes, { ifAbsent: true });
-    } catch (err) {
-      if (!isO3mlError(err, "ALREADY_EXISTS")) throw err;
+    // One this service wrote or read is stored unless a gc removed it since: this service's
+    // gc forgets it, another's changes the gc epoch, and the commit then checks what it relied on.
+    if (this.cache.has(cid)) {
       lease?.relied(manifestKey(cid));
-      uploaded = 0;
+      return { cid, uploaded: 0 };
     }
-    this.remember(cid, decodeObjectManifest(bytes, cid), bytes.byteLength);
-    return { cid, uploaded };
+    // Many puts of one manifest at once (equal small objects) share one request: a burst of
+    // conditional PUTs of one key would queue on the store's lock for that key.
+    let pending = this.writing.get(cid);
+    if (!pending) {
+      pending = this.store
+        .put(manifestKey(cid), bytes, { ifAbsent: true })
+        .then(
+          () => true,
+          (err: unknown) => {
+            if (!isO3mlError(err, "ALREADY_EXISTS")) throw err;
+            return false;
+          },
+        )
+        .finally(() => this.writing.delete(cid));
+      this.writing.set(cid, pending);
+      const uploaded = await pending;
+      if (!uploaded) lease?.relied(manifestKey(cid));
+      this.remember(cid, decodeObjectManifest(bytes, cid), bytes.byteLength);
+      return { cid, uploaded: uploaded ? bytes.byteLength : 0 };
+    }
+    await pending;
+    lease?.relied(manifestKey(cid));
+    return { cid, uploaded: 0 };
   }
 
   /**

@@ -19,7 +19,9 @@ function workerFile(): string {
  * sha2-256, XXH3-128 and CRC-32 on worker threads, one per core: files staged by a
  * co-located client are hashed in place and in parallel, and the event loop
  * stays free for gRPC and store traffic. Threads start on first use and stop
- * when idle.
+ * after a second without work: each holds a JavaScript heap of its own, tens
+ * of MiB the service would otherwise keep resident between saves (the 2 GiB
+ * memory test counts them).
  */
 export class HashPool {
   private pool: Piscina | undefined;
@@ -27,13 +29,15 @@ export class HashPool {
   constructor(private readonly threads = Math.max(2, availableParallelism())) {}
 
   private get workers(): Piscina {
-    this.pool ??= new Piscina({ filename: workerFile(), maxThreads: this.threads, minThreads: 0, idleTimeout: 30_000 });
+    this.pool ??= new Piscina({ filename: workerFile(), maxThreads: this.threads, minThreads: 0, idleTimeout: 1_000 });
     return this.pool;
   }
 
   /** The bytes [offset, offset + length) of an open file, their sha2-256 and their XXH3-128. */
   async chunk(fd: number, offset: number, length: number): Promise<{ digest: Uint8Array; fast: Uint8Array; bytes: Uint8Array }> {
-    const out: Uint8Array = await this.workers.run({ kind: "chunk", fd, offset, length } satisfies ChunkTask);
+    // Allocated here, on the main thread, and handed to the worker (see hash-worker.ts on arenas).
+    const buffer = new ArrayBuffer(48 + length);
+    const out: Uint8Array = await this.workers.run({ kind: "chunk", fd, offset, length, buffer } satisfies ChunkTask, { transferList: [buffer] });
     return { digest: out.subarray(0, 32), fast: out.subarray(32, 48), bytes: out.subarray(48) };
   }
 

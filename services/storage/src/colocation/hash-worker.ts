@@ -26,6 +26,8 @@ export interface ChunkTask {
   fd: number;
   offset: number;
   length: number;
+  /** HEAD + length bytes, transferred from the caller. */
+  buffer: ArrayBuffer;
 }
 
 export interface PassTask {
@@ -43,6 +45,9 @@ export interface FileTask {
 
 export type HashTask = ChunkTask | PassTask | FileTask;
 
+/** One read buffer per worker thread, for its whole life (see the chunk task on arenas). */
+const block = new Uint8Array(4 * 1024 * 1024);
+
 const DIGEST = 32;
 const HEAD = DIGEST + 16;
 
@@ -55,13 +60,16 @@ function bigEndian128(h: bigint): Uint8Array {
 }
 
 /** Block size of sequential reads: large enough to amortise a syscall, small for memory. */
-const BLOCK = 4 * 1024 * 1024;
+const BLOCK = block.byteLength;
 
 export default function run(task: HashTask): unknown {
   if (task.kind === "chunk") {
-    // One buffer, [sha2-256 | XXH3-128 | bytes], moved back to the caller for the upload without a copy.
-    const out = new Uint8Array(new ArrayBuffer(HEAD + task.length));
-    const bytes = readRange(task.fd, task.offset, task.length, out.subarray(HEAD));
+    // The caller's buffer, [sha2-256 | XXH3-128 | bytes], filled and moved back without a copy.
+    // It is allocated by the caller, not here: memory a worker thread allocates comes from
+    // that thread's malloc arena, which keeps it after it is freed, and the service's resident
+    // memory would grow by every worker's share.
+    const out = new Uint8Array(task.buffer);
+    const bytes = readRange(task.fd, task.offset, task.length, out.subarray(HEAD, HEAD + task.length));
     out.set(createHash("sha256").update(bytes).digest(), 0);
     out.set(bigEndian128(xxh3.xxh128(bytes)), DIGEST);
     return Piscina.move(out);
@@ -69,7 +77,6 @@ export default function run(task: HashTask): unknown {
   if (task.kind === "pass") {
     const crcs: number[] = [];
     const hash = task.sha256 ? createHash("sha256") : undefined;
-    const block = new Uint8Array(BLOCK);
     for (const [offset, length] of task.ranges) {
       let crc = 0;
       for (let at = 0; at < length; ) {
@@ -87,7 +94,6 @@ export default function run(task: HashTask): unknown {
   const fd = openSync(task.path, "r");
   try {
     const hash = createHash("sha256");
-    const block = new Uint8Array(BLOCK);
     let size = 0;
     for (let n; (n = readSync(fd, block, 0, BLOCK, null)) > 0; size += n) hash.update(block.subarray(0, n));
     return { digest: new Uint8Array(hash.digest()), size };
