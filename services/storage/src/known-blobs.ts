@@ -97,6 +97,18 @@ export class KnownBlobs {
     return this.present.has(cid);
   }
 
+  /**
+   * The generation of the gc epoch, read again when the last read is older
+   * than EPOCH_TTL_MS: a memory of "stored" taken in another generation is void.
+   */
+  async currentGeneration(): Promise<number> {
+    if (this.epoch === undefined || Date.now() - this.epochReadAt > EPOCH_TTL_MS) {
+      this.epochRead ??= this.readEpoch().finally(() => (this.epochRead = undefined));
+      await this.epochRead;
+    }
+    return this.generation;
+  }
+
   add(cid: string): void {
     // A bounded set: when full, start over rather than grow without limit.
     if (this.present.size >= this.max) this.present.clear();

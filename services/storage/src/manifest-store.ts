@@ -4,6 +4,9 @@ import { decodeObjectManifest, manifestCid, type ObjectManifest } from "@o3ml/in
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 import { manifestKey } from "./layout.js";
 
+/** How many stored manifests are remembered for skipping their next write. */
+const STORED_MAX = 100_000;
+
 /** Decoded manifests kept in memory, by their encoded size (checkpoint tables can be large). */
 const CACHE_BYTES = 32 * 1024 * 1024;
 
@@ -16,6 +19,8 @@ export class ManifestStore {
   private readonly cache = new Map<string, { manifest: ObjectManifest; bytes: number }>();
   private cachedBytes = 0;
   private readonly writing = new Map<string, Promise<boolean>>();
+  /** Manifests this service stored, by CID, with the gc-epoch generation they were stored in. */
+  private readonly stored = new Map<string, number>();
 
   constructor(
     private readonly store: BlobStore,
@@ -34,14 +39,15 @@ export class ManifestStore {
     const cid = manifestCid(bytes);
     lease?.add(cid);
     await this.known.deletion(cid);
-    // One this service wrote or read is stored unless a gc removed it since: this service's
-    // gc forgets it, another's changes the gc epoch, and the commit then checks what it relied on.
-    if (this.cache.has(cid)) {
+    // Many puts of one manifest at once (equal small objects) share one request: a burst of
+    // conditional PUTs of one key would queue on the store's lock for that key.
+    // One this service stored in the current gc epoch is there unless this service's gc removed
+    // it (which forgets it); a gc elsewhere starts a new epoch, and then it is written again.
+    const generation = await this.known.currentGeneration();
+    if (this.stored.get(cid) === generation) {
       lease?.relied(manifestKey(cid));
       return { cid, uploaded: 0 };
     }
-    // Many puts of one manifest at once (equal small objects) share one request: a burst of
-    // conditional PUTs of one key would queue on the store's lock for that key.
     let pending = this.writing.get(cid);
     if (!pending) {
       pending = this.store
@@ -58,6 +64,8 @@ export class ManifestStore {
       const uploaded = await pending;
       if (!uploaded) lease?.relied(manifestKey(cid));
       this.remember(cid, decodeObjectManifest(bytes, cid), bytes.byteLength);
+      this.stored.set(cid, generation);
+      if (this.stored.size > STORED_MAX) this.stored.delete(this.stored.keys().next().value!);
       return { cid, uploaded: uploaded ? bytes.byteLength : 0 };
     }
     await pending;
@@ -98,6 +106,7 @@ export class ManifestStore {
   }
 
   forget(cid: string): void {
+    this.stored.delete(cid);
     const hit = this.cache.get(cid);
     if (!hit) return;
     this.cache.delete(cid);
