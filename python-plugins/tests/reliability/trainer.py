@@ -63,10 +63,10 @@ def hang_at_save(number: int) -> None:
     original = checkpoints._save_messages
     calls = 0
 
-    def messages(header: Any, entries: Any) -> Iterator[Any]:
+    def messages(header: Any, entries: Any, **options: Any) -> Iterator[Any]:
         nonlocal calls
         calls += 1
-        produced = list(original(header, entries))
+        produced = list(original(header, entries, **options))
         if calls != number:
             yield from produced
             return
