@@ -431,9 +431,7 @@ def _receive(conn: _Connection, selector: pb.CheckpointSelector) -> _Received:
             elif kind == "entry" and info is not None:
                 if sinks and not sinks[-1].complete:
                     raise _bad_stream(conn, what, f"entry {sinks[-1].header.name!r} ended early")
-                if message.entry.kind != (manifest_pb2.STORAGE if sinks else manifest_pb2.SKELETON):
-                    raise _bad_stream(conn, what, f"entry {len(sinks)} has kind {message.entry.kind}; the skeleton comes first, then storages")
-                sinks.append(_Sink(message.entry))
+                _add_sink(conn, what, message.entry, sinks)
             else:
                 raise _bad_stream(conn, what, f"an unexpected {kind or 'empty'} message")
     except grpc.RpcError as err:
@@ -441,18 +439,7 @@ def _receive(conn: _Connection, selector: pb.CheckpointSelector) -> _Received:
     except BaseException:
         stream.cancel()
         raise
-    if info is None:
-        raise _bad_stream(conn, what, "no info message")
-    if sinks and not sinks[-1].complete:
-        raise _bad_stream(conn, what, f"entry {sinks[-1].header.name!r} ended early")
-    if not sinks or len(sinks) != info.entry_count:
-        raise _bad_stream(conn, what, f"{len(sinks)} entries where its info counts {info.entry_count}")
-    storages = {sink.header.name: sink.storage for sink in sinks[1:]}
-    return _Received(CheckpointInfo.from_proto(info), sinks[0].skeleton, storages)
-
-
-class _StaleFile(Exception):
-    """A cache file named by Locate is no longer what the service verified (evicted meanwhile)."""
+    return _received(conn, what, info, sinks)
 
 
 #: Threads reading cache files into storages: reads release the GIL and overlap the stream.
@@ -462,19 +449,7 @@ _READERS = 4
 def _read_files(view: memoryview, files: Iterable[Any]) -> None:
     at = 0
     for f in files:
-        try:
-            with open(f.path, "rb", buffering=0) as fh:
-                if os.fstat(fh.fileno()).st_size != f.size:
-                    raise _StaleFile(f.path)
-                part = view[at : at + f.size]
-                got = 0
-                while got < f.size:
-                    n = fh.readinto(part[got:])
-                    if not n:
-                        raise _StaleFile(f.path)
-                    got += n
-        except OSError as err:
-            raise _StaleFile(f.path) from err
+        _colocation.read_into(f.path, view[at : at + f.size])
         at += f.size
 
 
@@ -499,15 +474,12 @@ def _receive_located(conn: _Connection, selector: pb.CheckpointSelector) -> _Rec
                     info = message.info
                 elif kind == "entry" and info is not None:
                     header = message.entry.entry
-                    if header.kind != (manifest_pb2.STORAGE if sinks else manifest_pb2.SKELETON):
-                        raise _bad_stream(conn, what, f"entry {len(sinks)} has kind {header.kind}; the skeleton comes first, then storages")
                     inline = message.entry.data
                     if inline and message.entry.files:
                         raise _bad_stream(conn, what, f"entry {header.name!r} came both inline and as files")
                     if sum(f.size for f in message.entry.files) + len(inline) != header.nbytes:
                         raise _bad_stream(conn, what, f"the files of entry {header.name!r} do not add up to its {header.nbytes} bytes")
-                    sink = _Sink(header)
-                    sinks.append(sink)
+                    sink = _add_sink(conn, what, header, sinks)
                     if inline:
                         sink.write(inline)
                     else:
@@ -521,7 +493,7 @@ def _receive_located(conn: _Connection, selector: pb.CheckpointSelector) -> _Rec
             if err.code() == grpc.StatusCode.UNIMPLEMENTED:
                 return None  # a service without Locate
             raise from_rpc_error(err, conn.address) from None
-        except _StaleFile as stale:
+        except _colocation.StaleFile as stale:
             stream.cancel()
             log.debug("o3ml: cache file %s changed during the load of %r; streaming it instead", stale, what)
             return None
@@ -531,8 +503,23 @@ def _receive_located(conn: _Connection, selector: pb.CheckpointSelector) -> _Rec
         finally:
             for r in reads:
                 r.cancel()
+    return _received(conn, what, info, sinks)
+
+
+def _add_sink(conn: _Connection, what: str, header: pb.EntryHeader, sinks: list[_Sink]) -> _Sink:
+    """The sink of the next entry; the skeleton comes first, then storages."""
+    if header.kind != (manifest_pb2.STORAGE if sinks else manifest_pb2.SKELETON):
+        raise _bad_stream(conn, what, f"entry {len(sinks)} has kind {header.kind}; the skeleton comes first, then storages")
+    sinks.append(_Sink(header))
+    return sinks[-1]
+
+
+def _received(conn: _Connection, what: str, info: pb.CheckpointInfo | None, sinks: list[_Sink]) -> _Received:
+    """The checkpoint, once every entry arrived whole and as many as the info counts."""
     if info is None:
         raise _bad_stream(conn, what, "no info message")
+    if sinks and not sinks[-1].complete:
+        raise _bad_stream(conn, what, f"entry {sinks[-1].header.name!r} ended early")
     if not sinks or len(sinks) != info.entry_count:
         raise _bad_stream(conn, what, f"{len(sinks)} entries where its info counts {info.entry_count}")
     storages = {sink.header.name: sink.storage for sink in sinks[1:]}

@@ -142,3 +142,27 @@ def unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+class StaleFile(Exception):
+    """A file the service named is no longer what it verified (evicted or changed meanwhile)."""
+
+
+def read_into(path: str, part: memoryview) -> None:
+    """Reads the whole file at ``path`` into ``part``, which it must fill exactly; else ``StaleFile``.
+
+    Straight into the caller's memory (a tensor storage, an object's buffer): one copy from the
+    page cache. The read releases the GIL, so several may run on threads.
+    """
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            if os.fstat(fh.fileno()).st_size != part.nbytes:
+                raise StaleFile(f"{path} changed")
+            got = 0
+            while got < part.nbytes:
+                n = fh.readinto(part[got:])
+                if not n:
+                    raise StaleFile(f"{path} ended early")
+                got += n
+    except OSError as err:
+        raise StaleFile(f"{path}: {err}") from err

@@ -38,10 +38,6 @@ def put_staged(stub: Any, metadata: Any, timeout: float | None, address: str, st
         _colocation.unlink(os.path.join(staging, name))  # the service deletes it too; whoever is first
 
 
-class _Stale(Exception):
-    """A file named by Locate is no longer what the service verified (evicted meanwhile)."""
-
-
 def get_located(stub: Any, metadata: Any, timeout: float | None, address: str, key: str) -> bytes | None:
     """The whole object read from the host cache; None when a file could not be used as named."""
     stream = stub.Locate(pb.GetRequest(key=key), metadata=metadata, timeout=timeout)
@@ -55,21 +51,21 @@ def get_located(stub: Any, metadata: Any, timeout: float | None, address: str, k
                 view = memoryview(out)
                 continue
             if kind != "blob" or out is None:
-                raise _Stale(f"an unexpected {kind or 'empty'} message")
+                raise _colocation.StaleFile(f"an unexpected {kind or 'empty'} message")
             blob = message.blob
             size = len(blob.data) if not blob.path else blob.size
             if at + size > len(out):
-                raise _Stale("more bytes than the object's size")
+                raise _colocation.StaleFile("more bytes than the object's size")
             if not blob.path:
                 view[at : at + size] = blob.data
             else:
-                _read_into(blob.path, view[at : at + size])
+                _colocation.read_into(blob.path, view[at : at + size])
             at += size
     except grpc.RpcError as err:
         if err.code() == grpc.StatusCode.UNIMPLEMENTED:
             return None
         raise from_rpc_error(err, address) from None
-    except _Stale as stale:
+    except _colocation.StaleFile as stale:
         stream.cancel()
         log.debug("o3ml: the located get of %r broke off (%s); streaming it instead", key, stale)
         return None
@@ -77,18 +73,3 @@ def get_located(stub: Any, metadata: Any, timeout: float | None, address: str, k
         log.debug("o3ml: the located get of %r ended after %d bytes; streaming it instead", key, at)
         return None
     return bytes(out)
-
-
-def _read_into(path: str, part: memoryview) -> None:
-    try:
-        with open(path, "rb", buffering=0) as fh:
-            if os.fstat(fh.fileno()).st_size != part.nbytes:
-                raise _Stale(f"{path} changed")
-            got = 0
-            while got < part.nbytes:
-                n = fh.readinto(part[got:])
-                if not n:
-                    raise _Stale(f"{path} ended early")
-                got += n
-    except OSError as err:
-        raise _Stale(f"{path}: {err}") from err

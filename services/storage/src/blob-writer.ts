@@ -86,12 +86,12 @@ export class BlobWriter {
         this.uploaded(cid, bytes);
       } catch (err) {
         if (!isO3mlError(err, "ALREADY_EXISTS")) throw err;
-        this.deduplicated(cid, bytes);
+        this.deduplicated(cid, bytes.byteLength);
       }
       return;
     }
     if (await this.known.has(cid)) {
-      this.deduplicated(cid, bytes);
+      this.deduplicated(cid, bytes.byteLength);
       return;
     }
     await this.store.put(blobKey(cid), bytes);
@@ -103,10 +103,10 @@ export class BlobWriter {
     this.bytesUploaded += bytes.byteLength;
   }
 
-  private deduplicated(cid: string, bytes: Uint8Array | number): void {
+  private deduplicated(cid: string, size: number): void {
     this.known.add(cid);
     this.lease?.relied(blobKey(cid));
-    this.bytesDeduplicated += typeof bytes === "number" ? bytes : bytes.byteLength;
+    this.bytesDeduplicated += size;
   }
 
   private throwIfFailed(): void {

@@ -89,11 +89,7 @@ export class KnownBlobs {
   async remembers(cid: string): Promise<boolean> {
     await this.deletion(cid);
     if (!this.present.has(cid)) return false;
-    if (Date.now() - this.epochReadAt > EPOCH_TTL_MS) {
-      // Readers arriving together share one read: this is only an optimisation, commits check again.
-      this.epochRead ??= this.readEpoch().finally(() => (this.epochRead = undefined));
-      await this.epochRead;
-    }
+    await this.currentGeneration();
     return this.present.has(cid);
   }
 
@@ -103,6 +99,7 @@ export class KnownBlobs {
    */
   async currentGeneration(): Promise<number> {
     if (this.epoch === undefined || Date.now() - this.epochReadAt > EPOCH_TTL_MS) {
+      // Readers arriving together share one read: this is only an optimisation, commits check again.
       this.epochRead ??= this.readEpoch().finally(() => (this.epochRead = undefined));
       await this.epochRead;
     }

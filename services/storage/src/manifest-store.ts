@@ -39,8 +39,6 @@ export class ManifestStore {
     const cid = manifestCid(bytes);
     lease?.add(cid);
     await this.known.deletion(cid);
-    // Many puts of one manifest at once (equal small objects) share one request: a burst of
-    // conditional PUTs of one key would queue on the store's lock for that key.
     // One this service stored in the current gc epoch is there unless this service's gc removed
     // it (which forgets it); a gc elsewhere starts a new epoch, and then it is written again.
     const generation = await this.known.currentGeneration();
@@ -48,29 +46,37 @@ export class ManifestStore {
       lease?.relied(manifestKey(cid));
       return { cid, uploaded: 0 };
     }
+    // Many puts of one manifest at once (equal small objects) share one request: a burst of
+    // conditional PUTs of one key would queue on the store's lock for that key.
     let pending = this.writing.get(cid);
+    const mine = pending === undefined;
     if (!pending) {
-      pending = this.store
-        .put(manifestKey(cid), bytes, { ifAbsent: true })
-        .then(
-          () => true,
-          (err: unknown) => {
-            if (!isO3mlError(err, "ALREADY_EXISTS")) throw err;
-            return false;
-          },
-        )
-        .finally(() => this.writing.delete(cid));
+      pending = this.putOnce(cid, bytes, generation);
       this.writing.set(cid, pending);
-      const uploaded = await pending;
-      if (!uploaded) lease?.relied(manifestKey(cid));
+    }
+    // Only the write that sent the bytes uploaded them; the others rely on them being there.
+    const uploaded = (await pending) && mine;
+    if (!uploaded) lease?.relied(manifestKey(cid));
+    return { cid, uploaded: uploaded ? bytes.byteLength : 0 };
+  }
+
+  /** One conditional PUT of a manifest; true when it uploaded the bytes, false when they were there. */
+  private async putOnce(cid: string, bytes: Uint8Array, generation: number): Promise<boolean> {
+    try {
+      let uploaded = true;
+      try {
+        await this.store.put(manifestKey(cid), bytes, { ifAbsent: true });
+      } catch (err) {
+        if (!isO3mlError(err, "ALREADY_EXISTS")) throw err;
+        uploaded = false;
+      }
       this.remember(cid, decodeObjectManifest(bytes, cid), bytes.byteLength);
       this.stored.set(cid, generation);
       if (this.stored.size > STORED_MAX) this.stored.delete(this.stored.keys().next().value!);
-      return { cid, uploaded: uploaded ? bytes.byteLength : 0 };
+      return uploaded;
+    } finally {
+      this.writing.delete(cid);
     }
-    await pending;
-    lease?.relied(manifestKey(cid));
-    return { cid, uploaded: 0 };
   }
 
   /**

@@ -30,11 +30,11 @@ from torch.futures import Future
 
 from .._client import O3Client
 from .._errors import FailedPreconditionError, IntegrityError, NotFoundError, error_for_code
-from .._o3_url import service_bucket, url_of
+from .._o3_url import service_bucket
 from .._retry import Retrying
-from .._shared_client import shared_client
 from ..gen import object_service_pb2 as pb
-from ._layout import ItemLocation, checkpoint_key, is_o3_id, metadata_key
+from ._layout import ItemLocation, checkpoint_key, metadata_key
+from ._location import O3Location
 
 __all__ = ["O3StorageReader"]
 
@@ -56,7 +56,7 @@ class _Span:
     items: list[tuple[ItemLocation, ReadItem]] = field(default_factory=list)
 
 
-class O3StorageReader(StorageReader):
+class O3StorageReader(O3Location, StorageReader):
     """Reads ``dcp.load(state_dict, storage_reader=O3StorageReader("o3://<bucket>/<dir>"))`` from O3.
 
     ``client`` defaults to one configured from ``O3ML_SERVICE`` and ``O3ML_TOKEN``; ``bucket`` to
@@ -70,20 +70,6 @@ class O3StorageReader(StorageReader):
         self.key: str | None = None
         self.storage_data: dict[MetadataIndex, ItemLocation] = {}
         self.reset(checkpoint_id)
-
-    @property
-    def client(self) -> O3Client:
-        if self._client is None:
-            self._client = shared_client()
-        return self._client
-
-    @property
-    def checkpoint_id(self) -> str | None:
-        return url_of(self.key, self.bucket) if self.key is not None else None
-
-    @classmethod
-    def validate_checkpoint_id(cls, checkpoint_id: str | os.PathLike[str]) -> bool:
-        return is_o3_id(checkpoint_id)
 
     def reset(self, checkpoint_id: str | os.PathLike[str] | None = None) -> None:
         self.storage_data = {}

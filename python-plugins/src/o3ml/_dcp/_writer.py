@@ -33,9 +33,9 @@ from .._checkpoint_info import CheckpointInfo
 from .._checkpoints import checkpoint_header, upload_entries
 from .._client import O3Client
 from .._errors import FailedPreconditionError, NotFoundError, O3mlError, error_for_code
-from .._o3_url import service_bucket, url_of
-from .._shared_client import shared_client
-from ._layout import ItemLocation, checkpoint_key, data_key, is_o3_id, metadata_key
+from .._o3_url import service_bucket
+from ._layout import ItemLocation, checkpoint_key, data_key, metadata_key
+from ._location import O3Location
 
 __all__ = ["O3StorageWriter"]
 
@@ -51,7 +51,7 @@ class _DataPrefix:
     prefix: str
 
 
-class O3StorageWriter(StorageWriter):
+class O3StorageWriter(O3Location, StorageWriter):
     """Writes ``dcp.save(state_dict, storage_writer=O3StorageWriter("o3://<bucket>/<dir>"))`` to O3.
 
     ``client`` defaults to one configured from ``O3ML_SERVICE`` and ``O3ML_TOKEN``; ``bucket`` to
@@ -84,21 +84,6 @@ class O3StorageWriter(StorageWriter):
         self.use_collectives = True
         self.last_upload: CheckpointInfo | None = None
         self.reset(checkpoint_id)
-
-    @property
-    def client(self) -> O3Client:
-        if self._client is None:
-            self._client = shared_client()
-        return self._client
-
-    @property
-    def checkpoint_id(self) -> str | None:
-        """``o3://<bucket>/<dir>`` of the checkpoint being written."""
-        return url_of(self.key, self.bucket) if self.key is not None else None
-
-    @classmethod
-    def validate_checkpoint_id(cls, checkpoint_id: str | os.PathLike[str]) -> bool:
-        return is_o3_id(checkpoint_id)
 
     def reset(self, checkpoint_id: str | os.PathLike[str] | None = None) -> None:
         if checkpoint_id is not None:

@@ -1,8 +1,8 @@
 import type { CacheLease } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
-import { verifyBlob, type ChunkEntry } from "@o3ml/integrity";
+import type { ChunkEntry } from "@o3ml/integrity";
 import type { BlobStore } from "@o3ml/o3-client";
-import { blobKey } from "../layout.js";
+import { fetchVerified } from "../blob-reader.js";
 import type { Host } from "./host.js";
 
 /** Blobs (and checkpoint entries) up to this size are sent inline: a file would cost more than the bytes. */
@@ -30,19 +30,13 @@ export async function* locatedBlobs(
   const fetch = async (i: number): Promise<LocatedBlob> => {
     const cid = chunks[i]!.cid;
     try {
-      let got: LocatedBlob;
-      if (inline(i)) {
-        got = await store.get(blobKey(cid));
-        verifyBlob(cid, got, { key });
-      } else {
-        got = await host.verifiedFile(cid, what);
-      }
+      const got: LocatedBlob = inline(i) ? await fetchVerified(store, { cid }, key) : await host.verifiedFile(cid, what);
       const size = got instanceof Uint8Array ? got.byteLength : got.size;
       if (size !== chunks[i]!.size) throw new O3mlError("INTEGRITY", `blob ${cid} holds ${size} bytes, the manifest says ${chunks[i]!.size}`, { key, cid });
       return got;
     } catch (err) {
       const e = O3mlError.from(err);
-      // A blob the manifest names is missing: data loss, not a missing file (as on the streamed path).
+      // A blob the manifest names is missing from the cache's source: data loss, as fetchVerified says it.
       if (e.code === "NOT_FOUND") throw new O3mlError("INTEGRITY", `${what}: blob ${cid} of ${key} is missing from the bucket (data loss); restore it from another copy`, { key, cid }, { cause: err });
       throw new O3mlError(e.code, e.message.includes(key) ? e.message : `${what}: ${e.message}`, { ...e.details, key, cid }, { cause: err });
     }
