@@ -246,8 +246,7 @@ def start_service(
     if token is not None:
         env["O3ML_TOKEN"] = token
     # As docs/setup.md deploys the service: glibc keeps a malloc arena per thread that ever
-    # allocated (the hash worker threads among them) and returns little of it, so without a
-    # cap the resident memory the 2 GiB test bounds depends on what ran before it.
+    # allocated (the hash worker threads among them) and returns little of it.
     env.setdefault("MALLOC_ARENA_MAX", "2")
     env.update(extra_env or {})
     argv = [*service_command(), "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--json", "--create-bucket", *(extra_args or [])]
