@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { CheckpointEntry } from "@o3ml/integrity";
 import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "./torch-fixture.test-support.js";
 import { ARCHIVE_ALIGNMENT, archiveLayout, archiveSize, pieceSize, piecesIn, type ArchiveLayout } from "./torch-archive.js";
@@ -26,6 +26,7 @@ function assemble(layout: ArchiveLayout, entries: Entry[], pieces = layout.piece
 describe.skipIf(!!missing)("the torch archive view of a checkpoint", { timeout: 120_000 }, () => {
   it.each([false, true])("is a file torch.load reads, storages 64-byte aligned (ZIP64 fields forced: %s)", (forceZip64) => {
     const dir = mkdtempSync(join(tmpdir(), "o3ml-archive-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const entries = torchSaveEntries(dir);
     const table = tableOf(entries);
     const layout = archiveLayout(table, (i) => table.entries[i]!.crc32!, { forceZip64 })!;
