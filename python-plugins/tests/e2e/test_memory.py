@@ -14,7 +14,15 @@ from servers import Service, rss_bytes
 from o3ml import O3Client
 
 GiB = 1024 * MiB
-RSS_LIMIT = 300 * MiB
+# The service's resident size peaks at a few hundred MiB while 2 GiB streams through it: what it
+# holds (a few 8 MiB chunks in flight) plus garbage buffers that the next collection frees. How
+# much of that garbage is resident depends on the runtime's V8. Read peaks measured on a shared
+# 2-core host: 234-273 MiB on Node 20 and 244 MiB on Node 22, but 310-409 MiB on Node 24 with
+# the same code (its young generation is sized from the heap limit, 2 x 64 MiB on that host
+# against 2 x 16 MiB before, and dead ArrayBuffers wait longer for a collection), 296-348 MiB
+# once gRPC messages were no longer copied twice. 400 MiB keeps the bound meaningful on Node
+# 24: a service that held the object would need more than 2 GiB.
+RSS_LIMIT = 400 * MiB
 
 
 class RssSampler:
