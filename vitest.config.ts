@@ -11,7 +11,6 @@ export default defineConfig({
     maxWorkers: 2,
     minWorkers: 1,
     // Hostile-input tests provoke warnings on purpose; keep test output readable.
-    // The pinned AWS SDK supports Node 20; its notice is about later releases.
-    env: { O3ML_LOG_LEVEL: process.env.O3ML_LOG_LEVEL ?? "error", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    env: { O3ML_LOG_LEVEL: process.env.O3ML_LOG_LEVEL ?? "error" },
   },
 });

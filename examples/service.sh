@@ -13,6 +13,8 @@
 
 o3ml_examples_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 o3ml_service_pid=""
+# Node 24 first on PATH: the service and the CLI run on the Node that set-up built them for.
+source "$o3ml_examples_root/scripts/node-env.sh"
 
 o3ml_cli() { node "$o3ml_examples_root/packages/cli/bin/o3ml.js" "$@"; }
 

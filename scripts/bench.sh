@@ -16,6 +16,7 @@
 #   --out <dir>                         write latest.* there instead (never full.*)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh # Node 24 first on PATH for tsx and the services it starts
 bash scripts/setup.sh
 quick=0
 for arg in "$@"; do [ "$arg" = "--quick" ] && quick=1; done

@@ -22,6 +22,7 @@ for arg in "$@"; do
     *) echo "demo: unknown option $arg (options: --skip-setup, --keep)" >&2; exit 2 ;;
   esac
 done
+source scripts/node-env.sh # Node 24 first on PATH for the service and the CLI
 [ "$setup" = 1 ] && bash scripts/setup.sh
 if [ ! -x .venv/bin/python ]; then
   echo "demo: .venv/bin/python is missing: run \`npm run setup\` (or the demo without --skip-setup)" >&2

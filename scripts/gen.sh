@@ -4,6 +4,7 @@
 # and fails if anything in the committed gen/ folders differs (stale code).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh # pbjs and pbts run on Node 24
 root=$PWD
 check=${1:-}
 out=$root

@@ -6,5 +6,6 @@
 # Extra arguments go to the suite: --seed N, or --quick (a subset that writes nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh # Node 24 first on PATH for tsx and the services it starts
 bash scripts/setup.sh
 npx tsx services/storage/src/reliability/main.test-support.ts "$@"

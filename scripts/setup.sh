@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh clone: Node dependencies, the TypeScript build,
+# Idempotent set-up for a fresh clone: Node 24 (scripts/node-env.sh fetches the
+# release pinned in .nvmrc when the machine has none), Node dependencies, the TypeScript build,
 # the Python virtualenv (.venv) with python-plugins installed editable, the
 # MinIO test server and the PostgreSQL server binaries. Each step is skipped
 # when its inputs have not changed, so running it again is fast.
@@ -10,9 +11,17 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 
+# 0. Node 24 first on PATH for this script and the ones it starts; the callers
+#    (test.sh, demo.sh, ...) source the same file, so they run on it too.
+source scripts/node-env.sh
+say "Node $(node --version) ($(command -v node)), npm $(npm --version)"
+
 # 1. Node dependencies (npm ci also builds through the root "prepare" script).
+#    The stamp names the Node ABI too, so native addons (better-sqlite3, built
+#    from source where its prebuilt binary cannot be downloaded) are rebuilt
+#    when node_modules was installed for another Node.
 node_stamp=node_modules/.o3ml-setup
-want=$(hash_of package-lock.json)
+want=$(hash_of package-lock.json)-abi$(node -p process.versions.modules)
 if [ ! -f "$node_stamp" ] || [ "$(cat "$node_stamp")" != "$want" ]; then
   say "installing Node dependencies (npm ci)"
   npm ci --no-audit --no-fund

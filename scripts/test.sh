@@ -4,7 +4,11 @@
 # and the benchmark's quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node 24 first on PATH (fetched by the first call when the machine has none):
+# vitest, tsx, pytest's `o3ml serve` and the benchmark all run on it.
+source scripts/node-env.sh
 bash scripts/setup.sh
+echo "[test] vitest, tsx and every o3ml serve below run on Node $(node --version) ($(command -v node))" >&2
 bash scripts/gen.sh --check
 npx vitest run
 .venv/bin/python -m pytest -q python-plugins/tests

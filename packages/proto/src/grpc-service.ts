@@ -38,9 +38,9 @@ export function grpcService(name: string): ServiceDefinition {
       path: `/o3ml.v1.${name}/${method}`,
       requestStream: !!m.requestStream,
       responseStream: !!m.responseStream,
-      requestSerialize: (v) => Buffer.from(req.encode(v).finish()),
+      requestSerialize: (v) => asBuffer(req.encode(v).finish()),
       requestDeserialize: (b) => req.decode(b),
-      responseSerialize: (v) => Buffer.from(res.encode(v).finish()),
+      responseSerialize: (v) => asBuffer(res.encode(v).finish()),
       responseDeserialize: (b) => res.decode(b),
       originalName: method,
     };
@@ -53,6 +53,16 @@ function codec(typeName: string): Codec {
   const c = (o3ml.v1 as unknown as Record<string, Codec>)[typeName];
   if (!c) throw new Error(`no message o3ml.v1.${typeName} in proto/`);
   return c;
+}
+
+/**
+ * The encoded message as a Buffer without copying it: protobufjs already
+ * returns a Buffer under Node, and `Buffer.from` would copy every message
+ * once more (1 MiB per data message of a read), garbage that only the next
+ * collection frees and that shows up in the service's resident size.
+ */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function lowerFirst(s: string): string {

@@ -215,7 +215,7 @@ def service_command() -> list[str]:
     cli = REPO_ROOT / "packages" / "cli" / "bin" / "o3ml.js"
     built = REPO_ROOT / "packages" / "cli" / "dist" / "main.js"
     if node is None:
-        raise RuntimeError("node is not on PATH: the o3ml service needs Node 20+ (run `npm run setup`)")
+        raise RuntimeError("node is not on PATH: the o3ml service needs Node 24 (run `npm run setup`, then `source scripts/node-env.sh`)")
     if not built.exists():
         raise RuntimeError(f"{built} is missing: build the TypeScript first (npx tsc -b tsconfig.build.json)")
     return [node, str(cli), "serve"]
