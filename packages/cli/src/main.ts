@@ -8,6 +8,8 @@ import { registerRunCommands } from "./commands/runs.js";
 import { registerLineage } from "./commands/lineage.js";
 import { registerIndexCommands } from "./commands/index-cmd.js";
 import { registerVerify } from "./commands/verify.js";
+import { leafCommands } from "./command-tree.js";
+import { serviceOption } from "./service-option.js";
 
 const program = new Command("o3ml")
   .description("o3ml: Akave O3 as the primary storage of PyTorch Lightning training")
@@ -26,5 +28,8 @@ registerDatasetCommands(program);
 registerCheckpointCommands(program);
 registerVerify(program);
 registerGc(program);
+
+// Every command but serve is a client of the service.
+for (const cmd of leafCommands(program)) if (cmd.name() !== "serve") cmd.addOption(serviceOption());
 
 await program.parseAsync(process.argv);

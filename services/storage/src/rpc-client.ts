@@ -1,29 +1,29 @@
 import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
 import { grpcService } from "@o3ml/proto";
-import { channelCredentials, clientTlsFromEnv, type ClientTls } from "./tls.js";
+import { serviceChannel } from "./service-address.js";
+import { clientTlsFromEnv, type ClientTls } from "./tls.js";
 
 type Methods = Record<string, (...a: unknown[]) => unknown>;
 
 /**
  * The client side shared by every o3ml service client: one connection to
- * O3ML_SERVICE (default 127.0.0.1:7433), the bearer token from O3ML_TOKEN,
- * and errors turned back into O3mlError (the service puts the code in the
- * `o3ml-code` trailer).
+ * `address` or else O3ML_SERVICE (default 127.0.0.1:7433, in any form
+ * service-address.ts reads), the bearer token from O3ML_TOKEN, and errors
+ * turned back into O3mlError (the service puts the code in the `o3ml-code`
+ * trailer).
  */
 export class RpcClient {
   protected readonly client: Client & Methods;
   protected readonly md: Metadata;
+  readonly address: string;
 
-  constructor(
-    service: string,
-    readonly address = process.env.O3ML_SERVICE ?? "127.0.0.1:7433",
-    token = process.env.O3ML_TOKEN,
-    tls: ClientTls | undefined = clientTlsFromEnv(),
-  ) {
+  constructor(service: string, address?: string, token = process.env.O3ML_TOKEN, tls: ClientTls | undefined = clientTlsFromEnv()) {
+    const channel = serviceChannel(address, tls);
+    this.address = channel.address;
     const max = 8 * 1024 * 1024;
     const Ctor = makeGenericClientConstructor(grpcService(service), service);
-    this.client = new Ctor(address, channelCredentials(tls), {
+    this.client = new Ctor(channel.target, channel.credentials, {
       "grpc.max_receive_message_length": max,
       "grpc.max_send_message_length": max,
     }) as never;

@@ -1,45 +1,27 @@
-import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, blobKey } from "@o3ml/storage-service";
 import { cidOf } from "@o3ml/integrity";
 import { createBlobStore } from "@o3ml/o3-client";
 import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../../../../services/storage/src/checkpoints/torch-fixture.test-support.js";
+import { o3ml as run, startServe, type Served } from "../cli.test-support.js";
 
 /**
  * `o3ml ckpt ...` and `o3ml gc` as a user runs them: `node packages/cli/bin/o3ml.js`
  * against `o3ml serve` (the embedded stand-in), checkpoints written the way
  * the Python side writes them (torch.save's own data.pkl and storages).
  */
-const BIN = fileURLToPath(new URL("../../bin/o3ml.js", import.meta.url));
 const missing = torchUnavailable();
 if (missing && process.env.CI === "true") throw new Error(`torch is required in CI: ${missing}`);
 if (missing) console.warn(`NOTICE: o3ml ckpt CLI tests skipped: ${missing}`);
 
-/** The environment of a user with no O3 endpoint set: `serve` starts the embedded stand-in. */
-function cleanEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(O3ML_|AWS_)/.test(k)) env[k] = v;
-  return { ...env, O3ML_HOME: home, O3ML_LOG_LEVEL: "error", ...extra };
-}
-
 describe.skipIf(!!missing)("o3ml ckpt and o3ml gc", { timeout: 180_000 }, () => {
-  let serve: ChildProcess;
-  let ready: { address: string; endpoint: string; bucket: string };
-  let address: string;
-  let home: string;
+  let ready: Served;
   let client: CheckpointClient;
 
-  const o3ml = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [BIN, ...args], { env: cleanEnv(home, { O3ML_SERVICE: address }), maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const o3ml = (...args: string[]) => run(args, ready.env());
   const json = async (...args: string[]) => {
     const r = await o3ml(...args, "--json");
     expect(r.code, r.stderr).toBe(0);
@@ -47,22 +29,12 @@ describe.skipIf(!!missing)("o3ml ckpt and o3ml gc", { timeout: 180_000 }, () => 
   };
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), "o3ml-cli-home-"));
-    serve = spawn(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", "--chunk-size", "1", "--json"], { env: cleanEnv(home), stdio: ["ignore", "pipe", "pipe"] });
-    ready = await new Promise((resolve, reject) => {
-      serve.once("exit", (code) => reject(new Error(`o3ml serve exited with ${code}`)));
-      createInterface({ input: serve.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
-    });
-    address = ready.address;
-    client = new CheckpointClient(address);
+    ready = await startServe();
+    client = new CheckpointClient(ready.address);
   }, 180_000);
   afterAll(async () => {
     client?.close();
-    if (serve && serve.exitCode === null) {
-      const exited = new Promise((r) => serve.once("exit", r));
-      serve.kill("SIGTERM");
-      await exited;
-    }
+    await ready?.stop();
   });
 
   it("lists, shows, verifies and exports a torch checkpoint that torch.load reads", async () => {

@@ -11,7 +11,7 @@ interface JsonOpt {
   json: boolean;
 }
 
-const withCheckpoints = <A extends unknown[]>(fn: (c: CheckpointClient, ...args: A) => Promise<void>) => clientAction(() => new CheckpointClient(), fn);
+const withCheckpoints = <A extends unknown[]>(fn: (c: CheckpointClient, ...args: A) => Promise<void>) => clientAction((address) => new CheckpointClient(address), fn);
 
 export function registerCheckpointCommands(program: Command): void {
   const ckpt = program

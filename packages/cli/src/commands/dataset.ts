@@ -28,7 +28,7 @@ interface PushOpts extends JsonOpt {
 const KINDS: SourceKind[] = ["imagefolder", "files", "npy", "npz", "csv", "parquet"];
 
 /** Runs `fn` with a fresh client; failures become o3ml errors with exit codes. */
-const withClient = <A extends unknown[]>(fn: (c: DatasetClient, ...args: A) => Promise<void>) => clientAction(() => new DatasetClient(), fn);
+const withClient = <A extends unknown[]>(fn: (c: DatasetClient, ...args: A) => Promise<void>) => clientAction((address) => new DatasetClient(address), fn);
 
 const bars = (json: boolean): PushProgress => ({ start: (label, total) => progressFor(label, total, json) });
 

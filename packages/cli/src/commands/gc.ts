@@ -21,7 +21,7 @@ export function registerGc(program: Command): void {
     .option("--dry-run", "report what would be deleted; delete nothing", false)
     .option("--grace <minutes>", "grace period; 0 deletes every unreachable item now (only while nothing else writes to the bucket)", "60")
     .option("--json", "machine-readable report", false)
-    .action(clientAction(() => new AdminClient(), async (c, o: GcOpts) => {
+    .action(clientAction((address) => new AdminClient(address), async (c, o: GcOpts) => {
       const minutes = Number(o.grace);
       if (!Number.isFinite(minutes) || minutes < 0) throw new O3mlError("INVALID_ARGUMENT", `--grace ${o.grace}: give a number of minutes >= 0`);
       let bar: Progress | undefined;

@@ -21,7 +21,7 @@ export function registerIndexCommands(program: Command): void {
     )
     .option("--offline", "read the bucket directly (O3ML_ENDPOINT and keys) and rebuild the index in O3ML_HOME or O3ML_DATABASE_URL", false)
     .option("--json", "machine-readable output", false)
-    .action(async (o: RebuildOpts) => {
+    .action(async (o: RebuildOpts, cmd: Command) => {
       if (o.offline) {
         // The store client logs its capability probe at info level: noise for a one-shot command.
         process.env.O3ML_LOG_LEVEL ||= "warn";
@@ -33,13 +33,13 @@ export function registerIndexCommands(program: Command): void {
         }
         return;
       }
-      await withMetadataClient((x: RebuildOpts) => x.json, async (c) => {
+      await withMetadataClient((x: RebuildOpts, _cmd: Command) => x.json, async (c) => {
         const r = await c.rebuildIndex();
         for (const w of r.warnings ?? []) warn(w);
         if (Number(r.warningsOmitted ?? 0) > 0) warn(`${r.warningsOmitted} more objects were skipped; the service's log names each`);
         const out = plain(r);
         emit(o, out, () => summary(out.objects, out.skipped, out.counts, out.durationMs, out.location, "by the service"));
-      })(o);
+      })(o, cmd);
     });
 }
 

@@ -16,7 +16,7 @@ interface JsonOpt {
 }
 
 /** Runs `fn` with a fresh client; failures become o3ml errors with exit codes. */
-const withClient = <A extends unknown[]>(fn: (c: ServiceClient, ...args: A) => Promise<void>) => clientAction(() => new ServiceClient(), fn);
+const withClient = <A extends unknown[]>(fn: (c: ServiceClient, ...args: A) => Promise<void>) => clientAction((address) => new ServiceClient(address), fn);
 
 export function infoJson(i: o3ml.v1.IObjectInfo) {
   return {

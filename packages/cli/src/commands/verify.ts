@@ -32,9 +32,14 @@ export interface VerifyReport {
 
 /** The three clients `o3ml verify` needs, closed together. */
 class Clients {
-  readonly objects = new ServiceClient();
-  readonly checkpoints = new CheckpointClient();
-  readonly datasets = new DatasetClient();
+  readonly objects: ServiceClient;
+  readonly checkpoints: CheckpointClient;
+  readonly datasets: DatasetClient;
+  constructor(address: string) {
+    this.objects = new ServiceClient(address);
+    this.checkpoints = new CheckpointClient(address);
+    this.datasets = new DatasetClient(address);
+  }
   close(): void {
     this.objects.close();
     this.checkpoints.close();
@@ -56,7 +61,7 @@ export function registerVerify(program: Command): void {
     .option("--no-datasets", "skip dataset versions")
     .option("--no-objects", "skip plain objects")
     .option("--json", "machine-readable report", false)
-    .action(clientAction(() => new Clients(), async (c, o: VerifyOpts) => {
+    .action(clientAction((address) => new Clients(address), async (c, o: VerifyOpts) => {
       const report = await verifyAll(c, o);
       emit(o, report, () => render(report));
       if (!report.ok) {

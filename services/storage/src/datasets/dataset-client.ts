@@ -1,7 +1,8 @@
 import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
 import { grpcService, o3ml } from "@o3ml/proto";
-import { channelCredentials, clientTlsFromEnv, type ClientTls } from "../tls.js";
+import { serviceChannel } from "../service-address.js";
+import { clientTlsFromEnv, type ClientTls } from "../tls.js";
 import { MAX_HAS_CIDS } from "./blob-service.js";
 
 type V1 = typeof o3ml.v1;
@@ -61,16 +62,15 @@ export class DatasetClient {
   private readonly blobs: Rpc;
   private readonly datasets: Rpc;
   private readonly md = new Metadata();
+  readonly address: string;
 
-  constructor(
-    readonly address = process.env.O3ML_SERVICE ?? "127.0.0.1:7433",
-    token = process.env.O3ML_TOKEN,
-    tls: ClientTls | undefined = clientTlsFromEnv(),
-  ) {
-    const creds = channelCredentials(tls);
+  /** `address` and `tls` as RpcClient takes them (O3ML_SERVICE and O3ML_TLS_* by default). */
+  constructor(address?: string, token = process.env.O3ML_TOKEN, tls: ClientTls | undefined = clientTlsFromEnv()) {
+    const { address: given, target, credentials } = serviceChannel(address, tls);
+    this.address = given;
     const opts = { "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES };
-    this.blobs = new BlobClient(address, creds, opts) as never;
-    this.datasets = new DatasetsClient(address, creds, opts) as never;
+    this.blobs = new BlobClient(target, credentials, opts) as never;
+    this.datasets = new DatasetsClient(target, credentials, opts) as never;
     if (token) this.md.set("authorization", `Bearer ${token}`);
   }
 
