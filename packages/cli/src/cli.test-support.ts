@@ -1,9 +1,11 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { CheckpointClient, MetadataClient, type EntryToSave } from "@o3ml/storage-service";
 
 /** The `o3ml` command as installed: bin/o3ml.js over the built dist/ (run `npx tsc -b tsconfig.build.json` first). */
 export const BIN = fileURLToPath(new URL("../bin/o3ml.js", import.meta.url));
@@ -70,3 +72,50 @@ export async function startServe(args: string[] = [], env: Record<string, string
   };
 }
 
+/** What seedHistory made: the ids and names a user would type. */
+export interface History {
+  /** "digits@v1", pushed with `o3ml dataset push`. */
+  dataset: string;
+  datasetCid: string;
+  baselineId: string;
+  finetuneId: string;
+  /** The baseline's checkpoints: step 10 (trained on the dataset) and step 20 (its child, which names no dataset). */
+  checkpoints: { cid: string; key: string }[];
+}
+
+const entries = (): EntryToSave[] => [
+  { name: "data.pkl", kind: "skeleton", data: randomBytes(200) },
+  { name: "0", kind: "storage", dtype: "float32", data: randomBytes(32 * 1024) },
+];
+
+/**
+ * A small training history in `s`: dataset digits@v1 (pushed through the
+ * command), runs mnist-baseline and mnist-finetune (registered, the second
+ * without checkpoints), and two chained checkpoints of mnist-baseline.
+ */
+export async function seedHistory(s: Served): Promise<History> {
+  const dir = mkdtempSync(join(tmpdir(), "o3ml-digits-"));
+  for (const label of ["0", "1"]) {
+    mkdirSync(join(dir, label));
+    for (let i = 0; i < 3; i++) writeFileSync(join(dir, label, `${i}.bin`), randomBytes(64));
+  }
+  const pushed = await o3ml(["dataset", "push", dir, "--name", "digits", "--version", "v1", "--json"], s.env());
+  if (pushed.code !== 0) throw new Error(`o3ml dataset push: ${pushed.stderr}`);
+  const datasetCid = (JSON.parse(pushed.stdout) as { cid: string }).cid;
+  const meta = new MetadataClient(s.address);
+  const ckpt = new CheckpointClient(s.address);
+  try {
+    const baseline = await meta.registerRun({ name: "mnist-baseline", hyperparameters: { lr: 0.001 } });
+    const finetune = await meta.registerRun({ name: "mnist-finetune" });
+    const checkpoints = [];
+    for (const [step, loss] of [[10, 0.5], [20, 0.25]] as const) {
+      const key = `runs/mnist-baseline/step=${step}.ckpt`;
+      const info = await ckpt.save({ key, run: baseline.id, step, epoch: step / 10, metrics: { val_loss: loss }, datasetCid: step === 10 ? datasetCid : "" }, entries());
+      checkpoints.push({ cid: info.cid!, key });
+    }
+    return { dataset: "digits@v1", datasetCid, baselineId: baseline.id, finetuneId: finetune.id, checkpoints };
+  } finally {
+    meta.close();
+    ckpt.close();
+  }
+}

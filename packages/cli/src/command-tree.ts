@@ -10,3 +10,9 @@ export function leafCommands(root: Command): Command[] {
   return allCommands(root).filter((c) => c.commands.length === 0);
 }
 
+/** How a user types `cmd`: "o3ml ckpt ls". */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}

@@ -9,12 +9,15 @@ import { registerLineage } from "./commands/lineage.js";
 import { registerIndexCommands } from "./commands/index-cmd.js";
 import { registerVerify } from "./commands/verify.js";
 import { leafCommands } from "./command-tree.js";
+import { exitQuietlyWhenStdoutCloses } from "./output.js";
 import { serviceOption } from "./service-option.js";
+import { reportUsageErrors } from "./usage-errors.js";
+
+exitQuietlyWhenStdoutCloses();
 
 const program = new Command("o3ml")
   .description("o3ml: Akave O3 as the primary storage of PyTorch Lightning training")
   .version("0.1.0")
-  .showHelpAfterError()
   // Program options only before the command, so `dataset push --version v2` reaches the command.
   .enablePositionalOptions()
   .configureHelp({ sortSubcommands: false });
@@ -31,5 +34,6 @@ registerGc(program);
 
 // Every command but serve is a client of the service.
 for (const cmd of leafCommands(program)) if (cmd.name() !== "serve") cmd.addOption(serviceOption());
+reportUsageErrors(program);
 
 await program.parseAsync(process.argv);

@@ -9,6 +9,18 @@ export function emit(opts: OutputOptions, value: unknown, human: () => string): 
   process.stdout.write(opts.json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
 }
 
+/**
+ * `o3ml lineage … | head`: once the reader of stdout has gone, nothing more
+ * can be said, so the command ends at once, quietly and with 0, since the
+ * reader stopped by choice.
+ */
+export function exitQuietlyWhenStdoutCloses(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+}
+
 /** Exit codes by error code, so scripts can branch without parsing text. */
 const EXIT: Record<string, number> = { INVALID_ARGUMENT: 2, NOT_FOUND: 3, UNAUTHENTICATED: 4, PERMISSION_DENIED: 4, INTEGRITY: 5, UNAVAILABLE: 6 };
 
