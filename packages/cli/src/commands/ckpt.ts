@@ -4,6 +4,7 @@ import { checkpointJson, renderList, renderShow } from "../checkpoint/checkpoint
 import { isMetricSort, renderSorted, sortCheckpoints } from "../checkpoint/checkpoint-sort.js";
 import { exportCheckpoint } from "../checkpoint/export-checkpoint.js";
 import { clientAction } from "../client-action.js";
+import { keyPrefix, objectKey } from "../o3-url.js";
 import { emit, formatBytes } from "../output.js";
 import { progressFor } from "../progress.js";
 
@@ -16,18 +17,21 @@ const withCheckpoints = <A extends unknown[]>(fn: (c: CheckpointClient, ...args:
 export function registerCheckpointCommands(program: Command): void {
   const ckpt = program
     .command("ckpt")
-    .description("checkpoints saved through the CheckpointService: list, show, re-verify, export as a torch file. <id|key> is a checkpoint id (its manifest CID) or its object key");
+    .description(
+      "checkpoints saved through the CheckpointService: list, show, re-verify, export as a torch file. " +
+        "<id|key> is a checkpoint id (its manifest CID) or its object key (a key or o3://bucket/key)",
+    );
 
   ckpt
     .command("ls")
     .description("list checkpoints that are not deleted, oldest first (or by --sort)")
     .option("--run <run>", "only this run (id or name)")
-    .option("--prefix <prefix>", "only keys under this prefix")
+    .option("--prefix <prefix>", "only keys under this prefix (or o3://bucket/prefix)")
     .option("--sort <field>", "order by step, epoch, created, or a recorded metric such as val_loss (ascending; checkpoints without it last)")
     .option("--desc", "with --sort: descending, e.g. for an accuracy", false)
     .option("--json", "machine-readable output (one JSON array)", false)
     .action(withCheckpoints(async (c, o: JsonOpt & { run?: string; prefix?: string; sort?: string; desc: boolean }) => {
-      let all = (await c.list(o.run ?? "", o.prefix ?? "")).map(checkpointJson);
+      let all = (await c.list(o.run ?? "", keyPrefix(o.prefix ?? "", c.address))).map(checkpointJson);
       if (o.sort) all = sortCheckpoints(all, o.sort, o.desc);
       const metric = o.sort && isMetricSort(o.sort) ? o.sort : undefined;
       emit(o, all, () => (metric ? renderSorted(all, metric) : renderList(all)));
@@ -38,7 +42,7 @@ export function registerCheckpointCommands(program: Command): void {
     .description("show a checkpoint: run, step, state (committed, durable, deleted), sizes, upload figures, parent and dataset, metrics")
     .option("--json", "machine-readable output", false)
     .action(withCheckpoints(async (c, idOrKey: string, o: JsonOpt) => {
-      const info = checkpointJson(await c.stat(idOrKey));
+      const info = checkpointJson(await c.stat(objectKey(idOrKey, c.address)));
       emit(o, info, () => renderShow(info));
     }));
 
@@ -47,7 +51,7 @@ export function registerCheckpointCommands(program: Command): void {
     .description("re-read and re-hash every blob of a checkpoint; fails (exit 5) naming the key and CID of anything altered")
     .option("--json", "machine-readable output", false)
     .action(withCheckpoints(async (c, idOrKey: string, o: JsonOpt) => {
-      const res = await c.verify(idOrKey);
+      const res = await c.verify(objectKey(idOrKey, c.address));
       const out = { ...checkpointJson(res.info), verified: true, blobsChecked: Number(res.blobsChecked), bytesChecked: Number(res.bytesChecked) };
       emit(o, out, () => `ok  ${out.key}  ${out.id}: ${out.blobsChecked} blobs, ${formatBytes(out.bytesChecked)} re-read and verified`);
     }));
@@ -57,7 +61,7 @@ export function registerCheckpointCommands(program: Command): void {
     .description("write a checkpoint as a plain file that torch.load reads (torch's zip format), atomically")
     .option("--json", "machine-readable summary", false)
     .action(withCheckpoints(async (c, idOrKey: string, file: string, o: JsonOpt) => {
-      const info = await exportCheckpoint(c, idOrKey, file, (i, archiveBytes) => progressFor(`export ${i.key}`, archiveBytes, o.json));
+      const info = await exportCheckpoint(c, objectKey(idOrKey, c.address), file, (i, archiveBytes) => progressFor(`export ${i.key}`, archiveBytes, o.json));
       const out = { ...checkpointJson(info), file };
       emit(o, out, () => `${file}  ${formatBytes(out.bytesTotal)}  ${out.key}  ${out.id}`);
     }));

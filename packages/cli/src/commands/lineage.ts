@@ -2,6 +2,7 @@ import { Option, type Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
 import type { MetadataClient, RunRecord } from "@o3ml/storage-service";
 import { withMetadataClient } from "../metadata-action.js";
+import { objectKey } from "../o3-url.js";
 
 /** The renderings the service offers (it checks the name too). */
 const FORMATS = ["text", "mermaid", "dot", "json"];
@@ -20,16 +21,17 @@ export function registerLineage(program: Command): void {
   program
     .command("lineage <id>")
     .description(
-      "show what produced a run, checkpoint, artifact or dataset version (name@version, or a manifest CID) and what came of it: " +
+      "show what produced a run, checkpoint (id, key or o3://bucket/key), artifact or dataset version (name@version, or a manifest CID) and what came of it: " +
         "dataset versions, runs, parent checkpoints; the text form ends with each run's code commit, hyperparameters and environment",
     )
     .addOption(new Option("--format <format>", "text (a tree), mermaid, dot (Graphviz) or json").choices(FORMATS).default("text"))
     .option("--depth <hops>", "follow at most this many edges upstream and downstream (default: all)")
-    .action(withMetadataClient((_id: string, o: LineageOpts) => o.format === "json", async (c, id: string, o: LineageOpts) => {
+    .action(withMetadataClient((_id: string, o: LineageOpts) => o.format === "json", async (c, given: string, o: LineageOpts) => {
       const depth = o.depth === undefined ? 0 : Number(o.depth);
       if (o.depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1)) {
         throw new O3mlError("INVALID_ARGUMENT", `--depth ${o.depth}: give a whole number of edges, 1 or more`);
       }
+      const id = objectKey(given, c.address);
       const { rendered } = await c.lineage(id, o.format, depth);
       process.stdout.write(rendered);
       if (o.format === "text") process.stdout.write(await runDetails(c, id, depth));

@@ -10,6 +10,7 @@ import { progressFor } from "../progress.js";
 import type { o3ml } from "@o3ml/proto";
 import { ServiceClient } from "@o3ml/storage-service";
 import { clientAction } from "../client-action.js";
+import { keyPrefix, objectKey } from "../o3-url.js";
 
 interface JsonOpt {
   json: boolean;
@@ -36,9 +37,10 @@ export function infoJson(i: o3ml.v1.IObjectInfo) {
 export function registerObjectCommands(program: Command): void {
   program
     .command("put <source> <key>")
-    .description("upload a file (or - for stdin) as object <key>, hashed and verified end to end")
+    .description("upload a file (or - for stdin) as object <key> (a key or o3://bucket/key), hashed and verified end to end")
     .option("--json", "machine-readable output", false)
-    .action(withClient(async (c, source: string, key: string, o: JsonOpt) => {
+    .action(withClient(async (c, source: string, path: string, o: JsonOpt) => {
+      const key = objectKey(path, c.address);
       const size = source === "-" ? undefined : fileSize(source);
       const input = source === "-" ? process.stdin : createReadStream(source, { highWaterMark: 2 * 1024 * 1024 });
       const hash = createHash("sha256");
@@ -57,9 +59,10 @@ export function registerObjectCommands(program: Command): void {
 
   program
     .command("get <key> [dest]")
-    .description("download object <key> to dest (default: stdout); every chunk is verified before it is written")
+    .description("download object <key> (a key or o3://bucket/key) to dest (default: stdout); every chunk is verified before it is written")
     .option("--json", "machine-readable summary (requires dest)", false)
-    .action(withClient(async (c, key: string, dest: string | undefined, o: JsonOpt) => {
+    .action(withClient(async (c, path: string, dest: string | undefined, o: JsonOpt) => {
+      const key = objectKey(path, c.address);
       if (o.json && (!dest || dest === "-")) throw new O3mlError("INVALID_ARGUMENT", "--json needs a destination file (the summary goes to stdout)");
       const { info, data } = await c.get(key);
       const bar = progressFor(`get ${key}`, Number(info.size), o.json || !dest);
@@ -89,11 +92,11 @@ export function registerObjectCommands(program: Command): void {
 
   program
     .command("ls [prefix]")
-    .description("list objects under a key prefix")
+    .description("list objects under a key prefix (or o3://bucket/prefix)")
     .option("--json", "machine-readable output (one JSON array)", false)
     .action(withClient(async (c, prefix: string | undefined, o: JsonOpt) => {
       const all: ReturnType<typeof infoJson>[] = [];
-      for await (const i of c.listAll(prefix ?? "")) all.push(infoJson(i));
+      for await (const i of c.listAll(keyPrefix(prefix ?? "", c.address))) all.push(infoJson(i));
       emit(o, all, () => all.map((i) => `${i.created}  ${formatBytes(i.size).padStart(10)}  ${i.key}${i.problem ? `  DAMAGED: ${i.problem}` : ""}`).join("\n") || "(no objects)");
       const damaged = all.filter((i) => i.problem).length;
       if (damaged) process.stderr.write(`o3ml: ${damaged} listed object(s) are damaged; run 'o3ml verify' for details\n`);
@@ -101,18 +104,19 @@ export function registerObjectCommands(program: Command): void {
 
   program
     .command("stat <key>")
-    .description("show an object's size, content identifier and hashes")
+    .description("show an object's size, content identifier and hashes (<key>: a key or o3://bucket/key)")
     .option("--json", "machine-readable output", false)
-    .action(withClient(async (c, key: string, o: JsonOpt) => {
-      const i = infoJson(await c.stat(key));
+    .action(withClient(async (c, path: string, o: JsonOpt) => {
+      const i = infoJson(await c.stat(objectKey(path, c.address)));
       emit(o, i, () => Object.entries(i).map(([k, v]) => `${k.padEnd(12)} ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n"));
     }));
 
   program
     .command("rm <key>")
-    .description("delete object <key> (its data is reclaimed by 'o3ml gc')")
+    .description("delete object <key> (a key or o3://bucket/key; its data is reclaimed by 'o3ml gc')")
     .option("--json", "machine-readable output", false)
-    .action(withClient(async (c, key: string, o: JsonOpt) => {
+    .action(withClient(async (c, path: string, o: JsonOpt) => {
+      const key = objectKey(path, c.address);
       const { existed } = await c.delete(key);
       if (!existed) throw new O3mlError("NOT_FOUND", `no object ${key}; nothing was deleted`, { key });
       emit(o, { key, deleted: true }, () => `deleted ${key}`);
