@@ -1,9 +1,11 @@
 import type { Command } from "commander";
-import { CheckpointClient } from "@o3ml/storage-service";
+import { CheckpointClient, MetadataClient } from "@o3ml/storage-service";
 import { checkpointJson, renderList, renderShow } from "../checkpoint/checkpoint-json.js";
 import { isMetricSort, renderSorted, sortCheckpoints } from "../checkpoint/checkpoint-sort.js";
 import { exportCheckpoint } from "../checkpoint/export-checkpoint.js";
 import { clientAction } from "../client-action.js";
+import { checkpointRuns, runNames } from "../known-names.js";
+import { unknownName } from "../name-suggestions.js";
 import { keyPrefix, objectKey } from "../o3-url.js";
 import { emit, formatBytes } from "../output.js";
 import { progressFor } from "../progress.js";
@@ -31,7 +33,15 @@ export function registerCheckpointCommands(program: Command): void {
     .option("--desc", "with --sort: descending, e.g. for an accuracy", false)
     .option("--json", "machine-readable output (one JSON array)", false)
     .action(withCheckpoints(async (c, o: JsonOpt & { run?: string; prefix?: string; sort?: string; desc: boolean }) => {
-      let all = (await c.list(o.run ?? "", keyPrefix(o.prefix ?? "", c.address))).map(checkpointJson);
+      const listed = await c.list(o.run ?? "", keyPrefix(o.prefix ?? "", c.address));
+      if (o.run && listed.length === 0) {
+        // A run without checkpoints lists none; a run that does not exist is NOT_FOUND.
+        const meta = new MetadataClient(c.address);
+        const runs = await meta.listRuns().finally(() => meta.close());
+        const known = [...runNames(runs), ...checkpointRuns(await c.list())];
+        if (!known.includes(o.run)) throw unknownName("run", o.run, known, "o3ml runs ls");
+      }
+      let all = listed.map(checkpointJson);
       if (o.sort) all = sortCheckpoints(all, o.sort, o.desc);
       const metric = o.sort && isMetricSort(o.sort) ? o.sort : undefined;
       emit(o, all, () => (metric ? renderSorted(all, metric) : renderList(all)));

@@ -12,6 +12,8 @@ import { emit, fail, formatBytes } from "../output.js";
 import { progressFor } from "../progress.js";
 import { renderPush, renderVerify, renderVersions } from "./dataset-render.js";
 import { clientAction } from "../client-action.js";
+import { datasetNames } from "../known-names.js";
+import { suggestingNames } from "../name-suggestions.js";
 
 interface JsonOpt {
   json: boolean;
@@ -29,6 +31,9 @@ const KINDS: SourceKind[] = ["imagefolder", "files", "npy", "npz", "csv", "parqu
 
 /** Runs `fn` with a fresh client; failures become o3ml errors with exit codes. */
 const withClient = <A extends unknown[]>(fn: (c: DatasetClient, ...args: A) => Promise<void>) => clientAction((address) => new DatasetClient(address), fn);
+
+/** `call` on the version `spec` names; one that does not exist fails with the nearest that do. */
+const onVersion = <T>(c: DatasetClient, spec: string, call: () => Promise<T>) => suggestingNames(spec, async () => datasetNames(await c.list()), call);
 
 const bars = (json: boolean): PushProgress => ({ start: (label, total) => progressFor(label, total, json) });
 
@@ -81,7 +86,7 @@ export function registerDatasetCommands(program: Command): void {
     .description("show a version (name, name@latest or name@version): splits, schema, shards")
     .option("--json", "machine-readable output", false)
     .action(withClient(async (c, spec: string, o: JsonOpt) => {
-      const { info, manifest } = await c.resolve(spec);
+      const { info, manifest } = await onVersion(c, spec, () => c.resolve(spec));
       const names = shardNames(manifest.shards);
       const splits: Record<string, { samples: number; shards: number; bytes: number }> = {};
       for (const s of manifest.shards) {
@@ -114,7 +119,7 @@ export function registerDatasetCommands(program: Command): void {
     .description("write a version's shards (tar files) and manifest.json into a new folder, verifying every shard")
     .option("--json", "machine-readable summary", false)
     .action(withClient(async (c, spec: string, dir: string, o: JsonOpt) => {
-      const summary = await pullDataset(c, spec, dir, bars(o.json));
+      const summary = await onVersion(c, spec, () => pullDataset(c, spec, dir, bars(o.json)));
       emit(o, summary, () => `${summary.name}@${summary.version} → ${summary.dir}  ${summary.shards} shards, ${formatBytes(summary.bytes)} in ${summary.seconds}s`);
     }));
 
@@ -123,7 +128,7 @@ export function registerDatasetCommands(program: Command): void {
     .description("re-read every shard of a version from the bucket and re-hash it against its CID and the manifest")
     .option("--json", "machine-readable summary", false)
     .action(withClient(async (c, spec: string, o: JsonOpt) => {
-      const summary = await verifyDataset(c, spec, bars(o.json));
+      const summary = await onVersion(c, spec, () => verifyDataset(c, spec, bars(o.json)));
       emit(o, summary, () => renderVerify(summary));
       if (summary.failures.length) {
         const first = summary.failures[0]!;

@@ -1,7 +1,9 @@
 import { Option, type Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import type { MetadataClient, RunRecord } from "@o3ml/storage-service";
+import { DatasetClient, type MetadataClient, type RunRecord } from "@o3ml/storage-service";
+import { datasetVersions, runNames } from "../known-names.js";
 import { withMetadataClient } from "../metadata-action.js";
+import { suggestingNames } from "../name-suggestions.js";
 import { objectKey } from "../o3-url.js";
 
 /** The renderings the service offers (it checks the name too). */
@@ -32,10 +34,20 @@ export function registerLineage(program: Command): void {
         throw new O3mlError("INVALID_ARGUMENT", `--depth ${o.depth}: give a whole number of edges, 1 or more`);
       }
       const id = objectKey(given, c.address);
-      const { rendered } = await c.lineage(id, o.format, depth);
+      const { rendered } = await suggestingNames(id, () => lineageNames(c), () => c.lineage(id, o.format, depth));
       process.stdout.write(rendered);
       if (o.format === "text") process.stdout.write(await runDetails(c, id, depth));
     }));
+}
+
+/** Run names and dataset versions, the names lineage takes (besides ids and keys). */
+async function lineageNames(c: MetadataClient): Promise<string[]> {
+  const datasets = new DatasetClient(c.address);
+  try {
+    return [...runNames(await c.listRuns()), ...datasetVersions(await datasets.list())];
+  } finally {
+    datasets.close();
+  }
 }
 
 /** What the tree leaves out: how each run in it was set up (the graph names runs only). */

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import type { CheckpointRecord, RunRecord } from "@o3ml/storage-service";
+import { runNames } from "../known-names.js";
 import { withMetadataClient } from "../metadata-action.js";
+import { suggestingNames } from "../name-suggestions.js";
 import { emit } from "../output.js";
 
 interface JsonOpt {
@@ -25,7 +27,7 @@ export function registerRunCommands(program: Command): void {
     .description("show one run (by id, or the newest run with that name) and its checkpoints")
     .option("--json", "machine-readable output", false)
     .action(withMetadataClient((_run: string, o: JsonOpt) => o.json, async (c, run: string, o: JsonOpt) => {
-      const record = await c.getRun(run);
+      const record = await suggestingNames(run, async () => runNames(await c.listRuns()), () => c.getRun(run));
       const checkpoints = await c.listCheckpoints(record.id);
       emit(o, { ...record, checkpoints }, () => describe(record, checkpoints));
     }));
