@@ -32,6 +32,13 @@ export function fail(err: unknown, json: boolean): void {
   process.exitCode = EXIT[e.code] ?? 1;
 }
 
+/** Rows under a header, each column as wide as its widest cell (the last one left ragged). */
+export function renderTable(head: string[], rows: string[][]): string {
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  ")).join("\n");
+}
+
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;

@@ -1,5 +1,5 @@
 import type { WireCheckpointInfo } from "@o3ml/storage-service";
-import { formatBytes } from "../output.js";
+import { formatBytes, renderTable } from "../output.js";
 
 /** What `--json` prints for a checkpoint. */
 export interface CheckpointJson {
@@ -42,12 +42,11 @@ export function checkpointJson(i: WireCheckpointInfo): CheckpointJson {
   };
 }
 
-export function renderList(all: CheckpointJson[]): string {
+/** The listing: names first (the run's name, where `runName` knows it, and the key), ids last. */
+export function renderList(all: CheckpointJson[], runName: (run: string) => string): string {
   if (all.length === 0) return "(no checkpoints)";
-  const rows = all.map((c) => [c.created.slice(0, 19), c.state, c.run, String(c.step), formatBytes(c.bytesTotal), formatBytes(c.bytesUploaded), c.key, c.id]);
-  const head = ["created", "state", "run", "step", "size", "uploaded", "key", "id"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  ")).join("\n");
+  const rows = all.map((c) => [runName(c.run), String(c.step), c.state, c.created.slice(0, 19), formatBytes(c.bytesTotal), formatBytes(c.bytesUploaded), c.key, c.id]);
+  return renderTable(["run", "step", "state", "created", "size", "uploaded", "key", "id"], rows);
 }
 
 export function renderShow(c: CheckpointJson): string {

@@ -1,5 +1,6 @@
 import { O3mlError } from "@o3ml/errors";
 import type { CheckpointJson } from "./checkpoint-json.js";
+import { renderTable } from "../output.js";
 
 /** Fields `o3ml ckpt ls --sort` knows besides metric names. */
 const FIELDS = ["step", "epoch", "created"] as const;
@@ -34,13 +35,11 @@ export function sortCheckpoints(all: CheckpointJson[], field: string, descending
     .map((x) => x.c);
 }
 
-/** The sorted listing with the sort metric as its first column. */
-export function renderSorted(all: CheckpointJson[], metric: string): string {
+/** The sorted listing with the sort metric as its first column, then names (as renderList) before ids. */
+export function renderSorted(all: CheckpointJson[], metric: string, runName: (run: string) => string): string {
   if (all.length === 0) return "(no checkpoints)";
-  const head = [metric, "step", "epoch", "created", "run", "key", "id"];
-  const rows = all.map((c) => [metric in c.metrics ? String(c.metrics[metric]) : "-", String(c.step), String(c.epoch), c.created.slice(0, 19), c.run, c.key, c.id]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  ")).join("\n");
+  const rows = all.map((c) => [metric in c.metrics ? String(c.metrics[metric]) : "-", runName(c.run), String(c.step), String(c.epoch), c.created.slice(0, 19), c.key, c.id]);
+  return renderTable([metric, "run", "step", "epoch", "created", "key", "id"], rows);
 }
 
 export function isMetricSort(field: string): boolean {

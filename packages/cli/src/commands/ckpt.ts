@@ -34,17 +34,19 @@ export function registerCheckpointCommands(program: Command): void {
     .option("--json", "machine-readable output (one JSON array)", false)
     .action(withCheckpoints(async (c, o: JsonOpt & { run?: string; prefix?: string; sort?: string; desc: boolean }) => {
       const listed = await c.list(o.run ?? "", keyPrefix(o.prefix ?? "", c.address));
+      // Runs are listed for their names, and to tell a run without checkpoints from a run that does not exist.
+      const meta = new MetadataClient(c.address);
+      const runs = await meta.listRuns().finally(() => meta.close());
       if (o.run && listed.length === 0) {
-        // A run without checkpoints lists none; a run that does not exist is NOT_FOUND.
-        const meta = new MetadataClient(c.address);
-        const runs = await meta.listRuns().finally(() => meta.close());
         const known = [...runNames(runs), ...checkpointRuns(await c.list())];
         if (!known.includes(o.run)) throw unknownName("run", o.run, known, "o3ml runs ls");
       }
+      const names = new Map(runs.map((r) => [r.id, r.name]));
+      const runName = (run: string) => names.get(run) ?? run;
       let all = listed.map(checkpointJson);
       if (o.sort) all = sortCheckpoints(all, o.sort, o.desc);
       const metric = o.sort && isMetricSort(o.sort) ? o.sort : undefined;
-      emit(o, all, () => (metric ? renderSorted(all, metric) : renderList(all)));
+      emit(o, all, () => (metric ? renderSorted(all, metric, runName) : renderList(all, runName)));
     }));
 
   ckpt

@@ -11,7 +11,7 @@ const FORMATS = ["text", "mermaid", "dot", "json"];
 
 interface LineageOpts {
   format: string;
-  depth?: string;
+  depth: string;
 }
 
 interface GraphJson {
@@ -27,11 +27,12 @@ export function registerLineage(program: Command): void {
         "dataset versions, runs, parent checkpoints; the text form ends with each run's code commit, hyperparameters and environment",
     )
     .addOption(new Option("--format <format>", "text (a tree), mermaid, dot (Graphviz) or json").choices(FORMATS).default("text"))
-    .option("--depth <hops>", "follow at most this many edges upstream and downstream (default: all)")
+    .option("--depth <hops>", "follow at most this many edges upstream and downstream, or all of them", "1")
     .action(withMetadataClient((_id: string, o: LineageOpts) => o.format === "json", async (c, given: string, o: LineageOpts) => {
-      const depth = o.depth === undefined ? 0 : Number(o.depth);
-      if (o.depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1)) {
-        throw new O3mlError("INVALID_ARGUMENT", `--depth ${o.depth}: give a whole number of edges, 1 or more`);
+      // The service takes 0 for the whole graph.
+      const depth = o.depth === "all" ? 0 : Number(o.depth);
+      if (o.depth !== "all" && (!Number.isSafeInteger(depth) || depth < 1)) {
+        throw new O3mlError("INVALID_ARGUMENT", `--depth ${o.depth}: give a whole number of edges, 1 or more, or all`);
       }
       const id = objectKey(given, c.address);
       const { rendered } = await suggestingNames(id, () => lineageNames(c), () => c.lineage(id, o.format, depth));

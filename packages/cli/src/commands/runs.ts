@@ -3,7 +3,7 @@ import type { CheckpointRecord, RunRecord } from "@o3ml/storage-service";
 import { runNames } from "../known-names.js";
 import { withMetadataClient } from "../metadata-action.js";
 import { suggestingNames } from "../name-suggestions.js";
-import { emit } from "../output.js";
+import { emit, renderTable } from "../output.js";
 
 interface JsonOpt {
   json: boolean;
@@ -38,10 +38,9 @@ function commitOf(r: RunRecord): string {
   return r.codeCommit.slice(0, 12) + (r.codeDirty ? " (uncommitted changes)" : "");
 }
 
+/** Names first, ids last: the name is what a user reads and types. */
 function table(all: RunRecord[]): string {
-  const rows = [["CREATED", "ID", "NAME", "COMMIT", "HOST"], ...all.map((r) => [r.createdAt, r.id, r.name, commitOf(r), r.host ?? "-"])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n");
+  return renderTable(["NAME", "CREATED", "COMMIT", "HOST", "ID"], all.map((r) => [r.name, r.createdAt, commitOf(r), r.host ?? "-", r.id]));
 }
 
 function describe(r: RunRecord, checkpoints: CheckpointRecord[]): string {

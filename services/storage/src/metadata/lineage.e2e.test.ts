@@ -78,7 +78,8 @@ describe("runs, lineage and index rebuild through the o3ml command", { timeout: 
     ]);
     // A checkpoint's object key stands for the checkpoint stored there.
     expect(await ok(svc, "lineage", `runs/${seeded.runId}/step=20.ckpt`, "--format", "json")).toBe(await ok(svc, "lineage", c2, "--format", "json"));
-    const text = await ok(svc, "lineage", c3);
+    // Both runs are in the lineage only beyond the default depth of one edge.
+    const text = await ok(svc, "lineage", c3, "--depth", "all");
     for (const part of ["run mnist-finetune", "dataset mnist@", "checkpoint step 20", "artifact model.onnx", "parent:", "trained-on:"]) expect(text).toContain(part);
     // The text form ends with how each run in the lineage was set up.
     expect(text).toContain("code commit      3f2c1e9a7b6d5c4e3f2a1b0c9d8e7f6a5b4c3d2e (with uncommitted changes)");
@@ -95,7 +96,7 @@ describe("runs, lineage and index rebuild through the o3ml command", { timeout: 
       ckpt.close();
     }
     const human = await ok(svc, "runs", "ls");
-    expect(human).toMatch(/mnist-baseline\s+3f2c1e9a7b6d \(uncommitted changes\)\s+trainer-1/);
+    expect(human).toMatch(/^mnist-baseline\s+\S+\s+3f2c1e9a7b6d \(uncommitted changes\)\s+trainer-1\s+\S+$/m);
     await stop(svc);
   });
 
@@ -186,8 +187,9 @@ describe("runs, lineage and index rebuild through the o3ml command", { timeout: 
     const svc = await start(bucketName(), tempHome());
     const seeded = await seedTraining(svc, ' "#1" <b>[x]</b> {y} (z) `q` & |');
     for (const id of [seeded.runId, seeded.checkpoints[2]!, seeded.datasetCid]) {
-      const mermaid = await ok(svc, "lineage", id, "--format", "mermaid");
-      const json = JSON.parse(await ok(svc, "lineage", id, "--format", "json")) as { nodes: { label: string }[]; edges: unknown[] };
+      // The whole graph: the baseline run is more than one edge from the fine-tuned checkpoint.
+      const mermaid = await ok(svc, "lineage", id, "--format", "mermaid", "--depth", "all");
+      const json = JSON.parse(await ok(svc, "lineage", id, "--format", "json", "--depth", "all")) as { nodes: { label: string }[]; edges: unknown[] };
       const parsed = parseMermaid(mermaid);
       expect(parsed.nodes.size).toBe(json.nodes.length);
       expect(parsed.edges).toHaveLength(json.edges.length);
