@@ -1,11 +1,16 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { o3ml, seedHistory, startServe, type History, type Served } from "./cli.test-support.js";
+import { BIN, o3ml, seedHistory, startServe, type History, type Served } from "./cli.test-support.js";
 
 /**
- * What the listings show first (names, before ids and CIDs) and how far
- * lineage reaches by default (one edge).
+ * What the listings show first (names, before ids and CIDs), how far
+ * lineage reaches by default (one edge), and `o3ml verify`'s progress,
+ * shown on an interactive terminal only.
  */
-describe("listings and lineage depth", { timeout: 240_000 }, () => {
+describe("listings, lineage depth and verify progress", { timeout: 240_000 }, () => {
   let served: Served;
   let seeded: History;
   const cli = (...args: string[]) => o3ml(args, served.env());
@@ -65,5 +70,33 @@ describe("listings and lineage depth", { timeout: 240_000 }, () => {
     const bad = await cli("lineage", second.cid, "--depth", "0");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--depth 0: give a whole number of edges, 1 or more, or all");
+  });
+
+  it("verify shows its progress on stderr when that is a terminal, and never with --json or into a pipe", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "o3ml-verify-tty-"));
+    /** `o3ml verify ...args` with stderr on a pseudo-terminal (util-linux `script`) and stdout into a file. */
+    const onTerminal = (...args: string[]) =>
+      new Promise<{ terminal: string; stdout: string }>((resolve, reject) => {
+        const out = join(dir, `stdout-${args.length}.txt`);
+        const command = [process.execPath, BIN, "verify", ...args].map((a) => `'${a}'`).join(" ");
+        execFile("script", ["-qec", `${command} > '${out}'`, "/dev/null"], { env: served.env() }, (err, terminal) =>
+          err ? reject(err) : resolve({ terminal, stdout: readFileSync(out, "utf8") }),
+        );
+      });
+
+    const human = await onTerminal();
+    // checkpoints, dataset versions and objects (the dataset's shards are no plain objects), counted as they start.
+    expect(human.terminal).toMatch(/verify \[[^\]]*\] 1\/3\s+[\d.]+ MiB\s+checkpoint runs\/mnist-baseline\/step=10\.ckpt/);
+    expect(human.terminal).toContain("dataset digits@v1");
+    expect(human.stdout).toMatch(/^ok {2}2 checkpoints, 1 dataset versions, 0 objects; /);
+    expect(human.stdout).not.toContain("verify [");
+
+    const machine = await onTerminal("--json");
+    expect(machine.terminal).not.toContain("verify [");
+    expect(JSON.parse(machine.stdout)).toMatchObject({ ok: true, checkpoints: 2, datasetVersions: 1 });
+
+    const piped = await cli("verify");
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toBe("");
   });
 });

@@ -8,22 +8,61 @@ export interface Progress {
   stop(): void;
 }
 
-/** A byte-progress bar on stderr, only for long transfers on an interactive terminal and never with --json. */
+/** A bar over a number of items, each named as it starts; tick counts the bytes read. */
+export interface ItemProgress extends Progress {
+  next(name: string): void;
+}
+
+const mib = (n: number) => (n / 1048576).toFixed(1);
+
+/** Bars go to stderr, and only where someone watches it: an interactive terminal, and never with --json. */
+function shown(json: boolean): boolean {
+  return !json && !!process.stderr.isTTY;
+}
+
+function barOn(format: string, clearOnComplete = false): cliProgress.SingleBar {
+  return new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true, clearOnComplete }, cliProgress.Presets.shades_classic);
+}
+
+/** A byte-progress bar for a long transfer (none for one under MIN_BYTES). */
 export function progressFor(label: string, total: number | undefined, json: boolean): Progress {
-  if (json || !process.stderr.isTTY || (total !== undefined && total < MIN_BYTES)) return { tick() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${label} [{bar}] {percentage}% {value_mib}/{total_mib} MiB {speed}`, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
+  if (!shown(json) || (total !== undefined && total < MIN_BYTES)) return { tick() {}, stop() {} };
+  const bar = barOn(`${label} [{bar}] {percentage}% {value_mib}/{total_mib} MiB {speed}`);
   const t0 = Date.now();
   let done = 0;
-  const mib = (n: number) => (n / 1048576).toFixed(1);
   bar.start(total ?? 0, 0, { value_mib: "0", total_mib: total === undefined ? "?" : mib(total), speed: "" });
   return {
     tick(bytes) {
       done += bytes;
       const secs = (Date.now() - t0) / 1000;
       bar.update(done, { value_mib: mib(done), speed: secs > 0 ? `${mib(done / secs)} MiB/s` : "" });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+/**
+ * Progress through `total` items (`o3ml verify`'s checkpoints, dataset
+ * versions and objects): how many, the bytes read so far and the item at
+ * hand. It clears itself when stopped, leaving the report alone.
+ */
+export function itemProgressFor(label: string, total: number, json: boolean): ItemProgress {
+  if (!shown(json) || total === 0) return { next() {}, tick() {}, stop() {} };
+  const bar = barOn(`${label} [{bar}] {value}/{total}  {read_mib} MiB  {item}`, true);
+  let started = 0;
+  let read = 0;
+  bar.start(total, 0, { read_mib: "0.0", item: "" });
+  return {
+    next(name) {
+      bar.update(++started, { item: name });
+      // Drawn now: an item done within the bar's redraw interval (100 ms) would otherwise never be named.
+      bar.render();
+    },
+    tick(bytes) {
+      read += bytes;
+      bar.update({ read_mib: mib(read) });
     },
     stop() {
       bar.stop();

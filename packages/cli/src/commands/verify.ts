@@ -5,7 +5,7 @@ import { CheckpointClient, DatasetClient, ServiceClient } from "@o3ml/storage-se
 import { clientAction } from "../client-action.js";
 import { verifyDataset } from "../dataset/verify-dataset.js";
 import { emit, formatBytes } from "../output.js";
-import { progressFor } from "../progress.js";
+import { itemProgressFor, type ItemProgress } from "../progress.js";
 
 interface VerifyOpts {
   json: boolean;
@@ -83,48 +83,55 @@ async function verifyAll(c: Clients, o: VerifyOpts): Promise<VerifyReport> {
     return e.message;
   };
 
+  // Everything is listed first, so that the progress shown counts towards a known total.
   const checkpoints = o.checkpoints ? await c.checkpoints.list() : [];
-  for (const ckpt of checkpoints) {
-    try {
-      bytesChecked += Number((await c.checkpoints.verify(ckpt.cid ?? "")).bytesChecked);
-    } catch (err) {
-      failures.push({ kind: "checkpoint", name: `${ckpt.key} (${ckpt.cid})`, problem: damage(err) });
-    }
-  }
-
   const versions = o.datasets ? await c.datasets.list() : [];
-  for (const v of versions) {
-    const spec = `${v.name}@${v.version}`;
-    try {
-      const r = await verifyDataset(c.datasets, spec, { start: (label, total) => progressFor(label, total, o.json) });
-      bytesChecked += r.bytes;
-      for (const f of r.failures) failures.push({ kind: "dataset", name: `${spec} ${f.shard}`, problem: f.problem });
-    } catch (err) {
-      failures.push({ kind: "dataset", name: spec, problem: damage(err) });
-    }
-  }
-
-  let objects = 0;
-  if (o.objects) {
-    // A checkpoint is also listed as an object under its key; it was just checked as a checkpoint.
-    const checked = new Set(checkpoints.map((ckpt) => ckpt.key));
-    for await (const info of c.objects.listAll("")) {
-      const key = info.key ?? "";
-      if (checked.has(key)) continue;
-      objects++;
+  // A checkpoint is also listed as an object under its key; it is checked as a checkpoint.
+  const asCheckpoints = new Set(checkpoints.map((ckpt) => ckpt.key));
+  const keys: string[] = [];
+  if (o.objects) for await (const info of c.objects.listAll("")) if (!asCheckpoints.has(info.key ?? "")) keys.push(info.key ?? "");
+  const bar = itemProgressFor("verify", checkpoints.length + versions.length + keys.length, o.json);
+  try {
+    for (const ckpt of checkpoints) {
+      bar.next(`checkpoint ${ckpt.key}`);
       try {
-        bytesChecked += await verifyObject(c.objects, key);
+        const checked = Number((await c.checkpoints.verify(ckpt.cid ?? "")).bytesChecked);
+        bytesChecked += checked;
+        bar.tick(checked);
+      } catch (err) {
+        failures.push({ kind: "checkpoint", name: `${ckpt.key} (${ckpt.cid})`, problem: damage(err) });
+      }
+    }
+
+    for (const v of versions) {
+      const spec = `${v.name}@${v.version}`;
+      bar.next(`dataset ${spec}`);
+      try {
+        const r = await verifyDataset(c.datasets, spec, { start: () => ({ tick: (n) => bar.tick(n), stop() {} }) });
+        bytesChecked += r.bytes;
+        for (const f of r.failures) failures.push({ kind: "dataset", name: `${spec} ${f.shard}`, problem: f.problem });
+      } catch (err) {
+        failures.push({ kind: "dataset", name: spec, problem: damage(err) });
+      }
+    }
+
+    for (const key of keys) {
+      bar.next(`object ${key}`);
+      try {
+        bytesChecked += await verifyObject(c.objects, key, bar);
       } catch (err) {
         failures.push({ kind: "object", name: key, problem: damage(err) });
       }
     }
+  } finally {
+    bar.stop();
   }
 
   return {
     ok: failures.length === 0,
     checkpoints: checkpoints.length,
     datasetVersions: versions.length,
-    objects,
+    objects: keys.length,
     bytesChecked,
     failures,
     seconds: Math.round((performance.now() - started) / 10) / 100,
@@ -132,13 +139,14 @@ async function verifyAll(c: Clients, o: VerifyOpts): Promise<VerifyReport> {
 }
 
 /** Streams an object (the service checks each blob's CID) and checks its size and whole-object sha2-256. */
-async function verifyObject(client: ServiceClient, key: string): Promise<number> {
+async function verifyObject(client: ServiceClient, key: string, bar: ItemProgress): Promise<number> {
   const { info, data } = await client.get(key, 0, 0, { fromStore: true });
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of data) {
     hash.update(chunk);
     size += chunk.byteLength;
+    bar.tick(chunk.byteLength);
   }
   const digest = hash.digest("hex");
   if (size !== Number(info.size) || (info.sha256 && digest !== info.sha256)) {
