@@ -1,4 +1,4 @@
-import type { SuiteResult } from "./suite.test-support.js";
+import type { SuiteResult } from "./suite.js";
 
 /**
  * docs/reliability.md from one run's result: every figure in it is read from
