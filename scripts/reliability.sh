@@ -8,4 +8,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node-env.sh # Node 24 first on PATH for tsx and the services it starts
 bash scripts/setup.sh
-npx tsx services/storage/src/reliability/main.test-support.ts "$@"
+npx tsx testing/reliability/src/main.ts "$@"

@@ -6,7 +6,7 @@ import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const dirs = ["packages/errors", "packages/proto", "packages/integrity", "packages/o3-client",
-  "packages/standin", "packages/metadata", "packages/cache", "packages/cli", "services/storage"]
+  "testing/standin", "packages/metadata", "packages/cache", "packages/cli", "services/storage"]
   .filter((d) => existsSync(join(root, d, "package.json")));
 const byName = new Map(dirs.map((d) => [JSON.parse(readFileSync(join(root, d, "package.json"), "utf8")).name, d]));
 for (const d of dirs) {

@@ -1,7 +1,9 @@
 export { startService, type RunningService } from "./server.js";
 export { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
 export { ObjectRepository, type ObjectInfo, type PutResult } from "./object-repository.js";
-export { validateObjectKey, blobKey, manifestKey, refPrefix, ROOT } from "./layout.js";
+export { validateObjectKey, blobKey, manifestKey, refKey, refPrefix, ROOT } from "./layout.js";
+export { CONTENT_TYPE_MAX_BYTES } from "./labels.js";
+export { MAX_HAS_CIDS } from "./datasets/blob-service.js";
 export { createLogger, type Logger } from "./logger.js";
 export { ServiceClient, type WireObjectInfo } from "./service-client.js";
 export { DatasetClient, type WireVersionInfo, type WireDatasetManifest, type WireShard, type WireSample } from "./datasets/dataset-client.js";

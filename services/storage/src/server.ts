@@ -4,7 +4,6 @@ import { cacheBytesFromEnv } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3Config } from "@o3ml/o3-client";
 import { grpcService } from "@o3ml/proto";
-import { startStandin, type Standin } from "@o3ml/standin";
 import { isLoopback, makeAuthCheck } from "./auth.js";
 import { Host } from "./colocation/host.js";
 import { KnownBlobs } from "./known-blobs.js";
@@ -36,16 +35,16 @@ export interface RunningService {
   store: BlobStore;
   metrics: ServiceMetrics;
   metadata: ServiceMetadata;
-  /** The embedded stand-in, when no endpoint was configured. */
-  standin?: Standin;
   stop(): Promise<void>;
 }
 
 /**
- * Starts the storage service: resolves the store (configured endpoint, or the
- * embedded stand-in when none is set), checks the bucket, and serves gRPC.
- * A store that is unreachable at start is logged, not fatal: requests then
- * fail with a clear error naming the endpoint, and succeed once it is back.
+ * Starts the storage service: opens the store `deps.config` names (the
+ * environment's by default), checks the bucket, and serves gRPC. A store that
+ * is unreachable at start is logged, not fatal: requests then fail with a
+ * clear error naming the endpoint, and succeed once it is back. What to run
+ * when no endpoint is configured is the caller's choice (`o3ml serve` starts
+ * the local stand-in, packages/cli/src/commands/serve-store.ts).
  */
 export async function startService(
   partial: Partial<ServiceOptions> = {},
@@ -64,26 +63,19 @@ export async function startService(
   // Read the TLS files before anything starts, so a bad path fails fast and leaks nothing.
   const creds = serverCredentials(opts.tls);
   // What has started so far, stopped in reverse order when a later step fails: a failed
-  // start must leave no stand-in child, port, timer or database open, or `o3ml serve`
-  // would report the failure and then keep running.
+  // start must leave no port, timer or database open, or `o3ml serve` would report the
+  // failure and then keep running.
   const started: (() => unknown)[] = [];
   const giveUp = async (err: unknown): Promise<never> => {
     for (const stop of started.reverse()) await Promise.resolve().then(stop).catch(() => {});
     throw err;
   };
-  let config = deps.config ?? configFromEnv();
-  let standin: Standin | undefined;
-  if (!config.endpoint) {
-    standin = await startStandin();
-    started.push(() => standin?.stop());
-    config = { ...config, endpoint: standin.endpoint, accessKeyId: standin.accessKeyId, secretAccessKey: standin.secretAccessKey, region: standin.region };
-    log.warn({ endpoint: standin.endpoint }, standin.notice);
-  }
+  const config = deps.config ?? configFromEnv();
   const metrics = new ServiceMetrics();
   const store = meteredStore(createBlobStore(config), metrics);
   started.push(() => store.close());
   try {
-    await store.ensureBucket({ create: opts.createBucket || !!standin });
+    await store.ensureBucket({ create: opts.createBucket });
   } catch (err) {
     const e = O3mlError.from(err);
     if (e.code === "INVALID_ARGUMENT") return giveUp(e);
@@ -138,7 +130,6 @@ export async function startService(
     store,
     metrics,
     metadata,
-    standin,
     async stop() {
       // Graceful: stop taking calls, let running ones finish (bounded), then release the store.
       await new Promise<void>((resolve) => {
@@ -150,7 +141,6 @@ export async function startService(
       await hostFiles.close();
       await metadata.close();
       store.close();
-      await standin?.stop();
     },
   };
 }

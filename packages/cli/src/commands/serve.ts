@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import { DEFAULTS, startService } from "@o3ml/storage-service";
+import { DEFAULTS } from "@o3ml/storage-service";
 import { fail } from "../output.js";
+import { startServedStore } from "./serve-store.js";
 
 export function registerServe(program: Command): void {
   program
@@ -28,7 +29,7 @@ export function registerServe(program: Command): void {
         if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 64) {
           throw new O3mlError("INVALID_ARGUMENT", `--concurrency ${o.concurrency}: give a whole number from 1 to 64`);
         }
-        const svc = await startService({
+        const served = await startServedStore({
           listen: o.listen,
           metricsListen: o.metrics,
           createBucket: o.createBucket,
@@ -37,22 +38,23 @@ export function registerServe(program: Command): void {
           chunkSize: Math.round(chunkMiB * 1048576),
           concurrency,
         });
-        if (svc.standin) process.stderr.write(`\n*** ${svc.standin.notice} ***\n\n`);
+        const svc = served.service;
+        if (served.standin) process.stderr.write(`\n*** ${served.standin.notice} ***\n\n`);
         const tls = o.tlsClientCa ? "mutual" : o.tlsCert ? "server" : "off";
-        const ready = { event: "listening", address: svc.address, tls, endpoint: svc.store.endpoint, bucket: svc.store.bucket, standin: !!svc.standin, metricsPort: svc.metricsPort };
+        const ready = { event: "listening", address: svc.address, tls, endpoint: svc.store.endpoint, bucket: svc.store.bucket, standin: !!served.standin, metricsPort: svc.metricsPort };
         process.stdout.write(o.json ? `${JSON.stringify(ready)}\n` : `o3ml storage service listening on ${svc.address}${tls === "off" ? "" : ` with ${tls === "mutual" ? "mutual " : ""}TLS`} (bucket ${svc.store.bucket} at ${svc.store.endpoint})\n`);
         let stopping = false;
         const stop = (signal: string) => {
           if (stopping) return;
           stopping = true;
           process.stderr.write(`o3ml: ${signal}: shutting down\n`);
-          svc.stop().then(() => process.exit(0), () => process.exit(1));
+          served.stop().then(() => process.exit(0), () => process.exit(1));
         };
         process.on("SIGINT", () => stop("SIGINT"));
         process.on("SIGTERM", () => stop("SIGTERM"));
       } catch (err) {
         fail(err, o.json);
-        // startService has stopped whatever it started (the stand-in's moto child too), but
+        // startServedStore has stopped whatever it started (the stand-in's moto child too), but
         // background work it began (a capability probe of the stopped store) may still be
         // retrying; a server that could not start has nothing left to do, so exit now.
         process.exit();

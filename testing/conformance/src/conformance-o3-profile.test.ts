@@ -1,5 +1,5 @@
 import { startMoto, startO3Profile, type S3Server } from "@o3ml/standin";
-import { describeBlobStoreConformance } from "./conformance.test-suite.js";
+import { describeBlobStoreConformance } from "./conformance-suite.js";
 
 // The O3-profile layer reproduces Akave O3's deviations (checksum headers refused,
 // base64 ETags, versioning always on, Network-* headers) in front of moto.

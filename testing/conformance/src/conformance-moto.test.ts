@@ -1,5 +1,5 @@
 import { startMoto } from "@o3ml/standin";
-import { describeBlobStoreConformance } from "./conformance.test-suite.js";
+import { describeBlobStoreConformance } from "./conformance-suite.js";
 
 // moto's server mode does not check signatures, so the credentials case is skipped.
 describeBlobStoreConformance("moto", () => startMoto(), {

@@ -2,12 +2,10 @@ import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CheckpointClient, type WireCheckpointInfo } from "../checkpoints/checkpoint-client.js";
-import { DatasetClient } from "../datasets/dataset-client.js";
-import { AdminClient } from "../gc/admin-client.js";
-import { CLI, REPO_ROOT, type Cluster } from "./cluster.test-support.js";
-import { Seeded } from "./seeded.test-support.js";
-import { ForkServer, type TrainerProcess } from "./trainer-process.test-support.js";
+import { AdminClient, CheckpointClient, DatasetClient, type WireCheckpointInfo } from "@o3ml/storage-service";
+import { CLI, REPO_ROOT, type Cluster } from "./cluster.js";
+import { Seeded } from "./seeded.js";
+import { ForkServer, type TrainerProcess } from "./trainer-process.js";
 
 /**
  * The crash matrix: seeded SIGKILLs of the trainer (at random moments, inside

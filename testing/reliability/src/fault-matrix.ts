@@ -2,11 +2,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cidOf } from "@o3ml/integrity";
 import { FAULT_KINDS, type FaultKind, type FaultRule } from "@o3ml/standin";
-import { CheckpointClient, type EntryToSave } from "../checkpoints/checkpoint-client.js";
-import { DatasetClient } from "../datasets/dataset-client.js";
-import type { Cluster } from "./cluster.test-support.js";
-import { clearError } from "./outcome.test-support.js";
-import { Seeded } from "./seeded.test-support.js";
+import { CheckpointClient, DatasetClient, type EntryToSave } from "@o3ml/storage-service";
+import type { Cluster } from "./cluster.js";
+import { clearError } from "./outcome.js";
+import { Seeded } from "./seeded.js";
 
 /**
  * Every fault type of the O3-profile layer at several rates of S3 requests,

@@ -4,12 +4,9 @@ import { credentials, makeGenericClientConstructor, Metadata, type ServiceError 
 import { cidOf } from "@o3ml/integrity";
 import { grpcService } from "@o3ml/proto";
 import { freePort, startO3Profile } from "@o3ml/standin";
-import { MAX_HAS_CIDS } from "../datasets/blob-service.js";
-import { CONTENT_TYPE_MAX_BYTES } from "../labels.js";
-import { refPrefix, ROOT } from "../layout.js";
-import { ServiceClient } from "../service-client.js";
-import { ServiceProcess, type Cluster } from "./cluster.test-support.js";
-import { clearError, type CaseResult } from "./outcome.test-support.js";
+import { CONTENT_TYPE_MAX_BYTES, MAX_HAS_CIDS, refPrefix, ROOT, ServiceClient } from "@o3ml/storage-service";
+import { ServiceProcess, type Cluster } from "./cluster.js";
+import { clearError, type CaseResult } from "./outcome.js";
 
 /**
  * Contract defects probed from outside, through real gRPC and the CLI:

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PYTHON, REPO_ROOT } from "./cluster.test-support.js";
+import { PYTHON, REPO_ROOT } from "./cluster.js";
 
 const DIR = join(REPO_ROOT, "python-plugins/tests/reliability");
 

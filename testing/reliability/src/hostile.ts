@@ -4,14 +4,10 @@ import { cidOf, encodeRef } from "@o3ml/integrity";
 import { grpcService } from "@o3ml/proto";
 import { freePort } from "@o3ml/standin";
 import { ulid } from "ulidx";
-import { CheckpointClient } from "../checkpoints/checkpoint-client.js";
-import { DatasetClient } from "../datasets/dataset-client.js";
-import { manifestKey, refKey, ROOT } from "../layout.js";
-import { MetadataClient } from "../metadata/metadata-client.js";
-import { ServiceClient } from "../service-client.js";
-import { ServiceProcess, type Cluster } from "./cluster.test-support.js";
-import { clearError, type CaseResult } from "./outcome.test-support.js";
-import { Seeded } from "./seeded.test-support.js";
+import { CheckpointClient, DatasetClient, manifestKey, MetadataClient, refKey, ROOT, ServiceClient } from "@o3ml/storage-service";
+import { ServiceProcess, type Cluster } from "./cluster.js";
+import { clearError, type CaseResult } from "./outcome.js";
+import { Seeded } from "./seeded.js";
 
 /**
  * Hostile input against the running service: fuzzed gRPC messages on every

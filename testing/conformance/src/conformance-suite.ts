@@ -5,9 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BlobStore, Capabilities } from "./blob-store.js";
-import { PROBE_PREFIX } from "./capabilities.js";
-import type { O3Config } from "./config.js";
+import { createBlobStore, createS3Client, PROBE_PREFIX, type BlobStore, type BlobStoreOptions, type Capabilities, type O3Config } from "@o3ml/o3-client";
 import {
   chunked,
   closedPort,
@@ -19,8 +17,6 @@ import {
   pendingUploads,
   versionsOf,
 } from "./conformance-support.js";
-import { createS3Client } from "./o3-profile.js";
-import { createBlobStore, type BlobStoreOptions } from "./s3-blob-store.js";
 
 /** What the suite needs of a running server (@o3ml/standin's S3Server fits). */
 export interface ConformanceServer {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runSuite } from "./suite.test-support.js";
+import { runSuite } from "./suite.js";
 
 /**
  * The quick profile of the reliability suite inside `npm test`: a few crash

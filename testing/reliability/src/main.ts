@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT } from "./cluster.test-support.js";
-import { renderReport } from "./report.test-support.js";
-import { runSuite } from "./suite.test-support.js";
+import { REPO_ROOT } from "./cluster.js";
+import { renderReport } from "./report.js";
+import { runSuite } from "./suite.js";
 
 /**
  * Entry of `npm run test:reliability` (scripts/reliability.sh):
- *   npx tsx services/storage/src/reliability/main.test-support.ts [--quick] [--seed N]
+ *   npx tsx testing/reliability/src/main.ts [--quick] [--seed N]
  * The full profile writes docs/reliability.{md,json}; --quick writes nothing;
  * --render-only rewrites docs/reliability.md from docs/reliability.json.
  * Exits 1 when an acceptance criterion is not met.

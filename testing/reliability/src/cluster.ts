@@ -15,7 +15,7 @@ import { freePort, minioBinary, startO3Profile, type O3ProfileServer, type S3Ser
  * (so clients reconnect after a restart), with a bearer token. Every log line
  * of every o3ml process lands under `logDir`, where the secrets scan reads it.
  */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const CLI = join(REPO_ROOT, "packages/cli/bin/o3ml.js");
 export const PYTHON = join(REPO_ROOT, ".venv/bin/python");
 

@@ -1,6 +1,6 @@
 import { minioBinary, startMinio } from "@o3ml/standin";
 import { describe, it } from "vitest";
-import { describeBlobStoreConformance } from "./conformance.test-suite.js";
+import { describeBlobStoreConformance } from "./conformance-suite.js";
 
 const minio = minioBinary();
 

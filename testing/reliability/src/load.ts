@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import { cidOf } from "@o3ml/integrity";
-import { DatasetClient } from "../datasets/dataset-client.js";
-import { ServiceClient } from "../service-client.js";
-import type { Cluster } from "./cluster.test-support.js";
-import { clearError } from "./outcome.test-support.js";
-import { Seeded } from "./seeded.test-support.js";
+import { DatasetClient, ServiceClient } from "@o3ml/storage-service";
+import type { Cluster } from "./cluster.js";
+import { clearError } from "./outcome.js";
+import { Seeded } from "./seeded.js";
 
 /**
  * Load: `clients` concurrent clients, each on its own channel, mixing object

@@ -2,10 +2,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cidOf } from "@o3ml/integrity";
 import { freePort } from "@o3ml/standin";
-import { blobKey, manifestKey, refPrefix } from "../layout.js";
-import { ServiceProcess, type CliResult, type Cluster } from "./cluster.test-support.js";
-import type { CaseResult } from "./outcome.test-support.js";
-import { Seeded } from "./seeded.test-support.js";
+import { blobKey, manifestKey, refPrefix } from "@o3ml/storage-service";
+import { ServiceProcess, type CliResult, type Cluster } from "./cluster.js";
+import type { CaseResult } from "./outcome.js";
+import { Seeded } from "./seeded.js";
 
 /**
  * Classes of data-loss and false-"ok" defects, probed from outside through

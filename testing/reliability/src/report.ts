@@ -1,4 +1,4 @@
-import type { SuiteResult } from "./suite.test-support.js";
+import type { SuiteResult } from "./suite.js";
 
 /**
  * docs/reliability.md from one run's result: every figure in it is read from
@@ -54,7 +54,7 @@ export function renderReport(r: SuiteResult): string {
   lines.push("");
   lines.push("## Fault matrix");
   lines.push("");
-  lines.push("Each fault type of the O3-profile layer (`packages/standin`), drawn at the given rate of S3 requests by a seeded PRNG, " +
+  lines.push("Each fault type of the O3-profile layer (`testing/standin`), drawn at the given rate of S3 requests by a seeded PRNG, " +
     "during a dataset epoch (every shard read back from the bucket, bypassing the service cache, and re-hashed to its CID by the client) " +
     "and during checkpoint saves (saved, loaded back and compared byte for byte; after the matrix, every acknowledged save is read back again without faults). " +
     "Operations run one at a time, so the faults an operation met are exactly the layer's counter delta. Latency adds 150 ms, a stall holds a response for 1.5 s.");

@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FaultKind } from "@o3ml/standin";
-import { startCluster, type Cluster } from "./cluster.test-support.js";
-import { runContractProbes } from "./contract-probes.test-support.js";
-import { runCrashMatrix, type CrashPoint } from "./crash-matrix.test-support.js";
-import { runDamageProbes } from "./damage-probes.test-support.js";
-import { pushFaultDataset, runFaultMatrix, type FaultCell } from "./fault-matrix.test-support.js";
-import { runHostile } from "./hostile.test-support.js";
-import { runLoad, type LoadReport } from "./load.test-support.js";
-import type { CaseResult } from "./outcome.test-support.js";
-import { scanForSecrets, type ScanReport } from "./secrets-scan.test-support.js";
+import { startCluster, type Cluster } from "./cluster.js";
+import { runContractProbes } from "./contract-probes.js";
+import { runCrashMatrix, type CrashPoint } from "./crash-matrix.js";
+import { runDamageProbes } from "./damage-probes.js";
+import { pushFaultDataset, runFaultMatrix, type FaultCell } from "./fault-matrix.js";
+import { runHostile } from "./hostile.js";
+import { runLoad, type LoadReport } from "./load.js";
+import type { CaseResult } from "./outcome.js";
+import { scanForSecrets, type ScanReport } from "./secrets-scan.js";
 
 /**
  * The whole reliability suite against one set of real processes (MinIO, the

@@ -4,7 +4,7 @@ import { ListMultipartUploadsCommand, ListObjectVersionsCommand, PutBucketVersio
 import { O3mlError, type ErrorCodeName } from "@o3ml/errors";
 import { expect } from "vitest";
 
-// Helpers of the conformance suite (conformance.test-suite.ts).
+// Helpers of the conformance suite (conformance-suite.ts).
 
 export async function enableVersioning(raw: S3Client, bucket: string): Promise<void> {
   await raw.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
