@@ -1,6 +1,5 @@
-import { createSha256, toHex, type Sha256 } from "@o3ml/integrity";
+import { cidOfDigest, createSha256, toHex, type Sha256 } from "@o3ml/integrity";
 import type { WireShard } from "@o3ml/storage-service";
-import { cidFromDigest } from "./cid-from-digest.js";
 import { BLOCK, headerName } from "./tar-format.js";
 
 /**
@@ -52,7 +51,7 @@ export class ShardCheck {
   /** Finishes the check; `size` is the number of bytes received. */
   finish(size: number): string[] {
     if (size !== this.shard.size) this.problems.push(`${size} bytes received, the manifest says ${this.shard.size}`);
-    const cid = cidFromDigest(this.whole.digest());
+    const cid = cidOfDigest(this.whole.digest());
     if (cid !== this.shard.cid) this.problems.unshift(`its bytes hash to ${cid}, not to its CID ${this.shard.cid}`);
     const missing = this.samples.length - this.next;
     if (missing > 0) this.problems.push(`${missing} sample(s) lie past the end of the shard`);

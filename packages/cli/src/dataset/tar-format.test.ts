@@ -4,8 +4,6 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cidOf } from "@o3ml/integrity";
-import { cidFromDigest } from "./cid-from-digest.js";
 import { hashSegment, segmentChunks, segmentLength } from "./sample-segment.js";
 import type { Sample } from "./sample.js";
 import { headerName, TAR_END, tarHeader } from "./tar-format.js";
@@ -51,12 +49,5 @@ describe("tar shards", () => {
 
   it("refuses names too long for ustar", () => {
     expect(() => tarHeader("x".repeat(101), 1)).toThrow(/too long/);
-  });
-
-  it("names a digest's CID as cidOf names the bytes", () => {
-    for (const n of [0, 1, 1000]) {
-      const b = randomBytes(n);
-      expect(cidFromDigest(createHash("sha256").update(b).digest())).toBe(cidOf(b));
-    }
   });
 });
