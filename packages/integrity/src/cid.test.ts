@@ -6,7 +6,8 @@ import { base58btc } from "multiformats/bases/base58";
 import { base36 } from "multiformats/bases/base36";
 import { create as createDigest } from "multiformats/hashes/digest";
 import { sha256 as mfSha256 } from "multiformats/hashes/sha2";
-import { cidOf, isCid, parseCid, verifyBlob } from "./cid.js";
+import { cidOf, cidOfDigest, isCid, parseCid, verifyBlob } from "./cid.js";
+import { sha256 } from "./sha256.js";
 
 function thrown(fn: () => unknown): O3mlError {
   try {
@@ -32,6 +33,14 @@ describe("cidOf", () => {
         expect(parseCid(cidOf(bytes)).toString()).toBe(expected);
       }),
     );
+  });
+
+  it("names a digest computed elsewhere as it names the bytes, and refuses a digest of another length", () => {
+    for (const n of [0, 1, 1000]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 7) & 0xff);
+      expect(cidOfDigest(sha256(bytes))).toBe(cidOf(bytes));
+    }
+    expect(thrown(() => cidOfDigest(new Uint8Array(31))).code).toBe("INTERNAL");
   });
 
   it("hashes only a Buffer slice, not the pool behind it", () => {

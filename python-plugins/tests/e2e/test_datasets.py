@@ -89,6 +89,18 @@ def test_dataset_e2e_missing_version_or_dataset_is_not_found(service: Service, p
             O3ShardDataset(spec, "holdout", client=client)
 
 
+def test_dataset_e2e_names_that_need_pax_headers_are_read_back(service: Service, tmp_path: Path) -> None:
+    # A non-ASCII or too long name gets a PAX header before its tar header; the others plain ustar.
+    files = {"notes/été.bin": b"summer", "notes/plain.bin": b"plain", f"deep/{'n' * 200}.bin": b"x" * 700, f"{'d' * 120}/{'f' * 90}.bin": b"prefix"}
+    for rel, data in files.items():
+        (tmp_path / "tree" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tree" / rel).write_bytes(data)
+    summary = push(service, tmp_path / "tree", unique_name("names"), extra=("--kind", "files"))
+    with O3Client(service.address) as client:
+        got = {s["__key__"]: s["bin"] for s in O3ShardDataset(f"{summary['name']}@{summary['version']}", client=client)}
+    assert got == {rel.removesuffix(".bin"): data for rel, data in files.items()}
+
+
 @pytest.mark.parametrize("cache", ["host", "stream"])
 def test_dataset_e2e_shard_altered_in_the_bucket_raises_integrity_error_and_yields_none_of_it(
     service: Service, bucket: Any, tmp_path: Path, cache: str

@@ -22,11 +22,11 @@ class Sample:
     split: str = ""
 
 
-def tar_shard(samples: Iterable[Sample]) -> tuple[bytes, list[manifest_pb2.SampleEntry]]:
-    """A ustar archive of the samples' members `<key>.<ext>`, and each sample's byte range."""
+def tar_shard(samples: Iterable[Sample], format: int = tarfile.USTAR_FORMAT) -> tuple[bytes, list[manifest_pb2.SampleEntry]]:
+    """A tar archive (ustar unless told) of the samples' members `<key>.<ext>`, and each sample's byte range."""
     out = io.BytesIO()
     entries: list[manifest_pb2.SampleEntry] = []
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+    with tarfile.open(fileobj=out, mode="w", format=format) as tar:
         for sample in samples:
             start = tar.offset
             for ext in sorted(sample.members):

@@ -1,22 +1,10 @@
 import { createHash } from "node:crypto";
+import { CID } from "multiformats/cid";
+import { create as createDigest } from "multiformats/hashes/digest";
 
-const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
-
-function base32(bytes: Uint8Array): string {
-  let out = "";
-  let bits = 0;
-  let value = 0;
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
-  return out;
-}
+/** Multicodec codes: dag-pb (the codec of IPFS/Akave file roots; multiformats names only raw and json) and sha2-256. */
+const DAG_PB = 0x70;
+const SHA2_256 = 0x12;
 
 /**
  * A stand-in for the `Network-Root-Cid` Akave reports once an object is on
@@ -28,7 +16,5 @@ function base32(bytes: Uint8Array): string {
  */
 export function fakeRootCid(bucket: string, key: string, etag: string): string {
   const digest = createHash("sha256").update(`${bucket}\0${key}\0${etag}`).digest();
-  // CIDv1 = <version 0x01><codec 0x70 dag-pb><multihash: 0x12 sha2-256, 0x20 length, digest>
-  const cid = Buffer.concat([Buffer.from([0x01, 0x70, 0x12, 0x20]), digest]);
-  return `b${base32(cid)}`;
+  return CID.createV1(DAG_PB, createDigest(SHA2_256, digest)).toString();
 }

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { CID } from "multiformats/cid";
 import { describe, expect, it } from "vitest";
 import { fakeRootCid } from "./fake-root-cid.js";
 import { NetworkState } from "./network-state.js";
@@ -23,6 +25,11 @@ describe("fakeRootCid", () => {
   it("is a well-formed base32 CIDv1 (dag-pb, sha2-256), stable per object version", () => {
     const cid = fakeRootCid("bkt", "k", '"abc"');
     expect(cid).toMatch(/^bafybei[a-z2-7]{52}$/);
+    // The string the stand-in has always reported for this object version.
+    expect(cid).toBe("bafybeibnvsl7oy6hkrfcl6rbdvweavlnt3uzrekoalpb2wgatqrccm7i4a");
+    const parsed = CID.parse(cid);
+    expect([parsed.version, parsed.code, parsed.multihash.code]).toEqual([1, 0x70, 0x12]);
+    expect(Buffer.from(parsed.multihash.digest)).toEqual(createHash("sha256").update('bkt\0k\0"abc"').digest());
     expect(fakeRootCid("bkt", "k", '"abc"')).toBe(cid);
     expect(fakeRootCid("bkt", "k", '"abd"')).not.toBe(cid);
   });

@@ -46,14 +46,14 @@ export async function pullDataset(client: DatasetClient, spec: string, dir: stri
       const out = createWriteStream(file);
       let size = 0;
       for await (const chunk of client.getBlob(shard.cid)) {
-        check.update(chunk);
+        await check.update(chunk);
         size += chunk.byteLength;
         bar.tick(chunk.byteLength);
         if (!out.write(chunk)) await once(out, "drain");
       }
       out.end();
       await once(out, "finish");
-      const problems = check.finish(size);
+      const problems = await check.finish(size);
       if (problems.length) {
         throw new O3mlError("INTEGRITY", `shard ${names[i]} (cid ${shard.cid}) of ${info.name}@${info.version} failed verification: ${problems.join("; ")}; nothing was written to ${target}`, {
           cid: shard.cid,

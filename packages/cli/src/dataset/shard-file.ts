@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { createSha256, type Sha256 } from "@o3ml/integrity";
-import { cidFromDigest } from "./cid-from-digest.js";
+import { cidOfDigest, createSha256, type Sha256 } from "@o3ml/integrity";
 import type { Sample } from "./sample.js";
 import { segmentChunks } from "./sample-segment.js";
 import { TAR_END } from "./tar-format.js";
@@ -67,7 +66,7 @@ export class ShardFile {
     await this.flush();
     await this.fh.close();
     const digest = this.shardHash.digest();
-    return { path: this.path, cid: cidFromDigest(digest), size: this.size, split: this.split, samples: this.samples };
+    return { path: this.path, cid: cidOfDigest(digest), size: this.size, split: this.split, samples: this.samples };
   }
 
   async discard(): Promise<void> {

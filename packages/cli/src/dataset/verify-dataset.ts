@@ -34,11 +34,11 @@ export async function verifyDataset(client: DatasetClient, spec: string, progres
       let size = 0;
       try {
         for await (const chunk of client.getBlob(shard.cid, { fromStore: true })) {
-          check.update(chunk);
+          await check.update(chunk);
           size += chunk.byteLength;
           bar.tick(chunk.byteLength);
         }
-        const problems = check.finish(size);
+        const problems = await check.finish(size);
         if (problems.length) failures.push({ shard: names[i]!, cid: shard.cid, problem: problems.join("; ") });
       } catch (err) {
         const e = O3mlError.from(err);

@@ -102,7 +102,7 @@ async function npzArrays(path: string): Promise<{ features: ArrayInput; labels?:
 
 async function npzArray(path: string, entry: ZipEntry): Promise<ArrayInput> {
   const name = entry.name.slice(0, -4);
-  const openEntry = () => readZipEntry(path, entry);
+  const openEntry = () => readZipEntry(path, entry.name);
   let head = Buffer.alloc(0);
   for await (const piece of openEntry()) {
     head = Buffer.concat([head, piece]);

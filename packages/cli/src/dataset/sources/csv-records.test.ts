@@ -29,6 +29,12 @@ describe("CSV records", () => {
 
   it("names the line of a quote that is never closed, and of invalid UTF-8", async () => {
     await expect(parse('a,b\n1,"oops\n2,3\n')).rejects.toThrow(/t\.csv line 2: a quoted field is never closed/);
-    await expect(parse([Buffer.from("a\n"), Buffer.from([0xff, 0xfe, 0x0a])])).rejects.toThrow(/not valid UTF-8/);
+    await expect(parse([Buffer.from("a\n"), Buffer.from([0xff, 0xfe, 0x0a])])).rejects.toThrow(/t\.csv near line 2 is not valid UTF-8; save the file as UTF-8/);
+  });
+
+  it("names the line a bad record starts on, after multi-line fields and blank lines, and says how to quote", async () => {
+    await expect(parse('a,b\n"x\ny",1\n\n1,"q"z\n')).rejects.toThrow(
+      /t\.csv line 5: Invalid Closing Quote.*; put a field that holds a comma, a quote or a line break in double quotes, and double each quote inside it/,
+    );
   });
 });

@@ -1,3 +1,5 @@
+import { Readable, pipeline } from "node:stream";
+import { CsvError, parse, type Options } from "csv-parse";
 import { O3mlError } from "@o3ml/errors";
 
 export interface CsvRecord {
@@ -7,85 +9,61 @@ export interface CsvRecord {
 }
 
 /**
- * Streams the records of an RFC 4180 CSV file: comma-separated, fields
- * optionally in double quotes (with "" for a quote, and line breaks
- * allowed inside), lines ending in LF or CRLF. Blank lines are skipped.
- * Only one record is held at a time. `what` names the file in errors.
+ * Streams the records of an RFC 4180 CSV file, parsed by csv-parse:
+ * comma-separated, fields optionally in double quotes (with "" for a quote,
+ * and line breaks allowed inside), lines ending in LF or CRLF. Blank lines
+ * are skipped; records may have any number of fields (the caller checks them
+ * against the header). Only a chunk of the file is held at a time. `what`
+ * names the file in errors, which give the line the bad record starts on.
  */
 export async function* csvRecords(source: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<CsvRecord> {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let fields: string[] = [];
-  let field = "";
-  let quoted = false; // inside a quoted field
-  let wasQuoted = false; // the current field was quoted (so an empty line is not blank)
-  let afterQuote = false; // just saw a quote inside a quoted field: "" or the end of it
-  let line = 1;
-  let start = 1;
-  let first = true;
-  const endRecord = () => {
-    fields.push(field);
-    const rec = { fields, line: start };
-    const blank = fields.length === 1 && field === "" && !wasQuoted;
-    fields = [];
-    field = "";
-    wasQuoted = false;
-    return blank ? undefined : rec;
+  // csv-parse counts lines to a record's end; a record starts after the end of the one before and the blank lines skipped since.
+  let ended = { lines: 0, empty: 0 };
+  const startLine = (now: { lines: number; empty_lines: number }) => ended.lines + 1 + now.empty_lines - ended.empty;
+  const options: Options<CsvRecord, string[]> = {
+    skip_empty_lines: true,
+    relax_column_count: true,
+    record_delimiter: ["\r\n", "\n"],
+    // Runs as each record is parsed, ahead of the consumer, so `ended` is also right for an error in the next record.
+    on_record: (fields, info) => {
+      const line = startLine(info);
+      ended = { lines: info.lines, empty: info.empty_lines };
+      return { fields, line };
+    },
   };
+  // csv-parse's types allow a record of another shape only together with `columns`.
+  const parser = parse(options as unknown as Options);
+  pipeline(Readable.from(utf8Text(source, what)), parser, () => {});
+  try {
+    yield* parser as AsyncIterable<CsvRecord>;
+  } catch (err) {
+    if (!(err instanceof CsvError)) throw err;
+    const line = startLine(parser.info);
+    const why =
+      err.code === "CSV_QUOTE_NOT_CLOSED"
+        ? `a quoted field is never closed; add the missing '"'`
+        : `${err.message}; put a field that holds a comma, a quote or a line break in double quotes, and double each quote inside it`;
+    throw new O3mlError("INVALID_ARGUMENT", `${what} line ${line}: ${why}`, { path: what, line }, { cause: err });
+  }
+}
+
+/** The file as text; invalid UTF-8 is an error (csv-parse would put U+FFFD in its place). The decoder drops a byte-order mark. */
+async function* utf8Text(source: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let line = 1; // of the text decoded so far: the error names the line of the chunk that failed to decode
   const decode = (bytes?: Uint8Array) => {
     try {
-      return bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
+      const text = bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
+      for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) line++;
+      return text;
     } catch (err) {
       throw new O3mlError("INVALID_ARGUMENT", `${what} near line ${line} is not valid UTF-8; save the file as UTF-8`, { path: what }, { cause: err });
     }
   };
-  const chunks = (async function* () {
-    for await (const b of source) yield decode(b);
-    yield decode();
-  })();
-  for await (let text of chunks) {
-    if (first && text.length > 0) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
-    }
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i]!;
-      if (quoted) {
-        if (afterQuote) {
-          afterQuote = false;
-          if (c === '"') {
-            field += '"';
-            continue;
-          }
-          quoted = false; // the closing quote: fall through to handle c unquoted
-        } else {
-          if (c === '"') afterQuote = true;
-          else {
-            if (c === "\n") line++;
-            field += c;
-          }
-          continue;
-        }
-      }
-      if (c === '"' && field === "" && !wasQuoted) {
-        quoted = true;
-        wasQuoted = true;
-      } else if (c === ",") {
-        fields.push(field);
-        field = "";
-        wasQuoted = false;
-      } else if (c === "\n") {
-        if (field.endsWith("\r")) field = field.slice(0, -1);
-        const rec = endRecord();
-        line++;
-        start = line;
-        if (rec) yield rec;
-      } else field += c;
-    }
+  for await (const bytes of source) {
+    const text = decode(bytes);
+    if (text) yield text;
   }
-  if (quoted && !afterQuote) {
-    throw new O3mlError("INVALID_ARGUMENT", `${what} line ${start}: a quoted field is never closed; add the missing '"'`, { path: what, line: start });
-  }
-  if (field.endsWith("\r")) field = field.slice(0, -1);
-  const rec = endRecord();
-  if (rec) yield rec;
+  const rest = decode();
+  if (rest) yield rest;
 }

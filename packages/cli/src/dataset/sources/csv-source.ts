@@ -18,7 +18,9 @@ const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
  */
 export async function csvSource(path: string, opts: { ratios?: SplitRatios; seed: number }): Promise<SampleSource> {
   const read = () => csvRecords(createReadStream(path, { highWaterMark: 1024 * 1024 }), path);
-  const first = await read().next();
+  const header = read();
+  const first = await header.next();
+  await header.return(undefined); // closes the file
   if (first.done) throw new O3mlError("INVALID_ARGUMENT", `${path} is empty; a CSV needs a header line and at least one row`, { path });
   const columns = first.value.fields;
   const seen = new Set<string>();

@@ -59,7 +59,7 @@ export async function folderSource(root: string, opts: FolderOptions): Promise<S
       throw new O3mlError("INVALID_ARGUMENT", `${f.rel} and ${clash} would both be member ${key}.${ext} of one sample; rename one of them`, { path: f.abs });
     }
     s.files.set(ext, f.rel);
-    s.members.push({ ext, size: f.size, open: () => readFile(f, imageFolder ? (dims) => sizes.set(key, dims) : undefined), origin: f.abs });
+    s.members.push({ ext, size: f.size, open: () => readFile(f, imageFolder ? { ext, onDims: (dims) => sizes.set(key, dims) } : undefined), origin: f.abs });
   }
   const keys = [...byKey.keys()].sort();
   const fields = new Set<string>();
@@ -84,13 +84,13 @@ export async function folderSource(root: string, opts: FolderOptions): Promise<S
 }
 
 /** Streams a file; for images, reports the size found in its first bytes. */
-async function* readFile(f: TreeFile, onDims?: (dims: string) => void): AsyncGenerator<Uint8Array> {
+async function* readFile(f: TreeFile, image?: { ext: string; onDims: (dims: string) => void }): AsyncGenerator<Uint8Array> {
   let first = true;
   try {
     for await (const chunk of createReadStream(f.abs, { highWaterMark: 1024 * 1024 })) {
-      if (first && onDims) {
-        const d = imageSize(chunk as Buffer);
-        if (d) onDims(`${d.width}x${d.height}`);
+      if (first && image) {
+        const d = imageSize(chunk as Buffer, { abs: f.abs, ext: image.ext, size: f.size });
+        if (d) image.onDims(`${d.width}x${d.height}`);
       }
       first = false;
       yield chunk as Buffer;
