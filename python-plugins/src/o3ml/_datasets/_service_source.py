@@ -14,12 +14,12 @@ Two ways to get a shard's bytes (``cache``):
 
 Processes: the source calls through the client's ``Connection`` (address, token, TLS files,
 deadline, message limit; ``o3ml._connection``), which pickles into a data-loader worker without
-its channel and opens a channel of its own in any process it is used in, a forked one included. That is not enough to make forked workers safe, though: gRPC's own state
-does not survive a ``fork`` made while another thread of the parent is inside a gRPC call (gRPC
-then skips its fork handlers, and the child's calls fail, hang or abort), which is why
-``fork_safe`` is False and ``O3DataLoader`` starts workers through a fork server instead. A call
-the connection broke (UNAVAILABLE) is retried on a new channel, a bounded number of times
-(``o3ml._retry``).
+its channel and opens a channel of its own in any process it is used in, a forked one included.
+That is not enough to make forked workers safe, though: gRPC's own state does not survive a
+``fork`` made while another thread of the parent is inside a gRPC call (gRPC then skips its fork
+handlers, and the child's calls fail, hang or abort), which is why ``fork_safe`` is False and
+``O3DataLoader`` starts workers through a fork server instead. A call the connection broke
+(UNAVAILABLE) is retried on a new channel, a bounded number of times (``o3ml._retry``).
 """
 
 from __future__ import annotations
