@@ -57,8 +57,8 @@ class HoldUpload(grpc.StreamUnaryClientInterceptor):  # type: ignore[misc]
 def holding_client(number: int) -> O3Client:
     """An ``O3Client`` (configured from the environment) whose ``number``-th checkpoint save is held.
 
-    The checkpoint calls use the client's channel, so wrapping that channel is enough.
+    The checkpoint calls go through the client's connection, so intercepting its calls is enough.
     """
     client = O3Client()
-    client._channel = grpc.intercept_channel(client._channel, HoldUpload(number))
+    client.connection.intercept(HoldUpload(number))
     return client

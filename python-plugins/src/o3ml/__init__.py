@@ -1,9 +1,10 @@
 """o3ml: Akave O3 as the primary storage of PyTorch Lightning training.
 
 ``O3Client`` streams named objects of any size through the o3ml storage service
-(start it with ``npx o3ml serve``); every failure is an ``O3mlError`` subclass named after its
-code in ``proto/o3ml/v1/errors.proto``. The names that need PyTorch (datasets and
-``torch.distributed.checkpoint`` storage) load on first use.
+(start it with ``npx o3ml serve``) over a ``Connection``, which every API given the client shares;
+every failure is an ``O3mlError`` subclass named after its code in ``proto/o3ml/v1/errors.proto``.
+The names that need PyTorch (datasets and ``torch.distributed.checkpoint`` storage) load on
+first use.
 """
 
 import importlib
@@ -20,6 +21,7 @@ from ._checkpoints import (
     verify_checkpoint,
 )
 from ._client import O3Client
+from ._connection import Connection
 from ._errors import (
     AbortedError,
     AlreadyExistsError,
@@ -42,6 +44,7 @@ from ._object_info import ObjectInfo
 
 __all__ = [
     "O3Client",
+    "Connection",
     "O3ShardDataset",
     "O3DataLoader",
     "O3StorageWriter",

@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import grpc
 
-from ._checkpoints import _connect
+from ._connection import connection_of
 from ._errors import error_for_code, from_rpc_error
 from ._object_info import ObjectInfo
 from .gen import checkpoint_service_pb2 as pb
@@ -202,8 +202,8 @@ class ArchiveReader(io.RawIOBase):
 
 def _stream(client: O3Client, info: ObjectInfo, offset: int, length: int, on_call: Any = None) -> Iterator[bytes]:
     """The data of one ReadArchive stream of the version ``info`` names, after checking its info."""
-    conn = _connect(client)
-    stub = checkpoint_service_pb2_grpc.CheckpointServiceStub(conn.channel)
+    conn = connection_of(client)
+    stub = conn.stub(checkpoint_service_pb2_grpc.CheckpointServiceStub)
     request = pb.ReadArchiveRequest(checkpoint=pb.CheckpointSelector(key=info.key), offset=offset, length=length)
     call = stub.ReadArchive(request, metadata=conn.metadata, timeout=conn.timeout)
     if on_call is not None:

@@ -13,10 +13,9 @@ without data; a load (``CheckpointService.Locate``) gets, per entry, the verifie
 files of its blobs and reads them straight into the storage. Anything that keeps the files from
 being used (a full disk, a cache file evicted meanwhile) falls back to the streams.
 
-The functions take an ``O3Client`` (or a bare ``grpc.Channel``, whose receive limit must then
-allow 4 MiB messages plus framing); ``CheckpointMethods`` offers them as methods of the client
-it is mixed into, using the client's channel, token and deadline. This module does not import
-``_client``, so ``O3Client`` can mix it in.
+The functions take an ``O3Client`` or its ``Connection`` (``o3ml._connection``) and call through
+that connection; ``CheckpointMethods`` offers them as methods of the client it is mixed into.
+This module does not import ``_client``, so ``O3Client`` can mix it in.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ import grpc
 from . import _colocation
 from ._checkpoint_info import CheckpointInfo, VerifyResult
 from ._checkpoint_wire import SaveMessage, deserialize_load, serialize_save
+from ._connection import MAX_DATA_MESSAGE_BYTES, Connection, connection_of
 from ._errors import O3mlError, error_for_code, from_rpc_error
 from .gen import checkpoint_service_pb2 as pb
 from .gen import manifest_pb2
@@ -42,31 +42,13 @@ if TYPE_CHECKING:
     from ._checkpoint_codec import Entry, MapLocation
     from ._client import O3Client
 
-ClientLike = Union["O3Client", grpc.Channel]
+ClientLike = Union["O3Client", Connection]
 log = logging.getLogger("o3ml")
 
-#: Largest data message (the service's limit).
-DATA_MESSAGE_BYTES = 4 * 1024 * 1024
+#: Largest data message of a save (the service's limit, from proto/o3ml/v1/limits.proto).
+DATA_MESSAGE_BYTES = MAX_DATA_MESSAGE_BYTES
 _SERVICE = "/o3ml.v1.CheckpointService/"
 _LIVE_STATES = ("committed", "durable")
-
-
-@dataclass(frozen=True)
-class _Connection:
-    channel: grpc.Channel
-    metadata: tuple[tuple[str, str], ...]
-    timeout: float | None
-    address: str
-
-
-def _connect(client: ClientLike) -> _Connection:
-    if isinstance(client, grpc.Channel):
-        return _Connection(client, (), None, "the o3ml service")
-    channel = getattr(client, "_channel", None)
-    if isinstance(channel, grpc.Channel):
-        # Same package: the checkpoint calls share the client's channel, token and deadline.
-        return _Connection(channel, client._metadata, client._timeout, client.address)
-    raise TypeError(f"expected an O3Client or a grpc.Channel, not {type(client).__name__}")
 
 
 def codec() -> ModuleType:
@@ -134,9 +116,9 @@ def save_checkpoint(
 
 def upload_entries(client: ClientLike, header: pb.CheckpointHeader, entries: Iterable[Entry]) -> CheckpointInfo:
     """Saves already encoded entries as one Save call; returns the committed checkpoint's info."""
-    conn = _connect(client)
+    conn = connection_of(client)
     entries = list(entries)
-    host = _colocation.colocated(conn.channel, conn.metadata, conn.address)
+    host = _colocation.colocated(conn)
     if host is not None:
         digests = _chunk_digests(entries, host.chunk_size)
         known = _recall(conn, header.run, entries, digests)
@@ -153,7 +135,7 @@ _RETRY = object()
 
 
 def _save_staged(
-    conn: _Connection, staging: str, header: pb.CheckpointHeader, entries: list[Entry], digests: list[list[bytes]], reused: list[bool]
+    conn: Connection, staging: str, header: pb.CheckpointHeader, entries: list[Entry], digests: list[list[bytes]], reused: list[bool]
 ) -> CheckpointInfo | object | None:
     """One staged save: the entries not reused are written to a staged file, the rest only named.
 
@@ -187,7 +169,7 @@ def _chunk_digests(entries: list[Entry], chunk_size: int) -> list[list[bytes]]:
     ]
 
 
-def _recall(conn: _Connection, run: str, entries: list[Entry], digests: list[list[bytes]]) -> list[bool]:
+def _recall(conn: Connection, run: str, entries: list[Entry], digests: list[list[bytes]]) -> list[bool]:
     """Which entries the service has from the run's last staged save (all False when it cannot say)."""
     if not any(digests):
         return [False] * len(entries)
@@ -205,7 +187,7 @@ def _recall(conn: _Connection, run: str, entries: list[Entry], digests: list[lis
     return list(response.known)
 
 
-def _save(conn: _Connection, header: pb.CheckpointHeader, messages: Iterator[SaveMessage]) -> CheckpointInfo:
+def _save(conn: Connection, header: pb.CheckpointHeader, messages: Iterator[SaveMessage]) -> CheckpointInfo:
     save = conn.channel.stream_unary(
         _SERVICE + "Save", request_serializer=serialize_save, response_deserializer=pb.CheckpointInfo.FromString
     )
@@ -257,10 +239,10 @@ def load_checkpoint(
     ``map_location`` and ``weights_only`` work as in torch.load (``weights_only`` defaults to
     torch.load's default, True: pass False for checkpoints holding arbitrary objects you trust).
     """
-    conn = _connect(client)
+    conn = connection_of(client)
     selector = _selector(key, cid)
     received = None
-    if _colocation.staging_dir(conn.channel, conn.metadata, conn.address) is not None:
+    if _colocation.staging_dir(conn) is not None:
         received = _receive_located(conn, selector)
     if received is None:
         received = _receive(conn, selector)
@@ -278,7 +260,7 @@ def export_checkpoint(
     the project: ``o3ml ckpt export`` and ``o3://`` reads give the same file. A path is written
     beside itself and renamed into place once complete, so it never holds half an archive.
     """
-    conn = _connect(client)
+    conn = connection_of(client)
     info = stat_checkpoint(client, key, cid=cid)
     # Pinned to the version just resolved, so a key overwritten meanwhile cannot mix two versions.
     request = pb.ReadArchiveRequest(checkpoint=pb.CheckpointSelector(cid=info.cid))
@@ -302,7 +284,7 @@ def export_checkpoint(
     return info
 
 
-def _copy_archive(conn: _Connection, stream: Any, out: IO[bytes], cid: str) -> None:
+def _copy_archive(conn: Connection, stream: Any, out: IO[bytes], cid: str) -> None:
     size = -1
     written = 0
     try:
@@ -323,14 +305,14 @@ def _copy_archive(conn: _Connection, stream: Any, out: IO[bytes], cid: str) -> N
 
 def stat_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | None = None) -> CheckpointInfo:
     """The info of one checkpoint; ``NotFoundError`` when there is none."""
-    info: pb.CheckpointInfo = _unary(_connect(client), "Stat", _selector(key, cid), pb.CheckpointInfo)
+    info: pb.CheckpointInfo = _unary(connection_of(client), "Stat", _selector(key, cid), pb.CheckpointInfo)
     return CheckpointInfo.from_proto(info)
 
 
 def list_checkpoints(client: ClientLike, run: str | None = None, prefix: str = "") -> list[CheckpointInfo]:
     """Checkpoints of ``run`` (every run when None) whose key starts with ``prefix``, as listed by the service."""
     request = pb.ListCheckpointsRequest(run=run or "", prefix=prefix)
-    response: pb.ListCheckpointsResponse = _unary(_connect(client), "List", request, pb.ListCheckpointsResponse)
+    response: pb.ListCheckpointsResponse = _unary(connection_of(client), "List", request, pb.ListCheckpointsResponse)
     return [CheckpointInfo.from_proto(info) for info in response.checkpoints]
 
 
@@ -343,7 +325,7 @@ def latest_checkpoint(client: ClientLike, run: str, prefix: str = "") -> Checkpo
 def verify_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | None = None) -> VerifyResult:
     """Makes the service re-read and re-hash every blob of the checkpoint; ``IntegrityError`` on a mismatch."""
     response: pb.VerifyCheckpointResponse = _unary(
-        _connect(client), "Verify", _selector(key, cid), pb.VerifyCheckpointResponse
+        connection_of(client), "Verify", _selector(key, cid), pb.VerifyCheckpointResponse
     )
     return VerifyResult(CheckpointInfo.from_proto(response.info), response.blobs_checked, response.bytes_checked)
 
@@ -409,7 +391,7 @@ class _Sink:
         return self.filled == self.header.nbytes
 
 
-def _receive(conn: _Connection, selector: pb.CheckpointSelector) -> _Received:
+def _receive(conn: Connection, selector: pb.CheckpointSelector) -> _Received:
     load = conn.channel.unary_stream(
         _SERVICE + "Load", request_serializer=pb.CheckpointSelector.SerializeToString, response_deserializer=deserialize_load
     )
@@ -453,7 +435,7 @@ def _read_files(view: memoryview, files: Iterable[Any]) -> None:
         at += f.size
 
 
-def _receive_located(conn: _Connection, selector: pb.CheckpointSelector) -> _Received | None:
+def _receive_located(conn: Connection, selector: pb.CheckpointSelector) -> _Received | None:
     """A co-located load: each entry read from the host-cache files the service verified.
 
     None when a file could not be read as announced (the caller streams the checkpoint instead).
@@ -506,7 +488,7 @@ def _receive_located(conn: _Connection, selector: pb.CheckpointSelector) -> _Rec
     return _received(conn, what, info, sinks)
 
 
-def _add_sink(conn: _Connection, what: str, header: pb.EntryHeader, sinks: list[_Sink]) -> _Sink:
+def _add_sink(conn: Connection, what: str, header: pb.EntryHeader, sinks: list[_Sink]) -> _Sink:
     """The sink of the next entry; the skeleton comes first, then storages."""
     if header.kind != (manifest_pb2.STORAGE if sinks else manifest_pb2.SKELETON):
         raise _bad_stream(conn, what, f"entry {len(sinks)} has kind {header.kind}; the skeleton comes first, then storages")
@@ -514,7 +496,7 @@ def _add_sink(conn: _Connection, what: str, header: pb.EntryHeader, sinks: list[
     return sinks[-1]
 
 
-def _received(conn: _Connection, what: str, info: pb.CheckpointInfo | None, sinks: list[_Sink]) -> _Received:
+def _received(conn: Connection, what: str, info: pb.CheckpointInfo | None, sinks: list[_Sink]) -> _Received:
     """The checkpoint, once every entry arrived whole and as many as the info counts."""
     if info is None:
         raise _bad_stream(conn, what, "no info message")
@@ -526,7 +508,7 @@ def _received(conn: _Connection, what: str, info: pb.CheckpointInfo | None, sink
     return _Received(CheckpointInfo.from_proto(info), sinks[0].skeleton, storages)
 
 
-def _bad_stream(conn: _Connection, what: str, problem: str) -> Exception:
+def _bad_stream(conn: Connection, what: str, problem: str) -> Exception:
     return error_for_code(
         "INTEGRITY",
         f"the load of checkpoint {what!r} from {conn.address} broke the stream contract ({problem}); "
@@ -540,7 +522,7 @@ def _selector(key: str | None, cid: str | None) -> pb.CheckpointSelector:
     return pb.CheckpointSelector(key=key or "", cid=cid or "")
 
 
-def _unary(conn: _Connection, method: str, request: Any, response_type: Any) -> Any:
+def _unary(conn: Connection, method: str, request: Any, response_type: Any) -> Any:
     call = conn.channel.unary_unary(
         _SERVICE + method, request_serializer=type(request).SerializeToString, response_deserializer=response_type.FromString
     )

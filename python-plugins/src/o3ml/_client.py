@@ -2,19 +2,16 @@
 
 The service stores each object in O3 as content-addressed blobs, a manifest and a ref; this client
 only streams bytes and translates failures into ``O3mlError`` subclasses. One client may be shared
-by threads. A gRPC channel must not be used in a process forked after it was made, so a client
-opens a new channel from its ``Connection`` (address, token, TLS files, deadline, message limit)
-the first time it is used in another process; the inherited channel is left alone.
+by threads, and used after a fork: it reaches the service through its ``Connection``
+(``o3ml._connection``), which opens a channel of its own in each process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import BinaryIO, Callable, TypeVar
 
@@ -24,54 +21,23 @@ from . import _colocation
 from . import _located_objects as _located
 from ._errors import error_for_code, from_rpc_error
 from ._checkpoints import CheckpointMethods
+from ._connection import MAX_DATA_MESSAGE_BYTES, Connection
 from ._metadata import MetadataMethods
 from ._object_info import ObjectInfo
 from ._put_source import PutData, open_source
 from ._reader import ObjectReader
-from ._tls import TlsFiles, channel_credentials
 from .gen import object_service_pb2 as pb
 from .gen import object_service_pb2_grpc
 
-DEFAULT_ADDRESS = "127.0.0.1:7433"
-# Data messages carry at most 4 MiB (the service's limit); 2 MiB keeps both sides' buffers small
-# while still amortising the per-message cost.
-CHUNK_SIZE = 2 * 1024 * 1024
-_MAX_MESSAGE = 8 * 1024 * 1024
+# Data messages carry at most MAX_DATA_MESSAGE_BYTES (the service's limit); 2 MiB keeps both sides'
+# buffers small while still amortising the per-message cost.
+CHUNK_SIZE = min(2 * 1024 * 1024, MAX_DATA_MESSAGE_BYTES)
 _READ_BUFFER = 1024 * 1024
 # How long a failing put source waits for the call handle it must cancel; the handle is attached
 # right after the call starts, so this only bounds a failure that should not happen.
 _ATTACH_TIMEOUT = 30.0
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How to reach the service: what another process (a data-loader worker) opens its own channel from.
-
-    Resolved once, environment defaults included, so every process of a job connects the same way
-    whatever its own environment says (forkserver workers inherit the environment the fork server
-    started with, not the trainer's).
-    """
-
-    address: str
-    token: str = field(default="", repr=False)
-    tls: TlsFiles = TlsFiles()
-    timeout: float | None = None
-    max_message: int = _MAX_MESSAGE
-
-    @property
-    def metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
-
-    def open_channel(self) -> grpc.Channel:
-        options = [
-            ("grpc.max_receive_message_length", self.max_message),
-            ("grpc.max_send_message_length", self.max_message),
-        ]
-        if self.tls.enabled:
-            return grpc.secure_channel(self.address, channel_credentials(self.tls), options=options)
-        return grpc.insecure_channel(self.address, options=options)
 
 
 class O3Client(MetadataMethods, CheckpointMethods):
@@ -94,61 +60,27 @@ class O3Client(MetadataMethods, CheckpointMethods):
         tls_cert: str | None = None,
         tls_key: str | None = None,
     ) -> None:
-        self.address: str = address or os.environ.get("O3ML_SERVICE") or DEFAULT_ADDRESS
-        token = token if token is not None else os.environ.get("O3ML_TOKEN", "")
-        if token and not (token.isascii() and token.isprintable() and not any(c.isspace() for c in token)):
-            raise ValueError("the o3ml token must be printable ASCII without spaces; check O3ML_TOKEN")
-        self._attach(Connection(self.address, token, TlsFiles.resolve(tls_ca, tls_cert, tls_key), timeout))
+        connection = Connection.resolve(address, token, timeout=timeout, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key)
+        self._use(connection)
 
     @classmethod
     def from_connection(cls, connection: Connection) -> O3Client:
-        """A client of ``connection`` exactly, with no environment defaults applied."""
+        """A client of ``connection`` exactly (no environment defaults applied), sharing its channel."""
         client = cls.__new__(cls)
-        client.address = connection.address
-        client._attach(connection)
+        client._use(connection)
         return client
 
-    def _attach(self, connection: Connection) -> None:
-        #: How this client reaches the service; picklable, so other processes can connect alike.
+    def _use(self, connection: Connection) -> None:
+        #: How this client reaches the service; every API given this client uses it, and it pickles,
+        #: so other processes connect alike (see ``o3ml._connection``).
         self.connection = connection
-        self._metadata: tuple[tuple[str, str], ...] = connection.metadata
-        self._timeout = connection.timeout
+        self.address: str = connection.address
         self.tls: bool = connection.tls.enabled
-        self._reopen_lock = threading.Lock()
-        self._pid = os.getpid()
-        self._own_channel = connection.open_channel()
-        self._own_stub = object_service_pb2_grpc.ObjectServiceStub(self._own_channel)
+        connection.channel  # opened now, so that unreadable TLS files fail here, not at the first call
 
     @property
-    def _channel(self) -> grpc.Channel:
-        if self._pid != os.getpid():
-            self._reopen()
-        return self._own_channel
-
-    @_channel.setter
-    def _channel(self, channel: grpc.Channel) -> None:
-        # A wrapped channel (gRPC interceptors, as examples/digits/upload_hold.py installs) carries
-        # every call of this process; a process the client is used in later opens a plain channel
-        # from the connection, as it would anyway.
-        with self._reopen_lock:
-            self._own_channel = channel
-            self._own_stub = object_service_pb2_grpc.ObjectServiceStub(channel)
-            self._pid = os.getpid()
-
-    @property
-    def _stub(self) -> object_service_pb2_grpc.ObjectServiceStub:
-        if self._pid != os.getpid():
-            self._reopen()
-        return self._own_stub
-
-    def _reopen(self) -> None:
-        # In a forked child the inherited channel belongs to the parent's gRPC state: never call,
-        # close or even touch it here; a channel of this process's own replaces it.
-        with self._reopen_lock:
-            if self._pid != os.getpid():
-                self._own_channel = self.connection.open_channel()
-                self._own_stub = object_service_pb2_grpc.ObjectServiceStub(self._own_channel)
-                self._pid = os.getpid()
+    def _objects(self) -> object_service_pb2_grpc.ObjectServiceStub:
+        return self.connection.stub(object_service_pb2_grpc.ObjectServiceStub)
 
     def put(
         self,
@@ -171,9 +103,9 @@ class O3Client(MetadataMethods, CheckpointMethods):
             key=_check_key(key), content_type=content_type or "", labels=dict(labels or {}), if_absent=if_absent
         )
         if isinstance(data, (bytes, bytearray, memoryview)) and memoryview(data).nbytes >= _located.STAGE_MIN_BYTES:
-            staging = _colocation.staging_dir(self._channel, self._metadata, self.address)
+            staging = _colocation.staging_dir(self.connection)
             if staging is not None:
-                staged = _located.put_staged(self._stub, self._metadata, self._timeout, self.address, staging, header, memoryview(data).cast("B"))
+                staged = _located.put_staged(self.connection, staging, header, memoryview(data).cast("B"))
                 if staged is not None:
                     return ObjectInfo.from_proto(staged.info)
         with open_source(data, CHUNK_SIZE) as source:
@@ -181,7 +113,7 @@ class O3Client(MetadataMethods, CheckpointMethods):
                 header.expected_size = source.size
                 header.has_expected_size = True
             stream = _PutStream(header, source.chunks)
-            call = self._stub.Put.future(stream.requests(), metadata=self._metadata, timeout=self._timeout)
+            call = self._objects.Put.future(stream.requests(), metadata=self.connection.metadata, timeout=self.connection.timeout)
             stream.attach(call)
             try:
                 response: pb.PutResponse = call.result()
@@ -204,8 +136,8 @@ class O3Client(MetadataMethods, CheckpointMethods):
         On the service's host the bytes come from the host cache, every blob verified against its
         CID by the service right before; elsewhere they stream and are hashed here as they arrive.
         """
-        if _colocation.staging_dir(self._channel, self._metadata, self.address) is not None:
-            located = _located.get_located(self._stub, self._metadata, self._timeout, self.address, _check_key(key))
+        if _colocation.staging_dir(self.connection) is not None:
+            located = _located.get_located(self.connection, _check_key(key))
             if located is not None:
                 return located
         with self._reader(key) as reader:
@@ -218,7 +150,7 @@ class O3Client(MetadataMethods, CheckpointMethods):
     def stat(self, key: str) -> ObjectInfo:
         """The info of ``key``; ``NotFoundError`` when there is no such object."""
         request = pb.StatRequest(key=_check_key(key))
-        return ObjectInfo.from_proto(self._unary(self._stub.Stat, request))
+        return ObjectInfo.from_proto(self._unary(self._objects.Stat, request))
 
     def copy(self, source: str, destination: str) -> ObjectInfo:
         """Gives ``destination`` the value ``source`` has now, on the service's side.
@@ -227,11 +159,11 @@ class O3Client(MetadataMethods, CheckpointMethods):
         ``NotFoundError`` when there is no ``source``.
         """
         request = pb.CopyRequest(source=_check_key(source), destination=_check_key(destination))
-        return ObjectInfo.from_proto(self._unary(self._stub.Copy, request))
+        return ObjectInfo.from_proto(self._unary(self._objects.Copy, request))
 
     def delete(self, key: str) -> bool:
         """Removes ``key`` from the namespace; True when it existed."""
-        response: pb.DeleteResponse = self._unary(self._stub.Delete, pb.DeleteRequest(key=_check_key(key)))
+        response: pb.DeleteResponse = self._unary(self._objects.Delete, pb.DeleteRequest(key=_check_key(key)))
         return response.existed
 
     def list(self, prefix: str = "", *, page_size: int = 0) -> Iterator[ObjectInfo]:
@@ -242,7 +174,7 @@ class O3Client(MetadataMethods, CheckpointMethods):
         token = ""
         while True:
             request = pb.ListRequest(prefix=prefix, page_size=page_size, page_token=token)
-            response: pb.ListResponse = self._unary(self._stub.List, request)
+            response: pb.ListResponse = self._unary(self._objects.List, request)
             for info in response.objects:
                 yield ObjectInfo.from_proto(info)
             token = response.next_page_token
@@ -250,9 +182,8 @@ class O3Client(MetadataMethods, CheckpointMethods):
                 return
 
     def close(self) -> None:
-        """Closes the channel; calls in flight are cancelled."""
-        if self._pid == os.getpid():
-            self._own_channel.close()
+        """Closes this process's channel of the client's connection; calls in flight are cancelled."""
+        self.connection.close()
 
     def __enter__(self) -> O3Client:
         return self
@@ -270,13 +201,13 @@ class O3Client(MetadataMethods, CheckpointMethods):
 
         def opener(offset: int) -> Iterator[pb.GetResponse]:
             request = pb.GetRequest(key=key, offset=offset)
-            return self._stub.Get(request, metadata=self._metadata, timeout=self._timeout)  # type: ignore[no-any-return]
+            return self._objects.Get(request, metadata=self.connection.metadata, timeout=self.connection.timeout)  # type: ignore[no-any-return]
 
         return ObjectReader(key, opener, self.address)
 
     def _unary(self, method: Callable[..., _T], request: object) -> _T:
         try:
-            return method(request, metadata=self._metadata, timeout=self._timeout)
+            return method(request, metadata=self.connection.metadata, timeout=self.connection.timeout)
         except grpc.RpcError as err:
             raise from_rpc_error(err, self.address) from None
 

@@ -9,7 +9,8 @@ own in a file beside it, which the service reads back. A process that cannot do 
 host or container, another ``O3ML_HOME``, another user, a read-only directory, an older
 service) streams everything through gRPC, as it always could, and says so once at debug level.
 
-``O3ML_COLOCATE=0`` turns the file path off. The answer is remembered per channel.
+``O3ML_COLOCATE=0`` turns the file path off. The answer is remembered per channel (so a forked
+process, which opens a channel of its own, asks again).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 import grpc
 
+from ._connection import Connection
 from .gen import admin_service_pb2 as pb
 
 log = logging.getLogger("o3ml")
@@ -43,22 +45,23 @@ class Colocated:
 _known: weakref.WeakKeyDictionary[Any, Colocated | None] = weakref.WeakKeyDictionary()
 
 
-def staging_dir(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], address: str) -> str | None:
+def staging_dir(connection: Connection) -> str | None:
     """The service's staging directory when this process shares its filesystem, else None."""
-    found = colocated(channel, metadata, address)
+    found = colocated(connection)
     return found.staging_dir if found else None
 
 
-def colocated(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...], address: str) -> Colocated | None:
+def colocated(connection: Connection) -> Colocated | None:
     """How this process shares the service's filesystem; None when it does not (or must not)."""
     if os.environ.get("O3ML_COLOCATE", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
+    channel = connection.channel
     with _lock:
         if channel in _known:
             return _known[channel]
-    found, why = _handshake(channel, metadata)
+    found, why = _handshake(channel, connection.metadata)
     if found is None:
-        log.debug("o3ml: streaming bytes through gRPC to %s, not through files: %s", address, why)
+        log.debug("o3ml: streaming bytes through gRPC to %s, not through files: %s", connection.address, why)
     with _lock:
         _known[channel] = found
     return found

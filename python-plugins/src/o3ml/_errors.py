@@ -135,7 +135,7 @@ def from_rpc_error(err: grpc.RpcError, address: str | None = None) -> O3mlError:
     """
     status = _status_of(err)
     message = _details_of(err) or f"gRPC call failed with status {status.name}"
-    named = _trailing_code(err)
+    named = service_code(err)
     code = named if named in ERROR_CLASSES else code_for_status(status)
     details: dict[str, Any] = {"grpc_status": status.name}
     if address is not None:
@@ -160,7 +160,8 @@ def _details_of(err: grpc.RpcError) -> str:
     return text if isinstance(text, str) else ""
 
 
-def _trailing_code(err: grpc.RpcError) -> str | None:
+def service_code(err: grpc.RpcError) -> str | None:
+    """The o3ml code the service put in the call's trailer; None when the service did not answer."""
     trailing = getattr(err, "trailing_metadata", None)
     entries = trailing() if callable(trailing) else None
     for key, value in entries or ():

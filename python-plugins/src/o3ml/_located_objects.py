@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 import grpc
 
 from . import _colocation
+from ._connection import Connection
 from ._errors import from_rpc_error
 from .gen import object_service_pb2 as pb
+from .gen import object_service_pb2_grpc
 
 log = logging.getLogger("o3ml")
 
 #: Below this size a stream costs no more than a staged file (create, write, unlink).
 STAGE_MIN_BYTES = 1024 * 1024
-def put_staged(stub: Any, metadata: Any, timeout: float | None, address: str, staging: str, header: pb.PutHeader, data: memoryview) -> pb.PutResponse | None:
+def put_staged(connection: Connection, staging: str, header: pb.PutHeader, data: memoryview) -> pb.PutResponse | None:
     """A co-located put of ``data``; None when it could not be staged (the caller streams)."""
     name = _colocation.stage(staging, [data])
     if name is None:
@@ -31,16 +32,18 @@ def put_staged(stub: Any, metadata: Any, timeout: float | None, address: str, st
     staged.expected_size = data.nbytes
     staged.has_expected_size = True
     try:
-        return stub.Put(iter([pb.PutRequest(header=staged)]), metadata=metadata, timeout=timeout)  # type: ignore[no-any-return]
+        put = connection.stub(object_service_pb2_grpc.ObjectServiceStub).Put
+        return put(iter([pb.PutRequest(header=staged)]), metadata=connection.metadata, timeout=connection.timeout)  # type: ignore[no-any-return]
     except grpc.RpcError as err:
-        raise from_rpc_error(err, address) from None
+        raise from_rpc_error(err, connection.address) from None
     finally:
         _colocation.unlink(os.path.join(staging, name))  # the service deletes it too; whoever is first
 
 
-def get_located(stub: Any, metadata: Any, timeout: float | None, address: str, key: str) -> bytes | None:
+def get_located(connection: Connection, key: str) -> bytes | None:
     """The whole object read from the host cache; None when a file could not be used as named."""
-    stream = stub.Locate(pb.GetRequest(key=key), metadata=metadata, timeout=timeout)
+    locate = connection.stub(object_service_pb2_grpc.ObjectServiceStub).Locate
+    stream = locate(pb.GetRequest(key=key), metadata=connection.metadata, timeout=connection.timeout)
     out: bytearray | None = None
     at = 0
     try:
@@ -64,7 +67,7 @@ def get_located(stub: Any, metadata: Any, timeout: float | None, address: str, k
     except grpc.RpcError as err:
         if err.code() == grpc.StatusCode.UNIMPLEMENTED:
             return None
-        raise from_rpc_error(err, address) from None
+        raise from_rpc_error(err, connection.address) from None
     except _colocation.StaleFile as stale:
         stream.cancel()
         log.debug("o3ml: the located get of %r broke off (%s); streaming it instead", key, stale)

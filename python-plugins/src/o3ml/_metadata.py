@@ -6,7 +6,7 @@ id is what checkpoints name as their run (``O3CheckpointIO(run=run_id)``), which
 checkpoint to how it was produced; ``lineage`` then answers, for any checkpoint, run or dataset
 version, what produced it and what came of it.
 
-``MetadataMethods`` is mixed into ``O3Client``; it uses the client's channel, token and deadline.
+``MetadataMethods`` is mixed into ``O3Client``; its calls go through the client's ``Connection``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Callable, Literal, TypeVar, overload
 
 import grpc
 
+from ._connection import Connection
 from ._errors import from_rpc_error
 from ._run_capture import RunEnvironment, capture_environment, to_json_value
 from .gen import metadata_service_pb2 as pb
@@ -79,10 +80,7 @@ def _report_continued(info: pb.RunInfo, sent_json: str, sent_any: bool) -> None:
 class MetadataMethods:
     """Run registration and lineage queries, as methods of ``O3Client``."""
 
-    address: str
-    _channel: grpc.Channel
-    _metadata: tuple[tuple[str, str], ...]
-    _timeout: float | None
+    connection: Connection
 
     def register_run(
         self, name: str, hyperparameters: Mapping[str, Any] | None = None, *, capture: bool = True, new: bool = False
@@ -160,8 +158,8 @@ class MetadataMethods:
         return info.id
 
     def _metadata_call(self, method: Callable[[_Stub], Callable[..., _T]], request: object) -> _T:
-        stub = metadata_service_pb2_grpc.MetadataServiceStub(self._channel)
+        conn = self.connection
         try:
-            return method(stub)(request, metadata=self._metadata, timeout=self._timeout)
+            return method(conn.stub(_Stub))(request, metadata=conn.metadata, timeout=conn.timeout)
         except grpc.RpcError as err:
-            raise from_rpc_error(err, self.address) from None
+            raise from_rpc_error(err, conn.address) from None

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import grpc
 
-from ._errors import O3mlError, _trailing_code, error_for_code, from_rpc_error
+from ._errors import O3mlError, error_for_code, from_rpc_error, service_code
 
 __all__ = ["ATTEMPTS", "Retrying"]
 
@@ -76,7 +76,7 @@ class Retrying:
     def _gave_up(self, what: str, err: grpc.RpcError, attempts: int, elapsed: float) -> O3mlError:
         details = _details(err)
         tried = f"{attempts} attempts over {elapsed:.1f} s"
-        if _trailing_code(err) is not None:
+        if service_code(err) is not None:
             # The service itself answered UNAVAILABLE (its store is out of reach): its words stand.
             error = from_rpc_error(err, self.address)
             return type(error)(f"{what}: {error} ({tried})", {**error.details, "attempts": attempts})

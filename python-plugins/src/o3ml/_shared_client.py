@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
-from ._client import DEFAULT_ADDRESS, O3Client
+from ._client import O3Client
+from ._connection import Connection
 
-_clients: dict[tuple[str, str, tuple[str, ...], int], O3Client] = {}
+_clients: dict[Connection, O3Client] = {}
 _lock = threading.Lock()
 
 
 def shared_client(address: str | None = None, token: str | None = None) -> O3Client:
-    """One client per (address, token) and process: channels are reused, and never cross ``fork``.
+    """One client per connection settings: channels are reused (one per process, see ``o3ml._connection``).
 
     Defaults are read now (``O3ML_SERVICE``, ``O3ML_TOKEN``, ``O3ML_TLS_*``), so a changed environment gets a
     client of its own rather than one configured for the old values.
     """
-    address = address or os.environ.get("O3ML_SERVICE") or DEFAULT_ADDRESS
-    token = token if token is not None else os.environ.get("O3ML_TOKEN", "")
-    tls = tuple(os.environ.get(f"O3ML_TLS_{part}", "") for part in ("CA", "CERT", "KEY"))
-    key = (address, token, tls, os.getpid())
+    connection = Connection.resolve(address, token)
     with _lock:
-        client = _clients.get(key)
+        client = _clients.get(connection)
         if client is None:
-            client = _clients[key] = O3Client(address, token)
+            client = _clients[connection] = O3Client.from_connection(connection)
         return client

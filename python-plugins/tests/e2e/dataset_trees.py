@@ -28,13 +28,15 @@ def image_folder(root: Path, splits: dict[str, int], size: int = 6000, classes: 
     return expected
 
 
-def push(service: Service, folder: Path, name: str, shard_size: str = "64KiB", extra: tuple[str, ...] = ()) -> dict[str, object]:
-    """Pushes `folder` as a new version of `name`; returns the CLI's JSON summary."""
-    env = {**os.environ, "O3ML_SERVICE": service.address}
-    env.pop("O3ML_TOKEN", None)
+def push(
+    service: Service, folder: Path, name: str, shard_size: str = "64KiB", extra: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> dict[str, object]:
+    """Pushes `folder` as a new version of `name`; returns the CLI's JSON summary. `env` adds to the
+    CLI's environment (a token, TLS files)."""
+    inherited = {k: v for k, v in os.environ.items() if k != "O3ML_TOKEN"}
     done = subprocess.run(
         ["node", str(CLI), "dataset", "push", str(folder), "--name", name, "--shard-size", shard_size, "--json", *extra],
-        env=env,
+        env={**inherited, "O3ML_SERVICE": service.address, **(env or {})},
         capture_output=True,
         text=True,
         timeout=600,

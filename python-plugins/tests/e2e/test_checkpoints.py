@@ -150,7 +150,7 @@ def test_a_stream_cut_before_its_trailer_commits_nothing(client: O3Client, prefi
         yield pb.SaveCheckpointRequest(entry=pb.EntryHeader(name="data.pkl", kind=manifest_pb2.SKELETON, nbytes=len(data)))
         yield pb.SaveCheckpointRequest(data=data)
 
-    save = client._channel.stream_unary(
+    save = client.connection.channel.stream_unary(
         "/o3ml.v1.CheckpointService/Save",
         request_serializer=pb.SaveCheckpointRequest.SerializeToString,
         response_deserializer=pb.CheckpointInfo.FromString,

@@ -73,8 +73,8 @@ def staged_files(home: Path) -> list[str]:
 
 def test_the_handshake_proves_a_shared_filesystem(own: Service, home: Path) -> None:
     with O3Client(own.address) as c:
-        assert _colocation.staging_dir(c._channel, c._metadata, c.address) == str(home / "staging")
-        call = c._channel.unary_unary(
+        assert _colocation.staging_dir(c.connection) == str(home / "staging")
+        call = c.connection.channel.unary_unary(
             "/o3ml.v1.AdminService/Colocate",
             request_serializer=admin_pb.ColocateRequest.SerializeToString,
             response_deserializer=admin_pb.ColocateResponse.FromString,
@@ -280,7 +280,7 @@ def test_a_trainer_killed_mid_save_leaves_nothing_staged_after_a_restart(
     try:
         with O3Client(again.address) as c:
             # The handshake opens the staging directory, which sweeps files of dead writers.
-            _colocation.staging_dir(c._channel, c._metadata, c.address)
+            _colocation.staging_dir(c.connection)
         deadline = time.monotonic() + 10
         while staged_files(home) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -295,10 +295,10 @@ def test_the_service_reads_only_its_own_staged_files(own: Service, home: Path, t
     secret = tmp_path / "secret.bin"
     secret.write_bytes(b"not for the bucket" * 100)
     with O3Client(own.address) as c:
-        staging = Path(_colocation.staging_dir(c._channel, c._metadata, c.address) or "")
+        staging = Path(_colocation.staging_dir(c.connection) or "")
         link = staging / f"{os.getpid()}-{'ab' * 8}.stage"
         link.symlink_to(secret)
-        save = c._channel.stream_unary(
+        save = c.connection.channel.stream_unary(
             "/o3ml.v1.CheckpointService/Save",
             request_serializer=pb.SaveCheckpointRequest.SerializeToString,
             response_deserializer=pb.CheckpointInfo.FromString,
@@ -417,10 +417,10 @@ def test_an_unchanged_tensor_is_neither_staged_nor_hashed_again(
 
 def test_an_entry_sent_as_reused_that_the_service_does_not_know_commits_nothing(own: Service, home: Path) -> None:
     with O3Client(own.address) as c:
-        staging = _colocation.staging_dir(c._channel, c._metadata, c.address)
+        staging = _colocation.staging_dir(c.connection)
         assert staging is not None
         name = _colocation.stage(staging, [memoryview(b"")])
-        save = c._channel.stream_unary(
+        save = c.connection.channel.stream_unary(
             "/o3ml.v1.CheckpointService/Save",
             request_serializer=pb.SaveCheckpointRequest.SerializeToString,
             response_deserializer=pb.CheckpointInfo.FromString,

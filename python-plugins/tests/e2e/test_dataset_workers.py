@@ -36,11 +36,11 @@ def pushed(service: Service, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     return f"{summary['name']}@{summary['version']}", sorted(expected)
 
 
-def close_retry_channel(dataset: O3ShardDataset) -> None:
+def close_retry_channel(dataset: O3ShardDataset, client: O3Client) -> None:
     """Closes the channel the source opened for its retries (the test's client closes its own)."""
-    own = dataset.source._client  # type: ignore[attr-defined]
-    if own is not None:
-        own.close()
+    connection = dataset.source.connection  # type: ignore[attr-defined]
+    if connection is not client.connection:
+        connection.close()
 
 
 class BusyTrainer:
@@ -95,7 +95,7 @@ def test_a_shard_transfer_the_connection_breaks_once_is_retried(
         assert dataset.source.transport == cache  # type: ignore[attr-defined]
         proxy.cut_next()  # the next answer of the service, the first shard's, never arrives
         keys = [sample["__key__"] for sample in dataset]
-        close_retry_channel(dataset)
+        close_retry_channel(dataset, client)
     assert sorted(keys) == expected
     assert proxy.cuts == 1 and proxy.connections == 2
     assert "failed with UNAVAILABLE" in caplog.text and "trying again" in caplog.text
@@ -111,6 +111,6 @@ def test_a_service_that_is_gone_fails_the_read_within_seconds_saying_so(service:
         with pytest.raises(UnavailableError, match=f"cannot reach the o3ml service at {proxy.address} \\(5 attempts") as caught:
             next(iter(dataset))
         assert time.monotonic() - started < 15
-        close_retry_channel(dataset)
+        close_retry_channel(dataset, client)
     assert "shard" in str(caught.value) and not isinstance(caught.value, NotFoundError)
 

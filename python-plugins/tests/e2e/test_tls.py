@@ -2,47 +2,24 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from certs import Certs, make_certs
 from servers import S3Endpoint, start_service
 
 from o3ml import O3Client, O3mlError
 
 
-def _openssl(cwd: Path, *args: str) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def _ca(cwd: Path, name: str) -> None:
-    _openssl(cwd, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-             "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.pem")
-
-
-def _leaf(cwd: Path, ca: str, name: str, ext: str) -> None:
-    (cwd / f"{name}.ext").write_text(ext)
-    _openssl(cwd, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", f"/CN={name}",
-             "-keyout", f"{name}.key", "-out", f"{name}.csr")
-    _openssl(cwd, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial", "-days", "2",
-             "-extfile", f"{name}.ext", "-out", f"{name}.pem")
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_certs(tmp_path_factory.mktemp("certs"))
 
 
 @pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("certs")
-    _ca(d, "ca")
-    _ca(d, "other-ca")
-    _leaf(d, "ca", "server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    _leaf(d, "ca", "client", "extendedKeyUsage=clientAuth\n")
-    _leaf(d, "other-ca", "other-client", "extendedKeyUsage=clientAuth\n")
-    return d
-
-
-@pytest.fixture(scope="module")
-def mtls_service(moto: S3Endpoint, certs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tls = ["--tls-cert", str(certs / "server.pem"), "--tls-key", str(certs / "server.key"), "--tls-client-ca", str(certs / "ca.pem")]
+def mtls_service(moto: S3Endpoint, certs: Certs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tls = certs.mutual_tls_args()
     service = start_service(moto, tmp_path_factory.mktemp("tls-home"), tmp_path_factory.mktemp("tls-logs"), name="o3ml-serve-tls", extra_args=tls)
     try:
         assert service.ready["tls"] == "mutual"
@@ -51,7 +28,7 @@ def mtls_service(moto: S3Endpoint, certs: Path, tmp_path_factory: pytest.TempPat
         service.stop()
 
 
-def test_mutual_tls_round_trip_with_a_signed_client_certificate(mtls_service: str, certs: Path) -> None:
+def test_mutual_tls_round_trip_with_a_signed_client_certificate(mtls_service: str, certs: Certs) -> None:
     client = O3Client(mtls_service, tls_ca=str(certs / "ca.pem"), tls_cert=str(certs / "client.pem"), tls_key=str(certs / "client.key"), timeout=30)
     try:
         assert client.tls
@@ -61,7 +38,7 @@ def test_mutual_tls_round_trip_with_a_signed_client_certificate(mtls_service: st
         client.close()
 
 
-def test_the_environment_configures_tls(mtls_service: str, certs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_configures_tls(mtls_service: str, certs: Certs, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("O3ML_TLS_CA", str(certs / "ca.pem"))
     monkeypatch.setenv("O3ML_TLS_CERT", str(certs / "client.pem"))
     monkeypatch.setenv("O3ML_TLS_KEY", str(certs / "client.key"))
@@ -71,7 +48,7 @@ def test_the_environment_configures_tls(mtls_service: str, certs: Path, monkeypa
 
 
 @pytest.mark.parametrize("who", ["plaintext", "no-client-cert", "foreign-client-cert", "unknown-ca"])
-def test_refused_without_the_right_credentials(mtls_service: str, certs: Path, who: str) -> None:
+def test_refused_without_the_right_credentials(mtls_service: str, certs: Certs, who: str) -> None:
     args: dict[str, str] = {
         "plaintext": {},
         "no-client-cert": {"tls_ca": str(certs / "ca.pem")},
@@ -87,7 +64,7 @@ def test_refused_without_the_right_credentials(mtls_service: str, certs: Path, w
         client.close()
 
 
-def test_bad_tls_settings_fail_clearly(tmp_path: Path, certs: Path) -> None:
+def test_bad_tls_settings_fail_clearly(tmp_path: Path, certs: Certs) -> None:
     with pytest.raises(O3mlError, match="O3ML_TLS_KEY"):
         O3Client("127.0.0.1:1", tls_cert=str(certs / "client.pem"))
     with pytest.raises(O3mlError, match="missing.pem"):

@@ -1,21 +1,18 @@
 """How O3DataLoader starts workers: through a fork server for a dataset read from the service,
 forked for local shards or when the main module cannot be imported elsewhere; a transform that
-does not pickle is refused with a clear error; a client used in another process opens a channel
-of its own."""
+does not pickle is refused with a clear error; a worker connects as the trainer did (more of the
+connection in test_connection.py)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 from pathlib import Path
-from typing import Any
 
-import grpc
 import pytest
 from dataset_shards import build_version, local_source, numbered
 
-from o3ml import InvalidArgumentError, O3Client, O3DataLoader, O3ShardDataset, UnavailableError
+from o3ml import InvalidArgumentError, O3Client, O3DataLoader, O3ShardDataset
 from o3ml._datasets import ServiceShardSource
 from o3ml._datasets._main_module import _verdict
 from o3ml._datasets._workers import worker_context
@@ -68,44 +65,12 @@ def test_a_worker_connects_as_the_trainer_did_whatever_its_environment(tmp_path:
     pem.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")  # read, never used to connect
     client = O3Client("10.0.0.2:7433", "t0k", timeout=12, tls_ca=str(pem), tls_cert=str(pem), tls_key=str(pem))
     source = ServiceShardSource(client)
+    assert source.connection is client.connection  # the trainer's source shares the client's channel
     # A fork server's workers see the environment it started with, not the trainer's.
     for name in ("O3ML_SERVICE", "O3ML_TOKEN", "O3ML_TLS_CA", "O3ML_TLS_CERT", "O3ML_TLS_KEY"):
         monkeypatch.setenv(name, "elsewhere")
-    in_worker = pickle.loads(pickle.dumps(source))
-    assert in_worker._client is None and in_worker.connection == client.connection
-    in_worker._channel()  # the worker's own client, built from the connection alone
-    rebuilt = in_worker._client
-    assert rebuilt is not None and rebuilt is not client
-    assert (rebuilt.address, rebuilt.tls, rebuilt._metadata, rebuilt._timeout) == ("10.0.0.2:7433", True, (("authorization", "Bearer t0k"),), 12)
-
-
-def test_a_client_used_in_another_process_opens_a_channel_of_its_own() -> None:
-    client = O3Client("127.0.0.1:1")
-    inherited = client._channel
-    # What a forked child sees: the client was made by another process. (An actual fork here
-    # would inherit the gRPC state of this test process's other threads, which is the hazard.)
-    client._pid = -1
-    own = client._channel
-    assert own is not inherited and client._pid == os.getpid() and client._channel is own
-
-
-class Recording(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.methods: list[str] = []
-
-    def intercept_unary_unary(self, continuation: Any, details: grpc.ClientCallDetails, request: Any) -> Any:
-        self.methods.append(details.method)
-        return continuation(details, request)
-
-
-def test_a_channel_set_on_a_client_carries_its_calls_until_it_is_used_in_another_process() -> None:
-    client = O3Client("127.0.0.1:1")  # nothing listens: every call fails, after the interceptor saw it
-    recording = Recording()
-    client._channel = grpc.intercept_channel(client._channel, recording)  # as examples/digits/upload_hold.py does
-    with pytest.raises(UnavailableError):
-        client.stat("any")
-    assert recording.methods == ["/o3ml.v1.ObjectService/Stat"]
-    client._pid = -1  # as in a forked child (see above): a plain channel of its own, the wrapped one left alone
-    with pytest.raises(UnavailableError):
-        client.stat("any")
-    assert recording.methods == ["/o3ml.v1.ObjectService/Stat"]
+    in_worker = pickle.loads(pickle.dumps(source)).connection
+    assert in_worker == client.connection and in_worker.channel is not client.connection.channel
+    assert (in_worker.address, in_worker.tls.enabled, in_worker.metadata, in_worker.timeout) == (
+        "10.0.0.2:7433", True, (("authorization", "Bearer t0k"),), 12,
+    )

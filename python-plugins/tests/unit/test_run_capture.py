@@ -9,12 +9,12 @@ import math
 import shutil
 import subprocess
 from collections.abc import Iterator
-from concurrent import futures
 from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
+from grpc_server import serving
 
 from o3ml import O3Client
 from o3ml._run_capture import capture_environment, package_versions, to_json_value
@@ -108,12 +108,8 @@ class RecordingMetadataService(metadata_service_pb2_grpc.MetadataServiceServicer
 @pytest.fixture
 def recording() -> Iterator[tuple[RecordingMetadataService, str]]:
     service = RecordingMetadataService()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    metadata_service_pb2_grpc.add_MetadataServiceServicer_to_server(service, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield service, f"127.0.0.1:{port}"
-    server.stop(grace=None)
+    with serving(metadata_service_pb2_grpc.add_MetadataServiceServicer_to_server, service, workers=2) as address:
+        yield service, address
 
 
 @needs_git

@@ -1,16 +1,13 @@
 import type { ServerReadableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { checkContentType, checkLabels } from "./labels.js";
 import { O3mlError } from "@o3ml/errors";
-import type { o3ml } from "@o3ml/proto";
+import { MAX_DATA_MESSAGE_BYTES, type o3ml } from "@o3ml/proto";
 import type { Host } from "./colocation/host.js";
 import type { ObjectInfo, ObjectRepository, PutHeader } from "./object-repository.js";
 import { clientStream, serverStream, unary, writeMessage, type RpcContext } from "./rpc-handlers.js";
 
 type V1 = typeof o3ml.v1;
 type PutRequest = InstanceType<V1["PutRequest"]>;
-
-/** The contract's limit on the data payload of one Put message. */
-const MAX_DATA_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Largest data payload in one Get response message. grpc-js queues up to 16
@@ -72,7 +69,7 @@ export function objectService(repo: ObjectRepository, host: Host, ctx: RpcContex
           const m = r.value;
           if (trailer !== undefined) throw new O3mlError("INVALID_ARGUMENT", `put ${header.key}: data after the trailer`);
           if (m.data && m.data.byteLength > MAX_DATA_MESSAGE_BYTES) {
-            throw new O3mlError("RESOURCE_EXHAUSTED", `put ${header.key}: a data message of ${m.data.byteLength} bytes is over the ${MAX_DATA_MESSAGE_BYTES}-byte limit; send at most 4 MiB per message`, { key: header.key });
+            throw new O3mlError("RESOURCE_EXHAUSTED", `put ${header.key}: a data message of ${m.data.byteLength} bytes is over the limit of ${MAX_DATA_MESSAGE_BYTES / (1024 * 1024)} MiB; send at most that per message`, { key: header.key });
           }
           if (m.data) yield m.data;
           else if (m.trailer) trailer = m.trailer.sha256 ?? "";

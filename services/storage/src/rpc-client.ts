@@ -1,6 +1,6 @@
 import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
-import { grpcService } from "@o3ml/proto";
+import { grpcService, MESSAGE_LIMIT_OPTIONS } from "@o3ml/proto";
 import { serviceChannel } from "./service-address.js";
 import { clientTlsFromEnv, type ClientTls } from "./tls.js";
 
@@ -21,12 +21,8 @@ export class RpcClient {
   constructor(service: string, address?: string, token = process.env.O3ML_TOKEN, tls: ClientTls | undefined = clientTlsFromEnv()) {
     const channel = serviceChannel(address, tls);
     this.address = channel.address;
-    const max = 8 * 1024 * 1024;
     const Ctor = makeGenericClientConstructor(grpcService(service), service);
-    this.client = new Ctor(channel.target, channel.credentials, {
-      "grpc.max_receive_message_length": max,
-      "grpc.max_send_message_length": max,
-    }) as never;
+    this.client = new Ctor(channel.target, channel.credentials, MESSAGE_LIMIT_OPTIONS) as never;
     this.md = new Metadata();
     if (token) this.md.set("authorization", `Bearer ${token}`);
   }

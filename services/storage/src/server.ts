@@ -3,7 +3,7 @@ import { HealthImplementation } from "grpc-health-check";
 import { cacheBytesFromEnv } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3Config } from "@o3ml/o3-client";
-import { grpcService } from "@o3ml/proto";
+import { grpcService, MESSAGE_LIMIT_OPTIONS } from "@o3ml/proto";
 import { isLoopback, makeAuthCheck } from "./auth.js";
 import { Host } from "./colocation/host.js";
 import { KnownBlobs } from "./known-blobs.js";
@@ -20,13 +20,6 @@ import { ServiceMetadata } from "./metadata/service-metadata.js";
 import { registerMetadata } from "./metadata/register.js";
 import { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
 import { serverCredentials } from "./tls.js";
-
-/**
- * Largest gRPC message. Data travels in messages of at most 2 MiB, but a
- * dataset manifest travels whole in one (Commit, Resolve): 64 MiB holds about
- * half a million samples. A little slack for the envelope.
- */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024 + 64 * 1024;
 
 export interface RunningService {
   /** host:port actually bound. */
@@ -85,7 +78,8 @@ export async function startService(
   const repo = new ObjectRepository(store, known, opts, log);
   const ctx = { auth: makeAuthCheck(opts.token), log, metrics };
 
-  const server = new Server({ "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES });
+  // The message limit every client holds to too (proto/o3ml/v1/limits.proto): a dataset manifest travels whole.
+  const server = new Server(MESSAGE_LIMIT_OPTIONS);
   started.push(() => server.forceShutdown());
   const home = o3mlHome();
   // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.

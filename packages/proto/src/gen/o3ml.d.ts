@@ -2381,6 +2381,12 @@ export namespace o3ml {
             INTERNAL = 14
         }
 
+        enum MessageLimit {
+            MESSAGE_LIMIT_UNSPECIFIED = 0,
+            MAX_MESSAGE_BYTES = 67174400,
+            MAX_DATA_MESSAGE_BYTES = 4194304
+        }
+
         class MetadataService extends $protobuf.rpc.Service {
             constructor(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean);
             static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): MetadataService;

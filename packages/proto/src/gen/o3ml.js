@@ -21636,6 +21636,22 @@ export const o3ml = $root.o3ml = (() => {
             return values;
         })();
 
+        /**
+         * MessageLimit enum.
+         * @name o3ml.v1.MessageLimit
+         * @enum {number}
+         * @property {number} MESSAGE_LIMIT_UNSPECIFIED=0 MESSAGE_LIMIT_UNSPECIFIED value
+         * @property {number} MAX_MESSAGE_BYTES=67174400 MAX_MESSAGE_BYTES value
+         * @property {number} MAX_DATA_MESSAGE_BYTES=4194304 MAX_DATA_MESSAGE_BYTES value
+         */
+        v1.MessageLimit = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "MESSAGE_LIMIT_UNSPECIFIED"] = 0;
+            values[valuesById[67174400] = "MAX_MESSAGE_BYTES"] = 67174400;
+            values[valuesById[4194304] = "MAX_DATA_MESSAGE_BYTES"] = 4194304;
+            return values;
+        })();
+
         v1.MetadataService = (function() {
 
             /**

@@ -139,6 +139,13 @@ class O3ShardDataset(IterableDataset):  # type: ignore[type-arg]
         if epoch != self.epoch:
             self.epoch, self._delivered, self._skip = epoch, 0, 0
 
+    def plan_next_iteration(self, plan: Iteration | None) -> None:
+        """The plan (epoch, position, batching, rank) the next iteration follows; None: the dataset's own.
+
+        ``O3DataLoader`` sets it before its workers start, which take it with their copy of the dataset.
+        """
+        self._next = plan
+
     def layout(self, streams: int = 1) -> Layout:
         """This process's rank and world size, with ``streams`` readers."""
         ranks = self._explicit or _distributed_layout() or self._at_init or Layout()

@@ -125,7 +125,7 @@ class O3DataLoader(DataLoader):  # type: ignore[type-arg]
         layout = self.dataset.layout()
         limit = len(self)
         self._warn_if_uneven(limit)
-        self.dataset._next = Iteration(epoch, consumed, self._per_batch, self.drop_last, layout.rank, layout.world_size)
+        self.dataset.plan_next_iteration(Iteration(epoch, consumed, self._per_batch, self.drop_last, layout.rank, layout.world_size))
         try:
             inner = super().__iter__()
         except Exception as err:
@@ -136,7 +136,7 @@ class O3DataLoader(DataLoader):  # type: ignore[type-arg]
         finally:
             if self.num_workers > 0:
                 # The workers took their copy of the plan when they started; the main process's copy is spent.
-                self.dataset._next = None
+                self.dataset.plan_next_iteration(None)
         # With even_batches this rank may have more batches than it may yield: stop at the limit,
         # before asking the workers for one more.
         remaining = limit - consumed

@@ -12,15 +12,14 @@ Two ways to get a shard's bytes (``cache``):
   ``"stream"``; and ``"stream"`` from the first Fetch whose file cannot be opened here (a
   service in another container behind a forwarded port).
 
-Processes: the source keeps the client's ``Connection`` (address, token, TLS files, deadline,
-message limit), never a channel, when it is pickled into a data-loader worker, and a worker
-forked from this process opens a channel of its own from it (``O3Client`` does that on first
-use in a new process). That is not enough to make forked workers safe, though: gRPC's own state
-does not survive a ``fork`` made while another thread of the parent is inside a gRPC call (gRPC
-then skips its fork handlers, and the child's calls fail, hang or abort), which is why
-``fork_safe`` is False and ``O3DataLoader`` starts workers through a fork server instead. A call
-the connection broke (UNAVAILABLE) is retried on a new channel, a bounded number of times
-(``o3ml._retry``).
+Processes: the source calls through the client's ``Connection`` (address, token, TLS files,
+deadline, message limit; ``o3ml._connection``), which pickles into a data-loader worker without
+its channel and opens a channel of its own in any process it is used in, a forked one included.
+That is not enough to make forked workers safe, though: gRPC's own state does not survive a
+``fork`` made while another thread of the parent is inside a gRPC call (gRPC then skips its fork
+handlers, and the child's calls fail, hang or abort), which is why ``fork_safe`` is False and
+``O3DataLoader`` starts workers through a fork server instead. A call the connection broke
+(UNAVAILABLE) is retried on a new channel, a bounded number of times (``o3ml._retry``).
 """
 
 from __future__ import annotations
@@ -34,10 +33,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-import grpc
-
 from .._cid import digest_of, verify_blob
-from .._client import Connection, O3Client
+from .._client import O3Client
+from .._connection import Connection
 from .._errors import FailedPreconditionError, IntegrityError, InvalidArgumentError, O3mlError
 from ..gen import blob_service_pb2 as pb
 from ..gen import blob_service_pb2_grpc, manifest_pb2
@@ -68,16 +66,15 @@ class ServiceShardSource:
         if cache not in _MODES:
             raise InvalidArgumentError(f"cache must be one of {', '.join(_MODES)}, not {cache!r}")
         client = client if client is not None else O3Client()
+        #: The client's connection, so its channel too, until a broken call makes the source reconnect.
         self.connection: Connection = client.connection
         self.address = self.connection.address
         self.cache: CacheMode = cache
         self._host = cache == "host" or (cache == "auto" and is_loopback(self.address))
-        self._client: O3Client | None = client
         self._retrying = Retrying(self.address, self._reconnect)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_client"] = None
         del state["_retrying"]
         return state
 
@@ -97,7 +94,7 @@ class ServiceShardSource:
         request = pb.ResolveDatasetRequest(spec=spec)
         response: pb.ResolveDatasetResponse = self._retrying.call(
             f"resolve dataset {spec}",
-            lambda: self._call(blob_service_pb2_grpc.DatasetServiceStub(self._channel()).Resolve, request),
+            lambda: self._call(blob_service_pb2_grpc.DatasetServiceStub, "Resolve", request),
         )
         info = response.info
         return DatasetVersion(info.name, info.version, info.cid, response.manifest)
@@ -122,7 +119,7 @@ class ServiceShardSource:
         try:
             response: pb.FetchBlobResponse = self._retrying.call(
                 f"fetch {where} (cid {shard.cid})",
-                lambda: self._call(blob_service_pb2_grpc.BlobServiceStub(self._channel()).Fetch, request),
+                lambda: self._call(blob_service_pb2_grpc.BlobServiceStub, "Fetch", request),
             )
         except O3mlError as err:
             raise _naming(err, where, shard.cid) from None
@@ -147,7 +144,7 @@ class ServiceShardSource:
         try:
             self._retrying.call(
                 f"release cache lease {lease}",
-                lambda: self._call(blob_service_pb2_grpc.BlobServiceStub(self._channel()).Release, request),
+                lambda: self._call(blob_service_pb2_grpc.BlobServiceStub, "Release", request),
             )
         except O3mlError as err:
             # The pin ends with the service anyway; a failed release must not fail the epoch.
@@ -169,10 +166,11 @@ class ServiceShardSource:
 
     def _receive(self, shard: manifest_pb2.ShardEntry, where: str, data: bytearray) -> tuple[int, bytes]:
         """One try at streaming the shard into ``data``: the bytes received and their sha2-256."""
-        stub = blob_service_pb2_grpc.BlobServiceStub(self._channel())
+        conn = self.connection
         digest = hashlib.sha256()
         received = 0
-        for message in stub.Get(pb.GetBlobRequest(cid=shard.cid), metadata=self.connection.metadata, timeout=self.connection.timeout):
+        stream = conn.stub(blob_service_pb2_grpc.BlobServiceStub).Get(pb.GetBlobRequest(cid=shard.cid), metadata=conn.metadata, timeout=conn.timeout)
+        for message in stream:
             chunk = message.data
             end = received + len(chunk)
             if end > shard.size:
@@ -185,18 +183,14 @@ class ServiceShardSource:
             received = end
         return received, digest.digest()
 
-    def _channel(self) -> grpc.Channel:
-        if self._client is None:
-            self._client = O3Client.from_connection(self.connection)
-        return self._client._channel  # a channel of this process's own (O3Client sees to that)
-
     def _reconnect(self) -> None:
-        # The failed call's channel may be what broke: the next try gets a new one. The old one
-        # is not closed, since another thread of this process may still be using it.
-        self._client = None
+        # The failed call's channel may be what broke: the next try gets a new one (the client
+        # the source was made with keeps its own; see Connection.reconnected).
+        self.connection = self.connection.reconnected()
 
-    def _call(self, method: Any, request: object) -> Any:
-        return method(request, metadata=self.connection.metadata, timeout=self.connection.timeout)
+    def _call(self, stub_type: Any, method: str, request: object) -> Any:
+        conn = self.connection
+        return getattr(conn.stub(stub_type), method)(request, metadata=conn.metadata, timeout=conn.timeout)
 
 
 @contextmanager

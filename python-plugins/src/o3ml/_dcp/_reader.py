@@ -33,6 +33,7 @@ from .._errors import FailedPreconditionError, IntegrityError, NotFoundError, er
 from .._o3_url import service_bucket
 from .._retry import Retrying
 from ..gen import object_service_pb2 as pb
+from ..gen import object_service_pb2_grpc
 from ._layout import ItemLocation, checkpoint_key, metadata_key
 from ._location import O3Location
 
@@ -155,7 +156,8 @@ class O3StorageReader(O3Location, StorageReader):
         """One try at the bytes of ``span``; raises ``grpc.RpcError`` for the caller to retry."""
         data = bytearray(span.end - span.offset)
         request = pb.GetRequest(key=span.key, offset=span.offset, length=len(data))
-        stream = self.client._stub.Get(request, metadata=self.client._metadata, timeout=self.client._timeout)
+        conn = self.client.connection
+        stream = conn.stub(object_service_pb2_grpc.ObjectServiceStub).Get(request, metadata=conn.metadata, timeout=conn.timeout)
         received = 0
         try:
             for message in stream:

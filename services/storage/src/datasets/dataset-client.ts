@@ -1,6 +1,6 @@
 import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
-import { grpcService, o3ml } from "@o3ml/proto";
+import { grpcService, MESSAGE_LIMIT_OPTIONS, o3ml } from "@o3ml/proto";
 import { serviceChannel } from "../service-address.js";
 import { clientTlsFromEnv, type ClientTls } from "../tls.js";
 import { MAX_HAS_CIDS } from "./blob-service.js";
@@ -53,8 +53,6 @@ type Rpc = Client & Record<string, (...a: unknown[]) => unknown>;
 
 const BlobClient = makeGenericClientConstructor(grpcService("BlobService"), "BlobService");
 const DatasetsClient = makeGenericClientConstructor(grpcService("DatasetService"), "DatasetService");
-/** Manifests travel whole in one message (see server.ts). */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024 + 64 * 1024;
 const DATA_MESSAGE_BYTES = 2 * 1024 * 1024;
 
 /** A TypeScript client of the BlobService and DatasetService, used by the CLI and tests. */
@@ -68,9 +66,9 @@ export class DatasetClient {
   constructor(address?: string, token = process.env.O3ML_TOKEN, tls: ClientTls | undefined = clientTlsFromEnv()) {
     const { address: given, target, credentials } = serviceChannel(address, tls);
     this.address = given;
-    const opts = { "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES };
-    this.blobs = new BlobClient(target, credentials, opts) as never;
-    this.datasets = new DatasetsClient(target, credentials, opts) as never;
+    // Manifests travel whole in one message, up to the limit of proto/o3ml/v1/limits.proto.
+    this.blobs = new BlobClient(target, credentials, MESSAGE_LIMIT_OPTIONS) as never;
+    this.datasets = new DatasetsClient(target, credentials, MESSAGE_LIMIT_OPTIONS) as never;
     if (token) this.md.set("authorization", `Bearer ${token}`);
   }
 
