@@ -23,6 +23,8 @@ from typing import Any, Callable, TypeVar
 
 import grpc
 
+from ._errors import error_for_code
+from ._service_address import parse_service_address
 from ._tls import TlsFiles, channel_credentials
 from .gen import limits_pb2
 
@@ -83,6 +85,13 @@ class Connection:
     _live: _ProcessChannel = field(default_factory=_ProcessChannel, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        parsed = parse_service_address(self.address, "the o3ml service address")
+        if parsed.tls == "off" and self.tls.enabled:
+            raise error_for_code(
+                "INVALID_ARGUMENT",
+                f"{self.address} asks for plaintext (http://), but TLS files are given (O3ML_TLS_CA, O3ML_TLS_CERT, "
+                "O3ML_TLS_KEY or tls_* arguments): write https:// for TLS, or leave them out",
+            )
         if self.token and not (self.token.isascii() and self.token.isprintable() and not any(c.isspace() for c in self.token)):
             raise ValueError("the o3ml token must be printable ASCII without spaces; check O3ML_TOKEN")
 
@@ -104,6 +113,11 @@ class Connection:
             TlsFiles.resolve(tls_ca, tls_cert, tls_key),
             timeout,
         )
+
+    @property
+    def target(self) -> str:
+        """What gRPC dials: ``host:port`` or ``unix:path``, without the address's scheme."""
+        return parse_service_address(self.address).target
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
@@ -169,9 +183,13 @@ class Connection:
             # and lets a channel opened to retry a broken call connect anew.
             ("grpc.use_local_subchannel_pool", 1),
         ]
+        parsed = parse_service_address(self.address)
         if self.tls.enabled:
-            return grpc.secure_channel(self.address, channel_credentials(self.tls), options=options)
-        return grpc.insecure_channel(self.address, options=options)
+            return grpc.secure_channel(parsed.target, channel_credentials(self.tls), options=options)
+        if parsed.tls == "on":
+            # https:// without a CA file trusts the system's roots, as the CLI does.
+            return grpc.secure_channel(parsed.target, grpc.ssl_channel_credentials(), options=options)
+        return grpc.insecure_channel(parsed.target, options=options)
 
 
 def connection_of(target: Any) -> Connection:

@@ -49,3 +49,10 @@ def test_a_stopped_service_is_unavailable_and_named(
         svc.stop()
     message = str(caught.value)
     assert svc.address in message and "npx o3ml serve" in message and "O3ML_SERVICE" in message
+
+
+def test_an_http_url_reaches_the_service_as_its_host_and_port_do(service: Service, prefix: str) -> None:
+    with O3Client(f"http://{service.address}") as client:
+        client.put(f"{prefix}via-url", b"same service")
+    with O3Client(service.address) as client:
+        assert client.get(f"{prefix}via-url") == b"same service"

@@ -70,7 +70,7 @@ class ServiceShardSource:
         self.connection: Connection = client.connection
         self.address = self.connection.address
         self.cache: CacheMode = cache
-        self._host = cache == "host" or (cache == "auto" and is_loopback(self.address))
+        self._host = cache == "host" or (cache == "auto" and is_loopback(self.connection.target))
         self._retrying = Retrying(self.address, self._reconnect)
 
     def __getstate__(self) -> dict[str, Any]:
