@@ -1,6 +1,6 @@
 import { O3mlError } from "@o3ml/errors";
 import { openIndex, rebuildIndex, type IndexCounts } from "@o3ml/metadata";
-import { configFromEnv, createBlobStore } from "@o3ml/o3-client";
+import { configFromEnv, createBlobStore, storeIdentity } from "@o3ml/o3-client";
 import { logObjects } from "./log-objects.js";
 
 export interface OfflineRebuildResult {
@@ -34,7 +34,7 @@ export async function rebuildIndexOffline(warn: (message: string) => void, env: 
   const store = createBlobStore(config);
   try {
     await store.ensureBucket({ create: false });
-    const index = await openIndex({ env, recreate: true });
+    const index = await openIndex({ store: storeIdentity(store.endpoint, store.bucket), env, recreate: true });
     try {
       const result = await rebuildIndex(index, logObjects(store), warn);
       return {

@@ -1,4 +1,4 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { storeIdentity, type BlobStore } from "@o3ml/o3-client";
 import { newEvent, openIndex, type EventInput, type EventOf, type EventType, type MetadataEvent, type MetadataIndex } from "@o3ml/metadata";
 import { BucketEventLog } from "./bucket-event-log.js";
 import { rebuildLiveIndex, type LiveRebuildResult } from "./live-rebuild.js";
@@ -6,7 +6,9 @@ import { rebuildLiveIndex, type LiveRebuildResult } from "./live-rebuild.js";
 /**
  * The service's view of metadata: the bucket's event log (record of truth)
  * and the index built from it (SQLite in O3ML_HOME, or PostgreSQL from
- * O3ML_DATABASE_URL).
+ * O3ML_DATABASE_URL), confined to this store's records: the index may also
+ * hold other buckets' (one O3ML_HOME used with several), which this service
+ * never sees or uses.
  */
 export class ServiceMetadata {
   readonly log: BucketEventLog;
@@ -22,7 +24,7 @@ export class ServiceMetadata {
   }
 
   static async open(store: BlobStore, home: string, databaseUrl = process.env.O3ML_DATABASE_URL): Promise<ServiceMetadata> {
-    const index = await openIndex({ home, databaseUrl: databaseUrl || undefined });
+    const index = await openIndex({ store: storeIdentity(store.endpoint, store.bucket), home, databaseUrl: databaseUrl || undefined });
     return new ServiceMetadata(index, store);
   }
 
