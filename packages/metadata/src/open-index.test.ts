@@ -118,6 +118,30 @@ describe("opening the SQLite index", () => {
   });
 });
 
+describe("the in-memory index", () => {
+  it("touches neither O3ML_HOME nor the configured database, and its records go when it is closed", async () => {
+    const home = newHome();
+    const env = { O3ML_HOME: home, O3ML_DATABASE_URL: "postgres://o3ml@nowhere.invalid/o3ml" };
+    const index = await openIndex({ store: TEST_STORE, memory: true, env });
+    expect(index.location).toBe("in memory");
+    await index.applyAll(bulkHistory(1, 3));
+    expect((await index.counts()).checkpoints).toBe(3);
+    const beside = await openIndex({ store: TEST_STORE, memory: true, env });
+    expect((await beside.counts()).events).toBe(0);
+    await beside.close();
+    await index.close();
+    const again = await openIndex({ store: TEST_STORE, memory: true, env });
+    expect((await again.counts()).events).toBe(0);
+    await again.close();
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it("is opened for a store, like every index", async () => {
+    const err = await failure(openIndex({ store: "", memory: true }));
+    expect(err.code).toBe("INVALID_ARGUMENT");
+  });
+});
+
 describe("redacting database URLs", () => {
   it("hides the password wherever the URL carries it", () => {
     expect(redactDatabaseUrl("postgres://u:s3cr%2Fet@db:5432/x")).toBe("postgres://u:***@db:5432/x");

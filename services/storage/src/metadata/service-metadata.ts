@@ -23,8 +23,16 @@ export class ServiceMetadata {
     this.log = new BucketEventLog(store);
   }
 
-  static async open(store: BlobStore, home: string, databaseUrl = process.env.O3ML_DATABASE_URL): Promise<ServiceMetadata> {
-    const index = await openIndex({ store: storeIdentity(store.endpoint, store.bucket), home, databaseUrl: databaseUrl || undefined });
+  /**
+   * `standin`: the store is the embedded stand-in, whose objects live only
+   * in its memory. Its index then lives only in this process's memory too:
+   * in O3ML_HOME or a shared database its records would outlive the objects
+   * they describe, and a later stand-in on the same port would have the same
+   * identity and be shown them.
+   */
+  static async open(store: BlobStore, home: string, opts: { standin?: boolean; databaseUrl?: string } = {}): Promise<ServiceMetadata> {
+    const databaseUrl = opts.databaseUrl ?? process.env.O3ML_DATABASE_URL;
+    const index = await openIndex({ store: storeIdentity(store.endpoint, store.bucket), memory: opts.standin, home, databaseUrl: databaseUrl || undefined });
     return new ServiceMetadata(index, store);
   }
 
