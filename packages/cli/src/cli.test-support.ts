@@ -45,10 +45,10 @@ export interface Served {
 
 /**
  * Starts `o3ml serve --listen 127.0.0.1:0 --chunk-size 1 --json ...args`
- * (the embedded stand-in, its own O3ML_HOME) and waits for its ready line.
+ * (the embedded stand-in unless `env` names an endpoint; a new O3ML_HOME
+ * unless `home` is given) and waits for its ready line.
  */
-export async function startServe(args: string[] = [], env: Record<string, string> = {}): Promise<Served> {
-  const home = mkdtempSync(join(tmpdir(), "o3ml-cli-home-"));
+export async function startServe(args: string[] = [], env: Record<string, string> = {}, home = mkdtempSync(join(tmpdir(), "o3ml-cli-home-"))): Promise<Served> {
   const serve: ChildProcess = spawn(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", "--chunk-size", "1", "--json", ...args], {
     env: cleanEnv(home, env),
     stdio: ["ignore", "pipe", "pipe"],

@@ -6,8 +6,9 @@ import type { IndexDatabase, LineageEdgesTable } from "./schema.js";
 type Db = Kysely<IndexDatabase>;
 
 /**
- * Applies one event inside a write transaction; returns false when the event
- * id was applied before (then nothing changes).
+ * Applies one event of `store`'s log inside a write transaction, to that
+ * store's records only; returns false when the store's index had applied the
+ * event id before (then nothing changes).
  *
  * The result is a function of the set of events applied, not of their order:
  * every value is taken from the event with the smallest id that sets it, a
@@ -15,45 +16,46 @@ type Db = Kysely<IndexDatabase>;
  * lineage edge is implied by one event alone. Replaying the log, two writers
  * racing, or an event arriving twice therefore converge on the same index.
  */
-export async function applyEvent(db: Db, event: MetadataEvent): Promise<boolean> {
+export async function applyEvent(db: Db, store: string, event: MetadataEvent): Promise<boolean> {
   const at = new Date(event.at).toISOString();
   const fresh = await db
     .insertInto("events")
-    .values({ id: event.id, type: event.type, at })
-    .onConflict((oc) => oc.column("id").doNothing())
+    .values({ store, id: event.id, type: event.type, at })
+    .onConflict((oc) => oc.columns(["store", "id"]).doNothing())
     .returning("id")
     .executeTakeFirst();
   if (!fresh) return false;
   switch (event.type) {
     case "run.created":
-      return applyRun(db, event, at);
+      return applyRun(db, store, event, at);
     case "dataset.version.created":
-      return applyDatasetVersion(db, event, at);
+      return applyDatasetVersion(db, store, event, at);
     case "checkpoint.committed":
-      return applyCommitted(db, event, at);
+      return applyCommitted(db, store, event, at);
     case "checkpoint.durable": {
       const { checkpointId, networkRootCid } = event.data;
-      await setCheckpoint(db, checkpointId, "durable_event_id", event.id, { network_root_cid: networkRootCid, durable_at: at });
-      await raiseState(db, checkpointId, STATE_RANK.durable);
+      await setCheckpoint(db, store, checkpointId, "durable_event_id", event.id, { network_root_cid: networkRootCid, durable_at: at });
+      await raiseState(db, store, checkpointId, STATE_RANK.durable);
       return true;
     }
     case "checkpoint.deleted":
-      await setCheckpoint(db, event.data.checkpointId, "deleted_event_id", event.id, { deleted_at: at });
-      await raiseState(db, event.data.checkpointId, STATE_RANK.deleted);
+      await setCheckpoint(db, store, event.data.checkpointId, "deleted_event_id", event.id, { deleted_at: at });
+      await raiseState(db, store, event.data.checkpointId, STATE_RANK.deleted);
       return true;
     case "artifact.created":
-      return applyArtifact(db, event, at);
+      return applyArtifact(db, store, event, at);
     case "lineage.linked": {
       const { from, to, relation } = event.data;
-      await addEdges(db, [edge(from.kind, from.id, to.kind, to.id, relation)]);
+      await addEdges(db, store, [edge(from.kind, from.id, to.kind, to.id, relation)]);
       return true;
     }
   }
 }
 
-async function applyRun(db: Db, event: EventOf<"run.created">, at: string): Promise<true> {
+async function applyRun(db: Db, store: string, event: EventOf<"run.created">, at: string): Promise<true> {
   const d = event.data;
   const row = {
+    store,
     id: d.runId,
     name: d.name,
     created_at: at,
@@ -67,20 +69,21 @@ async function applyRun(db: Db, event: EventOf<"run.created">, at: string): Prom
   await db
     .insertInto("runs")
     .values(row)
-    .onConflict((oc) => oc.column("id").doUpdateSet(excluded(row)).where("runs.event_id", ">", event.id))
+    .onConflict((oc) => oc.columns(["store", "id"]).doUpdateSet(excluded(row)).where("runs.event_id", ">", event.id))
     .execute();
   return true;
 }
 
-async function applyDatasetVersion(db: Db, event: EventOf<"dataset.version.created">, at: string): Promise<true> {
+async function applyDatasetVersion(db: Db, store: string, event: EventOf<"dataset.version.created">, at: string): Promise<true> {
   const d = event.data;
-  const dataset = { name: d.dataset, created_at: at, event_id: event.id };
+  const dataset = { store, name: d.dataset, created_at: at, event_id: event.id };
   await db
     .insertInto("datasets")
     .values(dataset)
-    .onConflict((oc) => oc.column("name").doUpdateSet(excluded(dataset)).where("datasets.event_id", ">", event.id))
+    .onConflict((oc) => oc.columns(["store", "name"]).doUpdateSet(excluded(dataset)).where("datasets.event_id", ">", event.id))
     .execute();
   const row = {
+    store,
     dataset: d.dataset,
     version: d.version,
     manifest_cid: d.manifestCid,
@@ -94,15 +97,15 @@ async function applyDatasetVersion(db: Db, event: EventOf<"dataset.version.creat
   await db
     .insertInto("dataset_versions")
     .values(row)
-    .onConflict((oc) => oc.columns(["dataset", "version"]).doUpdateSet(excluded(row)).where("dataset_versions.event_id", ">", event.id))
+    .onConflict((oc) => oc.columns(["store", "dataset", "version"]).doUpdateSet(excluded(row)).where("dataset_versions.event_id", ">", event.id))
     .execute();
-  if (d.parentManifestCid) await addEdges(db, [edge("dataset-version", d.parentManifestCid, "dataset-version", d.manifestCid, "parent")]);
+  if (d.parentManifestCid) await addEdges(db, store, [edge("dataset-version", d.parentManifestCid, "dataset-version", d.manifestCid, "parent")]);
   return true;
 }
 
-async function applyCommitted(db: Db, event: EventOf<"checkpoint.committed">, at: string): Promise<true> {
+async function applyCommitted(db: Db, store: string, event: EventOf<"checkpoint.committed">, at: string): Promise<true> {
   const d = event.data;
-  await setCheckpoint(db, d.checkpointId, "committed_event_id", event.id, {
+  await setCheckpoint(db, store, d.checkpointId, "committed_event_id", event.id, {
     run_id: d.runId,
     step: d.step,
     epoch: d.epoch,
@@ -115,20 +118,21 @@ async function applyCommitted(db: Db, event: EventOf<"checkpoint.committed">, at
     bytes_deduplicated: d.bytesDeduplicated,
     committed_at: at,
   });
-  await raiseState(db, d.checkpointId, STATE_RANK.committed);
+  await raiseState(db, store, d.checkpointId, STATE_RANK.committed);
   const edges = [edge("run", d.runId, "checkpoint", d.checkpointId, "produced")];
   if (d.parentCheckpointId) edges.push(edge("checkpoint", d.parentCheckpointId, "checkpoint", d.checkpointId, "parent"));
   if (d.datasetVersionCid) {
     edges.push(edge("dataset-version", d.datasetVersionCid, "checkpoint", d.checkpointId, "trained-on"));
     edges.push(edge("dataset-version", d.datasetVersionCid, "run", d.runId, "used"));
   }
-  await addEdges(db, edges);
+  await addEdges(db, store, edges);
   return true;
 }
 
-async function applyArtifact(db: Db, event: EventOf<"artifact.created">, at: string): Promise<true> {
+async function applyArtifact(db: Db, store: string, event: EventOf<"artifact.created">, at: string): Promise<true> {
   const d = event.data;
   const row = {
+    store,
     id: d.artifactId,
     run_id: d.runId,
     name: d.name,
@@ -142,11 +146,11 @@ async function applyArtifact(db: Db, event: EventOf<"artifact.created">, at: str
   await db
     .insertInto("artifacts")
     .values(row)
-    .onConflict((oc) => oc.column("id").doUpdateSet(excluded(row)).where("artifacts.event_id", ">", event.id))
+    .onConflict((oc) => oc.columns(["store", "id"]).doUpdateSet(excluded(row)).where("artifacts.event_id", ">", event.id))
     .execute();
   const edges = [edge("run", d.runId, "artifact", d.artifactId, "produced")];
   if (d.checkpointId) edges.push(edge("checkpoint", d.checkpointId, "artifact", d.artifactId, "derived"));
-  await addEdges(db, edges);
+  await addEdges(db, store, edges);
   return true;
 }
 
@@ -157,37 +161,38 @@ type CheckpointEventColumn = "committed_event_id" | "durable_event_id" | "delete
  * same kind with a smaller id already set them. The row is created empty
  * first when this is the first event about the checkpoint.
  */
-async function setCheckpoint(db: Db, id: string, column: CheckpointEventColumn, eventId: string, values: Record<string, unknown>): Promise<void> {
+async function setCheckpoint(db: Db, store: string, id: string, column: CheckpointEventColumn, eventId: string, values: Record<string, unknown>): Promise<void> {
   await db
     .insertInto("checkpoints")
-    .values({ id, state_rank: 0 })
-    .onConflict((oc) => oc.column("id").doNothing())
+    .values({ store, id, state_rank: 0 })
+    .onConflict((oc) => oc.columns(["store", "id"]).doNothing())
     .execute();
   await db
     .updateTable("checkpoints")
     .set({ ...values, [column]: eventId })
+    .where("store", "=", store)
     .where("id", "=", id)
     .where((eb) => eb.or([eb(column, "is", null), eb(column, ">", eventId)]))
     .execute();
 }
 
-async function raiseState(db: Db, id: string, rank: number): Promise<void> {
-  await db.updateTable("checkpoints").set({ state_rank: rank }).where("id", "=", id).where("state_rank", "<", rank).execute();
+async function raiseState(db: Db, store: string, id: string, rank: number): Promise<void> {
+  await db.updateTable("checkpoints").set({ state_rank: rank }).where("store", "=", store).where("id", "=", id).where("state_rank", "<", rank).execute();
 }
 
 export function nodeId(kind: NodeKind, id: string): string {
   return `${kind}:${id}`;
 }
 
-function edge(fromKind: NodeKind, fromId: string, toKind: NodeKind, toId: string, relation: string): LineageEdgesTable {
+function edge(fromKind: NodeKind, fromId: string, toKind: NodeKind, toId: string, relation: string): Omit<LineageEdgesTable, "store"> {
   return { from_node: nodeId(fromKind, fromId), to_node: nodeId(toKind, toId), relation };
 }
 
-async function addEdges(db: Db, edges: LineageEdgesTable[]): Promise<void> {
+async function addEdges(db: Db, store: string, edges: Omit<LineageEdgesTable, "store">[]): Promise<void> {
   await db
     .insertInto("lineage_edges")
-    .values(edges)
-    .onConflict((oc) => oc.columns(["from_node", "to_node", "relation"]).doNothing())
+    .values(edges.map((e) => ({ store, ...e })))
+    .onConflict((oc) => oc.columns(["store", "from_node", "to_node", "relation"]).doNothing())
     .execute();
 }
 

@@ -9,7 +9,7 @@ import { openIndex } from "./open-index.js";
  * prints how many were new. Run through vite-node so it uses the sources under test.
  */
 interface Job {
-  options: { home?: string; databaseUrl?: string };
+  options: { home?: string; databaseUrl?: string; store: string };
   /** Base64 of encoded events. */
   events: string[];
 }

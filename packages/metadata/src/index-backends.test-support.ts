@@ -1,10 +1,14 @@
 import Database from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { INDEX_FILE_NAME, type OpenIndexOptions } from "./open-index.js";
 import { postgresBinDir, startPostgres, type PostgresServer } from "./postgres-server.test-support.js";
+
+/** The store the tests' indexes are opened for, unless a test needs several. */
+export const TEST_STORE = "http://127.0.0.1:9000/o3ml-test";
 
 /**
  * The two databases every metadata test runs against. `fresh()` hands out a
@@ -20,6 +24,8 @@ export interface Backend {
   fresh(): Promise<OpenIndexOptions & { env: Record<string, never> }>;
   /** Runs SQL on the index at `opts` behind o3ml's back (to fake a newer schema, say). */
   exec(opts: OpenIndexOptions, statement: string): Promise<void>;
+  /** A kysely connection to the index at `opts`, behind o3ml's back (to build an index as an older o3ml left it); destroy it after use. */
+  connect(opts: OpenIndexOptions): Kysely<any>;
 }
 
 export function sqliteBackend(): Backend {
@@ -33,7 +39,7 @@ export function sqliteBackend(): Backend {
     async fresh() {
       const home = mkdtempSync(join(tmpdir(), "o3ml-index-"));
       homes.push(home);
-      return { home, env: {} };
+      return { home, env: {}, store: TEST_STORE };
     },
     async exec(opts, statement) {
       const db = new Database(join(opts.home!, INDEX_FILE_NAME));
@@ -42,6 +48,9 @@ export function sqliteBackend(): Backend {
       } finally {
         db.close();
       }
+    },
+    connect(opts) {
+      return new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(join(opts.home!, INDEX_FILE_NAME)) }) });
     },
   };
 }
@@ -58,7 +67,7 @@ export function postgresBackend(): Backend {
       await server?.stop();
     },
     async fresh() {
-      return { databaseUrl: await server!.createDatabase("o3ml_index"), env: {} };
+      return { databaseUrl: await server!.createDatabase("o3ml_index"), env: {}, store: TEST_STORE };
     },
     async exec(opts, statement) {
       const client = new pg.Client({ connectionString: opts.databaseUrl });
@@ -68,6 +77,9 @@ export function postgresBackend(): Backend {
       } finally {
         await client.end();
       }
+    },
+    connect(opts) {
+      return new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: opts.databaseUrl, max: 1 }) }) });
     },
   };
 }

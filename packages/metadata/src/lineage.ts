@@ -1,6 +1,5 @@
-import type { Kysely } from "kysely";
 import type { NodeKind } from "./event-types.js";
-import type { IndexDatabase } from "./schema.js";
+import type { StoreScope } from "./store-scope.js";
 
 /**
  * Lineage: the graph of how records came from one another. Edges point
@@ -43,8 +42,8 @@ export interface LineageGraph {
 
 const CHUNK = 500;
 
-/** Everything upstream of `focus` and everything downstream of it, up to `depth` hops each way. */
-export async function collectLineage(db: Kysely<IndexDatabase>, focus: string, depth = Infinity): Promise<LineageGraph> {
+/** Everything upstream of `focus` and everything downstream of it, up to `depth` hops each way, in one store's records. */
+export async function collectLineage(scope: StoreScope, focus: string, depth = Infinity): Promise<LineageGraph> {
   const edges = new Map<string, LineageEdge>();
   const nodes = new Set<string>([focus]);
   for (const direction of ["up", "down"] as const) {
@@ -54,9 +53,10 @@ export async function collectLineage(db: Kysely<IndexDatabase>, focus: string, d
       const next: string[] = [];
       for (let i = 0; i < frontier.length; i += CHUNK) {
         const part = frontier.slice(i, i + CHUNK);
-        const rows = await db
+        const rows = await scope.db
           .selectFrom("lineage_edges")
           .selectAll()
+          .where("store", "=", scope.store)
           .where(direction === "up" ? "to_node" : "from_node", "in", part)
           .execute();
         for (const r of rows) {
@@ -72,7 +72,7 @@ export async function collectLineage(db: Kysely<IndexDatabase>, focus: string, d
       frontier = next;
     }
   }
-  const described = await describeNodes(db, [...nodes].sort());
+  const described = await describeNodes(scope, [...nodes].sort());
   const sortedEdges = [...edges.values()].sort((a, b) => cmp(a.from, b.from) || cmp(a.to, b.to) || cmp(a.relation, b.relation));
   return { focus, nodes: described, edges: sortedEdges };
 }
@@ -82,16 +82,17 @@ export function splitNodeId(id: string): { kind: NodeKind; ref: string } {
   return { kind: id.slice(0, i) as NodeKind, ref: id.slice(i + 1) };
 }
 
-async function describeNodes(db: Kysely<IndexDatabase>, ids: string[]): Promise<LineageNode[]> {
+async function describeNodes({ db, store }: StoreScope, ids: string[]): Promise<LineageNode[]> {
   const refsOf = (kind: NodeKind) => ids.map(splitNodeId).filter((n) => n.kind === kind).map((n) => n.ref);
   const labels = new Map<string, string>();
   for (const part of chunks(refsOf("run"))) {
-    for (const r of await db.selectFrom("runs").select(["id", "name"]).where("id", "in", part).execute()) labels.set(`run:${r.id}`, `run ${r.name}`);
+    for (const r of await db.selectFrom("runs").select(["id", "name"]).where("store", "=", store).where("id", "in", part).execute()) labels.set(`run:${r.id}`, `run ${r.name}`);
   }
   for (const part of chunks(refsOf("checkpoint"))) {
     const rows = await db
       .selectFrom("checkpoints")
       .select(["id", "step", "epoch", "state_rank"])
+      .where("store", "=", store)
       .where("id", "in", part)
       .where("committed_event_id", "is not", null)
       .execute();
@@ -104,6 +105,7 @@ async function describeNodes(db: Kysely<IndexDatabase>, ids: string[]): Promise<
     const rows = await db
       .selectFrom("dataset_versions")
       .select(["manifest_cid", "dataset", "version"])
+      .where("store", "=", store)
       .where("manifest_cid", "in", part)
       .orderBy("dataset")
       .orderBy("version")
@@ -112,7 +114,7 @@ async function describeNodes(db: Kysely<IndexDatabase>, ids: string[]): Promise<
     for (const r of rows) if (!labels.has(`dataset-version:${r.manifest_cid}`)) labels.set(`dataset-version:${r.manifest_cid}`, `dataset ${r.dataset}@${r.version}`);
   }
   for (const part of chunks(refsOf("artifact"))) {
-    for (const r of await db.selectFrom("artifacts").select(["id", "name"]).where("id", "in", part).execute()) labels.set(`artifact:${r.id}`, `artifact ${r.name}`);
+    for (const r of await db.selectFrom("artifacts").select(["id", "name"]).where("store", "=", store).where("id", "in", part).execute()) labels.set(`artifact:${r.id}`, `artifact ${r.name}`);
   }
   return ids.map((id) => {
     const { kind, ref } = splitNodeId(id);

@@ -352,7 +352,7 @@ const pause = () => new Promise((r) => setTimeout(r, 1));
 function startWriter(opts: OpenIndexOptions, events: ReturnType<typeof sampleHistory>): { ready: Promise<void>; done: Promise<number> } {
   const jobDir = mkdtempSync(join(tmpdir(), "o3ml-writer-"));
   const jobFile = join(jobDir, "job.json");
-  writeFileSync(jobFile, JSON.stringify({ options: { home: opts.home, databaseUrl: opts.databaseUrl }, events: events.map((e) => Buffer.from(encodeEvent(e)).toString("base64")) }));
+  writeFileSync(jobFile, JSON.stringify({ options: { home: opts.home, databaseUrl: opts.databaseUrl, store: opts.store }, events: events.map((e) => Buffer.from(encodeEvent(e)).toString("base64")) }));
   const viteNode = join(dirname(createRequire(import.meta.url).resolve("vite-node")), "..", "vite-node.mjs");
   const child = spawn(process.execPath, [viteNode, join(here, "concurrent-writer.test-support.ts")], {
     cwd: join(here, ".."),

@@ -16,6 +16,7 @@ import {
 } from "./records.js";
 import { compare, findDatasetVersion, findDatasetVersions, findRun, notFound, resolveNode } from "./record-lookup.js";
 import { RECORD_TABLES, type IndexDatabase } from "./schema.js";
+import type { StoreScope } from "./store-scope.js";
 import type { DialectName, WriteTransactions } from "./write-transaction.js";
 
 export interface ListCheckpointsOptions {
@@ -37,24 +38,33 @@ export interface IndexCounts {
 
 /**
  * The query layer over the metadata index, the same on SQLite and
- * PostgreSQL. Records enter only through `apply(event)`; every query answers
- * in a deterministic order. Lookups of an id the index does not know fail
- * with NOT_FOUND naming the id. Obtain one with `openIndex`.
+ * PostgreSQL, confined to one store's records: it writes only rows of
+ * `store`, and reads, counts and resets only those, whatever other stores
+ * share the file or database (see schema.ts). Records enter only through
+ * `apply(event)`; every query answers in a deterministic order. Lookups of
+ * an id the store's records do not hold fail with NOT_FOUND naming the id.
+ * Obtain one with `openIndex`.
  */
 export class MetadataIndex {
+  private readonly scope: StoreScope;
+
   constructor(
     private readonly db: Kysely<IndexDatabase>,
+    /** The identity of the store whose records this index holds (`storeIdentity` in packages/o3-client). */
+    readonly store: string,
     private readonly writes: WriteTransactions,
     readonly dialect: DialectName,
     /** The SQLite file path, or the PostgreSQL URL without its password. */
     readonly location: string,
     /** Password forms to scrub from driver messages. */
     private readonly secrets: readonly string[] = [],
-  ) {}
+  ) {
+    this.scope = { db, store };
+  }
 
   /** Applies one event; false when it had been applied before (nothing changes). */
   apply(event: MetadataEvent): Promise<boolean> {
-    return this.guard(`applying event ${event.id}`, () => this.writes.run((trx) => applyEvent(trx, event)));
+    return this.guard(`applying event ${event.id}`, () => this.writes.run((trx) => applyEvent(trx, this.store, event)));
   }
 
   /** Applies events in one transaction; returns how many were new. */
@@ -63,7 +73,7 @@ export class MetadataIndex {
     return this.guard(`applying ${events.length} events`, () =>
       this.writes.run(async (trx) => {
         let fresh = 0;
-        for (const e of events) if (await applyEvent(trx, e)) fresh++;
+        for (const e of events) if (await applyEvent(trx, this.store, e)) fresh++;
         return fresh;
       }),
     );
@@ -71,20 +81,20 @@ export class MetadataIndex {
 
   listRuns(): Promise<RunRecord[]> {
     return this.guard("listing runs", async () => {
-      const rows = await this.db.selectFrom("runs").selectAll().execute();
+      const rows = await this.db.selectFrom("runs").selectAll().where("store", "=", this.store).execute();
       return rows.sort((a, b) => compare(a.created_at, b.created_at) || compare(a.id, b.id)).map(runFromRow);
     });
   }
 
   /** A run by id, or else the newest run with that name. */
   getRun(idOrName: string): Promise<RunRecord> {
-    return this.guard(`reading run ${idOrName}`, async () => runFromRow(await findRun(this.db, idOrName)));
+    return this.guard(`reading run ${idOrName}`, async () => runFromRow(await findRun(this.scope, idOrName)));
   }
 
   listCheckpoints(opts: ListCheckpointsOptions = {}): Promise<CheckpointRecord[]> {
     return this.guard("listing checkpoints", async () => {
-      let q = this.db.selectFrom("checkpoints").selectAll().where("committed_event_id", "is not", null);
-      if (opts.run !== undefined) q = q.where("run_id", "=", (await findRun(this.db, opts.run)).id);
+      let q = this.db.selectFrom("checkpoints").selectAll().where("store", "=", this.store).where("committed_event_id", "is not", null);
+      if (opts.run !== undefined) q = q.where("run_id", "=", (await findRun(this.scope, opts.run)).id);
       if (opts.states !== undefined) q = q.where("state_rank", "in", opts.states.length ? opts.states.map((s) => STATE_RANK[s]) : [-1]);
       const rows = await q.execute();
       rows.sort((a, b) => compare(a.run_id!, b.run_id!) || compare(a.committed_event_id!, b.committed_event_id!));
@@ -94,7 +104,13 @@ export class MetadataIndex {
 
   getCheckpoint(id: string): Promise<CheckpointRecord> {
     return this.guard(`reading checkpoint ${id}`, async () => {
-      const row = await this.db.selectFrom("checkpoints").selectAll().where("id", "=", id).where("committed_event_id", "is not", null).executeTakeFirst();
+      const row = await this.db
+        .selectFrom("checkpoints")
+        .selectAll()
+        .where("store", "=", this.store)
+        .where("id", "=", id)
+        .where("committed_event_id", "is not", null)
+        .executeTakeFirst();
       if (!row) throw notFound("checkpoint", id, "`o3ml ckpt ls` lists the known checkpoints");
       return checkpointFromRow(row);
     });
@@ -103,10 +119,11 @@ export class MetadataIndex {
   /** The most recently committed checkpoint of a run that is not deleted: where training resumes. */
   latestCommittedCheckpoint(run: string): Promise<CheckpointRecord | undefined> {
     return this.guard(`finding the latest checkpoint of run ${run}`, async () => {
-      const runId = (await findRun(this.db, run)).id;
+      const runId = (await findRun(this.scope, run)).id;
       const row = await this.db
         .selectFrom("checkpoints")
         .selectAll()
+        .where("store", "=", this.store)
         .where("run_id", "=", runId)
         .where("committed_event_id", "is not", null)
         .where("state_rank", "<", STATE_RANK.deleted)
@@ -119,8 +136,8 @@ export class MetadataIndex {
 
   listDatasets(): Promise<DatasetRecord[]> {
     return this.guard("listing datasets", async () => {
-      const datasets = await this.db.selectFrom("datasets").selectAll().execute();
-      const versions = await this.db.selectFrom("dataset_versions").select(["dataset", "version"]).execute();
+      const datasets = await this.db.selectFrom("datasets").selectAll().where("store", "=", this.store).execute();
+      const versions = await this.db.selectFrom("dataset_versions").select(["dataset", "version"]).where("store", "=", this.store).execute();
       return datasets
         .map((d) => {
           const own = versions.filter((v) => v.dataset === d.name).map((v) => v.version).sort(compare);
@@ -132,18 +149,18 @@ export class MetadataIndex {
 
   /** Versions of a dataset, oldest first (versions are sortable ids). */
   listDatasetVersions(name: string): Promise<DatasetVersionRecord[]> {
-    return this.guard(`listing versions of dataset ${name}`, () => findDatasetVersions(this.db, name));
+    return this.guard(`listing versions of dataset ${name}`, () => findDatasetVersions(this.scope, name));
   }
 
   /** One version of a dataset: by version id, by manifest CID, or "latest" (greatest version id). */
   getDatasetVersion(name: string, version: string): Promise<DatasetVersionRecord> {
-    return this.guard(`reading dataset ${name}@${version}`, () => findDatasetVersion(this.db, name, version));
+    return this.guard(`reading dataset ${name}@${version}`, () => findDatasetVersion(this.scope, name, version));
   }
 
   listArtifacts(opts: { run?: string } = {}): Promise<ArtifactRecord[]> {
     return this.guard("listing artifacts", async () => {
-      let q = this.db.selectFrom("artifacts").selectAll();
-      if (opts.run !== undefined) q = q.where("run_id", "=", (await findRun(this.db, opts.run)).id);
+      let q = this.db.selectFrom("artifacts").selectAll().where("store", "=", this.store);
+      if (opts.run !== undefined) q = q.where("run_id", "=", (await findRun(this.scope, opts.run)).id);
       const rows = await q.execute();
       return rows.sort((a, b) => compare(a.created_at, b.created_at) || compare(a.id, b.id)).map(artifactFromRow);
     });
@@ -151,7 +168,7 @@ export class MetadataIndex {
 
   getArtifact(id: string): Promise<ArtifactRecord> {
     return this.guard(`reading artifact ${id}`, async () => {
-      const row = await this.db.selectFrom("artifacts").selectAll().where("id", "=", id).executeTakeFirst();
+      const row = await this.db.selectFrom("artifacts").selectAll().where("store", "=", this.store).where("id", "=", id).executeTakeFirst();
       if (!row) throw notFound("artifact", id);
       return artifactFromRow(row);
     });
@@ -163,16 +180,17 @@ export class MetadataIndex {
    * `name@version`, `name@latest`), or a node id `<kind>:<id>`.
    */
   lineage(id: string, opts: { depth?: number } = {}): Promise<LineageGraph> {
-    return this.guard(`tracing the lineage of ${id}`, async () => collectLineage(this.db, await resolveNode(this.db, id), opts.depth));
+    return this.guard(`tracing the lineage of ${id}`, async () => collectLineage(this.scope, await resolveNode(this.scope, id), opts.depth));
   }
 
   counts(): Promise<IndexCounts> {
     return this.guard("counting records", async () => {
-      const count = async (table: keyof IndexDatabase) =>
-        Number((await this.db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+      const count = async (table: (typeof RECORD_TABLES)[number]) =>
+        Number((await this.db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).where("store", "=", this.store).executeTakeFirstOrThrow()).n);
       const checkpoints = await this.db
         .selectFrom("checkpoints")
         .select((eb) => eb.fn.countAll().as("n"))
+        .where("store", "=", this.store)
         .where("committed_event_id", "is not", null)
         .executeTakeFirstOrThrow();
       return {
@@ -188,7 +206,7 @@ export class MetadataIndex {
   }
 
   /**
-   * Replaces everything the index holds with what `events` imply, in one
+   * Replaces every record of this store with what `events` imply, in one
    * write transaction: a reader sees the old index or the new one, never a
    * half-built mix. How a running service rebuilds its index; returns how
    * many events were applied (an id given twice counts once).
@@ -196,21 +214,17 @@ export class MetadataIndex {
   replaceAll(events: readonly MetadataEvent[]): Promise<number> {
     return this.guard(`replacing the index with ${events.length} events`, () =>
       this.writes.run(async (trx) => {
-        for (const table of RECORD_TABLES) await trx.deleteFrom(table).execute();
+        await deleteRecords(trx, this.store);
         let fresh = 0;
-        for (const e of events) if (await applyEvent(trx, e)) fresh++;
+        for (const e of events) if (await applyEvent(trx, this.store, e)) fresh++;
         return fresh;
       }),
     );
   }
 
-  /** Empties every record table (the schema stays): the first step of a rebuild. */
+  /** Deletes every record of this store (other stores' and the schema stay): the first step of a rebuild. */
   reset(): Promise<void> {
-    return this.guard("resetting the index", () =>
-      this.writes.run(async (trx) => {
-        for (const table of RECORD_TABLES) await trx.deleteFrom(table).execute();
-      }),
-    );
+    return this.guard("resetting the index", () => this.writes.run((trx) => deleteRecords(trx, this.store)));
   }
 
   close(): Promise<void> {
@@ -224,4 +238,8 @@ export class MetadataIndex {
       throw queryError(err, this.dialect, this.location, doing, this.secrets);
     }
   }
+}
+
+async function deleteRecords(trx: Kysely<IndexDatabase>, store: string): Promise<void> {
+  for (const table of RECORD_TABLES) await trx.deleteFrom(table).where("store", "=", store).execute();
 }

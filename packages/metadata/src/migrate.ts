@@ -1,18 +1,20 @@
 import { O3mlError } from "@o3ml/errors";
 import { Migrator, type Kysely } from "kysely";
-import { MIGRATIONS, SCHEMA_VERSION } from "./migrations/index.js";
+import { migrations, SCHEMA_VERSION, type MigrationContext } from "./migrations/index.js";
 import type { IndexDatabase } from "./schema.js";
 
 /**
  * Brings an index to SCHEMA_VERSION, or refuses one written by a newer o3ml.
  * Migrations run under kysely's migration lock (an advisory lock on
  * PostgreSQL), so services starting together apply each migration once.
- * `where` names the index (file path or URL without password) in messages.
+ * `where` names the index (file path or URL without password) in messages;
+ * `ctx` is what a migration may need (the store rows from before version 2
+ * are attributed to: see migrations/0002-store.ts).
  */
-export async function migrateIndex(db: Kysely<IndexDatabase>, where: string): Promise<void> {
+export async function migrateIndex(db: Kysely<IndexDatabase>, where: string, ctx: MigrationContext): Promise<void> {
   const found = await readSchemaVersion(db);
   if (found > SCHEMA_VERSION) throw newerSchema(where, `schema version ${found}`);
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(ctx) } });
   const { error } = await migrator.migrateToLatest();
   if (error) {
     // Kysely refuses a database that ran migrations this code does not have:

@@ -8,7 +8,7 @@ import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redactDatabaseUrl } from "./database-errors.js";
 import { bulkHistory } from "./fixtures.test-support.js";
-import { mustRun, postgresBackend } from "./index-backends.test-support.js";
+import { mustRun, postgresBackend, TEST_STORE } from "./index-backends.test-support.js";
 import { INDEX_FILE_NAME, openIndex } from "./open-index.js";
 import { startPostgres, type PostgresServer } from "./postgres-server.test-support.js";
 
@@ -34,7 +34,7 @@ async function failure(p: Promise<unknown>): Promise<O3mlError> {
 /** A home holding a real index with a few hundred records, checkpointed into the main file. */
 async function populatedHome(): Promise<{ home: string; file: string }> {
   const home = newHome();
-  const index = await openIndex({ home, env: {} });
+  const index = await openIndex({ store: TEST_STORE, home, env: {} });
   await index.applyAll(bulkHistory(4, 40));
   await index.close();
   const file = join(home, INDEX_FILE_NAME);
@@ -45,7 +45,7 @@ async function populatedHome(): Promise<{ home: string; file: string }> {
 describe("opening the SQLite index", () => {
   it("uses <home>/index.sqlite in WAL mode", async () => {
     const home = newHome();
-    const index = await openIndex({ home, env: {} });
+    const index = await openIndex({ store: TEST_STORE, home, env: {} });
     expect(index.dialect).toBe("sqlite");
     expect(index.location).toBe(join(home, INDEX_FILE_NAME));
     const raw = new Database(index.location, { readonly: true });
@@ -56,7 +56,7 @@ describe("opening the SQLite index", () => {
 
   it("takes O3ML_HOME from the environment, and ignores an empty O3ML_DATABASE_URL", async () => {
     const home = newHome();
-    const index = await openIndex({ env: { O3ML_HOME: home, O3ML_DATABASE_URL: "" } });
+    const index = await openIndex({ store: TEST_STORE, env: { O3ML_HOME: home, O3ML_DATABASE_URL: "" } });
     expect(index.location).toBe(join(home, INDEX_FILE_NAME));
     await index.close();
   });
@@ -64,7 +64,7 @@ describe("opening the SQLite index", () => {
   it("says so when O3ML_HOME is not a folder", async () => {
     const file = join(newHome(), "a-file");
     writeFileSync(file, "x");
-    const err = await failure(openIndex({ home: file, env: {} }));
+    const err = await failure(openIndex({ store: TEST_STORE, home: file, env: {} }));
     expect(err.code).toBe("INVALID_ARGUMENT");
     expect(err.message).toContain(file);
   });
@@ -90,7 +90,7 @@ describe("opening the SQLite index", () => {
       // Damage deep inside may only surface on a query; either way it is the same clear error.
       const err = await failure(
         (async () => {
-          const index = await openIndex({ home, env: {} });
+          const index = await openIndex({ store: TEST_STORE, home, env: {} });
           try {
             await index.listCheckpoints();
             await index.lineage((await index.listRuns())[0]!.id);
@@ -109,12 +109,36 @@ describe("opening the SQLite index", () => {
   it("recreate moves a damaged file aside and starts empty", async () => {
     const { home, file } = await populatedHome();
     truncateSync(file, 50);
-    const index = await openIndex({ home, env: {}, recreate: true });
+    const index = await openIndex({ store: TEST_STORE, home, env: {}, recreate: true });
     expect((await index.counts()).events).toBe(0);
     await index.close();
     const kept = readdirSync(home).filter((n) => n.startsWith(`${INDEX_FILE_NAME}.`) && n.endsWith(".bak"));
     expect(kept).toHaveLength(1);
     expect(statSync(join(home, kept[0]!)).size).toBe(50);
+  });
+});
+
+describe("the in-memory index", () => {
+  it("touches neither O3ML_HOME nor the configured database, and its records go when it is closed", async () => {
+    const home = newHome();
+    const env = { O3ML_HOME: home, O3ML_DATABASE_URL: "postgres://o3ml@nowhere.invalid/o3ml" };
+    const index = await openIndex({ store: TEST_STORE, memory: true, env });
+    expect(index.location).toBe("in memory");
+    await index.applyAll(bulkHistory(1, 3));
+    expect((await index.counts()).checkpoints).toBe(3);
+    const beside = await openIndex({ store: TEST_STORE, memory: true, env });
+    expect((await beside.counts()).events).toBe(0);
+    await beside.close();
+    await index.close();
+    const again = await openIndex({ store: TEST_STORE, memory: true, env });
+    expect((await again.counts()).events).toBe(0);
+    await again.close();
+    expect(readdirSync(home)).toEqual([]);
+  });
+
+  it("is opened for a store, like every index", async () => {
+    const err = await failure(openIndex({ store: "", memory: true }));
+    expect(err.code).toBe("INVALID_ARGUMENT");
   });
 });
 
@@ -156,7 +180,7 @@ describe.skipIf(!mustRun(postgresBackend()))("opening a PostgreSQL index with a 
   it("fails fast on a port where nothing listens (UNAVAILABLE)", async () => {
     const url = `postgres://postgres:${secret}@127.0.0.1:1/o3ml`;
     const started = Date.now();
-    const err = await failure(openIndex({ databaseUrl: url, env: {} }));
+    const err = await failure(openIndex({ store: TEST_STORE, databaseUrl: url, env: {} }));
     expect(Date.now() - started).toBeLessThan(3000);
     expect(err.code).toBe("UNAVAILABLE");
     expect(err.message).toContain("postgres://postgres:***@127.0.0.1:1/o3ml");
@@ -165,7 +189,7 @@ describe.skipIf(!mustRun(postgresBackend()))("opening a PostgreSQL index with a 
 
   it("gives up on a server that does not answer within the connect timeout", async () => {
     const started = Date.now();
-    const err = await failure(openIndex({ databaseUrl: `postgres://postgres:${secret}@127.0.0.1:${silentPort}/o3ml`, env: {}, connectTimeoutMs: 500 }));
+    const err = await failure(openIndex({ store: TEST_STORE, databaseUrl: `postgres://postgres:${secret}@127.0.0.1:${silentPort}/o3ml`, env: {}, connectTimeoutMs: 500 }));
     expect(Date.now() - started).toBeLessThan(3000);
     expect(err.code).toBe("UNAVAILABLE");
     expectNoSecret(err, secret);
@@ -173,14 +197,14 @@ describe.skipIf(!mustRun(postgresBackend()))("opening a PostgreSQL index with a 
 
   it("reports a wrong password without echoing either password (UNAUTHENTICATED)", async () => {
     const url = server.url("postgres").replace(server.password, secret);
-    const err = await failure(openIndex({ databaseUrl: url, env: {} }));
+    const err = await failure(openIndex({ store: TEST_STORE, databaseUrl: url, env: {} }));
     expect(err.code).toBe("UNAUTHENTICATED");
     expect(err.message).toContain("***");
     expectNoSecret(err, secret, server.password);
   });
 
   it("reports a database that does not exist (NOT_FOUND)", async () => {
-    const err = await failure(openIndex({ databaseUrl: server.url("no_such_db"), env: {} }));
+    const err = await failure(openIndex({ store: TEST_STORE, databaseUrl: server.url("no_such_db"), env: {} }));
     expect(err.code).toBe("NOT_FOUND");
     expect(err.message).toContain("no_such_db");
     expectNoSecret(err, server.password);
@@ -188,7 +212,7 @@ describe.skipIf(!mustRun(postgresBackend()))("opening a PostgreSQL index with a 
 
   it("rejects URLs that are not postgres:// (INVALID_ARGUMENT)", async () => {
     for (const url of [`mysql://root:${secret}@127.0.0.1/x`, `postgres://u:${secret}@[::bad`, `postgres://u:${secret}@exa mple/x`]) {
-      const err = await failure(openIndex({ databaseUrl: url, env: {} }));
+      const err = await failure(openIndex({ store: TEST_STORE, databaseUrl: url, env: {} }));
       expect(err.code, url).toBe("INVALID_ARGUMENT");
       expectNoSecret(err, secret);
     }
@@ -196,7 +220,7 @@ describe.skipIf(!mustRun(postgresBackend()))("opening a PostgreSQL index with a 
 
   it("takes O3ML_DATABASE_URL from the environment", async () => {
     const url = await server.createDatabase();
-    const index = await openIndex({ env: { O3ML_DATABASE_URL: url, O3ML_HOME: "/nonexistent" } });
+    const index = await openIndex({ store: TEST_STORE, env: { O3ML_DATABASE_URL: url, O3ML_HOME: "/nonexistent" } });
     expect(index.dialect).toBe("postgres");
     expect(index.location).not.toContain(server.password);
     await index.close();

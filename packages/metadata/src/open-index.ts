@@ -1,5 +1,7 @@
 import { O3mlError } from "@o3ml/errors";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import Database from "better-sqlite3";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -14,6 +16,18 @@ import { retry, serialise, WriteTransactions } from "./write-transaction.js";
 export const INDEX_FILE_NAME = "index.sqlite";
 
 export interface OpenIndexOptions {
+  /**
+   * The identity of the store (bucket at endpoint, `storeIdentity` in
+   * packages/o3-client) whose records the index is opened for: it sees,
+   * writes and resets only those (see schema.ts).
+   */
+  store: string;
+  /**
+   * A throw-away SQLite index in this process's memory, gone when closed, in
+   * place of the configured one: for a store that is itself gone when the
+   * process stops (the embedded stand-in), whose records must not outlive it.
+   */
+  memory?: boolean;
   /** Folder of the embedded index; default $O3ML_HOME, else ~/.o3ml. */
   home?: string;
   /** A postgres:// URL selects PostgreSQL; default $O3ML_DATABASE_URL. Empty or unset: SQLite. */
@@ -32,16 +46,19 @@ export interface OpenIndexOptions {
 }
 
 /**
- * Opens the metadata index and brings its schema up to date: PostgreSQL when
- * a postgres:// URL is configured, else SQLite at `<home>/index.sqlite`.
+ * Opens the metadata index for one store's records and brings its schema up
+ * to date: in memory when asked, else PostgreSQL when a postgres:// URL is
+ * configured, else SQLite at `<home>/index.sqlite`.
  * Fails fast and clearly: a wrong URL (INVALID_ARGUMENT, UNAVAILABLE,
  * UNAUTHENTICATED, NOT_FOUND; the password never shown), a damaged file or
  * a schema newer than this code (FAILED_PRECONDITION, naming the way out).
  */
-export async function openIndex(opts: OpenIndexOptions = {}): Promise<MetadataIndex> {
+export async function openIndex(opts: OpenIndexOptions): Promise<MetadataIndex> {
+  if (!opts.store) throw new O3mlError("INVALID_ARGUMENT", "the metadata index is opened for one store, but none was named");
+  if (opts.memory) return openMemory(opts.store);
   const env = opts.env ?? process.env;
   const url = opts.databaseUrl ?? env.O3ML_DATABASE_URL ?? "";
-  if (url.trim() !== "") return openPostgres(url.trim(), opts.connectTimeoutMs ?? 5000);
+  if (url.trim() !== "") return openPostgres(url.trim(), opts.store, opts.connectTimeoutMs ?? 5000);
   const home = resolve(opts.home ?? env.O3ML_HOME ?? join(homedir(), ".o3ml"));
   return openSqlite(home, opts);
 }
@@ -61,16 +78,29 @@ async function openSqlite(home: string, opts: OpenIndexOptions): Promise<Metadat
   try {
     // Services starting together on one file: serialised here within a
     // process, retried on SQLite's busy answer across processes.
-    await serialise(path, () => retry(() => migrateIndex(db, path)));
+    await serialise(path, () => retry(() => migrateIndex(db, path, { store: opts.store, dialect: "sqlite" })));
   } catch (err) {
     await db.destroy();
     if (isSqliteDamage(err)) throw damagedIndex(path, (err as Error).message, err);
     throw O3mlError.from(err, `opening the metadata index ${path}`);
   }
-  return new MetadataIndex(db, new WriteTransactions(db, "sqlite", path), "sqlite", path);
+  return new MetadataIndex(db, opts.store, new WriteTransactions(db, "sqlite", path), "sqlite", path);
 }
 
-async function openPostgres(url: string, connectTimeoutMs: number): Promise<MetadataIndex> {
+async function openMemory(store: string): Promise<MetadataIndex> {
+  const where = "in memory";
+  const db = new Kysely<IndexDatabase>({ dialect: new SqliteDialect({ database: new Database(":memory:") }) });
+  try {
+    await migrateIndex(db, where, { store, dialect: "sqlite" });
+  } catch (err) {
+    await db.destroy();
+    throw O3mlError.from(err, "creating the in-memory metadata index");
+  }
+  // Its own write queue: no other connection shares this database.
+  return new MetadataIndex(db, store, new WriteTransactions(db, "sqlite", `memory:${randomUUID()}`), "sqlite", where);
+}
+
+async function openPostgres(url: string, store: string, connectTimeoutMs: number): Promise<MetadataIndex> {
   const where = checkPostgresUrl(url);
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, max: 8 });
   // An idle connection the server drops emits 'error' on the pool; without a
@@ -85,12 +115,12 @@ async function openPostgres(url: string, connectTimeoutMs: number): Promise<Meta
   }
   const db = new Kysely<IndexDatabase>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await migrateIndex(db, where);
+    await migrateIndex(db, where, { store, dialect: "postgres" });
   } catch (err) {
     await db.destroy();
     throw queryError(err, "postgres", where, "bringing the schema up to date", passwordsOf(url));
   }
-  return new MetadataIndex(db, new WriteTransactions(db, "postgres", where), "postgres", where, passwordsOf(url));
+  return new MetadataIndex(db, store, new WriteTransactions(db, "postgres", where), "postgres", where, passwordsOf(url));
 }
 
 function cannotOpen(err: unknown, path: string): O3mlError {

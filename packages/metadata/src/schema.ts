@@ -5,6 +5,13 @@
  * counts are 64-bit integers (PostgreSQL returns those as strings; the row
  * mappers convert).
  *
+ * Every record table has a `store` column: the identity of the store (one
+ * bucket at one endpoint, `storeIdentity` in packages/o3-client) whose log
+ * the row came from. Keys and indexes lead with it, and every query of a
+ * `MetadataIndex` is confined to the store it was opened for, so one file or
+ * database can index several stores without one ever seeing another's
+ * records (migrations/0002-store.ts).
+ *
  * Every `*_event_id` column holds the id of the event a value came from. When
  * two events set the same value (a record written twice, by two writers or a
  * replay), the one with the smaller id wins, so the result does not depend on
@@ -19,18 +26,21 @@ export interface SchemaTable {
 }
 
 export interface EventsTable {
+  store: string;
   id: string;
   type: string;
   at: string;
 }
 
 export interface DatasetsTable {
+  store: string;
   name: string;
   created_at: string;
   event_id: string;
 }
 
 export interface DatasetVersionsTable {
+  store: string;
   dataset: string;
   version: string;
   manifest_cid: string;
@@ -43,6 +53,7 @@ export interface DatasetVersionsTable {
 }
 
 export interface RunsTable {
+  store: string;
   id: string;
   name: string;
   created_at: string;
@@ -60,6 +71,7 @@ export interface RunsTable {
  * `committed_event_id` and is invisible to queries until it is completed.
  */
 export interface CheckpointsTable {
+  store: string;
   id: string;
   run_id: string | null;
   step: Int | null;
@@ -83,6 +95,7 @@ export interface CheckpointsTable {
 }
 
 export interface ArtifactsTable {
+  store: string;
   id: string;
   run_id: string;
   name: string;
@@ -96,6 +109,7 @@ export interface ArtifactsTable {
 
 /** Node ids are `<kind>:<id>`, e.g. `checkpoint:01J…`, `dataset-version:<manifest cid>`. */
 export interface LineageEdgesTable {
+  store: string;
   from_node: string;
   to_node: string;
   relation: string;
@@ -112,7 +126,7 @@ export interface IndexDatabase {
   lineage_edges: LineageEdgesTable;
 }
 
-/** The tables `reset()` empties, children first. */
+/** The tables holding a store's records, children first (`reset()` empties them of one store's). */
 export const RECORD_TABLES = [
   "lineage_edges",
   "artifacts",

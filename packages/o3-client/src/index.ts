@@ -9,3 +9,4 @@ export { toO3mlError, type S3ErrorContext } from "./s3-errors.js";
 export { validateBucketName, BUCKET_NAME_RULE } from "./bucket-name.js";
 export { PROBE_PREFIX } from "./capabilities.js";
 export { defaultProbeDir, forgetCapabilities } from "./probe-cache.js";
+export { storeIdentity } from "./store-identity.js";

@@ -93,7 +93,7 @@ export async function startService(
   server.addService(grpcService("ObjectService"), objectService(repo, hostFiles, ctx));
   let metadata: ServiceMetadata;
   try {
-    metadata = await ServiceMetadata.open(store, home);
+    metadata = await ServiceMetadata.open(store, home, { standin: !!standin });
   } catch (err) {
     return giveUp(err);
   }

@@ -1,4 +1,4 @@
-import { rmSync, readdirSync } from "node:fs";
+import { readdirSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventKey, newEventId } from "@o3ml/metadata";
@@ -231,6 +231,27 @@ describe("runs, lineage and index rebuild through the o3ml command", { timeout: 
       meta.close();
     }
     await stop(svc);
+  });
+
+  it("rebuild --offline moves a damaged index file aside and rebuilds the bucket's records in a new one", async () => {
+    const bucket = bucketName();
+    const home = tempHome();
+    const svc = await start(bucket, home);
+    const seeded = await seedTraining(svc);
+    const before = await views(svc, seeded);
+    await stop(svc);
+    truncateSync(join(home, "index.sqlite"), 50);
+
+    const r = await o3ml(["index", "rebuild", "--offline", "--json"], { ...storeEnv(s3, bucket), O3ML_HOME: home });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("damaged");
+    expect(r.stderr).toContain("Moving it aside");
+    expect(JSON.parse(r.stdout)).toMatchObject({ offline: true, counts: { runs: 2, checkpoints: 3 } });
+    const kept = readdirSync(home).filter((f) => f.startsWith("index.sqlite.") && f.endsWith(".bak"));
+    expect(kept).toHaveLength(1);
+    const again = await start(bucket, home);
+    expect(await views(again, seeded)).toEqual(before);
+    await stop(again);
   });
 
   it("rebuild --offline says what to set when no endpoint is configured", async () => {

@@ -1,6 +1,6 @@
-import { O3mlError } from "@o3ml/errors";
-import { openIndex, rebuildIndex, type IndexCounts } from "@o3ml/metadata";
-import { configFromEnv, createBlobStore } from "@o3ml/o3-client";
+import { isO3mlError, O3mlError } from "@o3ml/errors";
+import { openIndex, rebuildIndex, type IndexCounts, type MetadataIndex } from "@o3ml/metadata";
+import { configFromEnv, createBlobStore, storeIdentity } from "@o3ml/o3-client";
 import { logObjects } from "./log-objects.js";
 
 export interface OfflineRebuildResult {
@@ -16,11 +16,10 @@ export interface OfflineRebuildResult {
 }
 
 /**
- * `o3ml index rebuild --offline`: recreates the index with no service
- * running, reading the bucket straight from the configured endpoint
- * (O3ML_ENDPOINT and keys). A SQLite index is recreated from scratch (the
- * previous file is kept beside it as `index.sqlite.<time>.bak`), so a damaged
- * or too-new index is no obstacle; PostgreSQL is emptied and refilled.
+ * `o3ml index rebuild --offline`: recreates this store's records in the index
+ * with no service running, reading the bucket straight from the configured
+ * endpoint (O3ML_ENDPOINT and keys). Records the index holds of other stores
+ * (other buckets used with the same O3ML_HOME or database) stay as they are.
  */
 export async function rebuildIndexOffline(warn: (message: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<OfflineRebuildResult> {
   const started = Date.now();
@@ -34,22 +33,50 @@ export async function rebuildIndexOffline(warn: (message: string) => void, env: 
   const store = createBlobStore(config);
   try {
     await store.ensureBucket({ create: false });
-    const index = await openIndex({ env, recreate: true });
+    const identity = storeIdentity(store.endpoint, store.bucket);
+    const rebuildIn = async (index: MetadataIndex) => {
+      try {
+        const result = await rebuildIndex(index, logObjects(store), warn);
+        return { ...result, counts: await index.counts(), location: index.location };
+      } finally {
+        await index.close();
+      }
+    };
+    let done: Awaited<ReturnType<typeof rebuildIn>>;
     try {
-      const result = await rebuildIndex(index, logObjects(store), warn);
-      return {
-        objects: result.objects,
-        applied: result.applied,
-        skipped: result.skipped,
-        counts: await index.counts(),
-        durationMs: Date.now() - started,
-        location: index.location,
-        source: `${config.endpoint}/${config.bucket}`,
-      };
-    } finally {
-      await index.close();
+      done = await rebuildIn(await openIndex({ store: identity, env }));
+    } catch (err) {
+      if (!unusableSqliteIndex(err, env)) throw err;
+      warn(
+        `${err.message}. Moving it aside and starting a new index: it holds this bucket's records only; ` +
+          "the records of other buckets indexed there come back with `o3ml index rebuild` against each",
+      );
+      done = await rebuildIn(await openIndex({ store: identity, env, recreate: true }));
     }
+    return {
+      objects: done.objects,
+      applied: done.applied,
+      skipped: done.skipped,
+      counts: done.counts,
+      durationMs: Date.now() - started,
+      location: done.location,
+      source: `${config.endpoint}/${config.bucket}`,
+    };
   } finally {
     store.close();
   }
+}
+
+/**
+ * A SQLite index that cannot be used (a damaged file, or one a newer o3ml
+ * wrote) is no obstacle to a rebuild: it is moved aside (kept as
+ * `index.sqlite.<time>.bak`) and a new one started. Errors about the index
+ * itself name it (`path` or `where` in their details: database-errors.ts,
+ * migrate.ts); one about the log, such as an event in a newer format, does
+ * not, and moving the index aside would not help it. The records of other
+ * stores the old file held are then only in the kept file.
+ */
+function unusableSqliteIndex(err: unknown, env: NodeJS.ProcessEnv): err is O3mlError {
+  if (env.O3ML_DATABASE_URL?.trim() || !isO3mlError(err, "FAILED_PRECONDITION")) return false;
+  return "path" in err.details || "where" in err.details;
 }

@@ -1,4 +1,4 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { storeIdentity, type BlobStore } from "@o3ml/o3-client";
 import { newEvent, openIndex, type EventInput, type EventOf, type EventType, type MetadataEvent, type MetadataIndex } from "@o3ml/metadata";
 import { BucketEventLog } from "./bucket-event-log.js";
 import { rebuildLiveIndex, type LiveRebuildResult } from "./live-rebuild.js";
@@ -6,7 +6,9 @@ import { rebuildLiveIndex, type LiveRebuildResult } from "./live-rebuild.js";
 /**
  * The service's view of metadata: the bucket's event log (record of truth)
  * and the index built from it (SQLite in O3ML_HOME, or PostgreSQL from
- * O3ML_DATABASE_URL).
+ * O3ML_DATABASE_URL), confined to this store's records: the index may also
+ * hold other buckets' (one O3ML_HOME used with several), which this service
+ * never sees or uses.
  */
 export class ServiceMetadata {
   readonly log: BucketEventLog;
@@ -21,8 +23,16 @@ export class ServiceMetadata {
     this.log = new BucketEventLog(store);
   }
 
-  static async open(store: BlobStore, home: string, databaseUrl = process.env.O3ML_DATABASE_URL): Promise<ServiceMetadata> {
-    const index = await openIndex({ home, databaseUrl: databaseUrl || undefined });
+  /**
+   * `standin`: the store is the embedded stand-in, whose objects live only
+   * in its memory. Its index then lives only in this process's memory too:
+   * in O3ML_HOME or a shared database its records would outlive the objects
+   * they describe, and a later stand-in on the same port would have the same
+   * identity and be shown them.
+   */
+  static async open(store: BlobStore, home: string, opts: { standin?: boolean; databaseUrl?: string } = {}): Promise<ServiceMetadata> {
+    const databaseUrl = opts.databaseUrl ?? process.env.O3ML_DATABASE_URL;
+    const index = await openIndex({ store: storeIdentity(store.endpoint, store.bucket), memory: opts.standin, home, databaseUrl: databaseUrl || undefined });
     return new ServiceMetadata(index, store);
   }
 

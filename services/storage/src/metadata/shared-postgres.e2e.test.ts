@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openIndex } from "@o3ml/metadata";
+import { storeIdentity } from "@o3ml/o3-client";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { postgresBinDir, startPostgres, type PostgresServer } from "../../../../packages/metadata/src/postgres-server.test-support.js";
 import type { RunningService } from "../server.js";
@@ -57,7 +58,7 @@ describe.skipIf(!!pgMissing)("two services sharing a bucket and a PostgreSQL ind
       // Every event is in the log once, and the shared index holds exactly what the log implies.
       let logged = 0;
       for await (const _ of a.store.list("o3ml/v1/log/")) logged++;
-      const index = await openIndex({ databaseUrl: url });
+      const index = await openIndex({ databaseUrl: url, store: storeIdentity(a.store.endpoint, a.store.bucket) });
       try {
         expect((await index.counts()).events).toBe(logged);
       } finally {
