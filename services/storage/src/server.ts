@@ -41,7 +41,12 @@ export interface RunningService {
  */
 export async function startService(
   partial: Partial<ServiceOptions> = {},
-  deps: { config?: O3Config; log?: Logger } = {},
+  deps: {
+    config?: O3Config;
+    log?: Logger;
+    /** The store is thrown away when the service stops (the embedded stand-in): so is its metadata index. */
+    throwawayStore?: boolean;
+  } = {},
 ): Promise<RunningService> {
   const opts: ServiceOptions = { ...DEFAULTS, ...partial };
   const log = deps.log ?? createLogger();
@@ -93,7 +98,7 @@ export async function startService(
   server.addService(grpcService("ObjectService"), objectService(repo, hostFiles, ctx));
   let metadata: ServiceMetadata;
   try {
-    metadata = await ServiceMetadata.open(store, home, { standin: !!standin });
+    metadata = await ServiceMetadata.open(store, home, { standin: !!deps.throwawayStore });
   } catch (err) {
     return giveUp(err);
   }

@@ -28,7 +28,10 @@ export async function startServedStore(opts: Partial<ServiceOptions>, config: O3
   try {
     service = await startService(
       { ...opts, createBucket: true },
-      { config: { ...config, endpoint: standin.endpoint, accessKeyId: standin.accessKeyId, secretAccessKey: standin.secretAccessKey, region: standin.region } },
+      {
+        config: { ...config, endpoint: standin.endpoint, accessKeyId: standin.accessKeyId, secretAccessKey: standin.secretAccessKey, region: standin.region },
+        throwawayStore: true,
+      },
     );
   } catch (err) {
     await standin.stop();
