@@ -8,7 +8,9 @@ import type { S3Server } from "./s3-server.js";
 import { uniqueBucket, upstreamCases } from "./upstreams.fixture.js";
 
 const MiB = 1024 * 1024;
-const SIZE = 64 * MiB;
+// Large enough that buffering (at least SIZE of growth) stands clear of the
+// garbage collector's lag, which reached 66 MiB on a busy host under Node 24.
+const SIZE = 256 * MiB;
 
 /** SIZE bytes of a repeating, non-constant pattern, generated as they are read. */
 function patternStream(): Readable {
@@ -58,7 +60,7 @@ for (const upstreamCase of upstreamCases()) {
 
     // The proxy runs in this process; if it buffered bodies, RSS would grow
     // by at least the object size. Both ends stream, so neither does the test.
-    it("moves a 64 MiB object both ways without holding it in memory", async () => {
+    it("moves a 256 MiB object both ways without holding it in memory", async () => {
       const expected = createHash("md5");
       for await (const c of patternStream()) expected.update(c as Buffer);
       const want = expected.digest("base64");
@@ -80,10 +82,10 @@ for (const upstreamCase of upstreamCases()) {
       });
       expect(length).toBe(SIZE);
       expect(got).toBe(want);
-      // Buffering the body would grow RSS by at least SIZE; on a busy host the
-      // garbage collector alone can lag by tens of MiB, so the bound sits below SIZE.
-      expect(upGrowth).toBeLessThan(SIZE * 0.9);
-      expect(downGrowth).toBeLessThan(SIZE * 0.9);
+      // Buffering the body would grow RSS by at least SIZE; the garbage
+      // collector alone can lag by tens of MiB, so the bound sits below SIZE.
+      expect(upGrowth).toBeLessThan(SIZE * 0.75);
+      expect(downGrowth).toBeLessThan(SIZE * 0.75);
     }, 120_000);
   });
 }
