@@ -33,8 +33,9 @@ export interface RunningService {
 
 /**
  * Starts the storage service: opens the store `deps.config` names (the
- * environment's by default), checks the bucket, and serves gRPC. A store that
- * is unreachable at start is logged, not fatal: requests then fail with a
+ * environment's by default), checks the bucket (a missing one stops the start
+ * unless `createBucket`), and serves gRPC. A store that is unreachable at start
+ * is logged, not fatal: requests then fail with a
  * clear error naming the endpoint, and succeed once it is back. What to run
  * when no endpoint is configured is the caller's choice (`o3ml serve` starts
  * the local stand-in, packages/cli/src/commands/serve-store.ts).
@@ -77,6 +78,11 @@ export async function startService(
   } catch (err) {
     const e = O3mlError.from(err);
     if (e.code === "INVALID_ARGUMENT") return giveUp(e);
+    // A store that answers without the bucket will not grow one by waiting: say
+    // so at start, not on every call of a service that looks healthy.
+    if (e.code === "FAILED_PRECONDITION") {
+      return giveUp(new O3mlError("FAILED_PRECONDITION", `${e.message}, or start the service with --create-bucket`, e.details, { cause: err }));
+    }
     log.warn({ code: e.code }, `the store is not ready yet: ${e.message}`);
   }
   const known = new KnownBlobs(store);
