@@ -90,6 +90,11 @@ _LAZY_MODULES = {
 }
 
 
+def __dir__() -> list[str]:
+    # The lazily loaded names are public too: dir(o3ml) and tab completion list them before first use.
+    return sorted(set(globals()) | set(__all__))
+
+
 def __getattr__(name: str) -> object:
     module = _LAZY_MODULES.get(name)
     if module is None:

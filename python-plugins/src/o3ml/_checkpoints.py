@@ -358,6 +358,21 @@ class CheckpointMethods:
         return self  # type: ignore[return-value]
 
 
+# Each method documents itself with its function's docstring, so help(O3Client) and IDEs show the
+# same text as the functions, from one place.
+for _method, _function in {
+    "save_checkpoint": save_checkpoint,
+    "load_checkpoint": load_checkpoint,
+    "stat_checkpoint": stat_checkpoint,
+    "checkpoints": list_checkpoints,
+    "latest_checkpoint": latest_checkpoint,
+    "verify_checkpoint": verify_checkpoint,
+    "export_checkpoint": export_checkpoint,
+}.items():
+    getattr(CheckpointMethods, _method).__doc__ = _function.__doc__
+del _method, _function
+
+
 @dataclass
 class _Received:
     info: CheckpointInfo

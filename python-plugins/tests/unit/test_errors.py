@@ -152,3 +152,18 @@ def test_any_failure_maps_to_exactly_one_known_class(status: grpc.StatusCode, tr
         assert err.code == trailer
     else:
         assert err.code == code_for_status(status)
+
+
+def test_dir_lists_every_public_name_including_the_lazily_loaded_ones() -> None:
+    assert set(o3ml.__all__) <= set(dir(o3ml))
+
+
+def test_every_public_method_of_the_client_has_a_docstring() -> None:
+    import inspect
+
+    undocumented = [
+        name
+        for name, member in inspect.getmembers(o3ml.O3Client, inspect.isfunction)
+        if not name.startswith("_") and not (member.__doc__ or "").strip()
+    ]
+    assert undocumented == []
