@@ -30,12 +30,16 @@ export function progressFor(label: string, total: number | undefined, json: bool
   const bar = barOn(`${label} [{bar}] {percentage}% {value_mib}/{total_mib} MiB {speed}`);
   const t0 = Date.now();
   let done = 0;
-  bar.start(total ?? 0, 0, { value_mib: "0", total_mib: total === undefined ? "?" : mib(total), speed: "" });
+  let shownTotal = total ?? 0;
+  bar.start(shownTotal, 0, { value_mib: "0", total_mib: total === undefined ? "?" : mib(total), speed: "" });
   return {
     tick(bytes) {
       done += bytes;
+      // A total that was an estimate (a scan's sizes before tar headers) grows
+      // with the work rather than show more done than there is to do.
+      if (total !== undefined && done > shownTotal) bar.setTotal((shownTotal = done));
       const secs = (Date.now() - t0) / 1000;
-      bar.update(done, { value_mib: mib(done), speed: secs > 0 ? `${mib(done / secs)} MiB/s` : "" });
+      bar.update(done, { value_mib: mib(done), total_mib: total === undefined ? "?" : mib(shownTotal), speed: secs > 0 ? `${mib(done / secs)} MiB/s` : "" });
     },
     stop() {
       bar.stop();

@@ -8,10 +8,22 @@ export function renderPush(s: PushSummary): string {
   return [
     `${s.name}@${s.version}  ${s.cid}`,
     `${s.samples} samples (${splits}) from ${s.sourceKind}${s.classes.length ? `, ${s.classes.length} classes` : ""}`,
-    `${s.shards} shards: ${s.shardsNew} new, ${s.shardsReused} reused from ${s.parentCid || "-"}${s.shardsAlreadyStored ? `, ${s.shardsAlreadyStored} already stored` : ""}`,
+    shardLine(s),
     `uploaded ${formatBytes(s.bytesUploaded)} of ${formatBytes(s.bytesTotal)} in ${s.seconds}s (${s.mibPerSecond} MiB/s)`,
     ...s.warnings.map((w) => `warning: ${w}`),
   ].join("\n");
+}
+
+/**
+ * Where each shard came from, every count once: the new ones split into those
+ * sent and those the bucket already held (identical bytes pushed before), and
+ * a parent named only when there is one.
+ */
+export function shardLine(s: Pick<PushSummary, "shards" | "shardsNew" | "shardsReused" | "shardsAlreadyStored" | "parentCid">): string {
+  const parts = [`${s.shardsNew - s.shardsAlreadyStored} uploaded`];
+  if (s.shardsAlreadyStored) parts.push(`${s.shardsAlreadyStored} already in the bucket`);
+  if (s.parentCid) parts.push(`${s.shardsReused} reused from ${s.parentCid}`);
+  return `${s.shards} shards: ${parts.join(", ")}`;
 }
 
 export function renderVersions(list: { name: string; latest: string; versions: { version: string; samples: number; bytes: number; shards: number; created: string }[] }[]): string {
