@@ -7,7 +7,7 @@ import { O3mlError } from "@o3ml/errors";
  * o3-profile.ts), "s3" the plain AWS SDK behaviour for AWS S3 itself.
  */
 export interface O3Config {
-  /** http(s) URL of the S3 API; undefined means AWS S3 for `region`. */
+  /** http(s) URL of the S3 API, or file:///folder for a local directory store; undefined means AWS S3 for `region`. */
   endpoint?: string;
   region: string;
   /** Both keys unset: the AWS SDK's default credential chain decides. */
@@ -52,10 +52,12 @@ export function validateEndpoint(endpoint: string, source = "O3ML_ENDPOINT"): st
   } catch {
     url = undefined;
   }
+  // file:///path selects the local directory store (local-dir-store.ts).
+  if (url?.protocol === "file:" && url.pathname.length > 1 && !url.host && !url.search && !url.hash) return `file://${url.pathname.replace(/\/+$/, "")}`;
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || !url.hostname) {
     throw new O3mlError(
       "INVALID_ARGUMENT",
-      `${source} must be an http:// or https:// URL such as https://o3-rc2.akave.xyz or http://127.0.0.1:9000, got ${JSON.stringify(endpoint)}`,
+      `${source} must be an http:// or https:// URL such as https://o3-rc2.akave.xyz or http://127.0.0.1:9000 (or file:///absolute/folder for a local directory store), got ${JSON.stringify(endpoint)}`,
       { setting: source },
     );
   }

@@ -1,5 +1,6 @@
 export type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, PutOptions } from "./blob-store.js";
 export { createBlobStore, type BlobStoreOptions } from "./s3-blob-store.js";
+export { isFileEndpoint } from "./local-dir-store.js";
 export { configFromEnv, describeConfig, validateEndpoint, DEFAULT_BUCKET, DEFAULT_REGION, type O3Config } from "./config.js";
 export { createS3Client, s3ClientOptions, HTTP_DEFAULTS, type HttpOptions } from "./o3-profile.js";
 export { O3RetryStrategy, RETRY_DEFAULTS, type RetryOptions } from "./retry-strategy.js";

@@ -7,6 +7,7 @@ import { ensureBucket } from "./bucket.js";
 import { outOfRange, validateRange } from "./byte-range.js";
 import { probeCapabilities } from "./capabilities.js";
 import { validateEndpoint, type O3Config } from "./config.js";
+import { createLocalDirStore, isFileEndpoint } from "./local-dir-store.js";
 import { listAll, listPageOf, MAX_PAGE_SIZE } from "./listing.js";
 import { defaultLogger } from "./logger.js";
 import { uploadMultipart } from "./multipart-upload.js";
@@ -30,8 +31,12 @@ export interface BlobStoreOptions extends TransferOptions {
   probeMaxAgeMs?: number;
 }
 
-/** A BlobStore over one bucket of an S3 endpoint, with the O3 profile unless `config.profile` is "s3". */
+/**
+ * A BlobStore over one bucket of an S3 endpoint, with the O3 profile unless
+ * `config.profile` is "s3"; over a local directory for a file:// endpoint.
+ */
 export function createBlobStore(config: O3Config, opts: BlobStoreOptions = {}): BlobStore {
+  if (isFileEndpoint(config.endpoint)) return createLocalDirStore(validateEndpoint(config.endpoint), config.bucket, opts);
   return new S3BlobStore(config, opts);
 }
 
