@@ -16,7 +16,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The environment of a user with no O3 endpoint set (`serve` then starts the embedded stand-in), plus `extra`. */
+/** The environment of a user with no O3 endpoint set (`serve` then keeps its data in `home`/store), plus `extra`. */
 export function cleanEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(O3ML_|AWS_)/.test(k)) env[k] = v;
@@ -37,6 +37,10 @@ export interface Served {
   address: string;
   endpoint: string;
   bucket: string;
+  /** Whether it serves the in-memory stand-in (--standin). */
+  standin: boolean;
+  /** The folder of the default local directory store, when it serves that. */
+  localDir?: string;
   home: string;
   /** The environment of a client of this service: cleanEnv with O3ML_SERVICE set. */
   env(extra?: Record<string, string>): NodeJS.ProcessEnv;
@@ -45,7 +49,8 @@ export interface Served {
 
 /**
  * Starts `o3ml serve --listen 127.0.0.1:0 --chunk-size 1 --json ...args`
- * (the embedded stand-in unless `env` names an endpoint; a new O3ML_HOME
+ * (the local directory store in O3ML_HOME unless `env` names an endpoint or
+ * `args` has --standin; a new O3ML_HOME
  * unless `home` is given) and waits for its ready line.
  */
 export async function startServe(args: string[] = [], env: Record<string, string> = {}, home = mkdtempSync(join(tmpdir(), "o3ml-cli-home-"))): Promise<Served> {
@@ -55,7 +60,7 @@ export async function startServe(args: string[] = [], env: Record<string, string
   });
   let stderr = "";
   serve.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<{ address: string; endpoint: string; bucket: string }>((resolve, reject) => {
+  const ready = await new Promise<{ address: string; endpoint: string; bucket: string; standin: boolean; localDir?: string }>((resolve, reject) => {
     serve.once("exit", (code) => reject(new Error(`o3ml serve exited with ${code}: ${stderr}`)));
     createInterface({ input: serve.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
   });

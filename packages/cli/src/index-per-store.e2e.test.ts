@@ -135,14 +135,14 @@ describe.each(allBackends().filter(mustRun))("one O3ML_HOME, several stores, ind
     const home = mkdtempSync(join(tmpdir(), "o3ml-standin-home-"));
     const { databaseUrl } = await backend.fresh();
     const env = databaseUrl ? { O3ML_DATABASE_URL: databaseUrl } : {};
-    let s = await startServe([], env, home);
+    let s = await startServe(["--standin"], env, home);
     running.push(s);
     const first = await seedHistory(s);
     expect(((await json(s, "runs", "ls")) as unknown[]).length).toBe(2);
     await stop(s);
 
     // The next stand-in starts empty, whatever port it gets: none of the last one's records.
-    s = await startServe([], env, home);
+    s = await startServe(["--standin"], env, home);
     running.push(s);
     expect(await json(s, "runs", "ls")).toEqual([]);
     expect(await json(s, "ckpt", "ls")).toEqual([]);

@@ -1,27 +1,43 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, type O3Config } from "@o3ml/o3-client";
 import { startStandin, type Standin } from "@o3ml/standin";
-import { startService, type RunningService, type ServiceOptions } from "@o3ml/storage-service";
+import { o3mlHome, startService, type RunningService, type ServiceOptions } from "@o3ml/storage-service";
 
-/** The service `o3ml serve` runs, and the embedded stand-in behind it when there is one. */
+/** The service `o3ml serve` runs, and the embedded store behind it when there is one. */
 export interface ServedStore {
   service: RunningService;
-  /** Started because no O3 endpoint is configured; stopped with the service. */
+  /** Started because --standin was asked for; stopped with the service. */
   standin?: Standin;
+  /** The folder of the default local directory store (no endpoint configured, no --standin). */
+  localDir?: string;
   stop(): Promise<void>;
 }
 
 /**
  * Starts the storage service in front of the configured store or, when no
- * endpoint is configured, in front of the embedded stand-in (moto behind the
- * O3-profile layer, in memory), whose bucket it creates. The stand-in lives
- * here, not in the service, so that only this command depends on test tooling.
- * A start that fails stops the stand-in before the error is thrown: a failed
- * `o3ml serve` must leave no moto child behind.
+ * endpoint is configured, in front of a local directory store under
+ * `$O3ML_HOME/store` (packages/o3-client/src/local-dir-store.ts), so that
+ * data outlives the process; its bucket is created. With `standin` it runs
+ * in front of the embedded stand-in instead (moto behind the O3-profile
+ * layer, in memory), which tests use for a store that vanishes with them.
+ * The stand-in lives here, not in the service, so that only this command
+ * depends on test tooling. A start that fails stops the stand-in before the
+ * error is thrown: a failed `o3ml serve` must leave no moto child behind.
  */
-export async function startServedStore(opts: Partial<ServiceOptions>, config: O3Config = configFromEnv()): Promise<ServedStore> {
+export async function startServedStore(opts: Partial<ServiceOptions>, config: O3Config = configFromEnv(), choice: { standin?: boolean } = {}): Promise<ServedStore> {
+  if (config.endpoint && choice.standin) {
+    throw new O3mlError("INVALID_ARGUMENT", `--standin replaces the configured store (O3ML_ENDPOINT=${config.endpoint}): unset O3ML_ENDPOINT, or leave out --standin`);
+  }
   if (config.endpoint) {
     const service = await startService(opts, { config });
     return { service, stop: () => service.stop() };
+  }
+  if (!choice.standin) {
+    const localDir = join(o3mlHome(), "store");
+    const service = await startService({ ...opts, createBucket: true }, { config: { ...config, endpoint: pathToFileURL(localDir).href } });
+    return { service, localDir, stop: () => service.stop() };
   }
   const standin = await startStandin();
   let service: RunningService;

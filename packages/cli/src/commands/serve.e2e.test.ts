@@ -8,8 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
- * `o3ml serve` as a user runs it, with no O3 endpoint set (so it starts the
- * embedded stand-in: moto behind the O3-profile layer), when it cannot start.
+ * `o3ml serve --standin` as a user runs it, with no O3 endpoint set (so it
+ * starts the embedded stand-in: moto behind the O3-profile layer), when it
+ * cannot start.
  */
 const BIN = fileURLToPath(new URL("../../bin/o3ml.js", import.meta.url));
 /** moto's server as the stand-in finds it: $O3ML_MOTO_SERVER, else the checkout's .venv (npm run setup). */
@@ -63,7 +64,7 @@ describe("o3ml serve on a port that is taken", { timeout: 120_000 }, () => {
     chmodSync(wrapper, 0o755);
 
     const started = Date.now();
-    const child = spawn(process.execPath, [BIN, "serve", "--listen", `127.0.0.1:${port}`], {
+    const child = spawn(process.execPath, [BIN, "serve", "--standin", "--listen", `127.0.0.1:${port}`], {
       env: cleanEnv({ O3ML_HOME: join(dir, "home"), O3ML_MOTO_SERVER: wrapper, O3ML_LOG_LEVEL: "error" }),
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -7,7 +7,7 @@ import { startServedStore } from "./serve-store.js";
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("start the o3ml gRPC storage service in front of O3 (or the embedded local stand-in when O3ML_ENDPOINT is unset)")
+    .description("start the o3ml gRPC storage service in front of O3 (or, when O3ML_ENDPOINT is unset, a local folder under O3ML_HOME/store that keeps its data across restarts)")
     .option("--listen <host:port>", "gRPC address; a non-loopback address requires O3ML_TOKEN", DEFAULTS.listen)
     .option("--metrics <host:port>", "serve Prometheus metrics at http://host:port/metrics")
     .option("--create-bucket", "create O3ML_BUCKET when it does not exist", false)
@@ -16,8 +16,9 @@ export function registerServe(program: Command): void {
     .option("--tls-cert <file>", "serve gRPC over TLS with this PEM certificate (needs --tls-key); clients set O3ML_TLS_CA")
     .option("--tls-key <file>", "PEM private key of --tls-cert")
     .option("--tls-client-ca <file>", "mutual TLS: require client certificates signed by this PEM CA (clients set O3ML_TLS_CERT and O3ML_TLS_KEY)")
+    .option("--standin", "with O3ML_ENDPOINT unset: serve the embedded in-memory stand-in (moto, needs npm run setup) instead of O3ML_HOME/store; its data vanishes on stop", false)
     .option("--json", "print one JSON line when ready (for scripts)", false)
-    .action(async (o: { listen: string; metrics?: string; createBucket: boolean; chunkSize: string; concurrency: string; json: boolean; tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) => {
+    .action(async (o: { listen: string; metrics?: string; createBucket: boolean; chunkSize: string; concurrency: string; json: boolean; standin: boolean; tlsCert?: string; tlsKey?: string; tlsClientCa?: string }) => {
       try {
         if (!!o.tlsCert !== !!o.tlsKey) throw new O3mlError("INVALID_ARGUMENT", "--tls-cert and --tls-key go together: give both, or neither for plaintext");
         if (o.tlsClientCa && !o.tlsCert) throw new O3mlError("INVALID_ARGUMENT", "--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)");
@@ -37,12 +38,14 @@ export function registerServe(program: Command): void {
           tls: o.tlsCert && o.tlsKey ? { cert: o.tlsCert, key: o.tlsKey, clientCa: o.tlsClientCa } : undefined,
           chunkSize: Math.round(chunkMiB * 1048576),
           concurrency,
-        });
+        }, undefined, { standin: o.standin });
         const svc = served.service;
         if (served.standin) process.stderr.write(`\n*** ${served.standin.notice} ***\n\n`);
         const tls = o.tlsClientCa ? "mutual" : o.tlsCert ? "server" : "off";
-        const ready = { event: "listening", address: svc.address, tls, endpoint: svc.store.endpoint, bucket: svc.store.bucket, standin: !!served.standin, metricsPort: svc.metricsPort };
-        process.stdout.write(o.json ? `${JSON.stringify(ready)}\n` : `o3ml storage service listening on ${svc.address}${tls === "off" ? "" : ` with ${tls === "mutual" ? "mutual " : ""}TLS`} (bucket ${svc.store.bucket} at ${svc.store.endpoint})\n`);
+        const ready = { event: "listening", address: svc.address, tls, endpoint: svc.store.endpoint, bucket: svc.store.bucket, standin: !!served.standin, localDir: served.localDir, metricsPort: svc.metricsPort };
+        // Says where the data lives when o3ml chose the place, so that a user can find, back up or wipe it.
+        const where = served.localDir ? `; data kept in ${served.localDir}` : served.standin ? "; in memory, gone when it stops" : "";
+        process.stdout.write(o.json ? `${JSON.stringify(ready)}\n` : `o3ml storage service listening on ${svc.address}${tls === "off" ? "" : ` with ${tls === "mutual" ? "mutual " : ""}TLS`} (bucket ${svc.store.bucket} at ${svc.store.endpoint}${where})\n`);
         let stopping = false;
         const stop = (signal: string) => {
           if (stopping) return;
