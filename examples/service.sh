@@ -4,8 +4,9 @@
 #   o3ml_service_up <work-dir>
 #
 # When O3ML_SERVICE is set, that service is used as it is. Otherwise `o3ml serve` is started on
-# a free loopback port: in front of the embedded local stand-in when O3ML_ENDPOINT is unset (its
-# data lives in memory and is gone when the service stops), or in front of O3 / any S3 when
+# a free loopback port: in front of a local folder, $O3ML_HOME/store, when O3ML_ENDPOINT is unset
+# (it outlives the service; o3ml_example_start points O3ML_HOME into its work folder, removed on
+# exit, unless O3ML_HOME is set), or in front of O3 / any S3 when
 # O3ML_ENDPOINT and keys are set. O3ML_SERVICE is then exported, the ready line is kept in
 # <work-dir>/service.json and the log in <work-dir>/service.log. `o3ml_service_down` stops the
 # service this started (call it from the caller's EXIT trap); a service given in O3ML_SERVICE is
@@ -59,7 +60,7 @@ o3ml_service_up() {
 o3ml_service_down() {
   if [ -n "$o3ml_service_pid" ]; then
     kill "$o3ml_service_pid" 2> /dev/null || true
-    # SIGTERM stops the service gracefully, and it stops the stand-in it started.
+    # SIGTERM stops the service gracefully (and the stand-in, had it been started with --standin).
     wait "$o3ml_service_pid" 2> /dev/null || true
     o3ml_service_pid=""
   fi
@@ -77,7 +78,7 @@ o3ml_example_start() {
     return 1
   fi
   work=$(mktemp -d "${TMPDIR:-/tmp}/o3ml-$name.XXXXXX")
-  # A service started here in front of the stand-in is gone at the end, and so should its index be.
+  # A service started here keeps its store and index in O3ML_HOME: a throwaway one unless the user set it.
   [ -z "${O3ML_SERVICE:-}" ] && export O3ML_HOME=${O3ML_HOME:-$work/home}
   trap 'o3ml_service_down; rm -rf "$work"' EXIT
   o3ml_service_up "$work"

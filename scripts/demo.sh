@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The o3ml demo (`npm run demo`): set-up, the storage service in front of the embedded stand-in
-# (or real O3 when O3ML_ENDPOINT and keys are set), scikit-learn's digits pushed as a dataset, a
+# The o3ml demo (`npm run demo`): set-up, the storage service in front of a local folder store
+# in O3ML_HOME (or real O3 when O3ML_ENDPOINT and keys are set), scikit-learn's digits pushed as a dataset, a
 # CNN trained from it with checkpoints on O3, the trainer killed mid-epoch and inside a
 # checkpoint upload, resumed from O3 to the very weights of an uninterrupted run, everything
 # verified, and a summary printed (and written as JSON to $O3ML_DEMO_SUMMARY, default
@@ -31,7 +31,7 @@ fi
 
 summary=${O3ML_DEMO_SUMMARY:-${O3ML_HOME:-$HOME/.o3ml}/demo-summary.json}
 work=$(mktemp -d "${TMPDIR:-/tmp}/o3ml-demo.XXXXXX")
-# The stand-in keeps its data in memory, so by default the index lives and dies with it.
+# The default store and the index live in O3ML_HOME: by default a throwaway one in the work folder.
 export O3ML_HOME=${O3ML_HOME:-$work/home}
 
 source examples/service.sh
