@@ -3,8 +3,8 @@
 A ```bash / ```sh / ```python block (any language a reader would paste into a shell or an
 interpreter) must say how it is exercised, in its info string:
 
-- ```bash test  — run here, in page order, against what a new user has: `o3ml serve` with no
-  endpoint configured (the embedded local stand-in, bucket `o3ml`). Python blocks of a page share
+- ```bash test  — run here, in page order, against `o3ml serve --standin` with no endpoint
+  configured (the in-memory stand-in, bucket `o3ml`; why not the default store: see UserEnvironment). Python blocks of a page share
   one namespace, like one script; shell blocks run with bash -euo pipefail in a scratch folder
   that mirrors the repository's `examples/` and `.venv/`.
 - ```bash mirrored-by=<path>[,<path>…]  — the commands are run by those tests or scripts (which must exist),
@@ -55,7 +55,12 @@ def test_every_block_says_how_it_is_exercised_and_mirrors_exist() -> None:
 
 @dataclass
 class UserEnvironment:
-    """What a new user has after `npx o3ml serve`: the service in front of the embedded stand-in."""
+    """The service the pages' blocks talk to, in front of the in-memory stand-in (`o3ml serve --standin`).
+
+    Not the default local folder store: the blocks written for Akave O3 (boto3 included) need an S3
+    endpoint with the O3 profile, and the stand-in's is the one substituted for O3's. Blocks that run
+    `o3ml serve` themselves still get the default a new user has.
+    """
 
     address: str
     o3_endpoint: str  # the stand-in's O3-profile layer
@@ -73,7 +78,7 @@ def user(minio: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "docs-serve",
         # Port 0: a port picked beforehand can be handed to the embedded stand-in the service
         # starts first, and the service's own bind then fails.
-        [*service_command(), "--listen", "127.0.0.1:0", "--json"],
+        [*service_command(), "--standin", "--listen", "127.0.0.1:0", "--json"],
         {**base, "O3ML_HOME": str(home)},
         logs,
         stdout_pipe=True,
