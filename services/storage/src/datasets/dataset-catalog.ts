@@ -72,6 +72,16 @@ export class DatasetCatalog {
     return info;
   }
 
+  /** The key of the ref that names manifest `cid` as a version of `name`, if one does. */
+  async refKeyOf(name: string, cid: string): Promise<string | undefined> {
+    for await (const o of this.store.list(refPrefix(DATASET_REF_KIND, name))) {
+      let ref = this.refByKey.get(o.key);
+      if (!ref) this.refByKey.set(o.key, (ref = await this.refs.read(o.key)));
+      if (!ref.deleted && ref.manifestCid === cid) return o.key;
+    }
+    return undefined;
+  }
+
   remember(info: VersionInfo): void {
     this.infoByCid.set(info.cid, info);
   }
