@@ -13,8 +13,8 @@ import { cleanEnv, o3ml, startServe, type Served } from "./cli.test-support.js";
  */
 const FORMS = "host:port, http://host:port, https://host:port (TLS) or unix:/path/to/socket";
 const CLIENT_COMMANDS = [
-  "put", "get", "ls", "stat", "rm", "runs ls", "runs show", "lineage", "index rebuild",
-  "dataset push", "dataset ls", "dataset show", "dataset pull", "dataset verify",
+  "put", "get", "ls", "stat", "rm", "runs ls", "runs show", "runs rm", "lineage", "index rebuild",
+  "dataset push", "dataset ls", "dataset show", "dataset pull", "dataset verify", "dataset rm",
   "ckpt ls", "ckpt show", "ckpt verify", "ckpt export", "verify", "gc",
 ];
 

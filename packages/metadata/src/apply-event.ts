@@ -15,6 +15,8 @@ type Db = Kysely<IndexDatabase>;
  * checkpoint's state only moves up (committed < durable < deleted), and each
  * lineage edge is implied by one event alone. Replaying the log, two writers
  * racing, or an event arriving twice therefore converge on the same index.
+ * Deletions of runs and dataset versions remove rows instead; they are
+ * written only after their record's creation, so replays in id order agree.
  */
 export async function applyEvent(db: Db, store: string, event: MetadataEvent): Promise<boolean> {
   const at = new Date(event.at).toISOString();
@@ -28,8 +30,14 @@ export async function applyEvent(db: Db, store: string, event: MetadataEvent): P
   switch (event.type) {
     case "run.created":
       return applyRun(db, store, event, at);
+    case "run.deleted":
+      // Written only for a run the index had, so after its `run.created` in id order.
+      await db.deleteFrom("runs").where("store", "=", store).where("id", "=", event.data.runId).execute();
+      return true;
     case "dataset.version.created":
       return applyDatasetVersion(db, store, event, at);
+    case "dataset.version.deleted":
+      return applyDatasetVersionDeleted(db, store, event);
     case "checkpoint.committed":
       return applyCommitted(db, store, event, at);
     case "checkpoint.durable": {
@@ -100,6 +108,21 @@ async function applyDatasetVersion(db: Db, store: string, event: EventOf<"datase
     .onConflict((oc) => oc.columns(["store", "dataset", "version"]).doUpdateSet(excluded(row)).where("dataset_versions.event_id", ">", event.id))
     .execute();
   if (d.parentManifestCid) await addEdges(db, store, [edge("dataset-version", d.parentManifestCid, "dataset-version", d.manifestCid, "parent")]);
+  return true;
+}
+
+/**
+ * Removes the version (and its dataset once no version is left). A deletion
+ * is written only for a version the service found committed, so its id is
+ * greater than the creation's and every replay in id order applies it after;
+ * the manifest CID must match, so a name@version taken again later stays.
+ * Lineage edges stay: they record what was trained on it.
+ */
+async function applyDatasetVersionDeleted(db: Db, store: string, event: EventOf<"dataset.version.deleted">): Promise<true> {
+  const d = event.data;
+  await db.deleteFrom("dataset_versions").where("store", "=", store).where("dataset", "=", d.dataset).where("version", "=", d.version).where("manifest_cid", "=", d.manifestCid).execute();
+  const left = await db.selectFrom("dataset_versions").select("version").where("store", "=", store).where("dataset", "=", d.dataset).limit(1).executeTakeFirst();
+  if (!left) await db.deleteFrom("datasets").where("store", "=", store).where("name", "=", d.dataset).execute();
   return true;
 }
 

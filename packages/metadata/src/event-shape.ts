@@ -31,6 +31,7 @@ const SPECS: { [T in EventType]: Record<keyof EventDataByType[T], Field> } = {
     packages: "string-map",
     host: "text?",
   },
+  "run.deleted": { runId: "id" },
   "dataset.version.created": {
     dataset: "id",
     version: "id",
@@ -40,6 +41,7 @@ const SPECS: { [T in EventType]: Record<keyof EventDataByType[T], Field> } = {
     samples: "count",
     bytes: "count",
   },
+  "dataset.version.deleted": { dataset: "id", version: "id", manifestCid: "id" },
   "checkpoint.committed": {
     checkpointId: "id",
     runId: "id",

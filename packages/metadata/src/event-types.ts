@@ -31,6 +31,11 @@ export interface RunCreated {
   host: string | null;
 }
 
+/** A run removed (`o3ml runs rm`), after a `checkpoint.deleted` for each of its checkpoints. */
+export interface RunDeleted {
+  runId: string;
+}
+
 export interface DatasetVersionCreated {
   dataset: string;
   /** The sortable id of the version's ref; "latest" is the greatest in sort order. */
@@ -41,6 +46,16 @@ export interface DatasetVersionCreated {
   parentManifestCid: string | null;
   samples: number;
   bytes: number;
+}
+
+/**
+ * A dataset version removed (`o3ml dataset rm`): it leaves the listings and
+ * the index, and gc no longer keeps its manifest or the shards only it names.
+ */
+export interface DatasetVersionDeleted {
+  dataset: string;
+  version: string;
+  manifestCid: string;
 }
 
 export interface CheckpointCommitted {
@@ -85,7 +100,9 @@ export interface LineageLinked {
 
 export interface EventDataByType {
   "run.created": RunCreated;
+  "run.deleted": RunDeleted;
   "dataset.version.created": DatasetVersionCreated;
+  "dataset.version.deleted": DatasetVersionDeleted;
   "checkpoint.committed": CheckpointCommitted;
   "checkpoint.durable": CheckpointDurable;
   "checkpoint.deleted": CheckpointDeleted;
@@ -97,7 +114,9 @@ export type EventType = keyof EventDataByType;
 
 export const EVENT_TYPES: readonly EventType[] = [
   "run.created",
+  "run.deleted",
   "dataset.version.created",
+  "dataset.version.deleted",
   "checkpoint.committed",
   "checkpoint.durable",
   "checkpoint.deleted",

@@ -39,6 +39,7 @@ from ._errors import (
     UnavailableError,
     UnimplementedError,
 )
+from ._dataset_methods import DatasetVersionInfo
 from ._metadata import RunInfo
 from ._object_info import ObjectInfo
 
@@ -50,6 +51,7 @@ __all__ = [
     "O3StorageWriter",
     "O3StorageReader",
     "RunInfo",
+    "DatasetVersionInfo",
     "ObjectInfo",
     "CheckpointInfo",
     "VerifyResult",

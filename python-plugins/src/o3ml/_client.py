@@ -22,6 +22,7 @@ from . import _located_objects as _located
 from ._errors import error_for_code, from_rpc_error
 from ._checkpoints import CheckpointMethods
 from ._connection import MAX_DATA_MESSAGE_BYTES, Connection
+from ._dataset_methods import DatasetMethods
 from ._metadata import MetadataMethods
 from ._object_info import ObjectInfo
 from ._put_source import PutData, open_source
@@ -40,7 +41,7 @@ _ATTACH_TIMEOUT = 30.0
 _T = TypeVar("_T")
 
 
-class O3Client(MetadataMethods, CheckpointMethods):
+class O3Client(MetadataMethods, CheckpointMethods, DatasetMethods):
     """Client of the o3ml storage service.
 
     ``address`` defaults to ``$O3ML_SERVICE`` or ``127.0.0.1:7433``; ``token`` to ``$O3ML_TOKEN``

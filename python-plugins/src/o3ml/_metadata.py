@@ -129,6 +129,16 @@ class MetadataMethods:
         """A run by id, or else the newest run with that name; ``NotFoundError`` when neither exists."""
         return RunInfo.from_proto(self._metadata_call(lambda stub: stub.GetRun, pb.GetRunRequest(run=id_or_name)))
 
+    def delete_run(self, id_or_name: str, *, force: bool = False) -> list[str]:
+        """Deletes a run (by id, or the newest run with that name) and every checkpoint of it; returns
+        the ids of the checkpoints deleted. ``o3ml gc`` then reclaims the blobs nothing kept names.
+        Raises ``FailedPreconditionError`` naming the kept checkpoints of other runs resumed from
+        this run's, unless ``force``; ``NotFoundError`` when there is no such run.
+        """
+        request = pb.DeleteRunRequest(run=id_or_name, force=force)
+        response: pb.DeleteRunResponse = self._metadata_call(lambda stub: stub.DeleteRun, request)
+        return list(response.checkpoint_ids)
+
     @overload
     def lineage(self, id: str, format: Literal["json"] = "json", *, depth: int | None = None) -> dict[str, Any]: ...
 

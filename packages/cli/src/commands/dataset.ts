@@ -38,7 +38,7 @@ const onVersion = <T>(c: DatasetClient, spec: string, call: () => Promise<T>) =>
 const bars = (json: boolean): PushProgress => ({ start: (label, total) => progressFor(label, total, json) });
 
 export function registerDatasetCommands(program: Command): void {
-  const dataset = program.command("dataset").description("push, list, inspect, pull and verify versioned datasets stored as WebDataset tar shards");
+  const dataset = program.command("dataset").description("push, list, inspect, pull, verify and delete versioned datasets stored as WebDataset tar shards");
 
   dataset
     .command("push <path>")
@@ -121,6 +121,19 @@ export function registerDatasetCommands(program: Command): void {
     .action(withClient(async (c, spec: string, dir: string, o: JsonOpt) => {
       const summary = await onVersion(c, spec, () => pullDataset(c, spec, dir, bars(o.json)));
       emit(o, summary, () => `${summary.name}@${summary.version} → ${summary.dir}  ${summary.shards} shards, ${formatBytes(summary.bytes)} in ${summary.seconds}s`);
+    }));
+
+  dataset
+    .command("rm <spec>")
+    .description("delete one version (name@version): it is no longer listed or readable; 'o3ml gc' then reclaims the shards no other version names")
+    .option("--force", "delete even while checkpoints that are kept were trained on the version", false)
+    .option("--json", "machine-readable summary", false)
+    .action(withClient(async (c, spec: string, o: JsonOpt & { force: boolean }) => {
+      const at = spec.indexOf("@");
+      // Deleting is not undone: the version is named, never taken to be the latest.
+      if (at === -1) throw new O3mlError("INVALID_ARGUMENT", `name the version to delete: ${spec}@<version> (see 'o3ml dataset show ${spec}')`);
+      const info = await onVersion(c, spec, () => c.delete(spec.slice(0, at), spec.slice(at + 1), o.force));
+      emit(o, { ...versionJson(info), deleted: true }, () => `deleted ${info.name}@${info.version}  ${info.cid}; 'o3ml gc' reclaims the shards no other version names`);
     }));
 
   dataset

@@ -9,7 +9,7 @@ interface JsonOpt {
   json: boolean;
 }
 
-/** `o3ml runs ls` and `o3ml runs show`: the training runs the metadata index knows, through the service. */
+/** `o3ml runs ls`, `o3ml runs show` and `o3ml runs rm`: the training runs the metadata index knows, through the service. */
 export function registerRunCommands(program: Command): void {
   const runs = program.command("runs").description("training runs: their hyperparameters, code commit and environment");
 
@@ -30,6 +30,16 @@ export function registerRunCommands(program: Command): void {
       const record = await suggestingNames(run, async () => runNames(await c.listRuns()), () => c.getRun(run));
       const checkpoints = await c.listCheckpoints(record.id);
       emit(o, { ...record, checkpoints }, () => describe(record, checkpoints));
+    }));
+
+  runs
+    .command("rm <run>")
+    .description("delete a run (by id, or the newest run with that name) and its checkpoints; 'o3ml gc' then reclaims what nothing kept names")
+    .option("--force", "delete even while kept checkpoints of other runs were resumed from this run's", false)
+    .option("--json", "machine-readable summary", false)
+    .action(withMetadataClient((_run: string, o: JsonOpt) => o.json, async (c, run: string, o: JsonOpt & { force: boolean }) => {
+      const done = await suggestingNames(run, async () => runNames(await c.listRuns()), () => c.deleteRun(run, o.force));
+      emit(o, { ...done.run, deleted: true, checkpointIds: done.checkpointIds }, () => `deleted run ${done.run.name} (${done.run.id}) and ${done.checkpointIds.length} checkpoint(s)`);
     }));
 }
 

@@ -343,6 +343,7 @@ export namespace o3ml {
             commit: o3ml.v1.DatasetService.Commit;
             resolve: o3ml.v1.DatasetService.Resolve;
             list: o3ml.v1.DatasetService.List;
+            delete: o3ml.v1.DatasetService.Delete;
         }
 
         namespace DatasetService {
@@ -376,6 +377,17 @@ export namespace o3ml {
               readonly path: "/o3ml.v1.DatasetService/List";
               readonly requestType: "ListDatasetsRequest";
               readonly responseType: "ListDatasetsResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type DeleteCallback = (error: (Error|null), response?: o3ml.v1.DatasetVersionInfo) => void;
+            type Delete = {
+              (request: o3ml.v1.IDeleteDatasetRequest, callback: o3ml.v1.DatasetService.DeleteCallback): void;
+              (request: o3ml.v1.IDeleteDatasetRequest): Promise<o3ml.v1.DatasetVersionInfo>;
+              readonly name: "Delete";
+              readonly path: "/o3ml.v1.DatasetService/Delete";
+              readonly requestType: "DeleteDatasetRequest";
+              readonly responseType: "DatasetVersionInfo";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
@@ -838,6 +850,35 @@ export namespace o3ml {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.ListDatasetsResponse.$Properties;
+        }
+
+        interface IDeleteDatasetRequest extends o3ml.v1.DeleteDatasetRequest.$Properties {
+        }
+
+        class DeleteDatasetRequest {
+            constructor(properties?: o3ml.v1.DeleteDatasetRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            version: string;
+            force: boolean;
+            static create(properties: o3ml.v1.DeleteDatasetRequest.$Shape): o3ml.v1.DeleteDatasetRequest & o3ml.v1.DeleteDatasetRequest.$Shape;
+            static create(properties?: o3ml.v1.DeleteDatasetRequest.$Properties): o3ml.v1.DeleteDatasetRequest;
+            static encode(message: o3ml.v1.DeleteDatasetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DeleteDatasetRequest & o3ml.v1.DeleteDatasetRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DeleteDatasetRequest;
+            static toObject(message: o3ml.v1.DeleteDatasetRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteDatasetRequest {
+            interface $Properties {
+                name?: (string|null);
+                version?: (string|null);
+                force?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DeleteDatasetRequest.$Properties;
         }
 
         interface IChunkRef extends o3ml.v1.ChunkRef.$Properties {
@@ -2398,6 +2439,7 @@ export namespace o3ml {
             lineage: o3ml.v1.MetadataService.Lineage;
             recordArtifact: o3ml.v1.MetadataService.RecordArtifact;
             rebuildIndex: o3ml.v1.MetadataService.RebuildIndex;
+            deleteRun: o3ml.v1.MetadataService.DeleteRun;
         }
 
         namespace MetadataService {
@@ -2486,6 +2528,17 @@ export namespace o3ml {
               readonly path: "/o3ml.v1.MetadataService/RebuildIndex";
               readonly requestType: "RebuildIndexRequest";
               readonly responseType: "RebuildIndexResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type DeleteRunCallback = (error: (Error|null), response?: o3ml.v1.DeleteRunResponse) => void;
+            type DeleteRun = {
+              (request: o3ml.v1.IDeleteRunRequest, callback: o3ml.v1.MetadataService.DeleteRunCallback): void;
+              (request: o3ml.v1.IDeleteRunRequest): Promise<o3ml.v1.DeleteRunResponse>;
+              readonly name: "DeleteRun";
+              readonly path: "/o3ml.v1.MetadataService/DeleteRun";
+              readonly requestType: "DeleteRunRequest";
+              readonly responseType: "DeleteRunResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
@@ -3007,6 +3060,60 @@ export namespace o3ml {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.RebuildIndexResponse.$Properties;
+        }
+
+        interface IDeleteRunRequest extends o3ml.v1.DeleteRunRequest.$Properties {
+        }
+
+        class DeleteRunRequest {
+            constructor(properties?: o3ml.v1.DeleteRunRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            force: boolean;
+            static create(properties: o3ml.v1.DeleteRunRequest.$Shape): o3ml.v1.DeleteRunRequest & o3ml.v1.DeleteRunRequest.$Shape;
+            static create(properties?: o3ml.v1.DeleteRunRequest.$Properties): o3ml.v1.DeleteRunRequest;
+            static encode(message: o3ml.v1.DeleteRunRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DeleteRunRequest & o3ml.v1.DeleteRunRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DeleteRunRequest;
+            static toObject(message: o3ml.v1.DeleteRunRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteRunRequest {
+            interface $Properties {
+                run?: (string|null);
+                force?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DeleteRunRequest.$Properties;
+        }
+
+        interface IDeleteRunResponse extends o3ml.v1.DeleteRunResponse.$Properties {
+        }
+
+        class DeleteRunResponse {
+            constructor(properties?: o3ml.v1.DeleteRunResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            run?: (o3ml.v1.RunInfo.$Properties|null);
+            checkpointIds: string[];
+            static create(properties: o3ml.v1.DeleteRunResponse.$Shape): o3ml.v1.DeleteRunResponse & o3ml.v1.DeleteRunResponse.$Shape;
+            static create(properties?: o3ml.v1.DeleteRunResponse.$Properties): o3ml.v1.DeleteRunResponse;
+            static encode(message: o3ml.v1.DeleteRunResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DeleteRunResponse & o3ml.v1.DeleteRunResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DeleteRunResponse;
+            static toObject(message: o3ml.v1.DeleteRunResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DeleteRunResponse {
+            interface $Properties {
+                run?: (o3ml.v1.RunInfo.$Properties|null);
+                checkpointIds?: (string[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DeleteRunResponse.$Properties;
         }
     }
 }

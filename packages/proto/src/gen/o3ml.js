@@ -2974,6 +2974,47 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.DatasetService#delete_}.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef DeleteCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.DatasetVersionInfo} [response] DatasetVersionInfo
+             */
+
+            /**
+             * Calls Delete.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef Delete
+             * @type {{
+             *   (request: o3ml.v1.IDeleteDatasetRequest, callback: o3ml.v1.DatasetService.DeleteCallback): void;
+             *   (request: o3ml.v1.IDeleteDatasetRequest): Promise<o3ml.v1.DatasetVersionInfo>;
+             *   readonly name: "Delete";
+             *   readonly path: "/o3ml.v1.DatasetService/Delete";
+             *   readonly requestType: "DeleteDatasetRequest";
+             *   readonly responseType: "DatasetVersionInfo";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Delete.
+             * @name o3ml.v1.DatasetService#delete
+             * @type {o3ml.v1.DatasetService.Delete}
+             */
+            $Object.defineProperties(DatasetService.prototype["delete"] = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, DatasetService.prototype["delete"], $root.o3ml.v1.DeleteDatasetRequest, $root.o3ml.v1.DatasetVersionInfo, request, callback);
+            }, {
+                name: { value: "Delete" },
+                path: { value: "/o3ml.v1.DatasetService/Delete" },
+                requestType: { value: "DeleteDatasetRequest" },
+                responseType: { value: "DatasetVersionInfo" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return DatasetService;
         })();
 
@@ -7274,6 +7315,284 @@ export const o3ml = $root.o3ml = (() => {
             };
 
             return ListDatasetsResponse;
+        })();
+
+        v1.DeleteDatasetRequest = (function() {
+
+            /**
+             * Properties of a DeleteDatasetRequest.
+             * @typedef {Object} o3ml.v1.DeleteDatasetRequest.$Properties
+             * @property {string|null} [name] DeleteDatasetRequest name
+             * @property {string|null} [version] DeleteDatasetRequest version
+             * @property {boolean|null} [force] DeleteDatasetRequest force
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeleteDatasetRequest.
+             * @memberof o3ml.v1
+             * @interface IDeleteDatasetRequest
+             * @augments o3ml.v1.DeleteDatasetRequest.$Properties
+             * @deprecated Use o3ml.v1.DeleteDatasetRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeleteDatasetRequest.
+             * @typedef {o3ml.v1.DeleteDatasetRequest.$Properties} o3ml.v1.DeleteDatasetRequest.$Shape
+             */
+
+            /**
+             * Constructs a new DeleteDatasetRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DeleteDatasetRequest.
+             * @constructor
+             * @param {o3ml.v1.DeleteDatasetRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeleteDatasetRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeleteDatasetRequest name.
+             * @member {string} name
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @instance
+             */
+            DeleteDatasetRequest.prototype.name = "";
+
+            /**
+             * DeleteDatasetRequest version.
+             * @member {string} version
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @instance
+             */
+            DeleteDatasetRequest.prototype.version = "";
+
+            /**
+             * DeleteDatasetRequest force.
+             * @member {boolean} force
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @instance
+             */
+            DeleteDatasetRequest.prototype.force = false;
+
+            /**
+             * Creates a new DeleteDatasetRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @static
+             * @param {o3ml.v1.DeleteDatasetRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DeleteDatasetRequest} DeleteDatasetRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.DeleteDatasetRequest.$Shape): o3ml.v1.DeleteDatasetRequest & o3ml.v1.DeleteDatasetRequest.$Shape;
+             *   (properties?: o3ml.v1.DeleteDatasetRequest.$Properties): o3ml.v1.DeleteDatasetRequest;
+             * }}
+             */
+            DeleteDatasetRequest.create = function(properties) {
+                return new DeleteDatasetRequest(properties);
+            };
+
+            /**
+             * Encodes the specified DeleteDatasetRequest message. Does not implicitly {@link o3ml.v1.DeleteDatasetRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @static
+             * @param {o3ml.v1.DeleteDatasetRequest.$Properties} message DeleteDatasetRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeleteDatasetRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.version);
+                if (message.force != null && $Object.hasOwnProperty.call(message, "force") && message.force !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.force);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeleteDatasetRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DeleteDatasetRequest & o3ml.v1.DeleteDatasetRequest.$Shape} DeleteDatasetRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeleteDatasetRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DeleteDatasetRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.force = value;
+                            else
+                                delete message.force;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DeleteDatasetRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DeleteDatasetRequest} DeleteDatasetRequest
+             */
+            DeleteDatasetRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DeleteDatasetRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DeleteDatasetRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DeleteDatasetRequest();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.version != null)
+                    if (typeof object.version !== "string" || object.version.length)
+                        message.version = $String(object.version);
+                if (object.force != null)
+                    if (object.force)
+                        message.force = $Boolean(object.force);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DeleteDatasetRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @static
+             * @param {o3ml.v1.DeleteDatasetRequest} message DeleteDatasetRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DeleteDatasetRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.name = "";
+                    object.version = "";
+                    object.force = false;
+                }
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.force != null && $Object.hasOwnProperty.call(message, "force"))
+                    object.force = message.force;
+                return object;
+            };
+
+            /**
+             * Converts this DeleteDatasetRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DeleteDatasetRequest.prototype.toJSON = function() {
+                return DeleteDatasetRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DeleteDatasetRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DeleteDatasetRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DeleteDatasetRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DeleteDatasetRequest";
+            };
+
+            return DeleteDatasetRequest;
         })();
 
         v1.ChunkRef = (function() {
@@ -22012,6 +22331,47 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.MetadataService#deleteRun}.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef DeleteRunCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.DeleteRunResponse} [response] DeleteRunResponse
+             */
+
+            /**
+             * Calls DeleteRun.
+             * @memberof o3ml.v1.MetadataService
+             * @typedef DeleteRun
+             * @type {{
+             *   (request: o3ml.v1.IDeleteRunRequest, callback: o3ml.v1.MetadataService.DeleteRunCallback): void;
+             *   (request: o3ml.v1.IDeleteRunRequest): Promise<o3ml.v1.DeleteRunResponse>;
+             *   readonly name: "DeleteRun";
+             *   readonly path: "/o3ml.v1.MetadataService/DeleteRun";
+             *   readonly requestType: "DeleteRunRequest";
+             *   readonly responseType: "DeleteRunResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls DeleteRun.
+             * @name o3ml.v1.MetadataService#deleteRun
+             * @type {o3ml.v1.MetadataService.DeleteRun}
+             */
+            $Object.defineProperties(MetadataService.prototype.deleteRun = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, MetadataService.prototype.deleteRun, $root.o3ml.v1.DeleteRunRequest, $root.o3ml.v1.DeleteRunResponse, request, callback);
+            }, {
+                name: { value: "DeleteRun" },
+                path: { value: "/o3ml.v1.MetadataService/DeleteRun" },
+                requestType: { value: "DeleteRunRequest" },
+                responseType: { value: "DeleteRunResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return MetadataService;
         })();
 
@@ -27694,6 +28054,517 @@ export const o3ml = $root.o3ml = (() => {
             };
 
             return RebuildIndexResponse;
+        })();
+
+        v1.DeleteRunRequest = (function() {
+
+            /**
+             * Properties of a DeleteRunRequest.
+             * @typedef {Object} o3ml.v1.DeleteRunRequest.$Properties
+             * @property {string|null} [run] DeleteRunRequest run
+             * @property {boolean|null} [force] DeleteRunRequest force
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeleteRunRequest.
+             * @memberof o3ml.v1
+             * @interface IDeleteRunRequest
+             * @augments o3ml.v1.DeleteRunRequest.$Properties
+             * @deprecated Use o3ml.v1.DeleteRunRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeleteRunRequest.
+             * @typedef {o3ml.v1.DeleteRunRequest.$Properties} o3ml.v1.DeleteRunRequest.$Shape
+             */
+
+            /**
+             * Constructs a new DeleteRunRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DeleteRunRequest.
+             * @constructor
+             * @param {o3ml.v1.DeleteRunRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeleteRunRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeleteRunRequest run.
+             * @member {string} run
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @instance
+             */
+            DeleteRunRequest.prototype.run = "";
+
+            /**
+             * DeleteRunRequest force.
+             * @member {boolean} force
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @instance
+             */
+            DeleteRunRequest.prototype.force = false;
+
+            /**
+             * Creates a new DeleteRunRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @static
+             * @param {o3ml.v1.DeleteRunRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DeleteRunRequest} DeleteRunRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.DeleteRunRequest.$Shape): o3ml.v1.DeleteRunRequest & o3ml.v1.DeleteRunRequest.$Shape;
+             *   (properties?: o3ml.v1.DeleteRunRequest.$Properties): o3ml.v1.DeleteRunRequest;
+             * }}
+             */
+            DeleteRunRequest.create = function(properties) {
+                return new DeleteRunRequest(properties);
+            };
+
+            /**
+             * Encodes the specified DeleteRunRequest message. Does not implicitly {@link o3ml.v1.DeleteRunRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @static
+             * @param {o3ml.v1.DeleteRunRequest.$Properties} message DeleteRunRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeleteRunRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.force != null && $Object.hasOwnProperty.call(message, "force") && message.force !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.force);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeleteRunRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DeleteRunRequest & o3ml.v1.DeleteRunRequest.$Shape} DeleteRunRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeleteRunRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DeleteRunRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.force = value;
+                            else
+                                delete message.force;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DeleteRunRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DeleteRunRequest} DeleteRunRequest
+             */
+            DeleteRunRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DeleteRunRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DeleteRunRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DeleteRunRequest();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.force != null)
+                    if (object.force)
+                        message.force = $Boolean(object.force);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DeleteRunRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @static
+             * @param {o3ml.v1.DeleteRunRequest} message DeleteRunRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DeleteRunRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.run = "";
+                    object.force = false;
+                }
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.force != null && $Object.hasOwnProperty.call(message, "force"))
+                    object.force = message.force;
+                return object;
+            };
+
+            /**
+             * Converts this DeleteRunRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DeleteRunRequest.prototype.toJSON = function() {
+                return DeleteRunRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DeleteRunRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DeleteRunRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DeleteRunRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DeleteRunRequest";
+            };
+
+            return DeleteRunRequest;
+        })();
+
+        v1.DeleteRunResponse = (function() {
+
+            /**
+             * Properties of a DeleteRunResponse.
+             * @typedef {Object} o3ml.v1.DeleteRunResponse.$Properties
+             * @property {o3ml.v1.RunInfo.$Properties|null} [run] DeleteRunResponse run
+             * @property {Array.<string>|null} [checkpointIds] DeleteRunResponse checkpointIds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DeleteRunResponse.
+             * @memberof o3ml.v1
+             * @interface IDeleteRunResponse
+             * @augments o3ml.v1.DeleteRunResponse.$Properties
+             * @deprecated Use o3ml.v1.DeleteRunResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a DeleteRunResponse.
+             * @typedef {o3ml.v1.DeleteRunResponse.$Properties} o3ml.v1.DeleteRunResponse.$Shape
+             */
+
+            /**
+             * Constructs a new DeleteRunResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DeleteRunResponse.
+             * @constructor
+             * @param {o3ml.v1.DeleteRunResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DeleteRunResponse = function (properties) {
+                this.checkpointIds = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DeleteRunResponse run.
+             * @member {o3ml.v1.RunInfo.$Properties|null|undefined} run
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @instance
+             */
+            DeleteRunResponse.prototype.run = null;
+
+            /**
+             * DeleteRunResponse checkpointIds.
+             * @member {Array.<string>} checkpointIds
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @instance
+             */
+            DeleteRunResponse.prototype.checkpointIds = $util.emptyArray;
+
+            /**
+             * Creates a new DeleteRunResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @static
+             * @param {o3ml.v1.DeleteRunResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DeleteRunResponse} DeleteRunResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.DeleteRunResponse.$Shape): o3ml.v1.DeleteRunResponse & o3ml.v1.DeleteRunResponse.$Shape;
+             *   (properties?: o3ml.v1.DeleteRunResponse.$Properties): o3ml.v1.DeleteRunResponse;
+             * }}
+             */
+            DeleteRunResponse.create = function(properties) {
+                return new DeleteRunResponse(properties);
+            };
+
+            /**
+             * Encodes the specified DeleteRunResponse message. Does not implicitly {@link o3ml.v1.DeleteRunResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @static
+             * @param {o3ml.v1.DeleteRunResponse.$Properties} message DeleteRunResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DeleteRunResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    $root.o3ml.v1.RunInfo.encode(message.run, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.checkpointIds != null && message.checkpointIds.length)
+                    for (let i = 0; i < message.checkpointIds.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.checkpointIds[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DeleteRunResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DeleteRunResponse & o3ml.v1.DeleteRunResponse.$Shape} DeleteRunResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DeleteRunResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DeleteRunResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.run = $root.o3ml.v1.RunInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.run);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.checkpointIds && message.checkpointIds.length))
+                                message.checkpointIds = [];
+                            message.checkpointIds.push(reader.stringVerify());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DeleteRunResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DeleteRunResponse} DeleteRunResponse
+             */
+            DeleteRunResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DeleteRunResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DeleteRunResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DeleteRunResponse();
+                if (object.run != null) {
+                    if (!$util.isObject(object.run))
+                        throw $TypeError(".o3ml.v1.DeleteRunResponse.run: object expected");
+                    message.run = $root.o3ml.v1.RunInfo.fromObject(object.run, _depth + 1);
+                }
+                if (object.checkpointIds) {
+                    if (!$Array.isArray(object.checkpointIds))
+                        throw $TypeError(".o3ml.v1.DeleteRunResponse.checkpointIds: array expected");
+                    message.checkpointIds = $Array(object.checkpointIds.length);
+                    for (let i = 0; i < object.checkpointIds.length; ++i)
+                        message.checkpointIds[i] = $String(object.checkpointIds[i]);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DeleteRunResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @static
+             * @param {o3ml.v1.DeleteRunResponse} message DeleteRunResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DeleteRunResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.checkpointIds = [];
+                if (options.defaults)
+                    object.run = null;
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = $root.o3ml.v1.RunInfo.toObject(message.run, options, _depth + 1);
+                if (message.checkpointIds && message.checkpointIds.length) {
+                    object.checkpointIds = $Array(message.checkpointIds.length);
+                    for (let j = 0; j < message.checkpointIds.length; ++j)
+                        object.checkpointIds[j] = message.checkpointIds[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this DeleteRunResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DeleteRunResponse.prototype.toJSON = function() {
+                return DeleteRunResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DeleteRunResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DeleteRunResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DeleteRunResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DeleteRunResponse";
+            };
+
+            return DeleteRunResponse;
         })();
 
         return v1;

@@ -302,6 +302,11 @@ class DatasetServiceStub:
                 request_serializer=o3ml_dot_v1_dot_blob__service__pb2.ListDatasetsRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_blob__service__pb2.ListDatasetsResponse.FromString,
                 _registered_method=True)
+        self.Delete = channel.unary_unary(
+                '/o3ml.v1.DatasetService/Delete',
+                request_serializer=o3ml_dot_v1_dot_blob__service__pb2.DeleteDatasetRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_blob__service__pb2.DatasetVersionInfo.FromString,
+                _registered_method=True)
 
 
 class DatasetServiceServicer:
@@ -327,6 +332,16 @@ class DatasetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Delete(self, request, context):
+        """Deletes one version: its deletion event, then its ref; returns what was
+        deleted. FAILED_PRECONDITION while a checkpoint not deleted was trained
+        on it, unless force. Its blobs go at the next gc unless another version
+        names them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DatasetServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -344,6 +359,11 @@ def add_DatasetServiceServicer_to_server(servicer, server):
                     servicer.List,
                     request_deserializer=o3ml_dot_v1_dot_blob__service__pb2.ListDatasetsRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_blob__service__pb2.ListDatasetsResponse.SerializeToString,
+            ),
+            'Delete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Delete,
+                    request_deserializer=o3ml_dot_v1_dot_blob__service__pb2.DeleteDatasetRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_blob__service__pb2.DatasetVersionInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -427,6 +447,33 @@ class DatasetService:
             '/o3ml.v1.DatasetService/List',
             o3ml_dot_v1_dot_blob__service__pb2.ListDatasetsRequest.SerializeToString,
             o3ml_dot_v1_dot_blob__service__pb2.ListDatasetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Delete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.DatasetService/Delete',
+            o3ml_dot_v1_dot_blob__service__pb2.DeleteDatasetRequest.SerializeToString,
+            o3ml_dot_v1_dot_blob__service__pb2.DatasetVersionInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -240,3 +240,19 @@ class RebuildIndexResponse(_message.Message):
     duration_ms: int
     location: str
     def __init__(self, objects: _Optional[int] = ..., applied: _Optional[int] = ..., skipped: _Optional[int] = ..., caught_up: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., warnings_omitted: _Optional[int] = ..., counts: _Optional[_Union[IndexRecordCounts, _Mapping]] = ..., duration_ms: _Optional[int] = ..., location: _Optional[str] = ...) -> None: ...
+
+class DeleteRunRequest(_message.Message):
+    __slots__ = ("run", "force")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    force: bool
+    def __init__(self, run: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class DeleteRunResponse(_message.Message):
+    __slots__ = ("run", "checkpoint_ids")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_IDS_FIELD_NUMBER: _ClassVar[int]
+    run: RunInfo
+    checkpoint_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run: _Optional[_Union[RunInfo, _Mapping]] = ..., checkpoint_ids: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -74,6 +74,11 @@ class MetadataServiceStub:
                 request_serializer=o3ml_dot_v1_dot_metadata__service__pb2.RebuildIndexRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_metadata__service__pb2.RebuildIndexResponse.FromString,
                 _registered_method=True)
+        self.DeleteRun = channel.unary_unary(
+                '/o3ml.v1.MetadataService/DeleteRun',
+                request_serializer=o3ml_dot_v1_dot_metadata__service__pb2.DeleteRunRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_metadata__service__pb2.DeleteRunResponse.FromString,
+                _registered_method=True)
 
 
 class MetadataServiceServicer:
@@ -141,6 +146,16 @@ class MetadataServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteRun(self, request, context):
+        """Deletes a run (by id or name) and every checkpoint of it not deleted
+        yet (events `checkpoint.deleted`, then `run.deleted`); their blobs go at
+        the next gc unless something kept names them. FAILED_PRECONDITION while a
+        kept checkpoint of another run was resumed from one of them, unless force.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MetadataServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -183,6 +198,11 @@ def add_MetadataServiceServicer_to_server(servicer, server):
                     servicer.RebuildIndex,
                     request_deserializer=o3ml_dot_v1_dot_metadata__service__pb2.RebuildIndexRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_metadata__service__pb2.RebuildIndexResponse.SerializeToString,
+            ),
+            'DeleteRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRun,
+                    request_deserializer=o3ml_dot_v1_dot_metadata__service__pb2.DeleteRunRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_metadata__service__pb2.DeleteRunResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -401,6 +421,33 @@ class MetadataService:
             '/o3ml.v1.MetadataService/RebuildIndex',
             o3ml_dot_v1_dot_metadata__service__pb2.RebuildIndexRequest.SerializeToString,
             o3ml_dot_v1_dot_metadata__service__pb2.RebuildIndexResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.MetadataService/DeleteRun',
+            o3ml_dot_v1_dot_metadata__service__pb2.DeleteRunRequest.SerializeToString,
+            o3ml_dot_v1_dot_metadata__service__pb2.DeleteRunResponse.FromString,
             options,
             channel_credentials,
             insecure,

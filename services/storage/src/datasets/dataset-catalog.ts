@@ -1,5 +1,5 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { O3mlError } from "@o3ml/errors";
+import { isO3mlError, O3mlError } from "@o3ml/errors";
 import { manifestKey, parseRefKey, refPrefix, refsRoot } from "../layout.js";
 import { RefStore, type RefRecord } from "../ref-store.js";
 import { decodeDatasetManifest } from "./dataset-manifest.js";
@@ -72,6 +72,29 @@ export class DatasetCatalog {
     return info;
   }
 
+  /** The key of the ref that names manifest `cid` as a version of `name`, if one does. */
+  async refKeyOf(name: string, cid: string): Promise<string | undefined> {
+    for await (const o of this.store.list(refPrefix(DATASET_REF_KIND, name))) {
+      const ref = await this.ref(o.key);
+      if (ref && !ref.deleted && ref.manifestCid === cid) return o.key;
+    }
+    return undefined;
+  }
+
+  /** The ref at `key`; undefined when it was listed, then removed by `o3ml dataset rm` (dataset-deletion.ts) before it was read. */
+  private async ref(key: string): Promise<RefRecord | undefined> {
+    const known = this.refByKey.get(key);
+    if (known) return known;
+    try {
+      const ref = await this.refs.read(key);
+      this.refByKey.set(key, ref);
+      return ref;
+    } catch (err) {
+      if (isO3mlError(err, "NOT_FOUND")) return undefined;
+      throw err;
+    }
+  }
+
   remember(info: VersionInfo): void {
     this.infoByCid.set(info.cid, info);
   }
@@ -90,9 +113,8 @@ export class DatasetCatalog {
 
   private async infos(refKeys: string[]): Promise<VersionInfo[]> {
     const out = await mapLimit(refKeys, 16, async (key) => {
-      let ref = this.refByKey.get(key);
-      if (!ref) this.refByKey.set(key, (ref = await this.refs.read(key)));
-      return ref.deleted ? undefined : this.info(ref.manifestCid);
+      const ref = await this.ref(key);
+      return !ref || ref.deleted ? undefined : this.info(ref.manifestCid);
     });
     return out.filter((i): i is VersionInfo => i !== undefined);
   }

@@ -139,6 +139,9 @@ export class DatasetClient {
   async list(name = ""): Promise<WireVersionInfo[]> {
     return ((await this.unary<{ versions?: unknown[] }>(this.datasets, "list", { name }, 300_000)).versions ?? []).map(plainInfo);
   }
+  async delete(name: string, version: string, force = false): Promise<WireVersionInfo> {
+    return plainInfo(await this.unary(this.datasets, "delete", { name, version, force }, 300_000));
+  }
 
   close(): void {
     this.blobs.close();

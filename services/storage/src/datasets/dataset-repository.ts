@@ -6,6 +6,7 @@ import { blobKey, manifestKey } from "../layout.js";
 import type { BlobLease, KnownBlobs } from "../known-blobs.js";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 import { DatasetCatalog, type VersionInfo } from "./dataset-catalog.js";
+import { deleteDatasetVersion } from "./dataset-deletion.js";
 import { mapLimit } from "../map-limit.js";
 import { checkShards, datasetManifestCid, decodeDatasetManifest, encodeDatasetManifest, DATASET_MANIFEST_FORMAT } from "./dataset-manifest.js";
 import { LATEST, parseDatasetSpec, validateDatasetName, validateVersion } from "./dataset-names.js";
@@ -20,7 +21,7 @@ type Manifest = o3ml.v1.DatasetManifest.$Properties;
 export class DatasetRepository {
   readonly catalog: DatasetCatalog;
   private readonly ulid = monotonicFactory();
-  /** Commits of one name run one at a time here, so a version name cannot be taken twice by this service. */
+  /** Commits and deletions of one name run one at a time here, so a version name cannot be taken twice by this service. */
   private readonly commitQueue = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -38,14 +39,33 @@ export class DatasetRepository {
       throw new O3mlError("FAILED_PRECONDITION", `dataset ${name}: the manifest has format_version ${input.formatVersion}, this service writes ${DATASET_MANIFEST_FORMAT}; upgrade the service`);
     }
     const totals = checkShards(input);
+    return this.queued(name, () => this.commitLocked(name, version, input, totals));
+  }
+
+  private async queued<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.commitQueue.get(name) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(() => this.commitLocked(name, version, input, totals));
+    const run = prev.catch(() => undefined).then(fn);
     this.commitQueue.set(name, run);
     try {
       return await run;
     } finally {
       if (this.commitQueue.get(name) === run) this.commitQueue.delete(name);
     }
+  }
+
+  /**
+   * Deletes name@version (dataset-deletion.ts); refused while a kept
+   * checkpoint was trained on it, unless `force`. Runs in the name's commit
+   * queue, so a commit deriving from the version cannot interleave with it.
+   */
+  async delete(name: string, version: string, force: boolean): Promise<VersionInfo> {
+    validateDatasetName(name);
+    if (!version) throw new O3mlError("INVALID_ARGUMENT", `name the version of dataset ${name} to delete: ${name}@<version> (see 'o3ml dataset show ${name}')`, { name });
+    return this.queued(name, async () => {
+      const info = await this.find(name, version);
+      await deleteDatasetVersion(this.store, this.catalog, this.metadata, info, force);
+      return info;
+    });
   }
 
   /** "name", "name@latest", "name@version" (or "name@<manifest cid>"): the version's info and manifest. */

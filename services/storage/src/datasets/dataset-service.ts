@@ -14,5 +14,6 @@ export function datasetService(repo: DatasetRepository, ctx: RpcContext): Untype
     ),
     resolve: unary(ctx, "DatasetResolve", async (req: InstanceType<V1["ResolveDatasetRequest"]>) => repo.resolve(req.spec ?? "")),
     list: unary(ctx, "DatasetList", async (req: InstanceType<V1["ListDatasetsRequest"]>) => ({ versions: await repo.list(req.name ?? "") })),
+    delete: unary(ctx, "DatasetDelete", async (req: InstanceType<V1["DeleteDatasetRequest"]>) => repo.delete(req.name ?? "", req.version ?? "", !!req.force)),
   };
 }

@@ -49,10 +49,11 @@ const LOG_ROOT = `${ROOT}log/`;
  * - objects: a name's newest ref is its value; its manifest is live unless
  *   it is a deletion. Older refs are superseded.
  * - datasets: every ref is a version users can still resolve; all are live.
+ *   `o3ml dataset rm` removes a version's ref after its deletion event.
  * - the log: a checkpoint or dataset version whose event was written but no
  *   ref ever named its manifest (a commit that stopped between the two, see
  *   @o3ml/metadata's event-writer) stays live, unless a later event deleted
- *   it; artifacts named by events stay live.
+ *   it (`checkpoint.deleted`, `dataset.version.deleted`); artifacts named by events stay live.
  *
  * Every blob a live manifest names is live. Anything this code cannot read
  * with certainty (a ref kind it does not know, a manifest of a newer format,
@@ -138,6 +139,7 @@ async function liveFromLog(store: BlobStore, log: Logger): Promise<{ manifests: 
   for await (const o of store.list(LOG_ROOT)) if (eventIdFromKey(o.key)) keys.push(o.key);
   const committed = new Map<string, string>();
   const deleted = new Set<string>();
+  const deletedVersions = new Set<string>();
   const manifests = new Map<string, ManifestKind>();
   const opaque = new Set<string>();
   await mapLimit(keys, 16, async (key) => {
@@ -153,9 +155,12 @@ async function liveFromLog(store: BlobStore, log: Logger): Promise<{ manifests: 
     if (event.type === "checkpoint.committed") committed.set(event.data.checkpointId, event.data.manifestCid);
     else if (event.type === "checkpoint.deleted") deleted.add(event.data.checkpointId);
     else if (event.type === "dataset.version.created") manifests.set(event.data.manifestCid, "dataset");
+    else if (event.type === "dataset.version.deleted") deletedVersions.add(event.data.manifestCid);
     else if (event.type === "artifact.created") opaque.add(event.data.cid);
   });
   for (const [id, cid] of committed) if (!deleted.has(id)) manifests.set(cid, "object");
+  // A manifest names its own name@version, so its CID is that one version's.
+  for (const cid of deletedVersions) manifests.delete(cid);
   return { manifests, opaque, events: keys.length };
 }
 

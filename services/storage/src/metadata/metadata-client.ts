@@ -67,6 +67,12 @@ export class MetadataClient extends RpcClient {
     return artifactFromWire(await this.unary("recordArtifact", { ...a, mediaType: a.mediaType ?? "", checkpointId: a.checkpointId ?? "" }));
   }
 
+  /** Deletes the run (id or name) and its checkpoints; returns the run and the ids of the checkpoints deleted. */
+  async deleteRun(run: string, force = false): Promise<{ run: RunRecord; checkpointIds: string[] }> {
+    const res = await this.unary<o3ml.v1.DeleteRunResponse>("deleteRun", { run, force });
+    return { run: runFromWire(res.run!), checkpointIds: [...(res.checkpointIds ?? [])] };
+  }
+
   /** Rebuilds the service's index from the bucket's log; a large log takes a while, hence the long deadline. */
   rebuildIndex(timeoutMs = 30 * 60_000): Promise<WireRebuildResult> {
     return this.unary("rebuildIndex", {}, timeoutMs);

@@ -6,15 +6,16 @@ import type { ObjectRepository } from "../object-repository.js";
 import { unary, type RpcContext } from "../rpc-handlers.js";
 import { checkContentType } from "../labels.js";
 import { NameQueue } from "./name-queue.js";
+import { deleteRun } from "./run-deletion.js";
 import { artifactToWire, checkpointToWire, parseHyperparameters, runToWire } from "./metadata-wire.js";
 import type { ServiceMetadata } from "./service-metadata.js";
 
 /**
  * The MetadataService handlers: runs, checkpoints and artifacts from the
- * index, lineage rendered for people or machines, and the index rebuild.
+ * index, lineage rendered for people or machines, run deletion and the index rebuild.
  * Registrations are events: stored in the bucket's log, then applied.
  */
-export function metadataService(metadata: ServiceMetadata, objects: Pick<ObjectRepository, "stat">, ctx: RpcContext): UntypedServiceImplementation {
+export function metadataService(metadata: ServiceMetadata, objects: Pick<ObjectRepository, "stat" | "delete" | "resolve" | "manifests">, ctx: RpcContext): UntypedServiceImplementation {
   const index = () => metadata.index;
   const registrations = new NameQueue();
   return {
@@ -84,6 +85,13 @@ export function metadataService(metadata: ServiceMetadata, objects: Pick<ObjectR
       return artifactToWire({ ...event.data, id: artifactId, createdAt: event.at });
     }),
 
+    deleteRun: unary(ctx, "Metadata.DeleteRun", async (req: o3ml.v1.DeleteRunRequest.$Properties) => {
+      const run = await index().getRun(required(req.run, "name the run to delete by id or name; `o3ml runs ls` lists them"));
+      // In the name's registration queue: a trainer registering the name meanwhile continues no half-deleted run.
+      const done = await registrations.run(run.name, () => deleteRun(metadata, objects, run.id, !!req.force));
+      return { run: runToWire(done.run), checkpointIds: done.checkpointIds };
+    }),
+
     rebuildIndex: unary(ctx, "Metadata.RebuildIndex", async () => {
       const r = await metadata.rebuild((message) => ctx.log.warn({ rebuild: true }, message));
       ctx.log.info({ objects: r.objects, applied: r.applied, skipped: r.skipped, caughtUp: r.caughtUp, durationMs: r.durationMs }, "metadata index rebuilt from the bucket's log");
@@ -150,7 +158,7 @@ async function runIdOf(index: MetadataIndex, run: string): Promise<string> {
  * When `id` is no key either, the answer is NOT_FOUND saying every kind of id
  * that would have been understood.
  */
-async function checkpointAtKey(objects: Pick<ObjectRepository, "stat">, id: string, notInIndex: unknown): Promise<string> {
+async function checkpointAtKey(objects: Pick<ObjectRepository, "stat" | "delete" | "resolve" | "manifests">, id: string, notInIndex: unknown): Promise<string> {
   if (!isO3mlError(notInIndex, "NOT_FOUND")) throw notInIndex;
   try {
     return (await objects.stat(id)).cid;
