@@ -167,7 +167,9 @@ def run(work: Path, summary: dict[str, Any]) -> None:
         "service": os.environ.get("O3ML_SERVICE", ""),
         "bucket": os.environ.get("O3ML_BUCKET", "o3ml"),
         "endpoint": service.get("endpoint", os.environ.get("O3ML_ENDPOINT", "")),
-        "standin": bool(service.get("standin", not os.environ.get("O3ML_ENDPOINT"))),
+        "standin": bool(service.get("standin", False)),
+        # Where the built-in default keeps its data (o3ml serve with no endpoint), else empty.
+        "localDir": service.get("localDir", ""),
     }
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     reference_run, demo_run = f"digits-reference-{stamp}", f"digits-demo-{stamp}"

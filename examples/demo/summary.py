@@ -16,7 +16,13 @@ def _bytes(n: int) -> str:
 def print_summary(s: dict[str, Any]) -> None:
     store, data, kills, resumes = s["store"], s["dataset"], s["kills"], s["resumes"]
     demo, reference = s["runs"]["demo"], s["runs"]["reference"]
-    where = "embedded local stand-in (in memory)" if store["standin"] else store["endpoint"]
+    where = (
+        "embedded local stand-in (in memory)"
+        if store["standin"]
+        else f"the local folder {store['localDir']}"
+        if store.get("localDir")
+        else store["endpoint"]
+    )
     print("\no3ml demo summary")
     print(f"  store            bucket {store['bucket']} on {where}, service {store['service']}")
     print(f"  dataset          {data['name']}@{data['version']}  cid {data['cid']}")
