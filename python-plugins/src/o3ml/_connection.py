@@ -24,7 +24,7 @@ from typing import Any, Callable, TypeVar
 import grpc
 
 from ._errors import error_for_code
-from ._service_address import parse_service_address
+from ._service_address import ServiceAddress, parse_service_address
 from ._tls import TlsFiles, channel_credentials
 from .gen import limits_pb2
 
@@ -83,9 +83,12 @@ class Connection:
     timeout: float | None = None
     max_message: int = MAX_MESSAGE_BYTES
     _live: _ProcessChannel = field(default_factory=_ProcessChannel, init=False, repr=False, compare=False)
+    _parsed: ServiceAddress = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         parsed = parse_service_address(self.address, "the o3ml service address")
+        # Read once here; the channel and the loopback check use it (frozen: set through object).
+        object.__setattr__(self, "_parsed", parsed)
         if parsed.tls == "off" and self.tls.enabled:
             raise error_for_code(
                 "INVALID_ARGUMENT",
@@ -117,7 +120,7 @@ class Connection:
     @property
     def target(self) -> str:
         """What gRPC dials: ``host:port`` or ``unix:path``, without the address's scheme."""
-        return parse_service_address(self.address).target
+        return self._parsed.target
 
     @property
     def metadata(self) -> tuple[tuple[str, str], ...]:
@@ -183,7 +186,7 @@ class Connection:
             # and lets a channel opened to retry a broken call connect anew.
             ("grpc.use_local_subchannel_pool", 1),
         ]
-        parsed = parse_service_address(self.address)
+        parsed = self._parsed
         if self.tls.enabled:
             return grpc.secure_channel(parsed.target, channel_credentials(self.tls), options=options)
         if parsed.tls == "on":
