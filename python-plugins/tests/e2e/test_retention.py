@@ -1,6 +1,7 @@
 """Retention in a real Lightning fit on CPU: the declared policy leaves exactly its checkpoints, and gc exactly their blobs.
 
-Runs against each S3 server of the suite (the ``s3`` fixture), each time through its own
+Runs against moto, MinIO (the suite's ``s3`` servers) and the O3-profile layer (``o3ml serve
+--standin``: moto behind the layer that behaves as Akave O3), each time through its own
 ``o3ml serve`` and bucket: ``o3ml gc --grace 0`` collects everything unreachable, which only a
 bucket no other test writes to can allow.
 """
@@ -14,10 +15,11 @@ from typing import Any
 
 import pytest
 import torch
+from botocore.config import Config
 from conftest import launch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning_models import Regressor, loader, seeded, service_env, trainer, unique_dir
-from servers import S3Endpoint, Service, service_command
+from servers import Managed, S3Endpoint, Service, _await_listening, service_command
 
 from o3ml import InvalidArgumentError, O3Client, Retention, list_checkpoints
 from o3ml.gen import manifest_pb2
@@ -37,11 +39,35 @@ class Scored(Regressor):
         self.log("val_loss", torch.tensor(VAL_LOSS[self.current_epoch]), on_epoch=True)
 
 
-@pytest.fixture(scope="module")
-def service(s3: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    svc = launch(s3, tmp_path_factory, name="o3ml-serve-retention")
+@pytest.fixture(scope="module", params=["moto", "minio", "o3-profile"])
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    svc = standin(tmp_path_factory) if request.param == "o3-profile" else launch(request.getfixturevalue(request.param), tmp_path_factory, name="o3ml-serve-retention")
     yield svc
     svc.stop()
+
+
+def standin(factory: pytest.TempPathFactory) -> Service:
+    """`o3ml serve --standin`: the service in front of the O3-profile layer it starts over moto."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "AWS_"))}
+    env["O3ML_HOME"] = str(factory.mktemp("o3ml-standin-home"))
+    process = Managed.start("o3ml-serve-standin", [*service_command(), "--standin", "--listen", "127.0.0.1:0", "--json"], env, factory.mktemp("o3ml-standin-logs"), stdout_pipe=True)
+    try:
+        ready = _await_listening(process)
+    except BaseException:
+        process.stop()
+        raise
+    # The stand-in's moto keys (testing/standin/src/moto.ts); the layer forwards them unchanged.
+    s3 = S3Endpoint("o3-profile", ready["endpoint"], "o3ml-local", "o3ml-local-secret", process)
+    return Service(address=ready["address"], metrics_url="", bucket=ready["bucket"], s3=s3, process=process, ready=ready)
+
+
+def bucket_client(service: Service) -> Any:
+    """boto3 on the service's bucket, sending checksums only where S3 requires them (O3 refuses the others)."""
+    import boto3
+
+    s3 = service.s3
+    config = Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required", response_checksum_validation="when_required")
+    return boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key, aws_secret_access_key=s3.secret_key, region_name=s3.region, config=config)
 
 
 @pytest.fixture
@@ -94,7 +120,7 @@ def test_a_fit_with_a_retention_policy_keeps_exactly_its_checkpoints_and_gc_exac
         timeout=300,
     )
     assert gc.returncode == 0, gc.stderr
-    bucket = service.s3.boto3()
+    bucket = bucket_client(service)
     assert keys_under(bucket, service.bucket, MANIFESTS) == {c.cid for c in kept}
     assert keys_under(bucket, service.bucket, BLOBS) == set().union(*(blobs_of(bucket, service.bucket, c.cid) for c in kept))
 
