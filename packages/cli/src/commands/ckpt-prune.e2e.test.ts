@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, ServiceClient, type WireCheckpointInfo } from "@o3ml/storage-service";
 import { o3ml as run, startServe, type Served } from "../cli.test-support.js";
@@ -42,6 +43,7 @@ describe("o3ml ckpt prune, pin and unpin", { timeout: 180_000 }, () => {
     client?.close();
     objects?.close();
     await ready?.stop();
+    if (ready) rmSync(ready.home, { recursive: true, force: true });
   });
 
   it("refuses a prune without rules, and rules it cannot read, saying what to give (exit 2), deleting nothing", async () => {
@@ -93,6 +95,20 @@ describe("o3ml ckpt prune, pin and unpin", { timeout: 180_000 }, () => {
     expect(recent.removed).toEqual([]);
 
     expect(keys(await json("ckpt", "ls", "--run", "prune-run"))).toHaveLength(5);
+  });
+
+  it("another service on the same bucket, with an index of its own rebuilt from the bucket, sees the pin", async () => {
+    const other = await startServe([], { O3ML_ENDPOINT: ready.endpoint });
+    try {
+      const rebuilt = await run(["index", "rebuild"], other.env());
+      expect(rebuilt.code, rebuilt.stderr).toBe(0);
+      const r = await run(["ckpt", "prune", "--run", "prune-run", "--keep-last", "1", "--dry-run", "--json"], other.env());
+      expect(r.code, r.stderr).toBe(0);
+      expect(reasonsOf(JSON.parse(r.stdout))[key(2)]).toEqual(["pinned"]);
+    } finally {
+      await other.stop();
+      rmSync(other.home, { recursive: true, force: true });
+    }
   });
 
   it("prunes through the deletion path: tombstones at the keys, the checkpoints deleted, the newest, pinned and resumed-from kept", async () => {
