@@ -9,7 +9,7 @@ const saved: Candidate[] = losses.map((loss, epoch) => ({
   cid: `c${epoch}`,
   step: 10 * (epoch + 1),
   epoch,
-  metrics: epoch === 2 ? {} : { val_loss: loss, acc: 1 - loss },
+  metrics: (epoch === 2 ? {} : { val_loss: loss, acc: 1 - loss }) as Record<string, number>,
   createdUnixMs: NOW - (6 - epoch) * HOUR,
 }));
 const none: RetentionRules = { keepLast: 0, keepBest: [] };
