@@ -42,6 +42,7 @@ from ._errors import (
 from ._dataset_methods import DatasetVersionInfo
 from ._metadata import RunInfo
 from ._object_info import ObjectInfo
+from ._retention import PrunedCheckpoint, PruneResult, Retention, pin_checkpoint, prune_checkpoints, unpin_checkpoint
 
 __all__ = [
     "O3Client",
@@ -64,6 +65,12 @@ __all__ = [
     "CheckpointPath",
     "verify_checkpoint",
     "export_checkpoint",
+    "Retention",
+    "PruneResult",
+    "PrunedCheckpoint",
+    "prune_checkpoints",
+    "pin_checkpoint",
+    "unpin_checkpoint",
     "O3mlError",
     "InvalidArgumentError",
     "NotFoundError",
