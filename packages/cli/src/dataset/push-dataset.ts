@@ -130,6 +130,10 @@ export async function pushDataset(client: DatasetClient, o: PushOptions, progres
     const warnings = splitNames
       .filter((name) => shards.filter((s) => s.split === name).length === 1)
       .map((name) => oneShardWarning(name, bySplit.get(name)!.samples.length, bySplit.get(name)!.bytes, sizes.get(name)!));
+    if (parent && parentShards.length === 0) {
+      const was = parent.manifest.shuffled ? `shuffled with seed ${parent.manifest.shuffleSeed}` : "in key order";
+      warnings.push(`${o.name}@${parent.info.version} has its samples ${was}, so none of its shards fit this push's order and every sample was uploaded again; pass ${parent.manifest.shuffled ? `--seed ${parent.manifest.shuffleSeed}` : "--no-shuffle"} to reuse them`);
+    }
     return summarize({
       info,
       source,

@@ -123,6 +123,7 @@ describe("o3ml dataset push: shuffled shards", () => {
     await push(dir, "--name", "mix/upgrade", "--version", "v1", "--shard-size", "64KiB", "--no-shuffle");
     const upgraded = await push(dir, "--name", "mix/upgrade", "--version", "v2", "--shard-size", "64KiB");
     expect(upgraded).toMatchObject({ shardsReused: 0, shuffled: true });
+    expect(upgraded.warnings).toContain("mix/upgrade@v1 has its samples in key order, so none of its shards fit this push's order and every sample was uploaded again; pass --no-shuffle to reuse them");
     const same = await push(dir, "--name", "mix/upgrade", "--version", "v3", "--shard-size", "64KiB");
     expect(same).toMatchObject({ shardsReused: upgraded.shards, shardsNew: 0, bytesUploaded: 0 });
   });
