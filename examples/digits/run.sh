@@ -14,8 +14,9 @@ source "$root/examples/service.sh"
 o3ml_example_start digits
 
 "$python" "$here/export_images.py" "$work/digits"
-# 64 KiB shards (about 32 images each): shuffling the shards each epoch is what mixes the
-# classes of a dataset this small, which the push stores class by class.
+# 64 KiB shards (about 32 images each): the default (1 MiB at least) would cut the train split of
+# a dataset this small into three shards and leave val and test in one each, too few for the
+# epoch's shard shuffle and the data-loader workers; push spreads the classes over the shards either way.
 o3ml_cli dataset push "$work/digits" --name digits --shard-size 64KiB
 "$python" "$here/train.py" --dataset digits "$@"
 o3ml_cli ckpt ls --run "$(o3ml_cli runs ls --json | "$python" -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"

@@ -51,7 +51,7 @@ try {
     written += size;
   }
   const t0 = performance.now();
-  const { stdout } = await promisify(execFile)(process.execPath, [cli, "dataset", "push", data, "--name", "bench/push", "--json"], {
+  const { stdout } = await promisify(execFile)(process.execPath, [cli, "dataset", "push", data, "--name", "bench/push", "--shard-size", "64MiB", "--json"], {
     env: { ...process.env, O3ML_SERVICE: svc.address },
   });
   const wall = (performance.now() - t0) / 1000;

@@ -44,7 +44,8 @@ def test_a_manifest_of_more_than_8_mib_streams_to_python(service: Service, tmp_p
         assert dataset.version.manifest.ByteSize() > OLD_LIMIT  # the manifest this test is about (about 16 MiB)
         assert len(dataset) == ROWS and dataset.dataset_cid == summary["cid"]
         first = list(itertools.islice(dataset, 3))
-        assert [(s["__key__"], s["json"]) for s in first] == [(f"{i:010d}", {"row": i}) for i in range(3)]
+        # Push spreads the rows over the shards in a seeded order: each row read is the one its key names.
+        assert len(first) == 3 and all(s["json"] == {"row": int(s["__key__"])} for s in first)
 
         # The limit Python had before could not take it.
         old = O3Client.from_connection(Connection(service.address, max_message=OLD_LIMIT))

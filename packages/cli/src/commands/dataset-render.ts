@@ -8,7 +8,7 @@ export function renderPush(s: PushSummary): string {
   return [
     `${s.name}@${s.version}  ${s.cid}`,
     `${s.samples} samples (${splits}) from ${s.sourceKind}${s.classes.length ? `, ${s.classes.length} classes` : ""}`,
-    shardLine(s),
+    `${shardLine(s)}; ${s.shuffled ? `samples shuffled over the shards with seed ${s.seed}` : "samples in key order"}`,
     `uploaded ${formatBytes(s.bytesUploaded)} of ${formatBytes(s.bytesTotal)} in ${s.seconds}s (${s.mibPerSecond} MiB/s)`,
     ...s.warnings.map((w) => `warning: ${w}`),
   ].join("\n");

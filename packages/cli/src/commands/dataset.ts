@@ -6,6 +6,7 @@ import { pullDataset } from "../dataset/pull-dataset.js";
 import { pushDataset, type PushProgress } from "../dataset/push-dataset.js";
 import type { SourceKind } from "../dataset/sample.js";
 import { shardNames } from "../dataset/shard-names.js";
+import { DEFAULT_SEED } from "../dataset/shard-order.js";
 import { parseSplitRatios } from "../dataset/split-ratios.js";
 import { verifyDataset } from "../dataset/verify-dataset.js";
 import { emit, fail, formatBytes } from "../output.js";
@@ -21,9 +22,10 @@ interface JsonOpt {
 interface PushOpts extends JsonOpt {
   name: string;
   version?: string;
-  shardSize: string;
+  shardSize?: string;
   split?: string;
   seed: string;
+  shuffle: boolean;
   kind?: string;
 }
 
@@ -45,9 +47,10 @@ export function registerDatasetCommands(program: Command): void {
     .description("push a folder (ImageFolder or any files), an .npy/.npz array or a CSV table as a new version of dataset --name")
     .requiredOption("--name <name>", "dataset name, e.g. mnist or vision/cifar10")
     .option("--version <version>", "version name (default: a sortable id)")
-    .option("--shard-size <size>", "target size of a shard", "64MiB")
+    .option("--shard-size <size>", "target size of a shard (default: an eighth of each split, from 1MiB to 64MiB)")
     .option("--split <ratios>", "assign splits by seeded hash of each key, e.g. train=0.8,val=0.1,test=0.1 (default: train/ val/ test/ folders, if any)")
-    .option("--seed <n>", "seed of --split", "0")
+    .option("--seed <n>", "seed of the shard order and of --split, recorded in the manifest", String(DEFAULT_SEED))
+    .option("--no-shuffle", "keep samples in key (folder) order instead of spreading them over the shards by a seeded hash of each key")
     .option("--kind <kind>", `read the input as ${KINDS.join(", ")} (default: detected)`)
     .option("--json", "machine-readable summary", false)
     .action(withClient(async (c, path: string, o: PushOpts) => {
@@ -60,9 +63,10 @@ export function registerDatasetCommands(program: Command): void {
           path,
           name: o.name,
           version: o.version,
-          shardSize: parseSize("--shard-size", o.shardSize, 64 * 1024, 4 * 1024 ** 3),
+          shardSize: o.shardSize === undefined ? undefined : parseSize("--shard-size", o.shardSize, 64 * 1024, 4 * 1024 ** 3),
           ratios: o.split ? parseSplitRatios(o.split) : undefined,
           seed,
+          shuffle: o.shuffle,
           kind: o.kind as SourceKind | undefined,
         },
         bars(o.json),
@@ -100,6 +104,8 @@ export function registerDatasetCommands(program: Command): void {
         splits,
         schema: manifest.schema,
         splitSeed: manifest.splitSeed,
+        shuffled: manifest.shuffled,
+        shuffleSeed: manifest.shuffleSeed,
         shardList: manifest.shards.map((s, i) => ({ file: names[i], cid: s.cid, split: s.split, samples: s.samples.length, size: s.size })),
       };
       emit(o, out, () =>

@@ -201,7 +201,7 @@ describe("o3ml dataset", () => {
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/has no files to push/);
 
-    // Ragged row far enough in that shards were already uploaded when it is met.
+    // A ragged row far into the table: push reads the whole input before it packs, so it fails there and uploads nothing.
     const ragged = join(work, "ragged.csv");
     const rows = Array.from({ length: 3000 }, (_, i) => `${i},${"x".repeat(40)}`);
     rows.splice(2500, 0, "2500,too,many");

@@ -83,6 +83,8 @@ export function manifestJson(info: WireVersionInfo, m: WireDatasetManifest, name
     samples: info.samples,
     bytes: info.bytes,
     splitSeed: m.splitSeed,
+    shuffled: m.shuffled,
+    shuffleSeed: m.shuffleSeed,
     schema: m.schema,
     shards: m.shards.map((s, i) => ({
       file: names[i],

@@ -13,6 +13,9 @@ export interface PushSummary {
   classes: string[];
   columns: string[];
   shards: number;
+  /** Whether samples were spread over shards by a keyed hash of their keys, and its seed (also of --split). */
+  shuffled: boolean;
+  seed: number;
   shardsReused: number;
   shardsNew: number;
   /** New shards the store already held (identical bytes pushed before): not sent again. */
@@ -34,6 +37,10 @@ export function summarize(r: {
   reused: number;
   built: number;
   uploader: ShardUploader;
+  shuffled: boolean;
+  seed: number;
+  /** Warnings of the push itself (a split in one shard), shown after those about the input. */
+  warnings: string[];
   seconds: number;
 }): PushSummary {
   const notes = r.source.notes();
@@ -44,6 +51,7 @@ export function summarize(r: {
     warnings.push(`images come in ${sizes.length} sizes: ${shown}${sizes.length > 5 ? ", …" : ""}; they are stored as they are, so resize them in your transform`);
   }
   if (notes.skipped.length) warnings.push(`left out ${notes.skipped.length} hidden file(s) or folder(s), e.g. ${notes.skipped[0]}`);
+  warnings.push(...r.warnings);
   const bytesTotal = r.shards.reduce((n, s) => n + Number(s.size), 0);
   return {
     name: r.info.name,
@@ -56,6 +64,8 @@ export function summarize(r: {
     classes: r.source.schema.classes,
     columns: r.source.schema.columns,
     shards: r.shards.length,
+    shuffled: r.shuffled,
+    seed: r.seed,
     shardsReused: r.reused,
     shardsNew: r.built,
     shardsAlreadyStored: r.uploader.shardsAlreadyStored,

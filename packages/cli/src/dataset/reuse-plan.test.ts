@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planReuse, type ParentShard } from "./reuse-plan.js";
+import { planReuse, sameOrder, type ParentShard } from "./reuse-plan.js";
 
 const digest = (n: number) => new Uint8Array(32).fill(n);
 const hex = (n: number) => Buffer.from(digest(n)).toString("hex");
@@ -29,5 +29,14 @@ describe("planReuse", () => {
   it("does not reuse samples without a digest", () => {
     const parent = [{ ...shard("s1", "", [["a", 1]]), samples: [{ key: "a", offset: 0, size: 1, sha256: new Uint8Array(0) }] }];
     expect(planReuse(parent, new Map([["a", { split: "", sha256: "" }]])).reused).toEqual([]);
+  });
+});
+
+describe("sameOrder", () => {
+  it("lends a parent's shards only when it was laid out the same way", () => {
+    expect(sameOrder({ shuffled: true, shuffleSeed: 3 }, true, 3)).toBe(true);
+    expect(sameOrder({ shuffled: true, shuffleSeed: 3 }, true, 4)).toBe(false);
+    expect(sameOrder({ shuffled: false, shuffleSeed: 0 }, true, 0)).toBe(false);
+    expect(sameOrder({ shuffled: false, shuffleSeed: 0 }, false, 9)).toBe(true);
   });
 });

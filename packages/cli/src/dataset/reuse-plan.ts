@@ -9,6 +9,16 @@ export interface SampleFacts {
 }
 
 /**
+ * Whether the parent's shards are laid out as this push lays them out: both
+ * in key order, or both shuffled with the same seed. Only then can a parent
+ * shard stand in a new version as it is; otherwise every sample is packed
+ * again, so that the manifest's seed says how every shard was made.
+ */
+export function sameOrder(parent: Pick<WireDatasetManifest, "shuffled" | "shuffleSeed">, shuffled: boolean, seed: number): boolean {
+  return parent.shuffled === shuffled && (!shuffled || parent.shuffleSeed === seed);
+}
+
+/**
  * Which shards of the parent version the new version keeps as they are: a
  * shard whose every sample is still present, in the same split, with the
  * same bytes (key and digest match). Its samples are "covered" and are not

@@ -5,7 +5,7 @@ import type { ShardUploader } from "./shard-uploader.js";
 import { TAR_END } from "./tar-format.js";
 
 /**
- * Packs samples into shards of about `shardSize` bytes, one open shard per
+ * Packs samples into shards of about `shardSize(split)` bytes, one open shard per
  * split (a shard holds one split, so a reader can pick splits by shard).
  * A shard is closed when the next sample would take it past `shardSize`
  * (a larger sample gets a shard of its own) and handed to the uploader.
@@ -16,14 +16,14 @@ export class ShardPacker {
 
   constructor(
     private readonly dir: string,
-    private readonly shardSize: number,
+    private readonly shardSize: (split: string) => number,
     private readonly uploader: ShardUploader,
     private readonly onBytes: (n: number) => void,
   ) {}
 
   async add(sample: Sample): Promise<void> {
     let shard = this.open.get(sample.split);
-    if (shard && shard.samples.length > 0 && shard.size + segmentLength(sample) + TAR_END.byteLength > this.shardSize) {
+    if (shard && shard.samples.length > 0 && shard.size + segmentLength(sample) + TAR_END.byteLength > this.shardSize(sample.split)) {
       await this.close(sample.split, shard);
       shard = undefined;
     }

@@ -1136,6 +1136,8 @@ export namespace o3ml {
             bytes: number;
             createdUnixMs: number;
             splitSeed: number;
+            shuffled: boolean;
+            shuffleSeed: number;
             static create(properties: o3ml.v1.DatasetManifest.$Shape): o3ml.v1.DatasetManifest & o3ml.v1.DatasetManifest.$Shape;
             static create(properties?: o3ml.v1.DatasetManifest.$Properties): o3ml.v1.DatasetManifest;
             static encode(message: o3ml.v1.DatasetManifest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1158,6 +1160,8 @@ export namespace o3ml {
                 bytes?: (number|null);
                 createdUnixMs?: (number|null);
                 splitSeed?: (number|null);
+                shuffled?: (boolean|null);
+                shuffleSeed?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.DatasetManifest.$Properties;

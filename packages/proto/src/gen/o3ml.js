@@ -10271,6 +10271,8 @@ export const o3ml = $root.o3ml = (() => {
              * @property {number|null} [bytes] DatasetManifest bytes
              * @property {number|null} [createdUnixMs] DatasetManifest createdUnixMs
              * @property {number|null} [splitSeed] DatasetManifest splitSeed
+             * @property {boolean|null} [shuffled] DatasetManifest shuffled
+             * @property {number|null} [shuffleSeed] DatasetManifest shuffleSeed
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -10384,6 +10386,22 @@ export const o3ml = $root.o3ml = (() => {
             DatasetManifest.prototype.splitSeed = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * DatasetManifest shuffled.
+             * @member {boolean} shuffled
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.shuffled = false;
+
+            /**
+             * DatasetManifest shuffleSeed.
+             * @member {number} shuffleSeed
+             * @memberof o3ml.v1.DatasetManifest
+             * @instance
+             */
+            DatasetManifest.prototype.shuffleSeed = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new DatasetManifest instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.DatasetManifest
@@ -10436,6 +10454,10 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 9, wireType 0 =*/72).int64(message.createdUnixMs);
                 if (message.splitSeed != null && $Object.hasOwnProperty.call(message, "splitSeed") && (typeof message.splitSeed === "object" ? message.splitSeed.low || message.splitSeed.high : message.splitSeed !== 0))
                     writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.splitSeed);
+                if (message.shuffled != null && $Object.hasOwnProperty.call(message, "shuffled") && message.shuffled !== false)
+                    writer.uint32(/* id 11, wireType 0 =*/88).bool(message.shuffled);
+                if (message.shuffleSeed != null && $Object.hasOwnProperty.call(message, "shuffleSeed") && (typeof message.shuffleSeed === "object" ? message.shuffleSeed.low || message.shuffleSeed.high : message.shuffleSeed !== 0))
+                    writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.shuffleSeed);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -10566,6 +10588,24 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.splitSeed;
                             continue;
                         }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.shuffled = value;
+                            else
+                                delete message.shuffled;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.shuffleSeed = value;
+                            else
+                                delete message.shuffleSeed;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -10668,6 +10708,19 @@ export const o3ml = $root.o3ml = (() => {
                             message.splitSeed = object.splitSeed;
                         else if (typeof object.splitSeed === "object")
                             message.splitSeed = new $util.LongBits(object.splitSeed.low >>> 0, object.splitSeed.high >>> 0).toNumber(true);
+                if (object.shuffled != null)
+                    if (object.shuffled)
+                        message.shuffled = $Boolean(object.shuffled);
+                if (object.shuffleSeed != null)
+                    if (typeof object.shuffleSeed === "object" ? object.shuffleSeed.low || object.shuffleSeed.high : $Number(object.shuffleSeed) !== 0)
+                        if ($util.Long)
+                            message.shuffleSeed = $util.Long.fromValue(object.shuffleSeed, true);
+                        else if (typeof object.shuffleSeed === "string")
+                            message.shuffleSeed = $parseInt(object.shuffleSeed, 10);
+                        else if (typeof object.shuffleSeed === "number")
+                            message.shuffleSeed = object.shuffleSeed;
+                        else if (typeof object.shuffleSeed === "object")
+                            message.shuffleSeed = new $util.LongBits(object.shuffleSeed.low >>> 0, object.shuffleSeed.high >>> 0).toNumber(true);
                 return message;
             };
 
@@ -10716,6 +10769,12 @@ export const o3ml = $root.o3ml = (() => {
                         object.splitSeed = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.splitSeed = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.shuffled = false;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.shuffleSeed = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.shuffleSeed = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (message.formatVersion != null && $Object.hasOwnProperty.call(message, "formatVersion"))
                     object.formatVersion = message.formatVersion;
@@ -10760,6 +10819,15 @@ export const o3ml = $root.o3ml = (() => {
                         object.splitSeed = options.longs === $String ? $String(message.splitSeed) : message.splitSeed;
                     else
                         object.splitSeed = options.longs === $String ? $util.Long.prototype.toString.call(message.splitSeed) : options.longs === $Number ? new $util.LongBits(message.splitSeed.low >>> 0, message.splitSeed.high >>> 0).toNumber(true) : message.splitSeed;
+                if (message.shuffled != null && $Object.hasOwnProperty.call(message, "shuffled"))
+                    object.shuffled = message.shuffled;
+                if (message.shuffleSeed != null && $Object.hasOwnProperty.call(message, "shuffleSeed"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.shuffleSeed = typeof message.shuffleSeed === "number" ? $BigInt(message.shuffleSeed) : $util.Long.fromBits(message.shuffleSeed.low >>> 0, message.shuffleSeed.high >>> 0, true).toBigInt();
+                    else if (typeof message.shuffleSeed === "number")
+                        object.shuffleSeed = options.longs === $String ? $String(message.shuffleSeed) : message.shuffleSeed;
+                    else
+                        object.shuffleSeed = options.longs === $String ? $util.Long.prototype.toString.call(message.shuffleSeed) : options.longs === $Number ? new $util.LongBits(message.shuffleSeed.low >>> 0, message.shuffleSeed.high >>> 0).toNumber(true) : message.shuffleSeed;
                 return object;
             };
 

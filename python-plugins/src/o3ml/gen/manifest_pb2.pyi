@@ -131,7 +131,7 @@ class DatasetSchema(_message.Message):
     def __init__(self, source_kind: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., classes: _Optional[_Iterable[str]] = ..., columns: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DatasetManifest(_message.Message):
-    __slots__ = ("format_version", "name", "version", "parent_cid", "shards", "schema", "samples", "bytes", "created_unix_ms", "split_seed")
+    __slots__ = ("format_version", "name", "version", "parent_cid", "shards", "schema", "samples", "bytes", "created_unix_ms", "split_seed", "shuffled", "shuffle_seed")
     FORMAT_VERSION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +142,8 @@ class DatasetManifest(_message.Message):
     BYTES_FIELD_NUMBER: _ClassVar[int]
     CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     SPLIT_SEED_FIELD_NUMBER: _ClassVar[int]
+    SHUFFLED_FIELD_NUMBER: _ClassVar[int]
+    SHUFFLE_SEED_FIELD_NUMBER: _ClassVar[int]
     format_version: int
     name: str
     version: str
@@ -152,7 +154,9 @@ class DatasetManifest(_message.Message):
     bytes: int
     created_unix_ms: int
     split_seed: int
-    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., parent_cid: _Optional[str] = ..., shards: _Optional[_Iterable[_Union[ShardEntry, _Mapping]]] = ..., schema: _Optional[_Union[DatasetSchema, _Mapping]] = ..., samples: _Optional[int] = ..., bytes: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., split_seed: _Optional[int] = ...) -> None: ...
+    shuffled: bool
+    shuffle_seed: int
+    def __init__(self, format_version: _Optional[int] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., parent_cid: _Optional[str] = ..., shards: _Optional[_Iterable[_Union[ShardEntry, _Mapping]]] = ..., schema: _Optional[_Union[DatasetSchema, _Mapping]] = ..., samples: _Optional[int] = ..., bytes: _Optional[int] = ..., created_unix_ms: _Optional[int] = ..., split_seed: _Optional[int] = ..., shuffled: _Optional[bool] = ..., shuffle_seed: _Optional[int] = ...) -> None: ...
 
 class Ref(_message.Message):
     __slots__ = ("format_version", "kind", "name", "manifest_cid", "deleted", "created_unix_ms", "size")

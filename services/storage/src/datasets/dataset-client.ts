@@ -40,6 +40,9 @@ export interface WireDatasetManifest {
   bytes: number;
   createdUnixMs: number;
   splitSeed: number;
+  /** Samples spread over shards by a keyed hash of their keys (false in manifests older than the field). */
+  shuffled: boolean;
+  shuffleSeed: number;
 }
 const PLAIN = { longs: Number, defaults: true, arrays: true } as const;
 const plainInfo = (m: unknown) => o3ml.v1.DatasetVersionInfo.toObject(m as o3ml.v1.DatasetVersionInfo, PLAIN) as WireVersionInfo;

@@ -80,6 +80,8 @@ export function encodeDatasetManifest(m: Manifest): Uint8Array {
         bytes: m.bytes,
         createdUnixMs: m.createdUnixMs,
         splitSeed: m.splitSeed,
+        shuffled: m.shuffled,
+        shuffleSeed: m.shuffleSeed,
       }),
     ),
   ).finish();
