@@ -5,7 +5,7 @@ export { validateObjectKey, blobKey, manifestKey, refKey, refPrefix, ROOT } from
 export { CONTENT_TYPE_MAX_BYTES } from "./labels.js";
 export { MAX_HAS_CIDS } from "./datasets/blob-service.js";
 export { createLogger, type Logger } from "./logger.js";
-export { o3mlHome } from "./home.js";
+export { localStoreDir, localStoreEndpoint, o3mlHome } from "./home.js";
 export { ServiceClient, type WireObjectInfo } from "./service-client.js";
 export { DatasetClient, type WireVersionInfo, type WireDatasetManifest, type WireShard, type WireSample } from "./datasets/dataset-client.js";
 export { RpcClient } from "./rpc-client.js";
