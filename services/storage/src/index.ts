@@ -15,4 +15,5 @@ export { AdminClient, type WireGcReport, type WireGcProgress } from "./gc/admin-
 export { MetadataClient, type RunRegistration, type WireRebuildResult } from "./metadata/metadata-client.js";
 export type { RunRecord, CheckpointRecord, ArtifactRecord } from "@o3ml/metadata";
 export { rebuildIndexOffline, type OfflineRebuildResult } from "./metadata/offline-rebuild.js";
+export { checkHealth, type HealthStatus } from "./health-client.js";
 export { serverCredentials, channelCredentials, clientTlsFromEnv, type TlsFiles, type ClientTls } from "./tls.js";

@@ -10,7 +10,8 @@ export interface ServedStore {
   standin?: Standin;
   /** The folder of the default local directory store (no endpoint configured, no --standin). */
   localDir?: string;
-  stop(): Promise<void>;
+  /** Drains and stops the service (RunningService.stop), then what was started for it. */
+  stop(): Promise<{ cutOff: number }>;
 }
 
 /**
@@ -55,8 +56,9 @@ export async function startServedStore(opts: Partial<ServiceOptions>, config: O3
     service,
     standin,
     async stop() {
-      await service.stop();
+      const drained = await service.stop();
       await standin.stop();
+      return drained;
     },
   };
 }
