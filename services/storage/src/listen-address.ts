@@ -68,12 +68,18 @@ export async function claimSocketPath(path: string, flag = "--listen"): Promise<
  * could connect), then checks the mode.
  */
 export async function bindOwnerOnly<T>(path: string, bind: () => Promise<T>): Promise<T> {
-  const before = process.umask(0o077);
+  // A worker thread may not change the umask (Node refuses); the chmod below then does it alone.
+  let before: number | undefined;
+  try {
+    before = process.umask(0o077);
+  } catch {
+    before = undefined;
+  }
   let bound: T;
   try {
     bound = await bind();
   } finally {
-    process.umask(before);
+    if (before !== undefined) process.umask(before);
   }
   await chmod(path, 0o600);
   return bound;
