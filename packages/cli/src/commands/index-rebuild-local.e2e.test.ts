@@ -11,8 +11,10 @@ import { cleanEnv, o3ml, seedHistory, startServe, type Served } from "../cli.tes
  */
 describe("index rebuild --offline over the default local store", { timeout: 180_000 }, () => {
   const running: Served[] = [];
+  const folders: string[] = [];
   afterAll(async () => {
     for (const s of running) await s.stop();
+    for (const f of [...folders, ...running.map((s) => s.home)]) rmSync(f, { recursive: true, force: true });
   });
 
   it("recreates a deleted index from O3ML_HOME/store, and the restarted service lists the same runs", async () => {
@@ -45,6 +47,7 @@ describe("index rebuild --offline over the default local store", { timeout: 180_
 
   it("names the folder it looked for when O3ML_HOME holds no store", async () => {
     const home = mkdtempSync(join(tmpdir(), "o3ml-rebuild-nostore-"));
+    folders.push(home);
     const r = await o3ml(["index", "rebuild", "--offline"], cleanEnv(home));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("FAILED_PRECONDITION");

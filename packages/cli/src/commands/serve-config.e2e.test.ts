@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -19,6 +19,7 @@ describe("o3ml serve --config", { timeout: 180_000 }, () => {
   afterAll(async () => {
     for (const s of running) await s.stop();
     for (const stop of stops) await stop();
+    for (const f of [dir, ...running.map((s) => s.home)]) rmSync(f, { recursive: true, force: true });
   });
   const file = (name: string, text: string) => {
     const path = join(dir, name);

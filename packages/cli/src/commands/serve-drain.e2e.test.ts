@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkHealth, ServiceClient, type HealthStatus } from "@o3ml/storage-service";
@@ -53,6 +54,7 @@ describe("o3ml serve drains on SIGTERM", { timeout: 180_000 }, () => {
   afterAll(async () => {
     for (const c of clients) c.close();
     for (const s of running) await s.stop();
+    for (const s of running) rmSync(s.home, { recursive: true, force: true });
   });
   const client = (s: Served) => {
     const c = new ServiceClient(s.address);

@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, startMoto, type S3Server } from "@o3ml/standin";
@@ -15,6 +16,7 @@ describe("o3ml serve readiness", { timeout: 180_000 }, () => {
   afterAll(async () => {
     await s?.stop();
     await s3?.stop();
+    if (s) rmSync(s.home, { recursive: true, force: true });
   });
 
   it("says NOT_SERVING while its store does not answer, and SERVING once it does", async () => {

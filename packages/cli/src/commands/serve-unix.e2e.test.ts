@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { lstatSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,10 +12,11 @@ import { BIN, cleanEnv, o3ml, startServe, type Served } from "../cli.test-suppor
  */
 describe("o3ml serve on a unix socket", { timeout: 180_000 }, () => {
   const running: Served[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "o3ml-unix-"));
   afterAll(async () => {
     for (const s of running) await s.stop();
+    for (const f of [dir, ...running.map((s) => s.home)]) rmSync(f, { recursive: true, force: true });
   });
-  const dir = mkdtempSync(join(tmpdir(), "o3ml-unix-"));
 
   /** `o3ml serve` that is expected to refuse to start: its exit code and stderr. */
   const refused = (args: string[]) =>
