@@ -41,9 +41,17 @@ export interface Served {
   standin: boolean;
   /** The folder of the default local directory store, when it serves that. */
   localDir?: string;
+  /** The port of /metrics, when started with --metrics. */
+  metricsPort?: number;
   home: string;
   /** The environment of a client of this service: cleanEnv with O3ML_SERVICE set. */
   env(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  /** Sends `signal` to the service process. */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code once the process has ended (null when a signal ended it). */
+  exited: Promise<number | null>;
+  /** What it has written to stderr so far. */
+  stderr(): string;
   stop(): Promise<void>;
   /** SIGKILL: the process ends where it is, as a crash or an OOM kill would end it. */
   kill(): Promise<void>;
@@ -62,22 +70,29 @@ export async function startServe(args: string[] = [], env: Record<string, string
   });
   let stderr = "";
   serve.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<{ address: string; endpoint: string; bucket: string; standin: boolean; localDir?: string }>((resolve, reject) => {
+  const ready = await new Promise<{ address: string; endpoint: string; bucket: string; standin: boolean; localDir?: string; metricsPort?: number }>((resolve, reject) => {
     serve.once("exit", (code) => reject(new Error(`o3ml serve exited with ${code}: ${stderr}`)));
     createInterface({ input: serve.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
   });
-  const end = async (signal: NodeJS.Signals) => {
-    if (serve.exitCode !== null || serve.signalCode !== null) return;
-    const exited = new Promise((r) => serve.once("exit", r));
-    serve.kill(signal);
-    await exited;
-  };
+  const exited = new Promise<number | null>((resolve) => serve.once("exit", (code) => resolve(code)));
   return {
     ...ready,
     home,
     env: (extra = {}) => cleanEnv(home, { O3ML_SERVICE: ready.address, ...extra }),
-    stop: () => end("SIGTERM"),
-    kill: () => end("SIGKILL"),
+    kill: (signal) => serve.kill(signal),
+    exited,
+    stderr: () => stderr,
+    async crash() {
+      if (serve.exitCode !== null || serve.signalCode !== null) return;
+      serve.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      if (serve.exitCode !== null || serve.signalCode !== null) return;
+      const exited = new Promise((r) => serve.once("exit", r));
+      serve.kill("SIGTERM");
+      await exited;
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { registerRunCommands } from "./commands/runs.js";
 import { registerLineage } from "./commands/lineage.js";
 import { registerIndexCommands } from "./commands/index-cmd.js";
 import { registerVerify } from "./commands/verify.js";
+import { registerHealth } from "./commands/health.js";
 import { leafCommands } from "./command-tree.js";
 import { exitQuietlyWhenStdoutCloses } from "./output.js";
 import { serviceOption } from "./service-option.js";
@@ -31,6 +32,7 @@ registerDatasetCommands(program);
 registerCheckpointCommands(program);
 registerVerify(program);
 registerGc(program);
+registerHealth(program);
 
 // Every command but serve is a client of the service.
 for (const cmd of leafCommands(program)) if (cmd.name() !== "serve") cmd.addOption(serviceOption());

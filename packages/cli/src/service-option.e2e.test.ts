@@ -15,7 +15,7 @@ const FORMS = "host:port, http://host:port, https://host:port (TLS) or unix:/pat
 const CLIENT_COMMANDS = [
   "put", "get", "ls", "stat", "rm", "runs ls", "runs show", "runs rm", "lineage", "index rebuild",
   "dataset push", "dataset ls", "dataset show", "dataset pull", "dataset verify", "dataset rm",
-  "ckpt ls", "ckpt show", "ckpt verify", "ckpt export", "verify", "gc",
+  "ckpt ls", "ckpt show", "ckpt verify", "ckpt export", "verify", "gc", "health",
 ];
 
 describe("the service address of the o3ml command", { timeout: 240_000 }, () => {
@@ -30,7 +30,7 @@ describe("the service address of the o3ml command", { timeout: 240_000 }, () => 
     port = plain.address.split(":").at(-1)!;
     dir = mkdtempSync(join(tmpdir(), "o3ml-service-option-"));
     writeFileSync(join(dir, "note.txt"), "reached");
-    // `o3ml serve` listens on TCP only; a unix socket relayed to it stands for a service listening on one.
+    // A unix socket relayed to the TCP service: the client side of unix: addresses (serve-unix.e2e.test.ts has `o3ml serve` listen on one itself).
     socket = join(dir, "o3ml.sock");
     socketProxy = createServer((down) => {
       const up = connect(Number(port), "127.0.0.1");

@@ -5,7 +5,7 @@ export { validateObjectKey, blobKey, manifestKey, refKey, refPrefix, ROOT } from
 export { CONTENT_TYPE_MAX_BYTES } from "./labels.js";
 export { MAX_HAS_CIDS } from "./datasets/blob-service.js";
 export { createLogger, type Logger } from "./logger.js";
-export { o3mlHome } from "./home.js";
+export { localStoreDir, localStoreEndpoint, o3mlHome } from "./home.js";
 export { ServiceClient, type WireObjectInfo } from "./service-client.js";
 export { DatasetClient, type WireVersionInfo, type WireDatasetManifest, type WireShard, type WireSample } from "./datasets/dataset-client.js";
 export { RpcClient } from "./rpc-client.js";
@@ -15,4 +15,5 @@ export { AdminClient, type WireGcReport, type WireGcProgress } from "./gc/admin-
 export { MetadataClient, type RunRegistration, type WireRebuildResult } from "./metadata/metadata-client.js";
 export type { RunRecord, CheckpointRecord, ArtifactRecord } from "@o3ml/metadata";
 export { rebuildIndexOffline, type OfflineRebuildResult } from "./metadata/offline-rebuild.js";
+export { checkHealth, type HealthStatus } from "./health-client.js";
 export { serverCredentials, channelCredentials, clientTlsFromEnv, type TlsFiles, type ClientTls } from "./tls.js";

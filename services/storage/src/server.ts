@@ -1,10 +1,10 @@
 import { Server } from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
 import { cacheBytesFromEnv } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3Config } from "@o3ml/o3-client";
 import { grpcService, MESSAGE_LIMIT_OPTIONS } from "@o3ml/proto";
 import { isLoopback, makeAuthCheck } from "./auth.js";
+import { CallGate } from "./call-gate.js";
 import { Host } from "./colocation/host.js";
 import { KnownBlobs } from "./known-blobs.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -16,19 +16,29 @@ import { registerCheckpoints } from "./checkpoints/register.js";
 import { registerDatasets } from "./datasets/register.js";
 import { registerAdmin } from "./gc/register.js";
 import { o3mlHome } from "./home.js";
+import { bindOwnerOnly, claimSocketPath, parseListen } from "./listen-address.js";
 import { ServiceMetadata } from "./metadata/service-metadata.js";
 import { registerMetadata } from "./metadata/register.js";
 import { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
+import { Readiness } from "./readiness.js";
 import { serverCredentials } from "./tls.js";
 
 export interface RunningService {
-  /** host:port actually bound. */
+  /** host:port actually bound, or unix:/path for a unix socket. */
   address: string;
   metricsPort?: number;
   store: BlobStore;
   metrics: ServiceMetrics;
   metadata: ServiceMetadata;
-  stop(): Promise<void>;
+  /**
+   * Drains, then stops: from now on grpc.health.v1 says NOT_SERVING and new
+   * calls are refused with UNAVAILABLE; running calls get up to
+   * `drainSeconds` (the option) to end, then whatever still runs is cut off
+   * and the index and store are closed. Resolves to how many calls were cut off.
+   */
+  stop(): Promise<{ cutOff: number }>;
+  /** Calls running now (health checks aside). */
+  inFlight(): number;
 }
 
 /**
@@ -51,12 +61,13 @@ export async function startService(
 ): Promise<RunningService> {
   const opts: ServiceOptions = { ...DEFAULTS, ...partial };
   const log = deps.log ?? createLogger();
-  const { host, port } = parseHostPort(opts.listen, "--listen");
-  if (!isLoopback(host) && !opts.token) {
+  const listenAt = parseListen(opts.listen, "--listen");
+  // A unix socket is as local as loopback, and its file is its owner's alone (listen-address.ts).
+  if (listenAt.kind === "tcp" && !isLoopback(listenAt.host) && !opts.token) {
     throw new O3mlError(
       "FAILED_PRECONDITION",
-      `refusing to serve on ${opts.listen} without a token: ${host} is not a loopback address (only 127.0.0.0/8, ::1 and localhost are; ` +
-        `host names are not resolved for this check). Set O3ML_TOKEN, or listen on 127.0.0.1`,
+      `refusing to serve on ${opts.listen} without a token: ${listenAt.host} is not a loopback address (only 127.0.0.0/8, ::1 and localhost are; ` +
+        `host names are not resolved for this check). Set O3ML_TOKEN, or listen on 127.0.0.1 or a unix socket`,
     );
   }
   // Read the TLS files before anything starts, so a bad path fails fast and leaks nothing.
@@ -73,8 +84,11 @@ export async function startService(
   const metrics = new ServiceMetrics();
   const store = meteredStore(createBlobStore(config), metrics);
   started.push(() => store.close());
+  const readiness = new Readiness(store, opts.createBucket, log);
+  started.push(() => readiness.close());
   try {
     await store.ensureBucket({ create: opts.createBucket });
+    readiness.storeAnswered();
   } catch (err) {
     const e = O3mlError.from(err);
     if (e.code === "INVALID_ARGUMENT") return giveUp(e);
@@ -84,13 +98,15 @@ export async function startService(
       return giveUp(new O3mlError("FAILED_PRECONDITION", `${e.message}, or start the service with --create-bucket`, e.details, { cause: err }));
     }
     log.warn({ code: e.code }, `the store is not ready yet: ${e.message}`);
+    readiness.watchStore();
   }
   const known = new KnownBlobs(store);
   const repo = new ObjectRepository(store, known, opts, log);
   const ctx = { auth: makeAuthCheck(opts.token), log, metrics };
 
   // The message limit every client holds to too (proto/o3ml/v1/limits.proto): a dataset manifest travels whole.
-  const server = new Server(MESSAGE_LIMIT_OPTIONS);
+  const gate = new CallGate();
+  const server = new Server({ ...MESSAGE_LIMIT_OPTIONS, interceptors: [gate.interceptor] });
   started.push(() => server.forceShutdown());
   const home = o3mlHome();
   // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.
@@ -114,10 +130,18 @@ export async function startService(
   started.push(async () => {
     for (const e of extras) await e.close();
   });
-  new HealthImplementation({ "": "SERVING", "o3ml.v1.ObjectService": "SERVING" }).addToServer(server);
-  const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(listenError(err, opts.listen, "--listen")) : resolve(p))),
-  ).catch(giveUp);
+  readiness.health.addToServer(server);
+  const bind = (target: string) =>
+    new Promise<number>((resolve, reject) => server.bindAsync(target, creds, (err, p) => (err ? reject(listenError(err, opts.listen, "--listen")) : resolve(p))));
+  let address: string;
+  if (listenAt.kind === "unix") {
+    const path = listenAt.path;
+    await claimSocketPath(path).catch(giveUp);
+    await bindOwnerOnly(path, () => bind(`unix:${path}`)).catch(giveUp);
+    address = `unix:${path}`;
+  } else {
+    address = `${listenAt.host}:${await bind(`${listenAt.host}:${listenAt.port}`).catch(giveUp)}`;
+  }
   let metricsServer: Awaited<ReturnType<ServiceMetrics["listen"]>> | undefined;
   if (opts.metricsListen) {
     const listen = opts.metricsListen;
@@ -126,7 +150,6 @@ export async function startService(
       return metrics.listen(m.host, m.port).catch((err: unknown) => Promise.reject(listenError(err, listen, "--metrics")));
     })().catch(giveUp);
   }
-  const address = `${host}:${bound}`;
   log.info({ address, tls: opts.tls ? (opts.tls.clientCa ? "mutual" : "server") : "off", store: describeConfig(config), bucket: config.bucket, metricsPort: metricsServer?.port }, "o3ml storage service listening");
 
   return {
@@ -135,20 +158,33 @@ export async function startService(
     store,
     metrics,
     metadata,
+    inFlight: () => gate.inFlight,
     async stop() {
-      // Graceful: stop taking calls, let running ones finish (bounded), then release the store.
+      // Graceful: NOT_SERVING and no new calls, running ones finish (bounded by --drain-seconds), then release the store.
+      readiness.drain();
+      if (gate.inFlight > 0) log.info({ inFlight: gate.inFlight, drainSeconds: opts.drainSeconds }, "draining: waiting for running calls to end");
+      const cutOff = await gate.drain(opts.drainSeconds * 1000);
+      if (cutOff > 0) log.warn({ cutOff, drainSeconds: opts.drainSeconds }, `${cutOff} calls were still running after ${opts.drainSeconds} s of draining: cutting them off`);
+      // A call counts as ended once its status is handed to grpc-js, not once it has reached the client:
+      // a graceful shutdown lets sessions flush what is written. What can keep one open now is a
+      // health Watch, which never ends by itself, so that wait is bounded; calls past the drain are cut at once.
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => (server.forceShutdown(), resolve()), 10_000);
+        const t = setTimeout(() => (server.forceShutdown(), resolve()), cutOff > 0 ? 0 : SESSION_FLUSH_MS);
         server.tryShutdown(() => (clearTimeout(t), resolve()));
       });
+      readiness.close();
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.server.close(() => resolve()) : resolve()));
       for (const e of extras) await e.close();
       await hostFiles.close();
       await metadata.close();
       store.close();
+      return { cutOff };
     },
   };
 }
+
+/** How long a stop waits for connections to flush the last answers after the drain. */
+const SESSION_FLUSH_MS = 5000;
 
 /** A clear error for an address the service cannot listen on, saying what to do. */
 function listenError(err: unknown, listen: string, flag: string): O3mlError {

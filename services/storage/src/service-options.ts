@@ -2,7 +2,7 @@ import { O3mlError } from "@o3ml/errors";
 import type { TlsFiles } from "./tls.js";
 
 export interface ServiceOptions {
-  /** host:port to serve gRPC on; 127.0.0.1:7433 by default. Port 0 picks a free port. */
+  /** host:port or unix:/path to serve gRPC on; 127.0.0.1:7433 by default. Port 0 picks a free port. */
   listen: string;
   /** Bearer token clients must send; required when `listen` is not a loopback address. */
   token?: string;
@@ -21,6 +21,8 @@ export interface ServiceOptions {
    */
   concurrency: number;
   readPrefetch: number;
+  /** How long a stop waits for running calls (a streamed put, a checkpoint save) before it cuts them off. */
+  drainSeconds: number;
 }
 
 export const DEFAULTS: ServiceOptions = {
@@ -31,6 +33,7 @@ export const DEFAULTS: ServiceOptions = {
   // Blobs fetched ahead of the one being sent: two keep the store busy while the
   // client drains one; more only adds resident memory (the 2 GiB stream test).
   readPrefetch: 2,
+  drainSeconds: 30,
 };
 
 /** Splits "host:port" (or "[v6]:port"), with a clear error for anything else. */

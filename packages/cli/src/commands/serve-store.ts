@@ -1,9 +1,7 @@
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, type O3Config } from "@o3ml/o3-client";
 import { startStandin, type Standin } from "@o3ml/standin";
-import { o3mlHome, startService, type RunningService, type ServiceOptions } from "@o3ml/storage-service";
+import { localStoreDir, localStoreEndpoint, startService, type RunningService, type ServiceOptions } from "@o3ml/storage-service";
 
 /** The service `o3ml serve` runs, and the embedded store behind it when there is one. */
 export interface ServedStore {
@@ -12,7 +10,8 @@ export interface ServedStore {
   standin?: Standin;
   /** The folder of the default local directory store (no endpoint configured, no --standin). */
   localDir?: string;
-  stop(): Promise<void>;
+  /** Drains and stops the service (RunningService.stop), then what was started for it. */
+  stop(): Promise<{ cutOff: number }>;
 }
 
 /**
@@ -35,8 +34,8 @@ export async function startServedStore(opts: Partial<ServiceOptions>, config: O3
     return { service, stop: () => service.stop() };
   }
   if (!choice.standin) {
-    const localDir = join(o3mlHome(), "store");
-    const service = await startService({ ...opts, createBucket: true }, { config: { ...config, endpoint: pathToFileURL(localDir).href } });
+    const localDir = localStoreDir();
+    const service = await startService({ ...opts, createBucket: true }, { config: { ...config, endpoint: localStoreEndpoint() } });
     return { service, localDir, stop: () => service.stop() };
   }
   const standin = await startStandin();
@@ -57,8 +56,9 @@ export async function startServedStore(opts: Partial<ServiceOptions>, config: O3
     service,
     standin,
     async stop() {
-      await service.stop();
+      const drained = await service.stop();
       await standin.stop();
+      return drained;
     },
   };
 }

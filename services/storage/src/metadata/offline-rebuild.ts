@@ -1,6 +1,9 @@
 import { isO3mlError, O3mlError } from "@o3ml/errors";
 import { openIndex, rebuildIndex, type IndexCounts, type MetadataIndex } from "@o3ml/metadata";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { configFromEnv, createBlobStore, storeIdentity } from "@o3ml/o3-client";
+import { localStoreDir, localStoreEndpoint } from "../home.js";
 import { logObjects } from "./log-objects.js";
 
 export interface OfflineRebuildResult {
@@ -18,17 +21,26 @@ export interface OfflineRebuildResult {
 /**
  * `o3ml index rebuild --offline`: recreates this store's records in the index
  * with no service running, reading the bucket straight from the configured
- * endpoint (O3ML_ENDPOINT and keys). Records the index holds of other stores
- * (other buckets used with the same O3ML_HOME or database) stay as they are.
+ * endpoint (O3ML_ENDPOINT and keys), or, when none is set, from the folder
+ * `o3ml serve` keeps its data in then (`$O3ML_HOME/store`, home.ts). Records
+ * the index holds of other stores (other buckets used with the same O3ML_HOME
+ * or database) stay as they are.
  */
 export async function rebuildIndexOffline(warn: (message: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<OfflineRebuildResult> {
   const started = Date.now();
   const config = configFromEnv(env);
   if (!config.endpoint) {
-    throw new O3mlError(
-      "FAILED_PRECONDITION",
-      "index rebuild --offline reads the bucket directly, but O3ML_ENDPOINT is not set (the embedded stand-in keeps nothing between runs); set O3ML_ENDPOINT, O3ML_ACCESS_KEY_ID, O3ML_SECRET_ACCESS_KEY and O3ML_BUCKET, or run `o3ml index rebuild` against a running service",
-    );
+    // The default store of `o3ml serve`: a folder that outlives the service, so it can be read without one.
+    const folder = join(localStoreDir(env), config.bucket);
+    if (!existsSync(folder)) {
+      throw new O3mlError(
+        "FAILED_PRECONDITION",
+        `index rebuild --offline reads the bucket directly, but O3ML_ENDPOINT is not set and ${folder} (where \`o3ml serve\` keeps bucket ${config.bucket} when no endpoint is set) does not exist; ` +
+          "set O3ML_HOME (and O3ML_BUCKET) to those the service ran with, or set O3ML_ENDPOINT, O3ML_ACCESS_KEY_ID, O3ML_SECRET_ACCESS_KEY and O3ML_BUCKET for a store of your own",
+        { path: folder },
+      );
+    }
+    config.endpoint = localStoreEndpoint(env);
   }
   const store = createBlobStore(config);
   try {
