@@ -42,6 +42,7 @@ from ._errors import (
 from ._dataset_methods import DatasetVersionInfo
 from ._metadata import RunInfo
 from ._object_info import ObjectInfo
+from ._storage_usage import KeyCounts, StorageUsage
 
 __all__ = [
     "O3Client",
@@ -53,6 +54,8 @@ __all__ = [
     "RunInfo",
     "DatasetVersionInfo",
     "ObjectInfo",
+    "StorageUsage",
+    "KeyCounts",
     "CheckpointInfo",
     "VerifyResult",
     "save_checkpoint",
