@@ -24,7 +24,7 @@ export interface UsageSelection {
 
 /** The figures of `o3ml du` (docs/architecture.md, Storage accounting). */
 export interface StorageUsage {
-  /** "bucket", "run <id>[, <id>...]" or "dataset <name>[@<version>]". */
+  /** "bucket", "run <id>", "run <name> (<id>)" or "dataset <name>[@<version>]". */
   selection: string;
   /** Objects, checkpoints and dataset versions counted. */
   items: number;
@@ -158,7 +158,8 @@ async function runItems(index: MetadataIndex, items: Item[], run: string): Promi
       { run },
     );
   }
-  return { label: `run ${[...ids].sort().join(", ")}`, items: chosen, matches: (m) => m.run !== undefined && ids.has(m.run) };
+  const id = [...ids].find((i) => i !== run);
+  return { label: id ? `run ${run} (${id})` : `run ${run}`, items: chosen, matches: (m) => m.run !== undefined && ids.has(m.run) };
 }
 
 function datasetItems(items: Item[], spec: string): { label: string; items: Item[]; matches: Matches } {
@@ -267,26 +268,24 @@ async function listVersions(store: BlobStore): Promise<VersionFigures> {
 }
 
 function figures(s: Selected, sizes: Map<string, number>, versions: VersionFigures, whole: boolean): StorageUsage {
-  const keysOf = (cids: Iterable<string>, key: (c: string) => string) => [...cids].map(key).filter((k) => sizes.has(k));
+  // Keys the store no longer lists (a manifest gc removed meanwhile, a broken name's) count for nothing.
+  const keysOf = (ids: Iterable<string>, key: (id: string) => string = (k) => k) => [...ids].map(key).filter((k) => sizes.has(k));
   const count = (keys: string[]): Counts => ({ count: keys.length, bytes: keys.reduce((n, k) => n + sizes.get(k)!, 0) });
-  const blobKeys = keysOf(s.blobs, blobKey);
-  const manifestKeys = keysOf(s.manifests, manifestKey);
-  const refKeys = keysOf(s.refKeys, (k) => k);
-  const blobs = count(blobKeys);
-  const manifests = count(manifestKeys);
-  const refs = count(refKeys);
-  const dead = { blobs: count(keysOf(s.dead.blobs, blobKey)), manifests: count(keysOf(s.dead.manifests, manifestKey)), refs: count(keysOf(s.dead.refs, (k) => k)) };
+  const live = { blobs: keysOf(s.blobs, blobKey), manifests: keysOf(s.manifests, manifestKey), refs: keysOf(s.refKeys) };
+  const left = { blobs: keysOf(s.dead.blobs, blobKey), manifests: keysOf(s.dead.manifests, manifestKey), refs: keysOf(s.dead.refs) };
+  const blobs = count(live.blobs);
+  const manifests = count(live.manifests);
+  const refs = count(live.refs);
+  const dead = { blobs: count(left.blobs), manifests: count(left.manifests), refs: count(left.refs) };
+  const counted = new Set([...Object.values(live), ...Object.values(left)].flat());
 
-  // A selection's versions are those of the keys it reaches or left behind; the whole bucket's, every key under o3ml/v1/.
-  const mine = whole ? undefined : new Set([...blobKeys, ...manifestKeys, ...refKeys, ...keysOf(s.dead.blobs, blobKey), ...keysOf(s.dead.manifests, manifestKey), ...keysOf(s.dead.refs, (k) => k)]);
+  // A selection's versions are those of the keys it reaches or left behind; the whole bucket's, of every key under o3ml/v1/.
   const noncurrent: Counts = { count: 0, bytes: 0 };
   let deleteMarkers = 0;
-  for (const [k, c] of versions.noncurrent) if (!mine || mine.has(k)) (noncurrent.count += c.count), (noncurrent.bytes += c.bytes);
-  for (const [k, n] of versions.markers) if (!mine || mine.has(k)) deleteMarkers += n;
+  for (const [k, c] of versions.noncurrent) if (whole || counted.has(k)) (noncurrent.count += c.count), (noncurrent.bytes += c.bytes);
+  for (const [k, n] of versions.markers) if (whole || counted.has(k)) deleteMarkers += n;
 
-  const counted = new Set([...blobKeys, ...manifestKeys, ...refKeys, ...keysOf(s.dead.blobs, blobKey), ...keysOf(s.dead.manifests, manifestKey), ...keysOf(s.dead.refs, (k) => k)]);
-  const log = whole ? count([...sizes.keys()].filter((k) => k.startsWith(LOG))) : { count: 0, bytes: 0 };
-  const other = whole ? count([...sizes.keys()].filter((k) => !k.startsWith(LOG) && !counted.has(k))) : { count: 0, bytes: 0 };
+  const none: Counts = { count: 0, bytes: 0 };
   return {
     selection: s.label,
     items: s.items.length,
@@ -298,8 +297,8 @@ function figures(s: Selected, sizes: Map<string, number>, versions: VersionFigur
     shared: count(keysOf(s.shared, blobKey)),
     reclaimable: { ...dead, bytes: dead.blobs.bytes + dead.manifests.bytes + dead.refs.bytes },
     versions: { versioned: versions.versioned, noncurrent, deleteMarkers },
-    log,
-    other,
+    log: whole ? count([...sizes.keys()].filter((k) => k.startsWith(LOG))) : none,
+    other: whole ? count([...sizes.keys()].filter((k) => !k.startsWith(LOG) && !counted.has(k))) : none,
     totalBytes: whole ? [...sizes.values()].reduce((n, b) => n + b, 0) : 0,
   };
 }
