@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ListObjectsV2Command, ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CheckpointClient, MetadataClient, type EntryToSave } from "@o3ml/storage-service";
 import { minioBinary, s3ClientFor, startMinio, startMoto, startO3Profile, type S3Server } from "@o3ml/standin";
 import { o3ml, startServe, type Served } from "./cli.test-support.js";
@@ -219,12 +219,18 @@ describe.each(servers)("o3ml du on %s", { timeout: 300_000 }, (_name, startS3, v
     expectStored(whole, merge(under(after, "blobs"), under(after, "manifests"), under(after, "refs")));
     expect(whole.reclaimable.blobs.count).toBeGreaterThan(0);
 
+    // Behind the service's back, as another S3 tool would: a key overwritten (a versioned store keeps
+    // the older version) and a key deleted without a version id (a versioned store adds a delete marker).
+    for (const body of ["first", "second"]) await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${ROOT}elsewhere/twice`, Body: body }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${ROOT}elsewhere/gone`, Body: "x" }));
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${ROOT}elsewhere/gone` }));
+
     // After the collection nothing is reclaimable, and the selections keep what they had.
     const clean = await du();
     expect(clean.reclaimable.bytes).toBe(0);
     expect((await du("--run", "du-a")).stored).toEqual(duA.stored);
 
-    // Versions: as the store lists them (gc rewrote its epoch key, so a versioned store keeps the old one).
+    // Versions: as the store lists them.
     if (versioned) {
       const noncurrent: Counts = { count: 0, bytes: 0 };
       let markers = 0;
@@ -239,6 +245,7 @@ describe.each(servers)("o3ml du on %s", { timeout: 300_000 }, (_name, startS3, v
         versionMarker = page.NextVersionIdMarker;
       }
       expect(noncurrent.count).toBeGreaterThan(0);
+      expect(markers).toBeGreaterThan(0);
       expect(clean.versions).toEqual({ versioned: true, noncurrent, deleteMarkers: markers });
     } else {
       expect(clean.versions).toEqual({ versioned: false });
