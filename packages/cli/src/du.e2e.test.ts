@@ -251,6 +251,11 @@ describe.each(servers)("o3ml du on %s", { timeout: 300_000 }, (_name, startS3, v
       expect(clean.versions).toEqual({ versioned: false });
     }
 
+    // The table a person reads: each figure with its unit and what it means.
+    const table = await run("du");
+    for (const row of ["logical", "stored", "shared", "reclaimable", "log", "total"]) expect(table).toMatch(new RegExp(`^${row} +[\\d.]+ (B|KiB|MiB|GiB) +\\S`, "m"));
+    expect(table).toMatch(versioned ? /^old versions +[\d.]+ (B|KiB) +\d+ older versions and \d+ delete markers/m : /^old versions +- +not versioned/m);
+
     // The gauges on the metrics endpoint hold the whole bucket's figures of the last computation.
     const metrics = await (await fetch(`http://127.0.0.1:${(served as Served & { metricsPort: number }).metricsPort}/metrics`)).text();
     const gauge = (name: string) => Number(metrics.match(new RegExp(`^${name} (\\d+)$`, "m"))?.[1]);

@@ -219,10 +219,11 @@ async function readEither(store: BlobStore, cid: string): Promise<{ run?: string
   try {
     const m = decodeObjectManifest(bytes, cid);
     if (m.checkpoint) return { run: m.checkpoint.run, key: m.checkpoint.key, blobs: m.chunks.map((c) => c.cid) };
-    return undefined;
   } catch {
     // Not an object manifest: it may be a dataset version's.
   }
+  // A selection matches a dataset manifest by its exact name, so a manifest of another kind that
+  // happened to decode as one would still not be counted.
   try {
     const d = decodeDatasetManifest(bytes, cid);
     return { dataset: { name: d.name, version: d.version }, blobs: d.shards.map((s) => s.cid ?? "") };
