@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: set-up (idempotent), the generated
-# code staleness check, every TypeScript test (vitest), every Python test (pytest)
+# code staleness check, a type check of the tests, every TypeScript test (vitest), every Python test (pytest)
 # and the benchmark's quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,9 @@ source scripts/node-env.sh
 bash scripts/setup.sh
 echo "[test] vitest, tsx and every o3ml serve below run on Node $(node --version) ($(command -v node))" >&2
 bash scripts/gen.sh --check
+# Test files are excluded from the build (tsconfig.build.json) and vitest does not
+# type-check: this pass does, so a test cannot drift from the types it exercises.
+npx tsc -p tsconfig.tests.json
 npx vitest run
 .venv/bin/python -m pytest -q python-plugins/tests
 # The parity benchmark's smoke run (npm run bench -- --quick without a second set-up):

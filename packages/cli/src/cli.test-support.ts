@@ -45,6 +45,8 @@ export interface Served {
   /** The environment of a client of this service: cleanEnv with O3ML_SERVICE set. */
   env(extra?: Record<string, string>): NodeJS.ProcessEnv;
   stop(): Promise<void>;
+  /** SIGKILL: the process ends where it is, as a crash or an OOM kill would end it. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -64,16 +66,18 @@ export async function startServe(args: string[] = [], env: Record<string, string
     serve.once("exit", (code) => reject(new Error(`o3ml serve exited with ${code}: ${stderr}`)));
     createInterface({ input: serve.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
   });
+  const end = async (signal: NodeJS.Signals) => {
+    if (serve.exitCode !== null || serve.signalCode !== null) return;
+    const exited = new Promise((r) => serve.once("exit", r));
+    serve.kill(signal);
+    await exited;
+  };
   return {
     ...ready,
     home,
     env: (extra = {}) => cleanEnv(home, { O3ML_SERVICE: ready.address, ...extra }),
-    async stop() {
-      if (serve.exitCode !== null || serve.signalCode !== null) return;
-      const exited = new Promise((r) => serve.once("exit", r));
-      serve.kill("SIGTERM");
-      await exited;
-    },
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
   };
 }
 

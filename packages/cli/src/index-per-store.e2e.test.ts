@@ -134,7 +134,7 @@ describe.each(allBackends().filter(mustRun))("one O3ML_HOME, several stores, ind
   it("keeps no record of the embedded stand-in once it stops: its index lives in memory", async () => {
     const home = mkdtempSync(join(tmpdir(), "o3ml-standin-home-"));
     const { databaseUrl } = await backend.fresh();
-    const env = databaseUrl ? { O3ML_DATABASE_URL: databaseUrl } : {};
+    const env: Record<string, string> = databaseUrl ? { O3ML_DATABASE_URL: databaseUrl } : {};
     let s = await startServe(["--standin"], env, home);
     running.push(s);
     const first = await seedHistory(s);

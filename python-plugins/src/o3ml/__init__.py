@@ -42,6 +42,7 @@ from ._errors import (
 from ._dataset_methods import DatasetVersionInfo
 from ._metadata import RunInfo
 from ._object_info import ObjectInfo
+from ._retention import PrunedCheckpoint, PruneResult, Retention, pin_checkpoint, prune_checkpoints, unpin_checkpoint
 from ._storage_usage import KeyCounts, StorageUsage
 
 __all__ = [
@@ -67,6 +68,12 @@ __all__ = [
     "CheckpointPath",
     "verify_checkpoint",
     "export_checkpoint",
+    "Retention",
+    "PruneResult",
+    "PrunedCheckpoint",
+    "prune_checkpoints",
+    "pin_checkpoint",
+    "unpin_checkpoint",
     "O3mlError",
     "InvalidArgumentError",
     "NotFoundError",

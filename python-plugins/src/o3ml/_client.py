@@ -27,6 +27,7 @@ from ._metadata import MetadataMethods
 from ._object_info import ObjectInfo
 from ._put_source import PutData, open_source
 from ._reader import ObjectReader
+from ._retention import RetentionMethods
 from ._storage_usage import StorageUsage
 from .gen import admin_service_pb2, admin_service_pb2_grpc
 from .gen import object_service_pb2 as pb
@@ -43,7 +44,7 @@ _ATTACH_TIMEOUT = 30.0
 _T = TypeVar("_T")
 
 
-class O3Client(MetadataMethods, CheckpointMethods, DatasetMethods):
+class O3Client(MetadataMethods, CheckpointMethods, RetentionMethods, DatasetMethods):
     """Client of the o3ml storage service.
 
     ``address`` defaults to ``$O3ML_SERVICE`` or ``127.0.0.1:7433``; ``token`` to ``$O3ML_TOKEN``

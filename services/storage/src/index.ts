@@ -10,7 +10,7 @@ export { ServiceClient, type WireObjectInfo } from "./service-client.js";
 export { DatasetClient, type WireVersionInfo, type WireDatasetManifest, type WireShard, type WireSample } from "./datasets/dataset-client.js";
 export { RpcClient } from "./rpc-client.js";
 export { DEFAULT_SERVICE_ADDRESS, SERVICE_ADDRESS_FORMS, parseServiceAddress, type ServiceAddress } from "./service-address.js";
-export { CheckpointClient, selectorOf, type EntryToSave, type WireCheckpointInfo, type WireLoadResponse, type WireArchiveResponse } from "./checkpoints/checkpoint-client.js";
+export { CheckpointClient, selectorOf, type EntryToSave, type WireCheckpointInfo, type WireLoadResponse, type WireArchiveResponse, type WirePruneRequest, type WirePruneResponse } from "./checkpoints/checkpoint-client.js";
 export { AdminClient, type WireGcReport, type WireGcProgress, type WireStorageUsage } from "./gc/admin-client.js";
 export { MetadataClient, type RunRegistration, type WireRebuildResult } from "./metadata/metadata-client.js";
 export type { RunRecord, CheckpointRecord, ArtifactRecord } from "@o3ml/metadata";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { parseRefKey, refKey, validateObjectKey } from "./layout.js";
+import { parsePinKey, parseRefKey, pinKey, refKey, validateObjectKey } from "./layout.js";
 
 describe("object keys", () => {
   it.each([
@@ -56,5 +56,13 @@ describe("object keys", () => {
         expect(parseRefKey("objects", refKey("objects", name, id))).toEqual({ name, id });
       }),
     );
+  });
+});
+
+describe("pin keys", () => {
+  it("name the pinned checkpoint, and nothing else does", () => {
+    expect(parsePinKey(pinKey("bafkreiabc", "01J0000000000000000000000"))).toBe("bafkreiabc");
+    expect(parsePinKey("o3ml/v1/pins/@x")).toBeUndefined();
+    expect(parsePinKey(refKey("objects", "bafkreiabc", "01J0000000000000000000000"))).toBeUndefined();
   });
 });

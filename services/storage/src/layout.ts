@@ -30,6 +30,23 @@ export function parseRefKey(kind: string, key: string): { name: string; id: stri
   return { name: key.slice(root.length, at), id: key.slice(at + 2) };
 }
 
+/**
+ * Pins of checkpoints (`o3ml ckpt pin`): `pins/<checkpoint id>/@<sortable id>`, each a Ref
+ * naming the checkpoint (pinned) or a deletion (unpinned); the newest is the pin's state.
+ * Outside `refs/` on purpose: a pin names a checkpoint to keep from pruning, not a value
+ * that keeps data alive, so gc neither reads nor removes them.
+ */
+export const PINS_ROOT = `${ROOT}pins/`;
+export const pinPrefix = (checkpointId: string) => `${PINS_ROOT}${checkpointId}/@`;
+export const pinKey = (checkpointId: string, id: string) => `${pinPrefix(checkpointId)}${id}`;
+
+/** The checkpoint id a pin key names; undefined for any other key. */
+export function parsePinKey(key: string): string | undefined {
+  if (!key.startsWith(PINS_ROOT)) return undefined;
+  const at = key.indexOf("/@", PINS_ROOT.length);
+  return at > PINS_ROOT.length ? key.slice(PINS_ROOT.length, at) : undefined;
+}
+
 const MAX_KEY_BYTES = 900;
 
 /**

@@ -101,7 +101,7 @@ describe.each(servers)("storage service on %s", (_name, start) => {
     const cid = cidOf(first);
     expect(manifestCids).toContain(blobKey(cid));
     const tampered = Buffer.from(first);
-    tampered[12345] ^= 0x10;
+    tampered[12345] = tampered[12345]! ^ 0x10;
     await svc.store.put(blobKey(cid), tampered);
     const got = await client.get("e2e/victim");
     const received: Buffer[] = [];

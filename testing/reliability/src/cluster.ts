@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createBlobStore, type BlobStore } from "@o3ml/o3-client";
 import { freePort, minioBinary, startO3Profile, type O3ProfileServer, type S3Server } from "@o3ml/standin";
+import { within } from "./deadline.js";
 
 /**
  * The system under test of the reliability suite, as separate processes so
@@ -138,8 +139,9 @@ export class ServiceProcess {
       });
       proc.once("exit", (code, sig) => reject(new Error(`o3ml serve exited (${code ?? sig}) before listening; see ${out}:\n${readTail(out)}`)));
     });
-    const timeout = sleep(timeoutMs).then(() => Promise.reject(new Error(`o3ml serve did not listen within ${timeoutMs / 1000} s; see ${out}`)));
-    await Promise.race([ready, timeout]);
+    await within(ready, timeoutMs, () => {
+      throw new Error(`o3ml serve did not listen within ${timeoutMs / 1000} s; see ${out}`);
+    });
     clearInterval(this.sampler);
     this.sampler = setInterval(() => this.sample(), 250);
     this.sampler.unref();

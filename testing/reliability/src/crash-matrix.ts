@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AdminClient, CheckpointClient, DatasetClient, type WireCheckpointInfo } from "@o3ml/storage-service";
 import { CLI, REPO_ROOT, type Cluster } from "./cluster.js";
+import { within } from "./deadline.js";
 import { Seeded } from "./seeded.js";
 import { ForkServer, type TrainerProcess } from "./trainer-process.js";
 
@@ -237,7 +238,7 @@ export async function runCrashMatrix(c: Cluster, root: string, opts: { seed: num
           await sleep(rnd.int(200, 1000));
           await c.service.start();
           // The trainer's save fails (clearly) or, if it finished before the kill, training goes on: stop it either way.
-          const ended = await Promise.race([t.exited.then(() => true), sleep(15_000).then(() => false)]);
+          const ended = await within(t.exited.then(() => true), 15_000, () => false);
           p.what = `SIGKILL the service ${delay} ms into a checkpoint upload, restart it; the trainer ${ended ? "stopped with an error" : "kept training and was SIGKILLed"}`;
           if (ended && !/Unavailable|UNAVAILABLE|cannot reach|O3mlError|Cancelled|Aborted/i.test(t.stderr)) p.failures.push(`the trainer stopped without a clear o3ml error: ${t.stderr.slice(-400)}`);
           await t.kill();
@@ -250,7 +251,7 @@ export async function runCrashMatrix(c: Cluster, root: string, opts: { seed: num
           await sleep(down);
           await c.minio.start();
           const more = rnd.int(500, 2500);
-          const ended = await Promise.race([t.exited.then(() => true), sleep(more).then(() => false)]);
+          const ended = await within(t.exited.then(() => true), more, () => false);
           p.what = `SIGKILL MinIO ${delay} ms into training, restart it ${down} ms later; the trainer ${ended ? "stopped with an error" : `kept training and was SIGKILLed ${more} ms later`}`;
           await t.kill();
         }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isO3mlError } from "@o3ml/errors";
 import type { FaultKind } from "./fault-plan.js";
@@ -118,6 +118,25 @@ for (const upstreamCase of upstreamCases()) {
       await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "data/blob" }));
       expect(Date.now() - started).toBeGreaterThanOrEqual(290);
       expect(injected("latency") - before).toBe(1);
+    });
+
+    it("never forwards a request whose client left while a latency held it back", async () => {
+      // As a writer killed between two requests: the held request must not reach the store.
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "data/kept", Body: "kept" }));
+      proxy.setFaults({ rules: [{ kind: "latency", operations: ["DELETE", "PUT"], ms: 1500 }] });
+      const gone = async (p: (signal: AbortSignal) => Promise<unknown>) => {
+        const leave = new AbortController();
+        const sent = p(leave.signal).catch(() => "aborted");
+        await new Promise((r) => setTimeout(r, 200));
+        leave.abort();
+        expect(await sent).toBe("aborted");
+      };
+      await gone((abortSignal) => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "data/kept" }), { abortSignal }));
+      await gone((abortSignal) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: "data/never", Body: "x" }), { abortSignal }));
+      await new Promise((r) => setTimeout(r, 1800)); // past the latency: a forwarded request would have landed
+      proxy.setFaults({ rules: [] });
+      expect((await getBlob("data/kept")).toString()).toBe("kept");
+      expect(await outcome(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "data/never" })))).toBe("NotFound");
     });
 
     it("stalls a response mid-body, and a bodiless one before its headers", async () => {

@@ -7,6 +7,7 @@ import type { ConditionalRequests } from "./conditional-requests.js";
 import { rewriteXmlEtags, toO3Etag } from "./etag-format.js";
 import type { AnswerFault, FaultInjector } from "./faults.js";
 import type { NetworkState } from "./network-state.js";
+import { setTimeout as delay } from "node:timers/promises";
 import { relayAnswer, sleep } from "./relay-answer.js";
 import { sendS3Error } from "./s3-error-response.js";
 import { describeRequest, type S3OperationName, type S3Request } from "./s3-request.js";
@@ -66,18 +67,20 @@ async function handle(ctx: ProfileContext, req: IncomingMessage, res: ServerResp
     if (problem) return refuse("bucket-name", "InvalidBucketName", `The specified bucket is not valid: "${s3.bucket}" ${problem}`);
   }
 
-  const fault = ctx.faults.decide(s3);
-  if (fault.latencyMs > 0) {
-    ctx.faults.count("latency");
-    await sleep(fault.latencyMs);
-  }
-  if (fault.answer?.phase === "before-upstream") return answerWithFault(ctx, req, res, fault.answer);
-
-  // A client that goes away stops the upstream request too.
+  // A client that goes away stops the upstream request too, including one that
+  // leaves while an injected latency holds its request back: that request never
+  // reaches the upstream, as a request from a killed writer would not.
   const abort = new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) abort.abort();
   });
+  const fault = ctx.faults.decide(s3);
+  if (fault.latencyMs > 0) {
+    ctx.faults.count("latency");
+    await delay(fault.latencyMs, undefined, { signal: abort.signal }).catch(() => undefined);
+    if (abort.signal.aborted) return;
+  }
+  if (fault.answer?.phase === "before-upstream") return answerWithFault(ctx, req, res, fault.answer);
   // Judged before the 100 Continue, so that a write refused by its conditions is not sent.
   const check = await ctx.conditions.check(req, s3);
   let answer: UpstreamAnswer;

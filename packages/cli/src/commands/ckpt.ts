@@ -3,6 +3,7 @@ import { CheckpointClient, MetadataClient } from "@o3ml/storage-service";
 import { checkpointJson, renderList, renderShow } from "../checkpoint/checkpoint-json.js";
 import { isMetricSort, renderSorted, sortCheckpoints } from "../checkpoint/checkpoint-sort.js";
 import { exportCheckpoint } from "../checkpoint/export-checkpoint.js";
+import { pruneJson, pruneRequest, renderPrune, type PruneOptions } from "../checkpoint/prune-rules.js";
 import { clientAction } from "../client-action.js";
 import { checkpointRuns, runNames } from "../known-names.js";
 import { unknownName } from "../name-suggestions.js";
@@ -20,7 +21,7 @@ export function registerCheckpointCommands(program: Command): void {
   const ckpt = program
     .command("ckpt")
     .description(
-      "checkpoints saved through the CheckpointService: list, show, re-verify, export as a torch file. " +
+      "checkpoints saved through the CheckpointService: list, show, re-verify, export as a torch file, pin, prune by retention rules. " +
         "<id|key> is a checkpoint id (its manifest CID) or its object key (a key or o3://bucket/key)",
     );
 
@@ -76,5 +77,43 @@ export function registerCheckpointCommands(program: Command): void {
       const info = await exportCheckpoint(c, objectKey(idOrKey, c.address), file, (i, archiveBytes) => progressFor(`export ${i.key}`, archiveBytes, o.json));
       const out = { ...checkpointJson(info), file };
       emit(o, out, () => `${file}  ${formatBytes(out.bytesTotal)}  ${out.key}  ${out.id}`);
+    }));
+
+  ckpt
+    .command("pin <id|key>")
+    .description("pin a checkpoint: every 'o3ml ckpt prune' keeps it until it is unpinned (pins are kept in the bucket)")
+    .option("--json", "machine-readable output", false)
+    .action(withCheckpoints(async (c, idOrKey: string, o: JsonOpt) => {
+      const r = await c.pin(objectKey(idOrKey, c.address));
+      const out = { ...checkpointJson(r.info), pinned: r.pinned };
+      emit(o, out, () => `pinned  ${out.key}  ${out.id}`);
+    }));
+
+  ckpt
+    .command("unpin <id|key>")
+    .description("unpin a checkpoint: prune rules alone decide whether it stays")
+    .option("--json", "machine-readable output", false)
+    .action(withCheckpoints(async (c, idOrKey: string, o: JsonOpt) => {
+      const r = await c.unpin(objectKey(idOrKey, c.address));
+      const out = { ...checkpointJson(r.info), pinned: r.pinned };
+      emit(o, out, () => `unpinned  ${out.key}  ${out.id}`);
+    }));
+
+  ckpt
+    .command("prune")
+    .description(
+      "delete a run's checkpoints that no rule keeps (as 'o3ml rm' does; 'o3ml gc' then reclaims their data). A checkpoint stays when any rule keeps it; " +
+        "the run's newest, pinned checkpoints and those another run resumed from always stay. At least one rule is required",
+    )
+    .requiredOption("--run <run>", "the run (id or name)")
+    .option("--keep-last <N>", "keep the newest N")
+    .option("--keep-best <K:METRIC:min|max>", "keep the best K by a recorded metric, e.g. 2:val_loss:min (repeatable)", (v: string, all: string[]) => [...all, v], [])
+    .option("--keep-every <N:step|epoch>", "keep the first checkpoint of every span of N steps or epochs, e.g. 5:epoch")
+    .option("--keep-within <duration>", "keep what was saved less than this long ago: a whole number and s, m, h or d, e.g. 24h")
+    .option("--dry-run", "print what would go and what stays; delete nothing", false)
+    .option("--json", "machine-readable output", false)
+    .action(withCheckpoints(async (c, o: JsonOpt & PruneOptions) => {
+      const out = pruneJson(await c.prune(pruneRequest(o)));
+      emit(o, out, () => renderPrune(out, o.run));
     }));
 }

@@ -73,7 +73,7 @@ function renderUsage(u: ReturnType<typeof usageJson>): string {
   ];
   if (whole) {
     rows.push(["log", formatBytes(u.log!.bytes), `${n(u.log!, "events")} of the metadata log`]);
-    if (u.other!.count) rows.push(["other", formatBytes(u.other!.bytes), `${n(u.other!, "other keys")} under o3ml/v1/ (gc state, refs it does not count)`]);
+    if (u.other!.count) rows.push(["other", formatBytes(u.other!.bytes), `${n(u.other!, "other keys")} under o3ml/v1/ (checkpoint pins, the gc epoch)`]);
     rows.push(["total", formatBytes(u.totalBytes!), "every current key under o3ml/v1/"]);
   }
   return `${u.selection}\n${renderTable(["", "bytes", "what it is"], rows)}`;

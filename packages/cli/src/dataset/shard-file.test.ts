@@ -63,7 +63,7 @@ describe("shard files", () => {
     ]);
 
     const altered = Buffer.from(bytes);
-    altered[samples[1]!.offset] ^= 0x01;
+    altered[samples[1]!.offset] = altered[samples[1]!.offset]! ^ 0x01;
     const problems = await check(shard, altered);
     expect(problems[0]).toBe(`its bytes hash to ${cidOf(altered)}, not to its CID ${shard.cid}`);
     expect(problems).toContain(`sample deep/${"n".repeat(200)}: its bytes do not match the digest the manifest records`);

@@ -83,7 +83,7 @@ print(json.dumps([[m.name, m.mode, m.uid, m.gid, m.uname, m.gname, m.mtime, t.ex
     ]);
 
     const damaged = Buffer.from(tar);
-    damaged[starts[1]! + 10] ^= 0x01; // a byte of a header's name: its checksum no longer matches
+    damaged[starts[1]! + 10] = damaged[starts[1]! + 10]! ^ 0x01; // a byte of a header's name: its checksum no longer matches
     const second = new TarListing();
     await second.write(damaged);
     expect((await second.end())?.message).toMatch(/Invalid tar header/);

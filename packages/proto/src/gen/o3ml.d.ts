@@ -1309,6 +1309,9 @@ export namespace o3ml {
             readArchive: o3ml.v1.CheckpointService.ReadArchive;
             locate: o3ml.v1.CheckpointService.Locate;
             recall: o3ml.v1.CheckpointService.Recall;
+            prune: o3ml.v1.CheckpointService.Prune;
+            pin: o3ml.v1.CheckpointService.Pin;
+            unpin: o3ml.v1.CheckpointService.Unpin;
         }
 
         namespace CheckpointService {
@@ -1400,6 +1403,240 @@ export namespace o3ml {
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
+            type PruneCallback = (error: (Error|null), response?: o3ml.v1.PruneResponse) => void;
+            type Prune = {
+              (request: o3ml.v1.IPruneRequest, callback: o3ml.v1.CheckpointService.PruneCallback): void;
+              (request: o3ml.v1.IPruneRequest): Promise<o3ml.v1.PruneResponse>;
+              readonly name: "Prune";
+              readonly path: "/o3ml.v1.CheckpointService/Prune";
+              readonly requestType: "PruneRequest";
+              readonly responseType: "PruneResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type PinCallback = (error: (Error|null), response?: o3ml.v1.PinResponse) => void;
+            type Pin = {
+              (request: o3ml.v1.IPinRequest, callback: o3ml.v1.CheckpointService.PinCallback): void;
+              (request: o3ml.v1.IPinRequest): Promise<o3ml.v1.PinResponse>;
+              readonly name: "Pin";
+              readonly path: "/o3ml.v1.CheckpointService/Pin";
+              readonly requestType: "PinRequest";
+              readonly responseType: "PinResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+            type UnpinCallback = (error: (Error|null), response?: o3ml.v1.PinResponse) => void;
+            type Unpin = {
+              (request: o3ml.v1.IPinRequest, callback: o3ml.v1.CheckpointService.UnpinCallback): void;
+              (request: o3ml.v1.IPinRequest): Promise<o3ml.v1.PinResponse>;
+              readonly name: "Unpin";
+              readonly path: "/o3ml.v1.CheckpointService/Unpin";
+              readonly requestType: "PinRequest";
+              readonly responseType: "PinResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface IKeepBest extends o3ml.v1.KeepBest.$Properties {
+        }
+
+        class KeepBest {
+            constructor(properties?: o3ml.v1.KeepBest.$Properties);
+            $unknowns?: Uint8Array[];
+            count: number;
+            metric: string;
+            mode: string;
+            static create(properties: o3ml.v1.KeepBest.$Shape): o3ml.v1.KeepBest & o3ml.v1.KeepBest.$Shape;
+            static create(properties?: o3ml.v1.KeepBest.$Properties): o3ml.v1.KeepBest;
+            static encode(message: o3ml.v1.KeepBest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.KeepBest & o3ml.v1.KeepBest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.KeepBest;
+            static toObject(message: o3ml.v1.KeepBest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeepBest {
+            interface $Properties {
+                count?: (number|null);
+                metric?: (string|null);
+                mode?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.KeepBest.$Properties;
+        }
+
+        interface IKeepEvery extends o3ml.v1.KeepEvery.$Properties {
+        }
+
+        class KeepEvery {
+            constructor(properties?: o3ml.v1.KeepEvery.$Properties);
+            $unknowns?: Uint8Array[];
+            every: number;
+            unit: string;
+            static create(properties: o3ml.v1.KeepEvery.$Shape): o3ml.v1.KeepEvery & o3ml.v1.KeepEvery.$Shape;
+            static create(properties?: o3ml.v1.KeepEvery.$Properties): o3ml.v1.KeepEvery;
+            static encode(message: o3ml.v1.KeepEvery.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.KeepEvery & o3ml.v1.KeepEvery.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.KeepEvery;
+            static toObject(message: o3ml.v1.KeepEvery, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace KeepEvery {
+            interface $Properties {
+                every?: (number|null);
+                unit?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.KeepEvery.$Properties;
+        }
+
+        interface IPruneRequest extends o3ml.v1.PruneRequest.$Properties {
+        }
+
+        class PruneRequest {
+            constructor(properties?: o3ml.v1.PruneRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            keepLast: number;
+            keepBest: o3ml.v1.KeepBest.$Properties[];
+            keepEvery?: (o3ml.v1.KeepEvery.$Properties|null);
+            keepWithin: string;
+            dryRun: boolean;
+            static create(properties: o3ml.v1.PruneRequest.$Shape): o3ml.v1.PruneRequest & o3ml.v1.PruneRequest.$Shape;
+            static create(properties?: o3ml.v1.PruneRequest.$Properties): o3ml.v1.PruneRequest;
+            static encode(message: o3ml.v1.PruneRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PruneRequest & o3ml.v1.PruneRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PruneRequest;
+            static toObject(message: o3ml.v1.PruneRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PruneRequest {
+            interface $Properties {
+                run?: (string|null);
+                keepLast?: (number|null);
+                keepBest?: (o3ml.v1.KeepBest.$Properties[]|null);
+                keepEvery?: (o3ml.v1.KeepEvery.$Properties|null);
+                keepWithin?: (string|null);
+                dryRun?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PruneRequest.$Properties;
+        }
+
+        interface IPrunedCheckpoint extends o3ml.v1.PrunedCheckpoint.$Properties {
+        }
+
+        class PrunedCheckpoint {
+            constructor(properties?: o3ml.v1.PrunedCheckpoint.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+            removed: boolean;
+            reasons: string[];
+            static create(properties: o3ml.v1.PrunedCheckpoint.$Shape): o3ml.v1.PrunedCheckpoint & o3ml.v1.PrunedCheckpoint.$Shape;
+            static create(properties?: o3ml.v1.PrunedCheckpoint.$Properties): o3ml.v1.PrunedCheckpoint;
+            static encode(message: o3ml.v1.PrunedCheckpoint.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PrunedCheckpoint & o3ml.v1.PrunedCheckpoint.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PrunedCheckpoint;
+            static toObject(message: o3ml.v1.PrunedCheckpoint, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PrunedCheckpoint {
+            interface $Properties {
+                info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+                removed?: (boolean|null);
+                reasons?: (string[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PrunedCheckpoint.$Properties;
+        }
+
+        interface IPruneResponse extends o3ml.v1.PruneResponse.$Properties {
+        }
+
+        class PruneResponse {
+            constructor(properties?: o3ml.v1.PruneResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            dryRun: boolean;
+            checkpoints: o3ml.v1.PrunedCheckpoint.$Properties[];
+            static create(properties: o3ml.v1.PruneResponse.$Shape): o3ml.v1.PruneResponse & o3ml.v1.PruneResponse.$Shape;
+            static create(properties?: o3ml.v1.PruneResponse.$Properties): o3ml.v1.PruneResponse;
+            static encode(message: o3ml.v1.PruneResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PruneResponse & o3ml.v1.PruneResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PruneResponse;
+            static toObject(message: o3ml.v1.PruneResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PruneResponse {
+            interface $Properties {
+                run?: (string|null);
+                dryRun?: (boolean|null);
+                checkpoints?: (o3ml.v1.PrunedCheckpoint.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PruneResponse.$Properties;
+        }
+
+        interface IPinRequest extends o3ml.v1.PinRequest.$Properties {
+        }
+
+        class PinRequest {
+            constructor(properties?: o3ml.v1.PinRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            checkpoint?: (o3ml.v1.CheckpointSelector.$Properties|null);
+            static create(properties: o3ml.v1.PinRequest.$Shape): o3ml.v1.PinRequest & o3ml.v1.PinRequest.$Shape;
+            static create(properties?: o3ml.v1.PinRequest.$Properties): o3ml.v1.PinRequest;
+            static encode(message: o3ml.v1.PinRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PinRequest & o3ml.v1.PinRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PinRequest;
+            static toObject(message: o3ml.v1.PinRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PinRequest {
+            interface $Properties {
+                checkpoint?: (o3ml.v1.CheckpointSelector.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PinRequest.$Properties;
+        }
+
+        interface IPinResponse extends o3ml.v1.PinResponse.$Properties {
+        }
+
+        class PinResponse {
+            constructor(properties?: o3ml.v1.PinResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+            pinned: boolean;
+            static create(properties: o3ml.v1.PinResponse.$Shape): o3ml.v1.PinResponse & o3ml.v1.PinResponse.$Shape;
+            static create(properties?: o3ml.v1.PinResponse.$Properties): o3ml.v1.PinResponse;
+            static encode(message: o3ml.v1.PinResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PinResponse & o3ml.v1.PinResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PinResponse;
+            static toObject(message: o3ml.v1.PinResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PinResponse {
+            interface $Properties {
+                info?: (o3ml.v1.CheckpointInfo.$Properties|null);
+                pinned?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PinResponse.$Properties;
         }
 
         interface IRecallRequest extends o3ml.v1.RecallRequest.$Properties {

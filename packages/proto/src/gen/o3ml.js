@@ -12612,7 +12612,2078 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#prune}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef PruneCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.PruneResponse} [response] PruneResponse
+             */
+
+            /**
+             * Calls Prune.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Prune
+             * @type {{
+             *   (request: o3ml.v1.IPruneRequest, callback: o3ml.v1.CheckpointService.PruneCallback): void;
+             *   (request: o3ml.v1.IPruneRequest): Promise<o3ml.v1.PruneResponse>;
+             *   readonly name: "Prune";
+             *   readonly path: "/o3ml.v1.CheckpointService/Prune";
+             *   readonly requestType: "PruneRequest";
+             *   readonly responseType: "PruneResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Prune.
+             * @name o3ml.v1.CheckpointService#prune
+             * @type {o3ml.v1.CheckpointService.Prune}
+             */
+            $Object.defineProperties(CheckpointService.prototype.prune = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.prune, $root.o3ml.v1.PruneRequest, $root.o3ml.v1.PruneResponse, request, callback);
+            }, {
+                name: { value: "Prune" },
+                path: { value: "/o3ml.v1.CheckpointService/Prune" },
+                requestType: { value: "PruneRequest" },
+                responseType: { value: "PruneResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#pin}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef PinCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.PinResponse} [response] PinResponse
+             */
+
+            /**
+             * Calls Pin.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Pin
+             * @type {{
+             *   (request: o3ml.v1.IPinRequest, callback: o3ml.v1.CheckpointService.PinCallback): void;
+             *   (request: o3ml.v1.IPinRequest): Promise<o3ml.v1.PinResponse>;
+             *   readonly name: "Pin";
+             *   readonly path: "/o3ml.v1.CheckpointService/Pin";
+             *   readonly requestType: "PinRequest";
+             *   readonly responseType: "PinResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Pin.
+             * @name o3ml.v1.CheckpointService#pin
+             * @type {o3ml.v1.CheckpointService.Pin}
+             */
+            $Object.defineProperties(CheckpointService.prototype.pin = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.pin, $root.o3ml.v1.PinRequest, $root.o3ml.v1.PinResponse, request, callback);
+            }, {
+                name: { value: "Pin" },
+                path: { value: "/o3ml.v1.CheckpointService/Pin" },
+                requestType: { value: "PinRequest" },
+                responseType: { value: "PinResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
+            /**
+             * Callback as used by {@link o3ml.v1.CheckpointService#unpin}.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef UnpinCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.PinResponse} [response] PinResponse
+             */
+
+            /**
+             * Calls Unpin.
+             * @memberof o3ml.v1.CheckpointService
+             * @typedef Unpin
+             * @type {{
+             *   (request: o3ml.v1.IPinRequest, callback: o3ml.v1.CheckpointService.UnpinCallback): void;
+             *   (request: o3ml.v1.IPinRequest): Promise<o3ml.v1.PinResponse>;
+             *   readonly name: "Unpin";
+             *   readonly path: "/o3ml.v1.CheckpointService/Unpin";
+             *   readonly requestType: "PinRequest";
+             *   readonly responseType: "PinResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls Unpin.
+             * @name o3ml.v1.CheckpointService#unpin
+             * @type {o3ml.v1.CheckpointService.Unpin}
+             */
+            $Object.defineProperties(CheckpointService.prototype.unpin = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, CheckpointService.prototype.unpin, $root.o3ml.v1.PinRequest, $root.o3ml.v1.PinResponse, request, callback);
+            }, {
+                name: { value: "Unpin" },
+                path: { value: "/o3ml.v1.CheckpointService/Unpin" },
+                requestType: { value: "PinRequest" },
+                responseType: { value: "PinResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return CheckpointService;
+        })();
+
+        v1.KeepBest = (function() {
+
+            /**
+             * Properties of a KeepBest.
+             * @typedef {Object} o3ml.v1.KeepBest.$Properties
+             * @property {number|null} [count] KeepBest count
+             * @property {string|null} [metric] KeepBest metric
+             * @property {string|null} [mode] KeepBest mode
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a KeepBest.
+             * @memberof o3ml.v1
+             * @interface IKeepBest
+             * @augments o3ml.v1.KeepBest.$Properties
+             * @deprecated Use o3ml.v1.KeepBest.$Properties instead.
+             */
+
+            /**
+             * Shape of a KeepBest.
+             * @typedef {o3ml.v1.KeepBest.$Properties} o3ml.v1.KeepBest.$Shape
+             */
+
+            /**
+             * Constructs a new KeepBest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a KeepBest.
+             * @constructor
+             * @param {o3ml.v1.KeepBest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const KeepBest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * KeepBest count.
+             * @member {number} count
+             * @memberof o3ml.v1.KeepBest
+             * @instance
+             */
+            KeepBest.prototype.count = 0;
+
+            /**
+             * KeepBest metric.
+             * @member {string} metric
+             * @memberof o3ml.v1.KeepBest
+             * @instance
+             */
+            KeepBest.prototype.metric = "";
+
+            /**
+             * KeepBest mode.
+             * @member {string} mode
+             * @memberof o3ml.v1.KeepBest
+             * @instance
+             */
+            KeepBest.prototype.mode = "";
+
+            /**
+             * Creates a new KeepBest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.KeepBest
+             * @static
+             * @param {o3ml.v1.KeepBest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.KeepBest} KeepBest instance
+             * @type {{
+             *   (properties: o3ml.v1.KeepBest.$Shape): o3ml.v1.KeepBest & o3ml.v1.KeepBest.$Shape;
+             *   (properties?: o3ml.v1.KeepBest.$Properties): o3ml.v1.KeepBest;
+             * }}
+             */
+            KeepBest.create = function(properties) {
+                return new KeepBest(properties);
+            };
+
+            /**
+             * Encodes the specified KeepBest message. Does not implicitly {@link o3ml.v1.KeepBest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.KeepBest
+             * @static
+             * @param {o3ml.v1.KeepBest.$Properties} message KeepBest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            KeepBest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.count);
+                if (message.metric != null && $Object.hasOwnProperty.call(message, "metric") && message.metric !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.metric);
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.mode);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a KeepBest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.KeepBest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.KeepBest & o3ml.v1.KeepBest.$Shape} KeepBest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            KeepBest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.KeepBest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.metric = value;
+                            else
+                                delete message.metric;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.mode = value;
+                            else
+                                delete message.mode;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a KeepBest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.KeepBest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.KeepBest} KeepBest
+             */
+            KeepBest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.KeepBest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.KeepBest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.KeepBest();
+                if (object.count != null)
+                    if ($Number(object.count) !== 0)
+                        message.count = object.count >>> 0;
+                if (object.metric != null)
+                    if (typeof object.metric !== "string" || object.metric.length)
+                        message.metric = $String(object.metric);
+                if (object.mode != null)
+                    if (typeof object.mode !== "string" || object.mode.length)
+                        message.mode = $String(object.mode);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a KeepBest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.KeepBest
+             * @static
+             * @param {o3ml.v1.KeepBest} message KeepBest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            KeepBest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.count = 0;
+                    object.metric = "";
+                    object.mode = "";
+                }
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                    object.count = message.count;
+                if (message.metric != null && $Object.hasOwnProperty.call(message, "metric"))
+                    object.metric = message.metric;
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode"))
+                    object.mode = message.mode;
+                return object;
+            };
+
+            /**
+             * Converts this KeepBest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.KeepBest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            KeepBest.prototype.toJSON = function() {
+                return KeepBest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for KeepBest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.KeepBest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            KeepBest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.KeepBest";
+            };
+
+            return KeepBest;
+        })();
+
+        v1.KeepEvery = (function() {
+
+            /**
+             * Properties of a KeepEvery.
+             * @typedef {Object} o3ml.v1.KeepEvery.$Properties
+             * @property {number|null} [every] KeepEvery every
+             * @property {string|null} [unit] KeepEvery unit
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a KeepEvery.
+             * @memberof o3ml.v1
+             * @interface IKeepEvery
+             * @augments o3ml.v1.KeepEvery.$Properties
+             * @deprecated Use o3ml.v1.KeepEvery.$Properties instead.
+             */
+
+            /**
+             * Shape of a KeepEvery.
+             * @typedef {o3ml.v1.KeepEvery.$Properties} o3ml.v1.KeepEvery.$Shape
+             */
+
+            /**
+             * Constructs a new KeepEvery.
+             * @memberof o3ml.v1
+             * @classdesc Represents a KeepEvery.
+             * @constructor
+             * @param {o3ml.v1.KeepEvery.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const KeepEvery = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * KeepEvery every.
+             * @member {number} every
+             * @memberof o3ml.v1.KeepEvery
+             * @instance
+             */
+            KeepEvery.prototype.every = 0;
+
+            /**
+             * KeepEvery unit.
+             * @member {string} unit
+             * @memberof o3ml.v1.KeepEvery
+             * @instance
+             */
+            KeepEvery.prototype.unit = "";
+
+            /**
+             * Creates a new KeepEvery instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.KeepEvery
+             * @static
+             * @param {o3ml.v1.KeepEvery.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.KeepEvery} KeepEvery instance
+             * @type {{
+             *   (properties: o3ml.v1.KeepEvery.$Shape): o3ml.v1.KeepEvery & o3ml.v1.KeepEvery.$Shape;
+             *   (properties?: o3ml.v1.KeepEvery.$Properties): o3ml.v1.KeepEvery;
+             * }}
+             */
+            KeepEvery.create = function(properties) {
+                return new KeepEvery(properties);
+            };
+
+            /**
+             * Encodes the specified KeepEvery message. Does not implicitly {@link o3ml.v1.KeepEvery.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.KeepEvery
+             * @static
+             * @param {o3ml.v1.KeepEvery.$Properties} message KeepEvery message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            KeepEvery.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.every != null && $Object.hasOwnProperty.call(message, "every") && message.every !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.every);
+                if (message.unit != null && $Object.hasOwnProperty.call(message, "unit") && message.unit !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.unit);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a KeepEvery message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.KeepEvery
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.KeepEvery & o3ml.v1.KeepEvery.$Shape} KeepEvery
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            KeepEvery.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.KeepEvery();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.every = value;
+                            else
+                                delete message.every;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.unit = value;
+                            else
+                                delete message.unit;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a KeepEvery message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.KeepEvery
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.KeepEvery} KeepEvery
+             */
+            KeepEvery.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.KeepEvery)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.KeepEvery: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.KeepEvery();
+                if (object.every != null)
+                    if ($Number(object.every) !== 0)
+                        message.every = object.every >>> 0;
+                if (object.unit != null)
+                    if (typeof object.unit !== "string" || object.unit.length)
+                        message.unit = $String(object.unit);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a KeepEvery message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.KeepEvery
+             * @static
+             * @param {o3ml.v1.KeepEvery} message KeepEvery
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            KeepEvery.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.every = 0;
+                    object.unit = "";
+                }
+                if (message.every != null && $Object.hasOwnProperty.call(message, "every"))
+                    object.every = message.every;
+                if (message.unit != null && $Object.hasOwnProperty.call(message, "unit"))
+                    object.unit = message.unit;
+                return object;
+            };
+
+            /**
+             * Converts this KeepEvery to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.KeepEvery
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            KeepEvery.prototype.toJSON = function() {
+                return KeepEvery.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for KeepEvery
+             * @function getTypeUrl
+             * @memberof o3ml.v1.KeepEvery
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            KeepEvery.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.KeepEvery";
+            };
+
+            return KeepEvery;
+        })();
+
+        v1.PruneRequest = (function() {
+
+            /**
+             * Properties of a PruneRequest.
+             * @typedef {Object} o3ml.v1.PruneRequest.$Properties
+             * @property {string|null} [run] PruneRequest run
+             * @property {number|null} [keepLast] PruneRequest keepLast
+             * @property {Array.<o3ml.v1.KeepBest.$Properties>|null} [keepBest] PruneRequest keepBest
+             * @property {o3ml.v1.KeepEvery.$Properties|null} [keepEvery] PruneRequest keepEvery
+             * @property {string|null} [keepWithin] PruneRequest keepWithin
+             * @property {boolean|null} [dryRun] PruneRequest dryRun
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PruneRequest.
+             * @memberof o3ml.v1
+             * @interface IPruneRequest
+             * @augments o3ml.v1.PruneRequest.$Properties
+             * @deprecated Use o3ml.v1.PruneRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a PruneRequest.
+             * @typedef {o3ml.v1.PruneRequest.$Properties} o3ml.v1.PruneRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PruneRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PruneRequest.
+             * @constructor
+             * @param {o3ml.v1.PruneRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PruneRequest = function (properties) {
+                this.keepBest = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PruneRequest run.
+             * @member {string} run
+             * @memberof o3ml.v1.PruneRequest
+             * @instance
+             */
+            PruneRequest.prototype.run = "";
+
+            /**
+             * PruneRequest keepLast.
+             * @member {number} keepLast
+             * @memberof o3ml.v1.PruneRequest
+             * @instance
+             */
+            PruneRequest.prototype.keepLast = 0;
+
+            /**
+             * PruneRequest keepBest.
+             * @member {Array.<o3ml.v1.KeepBest.$Properties>} keepBest
+             * @memberof o3ml.v1.PruneRequest
+             * @instance
+             */
+            PruneRequest.prototype.keepBest = $util.emptyArray;
+
+            /**
+             * PruneRequest keepEvery.
+             * @member {o3ml.v1.KeepEvery.$Properties|null|undefined} keepEvery
+             * @memberof o3ml.v1.PruneRequest
+             * @instance
+             */
+            PruneRequest.prototype.keepEvery = null;
+
+            /**
+             * PruneRequest keepWithin.
+             * @member {string} keepWithin
+             * @memberof o3ml.v1.PruneRequest
+             * @instance
+             */
+            PruneRequest.prototype.keepWithin = "";
+
+            /**
+             * PruneRequest dryRun.
+             * @member {boolean} dryRun
+             * @memberof o3ml.v1.PruneRequest
+             * @instance
+             */
+            PruneRequest.prototype.dryRun = false;
+
+            /**
+             * Creates a new PruneRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PruneRequest
+             * @static
+             * @param {o3ml.v1.PruneRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PruneRequest} PruneRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.PruneRequest.$Shape): o3ml.v1.PruneRequest & o3ml.v1.PruneRequest.$Shape;
+             *   (properties?: o3ml.v1.PruneRequest.$Properties): o3ml.v1.PruneRequest;
+             * }}
+             */
+            PruneRequest.create = function(properties) {
+                return new PruneRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PruneRequest message. Does not implicitly {@link o3ml.v1.PruneRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PruneRequest
+             * @static
+             * @param {o3ml.v1.PruneRequest.$Properties} message PruneRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PruneRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.keepLast != null && $Object.hasOwnProperty.call(message, "keepLast") && message.keepLast !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.keepLast);
+                if (message.keepBest != null && message.keepBest.length)
+                    for (let i = 0; i < message.keepBest.length; ++i)
+                        $root.o3ml.v1.KeepBest.encode(message.keepBest[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.keepEvery != null && $Object.hasOwnProperty.call(message, "keepEvery"))
+                    $root.o3ml.v1.KeepEvery.encode(message.keepEvery, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.keepWithin != null && $Object.hasOwnProperty.call(message, "keepWithin") && message.keepWithin !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.keepWithin);
+                if (message.dryRun != null && $Object.hasOwnProperty.call(message, "dryRun") && message.dryRun !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.dryRun);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PruneRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PruneRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PruneRequest & o3ml.v1.PruneRequest.$Shape} PruneRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PruneRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PruneRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.keepLast = value;
+                            else
+                                delete message.keepLast;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.keepBest && message.keepBest.length))
+                                message.keepBest = [];
+                            message.keepBest.push($root.o3ml.v1.KeepBest.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.keepEvery = $root.o3ml.v1.KeepEvery.decode(reader, reader.size(), $undefined, _depth + 1, message.keepEvery);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.keepWithin = value;
+                            else
+                                delete message.keepWithin;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.dryRun = value;
+                            else
+                                delete message.dryRun;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PruneRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PruneRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PruneRequest} PruneRequest
+             */
+            PruneRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PruneRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PruneRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PruneRequest();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.keepLast != null)
+                    if ($Number(object.keepLast) !== 0)
+                        message.keepLast = object.keepLast >>> 0;
+                if (object.keepBest) {
+                    if (!$Array.isArray(object.keepBest))
+                        throw $TypeError(".o3ml.v1.PruneRequest.keepBest: array expected");
+                    message.keepBest = $Array(object.keepBest.length);
+                    for (let i = 0; i < object.keepBest.length; ++i) {
+                        if (!$util.isObject(object.keepBest[i]))
+                            throw $TypeError(".o3ml.v1.PruneRequest.keepBest: object expected");
+                        message.keepBest[i] = $root.o3ml.v1.KeepBest.fromObject(object.keepBest[i], _depth + 1);
+                    }
+                }
+                if (object.keepEvery != null) {
+                    if (!$util.isObject(object.keepEvery))
+                        throw $TypeError(".o3ml.v1.PruneRequest.keepEvery: object expected");
+                    message.keepEvery = $root.o3ml.v1.KeepEvery.fromObject(object.keepEvery, _depth + 1);
+                }
+                if (object.keepWithin != null)
+                    if (typeof object.keepWithin !== "string" || object.keepWithin.length)
+                        message.keepWithin = $String(object.keepWithin);
+                if (object.dryRun != null)
+                    if (object.dryRun)
+                        message.dryRun = $Boolean(object.dryRun);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PruneRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PruneRequest
+             * @static
+             * @param {o3ml.v1.PruneRequest} message PruneRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PruneRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.keepBest = [];
+                if (options.defaults) {
+                    object.run = "";
+                    object.keepLast = 0;
+                    object.keepEvery = null;
+                    object.keepWithin = "";
+                    object.dryRun = false;
+                }
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.keepLast != null && $Object.hasOwnProperty.call(message, "keepLast"))
+                    object.keepLast = message.keepLast;
+                if (message.keepBest && message.keepBest.length) {
+                    object.keepBest = $Array(message.keepBest.length);
+                    for (let j = 0; j < message.keepBest.length; ++j)
+                        object.keepBest[j] = $root.o3ml.v1.KeepBest.toObject(message.keepBest[j], options, _depth + 1);
+                }
+                if (message.keepEvery != null && $Object.hasOwnProperty.call(message, "keepEvery"))
+                    object.keepEvery = $root.o3ml.v1.KeepEvery.toObject(message.keepEvery, options, _depth + 1);
+                if (message.keepWithin != null && $Object.hasOwnProperty.call(message, "keepWithin"))
+                    object.keepWithin = message.keepWithin;
+                if (message.dryRun != null && $Object.hasOwnProperty.call(message, "dryRun"))
+                    object.dryRun = message.dryRun;
+                return object;
+            };
+
+            /**
+             * Converts this PruneRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PruneRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PruneRequest.prototype.toJSON = function() {
+                return PruneRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PruneRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PruneRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PruneRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PruneRequest";
+            };
+
+            return PruneRequest;
+        })();
+
+        v1.PrunedCheckpoint = (function() {
+
+            /**
+             * Properties of a PrunedCheckpoint.
+             * @typedef {Object} o3ml.v1.PrunedCheckpoint.$Properties
+             * @property {o3ml.v1.CheckpointInfo.$Properties|null} [info] PrunedCheckpoint info
+             * @property {boolean|null} [removed] PrunedCheckpoint removed
+             * @property {Array.<string>|null} [reasons] PrunedCheckpoint reasons
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PrunedCheckpoint.
+             * @memberof o3ml.v1
+             * @interface IPrunedCheckpoint
+             * @augments o3ml.v1.PrunedCheckpoint.$Properties
+             * @deprecated Use o3ml.v1.PrunedCheckpoint.$Properties instead.
+             */
+
+            /**
+             * Shape of a PrunedCheckpoint.
+             * @typedef {o3ml.v1.PrunedCheckpoint.$Properties} o3ml.v1.PrunedCheckpoint.$Shape
+             */
+
+            /**
+             * Constructs a new PrunedCheckpoint.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PrunedCheckpoint.
+             * @constructor
+             * @param {o3ml.v1.PrunedCheckpoint.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PrunedCheckpoint = function (properties) {
+                this.reasons = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PrunedCheckpoint info.
+             * @member {o3ml.v1.CheckpointInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @instance
+             */
+            PrunedCheckpoint.prototype.info = null;
+
+            /**
+             * PrunedCheckpoint removed.
+             * @member {boolean} removed
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @instance
+             */
+            PrunedCheckpoint.prototype.removed = false;
+
+            /**
+             * PrunedCheckpoint reasons.
+             * @member {Array.<string>} reasons
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @instance
+             */
+            PrunedCheckpoint.prototype.reasons = $util.emptyArray;
+
+            /**
+             * Creates a new PrunedCheckpoint instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @static
+             * @param {o3ml.v1.PrunedCheckpoint.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PrunedCheckpoint} PrunedCheckpoint instance
+             * @type {{
+             *   (properties: o3ml.v1.PrunedCheckpoint.$Shape): o3ml.v1.PrunedCheckpoint & o3ml.v1.PrunedCheckpoint.$Shape;
+             *   (properties?: o3ml.v1.PrunedCheckpoint.$Properties): o3ml.v1.PrunedCheckpoint;
+             * }}
+             */
+            PrunedCheckpoint.create = function(properties) {
+                return new PrunedCheckpoint(properties);
+            };
+
+            /**
+             * Encodes the specified PrunedCheckpoint message. Does not implicitly {@link o3ml.v1.PrunedCheckpoint.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @static
+             * @param {o3ml.v1.PrunedCheckpoint.$Properties} message PrunedCheckpoint message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PrunedCheckpoint.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.CheckpointInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.removed != null && $Object.hasOwnProperty.call(message, "removed") && message.removed !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.removed);
+                if (message.reasons != null && message.reasons.length)
+                    for (let i = 0; i < message.reasons.length; ++i)
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.reasons[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PrunedCheckpoint message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PrunedCheckpoint & o3ml.v1.PrunedCheckpoint.$Shape} PrunedCheckpoint
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PrunedCheckpoint.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PrunedCheckpoint();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.CheckpointInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.removed = value;
+                            else
+                                delete message.removed;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.reasons && message.reasons.length))
+                                message.reasons = [];
+                            message.reasons.push(reader.stringVerify());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PrunedCheckpoint message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PrunedCheckpoint} PrunedCheckpoint
+             */
+            PrunedCheckpoint.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PrunedCheckpoint)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PrunedCheckpoint: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PrunedCheckpoint();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.PrunedCheckpoint.info: object expected");
+                    message.info = $root.o3ml.v1.CheckpointInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.removed != null)
+                    if (object.removed)
+                        message.removed = $Boolean(object.removed);
+                if (object.reasons) {
+                    if (!$Array.isArray(object.reasons))
+                        throw $TypeError(".o3ml.v1.PrunedCheckpoint.reasons: array expected");
+                    message.reasons = $Array(object.reasons.length);
+                    for (let i = 0; i < object.reasons.length; ++i)
+                        message.reasons[i] = $String(object.reasons[i]);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PrunedCheckpoint message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @static
+             * @param {o3ml.v1.PrunedCheckpoint} message PrunedCheckpoint
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PrunedCheckpoint.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.reasons = [];
+                if (options.defaults) {
+                    object.info = null;
+                    object.removed = false;
+                }
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    object.info = $root.o3ml.v1.CheckpointInfo.toObject(message.info, options, _depth + 1);
+                if (message.removed != null && $Object.hasOwnProperty.call(message, "removed"))
+                    object.removed = message.removed;
+                if (message.reasons && message.reasons.length) {
+                    object.reasons = $Array(message.reasons.length);
+                    for (let j = 0; j < message.reasons.length; ++j)
+                        object.reasons[j] = message.reasons[j];
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PrunedCheckpoint to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PrunedCheckpoint.prototype.toJSON = function() {
+                return PrunedCheckpoint.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PrunedCheckpoint
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PrunedCheckpoint
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PrunedCheckpoint.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PrunedCheckpoint";
+            };
+
+            return PrunedCheckpoint;
+        })();
+
+        v1.PruneResponse = (function() {
+
+            /**
+             * Properties of a PruneResponse.
+             * @typedef {Object} o3ml.v1.PruneResponse.$Properties
+             * @property {string|null} [run] PruneResponse run
+             * @property {boolean|null} [dryRun] PruneResponse dryRun
+             * @property {Array.<o3ml.v1.PrunedCheckpoint.$Properties>|null} [checkpoints] PruneResponse checkpoints
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PruneResponse.
+             * @memberof o3ml.v1
+             * @interface IPruneResponse
+             * @augments o3ml.v1.PruneResponse.$Properties
+             * @deprecated Use o3ml.v1.PruneResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a PruneResponse.
+             * @typedef {o3ml.v1.PruneResponse.$Properties} o3ml.v1.PruneResponse.$Shape
+             */
+
+            /**
+             * Constructs a new PruneResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PruneResponse.
+             * @constructor
+             * @param {o3ml.v1.PruneResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PruneResponse = function (properties) {
+                this.checkpoints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PruneResponse run.
+             * @member {string} run
+             * @memberof o3ml.v1.PruneResponse
+             * @instance
+             */
+            PruneResponse.prototype.run = "";
+
+            /**
+             * PruneResponse dryRun.
+             * @member {boolean} dryRun
+             * @memberof o3ml.v1.PruneResponse
+             * @instance
+             */
+            PruneResponse.prototype.dryRun = false;
+
+            /**
+             * PruneResponse checkpoints.
+             * @member {Array.<o3ml.v1.PrunedCheckpoint.$Properties>} checkpoints
+             * @memberof o3ml.v1.PruneResponse
+             * @instance
+             */
+            PruneResponse.prototype.checkpoints = $util.emptyArray;
+
+            /**
+             * Creates a new PruneResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PruneResponse
+             * @static
+             * @param {o3ml.v1.PruneResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PruneResponse} PruneResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.PruneResponse.$Shape): o3ml.v1.PruneResponse & o3ml.v1.PruneResponse.$Shape;
+             *   (properties?: o3ml.v1.PruneResponse.$Properties): o3ml.v1.PruneResponse;
+             * }}
+             */
+            PruneResponse.create = function(properties) {
+                return new PruneResponse(properties);
+            };
+
+            /**
+             * Encodes the specified PruneResponse message. Does not implicitly {@link o3ml.v1.PruneResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PruneResponse
+             * @static
+             * @param {o3ml.v1.PruneResponse.$Properties} message PruneResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PruneResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.dryRun != null && $Object.hasOwnProperty.call(message, "dryRun") && message.dryRun !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.dryRun);
+                if (message.checkpoints != null && message.checkpoints.length)
+                    for (let i = 0; i < message.checkpoints.length; ++i)
+                        $root.o3ml.v1.PrunedCheckpoint.encode(message.checkpoints[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PruneResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PruneResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PruneResponse & o3ml.v1.PruneResponse.$Shape} PruneResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PruneResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PruneResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.dryRun = value;
+                            else
+                                delete message.dryRun;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.checkpoints && message.checkpoints.length))
+                                message.checkpoints = [];
+                            message.checkpoints.push($root.o3ml.v1.PrunedCheckpoint.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PruneResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PruneResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PruneResponse} PruneResponse
+             */
+            PruneResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PruneResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PruneResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PruneResponse();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.dryRun != null)
+                    if (object.dryRun)
+                        message.dryRun = $Boolean(object.dryRun);
+                if (object.checkpoints) {
+                    if (!$Array.isArray(object.checkpoints))
+                        throw $TypeError(".o3ml.v1.PruneResponse.checkpoints: array expected");
+                    message.checkpoints = $Array(object.checkpoints.length);
+                    for (let i = 0; i < object.checkpoints.length; ++i) {
+                        if (!$util.isObject(object.checkpoints[i]))
+                            throw $TypeError(".o3ml.v1.PruneResponse.checkpoints: object expected");
+                        message.checkpoints[i] = $root.o3ml.v1.PrunedCheckpoint.fromObject(object.checkpoints[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PruneResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PruneResponse
+             * @static
+             * @param {o3ml.v1.PruneResponse} message PruneResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PruneResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.checkpoints = [];
+                if (options.defaults) {
+                    object.run = "";
+                    object.dryRun = false;
+                }
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.dryRun != null && $Object.hasOwnProperty.call(message, "dryRun"))
+                    object.dryRun = message.dryRun;
+                if (message.checkpoints && message.checkpoints.length) {
+                    object.checkpoints = $Array(message.checkpoints.length);
+                    for (let j = 0; j < message.checkpoints.length; ++j)
+                        object.checkpoints[j] = $root.o3ml.v1.PrunedCheckpoint.toObject(message.checkpoints[j], options, _depth + 1);
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PruneResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PruneResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PruneResponse.prototype.toJSON = function() {
+                return PruneResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PruneResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PruneResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PruneResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PruneResponse";
+            };
+
+            return PruneResponse;
+        })();
+
+        v1.PinRequest = (function() {
+
+            /**
+             * Properties of a PinRequest.
+             * @typedef {Object} o3ml.v1.PinRequest.$Properties
+             * @property {o3ml.v1.CheckpointSelector.$Properties|null} [checkpoint] PinRequest checkpoint
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PinRequest.
+             * @memberof o3ml.v1
+             * @interface IPinRequest
+             * @augments o3ml.v1.PinRequest.$Properties
+             * @deprecated Use o3ml.v1.PinRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a PinRequest.
+             * @typedef {o3ml.v1.PinRequest.$Properties} o3ml.v1.PinRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PinRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PinRequest.
+             * @constructor
+             * @param {o3ml.v1.PinRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PinRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PinRequest checkpoint.
+             * @member {o3ml.v1.CheckpointSelector.$Properties|null|undefined} checkpoint
+             * @memberof o3ml.v1.PinRequest
+             * @instance
+             */
+            PinRequest.prototype.checkpoint = null;
+
+            /**
+             * Creates a new PinRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PinRequest
+             * @static
+             * @param {o3ml.v1.PinRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PinRequest} PinRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.PinRequest.$Shape): o3ml.v1.PinRequest & o3ml.v1.PinRequest.$Shape;
+             *   (properties?: o3ml.v1.PinRequest.$Properties): o3ml.v1.PinRequest;
+             * }}
+             */
+            PinRequest.create = function(properties) {
+                return new PinRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PinRequest message. Does not implicitly {@link o3ml.v1.PinRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PinRequest
+             * @static
+             * @param {o3ml.v1.PinRequest.$Properties} message PinRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PinRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.checkpoint != null && $Object.hasOwnProperty.call(message, "checkpoint"))
+                    $root.o3ml.v1.CheckpointSelector.encode(message.checkpoint, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PinRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PinRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PinRequest & o3ml.v1.PinRequest.$Shape} PinRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PinRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PinRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.checkpoint = $root.o3ml.v1.CheckpointSelector.decode(reader, reader.size(), $undefined, _depth + 1, message.checkpoint);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PinRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PinRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PinRequest} PinRequest
+             */
+            PinRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PinRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PinRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PinRequest();
+                if (object.checkpoint != null) {
+                    if (!$util.isObject(object.checkpoint))
+                        throw $TypeError(".o3ml.v1.PinRequest.checkpoint: object expected");
+                    message.checkpoint = $root.o3ml.v1.CheckpointSelector.fromObject(object.checkpoint, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PinRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PinRequest
+             * @static
+             * @param {o3ml.v1.PinRequest} message PinRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PinRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.checkpoint = null;
+                if (message.checkpoint != null && $Object.hasOwnProperty.call(message, "checkpoint"))
+                    object.checkpoint = $root.o3ml.v1.CheckpointSelector.toObject(message.checkpoint, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this PinRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PinRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PinRequest.prototype.toJSON = function() {
+                return PinRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PinRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PinRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PinRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PinRequest";
+            };
+
+            return PinRequest;
+        })();
+
+        v1.PinResponse = (function() {
+
+            /**
+             * Properties of a PinResponse.
+             * @typedef {Object} o3ml.v1.PinResponse.$Properties
+             * @property {o3ml.v1.CheckpointInfo.$Properties|null} [info] PinResponse info
+             * @property {boolean|null} [pinned] PinResponse pinned
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PinResponse.
+             * @memberof o3ml.v1
+             * @interface IPinResponse
+             * @augments o3ml.v1.PinResponse.$Properties
+             * @deprecated Use o3ml.v1.PinResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of a PinResponse.
+             * @typedef {o3ml.v1.PinResponse.$Properties} o3ml.v1.PinResponse.$Shape
+             */
+
+            /**
+             * Constructs a new PinResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PinResponse.
+             * @constructor
+             * @param {o3ml.v1.PinResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PinResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PinResponse info.
+             * @member {o3ml.v1.CheckpointInfo.$Properties|null|undefined} info
+             * @memberof o3ml.v1.PinResponse
+             * @instance
+             */
+            PinResponse.prototype.info = null;
+
+            /**
+             * PinResponse pinned.
+             * @member {boolean} pinned
+             * @memberof o3ml.v1.PinResponse
+             * @instance
+             */
+            PinResponse.prototype.pinned = false;
+
+            /**
+             * Creates a new PinResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PinResponse
+             * @static
+             * @param {o3ml.v1.PinResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PinResponse} PinResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.PinResponse.$Shape): o3ml.v1.PinResponse & o3ml.v1.PinResponse.$Shape;
+             *   (properties?: o3ml.v1.PinResponse.$Properties): o3ml.v1.PinResponse;
+             * }}
+             */
+            PinResponse.create = function(properties) {
+                return new PinResponse(properties);
+            };
+
+            /**
+             * Encodes the specified PinResponse message. Does not implicitly {@link o3ml.v1.PinResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PinResponse
+             * @static
+             * @param {o3ml.v1.PinResponse.$Properties} message PinResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PinResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    $root.o3ml.v1.CheckpointInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.pinned != null && $Object.hasOwnProperty.call(message, "pinned") && message.pinned !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.pinned);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PinResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PinResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PinResponse & o3ml.v1.PinResponse.$Shape} PinResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PinResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PinResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.info = $root.o3ml.v1.CheckpointInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.pinned = value;
+                            else
+                                delete message.pinned;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PinResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PinResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PinResponse} PinResponse
+             */
+            PinResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PinResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PinResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PinResponse();
+                if (object.info != null) {
+                    if (!$util.isObject(object.info))
+                        throw $TypeError(".o3ml.v1.PinResponse.info: object expected");
+                    message.info = $root.o3ml.v1.CheckpointInfo.fromObject(object.info, _depth + 1);
+                }
+                if (object.pinned != null)
+                    if (object.pinned)
+                        message.pinned = $Boolean(object.pinned);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PinResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PinResponse
+             * @static
+             * @param {o3ml.v1.PinResponse} message PinResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PinResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.info = null;
+                    object.pinned = false;
+                }
+                if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                    object.info = $root.o3ml.v1.CheckpointInfo.toObject(message.info, options, _depth + 1);
+                if (message.pinned != null && $Object.hasOwnProperty.call(message, "pinned"))
+                    object.pinned = message.pinned;
+                return object;
+            };
+
+            /**
+             * Converts this PinResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PinResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PinResponse.prototype.toJSON = function() {
+                return PinResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PinResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PinResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PinResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PinResponse";
+            };
+
+            return PinResponse;
         })();
 
         v1.RecallRequest = (function() {

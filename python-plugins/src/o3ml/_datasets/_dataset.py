@@ -62,7 +62,8 @@ class O3ShardDataset(IterableDataset):  # type: ignore[type-arg]
     and data-loader workers read disjoint parts: one epoch yields each sample of the split once.
 
     Bytes: ``cache`` picks how shards arrive (``"auto"``, ``"host"``, ``"stream"``; see
-    ``ServiceShardSource``); ``prefetch_shards`` shards are loaded ahead of the reader. ``source``
+    ``ServiceShardSource``); ``prefetch_shards`` shards are loaded ahead of the reader, up to
+    ``prefetch_threads`` of them at once (each load is mostly waiting on the service). ``source``
     replaces the service (e.g. a ``LocalShardSource``); ``client`` configures the default one.
 
     For exact mid-epoch resume with a ``DataLoader``, iterate through ``O3DataLoader``;
@@ -84,11 +85,14 @@ class O3ShardDataset(IterableDataset):  # type: ignore[type-arg]
         rank: int | None = None,
         world_size: int | None = None,
         prefetch_shards: int = 2,
+        prefetch_threads: int = 4,
     ) -> None:
         if shuffle_buffer < 1:
             raise InvalidArgumentError(f"shuffle_buffer must be at least 1, not {shuffle_buffer}")
         if prefetch_shards < 0:
             raise InvalidArgumentError(f"prefetch_shards must be 0 or more, not {prefetch_shards}")
+        if prefetch_threads < 1:
+            raise InvalidArgumentError(f"prefetch_threads must be 1 or more, not {prefetch_threads}")
         if (rank is None) != (world_size is None):
             raise InvalidArgumentError("give both rank and world_size, or neither (they then come from torch.distributed)")
         self.source: ShardSource = source if source is not None else ServiceShardSource(client, cache=cache)
@@ -98,6 +102,7 @@ class O3ShardDataset(IterableDataset):  # type: ignore[type-arg]
         self.shuffle_buffer = shuffle_buffer
         self.transform = transform
         self.prefetch_shards = prefetch_shards
+        self.prefetch_threads = prefetch_threads
         self._decode = make_decoder(decode, self.version.manifest.schema.fields)
         self._explicit = Layout(rank, world_size) if rank is not None and world_size is not None else None
         self._at_init = _distributed_layout()
@@ -211,7 +216,8 @@ class O3ShardDataset(IterableDataset):  # type: ignore[type-arg]
                 return {i: read_members(data, shard.samples[i].offset, shard.samples[i].size, shard.samples[i].key, where) for i in wanted[k]}
 
         loaded: dict[int, dict[int, dict[str, bytes]]] = {}
-        with Prefetcher(load, list(wanted), self.prefetch_shards, name=f"o3ml-prefetch-{os.getpid()}") as ahead:
+        name = f"o3ml-prefetch-{os.getpid()}"
+        with Prefetcher(load, list(wanted), self.prefetch_shards, name=name, threads=self.prefetch_threads) as ahead:
             for g, k in zip(order, shard_of):
                 members = loaded.get(k)
                 if members is None:

@@ -8,6 +8,74 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class KeepBest(_message.Message):
+    __slots__ = ("count", "metric", "mode")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    metric: str
+    mode: str
+    def __init__(self, count: _Optional[int] = ..., metric: _Optional[str] = ..., mode: _Optional[str] = ...) -> None: ...
+
+class KeepEvery(_message.Message):
+    __slots__ = ("every", "unit")
+    EVERY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    every: int
+    unit: str
+    def __init__(self, every: _Optional[int] = ..., unit: _Optional[str] = ...) -> None: ...
+
+class PruneRequest(_message.Message):
+    __slots__ = ("run", "keep_last", "keep_best", "keep_every", "keep_within", "dry_run")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    KEEP_LAST_FIELD_NUMBER: _ClassVar[int]
+    KEEP_BEST_FIELD_NUMBER: _ClassVar[int]
+    KEEP_EVERY_FIELD_NUMBER: _ClassVar[int]
+    KEEP_WITHIN_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    keep_last: int
+    keep_best: _containers.RepeatedCompositeFieldContainer[KeepBest]
+    keep_every: KeepEvery
+    keep_within: str
+    dry_run: bool
+    def __init__(self, run: _Optional[str] = ..., keep_last: _Optional[int] = ..., keep_best: _Optional[_Iterable[_Union[KeepBest, _Mapping]]] = ..., keep_every: _Optional[_Union[KeepEvery, _Mapping]] = ..., keep_within: _Optional[str] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class PrunedCheckpoint(_message.Message):
+    __slots__ = ("info", "removed", "reasons")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    info: CheckpointInfo
+    removed: bool
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, info: _Optional[_Union[CheckpointInfo, _Mapping]] = ..., removed: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PruneResponse(_message.Message):
+    __slots__ = ("run", "dry_run", "checkpoints")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    dry_run: bool
+    checkpoints: _containers.RepeatedCompositeFieldContainer[PrunedCheckpoint]
+    def __init__(self, run: _Optional[str] = ..., dry_run: _Optional[bool] = ..., checkpoints: _Optional[_Iterable[_Union[PrunedCheckpoint, _Mapping]]] = ...) -> None: ...
+
+class PinRequest(_message.Message):
+    __slots__ = ("checkpoint",)
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: CheckpointSelector
+    def __init__(self, checkpoint: _Optional[_Union[CheckpointSelector, _Mapping]] = ...) -> None: ...
+
+class PinResponse(_message.Message):
+    __slots__ = ("info", "pinned")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    PINNED_FIELD_NUMBER: _ClassVar[int]
+    info: CheckpointInfo
+    pinned: bool
+    def __init__(self, info: _Optional[_Union[CheckpointInfo, _Mapping]] = ..., pinned: _Optional[bool] = ...) -> None: ...
+
 class RecallRequest(_message.Message):
     __slots__ = ("run", "entries")
     RUN_FIELD_NUMBER: _ClassVar[int]

@@ -74,6 +74,21 @@ class CheckpointServiceStub:
                 request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.RecallRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.RecallResponse.FromString,
                 _registered_method=True)
+        self.Prune = channel.unary_unary(
+                '/o3ml.v1.CheckpointService/Prune',
+                request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PruneRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PruneResponse.FromString,
+                _registered_method=True)
+        self.Pin = channel.unary_unary(
+                '/o3ml.v1.CheckpointService/Pin',
+                request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PinRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PinResponse.FromString,
+                _registered_method=True)
+        self.Unpin = channel.unary_unary(
+                '/o3ml.v1.CheckpointService/Unpin',
+                request_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PinRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PinResponse.FromString,
+                _registered_method=True)
 
 
 class CheckpointServiceServicer:
@@ -148,6 +163,31 @@ class CheckpointServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Prune(self, request, context):
+        """Applies retention rules to one run's checkpoints: every checkpoint no rule
+        keeps is deleted as ObjectService.Delete deletes its key (a tombstone ref;
+        `o3ml gc` reclaims the data). A checkpoint stays when any rule keeps it;
+        the run's newest, pinned ones and those another run's kept checkpoint was
+        resumed from always stay. INVALID_ARGUMENT when no rule is given.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Pin(self, request, context):
+        """Pins a committed checkpoint (kept by every prune until unpinned), or
+        unpins it. Pins are stored in the bucket, so every service sees them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unpin(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CheckpointServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -190,6 +230,21 @@ def add_CheckpointServiceServicer_to_server(servicer, server):
                     servicer.Recall,
                     request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.RecallRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.RecallResponse.SerializeToString,
+            ),
+            'Prune': grpc.unary_unary_rpc_method_handler(
+                    servicer.Prune,
+                    request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PruneRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PruneResponse.SerializeToString,
+            ),
+            'Pin': grpc.unary_unary_rpc_method_handler(
+                    servicer.Pin,
+                    request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PinRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PinResponse.SerializeToString,
+            ),
+            'Unpin': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unpin,
+                    request_deserializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PinRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_checkpoint__service__pb2.PinResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -408,6 +463,87 @@ class CheckpointService:
             '/o3ml.v1.CheckpointService/Recall',
             o3ml_dot_v1_dot_checkpoint__service__pb2.RecallRequest.SerializeToString,
             o3ml_dot_v1_dot_checkpoint__service__pb2.RecallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Prune(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.CheckpointService/Prune',
+            o3ml_dot_v1_dot_checkpoint__service__pb2.PruneRequest.SerializeToString,
+            o3ml_dot_v1_dot_checkpoint__service__pb2.PruneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Pin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.CheckpointService/Pin',
+            o3ml_dot_v1_dot_checkpoint__service__pb2.PinRequest.SerializeToString,
+            o3ml_dot_v1_dot_checkpoint__service__pb2.PinResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unpin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.CheckpointService/Unpin',
+            o3ml_dot_v1_dot_checkpoint__service__pb2.PinRequest.SerializeToString,
+            o3ml_dot_v1_dot_checkpoint__service__pb2.PinResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -18,6 +18,7 @@ from .._checkpoints import checkpoint_header, load_checkpoint, upload_entries
 from .._client import O3Client
 from .._errors import FailedPreconditionError, NotFoundError, O3mlError, error_for_code
 from .._o3_url import object_key, service_bucket, url_of
+from .._retention import Retention
 from .._shared_client import shared_client
 from ._background import BackgroundUploads
 from ._checkpoint_metadata import DATASET_LABEL, checkpoint_metrics, dataset_of, monitor_labels, monitored_metrics
@@ -67,8 +68,10 @@ class O3CheckpointIO(CheckpointIO):
         max_pending: int = 2,
         dataset_cid: str = "",
         labels: Mapping[str, str] | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self._client = client
+        self.retention = retention
         self.run = run
         self.bucket = bucket or service_bucket()
         self.async_save = async_save
@@ -175,6 +178,10 @@ class O3CheckpointIO(CheckpointIO):
         log.debug(
             "checkpoint %s committed as %s: %d of %d bytes uploaded", info.key, info.cid, info.bytes_uploaded, info.bytes_total
         )
+        if self.retention is not None:
+            pruned = self.retention.apply(self.client, info.run)
+            if pruned.removed:
+                log.info("retention removed %d checkpoint(s) of run %s: %s", len(pruned.removed), info.run, ", ".join(c.key for c in pruned.removed))
 
     def _metadata(self, checkpoint: Any, key: str, storage_options: Any) -> dict[str, Any]:
         state = checkpoint if isinstance(checkpoint, Mapping) else {}

@@ -66,6 +66,7 @@ class O3DataModule(pl.LightningDataModule):
         client: O3Client | None = None,
         source: ShardSource | None = None,
         prefetch_shards: int = 2,
+        prefetch_threads: int = 4,
         train_split: str = "train",
         val_split: str = "val",
         test_split: str = "test",
@@ -82,6 +83,7 @@ class O3DataModule(pl.LightningDataModule):
         self.shuffle_buffer = shuffle_buffer
         self.drop_last = drop_last
         self.prefetch_shards = prefetch_shards
+        self.prefetch_threads = prefetch_threads
         self.splits = {"train": train_split, "val": val_split, "test": test_split}
         # pin_memory, collate_fn, multiprocessing_context, timeout, ...: passed to every DataLoader.
         self.loader_options = loader_options
@@ -177,6 +179,7 @@ class O3DataModule(pl.LightningDataModule):
             decode=self.decode,
             transform=transform,
             prefetch_shards=self.prefetch_shards,
+            prefetch_threads=self.prefetch_threads,
         )
 
     def _eval_loader(self, stage: str) -> O3DataLoader | list[Any]:

@@ -9,6 +9,8 @@ export type WireSaveRequest = o3ml.v1.SaveCheckpointRequest.$Properties;
 export type WireLoadResponse = InstanceType<V1["LoadCheckpointResponse"]>;
 export type WireCheckpointHeader = o3ml.v1.CheckpointHeader.$Properties;
 export type WireArchiveResponse = InstanceType<V1["ReadArchiveResponse"]>;
+export type WirePruneRequest = o3ml.v1.PruneRequest.$Properties;
+export type WirePruneResponse = InstanceType<V1["PruneResponse"]>;
 
 /** One entry to save: the skeleton (first) or a tensor storage, with its bytes. */
 export interface EntryToSave {
@@ -84,6 +86,19 @@ export class CheckpointClient extends RpcClient {
   /** Re-reads every blob: takes as long as a full load, so the deadline is generous. */
   verify(idOrKey: string): Promise<{ info: WireCheckpointInfo; blobsChecked: number; bytesChecked: number }> {
     return this.unary("verify", selectorOf(idOrKey), 3600_000);
+  }
+
+  /** Deletes one checkpoint at a time, each a few requests: a long run takes a while, so the deadline is generous. */
+  prune(req: WirePruneRequest): Promise<WirePruneResponse> {
+    return this.unary("prune", req, 3600_000);
+  }
+
+  pin(idOrKey: string): Promise<{ info: WireCheckpointInfo; pinned: boolean }> {
+    return this.unary("pin", { checkpoint: selectorOf(idOrKey) });
+  }
+
+  unpin(idOrKey: string): Promise<{ info: WireCheckpointInfo; pinned: boolean }> {
+    return this.unary("unpin", { checkpoint: selectorOf(idOrKey) });
   }
 }
 

@@ -8,6 +8,8 @@ import { validatePrefix } from "../layout.js";
 import { mapLimit } from "../map-limit.js";
 import type { ObjectInfo } from "../object-repository.js";
 import { ArchiveReader } from "./archive-reader.js";
+import type { CheckpointPins } from "./checkpoint-pins.js";
+import { pruneCheckpoints, rulesOf, type PruneResult } from "./checkpoint-prune.js";
 import { checkpointInfo, findRecord, recordsOfRun, type CheckpointInfo, type CheckpointManifest } from "./checkpoint-info.js";
 import { saveCheckpoint, type CheckpointDeps, type SaveMessage } from "./checkpoint-save.js";
 import { ARCHIVE_CONTENT_TYPE } from "./torch-archive.js";
@@ -36,8 +38,29 @@ const SMALL_PIECE_BYTES = 64 * 1024;
 export class CheckpointRepository {
   private readonly archives: ArchiveReader;
 
-  constructor(private readonly d: CheckpointDeps) {
+  constructor(
+    private readonly d: CheckpointDeps,
+    private readonly pins: CheckpointPins,
+  ) {
     this.archives = new ArchiveReader(d.store, d.opts.readPrefetch);
+  }
+
+  /** Applies retention rules to one run's checkpoints (checkpoint-prune.ts). */
+  async prune(req: o3ml.v1.PruneRequest.$Properties): Promise<PruneResult> {
+    const rules = rulesOf(req);
+    const run = req.run ?? "";
+    if (!run) throw new O3mlError("INVALID_ARGUMENT", "prune: name the run whose checkpoints to prune (its id or name)");
+    return pruneCheckpoints(this.d, this.pins, run, await this.list(run, ""), rules, !!req.dryRun);
+  }
+
+  /** Pins a committed checkpoint, or unpins one (a deleted checkpoint may still be unpinned). */
+  async pin(sel: CheckpointSelector, pinned: boolean): Promise<{ info: CheckpointInfo; pinned: boolean }> {
+    const { info } = await this.open(sel);
+    if (pinned && info.state === "deleted") {
+      throw new O3mlError("FAILED_PRECONDITION", `checkpoint ${info.cid} (${info.key}) was deleted, so there is nothing to pin; pin one that 'o3ml ckpt ls' lists`, { cid: info.cid, key: info.key });
+    }
+    await this.pins.set(info.cid, pinned);
+    return { info, pinned };
   }
 
   save(header: o3ml.v1.CheckpointHeader.$Properties, messages: AsyncIterable<SaveMessage>, cancelled: () => boolean): Promise<CheckpointInfo> {

@@ -43,6 +43,12 @@ export function checkpointService(repo: CheckpointRepository, ctx: RpcContext): 
 
     verify: unary(ctx, "Checkpoint.Verify", (req: Selector) => repo.verify(req)),
 
+    prune: unary(ctx, "Checkpoint.Prune", (req: InstanceType<V1["PruneRequest"]>) => repo.prune(req)),
+
+    pin: unary(ctx, "Checkpoint.Pin", (req: InstanceType<V1["PinRequest"]>) => repo.pin(req.checkpoint ?? {}, true)),
+
+    unpin: unary(ctx, "Checkpoint.Unpin", (req: InstanceType<V1["PinRequest"]>) => repo.pin(req.checkpoint ?? {}, false)),
+
     readArchive: serverStream(ctx, "Checkpoint.ReadArchive", async (req: InstanceType<V1["ReadArchiveRequest"]>, call) => {
       for await (const msg of repo.readArchive(req.checkpoint ?? {}, Number(req.offset ?? 0), Number(req.length ?? 0))) await writeMessage(call, msg);
     }),

@@ -135,7 +135,7 @@ describe("checkpoints through the service", { timeout: 120_000 }, () => {
     const info = await ckpt.save({ key: "runs/c/victim.ckpt", run: "run-c" }, sent);
     const cid = cidOf(sent[1]!.data.subarray(MiB, 2 * MiB));
     const tampered = Buffer.from(sent[1]!.data.subarray(MiB, 2 * MiB));
-    tampered[77] ^= 1;
+    tampered[77] = tampered[77]! ^ 1;
     await e.svc.store.put(blobKey(cid), tampered);
     await expectCode(ckpt.verify(info.key), "INTEGRITY", info.key, cid);
     await expectCode(ckpt.verify(info.cid), "INTEGRITY", info.key, cid);

@@ -3,6 +3,7 @@ import { grpcService } from "@o3ml/proto";
 import type { RefRecord } from "../ref-store.js";
 import type { ServiceDeps } from "../service-deps.js";
 import { findRecord } from "./checkpoint-info.js";
+import { CheckpointPins } from "./checkpoint-pins.js";
 import { CheckpointRepository } from "./checkpoint-repository.js";
 import type { CheckpointDeps } from "./checkpoint-save.js";
 import { checkpointService } from "./checkpoint-service.js";
@@ -21,7 +22,7 @@ export function registerCheckpoints(server: Server, deps: ServiceDeps): { close(
   const log = deps.ctx.log;
   const durability = new DurabilityTracker(deps.store, deps.metadata, log);
   const d: CheckpointDeps = { store: deps.store, known: deps.known, objects: deps.objects, metadata: deps.metadata, opts: deps.opts, log, durability, host: deps.host, recall: new RecallMemory() };
-  server.addService(grpcService("CheckpointService"), checkpointService(new CheckpointRepository(d), deps.ctx));
+  server.addService(grpcService("CheckpointService"), checkpointService(new CheckpointRepository(d, new CheckpointPins(deps.store)), deps.ctx));
   deps.objects.onSuperseded((key, previous, how) => supersede(d, key, previous, how));
   resumeDurability(d).catch((err: unknown) => log.warn({ err: String(err) }, "could not resume following committed checkpoints to the network"));
   return { close: async () => durability.close() };

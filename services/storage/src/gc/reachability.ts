@@ -62,10 +62,12 @@ const LOG_ROOT = `${ROOT}log/`;
  *   it is a deletion. Older refs are superseded.
  * - datasets: every ref is a version users can still resolve; all are live.
  *   `o3ml dataset rm` removes a version's ref after its deletion event.
- * - the log: a checkpoint or dataset version whose event was written but no
- *   ref ever named its manifest (a commit that stopped between the two, see
- *   @o3ml/metadata's event-writer) stays live, unless a later event deleted
- *   it (`checkpoint.deleted`, `dataset.version.deleted`); artifacts named by events stay live.
+ * - the log: a checkpoint whose event was written stays live (its key may
+ *   since name a newer save, and its id still reads), unless a later
+ *   `checkpoint.deleted` event deleted it; artifacts named by events stay
+ *   live. A `dataset.version.created` event keeps nothing alive: a version
+ *   exists while its ref does, and a push that stopped between its event and
+ *   its ref left no version.
  *
  * Every blob a live manifest names is live. Anything this code cannot read
  * with certainty (a ref kind it does not know, a manifest of a newer format,
@@ -157,7 +159,6 @@ async function liveFromLog(store: BlobStore, log: Logger): Promise<{ manifests: 
   for await (const o of store.list(LOG_ROOT)) if (eventIdFromKey(o.key)) keys.push(o.key);
   const committed = new Map<string, string>();
   const deleted = new Set<string>();
-  const deletedVersions = new Set<string>();
   const manifests = new Map<string, ManifestKind>();
   const opaque = new Set<string>();
   await mapLimit(keys, 16, async (key) => {
@@ -172,13 +173,12 @@ async function liveFromLog(store: BlobStore, log: Logger): Promise<{ manifests: 
     }
     if (event.type === "checkpoint.committed") committed.set(event.data.checkpointId, event.data.manifestCid);
     else if (event.type === "checkpoint.deleted") deleted.add(event.data.checkpointId);
-    else if (event.type === "dataset.version.created") manifests.set(event.data.manifestCid, "dataset");
-    else if (event.type === "dataset.version.deleted") deletedVersions.add(event.data.manifestCid);
+    // A dataset version exists while its ref does (the ref is its commit point): the event of a
+    // commit that stopped before its ref keeps nothing alive, so gc reclaims its shards once the
+    // grace period has passed; refs keep every committed version live above.
     else if (event.type === "artifact.created") opaque.add(event.data.cid);
   });
   for (const [id, cid] of committed) if (!deleted.has(id)) manifests.set(cid, "object");
-  // A manifest names its own name@version, so its CID is that one version's.
-  for (const cid of deletedVersions) manifests.delete(cid);
   return { manifests, opaque, events: keys.length };
 }
 

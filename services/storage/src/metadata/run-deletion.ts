@@ -2,12 +2,12 @@ import { O3mlError } from "@o3ml/errors";
 import type { CheckpointRecord, RunRecord } from "@o3ml/metadata";
 import type { ObjectRepository } from "../object-repository.js";
 import type { ServiceMetadata } from "./service-metadata.js";
-import { describeKept } from "../checkpoints/kept-checkpoints.js";
+import { deleteCheckpoint } from "../checkpoints/checkpoint-deletion.js";
+import { describeKept, resumedFromElsewhere } from "../checkpoints/kept-checkpoints.js";
 
 /**
  * Deletes a run: each of its checkpoints not deleted yet the way `o3ml rm`
- * deletes one (a deletion ref at its key, whose listener in
- * checkpoints/register.ts writes `checkpoint.deleted`), then `run.deleted`.
+ * deletes one (checkpoints/checkpoint-deletion.ts), then `run.deleted`.
  * Every step is an event or ref in the bucket, so a rebuilt index agrees and
  * gc reclaims what only these checkpoints named. A deletion that stops
  * midway leaves the run listed with fewer checkpoints; running it again
@@ -23,21 +23,14 @@ export async function deleteRun(
   const run = await index.getRun(idOrName);
   const own = await index.listCheckpoints({ run: run.id, states: ["committed", "durable"] });
   if (!force) await refuseWhileResumedFrom(metadata, run, own);
-  for (const c of own) {
-    const key = (await objects.manifests.read(c.manifestCid).catch(() => undefined))?.checkpoint?.key;
-    const current = key ? await objects.resolve(key).catch(() => undefined) : undefined;
-    // Only the key's current value is deleted: a key overwritten since holds another object.
-    if (key && current?.ref.manifestCid === c.manifestCid) await objects.delete(key);
-    if ((await index.getCheckpoint(c.id)).state !== "deleted") await metadata.record("checkpoint.deleted", { checkpointId: c.id });
-  }
+  for (const c of own) await deleteCheckpoint(metadata, objects, c);
   await metadata.record("run.deleted", { runId: run.id });
   return { run, checkpointIds: own.map((c) => c.id) };
 }
 
 /** A kept checkpoint of another run whose parent is one of this run's would lose its parent. */
 async function refuseWhileResumedFrom(metadata: ServiceMetadata, run: RunRecord, own: CheckpointRecord[]): Promise<void> {
-  const ids = new Set(own.map((c) => c.id));
-  const kept = (await metadata.index.listCheckpoints({ states: ["committed", "durable"] })).filter((c) => c.runId !== run.id && c.parentId !== null && ids.has(c.parentId));
+  const kept = await resumedFromElsewhere(metadata.index, run.id, new Set(own.map((c) => c.id)));
   if (kept.length === 0) return;
   throw new O3mlError(
     "FAILED_PRECONDITION",
