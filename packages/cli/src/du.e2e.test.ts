@@ -50,9 +50,10 @@ describe.each(servers)("o3ml du on %s", { timeout: 300_000 }, (_name, startS3, v
   let client: S3Client;
   let served: Served;
   let bucket: string;
-  const dir = mkdtempSync(join(tmpdir(), "o3ml-du-"));
+  let dir: string;
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "o3ml-du-"));
     s3 = await startS3();
     client = s3ClientFor(s3);
     bucket = `o3ml-du-${randomBytes(3).toString("hex")}`;
@@ -68,7 +69,7 @@ describe.each(servers)("o3ml du on %s", { timeout: 300_000 }, (_name, startS3, v
     await served?.stop();
     client?.destroy();
     await s3?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** Every current key under o3ml/v1/ with its size, as a plain S3 client lists it. */
