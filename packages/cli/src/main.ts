@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { registerCheckpointCommands } from "./commands/ckpt.js";
 import { registerDatasetCommands } from "./commands/dataset.js";
+import { registerDu } from "./commands/du.js";
 import { registerGc } from "./commands/gc.js";
 import { registerObjectCommands } from "./commands/objects.js";
 import { registerServe } from "./commands/serve.js";
@@ -31,6 +32,7 @@ registerIndexCommands(program);
 registerDatasetCommands(program);
 registerCheckpointCommands(program);
 registerVerify(program);
+registerDu(program);
 registerGc(program);
 registerHealth(program);
 

@@ -15,7 +15,7 @@ const FORMS = "host:port, http://host:port, https://host:port (TLS) or unix:/pat
 const CLIENT_COMMANDS = [
   "put", "get", "ls", "stat", "rm", "runs ls", "runs show", "runs rm", "lineage", "index rebuild",
   "dataset push", "dataset ls", "dataset show", "dataset pull", "dataset verify", "dataset rm",
-  "ckpt ls", "ckpt show", "ckpt verify", "ckpt export", "verify", "gc", "health",
+  "ckpt ls", "ckpt show", "ckpt verify", "ckpt export", "ckpt pin", "ckpt unpin", "ckpt prune", "verify", "du", "gc", "health",
 ];
 
 describe("the service address of the o3ml command", { timeout: 240_000 }, () => {

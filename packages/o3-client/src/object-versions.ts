@@ -1,5 +1,22 @@
 import { DeleteObjectCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
+import type { ObjectVersion } from "./blob-store.js";
 import { s3Call, type S3Target } from "./s3-target.js";
+
+/** Every version and delete marker under `prefix`, page by page (what `o3ml du` counts on a versioned store). */
+export async function* listVersions(target: S3Target, prefix: string): AsyncGenerator<ObjectVersion> {
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3Call(target, "listing versions under", prefix, () =>
+      target.client.send(new ListObjectVersionsCommand({ Bucket: target.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker })),
+    );
+    for (const v of page.Versions ?? []) yield { key: v.Key!, size: Number(v.Size ?? 0), isLatest: !!v.IsLatest, deleteMarker: false };
+    for (const m of page.DeleteMarkers ?? []) yield { key: m.Key!, size: 0, isLatest: !!m.IsLatest, deleteMarker: true };
+    if (!page.IsTruncated || !page.NextKeyMarker) return;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
 
 /**
  * Removes every version and delete marker of exactly `key` and returns how

@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { O3mlError } from "@o3ml/errors";
 import type { Logger } from "pino";
-import type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, PutOptions } from "./blob-store.js";
+import type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, ObjectVersion, PutOptions } from "./blob-store.js";
 import { ensureBucket } from "./bucket.js";
 import { outOfRange, validateRange } from "./byte-range.js";
 import { probeCapabilities } from "./capabilities.js";
@@ -13,7 +13,7 @@ import { defaultLogger } from "./logger.js";
 import { uploadMultipart } from "./multipart-upload.js";
 import { captureNetworkHeaders } from "./network-headers.js";
 import { createS3Client, resolveHttp, type HttpOptions } from "./o3-profile.js";
-import { deleteEveryVersion } from "./object-versions.js";
+import { deleteEveryVersion, listVersions } from "./object-versions.js";
 import { openObject, readObject, type ReadOptions } from "./object-reader.js";
 import { cachedCapabilities } from "./probe-cache.js";
 import { resolveRetry, type RetryOptions } from "./retry-strategy.js";
@@ -130,6 +130,11 @@ class S3BlobStore implements BlobStore {
 
   async *list(prefix: string): AsyncIterable<ListedObject> {
     yield* listAll(this.target, await this.capabilities(), prefix);
+  }
+
+  async listVersions(prefix: string): Promise<AsyncIterable<ObjectVersion> | undefined> {
+    if (!(await this.capabilities()).versioning) return undefined;
+    return listVersions(this.target, prefix);
   }
 
   /**

@@ -43,6 +43,7 @@ from ._dataset_methods import DatasetVersionInfo
 from ._metadata import RunInfo
 from ._object_info import ObjectInfo
 from ._retention import PrunedCheckpoint, PruneResult, Retention, pin_checkpoint, prune_checkpoints, unpin_checkpoint
+from ._storage_usage import KeyCounts, StorageUsage
 
 __all__ = [
     "O3Client",
@@ -54,6 +55,8 @@ __all__ = [
     "RunInfo",
     "DatasetVersionInfo",
     "ObjectInfo",
+    "StorageUsage",
+    "KeyCounts",
     "CheckpointInfo",
     "VerifyResult",
     "save_checkpoint",

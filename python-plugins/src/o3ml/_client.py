@@ -28,6 +28,8 @@ from ._object_info import ObjectInfo
 from ._put_source import PutData, open_source
 from ._reader import ObjectReader
 from ._retention import RetentionMethods
+from ._storage_usage import StorageUsage
+from .gen import admin_service_pb2, admin_service_pb2_grpc
 from .gen import object_service_pb2 as pb
 from .gen import object_service_pb2_grpc
 
@@ -182,6 +184,21 @@ class O3Client(MetadataMethods, CheckpointMethods, RetentionMethods, DatasetMeth
             token = response.next_page_token
             if not token:
                 return
+
+    def storage_usage(self, run: str | None = None, dataset: str | None = None) -> StorageUsage:
+        """Storage accounting, as ``o3ml du`` gives it: of the whole bucket, or of one selection.
+
+        ``run`` (a run id or name) selects that run's checkpoints; ``dataset`` (``"name"`` for every
+        version, or ``"name@version"``) one dataset; at most one of them. The service reads the
+        whole bucket (a listing, the gc mark phase and, on a versioned store, a version listing), so
+        this takes about as long as ``o3ml gc --dry-run``. ``NotFoundError`` when the run or dataset
+        has nothing stored; ``InvalidArgumentError`` for both at once or a malformed dataset name.
+        """
+        if run is not None and dataset is not None:
+            raise error_for_code("INVALID_ARGUMENT", "storage_usage: give run or dataset, not both (or neither for the whole bucket)")
+        request = admin_service_pb2.StorageUsageRequest(run=run or "", dataset=dataset or "")
+        stub = self.connection.stub(admin_service_pb2_grpc.AdminServiceStub)
+        return StorageUsage.from_proto(self._unary(stub.StorageUsage, request))
 
     def close(self) -> None:
         """Closes this process's channel of the client's connection; calls in flight are cancelled."""

@@ -11,7 +11,7 @@ export { DatasetClient, type WireVersionInfo, type WireDatasetManifest, type Wir
 export { RpcClient } from "./rpc-client.js";
 export { DEFAULT_SERVICE_ADDRESS, SERVICE_ADDRESS_FORMS, parseServiceAddress, type ServiceAddress } from "./service-address.js";
 export { CheckpointClient, selectorOf, type EntryToSave, type WireCheckpointInfo, type WireLoadResponse, type WireArchiveResponse, type WirePruneRequest, type WirePruneResponse } from "./checkpoints/checkpoint-client.js";
-export { AdminClient, type WireGcReport, type WireGcProgress } from "./gc/admin-client.js";
+export { AdminClient, type WireGcReport, type WireGcProgress, type WireStorageUsage } from "./gc/admin-client.js";
 export { MetadataClient, type RunRegistration, type WireRebuildResult } from "./metadata/metadata-client.js";
 export type { RunRecord, CheckpointRecord, ArtifactRecord } from "@o3ml/metadata";
 export { rebuildIndexOffline, type OfflineRebuildResult } from "./metadata/offline-rebuild.js";

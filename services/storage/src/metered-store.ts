@@ -45,6 +45,7 @@ export function meteredStore(inner: BlobStore, m: ServiceMetrics): BlobStore {
     head: (key) => (count("head"), inner.head(key)),
     listPage: (prefix, opts) => (count("list"), inner.listPage(prefix, opts)),
     list: (prefix) => inner.list(prefix),
+    listVersions: async (prefix) => (inner.listVersions ? (count("list"), inner.listVersions(prefix)) : undefined),
     delete: (key) => (count("delete"), inner.delete(key)),
     ensureBucket: (opts) => inner.ensureBucket(opts),
     capabilities: () => inner.capabilities(),

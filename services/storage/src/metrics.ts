@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** The service's Prometheus metrics; one registry per service instance. */
 export class ServiceMetrics {
@@ -33,8 +33,22 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  /** The whole bucket's storage figures, set each time usage is computed (`o3ml du`, StorageUsage). */
+  readonly storeUsage = {
+    logical: this.gauge("o3ml_store_logical_bytes", "Sizes users see (objects, checkpoints, dataset versions), as of the last storage usage computation."),
+    stored: this.gauge("o3ml_store_stored_bytes", "Blobs, manifests and refs that something live reaches, each counted once, as of the last storage usage computation."),
+    shared: this.gauge("o3ml_store_shared_bytes", "Blobs that two or more live items name (stored once through dedup), as of the last storage usage computation."),
+    reclaimable: this.gauge("o3ml_store_reclaimable_bytes", "What gc with no grace period would delete, as of the last storage usage computation."),
+    noncurrent: this.gauge("o3ml_store_noncurrent_version_bytes", "Older object versions a versioned store keeps under o3ml/v1/, as of the last storage usage computation."),
+    total: this.gauge("o3ml_store_total_bytes", "Every current key under o3ml/v1/, as of the last storage usage computation."),
+  };
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private gauge(name: string, help: string): Gauge {
+    return new Gauge({ name, help, registers: [this.registry] });
   }
 
   /** Serves GET /metrics in Prometheus text format on `host:port`. */

@@ -11,6 +11,7 @@ export namespace o3ml {
             static create(rpcImpl: $protobuf.RPCImpl, requestDelimited?: boolean, responseDelimited?: boolean): AdminService;
             collectGarbage: o3ml.v1.AdminService.CollectGarbage;
             colocate: o3ml.v1.AdminService.Colocate;
+            storageUsage: o3ml.v1.AdminService.StorageUsage;
         }
 
         namespace AdminService {
@@ -36,6 +37,103 @@ export namespace o3ml {
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
+            type StorageUsageCallback = (error: (Error|null), response?: o3ml.v1.StorageUsageReport) => void;
+            type StorageUsage = {
+              (request: o3ml.v1.IStorageUsageRequest, callback: o3ml.v1.AdminService.StorageUsageCallback): void;
+              (request: o3ml.v1.IStorageUsageRequest): Promise<o3ml.v1.StorageUsageReport>;
+              readonly name: "StorageUsage";
+              readonly path: "/o3ml.v1.AdminService/StorageUsage";
+              readonly requestType: "StorageUsageRequest";
+              readonly responseType: "StorageUsageReport";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        interface IStorageUsageRequest extends o3ml.v1.StorageUsageRequest.$Properties {
+        }
+
+        class StorageUsageRequest {
+            constructor(properties?: o3ml.v1.StorageUsageRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            run: string;
+            dataset: string;
+            static create(properties: o3ml.v1.StorageUsageRequest.$Shape): o3ml.v1.StorageUsageRequest & o3ml.v1.StorageUsageRequest.$Shape;
+            static create(properties?: o3ml.v1.StorageUsageRequest.$Properties): o3ml.v1.StorageUsageRequest;
+            static encode(message: o3ml.v1.StorageUsageRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.StorageUsageRequest & o3ml.v1.StorageUsageRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.StorageUsageRequest;
+            static toObject(message: o3ml.v1.StorageUsageRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StorageUsageRequest {
+            interface $Properties {
+                run?: (string|null);
+                dataset?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.StorageUsageRequest.$Properties;
+        }
+
+        interface IStorageUsageReport extends o3ml.v1.StorageUsageReport.$Properties {
+        }
+
+        class StorageUsageReport {
+            constructor(properties?: o3ml.v1.StorageUsageReport.$Properties);
+            $unknowns?: Uint8Array[];
+            selection: string;
+            items: number;
+            logicalBytes: number;
+            blobs?: (o3ml.v1.GcCounts.$Properties|null);
+            manifests?: (o3ml.v1.GcCounts.$Properties|null);
+            refs?: (o3ml.v1.GcCounts.$Properties|null);
+            storedBytes: number;
+            shared?: (o3ml.v1.GcCounts.$Properties|null);
+            reclaimableBlobs?: (o3ml.v1.GcCounts.$Properties|null);
+            reclaimableManifests?: (o3ml.v1.GcCounts.$Properties|null);
+            reclaimableRefs?: (o3ml.v1.GcCounts.$Properties|null);
+            reclaimableBytes: number;
+            versioned: boolean;
+            noncurrentVersions?: (o3ml.v1.GcCounts.$Properties|null);
+            deleteMarkers: number;
+            log?: (o3ml.v1.GcCounts.$Properties|null);
+            other?: (o3ml.v1.GcCounts.$Properties|null);
+            totalBytes: number;
+            static create(properties: o3ml.v1.StorageUsageReport.$Shape): o3ml.v1.StorageUsageReport & o3ml.v1.StorageUsageReport.$Shape;
+            static create(properties?: o3ml.v1.StorageUsageReport.$Properties): o3ml.v1.StorageUsageReport;
+            static encode(message: o3ml.v1.StorageUsageReport.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.StorageUsageReport & o3ml.v1.StorageUsageReport.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.StorageUsageReport;
+            static toObject(message: o3ml.v1.StorageUsageReport, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace StorageUsageReport {
+            interface $Properties {
+                selection?: (string|null);
+                items?: (number|null);
+                logicalBytes?: (number|null);
+                blobs?: (o3ml.v1.GcCounts.$Properties|null);
+                manifests?: (o3ml.v1.GcCounts.$Properties|null);
+                refs?: (o3ml.v1.GcCounts.$Properties|null);
+                storedBytes?: (number|null);
+                shared?: (o3ml.v1.GcCounts.$Properties|null);
+                reclaimableBlobs?: (o3ml.v1.GcCounts.$Properties|null);
+                reclaimableManifests?: (o3ml.v1.GcCounts.$Properties|null);
+                reclaimableRefs?: (o3ml.v1.GcCounts.$Properties|null);
+                reclaimableBytes?: (number|null);
+                versioned?: (boolean|null);
+                noncurrentVersions?: (o3ml.v1.GcCounts.$Properties|null);
+                deleteMarkers?: (number|null);
+                log?: (o3ml.v1.GcCounts.$Properties|null);
+                other?: (o3ml.v1.GcCounts.$Properties|null);
+                totalBytes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.StorageUsageReport.$Properties;
         }
 
         interface IColocateRequest extends o3ml.v1.ColocateRequest.$Properties {

@@ -4,7 +4,7 @@ import $protobuf from "protobufjs/minimal.js";
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Array = $util.global.Array, $Boolean = $util.global.Boolean, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $isFinite = $util.global.isFinite;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $Boolean = $util.global.Boolean, $BigInt = $util.global.BigInt, $Array = $util.global.Array, $isFinite = $util.global.isFinite;
 
 // Exported root namespace
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
@@ -141,7 +141,1054 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.AdminService#storageUsage}.
+             * @memberof o3ml.v1.AdminService
+             * @typedef StorageUsageCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.StorageUsageReport} [response] StorageUsageReport
+             */
+
+            /**
+             * Calls StorageUsage.
+             * @memberof o3ml.v1.AdminService
+             * @typedef StorageUsage
+             * @type {{
+             *   (request: o3ml.v1.IStorageUsageRequest, callback: o3ml.v1.AdminService.StorageUsageCallback): void;
+             *   (request: o3ml.v1.IStorageUsageRequest): Promise<o3ml.v1.StorageUsageReport>;
+             *   readonly name: "StorageUsage";
+             *   readonly path: "/o3ml.v1.AdminService/StorageUsage";
+             *   readonly requestType: "StorageUsageRequest";
+             *   readonly responseType: "StorageUsageReport";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls StorageUsage.
+             * @name o3ml.v1.AdminService#storageUsage
+             * @type {o3ml.v1.AdminService.StorageUsage}
+             */
+            $Object.defineProperties(AdminService.prototype.storageUsage = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, AdminService.prototype.storageUsage, $root.o3ml.v1.StorageUsageRequest, $root.o3ml.v1.StorageUsageReport, request, callback);
+            }, {
+                name: { value: "StorageUsage" },
+                path: { value: "/o3ml.v1.AdminService/StorageUsage" },
+                requestType: { value: "StorageUsageRequest" },
+                responseType: { value: "StorageUsageReport" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return AdminService;
+        })();
+
+        v1.StorageUsageRequest = (function() {
+
+            /**
+             * Properties of a StorageUsageRequest.
+             * @typedef {Object} o3ml.v1.StorageUsageRequest.$Properties
+             * @property {string|null} [run] StorageUsageRequest run
+             * @property {string|null} [dataset] StorageUsageRequest dataset
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StorageUsageRequest.
+             * @memberof o3ml.v1
+             * @interface IStorageUsageRequest
+             * @augments o3ml.v1.StorageUsageRequest.$Properties
+             * @deprecated Use o3ml.v1.StorageUsageRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a StorageUsageRequest.
+             * @typedef {o3ml.v1.StorageUsageRequest.$Properties} o3ml.v1.StorageUsageRequest.$Shape
+             */
+
+            /**
+             * Constructs a new StorageUsageRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a StorageUsageRequest.
+             * @constructor
+             * @param {o3ml.v1.StorageUsageRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StorageUsageRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StorageUsageRequest run.
+             * @member {string} run
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @instance
+             */
+            StorageUsageRequest.prototype.run = "";
+
+            /**
+             * StorageUsageRequest dataset.
+             * @member {string} dataset
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @instance
+             */
+            StorageUsageRequest.prototype.dataset = "";
+
+            /**
+             * Creates a new StorageUsageRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @static
+             * @param {o3ml.v1.StorageUsageRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.StorageUsageRequest} StorageUsageRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.StorageUsageRequest.$Shape): o3ml.v1.StorageUsageRequest & o3ml.v1.StorageUsageRequest.$Shape;
+             *   (properties?: o3ml.v1.StorageUsageRequest.$Properties): o3ml.v1.StorageUsageRequest;
+             * }}
+             */
+            StorageUsageRequest.create = function(properties) {
+                return new StorageUsageRequest(properties);
+            };
+
+            /**
+             * Encodes the specified StorageUsageRequest message. Does not implicitly {@link o3ml.v1.StorageUsageRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @static
+             * @param {o3ml.v1.StorageUsageRequest.$Properties} message StorageUsageRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StorageUsageRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run") && message.run !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.run);
+                if (message.dataset != null && $Object.hasOwnProperty.call(message, "dataset") && message.dataset !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.dataset);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StorageUsageRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.StorageUsageRequest & o3ml.v1.StorageUsageRequest.$Shape} StorageUsageRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StorageUsageRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.StorageUsageRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.run = value;
+                            else
+                                delete message.run;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.dataset = value;
+                            else
+                                delete message.dataset;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a StorageUsageRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.StorageUsageRequest} StorageUsageRequest
+             */
+            StorageUsageRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.StorageUsageRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.StorageUsageRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.StorageUsageRequest();
+                if (object.run != null)
+                    if (typeof object.run !== "string" || object.run.length)
+                        message.run = $String(object.run);
+                if (object.dataset != null)
+                    if (typeof object.dataset !== "string" || object.dataset.length)
+                        message.dataset = $String(object.dataset);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a StorageUsageRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @static
+             * @param {o3ml.v1.StorageUsageRequest} message StorageUsageRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            StorageUsageRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.run = "";
+                    object.dataset = "";
+                }
+                if (message.run != null && $Object.hasOwnProperty.call(message, "run"))
+                    object.run = message.run;
+                if (message.dataset != null && $Object.hasOwnProperty.call(message, "dataset"))
+                    object.dataset = message.dataset;
+                return object;
+            };
+
+            /**
+             * Converts this StorageUsageRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            StorageUsageRequest.prototype.toJSON = function() {
+                return StorageUsageRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for StorageUsageRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.StorageUsageRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            StorageUsageRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.StorageUsageRequest";
+            };
+
+            return StorageUsageRequest;
+        })();
+
+        v1.StorageUsageReport = (function() {
+
+            /**
+             * Properties of a StorageUsageReport.
+             * @typedef {Object} o3ml.v1.StorageUsageReport.$Properties
+             * @property {string|null} [selection] StorageUsageReport selection
+             * @property {number|null} [items] StorageUsageReport items
+             * @property {number|null} [logicalBytes] StorageUsageReport logicalBytes
+             * @property {o3ml.v1.GcCounts.$Properties|null} [blobs] StorageUsageReport blobs
+             * @property {o3ml.v1.GcCounts.$Properties|null} [manifests] StorageUsageReport manifests
+             * @property {o3ml.v1.GcCounts.$Properties|null} [refs] StorageUsageReport refs
+             * @property {number|null} [storedBytes] StorageUsageReport storedBytes
+             * @property {o3ml.v1.GcCounts.$Properties|null} [shared] StorageUsageReport shared
+             * @property {o3ml.v1.GcCounts.$Properties|null} [reclaimableBlobs] StorageUsageReport reclaimableBlobs
+             * @property {o3ml.v1.GcCounts.$Properties|null} [reclaimableManifests] StorageUsageReport reclaimableManifests
+             * @property {o3ml.v1.GcCounts.$Properties|null} [reclaimableRefs] StorageUsageReport reclaimableRefs
+             * @property {number|null} [reclaimableBytes] StorageUsageReport reclaimableBytes
+             * @property {boolean|null} [versioned] StorageUsageReport versioned
+             * @property {o3ml.v1.GcCounts.$Properties|null} [noncurrentVersions] StorageUsageReport noncurrentVersions
+             * @property {number|null} [deleteMarkers] StorageUsageReport deleteMarkers
+             * @property {o3ml.v1.GcCounts.$Properties|null} [log] StorageUsageReport log
+             * @property {o3ml.v1.GcCounts.$Properties|null} [other] StorageUsageReport other
+             * @property {number|null} [totalBytes] StorageUsageReport totalBytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a StorageUsageReport.
+             * @memberof o3ml.v1
+             * @interface IStorageUsageReport
+             * @augments o3ml.v1.StorageUsageReport.$Properties
+             * @deprecated Use o3ml.v1.StorageUsageReport.$Properties instead.
+             */
+
+            /**
+             * Shape of a StorageUsageReport.
+             * @typedef {o3ml.v1.StorageUsageReport.$Properties} o3ml.v1.StorageUsageReport.$Shape
+             */
+
+            /**
+             * Constructs a new StorageUsageReport.
+             * @memberof o3ml.v1
+             * @classdesc Represents a StorageUsageReport.
+             * @constructor
+             * @param {o3ml.v1.StorageUsageReport.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const StorageUsageReport = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * StorageUsageReport selection.
+             * @member {string} selection
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.selection = "";
+
+            /**
+             * StorageUsageReport items.
+             * @member {number} items
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.items = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StorageUsageReport logicalBytes.
+             * @member {number} logicalBytes
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.logicalBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StorageUsageReport blobs.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} blobs
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.blobs = null;
+
+            /**
+             * StorageUsageReport manifests.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} manifests
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.manifests = null;
+
+            /**
+             * StorageUsageReport refs.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} refs
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.refs = null;
+
+            /**
+             * StorageUsageReport storedBytes.
+             * @member {number} storedBytes
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.storedBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StorageUsageReport shared.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} shared
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.shared = null;
+
+            /**
+             * StorageUsageReport reclaimableBlobs.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} reclaimableBlobs
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.reclaimableBlobs = null;
+
+            /**
+             * StorageUsageReport reclaimableManifests.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} reclaimableManifests
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.reclaimableManifests = null;
+
+            /**
+             * StorageUsageReport reclaimableRefs.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} reclaimableRefs
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.reclaimableRefs = null;
+
+            /**
+             * StorageUsageReport reclaimableBytes.
+             * @member {number} reclaimableBytes
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.reclaimableBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StorageUsageReport versioned.
+             * @member {boolean} versioned
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.versioned = false;
+
+            /**
+             * StorageUsageReport noncurrentVersions.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} noncurrentVersions
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.noncurrentVersions = null;
+
+            /**
+             * StorageUsageReport deleteMarkers.
+             * @member {number} deleteMarkers
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.deleteMarkers = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * StorageUsageReport log.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} log
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.log = null;
+
+            /**
+             * StorageUsageReport other.
+             * @member {o3ml.v1.GcCounts.$Properties|null|undefined} other
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.other = null;
+
+            /**
+             * StorageUsageReport totalBytes.
+             * @member {number} totalBytes
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             */
+            StorageUsageReport.prototype.totalBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new StorageUsageReport instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.StorageUsageReport
+             * @static
+             * @param {o3ml.v1.StorageUsageReport.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.StorageUsageReport} StorageUsageReport instance
+             * @type {{
+             *   (properties: o3ml.v1.StorageUsageReport.$Shape): o3ml.v1.StorageUsageReport & o3ml.v1.StorageUsageReport.$Shape;
+             *   (properties?: o3ml.v1.StorageUsageReport.$Properties): o3ml.v1.StorageUsageReport;
+             * }}
+             */
+            StorageUsageReport.create = function(properties) {
+                return new StorageUsageReport(properties);
+            };
+
+            /**
+             * Encodes the specified StorageUsageReport message. Does not implicitly {@link o3ml.v1.StorageUsageReport.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.StorageUsageReport
+             * @static
+             * @param {o3ml.v1.StorageUsageReport.$Properties} message StorageUsageReport message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            StorageUsageReport.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.selection != null && $Object.hasOwnProperty.call(message, "selection") && message.selection !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.selection);
+                if (message.items != null && $Object.hasOwnProperty.call(message, "items") && (typeof message.items === "object" ? message.items.low || message.items.high : message.items !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.items);
+                if (message.logicalBytes != null && $Object.hasOwnProperty.call(message, "logicalBytes") && (typeof message.logicalBytes === "object" ? message.logicalBytes.low || message.logicalBytes.high : message.logicalBytes !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.logicalBytes);
+                if (message.blobs != null && $Object.hasOwnProperty.call(message, "blobs"))
+                    $root.o3ml.v1.GcCounts.encode(message.blobs, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.manifests != null && $Object.hasOwnProperty.call(message, "manifests"))
+                    $root.o3ml.v1.GcCounts.encode(message.manifests, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.refs != null && $Object.hasOwnProperty.call(message, "refs"))
+                    $root.o3ml.v1.GcCounts.encode(message.refs, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.storedBytes != null && $Object.hasOwnProperty.call(message, "storedBytes") && (typeof message.storedBytes === "object" ? message.storedBytes.low || message.storedBytes.high : message.storedBytes !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.storedBytes);
+                if (message.shared != null && $Object.hasOwnProperty.call(message, "shared"))
+                    $root.o3ml.v1.GcCounts.encode(message.shared, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                if (message.reclaimableBlobs != null && $Object.hasOwnProperty.call(message, "reclaimableBlobs"))
+                    $root.o3ml.v1.GcCounts.encode(message.reclaimableBlobs, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.reclaimableManifests != null && $Object.hasOwnProperty.call(message, "reclaimableManifests"))
+                    $root.o3ml.v1.GcCounts.encode(message.reclaimableManifests, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                if (message.reclaimableRefs != null && $Object.hasOwnProperty.call(message, "reclaimableRefs"))
+                    $root.o3ml.v1.GcCounts.encode(message.reclaimableRefs, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.reclaimableBytes != null && $Object.hasOwnProperty.call(message, "reclaimableBytes") && (typeof message.reclaimableBytes === "object" ? message.reclaimableBytes.low || message.reclaimableBytes.high : message.reclaimableBytes !== 0))
+                    writer.uint32(/* id 12, wireType 0 =*/96).uint64(message.reclaimableBytes);
+                if (message.versioned != null && $Object.hasOwnProperty.call(message, "versioned") && message.versioned !== false)
+                    writer.uint32(/* id 13, wireType 0 =*/104).bool(message.versioned);
+                if (message.noncurrentVersions != null && $Object.hasOwnProperty.call(message, "noncurrentVersions"))
+                    $root.o3ml.v1.GcCounts.encode(message.noncurrentVersions, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.deleteMarkers != null && $Object.hasOwnProperty.call(message, "deleteMarkers") && (typeof message.deleteMarkers === "object" ? message.deleteMarkers.low || message.deleteMarkers.high : message.deleteMarkers !== 0))
+                    writer.uint32(/* id 15, wireType 0 =*/120).uint64(message.deleteMarkers);
+                if (message.log != null && $Object.hasOwnProperty.call(message, "log"))
+                    $root.o3ml.v1.GcCounts.encode(message.log, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                if (message.other != null && $Object.hasOwnProperty.call(message, "other"))
+                    $root.o3ml.v1.GcCounts.encode(message.other, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                if (message.totalBytes != null && $Object.hasOwnProperty.call(message, "totalBytes") && (typeof message.totalBytes === "object" ? message.totalBytes.low || message.totalBytes.high : message.totalBytes !== 0))
+                    writer.uint32(/* id 18, wireType 0 =*/144).uint64(message.totalBytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a StorageUsageReport message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.StorageUsageReport
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.StorageUsageReport & o3ml.v1.StorageUsageReport.$Shape} StorageUsageReport
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            StorageUsageReport.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.StorageUsageReport();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.selection = value;
+                            else
+                                delete message.selection;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.items = value;
+                            else
+                                delete message.items;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.logicalBytes = value;
+                            else
+                                delete message.logicalBytes;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.blobs = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.blobs);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.manifests = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.manifests);
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            message.refs = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.refs);
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.storedBytes = value;
+                            else
+                                delete message.storedBytes;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            message.shared = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.shared);
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            message.reclaimableBlobs = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.reclaimableBlobs);
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            message.reclaimableManifests = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.reclaimableManifests);
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.reclaimableRefs = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.reclaimableRefs);
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.reclaimableBytes = value;
+                            else
+                                delete message.reclaimableBytes;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.versioned = value;
+                            else
+                                delete message.versioned;
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            message.noncurrentVersions = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.noncurrentVersions);
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.deleteMarkers = value;
+                            else
+                                delete message.deleteMarkers;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.log = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.log);
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            message.other = $root.o3ml.v1.GcCounts.decode(reader, reader.size(), $undefined, _depth + 1, message.other);
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.totalBytes = value;
+                            else
+                                delete message.totalBytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a StorageUsageReport message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.StorageUsageReport
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.StorageUsageReport} StorageUsageReport
+             */
+            StorageUsageReport.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.StorageUsageReport)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.StorageUsageReport: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.StorageUsageReport();
+                if (object.selection != null)
+                    if (typeof object.selection !== "string" || object.selection.length)
+                        message.selection = $String(object.selection);
+                if (object.items != null)
+                    if (typeof object.items === "object" ? object.items.low || object.items.high : $Number(object.items) !== 0)
+                        if ($util.Long)
+                            message.items = $util.Long.fromValue(object.items, true);
+                        else if (typeof object.items === "string")
+                            message.items = $parseInt(object.items, 10);
+                        else if (typeof object.items === "number")
+                            message.items = object.items;
+                        else if (typeof object.items === "object")
+                            message.items = new $util.LongBits(object.items.low >>> 0, object.items.high >>> 0).toNumber(true);
+                if (object.logicalBytes != null)
+                    if (typeof object.logicalBytes === "object" ? object.logicalBytes.low || object.logicalBytes.high : $Number(object.logicalBytes) !== 0)
+                        if ($util.Long)
+                            message.logicalBytes = $util.Long.fromValue(object.logicalBytes, true);
+                        else if (typeof object.logicalBytes === "string")
+                            message.logicalBytes = $parseInt(object.logicalBytes, 10);
+                        else if (typeof object.logicalBytes === "number")
+                            message.logicalBytes = object.logicalBytes;
+                        else if (typeof object.logicalBytes === "object")
+                            message.logicalBytes = new $util.LongBits(object.logicalBytes.low >>> 0, object.logicalBytes.high >>> 0).toNumber(true);
+                if (object.blobs != null) {
+                    if (!$util.isObject(object.blobs))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.blobs: object expected");
+                    message.blobs = $root.o3ml.v1.GcCounts.fromObject(object.blobs, _depth + 1);
+                }
+                if (object.manifests != null) {
+                    if (!$util.isObject(object.manifests))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.manifests: object expected");
+                    message.manifests = $root.o3ml.v1.GcCounts.fromObject(object.manifests, _depth + 1);
+                }
+                if (object.refs != null) {
+                    if (!$util.isObject(object.refs))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.refs: object expected");
+                    message.refs = $root.o3ml.v1.GcCounts.fromObject(object.refs, _depth + 1);
+                }
+                if (object.storedBytes != null)
+                    if (typeof object.storedBytes === "object" ? object.storedBytes.low || object.storedBytes.high : $Number(object.storedBytes) !== 0)
+                        if ($util.Long)
+                            message.storedBytes = $util.Long.fromValue(object.storedBytes, true);
+                        else if (typeof object.storedBytes === "string")
+                            message.storedBytes = $parseInt(object.storedBytes, 10);
+                        else if (typeof object.storedBytes === "number")
+                            message.storedBytes = object.storedBytes;
+                        else if (typeof object.storedBytes === "object")
+                            message.storedBytes = new $util.LongBits(object.storedBytes.low >>> 0, object.storedBytes.high >>> 0).toNumber(true);
+                if (object.shared != null) {
+                    if (!$util.isObject(object.shared))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.shared: object expected");
+                    message.shared = $root.o3ml.v1.GcCounts.fromObject(object.shared, _depth + 1);
+                }
+                if (object.reclaimableBlobs != null) {
+                    if (!$util.isObject(object.reclaimableBlobs))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.reclaimableBlobs: object expected");
+                    message.reclaimableBlobs = $root.o3ml.v1.GcCounts.fromObject(object.reclaimableBlobs, _depth + 1);
+                }
+                if (object.reclaimableManifests != null) {
+                    if (!$util.isObject(object.reclaimableManifests))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.reclaimableManifests: object expected");
+                    message.reclaimableManifests = $root.o3ml.v1.GcCounts.fromObject(object.reclaimableManifests, _depth + 1);
+                }
+                if (object.reclaimableRefs != null) {
+                    if (!$util.isObject(object.reclaimableRefs))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.reclaimableRefs: object expected");
+                    message.reclaimableRefs = $root.o3ml.v1.GcCounts.fromObject(object.reclaimableRefs, _depth + 1);
+                }
+                if (object.reclaimableBytes != null)
+                    if (typeof object.reclaimableBytes === "object" ? object.reclaimableBytes.low || object.reclaimableBytes.high : $Number(object.reclaimableBytes) !== 0)
+                        if ($util.Long)
+                            message.reclaimableBytes = $util.Long.fromValue(object.reclaimableBytes, true);
+                        else if (typeof object.reclaimableBytes === "string")
+                            message.reclaimableBytes = $parseInt(object.reclaimableBytes, 10);
+                        else if (typeof object.reclaimableBytes === "number")
+                            message.reclaimableBytes = object.reclaimableBytes;
+                        else if (typeof object.reclaimableBytes === "object")
+                            message.reclaimableBytes = new $util.LongBits(object.reclaimableBytes.low >>> 0, object.reclaimableBytes.high >>> 0).toNumber(true);
+                if (object.versioned != null)
+                    if (object.versioned)
+                        message.versioned = $Boolean(object.versioned);
+                if (object.noncurrentVersions != null) {
+                    if (!$util.isObject(object.noncurrentVersions))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.noncurrentVersions: object expected");
+                    message.noncurrentVersions = $root.o3ml.v1.GcCounts.fromObject(object.noncurrentVersions, _depth + 1);
+                }
+                if (object.deleteMarkers != null)
+                    if (typeof object.deleteMarkers === "object" ? object.deleteMarkers.low || object.deleteMarkers.high : $Number(object.deleteMarkers) !== 0)
+                        if ($util.Long)
+                            message.deleteMarkers = $util.Long.fromValue(object.deleteMarkers, true);
+                        else if (typeof object.deleteMarkers === "string")
+                            message.deleteMarkers = $parseInt(object.deleteMarkers, 10);
+                        else if (typeof object.deleteMarkers === "number")
+                            message.deleteMarkers = object.deleteMarkers;
+                        else if (typeof object.deleteMarkers === "object")
+                            message.deleteMarkers = new $util.LongBits(object.deleteMarkers.low >>> 0, object.deleteMarkers.high >>> 0).toNumber(true);
+                if (object.log != null) {
+                    if (!$util.isObject(object.log))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.log: object expected");
+                    message.log = $root.o3ml.v1.GcCounts.fromObject(object.log, _depth + 1);
+                }
+                if (object.other != null) {
+                    if (!$util.isObject(object.other))
+                        throw $TypeError(".o3ml.v1.StorageUsageReport.other: object expected");
+                    message.other = $root.o3ml.v1.GcCounts.fromObject(object.other, _depth + 1);
+                }
+                if (object.totalBytes != null)
+                    if (typeof object.totalBytes === "object" ? object.totalBytes.low || object.totalBytes.high : $Number(object.totalBytes) !== 0)
+                        if ($util.Long)
+                            message.totalBytes = $util.Long.fromValue(object.totalBytes, true);
+                        else if (typeof object.totalBytes === "string")
+                            message.totalBytes = $parseInt(object.totalBytes, 10);
+                        else if (typeof object.totalBytes === "number")
+                            message.totalBytes = object.totalBytes;
+                        else if (typeof object.totalBytes === "object")
+                            message.totalBytes = new $util.LongBits(object.totalBytes.low >>> 0, object.totalBytes.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a StorageUsageReport message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.StorageUsageReport
+             * @static
+             * @param {o3ml.v1.StorageUsageReport} message StorageUsageReport
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            StorageUsageReport.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.selection = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.items = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.items = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.logicalBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.logicalBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.blobs = null;
+                    object.manifests = null;
+                    object.refs = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.storedBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.storedBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.shared = null;
+                    object.reclaimableBlobs = null;
+                    object.reclaimableManifests = null;
+                    object.reclaimableRefs = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.reclaimableBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.reclaimableBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.versioned = false;
+                    object.noncurrentVersions = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.deleteMarkers = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.deleteMarkers = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.log = null;
+                    object.other = null;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.totalBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.totalBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.selection != null && $Object.hasOwnProperty.call(message, "selection"))
+                    object.selection = message.selection;
+                if (message.items != null && $Object.hasOwnProperty.call(message, "items"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.items = typeof message.items === "number" ? $BigInt(message.items) : $util.Long.fromBits(message.items.low >>> 0, message.items.high >>> 0, true).toBigInt();
+                    else if (typeof message.items === "number")
+                        object.items = options.longs === $String ? $String(message.items) : message.items;
+                    else
+                        object.items = options.longs === $String ? $util.Long.prototype.toString.call(message.items) : options.longs === $Number ? new $util.LongBits(message.items.low >>> 0, message.items.high >>> 0).toNumber(true) : message.items;
+                if (message.logicalBytes != null && $Object.hasOwnProperty.call(message, "logicalBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.logicalBytes = typeof message.logicalBytes === "number" ? $BigInt(message.logicalBytes) : $util.Long.fromBits(message.logicalBytes.low >>> 0, message.logicalBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.logicalBytes === "number")
+                        object.logicalBytes = options.longs === $String ? $String(message.logicalBytes) : message.logicalBytes;
+                    else
+                        object.logicalBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.logicalBytes) : options.longs === $Number ? new $util.LongBits(message.logicalBytes.low >>> 0, message.logicalBytes.high >>> 0).toNumber(true) : message.logicalBytes;
+                if (message.blobs != null && $Object.hasOwnProperty.call(message, "blobs"))
+                    object.blobs = $root.o3ml.v1.GcCounts.toObject(message.blobs, options, _depth + 1);
+                if (message.manifests != null && $Object.hasOwnProperty.call(message, "manifests"))
+                    object.manifests = $root.o3ml.v1.GcCounts.toObject(message.manifests, options, _depth + 1);
+                if (message.refs != null && $Object.hasOwnProperty.call(message, "refs"))
+                    object.refs = $root.o3ml.v1.GcCounts.toObject(message.refs, options, _depth + 1);
+                if (message.storedBytes != null && $Object.hasOwnProperty.call(message, "storedBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.storedBytes = typeof message.storedBytes === "number" ? $BigInt(message.storedBytes) : $util.Long.fromBits(message.storedBytes.low >>> 0, message.storedBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.storedBytes === "number")
+                        object.storedBytes = options.longs === $String ? $String(message.storedBytes) : message.storedBytes;
+                    else
+                        object.storedBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.storedBytes) : options.longs === $Number ? new $util.LongBits(message.storedBytes.low >>> 0, message.storedBytes.high >>> 0).toNumber(true) : message.storedBytes;
+                if (message.shared != null && $Object.hasOwnProperty.call(message, "shared"))
+                    object.shared = $root.o3ml.v1.GcCounts.toObject(message.shared, options, _depth + 1);
+                if (message.reclaimableBlobs != null && $Object.hasOwnProperty.call(message, "reclaimableBlobs"))
+                    object.reclaimableBlobs = $root.o3ml.v1.GcCounts.toObject(message.reclaimableBlobs, options, _depth + 1);
+                if (message.reclaimableManifests != null && $Object.hasOwnProperty.call(message, "reclaimableManifests"))
+                    object.reclaimableManifests = $root.o3ml.v1.GcCounts.toObject(message.reclaimableManifests, options, _depth + 1);
+                if (message.reclaimableRefs != null && $Object.hasOwnProperty.call(message, "reclaimableRefs"))
+                    object.reclaimableRefs = $root.o3ml.v1.GcCounts.toObject(message.reclaimableRefs, options, _depth + 1);
+                if (message.reclaimableBytes != null && $Object.hasOwnProperty.call(message, "reclaimableBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.reclaimableBytes = typeof message.reclaimableBytes === "number" ? $BigInt(message.reclaimableBytes) : $util.Long.fromBits(message.reclaimableBytes.low >>> 0, message.reclaimableBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.reclaimableBytes === "number")
+                        object.reclaimableBytes = options.longs === $String ? $String(message.reclaimableBytes) : message.reclaimableBytes;
+                    else
+                        object.reclaimableBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.reclaimableBytes) : options.longs === $Number ? new $util.LongBits(message.reclaimableBytes.low >>> 0, message.reclaimableBytes.high >>> 0).toNumber(true) : message.reclaimableBytes;
+                if (message.versioned != null && $Object.hasOwnProperty.call(message, "versioned"))
+                    object.versioned = message.versioned;
+                if (message.noncurrentVersions != null && $Object.hasOwnProperty.call(message, "noncurrentVersions"))
+                    object.noncurrentVersions = $root.o3ml.v1.GcCounts.toObject(message.noncurrentVersions, options, _depth + 1);
+                if (message.deleteMarkers != null && $Object.hasOwnProperty.call(message, "deleteMarkers"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.deleteMarkers = typeof message.deleteMarkers === "number" ? $BigInt(message.deleteMarkers) : $util.Long.fromBits(message.deleteMarkers.low >>> 0, message.deleteMarkers.high >>> 0, true).toBigInt();
+                    else if (typeof message.deleteMarkers === "number")
+                        object.deleteMarkers = options.longs === $String ? $String(message.deleteMarkers) : message.deleteMarkers;
+                    else
+                        object.deleteMarkers = options.longs === $String ? $util.Long.prototype.toString.call(message.deleteMarkers) : options.longs === $Number ? new $util.LongBits(message.deleteMarkers.low >>> 0, message.deleteMarkers.high >>> 0).toNumber(true) : message.deleteMarkers;
+                if (message.log != null && $Object.hasOwnProperty.call(message, "log"))
+                    object.log = $root.o3ml.v1.GcCounts.toObject(message.log, options, _depth + 1);
+                if (message.other != null && $Object.hasOwnProperty.call(message, "other"))
+                    object.other = $root.o3ml.v1.GcCounts.toObject(message.other, options, _depth + 1);
+                if (message.totalBytes != null && $Object.hasOwnProperty.call(message, "totalBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.totalBytes = typeof message.totalBytes === "number" ? $BigInt(message.totalBytes) : $util.Long.fromBits(message.totalBytes.low >>> 0, message.totalBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.totalBytes === "number")
+                        object.totalBytes = options.longs === $String ? $String(message.totalBytes) : message.totalBytes;
+                    else
+                        object.totalBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.totalBytes) : options.longs === $Number ? new $util.LongBits(message.totalBytes.low >>> 0, message.totalBytes.high >>> 0).toNumber(true) : message.totalBytes;
+                return object;
+            };
+
+            /**
+             * Converts this StorageUsageReport to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.StorageUsageReport
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            StorageUsageReport.prototype.toJSON = function() {
+                return StorageUsageReport.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for StorageUsageReport
+             * @function getTypeUrl
+             * @memberof o3ml.v1.StorageUsageReport
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            StorageUsageReport.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.StorageUsageReport";
+            };
+
+            return StorageUsageReport;
         })();
 
         v1.ColocateRequest = (function() {

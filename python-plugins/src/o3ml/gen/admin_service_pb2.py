@@ -24,27 +24,31 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bo3ml/v1/admin_service.proto\x12\x07o3ml.v1\"C\n\x0f\x43olocateRequest\x12\r\n\x05probe\x18\x01 \x01(\t\x12\x11\n\tchallenge\x18\x02 \x01(\x0c\x12\x0e\n\x06\x61nswer\x18\x03 \x01(\x0c\"p\n\x10\x43olocateResponse\x12\x13\n\x0bstaging_dir\x18\x01 \x01(\t\x12\r\n\x05probe\x18\x02 \x01(\t\x12\x11\n\tchallenge\x18\x03 \x01(\x0c\x12\x11\n\tcolocated\x18\x04 \x01(\x08\x12\x12\n\nchunk_size\x18\x05 \x01(\x04\"Z\n\x15\x43ollectGarbageRequest\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x15\n\rgrace_seconds\x18\x02 \x01(\x04\x12\x19\n\x11has_grace_seconds\x18\x03 \x01(\x08\"(\n\x08GcCounts\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\x12\r\n\x05\x62ytes\x18\x02 \x01(\x04\"\x9c\x03\n\x08GcReport\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x15\n\rgrace_seconds\x18\x02 \x01(\x04\x12%\n\nlive_blobs\x18\x03 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12)\n\x0elive_manifests\x18\x04 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12(\n\rdeleted_blobs\x18\x05 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12,\n\x11\x64\x65leted_manifests\x18\x06 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x14\n\x0c\x64\x65leted_refs\x18\x07 \x01(\x04\x12(\n\rpending_blobs\x18\x08 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12,\n\x11pending_manifests\x18\t \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x14\n\x0c\x62roken_names\x18\n \x03(\t\x12\x11\n\tlive_refs\x18\x0b \x01(\x04\x12\x12\n\nlog_events\x18\x0c \x01(\x04\x12\x13\n\x0b\x64uration_ms\x18\r \x01(\x03\"D\n\nGcProgress\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x12\n\ndone_bytes\x18\x02 \x01(\x04\x12\x13\n\x0btotal_bytes\x18\x03 \x01(\x04\"m\n\x16\x43ollectGarbageResponse\x12\'\n\x08progress\x18\x01 \x01(\x0b\x32\x13.o3ml.v1.GcProgressH\x00\x12#\n\x06report\x18\x02 \x01(\x0b\x32\x11.o3ml.v1.GcReportH\x00\x42\x05\n\x03msg2\xa4\x01\n\x0c\x41\x64minService\x12S\n\x0e\x43ollectGarbage\x12\x1e.o3ml.v1.CollectGarbageRequest\x1a\x1f.o3ml.v1.CollectGarbageResponse0\x01\x12?\n\x08\x43olocate\x12\x18.o3ml.v1.ColocateRequest\x1a\x19.o3ml.v1.ColocateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bo3ml/v1/admin_service.proto\x12\x07o3ml.v1\"3\n\x13StorageUsageRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\"\xc9\x04\n\x12StorageUsageReport\x12\x11\n\tselection\x18\x01 \x01(\t\x12\r\n\x05items\x18\x02 \x01(\x04\x12\x15\n\rlogical_bytes\x18\x03 \x01(\x04\x12 \n\x05\x62lobs\x18\x04 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12$\n\tmanifests\x18\x05 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x1f\n\x04refs\x18\x06 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x14\n\x0cstored_bytes\x18\x07 \x01(\x04\x12!\n\x06shared\x18\x08 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12,\n\x11reclaimable_blobs\x18\t \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x30\n\x15reclaimable_manifests\x18\n \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12+\n\x10reclaimable_refs\x18\x0b \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x19\n\x11reclaimable_bytes\x18\x0c \x01(\x04\x12\x11\n\tversioned\x18\r \x01(\x08\x12.\n\x13noncurrent_versions\x18\x0e \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x16\n\x0e\x64\x65lete_markers\x18\x0f \x01(\x04\x12\x1e\n\x03log\x18\x10 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12 \n\x05other\x18\x11 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x13\n\x0btotal_bytes\x18\x12 \x01(\x04\"C\n\x0f\x43olocateRequest\x12\r\n\x05probe\x18\x01 \x01(\t\x12\x11\n\tchallenge\x18\x02 \x01(\x0c\x12\x0e\n\x06\x61nswer\x18\x03 \x01(\x0c\"p\n\x10\x43olocateResponse\x12\x13\n\x0bstaging_dir\x18\x01 \x01(\t\x12\r\n\x05probe\x18\x02 \x01(\t\x12\x11\n\tchallenge\x18\x03 \x01(\x0c\x12\x11\n\tcolocated\x18\x04 \x01(\x08\x12\x12\n\nchunk_size\x18\x05 \x01(\x04\"Z\n\x15\x43ollectGarbageRequest\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x15\n\rgrace_seconds\x18\x02 \x01(\x04\x12\x19\n\x11has_grace_seconds\x18\x03 \x01(\x08\"(\n\x08GcCounts\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\x12\r\n\x05\x62ytes\x18\x02 \x01(\x04\"\x9c\x03\n\x08GcReport\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x15\n\rgrace_seconds\x18\x02 \x01(\x04\x12%\n\nlive_blobs\x18\x03 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12)\n\x0elive_manifests\x18\x04 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12(\n\rdeleted_blobs\x18\x05 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12,\n\x11\x64\x65leted_manifests\x18\x06 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x14\n\x0c\x64\x65leted_refs\x18\x07 \x01(\x04\x12(\n\rpending_blobs\x18\x08 \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12,\n\x11pending_manifests\x18\t \x01(\x0b\x32\x11.o3ml.v1.GcCounts\x12\x14\n\x0c\x62roken_names\x18\n \x03(\t\x12\x11\n\tlive_refs\x18\x0b \x01(\x04\x12\x12\n\nlog_events\x18\x0c \x01(\x04\x12\x13\n\x0b\x64uration_ms\x18\r \x01(\x03\"D\n\nGcProgress\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x12\n\ndone_bytes\x18\x02 \x01(\x04\x12\x13\n\x0btotal_bytes\x18\x03 \x01(\x04\"m\n\x16\x43ollectGarbageResponse\x12\'\n\x08progress\x18\x01 \x01(\x0b\x32\x13.o3ml.v1.GcProgressH\x00\x12#\n\x06report\x18\x02 \x01(\x0b\x32\x11.o3ml.v1.GcReportH\x00\x42\x05\n\x03msg2\xef\x01\n\x0c\x41\x64minService\x12S\n\x0e\x43ollectGarbage\x12\x1e.o3ml.v1.CollectGarbageRequest\x1a\x1f.o3ml.v1.CollectGarbageResponse0\x01\x12?\n\x08\x43olocate\x12\x18.o3ml.v1.ColocateRequest\x1a\x19.o3ml.v1.ColocateResponse\x12I\n\x0cStorageUsage\x12\x1c.o3ml.v1.StorageUsageRequest\x1a\x1b.o3ml.v1.StorageUsageReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'o3ml.v1.admin_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COLOCATEREQUEST']._serialized_start=40
-  _globals['_COLOCATEREQUEST']._serialized_end=107
-  _globals['_COLOCATERESPONSE']._serialized_start=109
-  _globals['_COLOCATERESPONSE']._serialized_end=221
-  _globals['_COLLECTGARBAGEREQUEST']._serialized_start=223
-  _globals['_COLLECTGARBAGEREQUEST']._serialized_end=313
-  _globals['_GCCOUNTS']._serialized_start=315
-  _globals['_GCCOUNTS']._serialized_end=355
-  _globals['_GCREPORT']._serialized_start=358
-  _globals['_GCREPORT']._serialized_end=770
-  _globals['_GCPROGRESS']._serialized_start=772
-  _globals['_GCPROGRESS']._serialized_end=840
-  _globals['_COLLECTGARBAGERESPONSE']._serialized_start=842
-  _globals['_COLLECTGARBAGERESPONSE']._serialized_end=951
-  _globals['_ADMINSERVICE']._serialized_start=954
-  _globals['_ADMINSERVICE']._serialized_end=1118
+  _globals['_STORAGEUSAGEREQUEST']._serialized_start=40
+  _globals['_STORAGEUSAGEREQUEST']._serialized_end=91
+  _globals['_STORAGEUSAGEREPORT']._serialized_start=94
+  _globals['_STORAGEUSAGEREPORT']._serialized_end=679
+  _globals['_COLOCATEREQUEST']._serialized_start=681
+  _globals['_COLOCATEREQUEST']._serialized_end=748
+  _globals['_COLOCATERESPONSE']._serialized_start=750
+  _globals['_COLOCATERESPONSE']._serialized_end=862
+  _globals['_COLLECTGARBAGEREQUEST']._serialized_start=864
+  _globals['_COLLECTGARBAGEREQUEST']._serialized_end=954
+  _globals['_GCCOUNTS']._serialized_start=956
+  _globals['_GCCOUNTS']._serialized_end=996
+  _globals['_GCREPORT']._serialized_start=999
+  _globals['_GCREPORT']._serialized_end=1411
+  _globals['_GCPROGRESS']._serialized_start=1413
+  _globals['_GCPROGRESS']._serialized_end=1481
+  _globals['_COLLECTGARBAGERESPONSE']._serialized_start=1483
+  _globals['_COLLECTGARBAGERESPONSE']._serialized_end=1592
+  _globals['_ADMINSERVICE']._serialized_start=1595
+  _globals['_ADMINSERVICE']._serialized_end=1834
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,54 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class StorageUsageRequest(_message.Message):
+    __slots__ = ("run", "dataset")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    dataset: str
+    def __init__(self, run: _Optional[str] = ..., dataset: _Optional[str] = ...) -> None: ...
+
+class StorageUsageReport(_message.Message):
+    __slots__ = ("selection", "items", "logical_bytes", "blobs", "manifests", "refs", "stored_bytes", "shared", "reclaimable_blobs", "reclaimable_manifests", "reclaimable_refs", "reclaimable_bytes", "versioned", "noncurrent_versions", "delete_markers", "log", "other", "total_bytes")
+    SELECTION_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    LOGICAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    BLOBS_FIELD_NUMBER: _ClassVar[int]
+    MANIFESTS_FIELD_NUMBER: _ClassVar[int]
+    REFS_FIELD_NUMBER: _ClassVar[int]
+    STORED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    RECLAIMABLE_BLOBS_FIELD_NUMBER: _ClassVar[int]
+    RECLAIMABLE_MANIFESTS_FIELD_NUMBER: _ClassVar[int]
+    RECLAIMABLE_REFS_FIELD_NUMBER: _ClassVar[int]
+    RECLAIMABLE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    VERSIONED_FIELD_NUMBER: _ClassVar[int]
+    NONCURRENT_VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    DELETE_MARKERS_FIELD_NUMBER: _ClassVar[int]
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    selection: str
+    items: int
+    logical_bytes: int
+    blobs: GcCounts
+    manifests: GcCounts
+    refs: GcCounts
+    stored_bytes: int
+    shared: GcCounts
+    reclaimable_blobs: GcCounts
+    reclaimable_manifests: GcCounts
+    reclaimable_refs: GcCounts
+    reclaimable_bytes: int
+    versioned: bool
+    noncurrent_versions: GcCounts
+    delete_markers: int
+    log: GcCounts
+    other: GcCounts
+    total_bytes: int
+    def __init__(self, selection: _Optional[str] = ..., items: _Optional[int] = ..., logical_bytes: _Optional[int] = ..., blobs: _Optional[_Union[GcCounts, _Mapping]] = ..., manifests: _Optional[_Union[GcCounts, _Mapping]] = ..., refs: _Optional[_Union[GcCounts, _Mapping]] = ..., stored_bytes: _Optional[int] = ..., shared: _Optional[_Union[GcCounts, _Mapping]] = ..., reclaimable_blobs: _Optional[_Union[GcCounts, _Mapping]] = ..., reclaimable_manifests: _Optional[_Union[GcCounts, _Mapping]] = ..., reclaimable_refs: _Optional[_Union[GcCounts, _Mapping]] = ..., reclaimable_bytes: _Optional[int] = ..., versioned: _Optional[bool] = ..., noncurrent_versions: _Optional[_Union[GcCounts, _Mapping]] = ..., delete_markers: _Optional[int] = ..., log: _Optional[_Union[GcCounts, _Mapping]] = ..., other: _Optional[_Union[GcCounts, _Mapping]] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+
 class ColocateRequest(_message.Message):
     __slots__ = ("probe", "challenge", "answer")
     PROBE_FIELD_NUMBER: _ClassVar[int]

@@ -44,6 +44,11 @@ class AdminServiceStub:
                 request_serializer=o3ml_dot_v1_dot_admin__service__pb2.ColocateRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_admin__service__pb2.ColocateResponse.FromString,
                 _registered_method=True)
+        self.StorageUsage = channel.unary_unary(
+                '/o3ml.v1.AdminService/StorageUsage',
+                request_serializer=o3ml_dot_v1_dot_admin__service__pb2.StorageUsageRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_admin__service__pb2.StorageUsageReport.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -75,6 +80,17 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StorageUsage(self, request, context):
+        """Storage accounting (`o3ml du`): what the whole bucket, a run or a dataset
+        holds, what dedup shares, what the store keeps as older versions and what
+        a collection with no grace period would delete now. Reads only; it runs
+        the mark phase of CollectGarbage. Also refreshes the o3ml_store_*_bytes
+        gauges on the metrics endpoint with the whole bucket's figures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -87,6 +103,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.Colocate,
                     request_deserializer=o3ml_dot_v1_dot_admin__service__pb2.ColocateRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_admin__service__pb2.ColocateResponse.SerializeToString,
+            ),
+            'StorageUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.StorageUsage,
+                    request_deserializer=o3ml_dot_v1_dot_admin__service__pb2.StorageUsageRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_admin__service__pb2.StorageUsageReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -143,6 +164,33 @@ class AdminService:
             '/o3ml.v1.AdminService/Colocate',
             o3ml_dot_v1_dot_admin__service__pb2.ColocateRequest.SerializeToString,
             o3ml_dot_v1_dot_admin__service__pb2.ColocateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StorageUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/o3ml.v1.AdminService/StorageUsage',
+            o3ml_dot_v1_dot_admin__service__pb2.StorageUsageRequest.SerializeToString,
+            o3ml_dot_v1_dot_admin__service__pb2.StorageUsageReport.FromString,
             options,
             channel_credentials,
             insecure,

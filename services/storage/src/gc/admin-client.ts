@@ -4,6 +4,7 @@ import { RpcClient } from "../rpc-client.js";
 
 export type WireGcReport = o3ml.v1.GcReport.$Properties;
 export type WireGcProgress = o3ml.v1.GcProgress.$Properties;
+export type WireStorageUsage = o3ml.v1.StorageUsageReport.$Properties;
 
 /** A TypeScript client of the AdminService. */
 export class AdminClient extends RpcClient {
@@ -19,5 +20,11 @@ export class AdminClient extends RpcClient {
       if (m.report) return m.report;
     }
     throw new O3mlError("INTERNAL", "gc: the service ended the call without a report");
+  }
+
+  /** Storage accounting of the whole bucket, or of one run or dataset (`o3ml du`). */
+  storageUsage(sel: { run?: string; dataset?: string } = {}): Promise<WireStorageUsage> {
+    // Accounting lists the whole bucket: give it longer than a single read.
+    return this.unary<WireStorageUsage>("storageUsage", { run: sel.run ?? "", dataset: sel.dataset ?? "" }, 600_000);
   }
 }

@@ -3,6 +3,7 @@ import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 import type { Host } from "../colocation/host.js";
 import { serverStream, unary, writeMessage, type RpcContext } from "../rpc-handlers.js";
+import type { StorageUsage } from "../usage/storage-usage.js";
 import { DEFAULT_GRACE_MS, type GarbageCollector } from "./garbage-collector.js";
 
 type Request = o3ml.v1.CollectGarbageRequest.$Properties;
@@ -11,8 +12,16 @@ type Request = o3ml.v1.CollectGarbageRequest.$Properties;
 const PROGRESS_EVERY_MS = 250;
 
 /** The AdminService handlers. */
-export function adminService(gc: GarbageCollector, host: Host, chunkSize: number, ctx: RpcContext): UntypedServiceImplementation {
+export function adminService(
+  gc: GarbageCollector,
+  host: Host,
+  chunkSize: number,
+  ctx: RpcContext,
+  usage: (req: o3ml.v1.StorageUsageRequest.$Properties) => Promise<StorageUsage>,
+): UntypedServiceImplementation {
   return {
+    storageUsage: unary(ctx, "Admin.StorageUsage", async (req: o3ml.v1.StorageUsageRequest.$Properties) => usageReport(await usage(req))),
+
     colocate: unary(ctx, "Admin.Colocate", async (req: o3ml.v1.ColocateRequest.$Properties) => {
       const staging = await host.staging();
       if (!req.probe) return { stagingDir: staging.dir, ...(await staging.challenge()), colocated: false, chunkSize };
@@ -39,5 +48,28 @@ export function adminService(gc: GarbageCollector, host: Host, chunkSize: number
       });
       await writeMessage(call, { report });
     }),
+  };
+}
+
+function usageReport(u: StorageUsage): o3ml.v1.StorageUsageReport.$Properties {
+  return {
+    selection: u.selection,
+    items: u.items,
+    logicalBytes: u.logicalBytes,
+    blobs: u.blobs,
+    manifests: u.manifests,
+    refs: u.refs,
+    storedBytes: u.storedBytes,
+    shared: u.shared,
+    reclaimableBlobs: u.reclaimable.blobs,
+    reclaimableManifests: u.reclaimable.manifests,
+    reclaimableRefs: u.reclaimable.refs,
+    reclaimableBytes: u.reclaimable.bytes,
+    versioned: u.versions.versioned,
+    noncurrentVersions: u.versions.noncurrent,
+    deleteMarkers: u.versions.deleteMarkers,
+    log: u.log,
+    other: u.other,
+    totalBytes: u.totalBytes,
   };
 }

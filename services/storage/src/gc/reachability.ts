@@ -38,6 +38,18 @@ export interface Reachability {
   logEvents: number;
   /** `<kind>/<name>` of each name whose current ref names a manifest that is missing. */
   broken: string[];
+  /** The refs behind `liveRefs`, for accounting by name (see usage/storage-usage.ts). */
+  current: LiveRef[];
+  /** The blobs each live manifest names (present for every live manifest that could be read). */
+  blobsOf: Map<string, string[]>;
+}
+
+/** A ref that is a value users see: an object's newest ref, or a dataset version's ref. */
+export interface LiveRef {
+  key: string;
+  kind: string;
+  name: string;
+  manifestCid: string;
 }
 
 const REFS_ROOT = `${ROOT}refs/`;
@@ -66,6 +78,7 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
   const namedByRef = new Set<string>();
   const superseded: Reachability["superseded"] = [];
   const current = new Map<string, string>();
+  const currentRefs: LiveRef[] = [];
   let liveRefs = 0;
 
   for (const [kind, names] of await refsByName(store, log)) {
@@ -80,12 +93,14 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
           current.set(ref.manifestCid, `${kind}/${name}`);
           liveRefs++;
         }
+        for (const { key, ref } of read) if (!ref.deleted) currentRefs.push({ key, kind, name, manifestCid: ref.manifestCid });
         return;
       }
       const newest = read[read.length - 1]!;
       if (!newest.ref.deleted) {
         live.set(newest.ref.manifestCid, "object");
         current.set(newest.ref.manifestCid, `${kind}/${name}`);
+        currentRefs.push({ key: newest.key, kind, name, manifestCid: newest.ref.manifestCid });
         liveRefs++;
       }
       for (const r of newest.ref.deleted ? read : read.slice(0, -1)) {
@@ -99,9 +114,12 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
 
   const blobs = new Set<string>(fromLog.opaque);
   const broken: string[] = [];
+  const blobsOf = new Map<string, string[]>();
   await mapLimit([...live], 16, async ([cid, kind]) => {
     try {
-      for (const c of await blobsNamedBy(store, manifests, cid, kind)) blobs.add(c);
+      const named = await blobsNamedBy(store, manifests, cid, kind);
+      blobsOf.set(cid, named);
+      for (const c of named) blobs.add(c);
     } catch (err) {
       if (!isO3mlError(err, "NOT_FOUND")) throw err;
       // A commit recorded in the log whose manifest is gone has nothing left to keep.
@@ -109,7 +127,7 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
     }
   });
   for (const c of fromLog.opaque) live.set(c, "opaque");
-  return { manifests: new Set(live.keys()), blobs, superseded, liveRefs, logEvents: fromLog.events, broken: broken.sort() };
+  return { manifests: new Set(live.keys()), blobs, superseded, liveRefs, logEvents: fromLog.events, broken: broken.sort(), current: currentRefs, blobsOf };
 }
 
 /** Every ref key under o3ml/v1/refs/, grouped by kind and name, oldest first. */
