@@ -178,7 +178,7 @@ def _recall(conn: Connection, run: str, entries: list[Entry], digests: list[list
         entries=[pb.EntryHeader(name=e.name, kind=e.kind, dtype=e.dtype, nbytes=e.nbytes, chunk_digests=d) for e, d in zip(entries, digests)],
     )
     try:
-        response: pb.RecallResponse = _unary(conn, "Recall", request, pb.RecallResponse)
+        response: pb.RecallResponse = checkpoint_call(conn, "Recall", request, pb.RecallResponse)
     except O3mlError as err:
         log.debug("o3ml: the service did not say which entries it has (%s); staging them all", err)
         return [False] * len(entries)
@@ -240,7 +240,7 @@ def load_checkpoint(
     torch.load's default, True: pass False for checkpoints holding arbitrary objects you trust).
     """
     conn = connection_of(client)
-    selector = _selector(key, cid)
+    selector = checkpoint_selector(key, cid)
     received = None
     if _colocation.staging_dir(conn) is not None:
         received = _receive_located(conn, selector)
@@ -305,14 +305,14 @@ def _copy_archive(conn: Connection, stream: Any, out: IO[bytes], cid: str) -> No
 
 def stat_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | None = None) -> CheckpointInfo:
     """The info of one checkpoint; ``NotFoundError`` when there is none."""
-    info: pb.CheckpointInfo = _unary(connection_of(client), "Stat", _selector(key, cid), pb.CheckpointInfo)
+    info: pb.CheckpointInfo = checkpoint_call(connection_of(client), "Stat", checkpoint_selector(key, cid), pb.CheckpointInfo)
     return CheckpointInfo.from_proto(info)
 
 
 def list_checkpoints(client: ClientLike, run: str | None = None, prefix: str = "") -> list[CheckpointInfo]:
     """Checkpoints of ``run`` (every run when None) whose key starts with ``prefix``, as listed by the service."""
     request = pb.ListCheckpointsRequest(run=run or "", prefix=prefix)
-    response: pb.ListCheckpointsResponse = _unary(connection_of(client), "List", request, pb.ListCheckpointsResponse)
+    response: pb.ListCheckpointsResponse = checkpoint_call(connection_of(client), "List", request, pb.ListCheckpointsResponse)
     return [CheckpointInfo.from_proto(info) for info in response.checkpoints]
 
 
@@ -324,8 +324,8 @@ def latest_checkpoint(client: ClientLike, run: str, prefix: str = "") -> Checkpo
 
 def verify_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | None = None) -> VerifyResult:
     """Makes the service re-read and re-hash every blob of the checkpoint; ``IntegrityError`` on a mismatch."""
-    response: pb.VerifyCheckpointResponse = _unary(
-        connection_of(client), "Verify", _selector(key, cid), pb.VerifyCheckpointResponse
+    response: pb.VerifyCheckpointResponse = checkpoint_call(
+        connection_of(client), "Verify", checkpoint_selector(key, cid), pb.VerifyCheckpointResponse
     )
     return VerifyResult(CheckpointInfo.from_proto(response.info), response.blobs_checked, response.bytes_checked)
 
@@ -531,13 +531,13 @@ def _bad_stream(conn: Connection, what: str, problem: str) -> Exception:
     )
 
 
-def _selector(key: str | None, cid: str | None) -> pb.CheckpointSelector:
+def checkpoint_selector(key: str | None, cid: str | None) -> pb.CheckpointSelector:
     if (key is None) == (cid is None):
         raise TypeError("name the checkpoint by exactly one of key or cid")
     return pb.CheckpointSelector(key=key or "", cid=cid or "")
 
 
-def _unary(conn: Connection, method: str, request: Any, response_type: Any) -> Any:
+def checkpoint_call(conn: Connection, method: str, request: Any, response_type: Any) -> Any:
     call = conn.channel.unary_unary(
         _SERVICE + method, request_serializer=type(request).SerializeToString, response_deserializer=response_type.FromString
     )

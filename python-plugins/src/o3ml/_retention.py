@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Union
 
 from ._checkpoint_info import CheckpointInfo
-from ._checkpoints import _selector, _unary
+from ._checkpoints import checkpoint_selector, checkpoint_call
 from ._connection import connection_of
 from ._errors import error_for_code
 from .gen import checkpoint_service_pb2 as pb
@@ -157,7 +157,7 @@ def prune_checkpoints(
 
 
 def _prune(client: ClientLike, request: pb.PruneRequest) -> PruneResult:
-    response: pb.PruneResponse = _unary(connection_of(client), "Prune", request, pb.PruneResponse)
+    response: pb.PruneResponse = checkpoint_call(connection_of(client), "Prune", request, pb.PruneResponse)
     return PruneResult(
         run=response.run,
         dry_run=response.dry_run,
@@ -173,13 +173,13 @@ def pin_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | Non
     Pins are stored in the bucket, so every service on it sees them and an index rebuild keeps
     them. ``FailedPreconditionError`` when the checkpoint was deleted.
     """
-    response: pb.PinResponse = _unary(connection_of(client), "Pin", pb.PinRequest(checkpoint=_selector(key, cid)), pb.PinResponse)
+    response: pb.PinResponse = checkpoint_call(connection_of(client), "Pin", pb.PinRequest(checkpoint=checkpoint_selector(key, cid)), pb.PinResponse)
     return CheckpointInfo.from_proto(response.info)
 
 
 def unpin_checkpoint(client: ClientLike, key: str | None = None, *, cid: str | None = None) -> CheckpointInfo:
     """Unpins a checkpoint (by key or by id): the prune rules alone then decide whether it stays."""
-    response: pb.PinResponse = _unary(connection_of(client), "Unpin", pb.PinRequest(checkpoint=_selector(key, cid)), pb.PinResponse)
+    response: pb.PinResponse = checkpoint_call(connection_of(client), "Unpin", pb.PinRequest(checkpoint=checkpoint_selector(key, cid)), pb.PinResponse)
     return CheckpointInfo.from_proto(response.info)
 
 
