@@ -53,8 +53,8 @@ export interface Served {
   /** What it has written to stderr so far. */
   stderr(): string;
   stop(): Promise<void>;
-  /** SIGKILL: the process ends where it is, as a crash or an OOM kill would end it. */
-  kill(): Promise<void>;
+  /** SIGKILL, then waits for the exit: the process ends where it is, as a crash or an OOM kill would end it. */
+  crash(): Promise<void>;
 }
 
 /**
@@ -79,7 +79,9 @@ export async function startServe(args: string[] = [], env: Record<string, string
     ...ready,
     home,
     env: (extra = {}) => cleanEnv(home, { O3ML_SERVICE: ready.address, ...extra }),
-    kill: (signal) => serve.kill(signal),
+    kill: (signal) => {
+      serve.kill(signal);
+    },
     exited,
     stderr: () => stderr,
     async crash() {
