@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: set-up (idempotent), the generated
-# code staleness check, every TypeScript test (vitest), every Python test (pytest)
+# code staleness check, the installable packages (npm run package), every
+# TypeScript test (vitest), every Python test (pytest)
 # and the benchmark's quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,10 @@ source scripts/node-env.sh
 bash scripts/setup.sh
 echo "[test] vitest, tsx and every o3ml serve below run on Node $(node --version) ($(command -v node))" >&2
 bash scripts/gen.sh --check
+# The installable packages (dist-packages/, from the build set-up just made): the acceptance tests
+# of vitest (packages/cli/src/npm-install.e2e.test.ts) and pytest
+# (python-plugins/tests/e2e/test_installed_wheel.py) install them as a user would.
+node scripts/package.mjs
 npx vitest run
 .venv/bin/python -m pytest -q python-plugins/tests
 # The parity benchmark's smoke run (npm run bench -- --quick without a second set-up):

@@ -37,7 +37,6 @@ log = logging.getLogger("o3ml")
 
 #: How long a starting service may take to report its address (a first start opens the store).
 START_TIMEOUT = 120.0
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7433
 
 
 def enabled() -> bool:
@@ -50,28 +49,29 @@ def o3ml_home() -> Path:
     return Path(os.environ.get("O3ML_HOME") or Path.home() / ".o3ml")
 
 
-def _answers(host: str, port: int) -> bool:
+def _answers(address: str) -> bool:
+    """Whether something accepts a TCP connection at ``host:port``."""
     try:
-        with socket.create_connection((host, port), timeout=2):
+        host, port = address.rsplit(":", 1)
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
             return True
-    except OSError:
+    except (OSError, ValueError):
         return False
 
 
 def _recorded(home: Path) -> str | None:
     """The address in ``home``'s record when a service answers there."""
     try:
-        record = json.loads((home / "service.json").read_text())
-        host, port = str(record["address"]).rsplit(":", 1)
-        return record["address"] if _answers(host, int(port)) else None
+        address = str(json.loads((home / "service.json").read_text())["address"])
+        return address if _answers(address) else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def running_address() -> str | None:
+def running_address(default: str) -> str | None:
     """The address of the service autostarted for ``O3ML_HOME`` when it runs and nothing answers
-    at the default address; never starts one."""
-    if not enabled() or _answers(DEFAULT_HOST, DEFAULT_PORT):
+    at ``default`` (a ``host:port``); never starts one."""
+    if not enabled() or _answers(default):
         return None
     return _recorded(o3ml_home())
 
@@ -79,7 +79,7 @@ def running_address() -> str | None:
 def service_address(default: str) -> str:
     """The address to use when none is given: ``default`` when something answers there or
     autostart is off, else the service of ``O3ML_HOME``, started when none runs."""
-    if not enabled() or _answers(DEFAULT_HOST, DEFAULT_PORT):
+    if not enabled() or _answers(default):
         return default
     home = o3ml_home()
     found = _recorded(home)

@@ -64,11 +64,12 @@ def main() -> None:
     """Console script ``o3ml``: the CLI with this process's arguments, talking to the service
     autostarted for O3ML_HOME (o3ml/_autostart.py) when O3ML_SERVICE is unset and one is running."""
     from . import _autostart
+    from ._connection import DEFAULT_ADDRESS
 
     argv = [*cli_command(), *sys.argv[1:]]
     env = dict(os.environ)
     if not env.get("O3ML_SERVICE") and sys.argv[1:2] != ["serve"]:
-        address = _autostart.running_address()
+        address = _autostart.running_address(DEFAULT_ADDRESS)
         if address is not None:
             env["O3ML_SERVICE"] = address
     os.execve(argv[0], argv, env)

@@ -15,12 +15,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from autostarted import stop_recorded_service
 from torch_site import torch_site
 
 PLUGINS = Path(__file__).resolve().parents[2]
@@ -40,22 +40,6 @@ class Installed:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "PYTHON", "VIRTUAL_ENV"))}
         env["O3ML_HOME"] = str(self.home)
         return env
-
-
-def stop_recorded_service(home: Path) -> None:
-    """Stops the service autostarted for ``home`` (it outlives the jobs by design) and waits for it."""
-    record = home / "service.json"
-    if not record.is_file():
-        return
-    pid = json.loads(record.read_text())["pid"]
-    try:
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(600):  # not this process's child: wait for its pid to go, then insist
-            time.sleep(0.1)
-            os.kill(pid, 0)
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture(scope="module")
