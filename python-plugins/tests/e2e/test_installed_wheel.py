@@ -3,8 +3,9 @@ of the wheel ``npm run package`` wrote to dist-packages/, then Lightning trainin
 no service started by hand. The job is killed with SIGKILL mid-training and resumes from its last
 checkpoint; the wheel's ``o3ml`` console script then lists the checkpoints.
 
-torch comes from torch_site.py's shared folder (no checkout, no o3ml in it); lightning and every
-dependency of the wheel are installed into the virtualenv by pip, pinned by requirements.lock.
+torch comes from fresh_venv_cache.py's shared folder (no checkout, no o3ml in it); lightning and
+every dependency of the wheel are installed into the virtualenv by pip, pinned by requirements.lock,
+from that module's wheelhouse once it holds them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from autostarted import stop_recorded_service
-from torch_site import torch_site
+from fresh_venv_cache import pip_install, torch_site
 
 PLUGINS = Path(__file__).resolve().parents[2]
 ROOT = PLUGINS.parent
@@ -55,11 +56,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     Path(purelib, "o3ml-torch-site.pth").write_text(f"{torch_site()}\n")
     home = folder / "home"
     result = Installed(python, venv / "bin" / "o3ml", folder, home)
-    pip = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "-c", str(PLUGINS / "requirements.lock"), f"{wheels[-1]}[lightning]"],
-        cwd=folder, env=result.env(), capture_output=True, text=True,
-    )
-    assert pip.returncode == 0, pip.stdout + pip.stderr
+    pip_install(python, f"{wheels[-1]}[lightning]", PLUGINS / "requirements.lock", result.env())
     try:
         yield result
     finally:

@@ -1,4 +1,5 @@
-"""A folder holding only torch and its dependencies, made once per machine, for fresh virtualenvs.
+"""What a fresh virtualenv of the installed-wheel test reuses across runs on one machine: a folder
+holding only torch and its dependencies, and a wheelhouse of everything else it installs.
 
 The installed-wheel test (test_installed_wheel.py) builds a new virtualenv on every run; installing
 torch==2.13.0 into it would fetch and unpack several GB of CUDA packages each time. Instead, the
@@ -7,6 +8,10 @@ hard-linked (copied where links cannot be made) into ``~/.cache/o3ml/torch-site/
 fresh virtualenv puts that folder on its path with a ``.pth`` file. It holds no o3ml and nothing of
 the checkout, and pip sees the distributions there as installed, so ``pip install o3ml[lightning]``
 takes torch as satisfied and installs everything else itself.
+
+The wheelhouse (``~/.cache/o3ml/wheelhouse``) keeps the wheels pip downloaded for that, about
+100 MB (pip's own cache does not keep them here): once it holds them, pip installs from it and
+the o3ml wheel alone, without the index.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from importlib import metadata
@@ -42,7 +48,10 @@ def closure(root: str) -> list[metadata.Distribution]:
     return sorted(found.values(), key=lambda d: canonicalize_name(d.metadata["Name"]))
 
 
-def torch_site(cache: Path = Path.home() / ".cache" / "o3ml" / "torch-site") -> Path:
+CACHE = Path.home() / ".cache" / "o3ml"
+
+
+def torch_site(cache: Path = CACHE / "torch-site") -> Path:
     """The folder for this interpreter's torch, made when missing; several runs may race to make it."""
     dists = closure("torch")
     names = " ".join(f"{d.metadata['Name']}=={d.version}" for d in dists)
@@ -75,3 +84,21 @@ def torch_site(cache: Path = Path.home() / ".cache" / "o3ml" / "torch-site") -> 
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return site
+
+
+def pip_install(python: Path, requirement: str, constraints: Path, env: dict[str, str], wheelhouse: Path = CACHE / "wheelhouse") -> None:
+    """``pip install -c constraints requirement`` into ``python``'s environment: from the wheelhouse
+    and ``requirement``'s own folder alone when they hold everything, else from the index, keeping
+    what it installed in the wheelhouse for the next run."""
+    local = Path(requirement.split("[")[0]).parent
+    base = [str(python), "-m", "pip", "install", "--quiet", "-c", str(constraints)]
+    offline = subprocess.run([*base, "--no-index", "--find-links", str(wheelhouse), "--find-links", str(local), requirement], env=env, capture_output=True, text=True)
+    if offline.returncode == 0:
+        return
+    online = subprocess.run([*base, requirement], env=env, capture_output=True, text=True)
+    assert online.returncode == 0, online.stdout + online.stderr
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env=env, capture_output=True, text=True, check=True).stdout.strip()
+    installed = subprocess.run([str(python), "-m", "pip", "list", "--path", purelib, "--format", "freeze"], env=env, capture_output=True, text=True, check=True).stdout.split()
+    wanted = [line for line in installed if line.split("==")[0].lower() not in {"o3ml", "pip"}]
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    subprocess.run([str(python), "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(wheelhouse), *wanted], env=env, check=True, capture_output=True)
