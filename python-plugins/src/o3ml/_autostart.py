@@ -60,9 +60,12 @@ def _answers(address: str) -> bool:
 
 
 def _recorded(home: Path) -> str | None:
-    """The address in ``home``'s record when a service answers there."""
+    """The address in ``home``'s record when its process lives and answers there (a port is
+    checked as well as the process, since either may have been reused by another program)."""
     try:
-        address = str(json.loads((home / "service.json").read_text())["address"])
+        record = json.loads((home / "service.json").read_text())
+        address = str(record["address"])
+        os.kill(int(record["pid"]), 0)
         return address if _answers(address) else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
