@@ -36,10 +36,12 @@ want=$(hash_of python-plugins/pyproject.toml python-plugins/requirements.lock)
 if [ ! -x .venv/bin/python ] || [ ! -f "$py_stamp" ] || [ "$(cat "$py_stamp")" != "$want" ]; then
   say "creating the Python virtualenv in .venv"
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --upgrade pip
+  # pip through the venv's python: a venv's pip script names the interpreter of the folder it was
+  # made in, so a copied or hard-linked .venv would install into that other folder.
+  .venv/bin/python -m pip install --quiet --upgrade pip
   # torch 2.13.0 is pinned: that exact version is served as a CPU wheel.
-  .venv/bin/pip install --quiet -c python-plugins/requirements.lock torch==2.13.0
-  .venv/bin/pip install --quiet -c python-plugins/requirements.lock -e "python-plugins[lightning,examples,dev]"
+  .venv/bin/python -m pip install --quiet -c python-plugins/requirements.lock torch==2.13.0
+  .venv/bin/python -m pip install --quiet -c python-plugins/requirements.lock -e "python-plugins[lightning,examples,dev]"
   echo "$want" > "$py_stamp"
 fi
 

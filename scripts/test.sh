@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: set-up (idempotent), the generated
-# code staleness check, a type check of the tests, every TypeScript test (vitest), every Python test (pytest)
+# code staleness check, a type check of the tests, the installable packages
+# (npm run package), every TypeScript test (vitest), every Python test (pytest)
 # and the benchmark's quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,10 @@ bash scripts/gen.sh --check
 # Test files are excluded from the build (tsconfig.build.json) and vitest does not
 # type-check: this pass does, so a test cannot drift from the types it exercises.
 npx tsc -p tsconfig.tests.json
+# The installable packages (dist-packages/, from the build set-up just made): the acceptance tests
+# of vitest (packages/cli/src/npm-install.e2e.test.ts) and pytest
+# (python-plugins/tests/e2e/test_installed_wheel.py) install them as a user would.
+node scripts/package.mjs
 npx vitest run
 .venv/bin/python -m pytest -q python-plugins/tests
 # The parity benchmark's smoke run (npm run bench -- --quick without a second set-up):

@@ -1,7 +1,7 @@
 """o3ml: Akave O3 as the primary storage of PyTorch Lightning training.
 
 ``O3Client`` streams named objects of any size through the o3ml storage service
-(start it with ``npx o3ml serve``) over a ``Connection``, which every API given the client shares;
+(``o3ml serve``, or one o3ml starts for ``O3ML_HOME``) over a ``Connection``, which every API given the client shares;
 every failure is an ``O3mlError`` subclass named after its code in ``proto/o3ml/v1/errors.proto``.
 The names that need PyTorch (datasets and ``torch.distributed.checkpoint`` storage) load on
 first use.

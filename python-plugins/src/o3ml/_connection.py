@@ -23,6 +23,7 @@ from typing import Any, Callable, TypeVar
 
 import grpc
 
+from . import _autostart
 from ._errors import error_for_code
 from ._service_address import ServiceAddress, parse_service_address
 from ._tls import TlsFiles, channel_credentials
@@ -109,9 +110,14 @@ class Connection:
         tls_cert: str | None = None,
         tls_key: str | None = None,
     ) -> Connection:
-        """Arguments first, then ``$O3ML_SERVICE`` (else ``127.0.0.1:7433``), ``$O3ML_TOKEN`` and ``$O3ML_TLS_*``."""
+        """Arguments first, then ``$O3ML_SERVICE``, ``$O3ML_TOKEN`` and ``$O3ML_TLS_*``.
+
+        Without an address or ``$O3ML_SERVICE``: ``127.0.0.1:7433`` when a service answers there or
+        ``O3ML_AUTOSTART=0``, else the local service of ``$O3ML_HOME``, started when none runs
+        (o3ml/_autostart.py).
+        """
         return cls(
-            address or os.environ.get("O3ML_SERVICE") or DEFAULT_ADDRESS,
+            address or os.environ.get("O3ML_SERVICE") or _autostart.service_address(DEFAULT_ADDRESS),
             token if token is not None else os.environ.get("O3ML_TOKEN", ""),
             TlsFiles.resolve(tls_ca, tls_cert, tls_key),
             timeout,

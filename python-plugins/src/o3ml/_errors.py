@@ -18,6 +18,12 @@ import grpc
 
 from .gen import errors_pb2
 
+#: Ends every "cannot reach the o3ml service" error: the ways to get one (o3ml/_autostart.py).
+HOW_TO_START = (
+    "start one with `o3ml serve`, set O3ML_SERVICE to the address of a running service, "
+    "or leave O3ML_AUTOSTART unset so that o3ml starts one for O3ML_HOME"
+)
+
 #: Trailing metadata entry in which the service names the o3ml code (an ErrorCode enum name).
 CODE_METADATA_KEY = "o3ml-code"
 
@@ -142,8 +148,8 @@ def from_rpc_error(err: grpc.RpcError, address: str | None = None) -> O3mlError:
         details["address"] = address
     if named is None and status is grpc.StatusCode.UNAVAILABLE and address is not None:
         message = (
-            f"cannot reach the o3ml service at {address} ({message}); start it with "
-            "`npx o3ml serve` or set O3ML_SERVICE to the address of a running service"
+            f"cannot reach the o3ml service at {address} ({message}); "
+            + HOW_TO_START
         )
     return error_for_code(code, message, details)
 

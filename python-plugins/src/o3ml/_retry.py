@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import grpc
 
-from ._errors import O3mlError, error_for_code, from_rpc_error, service_code
+from ._errors import HOW_TO_START, O3mlError, error_for_code, from_rpc_error, service_code
 
 __all__ = ["ATTEMPTS", "Retrying"]
 
@@ -83,7 +83,7 @@ class Retrying:
         if any(marker in details.lower() for marker in _CONNECT_FAILURES):
             message = (
                 f"{what}: cannot reach the o3ml service at {self.address} ({tried}; the last said: {details}); "
-                "start it with `npx o3ml serve` or set O3ML_SERVICE to the address of a running service"
+                + HOW_TO_START
             )
         else:
             message = (

@@ -48,7 +48,7 @@ def test_a_stopped_service_is_unavailable_and_named(
     finally:
         svc.stop()
     message = str(caught.value)
-    assert svc.address in message and "npx o3ml serve" in message and "O3ML_SERVICE" in message
+    assert svc.address in message and "`o3ml serve`" in message and "O3ML_SERVICE" in message
 
 
 def test_an_http_url_reaches_the_service_as_its_host_and_port_do(service: Service, prefix: str) -> None:

@@ -130,7 +130,7 @@ def test_unreachable_service_message() -> None:
     err = from_rpc_error(refused, "127.0.0.1:7433")
     assert isinstance(err, o3ml.UnavailableError) and isinstance(err, ConnectionError)
     message = str(err)
-    assert "127.0.0.1:7433" in message and "npx o3ml serve" in message and "O3ML_SERVICE" in message
+    assert "127.0.0.1:7433" in message and "`o3ml serve`" in message and "O3ML_AUTOSTART" in message and "O3ML_SERVICE" in message
     assert err.details["address"] == "127.0.0.1:7433"
 
 

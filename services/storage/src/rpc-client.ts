@@ -77,7 +77,7 @@ export class RpcClient {
     // UNAVAILABLE the service sent (with its o3ml-code trailer) is about the store.
     const fromService = (err as { metadata?: { get?(k: string): unknown[] } })?.metadata?.get?.("o3ml-code")?.length;
     if (!fromService && e.code === "UNAVAILABLE" && /No connection established|ECONNREFUSED|connect/i.test(e.message)) {
-      return new O3mlError("UNAVAILABLE", `cannot reach the o3ml service at ${this.address}: start it with 'npx o3ml serve' or set O3ML_SERVICE`, {}, { cause: err });
+      return new O3mlError("UNAVAILABLE", `cannot reach the o3ml service at ${this.address}: start it with 'o3ml serve' or set O3ML_SERVICE`, {}, { cause: err });
     }
     return e;
   }

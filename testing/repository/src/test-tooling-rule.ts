@@ -8,7 +8,8 @@ import ts from "typescript";
  * - production packages are the workspaces under packages/ and services/;
  * - a production package may name test tooling only in devDependencies (its
  *   own tests), never in what it carries at run time, with one exception:
- *   `o3ml serve` runs the stand-in when no O3 endpoint is configured.
+ *   `o3ml serve --standin` imports the stand-in (only when asked for; it is
+ *   a devDependency, so an installed @o3ml/cli goes without it).
  */
 export const TEST_TOOLING_ROOT = "testing/";
 export const PRODUCTION_ROOTS = ["packages/", "services/"];

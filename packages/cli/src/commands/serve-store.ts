@@ -1,6 +1,6 @@
 import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, type O3Config } from "@o3ml/o3-client";
-import { startStandin, type Standin } from "@o3ml/standin";
+import type { Standin } from "@o3ml/standin";
 import { localStoreDir, localStoreEndpoint, startService, type RunningService, type ServiceOptions } from "@o3ml/storage-service";
 
 /** The service `o3ml serve` runs, and the embedded store behind it when there is one. */
@@ -22,7 +22,9 @@ export interface ServedStore {
  * in front of the embedded stand-in instead (moto behind the O3-profile
  * layer, in memory), which tests use for a store that vanishes with them.
  * The stand-in lives here, not in the service, so that only this command
- * depends on test tooling. A start that fails stops the stand-in before the
+ * depends on test tooling, and it is imported only when asked for: it is a
+ * development dependency of @o3ml/cli, present in a checkout and absent
+ * from an installed package (scripts/package.mjs), where --standin says so. A start that fails stops the stand-in before the
  * error is thrown: a failed `o3ml serve` must leave no moto child behind.
  */
 export async function startServedStore(opts: Partial<ServiceOptions>, config: O3Config = configFromEnv(), choice: { standin?: boolean } = {}): Promise<ServedStore> {
@@ -38,7 +40,7 @@ export async function startServedStore(opts: Partial<ServiceOptions>, config: O3
     const service = await startService({ ...opts, createBucket: true }, { config: { ...config, endpoint: localStoreEndpoint() } });
     return { service, localDir, stop: () => service.stop() };
   }
-  const standin = await startStandin();
+  const standin = await (await standinModule()).startStandin();
   let service: RunningService;
   try {
     service = await startService(
@@ -61,4 +63,18 @@ export async function startServedStore(opts: Partial<ServiceOptions>, config: O3
       return drained;
     },
   };
+}
+
+async function standinModule(): Promise<typeof import("@o3ml/standin")> {
+  try {
+    return await import("@o3ml/standin");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw err;
+    throw new O3mlError(
+      "FAILED_PRECONDITION",
+      "--standin needs the stand-in (test tooling), which comes only with a checkout of o3ml after `npm run setup`; an installed o3ml serves the local folder store under O3ML_HOME/store without it",
+      {},
+      { cause: err },
+    );
+  }
 }

@@ -160,7 +160,7 @@ export class DatasetClient {
   private wrap(err: unknown): O3mlError {
     const e = O3mlError.from(err);
     if (e.code === "UNAVAILABLE" && /No connection established|ECONNREFUSED|connect/i.test(e.message)) {
-      return new O3mlError("UNAVAILABLE", `cannot reach the o3ml service at ${this.address}: start it with 'npx o3ml serve' or set O3ML_SERVICE`, {}, { cause: err });
+      return new O3mlError("UNAVAILABLE", `cannot reach the o3ml service at ${this.address}: start it with 'o3ml serve' or set O3ML_SERVICE`, {}, { cause: err });
     }
     return e;
   }
