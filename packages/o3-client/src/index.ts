@@ -1,4 +1,4 @@
-export type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, PutOptions } from "./blob-store.js";
+export type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, ObjectVersion, PutOptions } from "./blob-store.js";
 export { createBlobStore, type BlobStoreOptions } from "./s3-blob-store.js";
 export { isFileEndpoint } from "./local-dir-store.js";
 export { configFromEnv, describeConfig, validateEndpoint, DEFAULT_BUCKET, DEFAULT_REGION, type O3Config } from "./config.js";

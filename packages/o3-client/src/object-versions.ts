@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, ListObjectVersionsCommand } from "@aws-sdk/client-s3";
+import type { ObjectVersion } from "./blob-store.js";
 import { s3Call, type S3Target } from "./s3-target.js";
 
 /**
@@ -33,6 +34,38 @@ export async function deleteEveryVersion(target: S3Target, key: string, signal?:
     // Every other key under the prefix `key` sorts after `key` itself.
     const passedKey = entries.some((v) => v.Key !== key);
     if (!page.IsTruncated || passedKey || !page.NextKeyMarker) return removed;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+/**
+ * Every version and delete marker under `prefix`, page by page, in key
+ * order (within a key, as the server lists them: newest first on S3).
+ */
+export async function* listVersions(target: S3Target, prefix: string, signal?: AbortSignal): AsyncIterable<ObjectVersion> {
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3Call(target, "listing versions under", prefix, () =>
+      target.client.send(
+        new ListObjectVersionsCommand({ Bucket: target.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+        { abortSignal: signal },
+      ),
+    );
+    const entries: ObjectVersion[] = [];
+    for (const v of page.Versions ?? []) {
+      if (v.Key === undefined || !v.Key.startsWith(prefix)) continue;
+      entries.push({ key: v.Key, versionId: v.VersionId ?? "null", deleteMarker: false, size: v.Size ?? 0, ...(v.LastModified ? { lastModified: v.LastModified.getTime() } : {}) });
+    }
+    for (const v of page.DeleteMarkers ?? []) {
+      if (v.Key === undefined || !v.Key.startsWith(prefix)) continue;
+      entries.push({ key: v.Key, versionId: v.VersionId ?? "null", deleteMarker: true, size: 0, ...(v.LastModified ? { lastModified: v.LastModified.getTime() } : {}) });
+    }
+    // Versions and markers come in two lists; within a page, key order is restored (stable: each list keeps its own order).
+    entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    yield* entries;
+    if (!page.IsTruncated || !page.NextKeyMarker) return;
     keyMarker = page.NextKeyMarker;
     versionIdMarker = page.NextVersionIdMarker;
   }

@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { O3mlError } from "@o3ml/errors";
 import type { Logger } from "pino";
-import type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, PutOptions } from "./blob-store.js";
+import type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, ObjectVersion, PutOptions } from "./blob-store.js";
 import { ensureBucket } from "./bucket.js";
 import { outOfRange, validateRange } from "./byte-range.js";
 import { probeCapabilities } from "./capabilities.js";
@@ -13,7 +13,7 @@ import { defaultLogger } from "./logger.js";
 import { uploadMultipart } from "./multipart-upload.js";
 import { captureNetworkHeaders } from "./network-headers.js";
 import { createS3Client, resolveHttp, type HttpOptions } from "./o3-profile.js";
-import { deleteEveryVersion } from "./object-versions.js";
+import { deleteEveryVersion, listVersions } from "./object-versions.js";
 import { openObject, readObject, type ReadOptions } from "./object-reader.js";
 import { cachedCapabilities } from "./probe-cache.js";
 import { resolveRetry, type RetryOptions } from "./retry-strategy.js";
@@ -113,7 +113,7 @@ class S3BlobStore implements BlobStore {
     const network = captureNetworkHeaders(command);
     try {
       const out = await s3Call(this.target, "inspecting", key, () => this.target.client.send(command));
-      return { size: out.ContentLength ?? 0, ...network() };
+      return { size: out.ContentLength ?? 0, ...(out.LastModified ? { lastModified: out.LastModified.getTime() } : {}), ...network() };
     } catch (err) {
       if (err instanceof O3mlError && err.code === "NOT_FOUND") return undefined;
       throw err;
@@ -146,6 +146,19 @@ class S3BlobStore implements BlobStore {
     }
     const out = await s3Call(this.target, "deleting", key, () => this.target.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
     if (out.DeleteMarker) await deleteEveryVersion(this.target, key);
+  }
+
+  listVersions(prefix: string): AsyncIterable<ObjectVersion> {
+    return listVersions(this.target, prefix);
+  }
+
+  async deleteVersion(key: string, versionId: string): Promise<void> {
+    validateKey(key);
+    try {
+      await s3Call(this.target, "deleting a version of", key, () => this.target.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId })));
+    } catch (err) {
+      if (!(err instanceof O3mlError && err.code === "NOT_FOUND")) throw err;
+    }
   }
 
   ensureBucket(opts: { create?: boolean } = {}): Promise<void> {

@@ -46,6 +46,8 @@ export function meteredStore(inner: BlobStore, m: ServiceMetrics): BlobStore {
     listPage: (prefix, opts) => (count("list"), inner.listPage(prefix, opts)),
     list: (prefix) => inner.list(prefix),
     delete: (key) => (count("delete"), inner.delete(key)),
+    listVersions: (prefix) => inner.listVersions(prefix),
+    deleteVersion: (key, versionId) => (count("delete"), inner.deleteVersion(key, versionId)),
     ensureBucket: (opts) => inner.ensureBucket(opts),
     capabilities: () => inner.capabilities(),
     close: () => inner.close(),
