@@ -238,9 +238,10 @@ export class ObjectRepository {
     what: string,
     opts: { ifAbsent?: boolean } = {},
   ): Promise<RefRecord> {
-    await lease.confirm(what);
     const ref = await this.locks.run(key, async () => {
       if (opts.ifAbsent) await this.refuseLive(key, await this.refs.latest(key), what);
+      // Last before the ref, inside the lock: a gc's fence covers only the time from here to the ref.
+      await lease.confirm(what);
       return this.refs.write(key, { manifestCid, size });
     });
     if (previous && !previous.deleted && previous.manifestCid !== manifestCid) {
