@@ -4,15 +4,17 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { isO3mlError } from "@o3ml/errors";
 import { freePort, startMoto, startO3Profile, type S3Server } from "@o3ml/standin";
-import { AdminClient, CheckpointClient, ServiceClient, type EntryToSave } from "@o3ml/storage-service";
+import { createBlobStore } from "@o3ml/o3-client";
+import { AdminClient, CheckpointClient, ROOT, ServiceClient, type EntryToSave } from "@o3ml/storage-service";
 import { ServiceProcess } from "./cluster.js";
 
 /**
  * Several writers and a collector on ONE bucket of the O3-profile layer
  * (versioning always on, as on O3): two `o3ml serve` processes, each with
  * its own O3ML_HOME (its own index), save checkpoints of their own runs,
- * deleting older ones and saving again bytes a deleted one held (so they
- * reuse blobs that are garbage); a third `o3ml serve` runs `gc` in a loop
+ * deleting older ones and, whenever a collection starts its fence, saving
+ * again bytes only deleted ones held (so they reuse blobs that collection is
+ * about to delete); a third `o3ml serve` runs `gc` in a loop
  * with a short grace period. At the end (after one more collection) every
  * checkpoint a writer committed and did not delete must load byte for byte
  * and verify. It runs in the full reliability profile (it takes about two
@@ -29,6 +31,8 @@ export interface SharedBucketGcReport {
   saves: number;
   /** Saves refused because a collection condemned something they reused (retried). */
   abortedByGc: number;
+  /** Saves, right after a collection started its fence, of bytes only deleted checkpoints held. */
+  revivals: number;
   deletes: number;
   collections: number;
   blobsCollected: number;
@@ -72,9 +76,28 @@ export async function runSharedBucketGc(opts: SharedBucketGcOptions): Promise<Sh
       await p.start();
       procs.push(p);
     }
-    const report: SharedBucketGcReport = { saves: 0, abortedByGc: 0, deletes: 0, collections: 0, blobsCollected: 0, manifestsCollected: 0, kept: 0, lost: [] };
+    const report: SharedBucketGcReport = { saves: 0, abortedByGc: 0, revivals: 0, deletes: 0, collections: 0, blobsCollected: 0, manifestsCollected: 0, kept: 0, lost: [] };
     const kept = new Map<string, { address: string; key: string; digests: Map<string, string> }>();
     const deadline = Date.now() + opts.seconds * 1000;
+    // Watches the gc epoch, which a collection rewrites right before its fence: a save made
+    // then, of bytes only deleted checkpoints held, reuses exactly what that collection is about to delete.
+    const watcher = createBlobStore(
+      { endpoint: profile.endpoint, region: profile.region, accessKeyId: profile.accessKeyId, secretAccessKey: profile.secretAccessKey, bucket, profile: "o3" },
+      { probeCacheDir: join(opts.root, "probe-cache") },
+    );
+    clients.push(watcher);
+    let epochs = 0;
+    const watching = (async () => {
+      let last = "";
+      while (Date.now() < deadline) {
+        const now = await watcher.get(`${ROOT}gc/epoch`).then((b) => Buffer.from(b).toString("utf8"), () => "");
+        if (now !== last) {
+          if (last !== "") epochs++;
+          last = now;
+        }
+        await sleep(100);
+      }
+    })();
 
     const writer = async (address: string, run: string) => {
       const ckpt = new CheckpointClient(address);
@@ -84,14 +107,26 @@ export async function runSharedBucketGc(opts: SharedBucketGcOptions): Promise<Sh
       // A pool: a step holds pool[step % POOL], so the bytes of a deleted step come back
       // POOL steps later, often after a collection condemned them as garbage.
       const pool = Array.from({ length: POOL }, () => randomBytes(TENSOR));
-      const saved: { step: number; key: string; cid: string }[] = [];
+      const saved: { step: number; key: string; cid: string; fresh: Buffer }[] = [];
+      // The fresh bytes of deleted checkpoints: garbage, until a save holds them again.
+      let garbage: Buffer[] = [];
+      let epochsSeen = 0;
       for (let step = 0; Date.now() < deadline; step++) {
+        const fresh = randomBytes(TENSOR);
         const entries: EntryToSave[] = [
           { name: "skeleton", kind: "skeleton", data: Buffer.from(JSON.stringify({ run, step })) },
           { name: "frozen", kind: "storage", dtype: "float32", data: frozen },
           { name: "pooled", kind: "storage", dtype: "float32", data: pool[step % POOL]! },
-          { name: "fresh", kind: "storage", dtype: "float32", data: randomBytes(TENSOR) },
+          { name: "fresh", kind: "storage", dtype: "float32", data: fresh },
         ];
+        let revived = false;
+        if (epochs !== epochsSeen && garbage.length > 0) {
+          epochsSeen = epochs;
+          entries.push(...garbage.map((data, i) => ({ name: `revived-${i}`, kind: "storage" as const, dtype: "float32", data })));
+          garbage = [];
+          revived = true;
+          report.revivals++;
+        }
         const key = `${run}/step-${step}.ckpt`;
         let info;
         for (;;) {
@@ -106,13 +141,14 @@ export async function runSharedBucketGc(opts: SharedBucketGcOptions): Promise<Sh
           }
         }
         report.saves++;
-        saved.push({ step, key, cid: info.cid });
+        saved.push({ step, key, cid: info.cid, fresh: revived ? Buffer.alloc(0) : fresh });
         kept.set(info.cid, { address, key, digests: new Map(entries.map((e) => [e.name, digest(e.data)])) });
-        // Keep every fifth step and the newest two; delete the rest, which makes their blobs garbage.
+        // Keep every fifth step, the ones that revived garbage and the newest two; delete the rest, which makes their blobs garbage.
         const old = saved.find((s) => s.step === step - 2);
-        if (old && old.step % 5 !== 0) {
+        if (old && old.step % 5 !== 0 && old.fresh.length > 0) {
           await objects.delete(old.key);
           kept.delete(old.cid);
+          garbage.push(old.fresh);
           report.deletes++;
         }
       }
@@ -129,7 +165,7 @@ export async function runSharedBucketGc(opts: SharedBucketGcOptions): Promise<Sh
     const collector = async () => {
       while (Date.now() < deadline) await collect();
     };
-    await Promise.all([writer(procs[0]!.address, "run-a"), writer(procs[1]!.address, "run-b"), collector()]);
+    await Promise.all([writer(procs[0]!.address, "run-a"), writer(procs[1]!.address, "run-b"), collector(), watching]);
     // Once more after the writers stopped, past the grace period of everything they left behind.
     await sleep(opts.graceSeconds * 1000 + 1500);
     await collect();
