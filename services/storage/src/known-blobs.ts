@@ -7,18 +7,17 @@ import { mapLimit } from "./map-limit.js";
 
 /**
  * The CIDs one commit counts on, from its first upload until its ref is
- * written (or it fails), and the keys it found already stored instead of
- * uploading them.
+ * written (or it fails), and their keys (uploaded or found already stored).
  */
 export interface BlobLease {
   add(cid: string): void;
-  /** `key` (a blob or manifest) was found stored, so this commit did not upload it. */
+  /** The commit counts on `key` (a blob or manifest), uploaded by it or found stored. */
   relied(key: string): void;
   /**
    * Call right before the commit's ref is written (and write it at once):
    * fails the commit when a garbage collection in progress anywhere on the
    * bucket condemned a key it counts on, and, when a collection began since
-   * this commit started, checks every key it relied on again, failing the
+   * this commit started, checks every key it counts on again, failing the
    * commit if one is missing.
    */
   confirm(what: string): Promise<void>;
@@ -198,7 +197,7 @@ export class KnownBlobs {
             if (missing.length) {
               throw new O3mlError(
                 "ABORTED",
-                `${what}: a garbage collection on bucket ${this.store.bucket} removed ${missing.length} stored item(s) this commit reused (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}) while it ran; nothing was committed — run it again`,
+                `${what}: a garbage collection on bucket ${this.store.bucket} removed ${missing.length} stored item(s) this commit uses (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}) while it ran; nothing was committed — run it again`,
               );
             }
           }

@@ -215,8 +215,9 @@ export class ObjectRepository {
   }
 
   /**
-   * The last step of every commit: confirms that nothing the commit reused was
-   * collected meanwhile (`lease.confirm`, `what` names the operation in its
+   * The last step of every commit: confirms, under the key's lock, that
+   * nothing the commit counts on was collected meanwhile or is condemned by a
+   * collection in progress (`lease.confirm`, `what` names the operation in its
    * error), writes the ref naming `manifestCid`, then tells the listeners
    * which value it replaced. `previous` is the key's ref before this commit
    * (from `previous(key)`), when listeners need it.
