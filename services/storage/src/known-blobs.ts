@@ -34,10 +34,11 @@ export interface LeaseWatch {
 const EPOCH_TTL_MS = 1000;
 
 /**
- * How long a collection waits between announcing a new gc epoch and its
- * first deletion. A commit reads the epoch right before it writes its ref,
- * so a commit that read the old epoch has written its ref long before this
- * has passed (unless its single ref PUT alone takes longer).
+ * How long a collection waits between writing its condemned list (and a new
+ * gc epoch) and marking again before its first deletion. A commit reads the
+ * lists right before it writes its ref, so a commit that read them before
+ * the list was written has written its ref long before this has passed
+ * (unless its single ref PUT alone takes longer), and the second mark sees it.
  */
 export const GC_FENCE_MS = 10_000;
 
@@ -62,7 +63,7 @@ const CONFIRM_WITHIN_MS = GC_FENCE_MS / 2;
  * epoch at most every EPOCH_TTL_MS and forgets every remembered blob when it
  * changed; a commit, right before its ref (BlobLease.confirm), fails if a
  * condemned list names anything it counts on, then re-reads the epoch and
- * re-checks what it deduplicated when it changed. docs/architecture.md
+ * re-checks every key it counts on when it changed. docs/architecture.md
  * (Garbage collection) gives the argument why no committed blob is lost.
  *
  * Leases close the same race within this process without any wait: gc
