@@ -9,15 +9,15 @@ import { AdminClient, CheckpointClient, ROOT, ServiceClient, type EntryToSave } 
 import { ServiceProcess } from "./cluster.js";
 
 /**
- * Several writers and a collector on ONE bucket of the O3-profile layer
+ * Several writers and collectors on ONE bucket of the O3-profile layer
  * (versioning always on, as on O3): two `o3ml serve` processes, each with
  * its own O3ML_HOME (its own index), save checkpoints of their own runs,
  * deleting older ones and, whenever a collection starts its fence, saving
  * again bytes only deleted ones held (so they reuse blobs that collection is
- * about to delete); a third `o3ml serve` runs `gc` in a loop
- * with a short grace period. At the end (after one more collection) every
- * checkpoint a writer committed and did not delete must load byte for byte
- * and verify. It runs in the full reliability profile (it takes about two
+ * about to delete); two more `o3ml serve` processes each run `gc` in a
+ * loop with a short grace period, at the same time. At the end (after one
+ * more collection) every checkpoint a writer committed and did not delete
+ * must load byte for byte and verify. It runs in the full reliability profile (it takes about two
  * minutes), or alone: `npx tsx testing/reliability/src/main.ts --shared-bucket-gc`.
  */
 export interface SharedBucketGcOptions {
@@ -35,6 +35,7 @@ export interface SharedBucketGcReport {
   revivals: number;
   deletes: number;
   collections: number;
+  /** Summed over the collections' reports: two collectors deleting one key both count it. */
   blobsCollected: number;
   manifestsCollected: number;
   /** Committed, never deleted by the writers. */
@@ -71,7 +72,7 @@ export async function runSharedBucketGc(opts: SharedBucketGcOptions): Promise<Sh
         O3ML_LOG_LEVEL: "warn",
       };
     };
-    for (const name of ["writer-a", "writer-b", "collector"]) {
+    for (const name of ["writer-a", "writer-b", "collector-a", "collector-b"]) {
       const p = new ServiceProcess(await freePort(), env(name), join(opts.root, name));
       await p.start();
       procs.push(p);
@@ -153,22 +154,24 @@ export async function runSharedBucketGc(opts: SharedBucketGcOptions): Promise<Sh
         }
       }
     };
-    const admin = new AdminClient(procs[2]!.address);
-    clients.push(admin);
-    const collect = async () => {
+    const admins = [new AdminClient(procs[2]!.address), new AdminClient(procs[3]!.address)];
+    clients.push(...admins);
+    const collect = async (admin: AdminClient) => {
       const r = await admin.collectGarbage({ graceSeconds: opts.graceSeconds });
       report.collections++;
       report.blobsCollected += Number(r.deletedBlobs?.count ?? 0);
       report.manifestsCollected += Number(r.deletedManifests?.count ?? 0);
       log(`gc: ${Number(r.deletedBlobs?.count ?? 0)} blobs, ${Number(r.deletedManifests?.count ?? 0)} manifests deleted, ${Number(r.pendingBlobs?.count ?? 0)} blobs pending`);
     };
-    const collector = async () => {
-      while (Date.now() < deadline) await collect();
+    // Two collectors at once, in two processes, half a loop apart.
+    const collector = async (admin: AdminClient, delayMs: number) => {
+      await sleep(delayMs);
+      while (Date.now() < deadline) await collect(admin);
     };
-    await Promise.all([writer(procs[0]!.address, "run-a"), writer(procs[1]!.address, "run-b"), collector(), watching]);
+    await Promise.all([writer(procs[0]!.address, "run-a"), writer(procs[1]!.address, "run-b"), collector(admins[0]!, 0), collector(admins[1]!, 5000), watching]);
     // Once more after the writers stopped, past the grace period of everything they left behind.
     await sleep(opts.graceSeconds * 1000 + 1500);
-    await collect();
+    await collect(admins[0]!);
 
     report.kept = kept.size;
     for (const [cid, k] of kept) {
