@@ -55,7 +55,7 @@ export interface SuiteResult {
   /** Defect classes probed from outside: deletion + gc, multi-service gc, verify and listing with damage, contract fields. */
   probes: CaseResult[];
   load: LoadReport;
-  /** Full profile only: two writing services and a collecting one on one versioned bucket. */
+  /** Full profile only: two writing services and two collecting ones on one versioned bucket. */
   sharedBucketGc?: SharedBucketGcReport;
   secrets: ScanReport;
   phaseSeconds: Record<string, number>;
