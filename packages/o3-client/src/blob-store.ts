@@ -7,11 +7,26 @@ export interface HeadResult {
   networkState?: string;
   /** O3 only: the network's root CID of the object. */
   networkRootCid?: string;
+  /** When the store last wrote the key (its clock, milliseconds since 1970), where it tells. */
+  lastModified?: number;
 }
 
 export interface ListedObject {
   key: string;
   size: number;
+  /** When the store last wrote the key (its clock, milliseconds since 1970), where it tells. */
+  lastModified?: number;
+}
+
+/** One version or delete marker of a key (ListObjectVersions). */
+export interface ObjectVersion {
+  key: string;
+  /** "null" for the one version of a key in an unversioned store. */
+  versionId: string;
+  deleteMarker: boolean;
+  size: number;
+  /** The store's clock, milliseconds since 1970; undefined where it does not tell. */
+  lastModified?: number;
 }
 
 /** One stored version of a key, or a delete marker, as ListObjectVersions reports it. */
@@ -93,6 +108,13 @@ export interface BlobStore {
   listVersions?(prefix: string): Promise<AsyncIterable<ObjectVersion> | undefined>;
   /** Removes the key and, on a versioned bucket (O3 always is), every version of it. */
   delete(key: string): Promise<void>;
+  /**
+   * Every version and delete marker of every key under `prefix`, in key
+   * order. An unversioned store lists each key once, as version "null".
+   */
+  listVersions(prefix: string): AsyncIterable<ObjectVersion>;
+  /** Removes one version (or delete marker) of `key`; a version that is not there is no error. */
+  deleteVersion(key: string, versionId: string): Promise<void>;
   /** Checks the bucket name against Akave's rules and that the bucket exists; creates it when `create`. */
   ensureBucket(opts?: { create?: boolean }): Promise<void>;
   /** Runs the capability probe once per endpoint + bucket and remembers the answer. */

@@ -91,7 +91,7 @@ function keep(out: ListObjectsV2CommandOutput, prefix: string, after: string | u
     const key = o.Key;
     if (key === undefined || !key.startsWith(prefix)) continue;
     if (after !== undefined && compareKeys(key, after) <= 0) continue;
-    objects.push({ key, size: o.Size ?? 0 });
+    objects.push({ key, size: o.Size ?? 0, ...(o.LastModified ? { lastModified: o.LastModified.getTime() } : {}) });
   }
   // Servers answer in order; sort only if this one did not.
   const ordered = objects.every((o, i) => i === 0 || compareKeys(objects[i - 1]!.key, o.key) < 0);

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { O3mlError } from "@o3ml/errors";
-import type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, PutOptions } from "./blob-store.js";
+import type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, ObjectVersion, PutOptions } from "./blob-store.js";
 import { validateBucketName } from "./bucket-name.js";
 import { outOfRange, validateRange } from "./byte-range.js";
 import { compareKeys, isKeyDirName, isObjectName, keyToPath, pathToKey, prefixDirs } from "./local-dir-keys.js";
@@ -164,7 +164,8 @@ class LocalDirStore implements BlobStore {
 
   async head(key: string): Promise<HeadResult | undefined> {
     try {
-      return { size: (await stat(this.fileOf(key))).size };
+      const info = await stat(this.fileOf(key));
+      return { size: info.size, lastModified: info.mtimeMs };
     } catch (err) {
       if (code(err) === "ENOENT" || code(err) === "ENOTDIR") {
         await this.requireBucket();
@@ -181,7 +182,7 @@ class LocalDirStore implements BlobStore {
     const objects: ListedObject[] = [];
     for (const key of page) {
       const info = await stat(this.fileOf(key)).catch(() => undefined);
-      if (info) objects.push({ key, size: info.size });
+      if (info) objects.push({ key, size: info.size, lastModified: info.mtimeMs });
     }
     return { objects, next: keys.length > pageSize ? page.at(-1) : undefined };
   }
@@ -233,6 +234,15 @@ class LocalDirStore implements BlobStore {
     for (let d = dirname(file); d.startsWith(`${this.dir}/`); d = dirname(d)) {
       if (!(await rmdir(d).then(() => true, () => false))) break;
     }
+  }
+
+  /** A folder keeps one version of each key: listed as version "null". */
+  async *listVersions(prefix: string): AsyncIterable<ObjectVersion> {
+    for await (const o of this.list(prefix)) yield { key: o.key, versionId: "null", deleteMarker: false, size: o.size, ...(o.lastModified !== undefined ? { lastModified: o.lastModified } : {}) };
+  }
+
+  async deleteVersion(key: string, versionId: string): Promise<void> {
+    if (versionId === "null") await this.delete(key);
   }
 
   async ensureBucket(opts: { create?: boolean } = {}): Promise<void> {

@@ -54,3 +54,35 @@ export async function deleteEveryVersion(target: S3Target, key: string, signal?:
     versionIdMarker = page.NextVersionIdMarker;
   }
 }
+
+/**
+ * Every version and delete marker under `prefix`, page by page, in key
+ * order (within a key, as the server lists them: newest first on S3).
+ */
+export async function* listVersions(target: S3Target, prefix: string, signal?: AbortSignal): AsyncIterable<ObjectVersion> {
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3Call(target, "listing versions under", prefix, () =>
+      target.client.send(
+        new ListObjectVersionsCommand({ Bucket: target.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+        { abortSignal: signal },
+      ),
+    );
+    const entries: ObjectVersion[] = [];
+    for (const v of page.Versions ?? []) {
+      if (v.Key === undefined || !v.Key.startsWith(prefix)) continue;
+      entries.push({ key: v.Key, versionId: v.VersionId ?? "null", deleteMarker: false, size: v.Size ?? 0, ...(v.LastModified ? { lastModified: v.LastModified.getTime() } : {}) });
+    }
+    for (const v of page.DeleteMarkers ?? []) {
+      if (v.Key === undefined || !v.Key.startsWith(prefix)) continue;
+      entries.push({ key: v.Key, versionId: v.VersionId ?? "null", deleteMarker: true, size: 0, ...(v.LastModified ? { lastModified: v.LastModified.getTime() } : {}) });
+    }
+    // Versions and markers come in two lists; within a page, key order is restored (stable: each list keeps its own order).
+    entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    yield* entries;
+    if (!page.IsTruncated || !page.NextKeyMarker) return;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}

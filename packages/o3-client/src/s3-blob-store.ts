@@ -113,7 +113,7 @@ class S3BlobStore implements BlobStore {
     const network = captureNetworkHeaders(command);
     try {
       const out = await s3Call(this.target, "inspecting", key, () => this.target.client.send(command));
-      return { size: out.ContentLength ?? 0, ...network() };
+      return { size: out.ContentLength ?? 0, ...(out.LastModified ? { lastModified: out.LastModified.getTime() } : {}), ...network() };
     } catch (err) {
       if (err instanceof O3mlError && err.code === "NOT_FOUND") return undefined;
       throw err;
@@ -151,6 +151,19 @@ class S3BlobStore implements BlobStore {
     }
     const out = await s3Call(this.target, "deleting", key, () => this.target.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
     if (out.DeleteMarker) await deleteEveryVersion(this.target, key);
+  }
+
+  listVersions(prefix: string): AsyncIterable<ObjectVersion> {
+    return listVersions(this.target, prefix);
+  }
+
+  async deleteVersion(key: string, versionId: string): Promise<void> {
+    validateKey(key);
+    try {
+      await s3Call(this.target, "deleting a version of", key, () => this.target.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId })));
+    } catch (err) {
+      if (!(err instanceof O3mlError && err.code === "NOT_FOUND")) throw err;
+    }
   }
 
   ensureBucket(opts: { create?: boolean } = {}): Promise<void> {

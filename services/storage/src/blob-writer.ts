@@ -100,6 +100,8 @@ export class BlobWriter {
 
   private uploaded(cid: string, bytes: Uint8Array): void {
     this.known.add(cid);
+    // Counted on as a reused one is: two collections that both listed an older copy could delete this fresh one too.
+    this.lease?.relied(blobKey(cid));
     this.bytesUploaded += bytes.byteLength;
   }
 

@@ -1,22 +1,24 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { ulid } from "ulidx";
-import { blobKey, GC_EPOCH_KEY } from "./layout.js";
+import { CondemnedLists } from "./gc/condemned.js";
+import { blobKey, GC_EPOCH_KEY, manifestKey } from "./layout.js";
 import { mapLimit } from "./map-limit.js";
 
 /**
  * The CIDs one commit counts on, from its first upload until its ref is
- * written (or it fails), and the keys it found already stored instead of
- * uploading them.
+ * written (or it fails), and their keys (uploaded or found already stored).
  */
 export interface BlobLease {
   add(cid: string): void;
-  /** `key` (a blob or manifest) was found stored, so this commit did not upload it. */
+  /** The commit counts on `key` (a blob or manifest), uploaded by it or found stored. */
   relied(key: string): void;
   /**
-   * Call right before the commit's ref is written: when a garbage collection
-   * (by any service on the bucket) began since this commit started, every key
-   * it relied on is checked again, and a missing one fails the commit.
+   * Call right before the commit's ref is written (and write it at once):
+   * fails the commit when a garbage collection in progress anywhere on the
+   * bucket condemned a key it counts on, and, when a collection began since
+   * this commit started, checks every key it counts on again, failing the
+   * commit if one is missing.
    */
   confirm(what: string): Promise<void>;
   release(): void;
@@ -32,12 +34,20 @@ export interface LeaseWatch {
 const EPOCH_TTL_MS = 1000;
 
 /**
- * How long a collection waits between announcing a new gc epoch and its
- * first deletion. A commit reads the epoch right before it writes its ref,
- * so a commit that read the old epoch has written its ref long before this
- * has passed (unless its single ref PUT alone takes longer).
+ * How long a collection waits between writing its condemned list (and a new
+ * gc epoch) and marking again before its first deletion. A commit reads the
+ * lists right before it writes its ref, so a commit that read them before
+ * the list was written has written its ref long before this has passed
+ * (unless its single ref PUT alone takes longer), and the second mark sees it.
  */
 export const GC_FENCE_MS = 10_000;
+
+/**
+ * A confirmation that took longer than this is done again: the fence of a
+ * collection that condemned keys just after the confirmation read the lists
+ * must outlast the confirmation plus the ref PUT that follows it.
+ */
+const CONFIRM_WITHIN_MS = GC_FENCE_MS / 2;
 
 /**
  * Which blobs the store already holds, and which blobs (and manifests, by
@@ -45,12 +55,16 @@ export const GC_FENCE_MS = 10_000;
  * by their hash, so a positive answer stays true until some `o3ml gc` deletes
  * the blob; a negative one is always re-checked with HEAD.
  *
- * Garbage collection may run in any service on the bucket, so "stored" is
- * remembered only per gc epoch: every collection rewrites the bucket's epoch
- * object (GC_EPOCH_KEY) before deleting anything and then waits GC_FENCE_MS.
- * `has` re-reads the epoch at most every EPOCH_TTL_MS and forgets every
- * remembered blob when it changed; a commit re-reads it right before its ref
- * (BlobLease.confirm) and re-checks what it deduplicated when it changed.
+ * Garbage collection may run in any process on the bucket, so "stored" is
+ * remembered only per gc epoch: every collection writes the keys it is about
+ * to delete (gc/condemned.ts), rewrites the bucket's epoch object
+ * (GC_EPOCH_KEY), waits GC_FENCE_MS, marks again, deletes, and rewrites the
+ * epoch once more before it removes its condemned list. `has` re-reads the
+ * epoch at most every EPOCH_TTL_MS and forgets every remembered blob when it
+ * changed; a commit, right before its ref (BlobLease.confirm), fails if a
+ * condemned list names anything it counts on, then re-reads the epoch and
+ * re-checks every key it counts on when it changed. docs/architecture.md
+ * (Garbage collection) gives the argument why no committed blob is lost.
  *
  * Leases close the same race within this process without any wait: gc
  * deletes only CIDs that no commit leased while it ran, and a writer that
@@ -62,6 +76,7 @@ export class KnownBlobs {
   private readonly leased = new Map<string, number>();
   private readonly watches = new Set<Set<string>>();
   private readonly deleting = new Map<string, Promise<void>>();
+  private readonly condemned: CondemnedLists;
   /** The epoch last read from the bucket ("" when there is none yet); undefined before the first read. */
   private epoch: string | undefined;
   /** Bumped whenever the epoch read differs from the one before. */
@@ -72,7 +87,9 @@ export class KnownBlobs {
   constructor(
     private readonly store: BlobStore,
     private readonly max = 1_000_000,
-  ) {}
+  ) {
+    this.condemned = new CondemnedLists(store);
+  }
 
   async has(cid: string): Promise<boolean> {
     if (await this.remembers(cid)) return true;
@@ -162,16 +179,32 @@ export class KnownBlobs {
       },
       relied: (key) => void relied.add(key),
       confirm: async (what) => {
-        const now = await this.readEpoch();
-        if (since === now || relied.size === 0) return;
-        const missing = (await mapLimit([...relied], 16, async (key) => ((await this.store.head(key)) ? undefined : key))).filter((k): k is string => k !== undefined);
-        if (missing.length) {
-          throw new O3mlError(
-            "ABORTED",
-            `${what}: a garbage collection on bucket ${this.store.bucket} removed ${missing.length} stored item(s) this commit reused (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}) while it ran; nothing was committed — run it again`,
-          );
+        for (;;) {
+          const started = Date.now();
+          // The lists first, the epoch after: a list gone by now belongs to a collection whose
+          // last epoch is already written, so the epoch read below has changed and the HEADs catch its deletions.
+          const condemned = await this.condemned.current();
+          const counted = [...relied, ...[...mine].flatMap((cid) => [blobKey(cid), manifestKey(cid)])];
+          const hit = [...new Set(counted.filter((k) => condemned.has(k)))];
+          if (hit.length) {
+            throw new O3mlError(
+              "ABORTED",
+              `${what}: a garbage collection on bucket ${this.store.bucket} is deleting ${hit.length} stored item(s) this commit uses (${hit.slice(0, 3).join(", ")}${hit.length > 3 ? ", …" : ""}; see ${condemned.get(hit[0]!)}); nothing was committed — run it again`,
+            );
+          }
+          const now = await this.readEpoch();
+          if (since !== now && relied.size > 0) {
+            const missing = (await mapLimit([...relied], 16, async (key) => ((await this.store.head(key)) ? undefined : key))).filter((k): k is string => k !== undefined);
+            if (missing.length) {
+              throw new O3mlError(
+                "ABORTED",
+                `${what}: a garbage collection on bucket ${this.store.bucket} removed ${missing.length} stored item(s) this commit uses (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}) while it ran; nothing was committed — run it again`,
+              );
+            }
+          }
+          since = now;
+          if (Date.now() - started < CONFIRM_WITHIN_MS) return;
         }
-        since = now;
       },
       release: () => {
         for (const cid of mine) {

@@ -15,6 +15,13 @@ export const logKey = (id: string) => `${ROOT}log/${id}`;
  * any service that remembers blobs as "stored" learns that it must check again.
  */
 export const GC_EPOCH_KEY = `${ROOT}gc/epoch`;
+/** When each unreachable key was first seen unreachable, by the bucket's clock: shared by every gc process (gc/grace-marks.ts). */
+export const GC_MARKS_KEY = `${ROOT}gc/marks`;
+/** Rewritten to read the bucket's clock off its LastModified (gc/bucket-clock.ts). */
+export const GC_CLOCK_KEY = `${ROOT}gc/clock`;
+/** One object per collection in progress, listing the keys it is about to delete (gc/condemned.ts). */
+export const GC_CONDEMNED_PREFIX = `${ROOT}gc/condemned/`;
+export const gcCondemnedKey = (id: string) => `${GC_CONDEMNED_PREFIX}${id}`;
 
 /** Refs of a name sit under `<kind>/<name>/@`: the `@` marks where the name ends. */
 export const refPrefix = (kind: string, name: string) => `${ROOT}refs/${kind}/${name}/@`;

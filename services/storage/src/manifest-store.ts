@@ -56,7 +56,7 @@ export class ManifestStore {
     }
     // Only the write that sent the bytes uploaded them; the others rely on them being there.
     const uploaded = (await pending) && mine;
-    if (!uploaded) lease?.relied(manifestKey(cid));
+    lease?.relied(manifestKey(cid));
     return { cid, uploaded: uploaded ? bytes.byteLength : 0 };
   }
 

@@ -47,6 +47,8 @@ export function meteredStore(inner: BlobStore, m: ServiceMetrics): BlobStore {
     list: (prefix) => inner.list(prefix),
     listVersions: async (prefix) => (inner.listVersions ? (count("list"), inner.listVersions(prefix)) : undefined),
     delete: (key) => (count("delete"), inner.delete(key)),
+    listVersions: (prefix) => inner.listVersions(prefix),
+    deleteVersion: (key, versionId) => (count("delete"), inner.deleteVersion(key, versionId)),
     ensureBucket: (opts) => inner.ensureBucket(opts),
     capabilities: () => inner.capabilities(),
     close: () => inner.close(),

@@ -215,8 +215,9 @@ export class ObjectRepository {
   }
 
   /**
-   * The last step of every commit: confirms that nothing the commit reused was
-   * collected meanwhile (`lease.confirm`, `what` names the operation in its
+   * The last step of every commit: confirms, under the key's lock, that
+   * nothing the commit counts on was collected meanwhile or is condemned by a
+   * collection in progress (`lease.confirm`, `what` names the operation in its
    * error), writes the ref naming `manifestCid`, then tells the listeners
    * which value it replaced. `previous` is the key's ref before this commit
    * (from `previous(key)`), when listeners need it.
@@ -238,9 +239,10 @@ export class ObjectRepository {
     what: string,
     opts: { ifAbsent?: boolean } = {},
   ): Promise<RefRecord> {
-    await lease.confirm(what);
     const ref = await this.locks.run(key, async () => {
       if (opts.ifAbsent) await this.refuseLive(key, await this.refs.latest(key), what);
+      // Last before the ref, inside the lock: a gc's fence covers only the time from here to the ref.
+      await lease.confirm(what);
       return this.refs.write(key, { manifestCid, size });
     });
     if (previous && !previous.deleted && previous.manifestCid !== manifestCid) {

@@ -1,20 +1,32 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "./cluster.js";
 import { renderReport } from "./report.js";
+import { runSharedBucketGc } from "./shared-bucket-gc.js";
 import { runSuite } from "./suite.js";
 
 /**
  * Entry of `npm run test:reliability` (scripts/reliability.sh):
  *   npx tsx testing/reliability/src/main.ts [--quick] [--seed N]
  * The full profile writes docs/reliability.{md,json}; --quick writes nothing;
- * --render-only rewrites docs/reliability.md from docs/reliability.json.
+ * --render-only rewrites docs/reliability.md from docs/reliability.json;
+ * --shared-bucket-gc runs only the several-writers gc scenario (writes nothing).
  * Exits 1 when an acceptance criterion is not met.
  */
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const seedAt = args.indexOf("--seed");
 const seed = seedAt >= 0 ? Number(args[seedAt + 1]) : 20261128;
+
+if (args.includes("--shared-bucket-gc")) {
+  // Only the several-writers gc scenario of the full profile; writes no docs.
+  const root = mkdtempSync(join(tmpdir(), "o3ml-shared-gc-"));
+  const r = await runSharedBucketGc({ root, seconds: 60, graceSeconds: 3, log: (l) => process.stderr.write(`${l}\n`) });
+  rmSync(root, { recursive: true, force: true });
+  process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  process.exit(r.lost.length === 0 && r.kept > 0 && r.blobsCollected > 0 ? 0 : 1);
+}
 
 if (args.includes("--render-only")) {
   const saved = JSON.parse(readFileSync(join(REPO_ROOT, "docs/reliability.json"), "utf8")) as Parameters<typeof renderReport>[0];

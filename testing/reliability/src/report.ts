@@ -116,6 +116,17 @@ export function renderReport(r: SuiteResult): string {
     `Service peak RSS (VmHWM of a fresh service process) ${l.servicePeakRssMiB} MiB.`);
   if (l.errorSamples.length) lines.push(`\nErrors seen: ${l.errorSamples.join("; ")}`);
   lines.push("");
+  const g = r.sharedBucketGc;
+  if (g) {
+    lines.push("## gc with several writers on one bucket");
+    lines.push("");
+    lines.push("Two `o3ml serve` processes (each its own index) saving checkpoints of their own runs for 60 s on one versioned bucket (the O3-profile layer over moto), " +
+      "deleting older ones and, as each collection started its fence, saving again bytes only deleted ones held, while two more ran `gc --grace 3` in a loop at the same time, then one of them once more: " +
+      `${g.saves} saves (${g.revivals} of them reviving garbage; ${g.abortedByGc} attempts refused because a collection was deleting a blob they reused, then made again), ${g.deletes} deletions, ` +
+      `${g.collections} collections reporting ${g.blobsCollected} blobs and ${g.manifestsCollected} manifests deleted (a key both deleted counts twice); of ${g.kept} checkpoints committed and kept, ` +
+      `${g.lost.length === 0 ? "every one loaded byte for byte and verified" : `${g.lost.length} did not: ${g.lost.slice(0, 5).join("; ")}`}.`);
+    lines.push("");
+  }
   lines.push("## Secrets");
   lines.push("");
   lines.push(`The run used a random S3 secret key and a random bearer token. ${r.secrets.files} log files (${(r.secrets.bytes / 1048576).toFixed(1)} MiB: service at debug level, CLI, trainers) ` +

@@ -11,6 +11,7 @@ import { runHostile } from "./hostile.js";
 import { runLoad, type LoadReport } from "./load.js";
 import type { CaseResult } from "./outcome.js";
 import { scanForSecrets, type ScanReport } from "./secrets-scan.js";
+import { runSharedBucketGc, type SharedBucketGcReport } from "./shared-bucket-gc.js";
 
 /**
  * The whole reliability suite against one set of real processes (MinIO, the
@@ -54,6 +55,8 @@ export interface SuiteResult {
   /** Defect classes probed from outside: deletion + gc, multi-service gc, verify and listing with damage, contract fields. */
   probes: CaseResult[];
   load: LoadReport;
+  /** Full profile only: two writing services and two collecting ones on one versioned bucket. */
+  sharedBucketGc?: SharedBucketGcReport;
   secrets: ScanReport;
   phaseSeconds: Record<string, number>;
   acceptance: Record<string, boolean>;
@@ -129,6 +132,9 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
     const load = await phase("load", () => runLoad(c, { seed: opts.seed, clients: p.loadClients, seconds: p.loadSeconds, dataset }));
     const serviceMaxRss = Math.max(before, c.service.peakRss);
     await c.service.stop();
+    const sharedBucketGc = opts.quick
+      ? undefined
+      : await phase("shared-bucket gc", () => runSharedBucketGc({ root: join(root, "shared-bucket-gc"), seconds: 60, graceSeconds: 3, log }));
     const texts = [...cells.flatMap((x) => x.errors), ...crashes.flatMap((x) => x.failures), ...hostile.cases.map((x) => x.detail), ...probes.map((x) => x.detail), ...load.errorSamples];
     const secrets = scanForSecrets(c.logDir, texts, c.secrets());
     const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
@@ -166,6 +172,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       zeroLoadErrors: summary.loadErrors === 0,
       noSecretsInLogs: secrets.leaks.length === 0 && secrets.files > 0,
       serviceRssBounded: summary.serviceMaxRssMiB > 0 && summary.serviceMaxRssMiB < 1024,
+      ...(sharedBucketGc ? { sharedBucketGcKeepsEveryCommit: sharedBucketGc.lost.length === 0 && sharedBucketGc.kept > 0 && sharedBucketGc.blobsCollected > 0 } : {}),
     };
     const failed = Object.values(acceptance).some((ok) => !ok);
     keep = failed;
@@ -181,6 +188,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
       hostile: hostile.cases,
       probes,
       load,
+      ...(sharedBucketGc ? { sharedBucketGc } : {}),
       secrets,
       phaseSeconds,
       acceptance,

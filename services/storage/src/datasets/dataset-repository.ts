@@ -131,8 +131,8 @@ export class DatasetRepository {
     const bytes = encodeDatasetManifest(manifest);
     const cid = datasetManifestCid(bytes);
     lease.add(cid);
-    if (await this.store.head(manifestKey(cid))) lease.relied(manifestKey(cid));
-    else await this.store.put(manifestKey(cid), bytes);
+    if (!(await this.store.head(manifestKey(cid)))) await this.store.put(manifestKey(cid), bytes);
+    lease.relied(manifestKey(cid));
     // The event keeps the version's manifest and shards alive for gc (reachability reads the log), so the check comes before it.
     await lease.confirm(`dataset ${name}@${version}`);
     await this.metadata.record("dataset.version.created", {

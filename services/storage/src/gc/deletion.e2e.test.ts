@@ -8,6 +8,7 @@ import { blobKey, GC_EPOCH_KEY, refPrefix } from "../layout.js";
 import type { RunningService } from "../server.js";
 import { ServiceClient } from "../service-client.js";
 import { AdminClient } from "./admin-client.js";
+import { condemn } from "./condemned.js";
 
 /**
  * gc and deletions, and gc run by one service while another writes: a
@@ -129,12 +130,28 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
     expect(await mine.has(cid)).toBe(false); // forgotten once the new epoch is read
     lease.release();
 
-    // Without a collection in between, confirming costs one read and passes.
+    // Without a collection in between, confirming costs a listing and a read, and passes.
     await e.svc.store.put(blobKey(cid), blob);
     const calm = mine.lease();
     expect(await mine.has(cid)).toBe(true);
     calm.relied(blobKey(cid));
     await expect(calm.confirm("put multi/calm.bin")).resolves.toBeUndefined();
     calm.release();
+  });
+
+  it("a commit that counts on a key a collection in progress condemned fails instead of committing, and passes once it is done", async () => {
+    const known = new KnownBlobs(e.svc.store);
+    const blob = randomBytes(1000);
+    const cid = cidOf(blob);
+    await e.svc.store.put(blobKey(cid), blob);
+    // Another service's collection is about to delete the blob: its condemned list is in the bucket.
+    const condemned = await condemn(e.svc.store, [blobKey(cid)]);
+    const lease = known.lease();
+    lease.add(cid);
+    lease.relied(blobKey(cid));
+    await expect(lease.confirm("save raced.ckpt")).rejects.toMatchObject({ code: "ABORTED", message: expect.stringContaining(condemned.key) });
+    await condemned.remove();
+    await expect(lease.confirm("save raced.ckpt")).resolves.toBeUndefined();
+    lease.release();
   });
 });

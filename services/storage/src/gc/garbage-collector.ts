@@ -7,7 +7,9 @@ import { blobKey, manifestKey, ROOT } from "../layout.js";
 import type { Logger } from "../logger.js";
 import type { ManifestStore } from "../manifest-store.js";
 import { mapLimit } from "../map-limit.js";
-import { GraceObservations } from "./grace-observations.js";
+import { bucketNow } from "./bucket-clock.js";
+import { condemn, removeStaleCondemned, SWEEP_LIMIT_MS, type Condemned } from "./condemned.js";
+import { GraceMarks } from "./grace-marks.js";
 import { markReachable } from "./reachability.js";
 
 export interface Counts {
@@ -43,22 +45,29 @@ export interface GcOptions {
 export const DEFAULT_GRACE_MS = 3600_000;
 
 /**
- * `o3ml gc`: deletes blobs and manifests nothing reaches (every version of
- * each: BlobStore.delete removes them all, which is what frees space on a
- * versioned store such as O3), then the refs no reader uses any more.
+ * `o3ml gc`: deletes blobs and manifests nothing reaches (every version and
+ * delete marker of each, which is what frees space on a versioned store such
+ * as O3), then the refs no reader uses any more. Any number of collections
+ * may run at once, in any processes on any hosts (docs/architecture.md,
+ * Garbage collection, says why that is safe):
  *
- * Candidates are listed before marking, so anything stored while the
- * collection runs is not even considered. A candidate is deleted only when
- * (1) the mark phase found nothing naming it, (2) it has been unreachable
- * for the grace period (GraceObservations), and (3) no commit in this
- * service leased it since the collection started (KnownBlobs.collect). Before
- * the first deletion it starts a new gc epoch in the bucket, which every
- * service checks before trusting a blob it remembers as stored and before a
- * commit's ref (see KnownBlobs). Only one collection runs at a time per service.
+ * 1. Read the bucket's clock (bucket-clock.ts); drop condemned lists of
+ *    collections that died (condemned.ts).
+ * 2. List the candidates, then mark (reachability.ts): anything stored while
+ *    the collection runs is not even considered.
+ * 3. A candidate is due when it has been unreachable for the grace period
+ *    by the marks in the bucket (grace-marks.ts), its LastModified is at least
+ *    the grace period old (so a blob uploaded for a commit still in progress
+ *    is kept, however new the marks), and no commit in this service leased it
+ *    (KnownBlobs.collect).
+ * 4. Write the due keys as a condemned list, start a new gc epoch, wait the
+ *    fence (GC_FENCE_MS), mark again and spare what is reachable now.
+ * 5. Delete, start another gc epoch, remove the condemned list, save the marks.
+ *
+ * Only one collection runs at a time per service.
  */
 export class GarbageCollector {
   private running = false;
-  private readonly observations = new GraceObservations();
 
   constructor(
     private readonly store: BlobStore,
@@ -81,6 +90,8 @@ export class GarbageCollector {
 
   private async run(opts: GcOptions, watch: LeaseWatch): Promise<GcReport> {
     const started = Date.now();
+    const now = await bucketNow(this.store);
+    if (!opts.dryRun) await removeStaleCondemned(this.store, now, this.log);
     const blobs = await listCids(this.store, `${ROOT}blobs/`);
     const manifests = await listCids(this.store, `${ROOT}manifests/`);
     opts.onProgress?.({ phase: "mark", doneBytes: 0, totalBytes: 0 });
@@ -88,40 +99,72 @@ export class GarbageCollector {
 
     const deadBlobs = [...blobs.keys()].filter((c) => !reach.blobs.has(c));
     const deadManifests = [...manifests.keys()].filter((c) => !reach.manifests.has(c));
-    const due = this.observations.observe([...deadBlobs.map(blobKey), ...deadManifests.map(manifestKey)], opts.graceMs);
-    const doomed = (cids: string[], key: (c: string) => string) => cids.filter((c) => due.has(key(c)) && !watch.has(c));
+    const marks = await GraceMarks.load(this.store);
+    const due = marks.observe([...deadBlobs.map(blobKey), ...deadManifests.map(manifestKey)], now, opts.graceMs);
+    // LastModified on the same clock: a PUT skipped by dedup keeps the old one, but a
+    // skipped PUT is a reuse, which the condemned list and the second mark cover.
+    const old = (c: string, listed: Map<string, Listed>) => {
+      const at = listed.get(c)?.lastModified;
+      return opts.graceMs === 0 || (at !== undefined && now.earliest - at >= opts.graceMs);
+    };
+    const doomed = (cids: string[], key: (c: string) => string, listed: Map<string, Listed>) =>
+      cids.filter((c) => due.has(key(c)) && old(c, listed) && !watch.has(c));
 
+    let blobTargets = doomed(deadBlobs, blobKey, blobs);
+    let manifestTargets = doomed(deadManifests, manifestKey, manifests);
     const sweep = { done: 0, total: 0 };
-    const blobTargets = doomed(deadBlobs, blobKey);
-    const manifestTargets = doomed(deadManifests, manifestKey);
-    sweep.total = sum(blobTargets, blobs) + sum(manifestTargets, manifests);
+    let condemned: Condemned | undefined;
+    let condemnedAt = 0;
     if (!opts.dryRun && blobTargets.length + manifestTargets.length > 0) {
+      condemned = await condemn(this.store, [...blobTargets.map(blobKey), ...manifestTargets.map(manifestKey)]);
+      condemnedAt = Date.now();
       // Other services may remember these blobs as stored: a new epoch tells them
-      // to check again, and the fence lets any commit that read the old epoch
-      // write its ref first. With no grace period (only safe with a single
-      // writer, as documented) there is no fence either.
+      // to check again. The fence lets any commit that confirmed before the list
+      // was written write its ref first; the second mark then sees that ref.
+      // With no grace period (only safe with a single writer, as documented)
+      // there is no fence either.
       await this.known.newEpoch();
-      await sleep(Math.min(opts.graceMs, GC_FENCE_MS));
+      if (opts.graceMs > 0) await sleep(GC_FENCE_MS);
+      const again = await markReachable(this.store, this.manifests, this.log);
+      blobTargets = blobTargets.filter((c) => !again.blobs.has(c));
+      manifestTargets = manifestTargets.filter((c) => !again.manifests.has(c));
+      for (const c of again.manifests) reach.manifests.add(c);
+      for (const c of again.blobs) reach.blobs.add(c);
     }
-    const deleted = async (cids: string[], sizes: Map<string, number>, key: (c: string) => string, after: (c: string) => void) => {
+    sweep.total = sum(blobTargets, blobs) + sum(manifestTargets, manifests);
+    const deleted = async (cids: string[], sizes: Map<string, Listed>, key: (c: string) => string, after: (c: string) => void) => {
       if (opts.dryRun) return cids;
       const gone = await mapLimit(cids, 8, async (c) => {
-        const ok = await this.known.collect(c, watch, () => this.store.delete(key(c)));
+        // Past the limit the rest waits for the next collection: after CONDEMNED_TTL_MS
+        // another collection may remove this one's condemned list.
+        if (Date.now() - condemnedAt > SWEEP_LIMIT_MS) return undefined;
+        const ok = await this.known.collect(c, watch, () => removeEveryVersion(this.store, key(c)));
         if (ok) {
           after(c);
-          this.observations.forget(key(c));
+          marks.forget(key(c));
         }
-        sweep.done += sizes.get(c)!;
+        sweep.done += sizes.get(c)!.size;
         opts.onProgress?.({ phase: "sweep", doneBytes: sweep.done, totalBytes: sweep.total });
         return ok ? c : undefined;
       });
       return gone.filter((c): c is string => c !== undefined);
     };
-    // Blobs first, then the manifests naming them: a collection cut short
-    // leaves manifests whose refs are still there to be found next time.
-    const goneBlobs = await deleted(blobTargets, blobs, blobKey, () => {});
-    const goneManifests = await deleted(manifestTargets, manifests, manifestKey, (c) => this.manifests.forget(c));
-
+    let goneBlobs: string[];
+    let goneManifests: string[];
+    try {
+      // Blobs first, then the manifests naming them: a collection cut short
+      // leaves manifests whose refs are still there to be found next time.
+      goneBlobs = await deleted(blobTargets, blobs, blobKey, () => {});
+      goneManifests = await deleted(manifestTargets, manifests, manifestKey, (c) => this.manifests.forget(c));
+    } finally {
+      if (condemned) {
+        // The epoch before the list goes: a commit that finds the list gone then
+        // reads a changed epoch and checks again what it reused (KnownBlobs).
+        await this.known.newEpoch();
+        await condemned.remove();
+      }
+    }
+    if (!opts.dryRun) await marks.save();
     // A superseded ref goes once its manifest is live elsewhere or gone; while
     // the manifest waits out its grace period the ref stays, so the log does
     // not mistake that manifest for a commit that never wrote its ref.
@@ -164,20 +207,33 @@ export class GarbageCollector {
   }
 }
 
-/** CID → size of every object under `prefix` named by a CID (anything else there is not o3ml's to delete). */
-async function listCids(store: BlobStore, prefix: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
+type Listed = { size: number; lastModified?: number };
+
+/** CID → size and LastModified of every object under `prefix` named by a CID (anything else there is not o3ml's to delete). */
+async function listCids(store: BlobStore, prefix: string): Promise<Map<string, Listed>> {
+  const out = new Map<string, Listed>();
   for await (const o of store.list(prefix)) {
     const cid = o.key.slice(prefix.length);
-    if (isCid(cid)) out.set(cid, o.size);
+    if (isCid(cid)) out.set(cid, { size: o.size, ...(o.lastModified !== undefined ? { lastModified: o.lastModified } : {}) });
   }
   return out;
 }
 
-function sum(cids: string[], sizes: Map<string, number>): number {
-  return cids.reduce((n, c) => n + (sizes.get(c) ?? 0), 0);
+/**
+ * Every version and delete marker of exactly `key` (ListObjectVersions takes
+ * a prefix; no other key of o3ml's starts with a blob's or manifest's key): on a versioned store a plain delete would
+ * only stack a delete marker on top and free nothing.
+ */
+async function removeEveryVersion(store: BlobStore, key: string): Promise<void> {
+  const versions: string[] = [];
+  for await (const v of store.listVersions(key)) if (v.key === key) versions.push(v.versionId);
+  for (const id of versions) await store.deleteVersion(key, id);
 }
 
-function counts(cids: string[], sizes: Map<string, number>): Counts {
+function sum(cids: string[], sizes: Map<string, Listed>): number {
+  return cids.reduce((n, c) => n + (sizes.get(c)?.size ?? 0), 0);
+}
+
+function counts(cids: string[], sizes: Map<string, Listed>): Counts {
   return { count: cids.length, bytes: sum(cids, sizes) };
 }
