@@ -27,16 +27,8 @@ export interface ObjectVersion {
   size: number;
   /** The store's clock, milliseconds since 1970; undefined where it does not tell. */
   lastModified?: number;
-}
-
-/** One stored version of a key, or a delete marker, as ListObjectVersions reports it. */
-export interface ObjectVersion {
-  key: string;
-  /** 0 for a delete marker. */
-  size: number;
   /** The version a plain GET returns (or, for a marker, the one that hides the key). */
   isLatest: boolean;
-  deleteMarker: boolean;
 }
 
 export interface ListPage {
@@ -101,11 +93,6 @@ export interface BlobStore {
   listPage(prefix: string, opts?: { after?: string; pageSize?: number }): Promise<ListPage>;
   /** Every key under `prefix`, in key order, across all pages. */
   list(prefix: string): AsyncIterable<ListedObject>;
-  /**
-   * Every version and delete marker under `prefix`, on a store the probe found
-   * versioned; undefined on an unversioned store (or one that keeps no versions).
-   */
-  listVersions?(prefix: string): Promise<AsyncIterable<ObjectVersion> | undefined>;
   /** Removes the key and, on a versioned bucket (O3 always is), every version of it. */
   delete(key: string): Promise<void>;
   /**

@@ -238,7 +238,7 @@ class LocalDirStore implements BlobStore {
 
   /** A folder keeps one version of each key: listed as version "null". */
   async *listVersions(prefix: string): AsyncIterable<ObjectVersion> {
-    for await (const o of this.list(prefix)) yield { key: o.key, versionId: "null", deleteMarker: false, size: o.size, ...(o.lastModified !== undefined ? { lastModified: o.lastModified } : {}) };
+    for await (const o of this.list(prefix)) yield { key: o.key, versionId: "null", deleteMarker: false, size: o.size, isLatest: true, ...(o.lastModified !== undefined ? { lastModified: o.lastModified } : {}) };
   }
 
   async deleteVersion(key: string, versionId: string): Promise<void> {

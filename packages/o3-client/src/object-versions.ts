@@ -2,22 +2,6 @@ import { DeleteObjectCommand, ListObjectVersionsCommand } from "@aws-sdk/client-
 import type { ObjectVersion } from "./blob-store.js";
 import { s3Call, type S3Target } from "./s3-target.js";
 
-/** Every version and delete marker under `prefix`, page by page (what `o3ml du` counts on a versioned store). */
-export async function* listVersions(target: S3Target, prefix: string): AsyncGenerator<ObjectVersion> {
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  for (;;) {
-    const page = await s3Call(target, "listing versions under", prefix, () =>
-      target.client.send(new ListObjectVersionsCommand({ Bucket: target.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker })),
-    );
-    for (const v of page.Versions ?? []) yield { key: v.Key!, size: Number(v.Size ?? 0), isLatest: !!v.IsLatest, deleteMarker: false };
-    for (const m of page.DeleteMarkers ?? []) yield { key: m.Key!, size: 0, isLatest: !!m.IsLatest, deleteMarker: true };
-    if (!page.IsTruncated || !page.NextKeyMarker) return;
-    keyMarker = page.NextKeyMarker;
-    versionIdMarker = page.NextVersionIdMarker;
-  }
-}
-
 /**
  * Removes every version and delete marker of exactly `key` and returns how
  * many there were. On a versioned bucket (Akave O3 always is) a DeleteObject
@@ -72,11 +56,11 @@ export async function* listVersions(target: S3Target, prefix: string, signal?: A
     const entries: ObjectVersion[] = [];
     for (const v of page.Versions ?? []) {
       if (v.Key === undefined || !v.Key.startsWith(prefix)) continue;
-      entries.push({ key: v.Key, versionId: v.VersionId ?? "null", deleteMarker: false, size: v.Size ?? 0, ...(v.LastModified ? { lastModified: v.LastModified.getTime() } : {}) });
+      entries.push({ key: v.Key, versionId: v.VersionId ?? "null", deleteMarker: false, size: v.Size ?? 0, isLatest: v.IsLatest ?? true, ...(v.LastModified ? { lastModified: v.LastModified.getTime() } : {}) });
     }
     for (const v of page.DeleteMarkers ?? []) {
       if (v.Key === undefined || !v.Key.startsWith(prefix)) continue;
-      entries.push({ key: v.Key, versionId: v.VersionId ?? "null", deleteMarker: true, size: 0, ...(v.LastModified ? { lastModified: v.LastModified.getTime() } : {}) });
+      entries.push({ key: v.Key, versionId: v.VersionId ?? "null", deleteMarker: true, size: 0, isLatest: v.IsLatest ?? false, ...(v.LastModified ? { lastModified: v.LastModified.getTime() } : {}) });
     }
     // Versions and markers come in two lists; within a page, key order is restored (stable: each list keeps its own order).
     entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

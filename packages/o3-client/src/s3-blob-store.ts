@@ -132,11 +132,6 @@ class S3BlobStore implements BlobStore {
     yield* listAll(this.target, await this.capabilities(), prefix);
   }
 
-  async listVersions(prefix: string): Promise<AsyncIterable<ObjectVersion> | undefined> {
-    if (!(await this.capabilities()).versioning) return undefined;
-    return listVersions(this.target, prefix);
-  }
-
   /**
    * Idempotent: deleting a missing key succeeds. On a bucket the probe found
    * versioned, every version and delete marker of the key is removed. Else a

@@ -45,7 +45,6 @@ export function meteredStore(inner: BlobStore, m: ServiceMetrics): BlobStore {
     head: (key) => (count("head"), inner.head(key)),
     listPage: (prefix, opts) => (count("list"), inner.listPage(prefix, opts)),
     list: (prefix) => inner.list(prefix),
-    listVersions: async (prefix) => (inner.listVersions ? (count("list"), inner.listVersions(prefix)) : undefined),
     delete: (key) => (count("delete"), inner.delete(key)),
     listVersions: (prefix) => inner.listVersions(prefix),
     deleteVersion: (key, versionId) => (count("delete"), inner.deleteVersion(key, versionId)),

@@ -255,10 +255,10 @@ interface VersionFigures {
 
 async function listVersions(store: BlobStore): Promise<VersionFigures> {
   const out: VersionFigures = { versioned: false, noncurrent: new Map(), markers: new Map() };
-  const listing = store.listVersions ? await store.listVersions(ROOT) : undefined;
-  if (!listing) return out;
+  // An unversioned store lists each key once, as version "null": there is nothing old to count.
+  if (!(await store.capabilities()).versioning) return out;
   out.versioned = true;
-  for await (const v of listing) {
+  for await (const v of store.listVersions(ROOT)) {
     if (v.deleteMarker) out.markers.set(v.key, (out.markers.get(v.key) ?? 0) + 1);
     else if (!v.isLatest) {
       const c = out.noncurrent.get(v.key) ?? { count: 0, bytes: 0 };

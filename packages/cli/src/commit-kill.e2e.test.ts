@@ -1,0 +1,244 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointClient, MetadataClient } from "@o3ml/storage-service";
+import { s3ClientFor, startMinio, startO3Profile, type FaultRule, type O3ProfileServer, type S3Server } from "@o3ml/standin";
+import { o3ml, startServe, type CliResult, type Served } from "./cli.test-support.js";
+
+/**
+ * A writer killed between any two steps of a commit leaves nothing visible.
+ * The service is the writer: every store write of a commit goes through it.
+ * The O3-profile layer first counts the writes (PUT, DELETE) of a whole
+ * commit; then, for each k, it holds back the k-th write (a latency fault)
+ * and the service is SIGKILLed while it is held, so exactly k - 1 writes
+ * reached the store (the layer never forwards a held request whose client
+ * has gone). A new service on the same O3ML_HOME must show nothing of the
+ * commit, before and after an index rebuild, and `gc --grace 0` must remove
+ * every blob and manifest it wrote.
+ */
+const HOLD_MS = 600_000;
+// Bookkeeping a killed commit may leave, which names nothing a user sees: the bucket log (an
+// event whose ref never landed) and gc's own epoch.
+const LOG = "o3ml/v1/log/";
+const REFS = "o3ml/v1/refs/";
+const BOOKKEEPING = [LOG, "o3ml/v1/gc/"];
+
+interface Kind {
+  name: string;
+  /** Writes what the commit needs to exist first (a committed object to delete...). */
+  prepare?(s: Served, tag: string): Promise<void>;
+  commit(s: Served, tag: string): Promise<unknown>;
+  /** What a user sees of the commit's subject: must be the same as before the commit started. */
+  view(s: Served, tag: string): Promise<unknown>;
+}
+
+describe("a writer killed between two steps of a commit", { timeout: 900_000 }, () => {
+  let minio: S3Server;
+  let layer: O3ProfileServer;
+  let s3: S3Client;
+  const bucket = `o3ml-kill-${randomBytes(3).toString("hex")}`;
+  const work = mkdtempSync(join(tmpdir(), "o3ml-commit-kill-"));
+  const running: Served[] = [];
+
+  beforeAll(async () => {
+    minio = await startMinio();
+    layer = await startO3Profile(minio);
+    s3 = s3ClientFor(minio);
+  }, 240_000);
+  afterAll(async () => {
+    for (const s of running) await s.crash().catch(() => undefined);
+    await layer?.stop();
+    await minio?.stop();
+  }, 120_000);
+
+  const env = () => ({
+    O3ML_ENDPOINT: layer.endpoint,
+    O3ML_REGION: layer.region,
+    O3ML_ACCESS_KEY_ID: layer.accessKeyId,
+    O3ML_SECRET_ACCESS_KEY: layer.secretAccessKey,
+    O3ML_BUCKET: bucket,
+  });
+  const serve = async (home: string) => {
+    const s = await startServe(["--create-bucket"], env(), home);
+    running.push(s);
+    return s;
+  };
+  const cli = (s: Served, ...args: string[]): Promise<CliResult> => o3ml(args, s.env());
+  const ok = async (s: Served, ...args: string[]) => {
+    const r = await cli(s, ...args);
+    expect(r.code, `o3ml ${args.join(" ")}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+  const keys = async (): Promise<Set<string>> => {
+    const out = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) out.add(o.Key!);
+      token = page.NextContinuationToken;
+    } while (token);
+    return out;
+  };
+  /** Whether `p` settles within `ms` (without waiting longer when it does not). */
+  const settles = async (p: Promise<unknown>, ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+    const done = await Promise.race([p.then(() => true, () => true), late]);
+    clearTimeout(timer);
+    return done;
+  };
+
+  const runs = new Map<string, string>();
+  const kinds: Kind[] = [
+    {
+      name: "object",
+      commit: (s, tag) => {
+        const file = join(work, `${tag}.bin`);
+        writeFileSync(file, randomBytes(1536 * 1024)); // two 1 MiB chunks: two blobs
+        return cli(s, "put", file, `killed/${tag}`);
+      },
+      view: async (s, tag) => [(await cli(s, "stat", `killed/${tag}`)).code === 0, await ok(s, "ls", "killed/", "--json")],
+    },
+    {
+      name: "checkpoint",
+      prepare: async (s, tag) => {
+        const meta = new MetadataClient(s.address);
+        try {
+          runs.set(tag, (await meta.registerRun({ name: `killed-${tag}` })).id);
+        } finally {
+          meta.close();
+        }
+      },
+      commit: async (s, tag) => {
+        const client = new CheckpointClient(s.address);
+        try {
+          return await client.save({ key: `runs/killed/${tag}.ckpt`, run: runs.get(tag)!, step: 1, epoch: 0, metrics: { loss: 1 } }, [
+            { name: "data.pkl", kind: "skeleton", data: randomBytes(300) },
+            { name: "0", kind: "storage", dtype: "float32", data: randomBytes(1536 * 1024) },
+            { name: "1", kind: "storage", dtype: "float32", data: randomBytes(4096) },
+          ]);
+        } finally {
+          client.close();
+        }
+      },
+      view: async (s, tag) => [(await cli(s, "stat", `runs/killed/${tag}.ckpt`)).code === 0, JSON.parse(await ok(s, "ckpt", "ls", "--json"))],
+    },
+    {
+      name: "dataset version",
+      commit: (s, tag) => {
+        const folder = join(work, tag);
+        for (const split of ["train", "val"]) {
+          mkdirSync(join(folder, split), { recursive: true });
+          for (let i = 0; i < 6; i++) writeFileSync(join(folder, split, `${i}.bin`), randomBytes(48 * 1024));
+        }
+        return cli(s, "dataset", "push", folder, "--name", `killed-${tag}`, "--shard-size", "128KiB");
+      },
+      view: async (s) => JSON.parse(await ok(s, "dataset", "ls", "--json")),
+    },
+    {
+      name: "object deletion",
+      prepare: async (s, tag) => {
+        const file = join(work, `${tag}.doomed`);
+        writeFileSync(file, randomBytes(4096));
+        await ok(s, "put", file, `doomed/${tag}`);
+      },
+      commit: (s, tag) => cli(s, "rm", `doomed/${tag}`),
+      // Either the whole object still reads or it is gone everywhere: a listing and a read agree.
+      view: async (s, tag) => {
+        const listed = (JSON.parse(await ok(s, "ls", "doomed/", "--json")) as { key: string }[]).some((o) => o.key === `doomed/${tag}`);
+        const reads = (await cli(s, "stat", `doomed/${tag}`)).code === 0;
+        expect(listed).toBe(reads);
+        return reads;
+      },
+    },
+  ];
+
+  /** How many store writes (PUT, DELETE) a whole commit of `kind` makes, counted by the layer. */
+  const writesOf = async (kind: Kind, home: string): Promise<number> => {
+    const s = await serve(home);
+    try {
+      // A first commit in a bucket writes more (the layer switches versioning on): count a second one.
+      for (const tag of ["first", "counted"]) await kind.prepare?.(s, tag);
+      const first = await kind.commit(s, "first");
+      if (first && typeof first === "object" && "code" in first) expect((first as CliResult).code, (first as CliResult).stderr).toBe(0);
+      layer.setFaults({ rules: [{ kind: "latency", operations: ["PUT", "DELETE"], bucket, ms: 0 }] });
+      const r = await kind.commit(s, "counted");
+      if (r && typeof r === "object" && "code" in r) expect((r as CliResult).code, (r as CliResult).stderr).toBe(0);
+      return layer.stats().rules[0]!.considered;
+    } finally {
+      layer.setFaults({ rules: [] });
+      await s.stop();
+      running.splice(running.indexOf(s), 1);
+    }
+  };
+
+  /**
+   * Kills the service while the write `hold` picks is held back, then checks what a new service
+   * shows; "committed" (and no check) when a new ref had landed: the commit point had passed.
+   */
+  const killWhileHeld = async (kind: Kind, home: string, tag: string, hold: FaultRule): Promise<"nothing visible" | "committed"> => {
+    let s = await serve(home);
+    await kind.prepare?.(s, tag);
+    const before = await kind.view(s, tag);
+    const keysBefore = await keys();
+    layer.setFaults({ rules: [{ ...hold, kind: "latency", bucket, ms: HOLD_MS }] });
+    const commit = kind.commit(s, tag);
+    while ((layer.stats().rules[0]?.fired ?? 0) === 0) {
+      expect(await settles(commit, 50), `the commit of ${tag} ended before the write it was to be killed at`).toBe(false);
+    }
+    await s.crash();
+    running.splice(running.indexOf(s), 1);
+    await commit.catch(() => undefined);
+    layer.setFaults({ rules: [] });
+    const added = [...(await keys())].filter((key) => !keysBefore.has(key));
+    if (added.some((key) => key.startsWith(REFS))) return "committed";
+
+    s = await serve(home);
+    try {
+      expect(await kind.view(s, tag), `${tag}: after the kill`).toEqual(before);
+      await ok(s, "index", "rebuild");
+      expect(await kind.view(s, tag), `${tag}: after the kill and an index rebuild`).toEqual(before);
+      await ok(s, "gc", "--grace", "0");
+      const left = [...(await keys())].filter((key) => !keysBefore.has(key) && !BOOKKEEPING.some((p) => key.startsWith(p)));
+      expect(left, `${tag}: blobs or manifests left after gc`).toEqual([]);
+    } finally {
+      await s.stop();
+      running.splice(running.indexOf(s), 1);
+    }
+    return "nothing visible";
+  };
+
+  it.each(kinds.map((k) => [k.name, k] as const))("%s: nothing visible, nothing listed, and gc reclaims the rest", async (_name, kind) => {
+    const home = mkdtempSync(join(tmpdir(), "o3ml-commit-kill-home-"));
+    const writes = await writesOf(kind, home);
+    expect(writes).toBeGreaterThan(0); // an object deletion is one write: its tombstone
+    const outcomes: string[] = [];
+    for (let k = 1; k <= writes; k++) {
+      const outcome = await killWhileHeld(kind, home, `${kind.name.replace(/\W/g, "")}-${k}`, { kind: "latency", operations: ["PUT", "DELETE"], at: [k] });
+      outcomes.push(outcome);
+      if (outcome === "committed") break; // the ref landed before write k: what follows is after the commit point
+    }
+    // The ref is the last write, except for a checkpoint (see the case below).
+    const expected = Array<string>(writes).fill("nothing visible");
+    if (kind.name === "checkpoint") {
+      expect(outcomes.length, "blobs and manifest come before the ref").toBeGreaterThan(2);
+      expect(outcomes.slice(0, -1)).toEqual(expected.slice(0, outcomes.length - 1));
+    }
+    else expect(outcomes).toEqual(expected);
+  });
+
+  // Open defect: a checkpoint writes its ref, then its `checkpoint.committed` event. Killed
+  // between the two, its key reads but no listing shows it, before or after a rebuild. One
+  // commit order for every kind (event, then ref, the ref being the commit point) fixes it;
+  // this case then passes and `.fails` goes.
+  it.fails("checkpoint: a kill between its ref and its event leaves nothing visible", async () => {
+    const kind = kinds.find((k) => k.name === "checkpoint")!;
+    const home = mkdtempSync(join(tmpdir(), "o3ml-commit-kill-home-"));
+    await writesOf(kind, home);
+    const outcome = await killWhileHeld(kind, home, "checkpoint-event", { kind: "latency", operations: "PUT", keyPrefix: LOG, at: [1] });
+    expect(outcome).toBe("nothing visible");
+  });
+});
