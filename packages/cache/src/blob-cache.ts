@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { mkdir, stat, unlink, utimes } from "node:fs/promises";
 import { resolve } from "node:path";
 import { O3mlError } from "@o3ml/errors";
-import { parseCid } from "@o3ml/integrity";
+import { parseCid, toHex } from "@o3ml/integrity";
 import { entryPath } from "./cache-names.js";
 import { scanDirectory, pinnedNow, type EntryStat } from "./cache-scan.js";
-import { fileMatches, writeVerifiedEntry } from "./entry-writer.js";
+import { fileMatches, writeKnownEntry, writeVerifiedEntry, type FileHasher } from "./entry-writer.js";
 import { tryLock, unlock, waitUnlocked } from "./evict-lock.js";
 import { PinTable } from "./pin-table.js";
 
@@ -17,6 +17,12 @@ export interface BlobCacheOptions {
   dir: string;
   /** Cap on the bytes of all entries; exceeded only while pins hold more. */
   maxBytes: number;
+  /**
+   * Hashes files off the caller's thread (the service's worker threads): fetched
+   * entries are then hashed once written, before they are named, and entries
+   * re-checked there too. Without it, hashing runs on the calling thread.
+   */
+  hashFile?: FileHasher;
 }
 
 /** One use of a cached blob: the file at `path` stays until `release()`. */
@@ -59,6 +65,7 @@ export class BlobCache {
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,
+    private readonly hashFile?: FileHasher,
   ) {
     this.pins = new PinTable(dir);
   }
@@ -67,7 +74,7 @@ export class BlobCache {
     if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) {
       throw new O3mlError("INVALID_ARGUMENT", `the cache cap must be a whole number of bytes, got ${opts.maxBytes}`);
     }
-    const cache = new BlobCache(resolve(opts.dir), opts.maxBytes);
+    const cache = new BlobCache(resolve(opts.dir), opts.maxBytes, opts.hashFile);
     await mkdir(cache.dir, { recursive: true });
     cache.table = (await scanDirectory(cache.dir)).entries;
     cache.scannedAt = Date.now();
@@ -113,6 +120,23 @@ export class BlobCache {
       await this.pins.unpin(cid);
       throw err;
     }
+  }
+
+  /**
+   * Adds an entry from bytes the caller holds and has hashed: `digest` is
+   * their sha2-256, which must be `cid`'s. A blob a save on this host has just
+   * uploaded is then read back from here without a fetch. Nothing is written
+   * when an entry exists or the blob alone exceeds the cap.
+   */
+  async put(cid: string, digest: Uint8Array, bytes: Uint8Array): Promise<void> {
+    if (toHex(parseCid(cid).multihash.digest) !== toHex(digest)) {
+      throw new O3mlError("INTERNAL", `cache put of blob ${cid}: the bytes given hash to ${toHex(digest)}, not to the CID; nothing was cached`, { cid });
+    }
+    if (bytes.byteLength > this.maxBytes || (await this.has(cid))) return;
+    await writeKnownEntry(this.dir, cid, bytes);
+    this.verified.add(cid);
+    this.table.set(cid, { size: bytes.byteLength, usedMs: Date.now() });
+    if (this.stats().bytes > this.maxBytes) await this.evictIfOver();
   }
 
   /** True when an entry for `cid` is on disk (not necessarily verified by this instance yet). */
@@ -162,7 +186,7 @@ export class BlobCache {
     const s = await stat(path).catch(() => undefined);
     if (!s?.isFile()) return undefined;
     if (!this.verified.has(cid)) {
-      if (!(await fileMatches(path, cid))) {
+      if (!(await fileMatches(path, cid, this.hashFile))) {
         // Damaged on disk: a verified copy will replace it through an atomic rename.
         await unlink(path).catch(() => undefined);
         return undefined;
@@ -175,7 +199,7 @@ export class BlobCache {
   private fill(cid: string, source: BlobSource, what: string): Promise<number> {
     let p = this.filling.get(cid);
     if (!p) {
-      p = (async () => writeVerifiedEntry(this.dir, cid, await source(), what))()
+      p = (async () => writeVerifiedEntry(this.dir, cid, await source(), what, this.hashFile))()
         .then((size) => (this.verified.add(cid), size))
         .finally(() => this.filling.delete(cid));
       this.filling.set(cid, p);

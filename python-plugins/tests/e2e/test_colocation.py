@@ -71,6 +71,13 @@ def staged_files(home: Path) -> list[str]:
     return sorted(p.name for p in (home / "staging").glob("*.stage"))
 
 
+def forget_cached(home: Path) -> None:
+    """Removes the host cache's copies, as on a host that did not save the blobs: reads go to the bucket."""
+    for p in (home / "cache" / "blobs").glob("bafk*"):
+        if "." not in p.name:
+            p.unlink()
+
+
 def test_the_handshake_proves_a_shared_filesystem(own: Service, home: Path) -> None:
     with O3Client(own.address) as c:
         assert _colocation.staging_dir(c.connection) == str(home / "staging")
@@ -120,7 +127,7 @@ def test_files_and_streams_store_the_same_blobs_and_load_the_same_tensors(
 
 
 def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
-    own: Service, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
+    own: Service, home: Path, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
 ) -> None:
     state = {"w": torch.randn(3 * MiB)}  # 12 MiB: two blobs
     with O3Client(own.address) as c:
@@ -132,6 +139,7 @@ def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
         body[len(body) // 2] ^= 0x01
         bucket.put_object(Bucket=own.bucket, Key=victim, Body=bytes(body))
         cid = victim[len(BLOBS) :]
+        forget_cached(home)
         for path in ("files", "stream"):
             with monkeypatch.context() as m:
                 if path == "stream":
@@ -140,6 +148,36 @@ def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
                     load_checkpoint(c, "co/damaged.ckpt")
             message = str(caught.value)
             assert "co/damaged.ckpt" in message and cid in message, f"{path}: {message}"
+
+
+def test_what_a_colocated_save_uploaded_loads_from_the_host_cache(
+    own: Service, home: Path, bucket  # type: ignore[no-untyped-def]
+) -> None:
+    state = model(4)
+    data = os.urandom(9 * MiB)
+    with O3Client(own.address) as c:
+        before = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])}
+        save_checkpoint(c, "co/kept.ckpt", state, run="kept")
+        of_checkpoint = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])} - before
+        c.put("co/kept.bin", data)
+        new = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])} - before
+        cached = {p.name for p in (home / "cache" / "blobs").iterdir() if "." not in p.name}
+        # Every blob the saves uploaded that is not sent inline (over 256 KiB) is a cache entry already.
+        large = {k for k in new if bucket.head_object(Bucket=own.bucket, Key=k)["ContentLength"] > 256 * 1024}
+        assert large and {k[len(BLOBS) :] for k in large} <= cached
+        # So a load on this host reads them there: gone from the bucket, they still load.
+        for k in large:
+            bucket.delete_object(Bucket=own.bucket, Key=k)
+        assert same(load_checkpoint(c, "co/kept.ckpt"), state)
+        assert c.get("co/kept.bin") == data
+        # A damaged copy is still caught before use; with the bucket's gone, that is data loss.
+        victim = max((home / "cache" / "blobs" / k[len(BLOBS) :] for k in large & of_checkpoint), key=lambda p: p.stat().st_size)
+        damaged = bytearray(victim.read_bytes())
+        damaged[100] ^= 0x01
+        victim.write_bytes(bytes(damaged))
+        with pytest.raises(IntegrityError) as caught:
+            load_checkpoint(c, "co/kept.ckpt")
+        assert victim.name in str(caught.value)
 
 
 def test_a_cache_file_damaged_after_it_was_verified_is_fetched_again(own: Service, home: Path) -> None:
@@ -346,7 +384,7 @@ def test_objects_through_files_and_streams_are_the_same(own: Service, home: Path
 
 
 def test_an_object_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
-    own: Service, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
+    own: Service, home: Path, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
 ) -> None:
     data = os.urandom(9 * MiB)
     with O3Client(own.address) as c:
@@ -357,6 +395,7 @@ def test_an_object_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_path
             body = bytearray(bucket.get_object(Bucket=own.bucket, Key=victim)["Body"].read())
             body[0] ^= 0x01
             bucket.put_object(Bucket=own.bucket, Key=victim, Body=bytes(body))
+        forget_cached(home)
         for path in ("files", "stream"):
             with monkeypatch.context() as m:
                 if path == "stream":

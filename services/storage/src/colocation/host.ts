@@ -48,8 +48,22 @@ export class Host {
     return this.blobs.acquire(cid, true);
   }
 
+  /**
+   * Keeps a blob a save on this host has just hashed (`digest`, its sha2-256)
+   * in the host cache, so that a load on this host reads it from there
+   * instead of fetching it back. Best effort: a cache that cannot take it
+   * costs nothing but that later fetch.
+   */
+  async keep(cid: string, digest: Uint8Array, bytes: Uint8Array): Promise<void> {
+    try {
+      await (await this.cache()).put(cid, digest, bytes);
+    } catch (err) {
+      this.log.debug({ cid, err }, `blob ${cid} was uploaded but not kept in the host cache`);
+    }
+  }
+
   cache(): Promise<BlobCache> {
-    this.cacheOpen ??= BlobCache.open({ dir: cacheDir(this.home), maxBytes: this.cacheBytes }).catch((err: unknown) => {
+    this.cacheOpen ??= BlobCache.open({ dir: cacheDir(this.home), maxBytes: this.cacheBytes, hashFile: async (path) => (await this.hashes.file(path)).digest }).catch((err: unknown) => {
       this.cacheOpen = undefined;
       throw err;
     });
