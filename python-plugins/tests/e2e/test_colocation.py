@@ -71,13 +71,6 @@ def staged_files(home: Path) -> list[str]:
     return sorted(p.name for p in (home / "staging").glob("*.stage"))
 
 
-def forget_cached(home: Path) -> None:
-    """Removes the host cache's copies, as on a host that did not save the blobs: reads go to the bucket."""
-    for p in (home / "cache" / "blobs").glob("bafk*"):
-        if "." not in p.name:
-            p.unlink()
-
-
 def test_the_handshake_proves_a_shared_filesystem(own: Service, home: Path) -> None:
     with O3Client(own.address) as c:
         assert _colocation.staging_dir(c.connection) == str(home / "staging")
@@ -127,7 +120,7 @@ def test_files_and_streams_store_the_same_blobs_and_load_the_same_tensors(
 
 
 def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
-    own: Service, home: Path, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
+    own: Service, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
 ) -> None:
     state = {"w": torch.randn(3 * MiB)}  # 12 MiB: two blobs
     with O3Client(own.address) as c:
@@ -139,7 +132,6 @@ def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
         body[len(body) // 2] ^= 0x01
         bucket.put_object(Bucket=own.bucket, Key=victim, Body=bytes(body))
         cid = victim[len(BLOBS) :]
-        forget_cached(home)
         for path in ("files", "stream"):
             with monkeypatch.context() as m:
                 if path == "stream":
@@ -150,21 +142,30 @@ def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
             assert "co/damaged.ckpt" in message and cid in message, f"{path}: {message}"
 
 
-def test_what_a_colocated_save_uploaded_loads_from_the_host_cache(
-    own: Service, home: Path, bucket  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("keep", ["1", "0"])
+def test_with_cache_saved_what_a_colocated_save_uploaded_loads_from_the_host_cache(
+    s3: S3Endpoint, home: Path, tmp_path: Path, keep: str, request: pytest.FixtureRequest, bucket  # type: ignore[no-untyped-def]
 ) -> None:
     state = model(4)
     data = os.urandom(9 * MiB)
+    own = start_service(s3, home, tmp_path / "logs", name="o3ml-serve-cache-saved", extra_env={"O3ML_CACHE_SAVED": keep})
+    request.addfinalizer(own.stop)
     with O3Client(own.address) as c:
         before = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])}
         save_checkpoint(c, "co/kept.ckpt", state, run="kept")
         of_checkpoint = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])} - before
         c.put("co/kept.bin", data)
         new = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])} - before
-        cached = {p.name for p in (home / "cache" / "blobs").iterdir() if "." not in p.name}
-        # Every blob the saves uploaded that is not sent inline (over 256 KiB) is a cache entry already.
+        cache = home / "cache" / "blobs"
+        cached = {p.name for p in cache.iterdir() if "." not in p.name} if cache.exists() else set()
+        # Every blob the saves uploaded that is not sent inline (over 256 KiB) is a cache entry already
+        # with O3ML_CACHE_SAVED=1; by default none is (a load reads the bucket, and sees damage there).
         large = {k for k in new if bucket.head_object(Bucket=own.bucket, Key=k)["ContentLength"] > 256 * 1024}
-        assert large and {k[len(BLOBS) :] for k in large} <= cached
+        assert large
+        if keep == "0":
+            assert not cached & {k[len(BLOBS) :] for k in large}
+            return
+        assert {k[len(BLOBS) :] for k in large} <= cached
         # So a load on this host reads them there: gone from the bucket, they still load.
         for k in large:
             bucket.delete_object(Bucket=own.bucket, Key=k)
@@ -384,7 +385,7 @@ def test_objects_through_files_and_streams_are_the_same(own: Service, home: Path
 
 
 def test_an_object_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
-    own: Service, home: Path, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
+    own: Service, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
 ) -> None:
     data = os.urandom(9 * MiB)
     with O3Client(own.address) as c:
@@ -395,7 +396,6 @@ def test_an_object_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_path
             body = bytearray(bucket.get_object(Bucket=own.bucket, Key=victim)["Body"].read())
             body[0] ^= 0x01
             bucket.put_object(Bucket=own.bucket, Key=victim, Body=bytes(body))
-        forget_cached(home)
         for path in ("files", "stream"):
             with monkeypatch.context() as m:
                 if path == "stream":

@@ -5,7 +5,7 @@ import { O3mlError } from "@o3ml/errors";
 import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3Config } from "@o3ml/o3-client";
 import { grpcService, MESSAGE_LIMIT_OPTIONS } from "@o3ml/proto";
 import { isLoopback, makeAuthCheck } from "./auth.js";
-import { Host } from "./colocation/host.js";
+import { Host, keepSavedFromEnv } from "./colocation/host.js";
 import { KnownBlobs } from "./known-blobs.js";
 import { createLogger, type Logger } from "./logger.js";
 import { meteredStore } from "./metered-store.js";
@@ -96,7 +96,7 @@ export async function startService(
   // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.
   let hostFiles: Host;
   try {
-    hostFiles = new Host(home, cacheBytesFromEnv(), store, log);
+    hostFiles = new Host(home, cacheBytesFromEnv(), store, log, keepSavedFromEnv());
   } catch (err) {
     return giveUp(err);
   }
