@@ -5,7 +5,7 @@ import { O3mlError } from "@o3ml/errors";
 import { parseCid, toHex } from "@o3ml/integrity";
 import { entryPath } from "./cache-names.js";
 import { scanDirectory, pinnedNow, type EntryStat } from "./cache-scan.js";
-import { fileMatches, writeKnownEntry, writeVerifiedEntry, type FileHasher } from "./entry-writer.js";
+import { fileMatches, writeKnownEntry, writeVerifiedEntry } from "./entry-writer.js";
 import { tryLock, unlock, waitUnlocked } from "./evict-lock.js";
 import { PinTable } from "./pin-table.js";
 
@@ -17,12 +17,6 @@ export interface BlobCacheOptions {
   dir: string;
   /** Cap on the bytes of all entries; exceeded only while pins hold more. */
   maxBytes: number;
-  /**
-   * Hashes files off the caller's thread (the service's worker threads): fetched
-   * entries are then hashed once written, before they are named, and entries
-   * re-checked there too. Without it, hashing runs on the calling thread.
-   */
-  hashFile?: FileHasher;
 }
 
 /** One use of a cached blob: the file at `path` stays until `release()`. */
@@ -65,7 +59,6 @@ export class BlobCache {
   private constructor(
     readonly dir: string,
     readonly maxBytes: number,
-    private readonly hashFile?: FileHasher,
   ) {
     this.pins = new PinTable(dir);
   }
@@ -74,7 +67,7 @@ export class BlobCache {
     if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) {
       throw new O3mlError("INVALID_ARGUMENT", `the cache cap must be a whole number of bytes, got ${opts.maxBytes}`);
     }
-    const cache = new BlobCache(resolve(opts.dir), opts.maxBytes, opts.hashFile);
+    const cache = new BlobCache(resolve(opts.dir), opts.maxBytes);
     await mkdir(cache.dir, { recursive: true });
     cache.table = (await scanDirectory(cache.dir)).entries;
     cache.scannedAt = Date.now();
@@ -186,7 +179,7 @@ export class BlobCache {
     const s = await stat(path).catch(() => undefined);
     if (!s?.isFile()) return undefined;
     if (!this.verified.has(cid)) {
-      if (!(await fileMatches(path, cid, this.hashFile))) {
+      if (!(await fileMatches(path, cid))) {
         // Damaged on disk: a verified copy will replace it through an atomic rename.
         await unlink(path).catch(() => undefined);
         return undefined;
@@ -199,7 +192,7 @@ export class BlobCache {
   private fill(cid: string, source: BlobSource, what: string): Promise<number> {
     let p = this.filling.get(cid);
     if (!p) {
-      p = (async () => writeVerifiedEntry(this.dir, cid, await source(), what, this.hashFile))()
+      p = (async () => writeVerifiedEntry(this.dir, cid, await source(), what))()
         .then((size) => (this.verified.add(cid), size))
         .finally(() => this.filling.delete(cid));
       this.filling.set(cid, p);

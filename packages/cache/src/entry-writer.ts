@@ -8,26 +8,20 @@ import { entryPath, tempPath } from "./cache-names.js";
 /** Writes are batched to about this many bytes: stores deliver 16–64 KiB pieces. */
 const WRITE_BATCH = 1024 * 1024;
 
-/** The sha2-256 of a whole file, computed somewhere else than the caller's thread (worker threads). */
-export type FileHasher = (path: string) => Promise<Uint8Array>;
-
 /**
- * Streams `source` into a temp file, hashing as it goes (or, with
- * `hashFile`, hashing the written temp file there: the event loop then only
- * moves bytes), and gives it the name `<cid>` only when the bytes hash to
- * `cid`. Any failure removes the temp file. `what` names the blob's origin in
- * the INTEGRITY error.
+ * Streams `source` into a temp file, hashing as it goes, and gives it the
+ * name `<cid>` only when the bytes hash to `cid`. Any failure removes the
+ * temp file. `what` names the blob's origin in the INTEGRITY error.
  *
  * No fsync: an entry can always be fetched again, and a crash that leaves a
  * named entry with lost bytes is caught where every entry is checked before
  * use — a cache instance re-hashes each entry it did not write itself.
  */
-export async function writeVerifiedEntry(dir: string, cid: string, source: AsyncIterable<Uint8Array>, what: string, hashFile?: FileHasher): Promise<number> {
+export async function writeVerifiedEntry(dir: string, cid: string, source: AsyncIterable<Uint8Array>, what: string): Promise<number> {
   const expected = parseCid(cid).multihash.digest;
   const tmp = tempPath(dir, process.pid, randomBytes(8).toString("hex"));
   const fh = await open(tmp, "wx");
-  const hash = hashFile ? undefined : createSha256();
-  let written = 0;
+  const hash = createSha256();
   let batch: Uint8Array[] = [];
   let batched = 0;
   const flush = async () => {
@@ -39,20 +33,19 @@ export async function writeVerifiedEntry(dir: string, cid: string, source: Async
   try {
     try {
       for await (const piece of source) {
-        hash?.update(piece);
-        written += piece.byteLength;
+        hash.update(piece);
         batch.push(piece);
         batched += piece.byteLength;
         if (batched >= WRITE_BATCH) await flush();
       }
       await flush();
+      const actual = hash.digest();
+      if (toHex(actual) !== toHex(expected)) throw mismatch(cid, what, toHex(expected), toHex(actual), hash.bytes);
     } finally {
       await fh.close();
     }
-    const actual = hash ? hash.digest() : await hashFile!(tmp);
-    if (toHex(actual) !== toHex(expected)) throw mismatch(cid, what, toHex(expected), toHex(actual), written);
     await rename(tmp, entryPath(dir, cid));
-    return written;
+    return hash.bytes;
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw asCacheError(err, dir);
@@ -81,16 +74,8 @@ export async function writeKnownEntry(dir: string, cid: string, bytes: Uint8Arra
 }
 
 /** True when the file's bytes hash to `cid` (re-checking an entry this instance did not write). */
-export async function fileMatches(path: string, cid: string, hashFile?: FileHasher): Promise<boolean> {
+export async function fileMatches(path: string, cid: string): Promise<boolean> {
   const expected = toHex(parseCid(cid).multihash.digest);
-  if (hashFile) {
-    try {
-      return toHex(await hashFile(path)) === expected;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-      throw err;
-    }
-  }
   const hash = createSha256();
   try {
     for await (const piece of createReadStream(path, { highWaterMark: WRITE_BATCH })) hash.update(piece as Buffer);

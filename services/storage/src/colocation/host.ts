@@ -67,7 +67,7 @@ export class Host {
   }
 
   cache(): Promise<BlobCache> {
-    this.cacheOpen ??= BlobCache.open({ dir: cacheDir(this.home), maxBytes: this.cacheBytes, hashFile: async (path) => (await this.hashes.file(path)).digest }).catch((err: unknown) => {
+    this.cacheOpen ??= BlobCache.open({ dir: cacheDir(this.home), maxBytes: this.cacheBytes }).catch((err: unknown) => {
       this.cacheOpen = undefined;
       throw err;
     });
