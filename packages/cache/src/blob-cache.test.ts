@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, u
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cidOf } from "@o3ml/integrity";
+import { cidOf, parseCid } from "@o3ml/integrity";
 import { BlobCache, EMPTY_BLOB_CID, cacheBytesFromEnv, parseByteSize } from "./index.js";
 
 const MiB = 1024 * 1024;
@@ -35,6 +35,21 @@ function age(dir: string, cid: string, secondsAgo: number) {
 }
 
 describe("BlobCache", () => {
+  it("keeps bytes a caller hashed (put) as an entry later acquires use without fetching", async () => {
+    const dir = tempDir();
+    const cache = await BlobCache.open({ dir, maxBytes: 100 * MiB });
+    const b = blob(300_000);
+    await cache.put(b.cid, parseCid(b.cid).multihash.digest, b.bytes);
+    const lease = await cache.acquire(b.cid, b.src.open);
+    expect(b.src.opened).toBe(0);
+    expect(readFileSync(lease.path)).toEqual(b.bytes);
+    await lease.release();
+    const other = blob(1000);
+    await expect(cache.put(other.cid, parseCid(b.cid).multihash.digest, other.bytes)).rejects.toThrow(/not to the CID/);
+    expect(existsSync(join(dir, other.cid))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it("makes its directory again when it was removed under it, and serves verified bytes", async () => {
     const dir = tempDir();
     const cache = await BlobCache.open({ dir, maxBytes: 100 * MiB });

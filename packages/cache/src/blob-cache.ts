@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { mkdir, stat, unlink, utimes } from "node:fs/promises";
 import { resolve } from "node:path";
 import { O3mlError } from "@o3ml/errors";
-import { parseCid } from "@o3ml/integrity";
+import { parseCid, toHex } from "@o3ml/integrity";
 import { entryPath } from "./cache-names.js";
 import { scanDirectory, pinnedNow, type EntryStat } from "./cache-scan.js";
-import { fileMatches, writeVerifiedEntry } from "./entry-writer.js";
+import { fileMatches, writeKnownEntry, writeVerifiedEntry } from "./entry-writer.js";
 import { tryLock, unlock, waitUnlocked } from "./evict-lock.js";
 import { PinTable } from "./pin-table.js";
 
@@ -113,6 +113,23 @@ export class BlobCache {
       await this.pins.unpin(cid);
       throw err;
     }
+  }
+
+  /**
+   * Adds an entry from bytes the caller holds and has hashed: `digest` is
+   * their sha2-256, which must be `cid`'s. A blob a save on this host has just
+   * uploaded is then read back from here without a fetch. Nothing is written
+   * when an entry exists or the blob alone exceeds the cap.
+   */
+  async put(cid: string, digest: Uint8Array, bytes: Uint8Array): Promise<void> {
+    if (toHex(parseCid(cid).multihash.digest) !== toHex(digest)) {
+      throw new O3mlError("INTERNAL", `cache put of blob ${cid}: the bytes given hash to ${toHex(digest)}, not to the CID; nothing was cached`, { cid });
+    }
+    if (bytes.byteLength > this.maxBytes || (await this.has(cid))) return;
+    await writeKnownEntry(this.dir, cid, bytes);
+    this.verified.add(cid);
+    this.table.set(cid, { size: bytes.byteLength, usedMs: Date.now() });
+    if (this.stats().bytes > this.maxBytes) await this.evictIfOver();
   }
 
   /** True when an entry for `cid` is on disk (not necessarily verified by this instance yet). */

@@ -52,6 +52,27 @@ export async function writeVerifiedEntry(dir: string, cid: string, source: Async
   }
 }
 
+/**
+ * Writes `bytes`, which the caller has just hashed to `cid` (blobs of a
+ * save, hashed before they are uploaded), into a temp file and gives it the
+ * name `<cid>`. Any failure removes the temp file.
+ */
+export async function writeKnownEntry(dir: string, cid: string, bytes: Uint8Array): Promise<void> {
+  const tmp = tempPath(dir, process.pid, randomBytes(8).toString("hex"));
+  try {
+    const fh = await open(tmp, "wx");
+    try {
+      for (let at = 0; at < bytes.byteLength; ) at += (await fh.write(bytes, at, bytes.byteLength - at)).bytesWritten;
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, entryPath(dir, cid));
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw asCacheError(err, dir);
+  }
+}
+
 /** True when the file's bytes hash to `cid` (re-checking an entry this instance did not write). */
 export async function fileMatches(path: string, cid: string): Promise<boolean> {
   const expected = toHex(parseCid(cid).multihash.digest);

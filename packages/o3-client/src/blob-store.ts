@@ -63,6 +63,12 @@ export interface PutOptions {
   ifAbsent?: boolean;
   /** Called with the bytes sent so far, after each part (once for a single PUT). */
   onProgress?: (sentBytes: number) => void;
+  /**
+   * The sha2-256 of the body, when the caller already has it (a blob's CID):
+   * a single PUT signs it instead of hashing the body again, and the store
+   * refuses the bytes if they do not match it. Ignored by multipart uploads.
+   */
+  sha256?: Uint8Array;
 }
 
 export interface GetOptions {

@@ -12,6 +12,7 @@ import { listAll, listPageOf, MAX_PAGE_SIZE } from "./listing.js";
 import { defaultLogger } from "./logger.js";
 import { uploadMultipart } from "./multipart-upload.js";
 import { captureNetworkHeaders } from "./network-headers.js";
+import { sendPayloadHash } from "./payload-hash.js";
 import { createS3Client, resolveHttp, type HttpOptions } from "./o3-profile.js";
 import { deleteEveryVersion, listVersions } from "./object-versions.js";
 import { openObject, readObject, type ReadOptions } from "./object-reader.js";
@@ -68,9 +69,11 @@ class S3BlobStore implements BlobStore {
     const ifNoneMatch = await this.absenceCondition(key, opts);
     const params = { Bucket: this.bucket, Key: key, ContentType: opts.contentType, IfNoneMatch: ifNoneMatch };
     if (body.byteLength < this.tuning.multipartThreshold) {
-      await s3Call(this.target, "writing", key, () =>
-        this.target.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: body.byteLength }), { abortSignal: opts.signal }),
-      );
+      await s3Call(this.target, "writing", key, () => {
+        const command = new PutObjectCommand({ ...params, Body: body, ContentLength: body.byteLength });
+        if (opts.sha256) sendPayloadHash(command, opts.sha256);
+        return this.target.client.send(command, { abortSignal: opts.signal });
+      });
       opts.onProgress?.(body.byteLength);
       return;
     }

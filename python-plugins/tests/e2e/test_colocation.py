@@ -142,6 +142,45 @@ def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
             assert "co/damaged.ckpt" in message and cid in message, f"{path}: {message}"
 
 
+@pytest.mark.parametrize("keep", ["1", "0"])
+def test_with_cache_saved_what_a_colocated_save_uploaded_loads_from_the_host_cache(
+    s3: S3Endpoint, home: Path, tmp_path: Path, keep: str, request: pytest.FixtureRequest, bucket  # type: ignore[no-untyped-def]
+) -> None:
+    state = model(4)
+    data = os.urandom(9 * MiB)
+    own = start_service(s3, home, tmp_path / "logs", name="o3ml-serve-cache-saved", extra_env={"O3ML_CACHE_SAVED": keep})
+    request.addfinalizer(own.stop)
+    with O3Client(own.address) as c:
+        before = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])}
+        save_checkpoint(c, "co/kept.ckpt", state, run="kept")
+        of_checkpoint = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])} - before
+        c.put("co/kept.bin", data)
+        new = {i["Key"] for i in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])} - before
+        cache = home / "cache" / "blobs"
+        cached = {p.name for p in cache.iterdir() if "." not in p.name} if cache.exists() else set()
+        # Every blob the saves uploaded that is not sent inline (over 256 KiB) is a cache entry already
+        # with O3ML_CACHE_SAVED=1; by default none is (a load reads the bucket, and sees damage there).
+        large = {k for k in new if bucket.head_object(Bucket=own.bucket, Key=k)["ContentLength"] > 256 * 1024}
+        assert large
+        if keep == "0":
+            assert not cached & {k[len(BLOBS) :] for k in large}
+            return
+        assert {k[len(BLOBS) :] for k in large} <= cached
+        # So a load on this host reads them there: gone from the bucket, they still load.
+        for k in large:
+            bucket.delete_object(Bucket=own.bucket, Key=k)
+        assert same(load_checkpoint(c, "co/kept.ckpt"), state)
+        assert c.get("co/kept.bin") == data
+        # A damaged copy is still caught before use; with the bucket's gone, that is data loss.
+        victim = max((home / "cache" / "blobs" / k[len(BLOBS) :] for k in large & of_checkpoint), key=lambda p: p.stat().st_size)
+        damaged = bytearray(victim.read_bytes())
+        damaged[100] ^= 0x01
+        victim.write_bytes(bytes(damaged))
+        with pytest.raises(IntegrityError) as caught:
+            load_checkpoint(c, "co/kept.ckpt")
+        assert victim.name in str(caught.value)
+
+
 def test_a_cache_file_damaged_after_it_was_verified_is_fetched_again(own: Service, home: Path) -> None:
     state = model(2)
     with O3Client(own.address) as c:

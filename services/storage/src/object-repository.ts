@@ -8,7 +8,7 @@ import { archiveSize } from "./checkpoints/torch-archive.js";
 import type { HashPool } from "./colocation/hash-pool.js";
 import type { Host } from "./colocation/host.js";
 import { INLINE_BYTES, locatedBlobs, type LocatedBlob } from "./colocation/located-blobs.js";
-import { cutsOf, writeStagedBlobs } from "./colocation/staged-blobs.js";
+import { cutsOf, writeStagedBlobs, type KeepBlob } from "./colocation/staged-blobs.js";
 import { KeyLocks } from "./key-locks.js";
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 import { blobKey, manifestKey, validateObjectKey, validatePrefix } from "./layout.js";
@@ -145,7 +145,7 @@ export class ObjectRepository {
    * pool's threads; the same commit. `complete` is asked once the client's
    * stream ended, as for `put`.
    */
-  async putStaged(header: PutHeader, file: FileHandle, hashes: HashPool, complete: () => Promise<{ sha256?: string }>): Promise<PutResult> {
+  async putStaged(header: PutHeader, file: FileHandle, hashes: HashPool, complete: () => Promise<{ sha256?: string }>, keep?: KeepBlob): Promise<PutResult> {
     const key = validateObjectKey(header.key);
     if (header.ifAbsent) await this.refuseLive(key, await this.refs.latest(key), `put ${key}`);
     const previous = this.previous(key);
@@ -157,7 +157,7 @@ export class ObjectRepository {
         throw new O3mlError("INVALID_ARGUMENT", `put ${key}: the staged file holds ${size} bytes, the header declares ${header.expectedSize}; nothing was committed`, { key });
       }
       const cuts = cutsOf(0, size, this.opts.chunkSize);
-      const staged = await writeStagedBlobs(file, cuts, [[0, size]], hashes, writer, this.opts.concurrency, `put ${key}`, true);
+      const staged = await writeStagedBlobs(file, cuts, [[0, size]], hashes, writer, this.opts.concurrency, `put ${key}`, true, keep);
       const chunks = cuts.map((c, i) => ({ cid: staged.cids[i]!, size: c.length }));
       return await this.finishPut(key, header, { size, chunks, sha256: Buffer.from(staged.sha256!).toString("hex"), claimed }, writer, lease, previous);
     } catch (err) {

@@ -37,7 +37,7 @@ async function putStaged(
           if (piece.byteLength > 0) throw new O3mlError("INVALID_ARGUMENT", `put ${header.key}: a data message in a staged put (the bytes are in the staged file); nothing was committed`, { key: header.key });
         }
         return complete();
-      });
+      }, (cid, digest, bytes) => host.keep(cid, digest, bytes));
     } finally {
       await file.close();
     }

@@ -5,7 +5,7 @@ import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3
 import { grpcService, MESSAGE_LIMIT_OPTIONS } from "@o3ml/proto";
 import { isLoopback, makeAuthCheck } from "./auth.js";
 import { CallGate } from "./call-gate.js";
-import { Host } from "./colocation/host.js";
+import { Host, keepSavedFromEnv } from "./colocation/host.js";
 import { KnownBlobs } from "./known-blobs.js";
 import { createLogger, type Logger } from "./logger.js";
 import { meteredStore } from "./metered-store.js";
@@ -112,7 +112,7 @@ export async function startService(
   // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.
   let hostFiles: Host;
   try {
-    hostFiles = new Host(home, cacheBytesFromEnv(), store, log);
+    hostFiles = new Host(home, cacheBytesFromEnv(), store, log, keepSavedFromEnv());
   } catch (err) {
     return giveUp(err);
   }

@@ -75,7 +75,7 @@ export async function saveCheckpoint(
     }
     if (staged) {
       if (entryCount !== w.previous.length) throw bad(`the trailer counts ${entryCount} entries but ${w.previous.length} were announced`);
-      await w.writeStaged(staged, d.host.hashes, d.recall, h.run);
+      await w.writeStaged(staged, d.host.hashes, d.recall, h.run, (cid, digest, bytes) => d.host.keep(cid, digest, bytes));
     }
     const body = await w.finish(entryCount);
     const info = await commit(d, h, body, lease, await previous);

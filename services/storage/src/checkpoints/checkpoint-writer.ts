@@ -5,7 +5,7 @@ import { O3mlError } from "@o3ml/errors";
 import { cidOf, fixedChunker, type CheckpointEntry, type ChunkEntry, type Chunker } from "@o3ml/integrity";
 import { BlobWriter } from "../blob-writer.js";
 import type { HashPool } from "../colocation/hash-pool.js";
-import { cutsOf, writeStagedBlobs, type Cut } from "../colocation/staged-blobs.js";
+import { cutsOf, writeStagedBlobs, type Cut, type KeepBlob } from "../colocation/staged-blobs.js";
 import type { BlobLease, KnownBlobs } from "../known-blobs.js";
 import type { EntryAnnouncement } from "./checkpoint-header.js";
 import { RecallMemory, type RecalledEntry } from "./recall-memory.js";
@@ -108,7 +108,7 @@ export class CheckpointWriter {
    * and CRC-32 that `memory` has for the run under its digests, each checked
    * to be in the bucket; a FAILED_PRECONDITION says to save again without reuse.
    */
-  async writeStaged(file: FileHandle, hashes: HashPool, memory: RecallMemory, run: string): Promise<void> {
+  async writeStaged(file: FileHandle, hashes: HashPool, memory: RecallMemory, run: string, keep?: KeepBlob): Promise<void> {
     if (this.current || this.entries.length > 0) throw new O3mlError("INTERNAL", `save checkpoint ${this.key}: a staged save mixed with streamed entries`);
     const ranges: [number, number][] = [];
     const cuts: Cut[] = [];
@@ -134,7 +134,7 @@ export class CheckpointWriter {
     for (const known of reused.values()) {
       for (const [j, cid] of known.cids.entries()) await this.blobs.reuse(cid, known.sizes[j]!, this.key);
     }
-    const staged = await writeStagedBlobs(file, cuts, ranges, hashes, this.blobs, this.opts.concurrency, `save checkpoint ${this.key}`);
+    const staged = await writeStagedBlobs(file, cuts, ranges, hashes, this.blobs, this.opts.concurrency, `save checkpoint ${this.key}`, false, keep);
     let cut = 0;
     let range = 0;
     for (const [i, e] of this.announced.entries()) {

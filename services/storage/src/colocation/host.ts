@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { BlobCache, type CacheLease } from "@o3ml/cache";
+import { O3mlError } from "@o3ml/errors";
 import { cidOfDigest } from "@o3ml/integrity";
 import type { BlobStore } from "@o3ml/o3-client";
 import { CachedBlobs } from "../datasets/cached-blobs.js";
@@ -28,6 +29,8 @@ export class Host {
     private readonly cacheBytes: number,
     store: BlobStore,
     private readonly log: Logger,
+    /** Whether co-located saves and puts leave their blobs in the host cache (keepSavedFromEnv). */
+    private readonly keepSaved = false,
   ) {
     this.blobs = new CachedBlobs(store, () => this.cache());
   }
@@ -46,6 +49,21 @@ export class Host {
     await lease.release();
     this.log.warn({ cid, path: lease.path }, `${what}: the cache file of blob ${cid} no longer matches its CID (damaged on disk); fetching it again from the bucket`);
     return this.blobs.acquire(cid, true);
+  }
+
+  /**
+   * With O3ML_CACHE_SAVED=1, keeps a blob a save on this host has just hashed
+   * (`digest`, its sha2-256) in the host cache, so that a load on this host
+   * reads it from there instead of fetching it back. Best effort: a cache
+   * that cannot take it costs nothing but that later fetch.
+   */
+  async keep(cid: string, digest: Uint8Array, bytes: Uint8Array): Promise<void> {
+    if (!this.keepSaved) return;
+    try {
+      await (await this.cache()).put(cid, digest, bytes);
+    } catch (err) {
+      this.log.debug({ cid, err }, `blob ${cid} was uploaded but not kept in the host cache`);
+    }
   }
 
   cache(): Promise<BlobCache> {
@@ -69,4 +87,17 @@ export class Host {
     await (await this.cacheOpen?.catch(() => undefined))?.close();
     await this.hashes.close();
   }
+}
+
+/**
+ * O3ML_CACHE_SAVED: "1" makes co-located saves and puts leave their blobs in
+ * the host cache. Off by default: a load served from there does not read the
+ * bucket, so damage done in the bucket after the save goes unseen by loads
+ * on this host (`o3ml verify` and every other host still find it).
+ */
+export function keepSavedFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.O3ML_CACHE_SAVED ?? "").trim().toLowerCase();
+  if (v === "" || v === "0" || v === "false" || v === "no" || v === "off") return false;
+  if (v === "1" || v === "true" || v === "yes" || v === "on") return true;
+  throw new O3mlError("INVALID_ARGUMENT", `O3ML_CACHE_SAVED must be 1 or 0 (true/false), got ${JSON.stringify(env.O3ML_CACHE_SAVED)}; unset it to keep the default (off)`);
 }

@@ -19,10 +19,13 @@ export interface StagedBlobs {
   sha256?: Uint8Array;
 }
 
+/** Where a staged blob's bytes may also go once hashed (the host cache, Host.keep). */
+export type KeepBlob = (cid: string, digest: Uint8Array, bytes: Uint8Array) => Promise<void>;
+
 /**
  * Turns the cuts of a staged file into blobs: each is read and hashed on the
  * pool's threads and handed to `writer` (which uploads it unless the bucket
- * has it), `concurrency` at a time, so reads run ahead of uploads by at most
+ * has it) and to `keep`, `concurrency` at a time, so reads run ahead of uploads by at most
  * that many blobs. Beside them, one thread reads `ranges` in order for a
  * CRC-32 each and, with `sha256`, the digest over all of them. Every task started has settled
  * before this returns or throws: none reads the descriptor after the caller
@@ -37,6 +40,7 @@ export async function writeStagedBlobs(
   concurrency: number,
   what: string,
   sha256 = false,
+  keep?: KeepBlob,
 ): Promise<StagedBlobs> {
   const unreadable = (err: unknown) =>
     new O3mlError("ABORTED", `${what}: the staged file could not be read whole (${(err as Error).message}); was it changed meanwhile? Nothing was committed — try again`);
@@ -54,7 +58,7 @@ export async function writeStagedBlobs(
         const { digest, bytes } = got;
         cids[i] = cidOfDigest(digest);
         fast[i] = got.fast;
-        await writer.write(cids[i]!, bytes);
+        await Promise.all([writer.write(cids[i]!, bytes), keep?.(cids[i]!, digest, bytes)]);
       } catch (err) {
         failure ??= err;
       }
