@@ -72,6 +72,7 @@ def run(rec: Recorder, peers: list[Peer], ep: Endpoint, plan: dict[str, Any], ro
 
         cells = [save_cell, restore_cell] + ([resave_cell] if dedup else [])
         run_cells(rec, savers, cells, f"checkpoint {name}", rounds, body, before_round=lambda r: perturb(state, r), after_peer=forget)
+        cleaner.collect(f"checkpoint {name}")
 
         if spec["kind"] in plan.get("async", []) and asyncs:
             blocked = Cell(ASYNC, f"async save, loop blocked: {name}", "s", False)
@@ -92,4 +93,5 @@ def run(rec: Recorder, peers: list[Peer], ep: Endpoint, plan: dict[str, Any], ro
                 cleaner.remove(peer, [where(peer, r, "async") + "/model.ckpt"])
 
             run_cells(rec, asyncs, [blocked, durable], f"async save {name}", rounds, async_body, before_round=lambda r: perturb(state, 100 + r), after_peer=forget_async)
+            cleaner.collect(f"async save {name}")
         del state

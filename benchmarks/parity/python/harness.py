@@ -89,7 +89,7 @@ def measure(target: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
             traceback.print_exc()
             for workflow in workflows:
                 rec.missing(name, workflow, "start", err)
-    cleaner = Cleaner(ep)
+    cleaner = Cleaner(ep, bool(target.get("local")))
     try:
         if plan.get("objects"):
             say(f"{target['name']}: objects")

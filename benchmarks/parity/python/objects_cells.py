@@ -78,6 +78,11 @@ def run(rec: Recorder, peers: list[Peer], ep: Endpoint, plan: dict[str, Any], ro
                     rec.missing(peer.name, WORKFLOW, f"get {label}", f"not measured: the put of the same cell failed ({peer.name})")
             cells = list(figures("get", {"mibps": 0, "p50_ms": 0, "p99_ms": 0}))
             run_cells(rec, wrote, cells, f"get {label}", rounds, get, after_peer=lambda peer, r: cleaner.remove(peer, keys(peer, r)))
+            for peer in peers:
+                if peer not in wrote:  # a failed put cell never reached the get rounds that delete
+                    for r in range(sum(rounds)):
+                        cleaner.remove(peer, keys(peer, r))
+            cleaner.collect(f"py objects {label}")
             for peer in (p for p in peers if p not in wrote):
                 for r in range(sum(rounds)):
                     cleaner.remove(peer, keys(peer, r))

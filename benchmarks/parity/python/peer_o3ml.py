@@ -44,6 +44,12 @@ class O3mlPeer(Peer):
         # teardown is what Lightning calls at the end of fit: it waits and raises any upload failure.
         self.async_io.teardown()
 
+    def remove(self, keys: list[str]) -> None:
+        """Deletes ``keys`` through the service, as ``o3ml rm`` does; a deleted checkpoint is
+        recorded as deleted, so the gc may collect it."""
+        for key in keys:
+            self.client.delete(key)
+
     def saved_note(self) -> str | None:
         info = self.io.last_saved
         return f"uploaded {info.bytes_uploaded} of {info.bytes_total} bytes" if info else None

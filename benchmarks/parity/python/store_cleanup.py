@@ -2,11 +2,10 @@
 writes tens of GiB, more than the disk under a local target may hold.
 
 Each key a peer wrote is deleted with the version it has (the O3 target keeps versions, as O3
-does, so a plain DELETE would only add a delete marker). The version comes from a HEAD, never
-from listing versions: moto (behind the local O3 target) copies every version in the bucket,
-data included, to answer any version listing, which takes minutes and gigabytes once a run has
-written a few GiB. For the same reason o3ml's own objects are not collected during the run (its
-gc lists versions); they go when the target stops.
+does, so a plain DELETE would only add a delete marker); the version comes from a HEAD, so no
+version listing of the bucket is needed per key. o3ml's own objects are deleted through o3ml and
+collected by its gc after each cell (cleaner.py; benchmarks/parity/src/store-cleanup.ts says why
+that is safe).
 """
 
 from __future__ import annotations

@@ -104,9 +104,10 @@ export function afterTrainingChecks(s: TargetSession): WorkflowCheck[] {
       run: async () => {
         // Grace 0 is only safe while nothing else writes to the bucket: true for a bucket made for this run.
         const dryRun = !s.target.local;
-        // moto (behind the local o3 target) can answer a version listing with an HTML 500 page
-        // while the same sweep deletes other versions (its key store races them). Only that
-        // failure is retried; a later pass has less left to sweep. The cell says so.
+        // moto (an endpoint --config may name; it was the local o3 target's store before MinIO)
+        // can answer a version listing with an HTML 500 page while the same sweep deletes other
+        // versions (its key store races them). Only that failure is retried; a later pass has
+        // less left to sweep. The cell says so.
         const gc = () => withClient(new AdminClient(s.service), (c) => c.collectGarbage({ dryRun, graceSeconds: 0 }));
         let r: Awaited<ReturnType<typeof gc>> | undefined;
         let raced = "";

@@ -17,12 +17,13 @@ import { O3mlError } from "@o3ml/errors";
 import { ServiceClient } from "@o3ml/storage-service";
 import { makeDatasetFixture } from "./dataset-fixture.js";
 import { renderDocSection, updateDocSection } from "./doc-section.js";
-import { startLoadWatch } from "./host-load.js";
+import { startLoadWatch, type HostLoad } from "./host-load.js";
 import { afterTrainingChecks, datasetChecks, datasetName } from "./lifecycle-checks.js";
 import { benchObjects, type BenchFailure } from "./object-bench.js";
 import { objectChecks } from "./object-checks.js";
 import { runCheck, toRows, unexpectedFailures, type ParityCell, type WorkflowCheck } from "./parity-matrix.js";
 import { pythonFor, repoRoot, startPythonHarness } from "./python-harness.js";
+import { cliPath } from "./service-process.js";
 import { rawS3Checks } from "./raw-s3-checks.js";
 import { compare, measurement, writeReport, type Measurement, type Report, type Unavailable } from "./results.js";
 import { planFromArgs } from "./run-plan.js";
@@ -36,9 +37,8 @@ type Cells = Array<{ check: Pick<WorkflowCheck, "workflow" | "layer" | "about">;
 
 // The o3-client logs each capability probe at info; the benchmark's own lines say what matters.
 process.env.O3ML_LOG_LEVEL ??= "warn";
-// moto (behind the local o3 target) keeps a value in memory up to ~5 MiB, which is every o3ml
-// blob: a full run would hold 20 GiB in its memory. Above this size it keeps them in temp files.
-process.env.MOTO_S3_DEFAULT_KEY_BUFFER_SIZE ??= String(256 * 1024);
+// The Python harness runs o3ml's gc between its cells with the CLI (see python/cleaner.py).
+process.env.O3ML_BENCH_CLI = [process.execPath, cliPath].join("\t");
 // Ctrl-C or a CI timeout: exit normally so the 'exit' hooks stop every server this run started.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 const started = performance.now();
@@ -113,6 +113,7 @@ async function runTarget(name: TargetName, target: Target): Promise<void> {
       }
     }
 
+    savePartial(`after the Python measurements on ${name}`);
     log(`${name}: objects, o3ml vs @aws-sdk/client-s3`);
     const bench = await benchObjects(s, client, plan.objects, { label: name, endpoint: target.kind, workflow: TS_OBJECTS }, log);
     measurements.push(...bench.measurements);
@@ -174,49 +175,73 @@ try {
     } finally {
       await target.stop();
     }
+    if (name !== TARGET_NAMES[TARGET_NAMES.length - 1]) savePartial(`after target ${name}`);
   }
 } finally {
   await harness.close();
   rmSync(data.dir, { recursive: true, force: true });
 }
 
+/**
+ * The report of what has been measured so far. The run writes it after each
+ * phase as well (savePartial), so a crash late in a long run keeps what was
+ * measured before it.
+ */
+function buildReport(hostLoad: HostLoad, partial?: string): Report {
+  const parity = toRows(cells);
+  const comparisons = compare(measurements);
+  const expected = expectedCoverage(Object.keys(described), plan.python, wanTarget);
+  const covered = coverage(expected, measurements, unavailable);
+  const runNotes = [
+    ...(partial ? [`PARTIAL: written ${partial}; the run was still going, so later targets and workflows are missing or red.`] : []),
+    ...notes,
+    `Dataset: ${data.samples} samples of ${data.sampleBytes / 1024} KiB (${(data.totalBytes / 1048576).toFixed(0)} MiB), o3ml shards of ${plan.dataset.shardSize}; boto3, s3fs and s3torchconnector read the same WebDataset tar shards (o3ml dataset pull of that version, uploaded as plain objects); litdata and MosaicML streaming read their own formats of the same samples.`,
+    `Objects (TypeScript, tinybench): o3ml = ServiceClient → o3ml serve (own process) → store; peer = @aws-sdk/client-s3 PutObject/GetObject to the same store. Fresh bytes on every put (Python too), so dedup never helps o3ml there.`,
+    `Python (one process, each target in turn): o3ml = O3Client / O3CheckpointIO (async_save=True for the asynchronous save) / O3ShardDataset through the same service; peers ${plan.python.peers.filter((p) => p !== "o3ml").join(", ")}; every peer's asynchronous save is Lightning's AsyncCheckpointIO around its checkpoint path.`,
+    `WAN: ${wanNote || "not run"}.`,
+    `Clean-up, outside every timed section: each round's objects are deleted once measured (a peer's by key and version; o3ml's through its service, as o3ml rm does), and after each cell o3ml's gc with grace 0 frees every version of what nothing reaches any more (safe: nothing else writes a local target's bucket). On a remote target o3ml's deleted data waits for a gc with the usual grace.`,
+  ];
+  return {
+    schema: 2,
+    at: new Date().toISOString(),
+    mode: plan.mode,
+    command: plan.command,
+    seconds: (performance.now() - started) / 1000,
+    host: { cpus: cpus().length, loadavg: loadavg(), node: process.version, platform: `${process.platform}-${process.arch}`, load: hostLoad },
+    method: {
+      warmup: plan.warmup,
+      repeats: plan.repeats,
+      order: "alternating: o3ml first in even rounds, last in odd rounds",
+      targets: "one at a time: s3 started, measured and stopped before o3",
+      statistic: "median and interquartile range (linear interpolation) of the measured rounds",
+    },
+    targets: described,
+    endpoints,
+    wan: { method: "tcp-relay", netem, latencyMs: plan.wan.latencyMs, bandwidthMiBps: plan.wan.bandwidthMiBps },
+    notes: runNotes,
+    parity,
+    comparisons,
+    measurements,
+    unavailable,
+    summary: summarize(comparisons, unavailable),
+    coverage: covered,
+  };
+}
+
+/** latest.* with what is measured so far (never full.*: only a finished run is committed). */
+function savePartial(when: string): void {
+  try {
+    writeReport(latestDir, "latest", buildReport(load.finish(), when));
+    log(`partial results ${when} written to ${relative(repoRoot, latestDir) || latestDir}/latest.*`);
+  } catch (err) {
+    log(`partial results ${when} could not be written: ${(err as Error).message}`);
+  }
+}
+
 const hostLoad = load.finish();
-const parity = toRows(cells);
-const comparisons = compare(measurements);
-const expected = expectedCoverage(Object.keys(described), plan.python, wanTarget);
-const covered = coverage(expected, measurements, unavailable);
-notes.push(
-  `Dataset: ${data.samples} samples of ${data.sampleBytes / 1024} KiB (${(data.totalBytes / 1048576).toFixed(0)} MiB), o3ml shards of ${plan.dataset.shardSize}; boto3, s3fs and s3torchconnector read the same WebDataset tar shards (o3ml dataset pull of that version, uploaded as plain objects); litdata and MosaicML streaming read their own formats of the same samples.`,
-  `Objects (TypeScript, tinybench): o3ml = ServiceClient → o3ml serve (own process) → store; peer = @aws-sdk/client-s3 PutObject/GetObject to the same store. Fresh bytes on every put (Python too), so dedup never helps o3ml there.`,
-  `Python (one process, each target in turn): o3ml = O3Client / O3CheckpointIO (async_save=True for the asynchronous save) / O3ShardDataset through the same service; peers ${plan.python.peers.filter((p) => p !== "o3ml").join(", ")}; every peer's asynchronous save is Lightning's AsyncCheckpointIO around its checkpoint path.`,
-  `WAN: ${wanNote || "not run"}.`,
-  `Clean-up: each peer's objects are deleted once measured (by key and version: a version listing makes moto copy every object it holds); o3ml's stay until the target stops (its gc lists versions). moto keeps values above 256 KiB in temp files, so a full run needs about 30 GiB free in the temp folder.`,
-);
-const report: Report = {
-  schema: 2,
-  at: new Date().toISOString(),
-  mode: plan.mode,
-  command: plan.command,
-  seconds: (performance.now() - started) / 1000,
-  host: { cpus: cpus().length, loadavg: loadavg(), node: process.version, platform: `${process.platform}-${process.arch}`, load: hostLoad },
-  method: {
-    warmup: plan.warmup,
-    repeats: plan.repeats,
-    order: "alternating: o3ml first in even rounds, last in odd rounds",
-    targets: "one at a time: s3 started, measured and stopped before o3",
-    statistic: "median and interquartile range (linear interpolation) of the measured rounds",
-  },
-  targets: described,
-  endpoints,
-  wan: { method: "tcp-relay", netem, latencyMs: plan.wan.latencyMs, bandwidthMiBps: plan.wan.bandwidthMiBps },
-  notes,
-  parity,
-  comparisons,
-  measurements,
-  unavailable,
-  summary: summarize(comparisons, unavailable),
-  coverage: covered,
-};
+const report = buildReport(hostLoad);
+const covered = report.coverage;
+const parity = report.parity;
 const written = writeReport(latestDir, "latest", report).written;
 if (plan.out.committedDir) {
   const committed = writeReport(resolve(repoRoot, plan.out.committedDir), "full", report);

@@ -10,8 +10,9 @@
  * tinybench (per-operation p50/p99) and by its wall time (throughput). The
  * two sides alternate in order (o3ml first in even rounds, the SDK in odd
  * ones). Each round of gets reads the objects of the put round with the
- * same index; once read, the SDK's are deleted (o3ml's stay until the
- * target stops: see deleteKeys), so a run of 1 GiB objects fits on the disk.
+ * same index; once read, both sides' objects are deleted, and after each
+ * cell o3ml's gc frees what its deletions left unreachable (store-cleanup.ts),
+ * so a run of 1 GiB objects fits on the disk.
  */
 import { randomBytes } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -19,7 +20,7 @@ import type { ServiceClient } from "@o3ml/storage-service";
 import { Bench } from "tinybench";
 import { pieces } from "./object-checks.js";
 import { measurement, type Measurement } from "./results.js";
-import { deleteKeys } from "./store-cleanup.js";
+import { deleteKeys, deleteO3mlKeys } from "./store-cleanup.js";
 import type { TargetSession } from "./target-session.js";
 import type { EndpointKind } from "./targets.js";
 
@@ -87,6 +88,16 @@ async function timed(name: string, ops: number, concurrency: number, size: numbe
   return { mibps: (calls * size) / MiB / wall, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
+/** Runs the session's gc after a cell and logs what it freed; a failing gc is logged, never a result. */
+export async function collectAfter(s: TargetSession, what: string, log: (m: string) => void): Promise<void> {
+  try {
+    const c = await s.collect();
+    if (c) log(`${what}: gc freed ${c.blobs} blobs and ${c.manifests} manifests (${(c.bytes / MiB).toFixed(0)} MiB), ${c.refs} refs`);
+  } catch (err) {
+    log(`${what}: gc failed: ${(err as Error).message.replace(/\s+/g, " ")}`);
+  }
+}
+
 export interface BenchFailure {
   who: string;
   what: string;
@@ -138,8 +149,7 @@ export async function benchObjects(
             const n = await drain(data);
             if (n !== size) throw new Error(`o3ml get of ${key("o3ml", r, i)}: ${n} bytes, ${size} were put`);
           },
-          // Its objects stay until the target stops: o3ml's gc lists versions (see store-cleanup.ts).
-          forget: async () => undefined,
+          forget: (r) => deleteO3mlKeys(client, Array.from({ length: ops }, (_, i) => key("o3ml", r, i))),
         },
         [SDK_PEER]: {
           put: (r, i) => withBody((body) => s.s3.send(new PutObjectCommand({ Bucket, Key: key(SDK_PEER, r, i), Body: body }))),
@@ -192,6 +202,8 @@ export async function benchObjects(
       }
       // A side whose put failed never reached its get rounds: forget what it wrote.
       for (const who of failed) for (let r = 0; r < rounds; r++) await sides[who]!.forget(r).catch(() => undefined);
+      // Between cells, nothing in flight: the next cell starts on a store holding only live data.
+      await collectAfter(s, `${label} ${cell}`, log);
     }
   }
   return { measurements: out, failures };

@@ -58,7 +58,7 @@ describe("renderMarkdown", () => {
     host: { cpus: 2, loadavg: [1, 1, 1], node: "v20", platform: "linux-x64", load: { cpus: 2, loadBefore: [3, 2, 1], loadAfter: [2, 2, 1], otherCores: 0.9, busy: true, warning: "THE HOST WAS BUSY: the load average was 3.0 on 2 cores when the run started." } },
     method: { warmup: 1, repeats: 3, order: "alternating", targets: "one at a time", statistic: "median and IQR" },
     targets: { s3: "MinIO", o3: "O3 profile" },
-    endpoints: { s3: { kind: "local MinIO", url: "127.0.0.1" }, o3: { kind: "local O3 profile over moto", url: "127.0.0.1" } },
+    endpoints: { s3: { kind: "local MinIO", url: "127.0.0.1" }, o3: { kind: "local O3 profile over MinIO", url: "127.0.0.1" } },
     wan: { method: "tcp-relay", netem: "no", latencyMs: 20, bandwidthMiBps: 100 },
     notes: [],
     parity: [

@@ -2,14 +2,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-const cli = fileURLToPath(new URL("../../../packages/cli/bin/o3ml.js", import.meta.url));
+/** The o3ml CLI's entry point (run with this Node). */
+export const cliPath = fileURLToPath(new URL("../../../packages/cli/bin/o3ml.js", import.meta.url));
 
 /**
  * Starts `o3ml serve` as its own process, as users run it, so that the
  * service's CPU work is not charged to (or slowed by) the benchmark process.
  */
 export async function startServiceProcess(env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ address: string; metricsPort?: number; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [cli, "serve", "--listen", "127.0.0.1:0", "--json", "--create-bucket", ...args], {
+  const child = spawn(process.execPath, [cliPath, "serve", "--listen", "127.0.0.1:0", "--json", "--create-bucket", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

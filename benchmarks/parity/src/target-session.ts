@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createBlobStore, createS3Client, type BlobStore, type O3Config } from "@o3ml/o3-client";
 import { startServiceProcess } from "./service-process.js";
-import { deletePrefix } from "./store-cleanup.js";
+import { collectUnreachable, deletePrefix, type Collected } from "./store-cleanup.js";
 import type { Target } from "./targets.js";
 
 export interface TargetSession {
@@ -28,6 +28,12 @@ export interface TargetSession {
   s3: S3Client;
   /** Unique per run; every key the benchmark writes starts with it. */
   prefix: string;
+  /**
+   * o3ml's gc with no grace period, run between cells to free what the
+   * cells deleted; undefined on a remote bucket, which others may write
+   * (there o3ml's data stays until a gc with the usual grace).
+   */
+  collect(): Promise<Collected | undefined>;
   close(): Promise<void>;
 }
 
@@ -64,6 +70,7 @@ export async function openSession(target: Target): Promise<TargetSession> {
     store,
     s3,
     prefix,
+    collect: async () => (target.local ? collectUnreachable(svc.address) : undefined),
     close: async () => {
       // A shared (remote) bucket keeps only o3ml's repository: the run's raw keys go.
       if (!target.local) await deletePrefix(s3, target.bucket, `${prefix}/`).catch(() => undefined);

@@ -2,8 +2,12 @@
  * The two named endpoints every parity row and benchmark runs on: `s3` and
  * `o3`. By default both are real servers started here on 127.0.0.1 — MinIO
  * as `s3`, and the O3-profile layer (Akave O3's documented deviations) in
- * front of moto as `o3` — so the same workflow meets two independent S3
- * implementations, one of them behaving like O3. A config file or the
+ * front of a MinIO of its own as `o3` — so the same workflow meets plain S3
+ * and S3 behaving like O3. The `o3` store is MinIO rather than moto because
+ * moto holds every object in its process (memory or temp files) and slows
+ * down as it grows: a 1.13 GiB checkpoint cell took more than 27 minutes
+ * there. MinIO keeps the data on disk, and its single-drive mode versions
+ * objects, which the layer switches on for every bucket, as O3 does. A config file or the
  * environment replaces either with a real endpoint (AWS S3, Akave O3); keys
  * are only ever read from the environment, never from the file. The run
  * starts one target at a time (startTarget) and stops it before the next, so
@@ -12,7 +16,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { O3mlError } from "@o3ml/errors";
-import { minioBinary, startMinio, startMoto, startO3Profile, type O3ProfileServer, type S3Server } from "@o3ml/standin";
+import { minioBinary, startMinio, startO3Profile, type O3ProfileServer, type S3Server } from "@o3ml/standin";
 
 export const TARGET_NAMES = ["s3", "o3"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
@@ -22,12 +26,12 @@ export type TargetName = (typeof TARGET_NAMES)[number];
  * a server this run started on 127.0.0.1, a real remote endpoint, or the
  * local O3 profile reached through the emulated WAN link.
  */
-export type EndpointKind = "local MinIO" | "local O3 profile over moto" | "local O3 profile via WAN relay" | "remote S3" | "remote O3";
+export type EndpointKind = "local MinIO" | "local O3 profile over MinIO" | "local O3 profile via WAN relay" | "remote S3" | "remote O3";
 
 /** One endpoint as the benchmark sees it. */
 export interface Target {
   name: TargetName;
-  /** What serves it, for the report: "minio", "o3-profile over moto", or the remote URL. */
+  /** What serves it, for the report: "MinIO on 127.0.0.1", "O3-profile layer over MinIO …", or the remote URL. */
   describe: string;
   kind: EndpointKind;
   endpoint: string;
@@ -137,30 +141,34 @@ function fromServer(name: TargetName, server: S3Server, describe: string, kind: 
   return t;
 }
 
-async function localS3(): Promise<Target> {
+async function localMinio(): Promise<S3Server> {
   const bin = minioBinary();
-  if (!bin.path) throw new O3mlError("FAILED_PRECONDITION", `MinIO (the default s3 target) is not available: ${bin.reason}. Run 'npm run setup', or name an s3 endpoint (see docs/performance.md).`);
-  const minio = await startMinio({ binary: bin.path });
+  if (!bin.path) throw new O3mlError("FAILED_PRECONDITION", `MinIO (the store of both local targets) is not available: ${bin.reason}. Run 'npm run setup', or name the s3 and o3 endpoints (see docs/performance.md).`);
+  return startMinio({ binary: bin.path });
+}
+
+async function localS3(): Promise<Target> {
+  const minio = await localMinio();
   return fromServer("s3", minio, "MinIO on 127.0.0.1", "local MinIO", () => minio.stop());
 }
 
 async function localO3(): Promise<Target> {
-  const moto = await startMoto();
+  const minio = await localMinio();
   let profile: O3ProfileServer;
   try {
-    profile = await startO3Profile(moto);
+    profile = await startO3Profile(minio);
   } catch (err) {
-    await moto.stop();
+    await minio.stop();
     throw err;
   }
   return fromServer(
     "o3",
     profile,
-    "O3-profile layer over moto on 127.0.0.1",
-    "local O3 profile over moto",
+    "O3-profile layer over MinIO (single drive, versioned) on 127.0.0.1",
+    "local O3 profile over MinIO",
     async () => {
       await profile.stop();
-      await moto.stop();
+      await minio.stop();
     },
     profile,
   );
