@@ -154,7 +154,7 @@ class O3Client(MetadataMethods, CheckpointMethods, RetentionMethods, DatasetMeth
     def stat(self, key: str) -> ObjectInfo:
         """The info of ``key``; ``NotFoundError`` when there is no such object."""
         request = pb.StatRequest(key=_check_key(key))
-        return ObjectInfo.from_proto(self.checkpoint_call(self._objects.Stat, request))
+        return ObjectInfo.from_proto(self._unary(self._objects.Stat, request))
 
     def copy(self, source: str, destination: str) -> ObjectInfo:
         """Gives ``destination`` the value ``source`` has now, on the service's side.
@@ -163,11 +163,11 @@ class O3Client(MetadataMethods, CheckpointMethods, RetentionMethods, DatasetMeth
         ``NotFoundError`` when there is no ``source``.
         """
         request = pb.CopyRequest(source=_check_key(source), destination=_check_key(destination))
-        return ObjectInfo.from_proto(self.checkpoint_call(self._objects.Copy, request))
+        return ObjectInfo.from_proto(self._unary(self._objects.Copy, request))
 
     def delete(self, key: str) -> bool:
         """Removes ``key`` from the namespace; True when it existed."""
-        response: pb.DeleteResponse = self.checkpoint_call(self._objects.Delete, pb.DeleteRequest(key=_check_key(key)))
+        response: pb.DeleteResponse = self._unary(self._objects.Delete, pb.DeleteRequest(key=_check_key(key)))
         return response.existed
 
     def list(self, prefix: str = "", *, page_size: int = 0) -> Iterator[ObjectInfo]:
@@ -178,7 +178,7 @@ class O3Client(MetadataMethods, CheckpointMethods, RetentionMethods, DatasetMeth
         token = ""
         while True:
             request = pb.ListRequest(prefix=prefix, page_size=page_size, page_token=token)
-            response: pb.ListResponse = self.checkpoint_call(self._objects.List, request)
+            response: pb.ListResponse = self._unary(self._objects.List, request)
             for info in response.objects:
                 yield ObjectInfo.from_proto(info)
             token = response.next_page_token
@@ -198,7 +198,7 @@ class O3Client(MetadataMethods, CheckpointMethods, RetentionMethods, DatasetMeth
             raise error_for_code("INVALID_ARGUMENT", "storage_usage: give run or dataset, not both (or neither for the whole bucket)")
         request = admin_service_pb2.StorageUsageRequest(run=run or "", dataset=dataset or "")
         stub = self.connection.stub(admin_service_pb2_grpc.AdminServiceStub)
-        return StorageUsage.from_proto(self.checkpoint_call(stub.StorageUsage, request))
+        return StorageUsage.from_proto(self._unary(stub.StorageUsage, request))
 
     def close(self) -> None:
         """Closes this process's channel of the client's connection; calls in flight are cancelled."""
@@ -224,7 +224,7 @@ class O3Client(MetadataMethods, CheckpointMethods, RetentionMethods, DatasetMeth
 
         return ObjectReader(key, opener, self.address)
 
-    def checkpoint_call(self, method: Callable[..., _T], request: object) -> _T:
+    def _unary(self, method: Callable[..., _T], request: object) -> _T:
         try:
             return method(request, metadata=self.connection.metadata, timeout=self.connection.timeout)
         except grpc.RpcError as err:

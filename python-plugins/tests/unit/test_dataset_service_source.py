@@ -121,7 +121,9 @@ def test_dataset_service_source_streams_when_the_cache_file_is_not_on_this_host(
     dataset = O3ShardDataset("toy", client=O3Client(address))
     assert keys(dataset) == [s.key for s in numbered(40, "train")]
     assert dataset.source.transport == "stream"  # type: ignore[attr-defined]
-    assert servicer.methods().count("Fetch") == 1 and servicer.methods().count("Get") == 5
+    # The first Fetch whose file cannot be opened switches to streaming; fetches already in flight
+    # beside it (up to the prefetch window, 3 by default) stream too, and none starts after it.
+    assert 1 <= servicer.methods().count("Fetch") <= dataset.prefetch_shards + 1 and servicer.methods().count("Get") == 5
     assert servicer.leases == set()
     assert "streaming shards over gRPC" in caplog.text
 

@@ -29,6 +29,7 @@ import ipaddress
 import logging
 import mmap
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -71,16 +72,23 @@ class ServiceShardSource:
         self.address = self.connection.address
         self.cache: CacheMode = cache
         self._host = cache == "host" or (cache == "auto" and is_loopback(self.connection.target))
+        self._local()
+
+    def _local(self) -> None:
+        """What stays in this process: the retrier, and who used which channel (see _reconnect)."""
         self._retrying = Retrying(self.address, self._reconnect)
+        self._reconnecting = threading.Lock()
+        self._used = threading.local()
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        del state["_retrying"]
+        for name in ("_retrying", "_reconnecting", "_used"):
+            del state[name]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._retrying = Retrying(self.address, self._reconnect)
+        self._local()
 
     @property
     def transport(self) -> str:
@@ -166,7 +174,7 @@ class ServiceShardSource:
 
     def _receive(self, shard: manifest_pb2.ShardEntry, where: str, data: bytearray) -> tuple[int, bytes]:
         """One try at streaming the shard into ``data``: the bytes received and their sha2-256."""
-        conn = self.connection
+        conn = self._used.connection = self.connection
         digest = hashlib.sha256()
         received = 0
         stream = conn.stub(blob_service_pb2_grpc.BlobServiceStub).Get(pb.GetBlobRequest(cid=shard.cid), metadata=conn.metadata, timeout=conn.timeout)
@@ -185,11 +193,16 @@ class ServiceShardSource:
 
     def _reconnect(self) -> None:
         # The failed call's channel may be what broke: the next try gets a new one (the client
-        # the source was made with keeps its own; see Connection.reconnected).
-        self.connection = self.connection.reconnected()
+        # the source was made with keeps its own; see Connection.reconnected). Shards are fetched
+        # by several threads at once, and one broken connection fails all their calls: only the
+        # first thread to retry replaces it, the others retry on that replacement.
+        failed = getattr(self._used, "connection", None)
+        with self._reconnecting:
+            if failed is None or failed is self.connection:
+                self.connection = self.connection.reconnected()
 
     def _call(self, stub_type: Any, method: str, request: object) -> Any:
-        conn = self.connection
+        conn = self._used.connection = self.connection
         return getattr(conn.stub(stub_type), method)(request, metadata=conn.metadata, timeout=conn.timeout)
 
 
