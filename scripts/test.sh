@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: set-up (idempotent), the generated
-# code staleness check, a type check of the tests, the installable packages
+# code staleness check, a type check of the tests, ruff, the installable packages
 # (npm run package), every TypeScript test (vitest), every Python test (pytest)
 # and the benchmark's quick run.
 set -euo pipefail
@@ -14,6 +14,8 @@ bash scripts/gen.sh --check
 # Test files are excluded from the build (tsconfig.build.json) and vitest does not
 # type-check: this pass does, so a test cannot drift from the types it exercises.
 npx tsc -p tsconfig.tests.json
+# The Python linter (its rules: [tool.ruff] in python-plugins/pyproject.toml).
+.venv/bin/ruff check python-plugins
 # The installable packages (dist-packages/, from the build set-up just made): the acceptance tests
 # of vitest (packages/cli/src/npm-install.e2e.test.ts) and pytest
 # (python-plugins/tests/e2e/test_installed_wheel.py) install them as a user would.

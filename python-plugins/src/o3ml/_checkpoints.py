@@ -142,7 +142,7 @@ def _save_staged(
     ``_RETRY`` when the service no longer had an entry sent as reused (save again without reuse);
     None when nothing could be staged (the caller streams).
     """
-    name = _colocation.stage(staging, [e.data for e, r in zip(entries, reused) if not r])
+    name = _colocation.stage(staging, [e.data for e, r in zip(entries, reused, strict=True) if not r])
     if name is None:
         return None
     staged = pb.CheckpointHeader()
@@ -175,7 +175,7 @@ def _recall(conn: Connection, run: str, entries: list[Entry], digests: list[list
         return [False] * len(entries)
     request = pb.RecallRequest(
         run=run,
-        entries=[pb.EntryHeader(name=e.name, kind=e.kind, dtype=e.dtype, nbytes=e.nbytes, chunk_digests=d) for e, d in zip(entries, digests)],
+        entries=[pb.EntryHeader(name=e.name, kind=e.kind, dtype=e.dtype, nbytes=e.nbytes, chunk_digests=d) for e, d in zip(entries, digests, strict=True)],
     )
     try:
         response: pb.RecallResponse = checkpoint_call(conn, "Recall", request, pb.RecallResponse)

@@ -80,7 +80,7 @@ class O3Client(MetadataMethods, CheckpointMethods, RetentionMethods, DatasetMeth
         self.connection = connection
         self.address: str = connection.address
         self.tls: bool = connection.tls.enabled
-        connection.channel  # opened now, so that unreadable TLS files fail here, not at the first call
+        _ = connection.channel  # opened now, so that unreadable TLS files fail here, not at the first call
 
     @property
     def _objects(self) -> object_service_pb2_grpc.ObjectServiceStub:

@@ -92,13 +92,17 @@ def pip_install(python: Path, requirement: str, constraints: Path, env: dict[str
     what it installed in the wheelhouse for the next run."""
     local = Path(requirement.split("[")[0]).parent
     base = [str(python), "-m", "pip", "install", "--quiet", "-c", str(constraints)]
-    offline = subprocess.run([*base, "--no-index", "--find-links", str(wheelhouse), "--find-links", str(local), requirement], env=env, capture_output=True, text=True)
+    offline = subprocess.run(
+        [*base, "--no-index", "--find-links", str(wheelhouse), "--find-links", str(local), requirement], env=env, capture_output=True, text=True
+    )
     if offline.returncode == 0:
         return
     online = subprocess.run([*base, requirement], env=env, capture_output=True, text=True)
     assert online.returncode == 0, online.stdout + online.stderr
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env=env, capture_output=True, text=True, check=True).stdout.strip()
-    installed = subprocess.run([str(python), "-m", "pip", "list", "--path", purelib, "--format", "freeze"], env=env, capture_output=True, text=True, check=True).stdout.split()
+    where = [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+    purelib = subprocess.run(where, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    listing = [str(python), "-m", "pip", "list", "--path", purelib, "--format", "freeze"]
+    installed = subprocess.run(listing, env=env, capture_output=True, text=True, check=True).stdout.split()
     wanted = [line for line in installed if line.split("==")[0].lower() not in {"o3ml", "pip"}]
     wheelhouse.mkdir(parents=True, exist_ok=True)
     subprocess.run([str(python), "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(wheelhouse), *wanted], env=env, check=True, capture_output=True)

@@ -22,7 +22,7 @@ import pytest
 import torch
 from servers import S3Endpoint, Service, start_service
 
-from o3ml import IntegrityError, O3Client, _colocation
+from o3ml import IntegrityError, NotFoundError, O3Client, _colocation
 from o3ml._checkpoints import load_checkpoint, save_checkpoint
 from o3ml.gen import admin_service_pb2 as admin_pb
 from o3ml.gen import checkpoint_service_pb2 as pb
@@ -324,7 +324,7 @@ def test_a_trainer_killed_mid_save_leaves_nothing_staged_after_a_restart(
         while staged_files(home) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert staged_files(home) == []
-        with O3Client(again.address) as c, pytest.raises(Exception):
+        with O3Client(again.address) as c, pytest.raises(NotFoundError):
             c.stat("co/killed.ckpt")
     finally:
         again.stop()
@@ -357,7 +357,7 @@ def test_the_service_reads_only_its_own_staged_files(own: Service, home: Path, t
         assert "symbolic link" in attempt(link.name).details()
         escaped = attempt("../../secret.bin")
         assert escaped.code() == grpc.StatusCode.INVALID_ARGUMENT and "not the name of a staged file" in escaped.details()
-        with pytest.raises(Exception):
+        with pytest.raises(NotFoundError):
             c.stat("co/stolen.ckpt")
 
 
@@ -474,7 +474,7 @@ def test_an_entry_sent_as_reused_that_the_service_does_not_know_commits_nothing(
             save(iter(messages))
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "without reuse" in caught.value.details()
-        with pytest.raises(Exception):
+        with pytest.raises(NotFoundError):
             c.stat("co/forged.ckpt")
         # A streamed save cannot claim reuse at all.
         streamed = [messages[0], messages[1], messages[2]]

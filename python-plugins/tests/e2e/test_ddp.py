@@ -150,7 +150,7 @@ def test_ddp_job_killed_mid_epoch_resumes_with_every_sample_seen_once(service: S
         parts: dict[tuple[int, int], set[str]] = {}
         for b in batches:
             if b["job"] == job and b["epoch"] == epoch:
-                for key, worker in zip(b["keys"], b["workers"]):
+                for key, worker in zip(b["keys"], b["workers"], strict=True):
                     parts.setdefault((b["rank"], worker), set()).add(key)
         assert sorted(parts) == [(0, 0), (0, 1), (1, 0), (1, 1)], (job, epoch, sorted(parts))
         every = [key for part in parts.values() for key in part]

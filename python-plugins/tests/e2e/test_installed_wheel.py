@@ -52,7 +52,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], check=True, capture_output=True, text=True).stdout.strip()
+    where = [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+    purelib = subprocess.run(where, check=True, capture_output=True, text=True).stdout.strip()
     Path(purelib, "o3ml-torch-site.pth").write_text(f"{torch_site()}\n")
     home = folder / "home"
     result = Installed(python, venv / "bin" / "o3ml", folder, home)

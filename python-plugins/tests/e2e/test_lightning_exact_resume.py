@@ -85,7 +85,7 @@ def test_resumes_by_name_bitwise_exactly_after_kills_right_after_end_of_epoch_ch
     last.finish()
     jobs.append(last)
 
-    for job, first_step in zip(jobs, (0, 92, 115, 138)):
+    for job, first_step in zip(jobs, (0, 92, 115, 138), strict=True):
         seen = job.positions()
         assert seen and seen[0][0] == first_step, job.output()
         assert all(expected[step] == (epoch, batch) for step, epoch, batch in seen), job.output()

@@ -20,7 +20,7 @@ def test_any_bytes_cut_any_way_come_back_whole(
     client: O3Client, prefix: str, data: bytes, cuts: list[int], offset: int
 ) -> None:
     bounds = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
-    pieces = [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    pieces = [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
     key = f"{prefix}{uuid.uuid4().hex}"
     info = client.put(key, iter(pieces))
     assert info.size == len(data)

@@ -41,7 +41,10 @@ class Scored(Regressor):
 
 @pytest.fixture(scope="module", params=["moto", "minio", "o3-profile"])
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    svc = standin(tmp_path_factory) if request.param == "o3-profile" else launch(request.getfixturevalue(request.param), tmp_path_factory, name="o3ml-serve-retention")
+    if request.param == "o3-profile":
+        svc = standin(tmp_path_factory)
+    else:
+        svc = launch(request.getfixturevalue(request.param), tmp_path_factory, name="o3ml-serve-retention")
     yield svc
     svc.stop()
 
@@ -50,7 +53,8 @@ def standin(factory: pytest.TempPathFactory) -> Service:
     """`o3ml serve --standin`: the service in front of the O3-profile layer it starts over moto."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "AWS_"))}
     env["O3ML_HOME"] = str(factory.mktemp("o3ml-standin-home"))
-    process = Managed.start("o3ml-serve-standin", [*service_command(), "--standin", "--listen", "127.0.0.1:0", "--json"], env, factory.mktemp("o3ml-standin-logs"), stdout_pipe=True)
+    argv = [*service_command(), "--standin", "--listen", "127.0.0.1:0", "--json"]
+    process = Managed.start("o3ml-serve-standin", argv, env, factory.mktemp("o3ml-standin-logs"), stdout_pipe=True)
     try:
         ready = _await_listening(process)
     except BaseException:
@@ -67,7 +71,9 @@ def bucket_client(service: Service) -> Any:
 
     s3 = service.s3
     config = Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required", response_checksum_validation="when_required")
-    return boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key, aws_secret_access_key=s3.secret_key, region_name=s3.region, config=config)
+    return boto3.client(
+        "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key, aws_secret_access_key=s3.secret_key, region_name=s3.region, config=config
+    )
 
 
 @pytest.fixture

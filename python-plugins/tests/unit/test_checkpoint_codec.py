@@ -219,7 +219,7 @@ def strided_views(draw: st.DrawFn) -> tuple[torch.Tensor, torch.Tensor]:
     ndim = draw(st.integers(0, 3))
     shape = tuple(draw(st.integers(0, 5)) for _ in range(ndim))
     strides = tuple(draw(st.integers(0, 12)) for _ in range(ndim))
-    span = 1 + sum((size - 1) * stride for size, stride in zip(shape, strides)) if all(shape) else 0
+    span = 1 + sum((size - 1) * stride for size, stride in zip(shape, strides, strict=True)) if all(shape) else 0
     if span > numel:
         return base, base
     offset = draw(st.integers(0, numel - span)) if numel else 0

@@ -54,7 +54,7 @@ def test_dataset_samples_hold_their_members_and_cls_as_int(toy) -> None:  # type
     samples = list(O3ShardDataset("toy@v1", "val", source=source))
     expected = numbered(20, "val")
     assert [s["__key__"] for s in samples] == [s.key for s in expected]  # no seed: manifest order
-    for got, want in zip(samples, expected):
+    for got, want in zip(samples, expected, strict=True):
         assert got["bin"] == want.members["bin"]
         assert got["cls"] == int(want.members["cls"]) and isinstance(got["cls"], int)
         assert set(got) == {"__key__", "bin", "cls"}
@@ -191,7 +191,9 @@ def test_dataset_decode_auto_turns_npy_and_json_into_values(tmp_path: Path) -> N
         for i in range(4)
     ]
     version = build_version(tmp_path, samples, per_shard=3)
-    dataset = O3ShardDataset("toy@v1", "train", source=local_source(tmp_path, version), decode="auto", transform=lambda s: (s["npy"], s["json"]["a"], s["cls"], s["txt"]))
+    dataset = O3ShardDataset(
+        "toy@v1", "train", source=local_source(tmp_path, version), decode="auto", transform=lambda s: (s["npy"], s["json"]["a"], s["cls"], s["txt"])
+    )
     got = list(dataset)
     assert [a for _, a, _, _ in got] == [0, 1, 2, 3]
     assert all(isinstance(t, torch.Tensor) and t.shape == (2, 3) and t.dtype == torch.float32 for t, *_ in got)

@@ -22,8 +22,9 @@ SAMPLES = [
 def test_reads_plain_ustar_and_pax_headers_for_non_ascii_and_long_names() -> None:
     # PAX_FORMAT writes a PAX header before each non-ASCII or too long name, as tar-stream does.
     data, entries = tar_shard(SAMPLES, format=tarfile.PAX_FORMAT)
-    assert [bool(tarfile.open(fileobj=io.BytesIO(data)).getmember(f"{s.key}.{sorted(s.members)[0]}").pax_headers) for s in SAMPLES] == [False, True, True, False]
-    for sample, entry in zip(SAMPLES, entries):
+    archive = tarfile.open(fileobj=io.BytesIO(data))
+    assert [bool(archive.getmember(f"{s.key}.{sorted(s.members)[0]}").pax_headers) for s in SAMPLES] == [False, True, True, False]
+    for sample, entry in zip(SAMPLES, entries, strict=True):
         assert read_members(data, entry.offset, entry.size, entry.key, "shard 0") == sample.members
 
 

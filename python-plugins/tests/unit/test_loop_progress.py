@@ -28,7 +28,7 @@ def test_the_installed_lightning_is_a_version_this_module_was_checked_against() 
 
 def progress(epoch: tuple[int, int, int, int], batch: tuple[int, int], last: bool) -> dict[str, Any]:
     names = ("ready", "started", "processed", "completed")
-    counters = dict(zip(names, epoch))
+    counters = dict(zip(names, epoch, strict=True))
     ready, completed = batch
     return {
         "loops": {

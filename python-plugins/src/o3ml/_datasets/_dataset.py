@@ -206,7 +206,7 @@ class O3ShardDataset(IterableDataset):  # type: ignore[type-arg]
         starts = self.index.starts
         shard_of = [bisect_right(starts, g) - 1 for g in order]
         wanted: dict[int, list[int]] = {}
-        for g, k in zip(order, shard_of):
+        for g, k in zip(order, shard_of, strict=True):
             wanted.setdefault(k, []).append(g - starts[k])
 
         def load(k: int) -> dict[int, dict[str, bytes]]:
@@ -218,7 +218,7 @@ class O3ShardDataset(IterableDataset):  # type: ignore[type-arg]
         loaded: dict[int, dict[int, dict[str, bytes]]] = {}
         name = f"o3ml-prefetch-{os.getpid()}"
         with Prefetcher(load, list(wanted), self.prefetch_shards, name=name, threads=self.prefetch_threads) as ahead:
-            for g, k in zip(order, shard_of):
+            for g, k in zip(order, shard_of, strict=True):
                 members = loaded.get(k)
                 if members is None:
                     members = loaded[k] = ahead.take(k)

@@ -157,9 +157,9 @@ class O3StorageWriter(O3Location, StorageWriter):
             owners.add(tensor.untyped_storage()._cdata)
             names.append(_item_name(item))
             tensors.append(tensor)
-        entries = encode(dict(zip(names, tensors)))
+        entries = encode(dict(zip(names, tensors, strict=True)))
         storages = entries[1:]
-        if len(storages) != len(tensors) or any(e.nbytes != t.nbytes for e, t in zip(storages, tensors)):
+        if len(storages) != len(tensors) or any(e.nbytes != t.nbytes for e, t in zip(storages, tensors, strict=True)):
             raise error_for_code("INTERNAL", f"the items of {key} did not encode to one storage each; please report this")
         header = checkpoint_header(
             key, run=self.run or self._folder(), step=self.step, labels={**self.labels, "o3ml.dcp.rank": str(self.rank)}
@@ -167,7 +167,7 @@ class O3StorageWriter(O3Location, StorageWriter):
         info = upload_entries(self.client, header, entries)
         self.last_upload = info
         results, offset = [], entries[0].nbytes
-        for item, tensor, entry in zip(items, tensors, storages):
+        for item, tensor, entry in zip(items, tensors, storages, strict=True):
             shape = None if item.type == WriteItemType.BYTE_IO else tuple(tensor.shape)
             location = ItemLocation(
                 key, info.cid, offset, entry.nbytes, dtype_name(tensor.dtype), shape, hashlib.sha256(entry.data).hexdigest()
