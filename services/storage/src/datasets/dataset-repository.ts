@@ -133,7 +133,9 @@ export class DatasetRepository {
     lease.add(cid);
     if (!(await this.store.head(manifestKey(cid)))) await this.store.put(manifestKey(cid), bytes);
     lease.relied(manifestKey(cid));
-    // The event keeps the version's manifest and shards alive for gc (reachability reads the log), so the check comes before it.
+    // The ref is the commit point (an event without its ref names no version, and keeps nothing
+    // alive for gc). The check comes before the event all the same, so that a commit it refuses
+    // leaves no event; the ref follows the event at once, well within gc's fence.
     await lease.confirm(`dataset ${name}@${version}`);
     await this.metadata.record("dataset.version.created", {
       dataset: name,
