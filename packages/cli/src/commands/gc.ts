@@ -16,7 +16,8 @@ export function registerGc(program: Command): void {
     .command("gc")
     .description(
       "delete the blobs and manifests no ref reaches (every stored version of each) and superseded refs; " +
-        "an item is deleted only once this service has seen it unreachable for the grace period, so uploads in progress are safe",
+        "an item is deleted only once it has been unreachable, and unwritten, for the grace period (marks kept in the bucket, timed by its clock), " +
+        "so uploads in progress are safe whichever service makes them",
     )
     .option("--dry-run", "report what would be deleted; delete nothing", false)
     .option("--grace <minutes>", "grace period; 0 deletes every unreachable item now (only while nothing else writes to the bucket)", "60")
