@@ -14,29 +14,15 @@ import { s3Call, type S3Target } from "./s3-target.js";
  */
 export async function deleteEveryVersion(target: S3Target, key: string, signal?: AbortSignal): Promise<number> {
   let removed = 0;
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  for (;;) {
-    const page = await s3Call(target, "listing versions of", key, () =>
-      target.client.send(
-        new ListObjectVersionsCommand({ Bucket: target.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
-        { abortSignal: signal },
-      ),
-    );
-    const entries = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])];
-    const mine = entries.filter((v) => v.Key === key && v.VersionId !== undefined);
-    for (const v of mine) {
-      await s3Call(target, "deleting a version of", key, () =>
-        target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key, VersionId: v.VersionId }), { abortSignal: signal }),
-      );
-      removed++;
-    }
+  for await (const v of listVersions(target, key, signal)) {
     // Every other key under the prefix `key` sorts after `key` itself.
-    const passedKey = entries.some((v) => v.Key !== key);
-    if (!page.IsTruncated || passedKey || !page.NextKeyMarker) return removed;
-    keyMarker = page.NextKeyMarker;
-    versionIdMarker = page.NextVersionIdMarker;
+    if (v.key !== key) break;
+    await s3Call(target, "deleting a version of", key, () =>
+      target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key, VersionId: v.versionId }), { abortSignal: signal }),
+    );
+    removed++;
   }
+  return removed;
 }
 
 /**

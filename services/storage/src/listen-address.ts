@@ -1,7 +1,8 @@
 import { chmod, lstat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
-import { isAbsolute, resolve } from "node:path";
+import { resolve } from "node:path";
 import { O3mlError } from "@o3ml/errors";
+import { unixSocketPath } from "./service-address.js";
 import { parseHostPort } from "./service-options.js";
 
 /** Where `o3ml serve --listen` takes calls: a TCP host:port, or a unix socket (`unix:/path`). */
@@ -15,12 +16,10 @@ export type ListenAddress = { kind: "tcp"; host: string; port: number } | { kind
  */
 export function parseListen(value: string, flag = "--listen"): ListenAddress {
   const text = value.trim();
-  if (text.startsWith("unix:")) {
-    const path = text.startsWith("unix://") ? text.slice("unix://".length) : text.slice("unix:".length);
-    if (!path || (text.startsWith("unix://") && !isAbsolute(path))) {
-      throw new O3mlError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} names no socket path: write unix:/path/to/socket`);
-    }
-    return { kind: "unix", path: resolve(path) };
+  const socket = unixSocketPath(text);
+  if (socket !== undefined) {
+    if (!socket) throw new O3mlError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} names no socket path: write unix:/path/to/socket`);
+    return { kind: "unix", path: resolve(socket) };
   }
   return { kind: "tcp", ...parseHostPort(text, flag) };
 }

@@ -30,11 +30,10 @@ export function parseServiceAddress(value: string, source = "O3ML_SERVICE"): Ser
   const bad = (why: string) =>
     new O3mlError("INVALID_ARGUMENT", `${source} is ${JSON.stringify(value)}: not a service address (${why}); give ${SERVICE_ADDRESS_FORMS}`, { setting: source });
   const text = value.trim();
-  if (text.startsWith("unix:")) {
-    // gRPC's spellings: unix:path (relative or absolute) and unix:///absolute/path.
-    const path = text.startsWith("unix://") ? text.slice("unix://".length) : text.slice("unix:".length);
-    if (!path || (text.startsWith("unix://") && !path.startsWith("/"))) throw bad("a unix socket is unix:/path/to/socket");
-    return { target: `unix:${path}`, tls: "from-settings" };
+  const socket = unixSocketPath(text);
+  if (socket !== undefined) {
+    if (!socket) throw bad("a unix socket is unix:/path/to/socket");
+    return { target: `unix:${socket}`, tls: "from-settings" };
   }
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text)?.[1]?.toLowerCase();
   if (scheme === undefined) {
@@ -56,6 +55,18 @@ export function parseServiceAddress(value: string, source = "O3ML_SERVICE"): Ser
   // URL leaves out a scheme's default port; gRPC needs it spelled out.
   const port = url.port || (scheme === "https" ? "443" : "80");
   return { target: withPort(url.hostname, port, bad), tls: scheme === "https" ? "on" : "off" };
+}
+
+/**
+ * The socket path of a `unix:` address, in gRPC's spellings: unix:path
+ * (relative or absolute) and unix:///absolute/path. undefined when `text` is
+ * no unix: address; "" when it is one that names no usable path.
+ */
+export function unixSocketPath(text: string): string | undefined {
+  if (!text.startsWith("unix:")) return undefined;
+  const absolute = text.startsWith("unix://");
+  const path = text.slice(absolute ? "unix://".length : "unix:".length);
+  return absolute && !path.startsWith("/") ? "" : path;
 }
 
 function withPort(host: string, port: string, bad: (why: string) => O3mlError): string {

@@ -43,6 +43,7 @@ export const SERVE_ENV = [
   "O3ML_TOKEN",
   "O3ML_DATABASE_URL",
   "O3ML_CACHE_BYTES",
+  "O3ML_CACHE_SAVED",
   "O3ML_LOG_LEVEL",
 ] as const;
 

@@ -138,7 +138,7 @@ export class GarbageCollector {
         // Past the limit the rest waits for the next collection: after CONDEMNED_TTL_MS
         // another collection may remove this one's condemned list.
         if (Date.now() - condemnedAt > SWEEP_LIMIT_MS) return undefined;
-        const ok = await this.known.collect(c, watch, () => removeEveryVersion(this.store, key(c)));
+        const ok = await this.known.collect(c, watch, () => this.store.delete(key(c)));
         if (ok) {
           after(c);
           marks.forget(key(c));
@@ -217,17 +217,6 @@ async function listCids(store: BlobStore, prefix: string): Promise<Map<string, L
     if (isCid(cid)) out.set(cid, { size: o.size, ...(o.lastModified !== undefined ? { lastModified: o.lastModified } : {}) });
   }
   return out;
-}
-
-/**
- * Every version and delete marker of exactly `key` (ListObjectVersions takes
- * a prefix; no other key of o3ml's starts with a blob's or manifest's key): on a versioned store a plain delete would
- * only stack a delete marker on top and free nothing.
- */
-async function removeEveryVersion(store: BlobStore, key: string): Promise<void> {
-  const versions: string[] = [];
-  for await (const v of store.listVersions(key)) if (v.key === key) versions.push(v.versionId);
-  for (const id of versions) await store.deleteVersion(key, id);
 }
 
 function sum(cids: string[], sizes: Map<string, Listed>): number {

@@ -85,7 +85,7 @@ export async function storageUsage(
   for await (const o of deps.store.list(ROOT)) sizes.set(o.key, o.size);
   const reach = await markReachable(deps.store, deps.manifests, deps.log);
   const items = (await mapLimit(reach.current, 16, (ref) => describe(deps, ref))).filter((i): i is Item => i !== undefined);
-  const versions = await listVersions(deps.store);
+  const versions = await versionFigures(deps.store);
 
   const dead = deadKeys(sizes, reach);
   const whole: Selected = {
@@ -253,7 +253,7 @@ interface VersionFigures {
   markers: Map<string, number>;
 }
 
-async function listVersions(store: BlobStore): Promise<VersionFigures> {
+async function versionFigures(store: BlobStore): Promise<VersionFigures> {
   const out: VersionFigures = { versioned: false, noncurrent: new Map(), markers: new Map() };
   // An unversioned store lists each key once, as version "null": there is nothing old to count.
   if (!(await store.capabilities()).versioning) return out;
