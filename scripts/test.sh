@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: set-up (idempotent), the generated
 # code staleness check, a type check of the tests, ruff, the installable packages
-# (npm run package), every TypeScript test (vitest), every Python test (pytest)
+# (npm run package), every TypeScript test (vitest) beside every Python test (pytest),
 # and the benchmark's quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +20,21 @@ npx tsc -p tsconfig.tests.json
 # of vitest (packages/cli/src/npm-install.e2e.test.ts) and pytest
 # (python-plugins/tests/e2e/test_installed_wheel.py) install them as a user would.
 node scripts/package.mjs
-npx vitest run
-.venv/bin/python -m pytest -q python-plugins/tests
+# vitest and pytest run side by side: both spend most of their time waiting on the servers,
+# Lightning jobs and subprocesses they start (every server on its own free port, every service
+# in its own O3ML_HOME), so together they take little longer than pytest alone. pytest's lines
+# carry a [pytest] prefix; the 15 slowest tests close its report. Both always finish, and either
+# one failing fails the run.
+( .venv/bin/python -m pytest -q --durations=15 python-plugins/tests 2>&1 | sed -u 's/^/[pytest] /' ) &
+pytest_pid=$!
+vitest_rc=0
+npx vitest run || vitest_rc=$?
+pytest_rc=0
+wait "$pytest_pid" || pytest_rc=$?
+if [ "$vitest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ]; then
+  echo "[test] failed: vitest exit $vitest_rc, pytest exit $pytest_rc" >&2
+  exit 1
+fi
 # The parity benchmark's smoke run (npm run bench -- --quick without a second set-up):
 # every workflow on both targets, and the first ratios; writes only benchmarks/results/tmp/
 # (ignored by git), never a tracked file.
