@@ -36,7 +36,12 @@ export interface CheckpointEntry {
   crc32?: number;
 }
 
-export interface CheckpointTable {
+/**
+ * What a checkpoint says of itself: its key, run, place in training and lineage. The one list
+ * of these fields: the table stores them, a save's header announces them and CheckpointInfo
+ * reports them.
+ */
+export interface CheckpointFacts {
   key: string;
   run: string;
   step: number;
@@ -46,6 +51,9 @@ export interface CheckpointTable {
   datasetCid: string;
   /** Manifest CID of the parent checkpoint, or "". */
   parentCid: string;
+}
+
+export interface CheckpointTable extends CheckpointFacts {
   entries: CheckpointEntry[];
 }
 

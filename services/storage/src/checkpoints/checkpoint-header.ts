@@ -1,19 +1,12 @@
 import { O3mlError } from "@o3ml/errors";
 import { checkLabels, checkMetricsSize } from "../labels.js";
-import { parseCid, type EntryKind } from "@o3ml/integrity";
+import { parseCid, type CheckpointFacts, type EntryKind } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { validateObjectKey } from "../layout.js";
 import { isPrintable, quoteName } from "@o3ml/metadata";
 
 /** What a Save stream's header says, checked. */
-export interface SaveHeader {
-  key: string;
-  run: string;
-  step: number;
-  epoch: number;
-  metrics: Record<string, number>;
-  datasetCid: string;
-  parentCid: string;
+export interface SaveHeader extends CheckpointFacts {
   labels: Record<string, string>;
 }
 

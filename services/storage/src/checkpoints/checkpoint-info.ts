@@ -1,17 +1,10 @@
-import type { CheckpointTable, ObjectManifest } from "@o3ml/integrity";
+import type { CheckpointFacts, CheckpointTable, ObjectManifest } from "@o3ml/integrity";
 import type { CheckpointRecord, CheckpointState, MetadataIndex } from "@o3ml/metadata";
 import { isO3mlError } from "@o3ml/errors";
 
 /** What CheckpointInfo says about one checkpoint (field names as on the wire). */
-export interface CheckpointInfo {
+export interface CheckpointInfo extends CheckpointFacts {
   cid: string;
-  key: string;
-  run: string;
-  step: number;
-  epoch: number;
-  metrics: Record<string, number>;
-  datasetCid: string;
-  parentCid: string;
   state: CheckpointState;
   bytesTotal: number;
   bytesUploaded: number;
@@ -30,22 +23,17 @@ export type CheckpointManifest = ObjectManifest & { checkpoint: CheckpointTable 
  * with upload figures of 0 and `createdUnixMs` from the ref when known.
  */
 export function checkpointInfo(cid: string, m: CheckpointManifest, record: CheckpointRecord | undefined, refCreatedUnixMs = 0): CheckpointInfo {
-  const t = m.checkpoint;
+  const { entries, ...facts } = m.checkpoint;
   return {
+    ...facts,
     cid,
-    key: t.key,
-    run: t.run,
-    step: t.step,
-    epoch: t.epoch,
-    metrics: { ...t.metrics },
-    datasetCid: t.datasetCid,
-    parentCid: t.parentCid,
+    metrics: { ...facts.metrics },
     state: record?.state ?? "committed",
     bytesTotal: m.size,
     bytesUploaded: record?.bytesUploaded ?? 0,
     bytesDeduplicated: record?.bytesDeduplicated ?? 0,
     createdUnixMs: record ? Date.parse(record.committedAt) : refCreatedUnixMs,
-    entryCount: t.entries.length,
+    entryCount: entries.length,
   };
 }
 
