@@ -1,17 +1,12 @@
-import type { CheckpointState } from "./event-types.js";
+import type { CheckpointState, RunCreated } from "./event-types.js";
 import type { ArtifactsTable, CheckpointsTable, DatasetVersionsTable, RunsTable } from "./schema.js";
 
 /** The records the index answers with. Times are ISO-8601 UTC strings. */
 
-export interface RunRecord {
+/** A run as its `run.created` event describes it, under its id, with the time it was created. */
+export interface RunRecord extends Omit<RunCreated, "runId"> {
   id: string;
-  name: string;
   createdAt: string;
-  hyperparameters: Record<string, unknown>;
-  codeCommit: string | null;
-  codeDirty: boolean | null;
-  packages: Record<string, string>;
-  host: string | null;
 }
 
 export interface DatasetRecord {
