@@ -40,6 +40,7 @@ from ._errors import (
     UnimplementedError,
 )
 from ._dataset_methods import DatasetVersionInfo
+from ._dataset_push import PushResult, push_dataset
 from ._metadata import RunInfo
 from ._object_info import ObjectInfo
 from ._retention import PrunedCheckpoint, PruneResult, Retention, pin_checkpoint, prune_checkpoints, unpin_checkpoint
@@ -54,6 +55,8 @@ __all__ = [
     "O3StorageReader",
     "RunInfo",
     "DatasetVersionInfo",
+    "push_dataset",
+    "PushResult",
     "ObjectInfo",
     "StorageUsage",
     "KeyCounts",
