@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const dirs = ["packages/errors", "packages/proto", "packages/integrity", "packages/o3-client",
+const dirs = ["packages/errors", "packages/proto", "packages/integrity", "packages/client", "packages/o3-client",
   "testing/standin", "packages/metadata", "packages/cache", "packages/cli", "services/storage"]
   .filter((d) => existsSync(join(root, d, "package.json")));
 const byName = new Map(dirs.map((d) => [JSON.parse(readFileSync(join(root, d, "package.json"), "utf8")).name, d]));

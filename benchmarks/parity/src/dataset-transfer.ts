@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createBlobStore } from "@o3ml/o3-client";
 import { minioBinary, startMinio } from "@o3ml/standin";
-import { DatasetClient } from "@o3ml/storage-service";
+import { DatasetClient } from "@o3ml/client";
 import { startServiceProcess } from "./service-process.js";
 
 const MiB = 1024 * 1024;

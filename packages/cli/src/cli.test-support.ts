@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { CheckpointClient, MetadataClient, type EntryToSave } from "@o3ml/storage-service";
+import { CheckpointClient, MetadataClient, type EntryToSave } from "@o3ml/client";
 
 /** The `o3ml` command as installed: bin/o3ml.js over the built dist/ (run `npx tsc -b tsconfig.build.json` first). */
 export const BIN = fileURLToPath(new URL("../bin/o3ml.js", import.meta.url));

@@ -21,7 +21,7 @@ import { ServiceMetadata } from "./metadata/service-metadata.js";
 import { registerMetadata } from "./metadata/register.js";
 import { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
 import { Readiness } from "./readiness.js";
-import { serverCredentials } from "./tls.js";
+import { serverCredentials } from "./server-tls.js";
 
 export interface RunningService {
   /** host:port actually bound, or unix:/path for a unix socket. */

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { rebuildIndexOffline, type OfflineRebuildResult, type WireRebuildResult } from "@o3ml/storage-service";
+import { type WireRebuildResult } from "@o3ml/client";
+import { rebuildIndexOffline, type OfflineRebuildResult } from "@o3ml/storage-service";
 import { withMetadataClient } from "../metadata-action.js";
 import { emit, fail } from "../output.js";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkHealth, ServiceClient, type HealthStatus } from "@o3ml/storage-service";
+import { checkHealth, ServiceClient, type HealthStatus } from "@o3ml/client";
 import { startServe, type Served } from "../cli.test-support.js";
 
 /**
