@@ -15,7 +15,7 @@ import { blobKey, manifestKey } from "./layout.js";
  * everything from the store and lists every problem.
  */
 const CHUNK = 64 * 1024;
-const BIN = fileURLToPath(new URL("../../../packages/cli/bin/o3ml.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../../packages/o3ml/bin/o3ml.js", import.meta.url));
 const servers: [string, () => Promise<S3Server>][] = [["moto", () => startMoto()]];
 const minio = minioBinary();
 if (minio.path) servers.push(["minio", () => startMinio({ binary: minio.path })]);

@@ -48,7 +48,7 @@ export interface RunningService {
  * is logged, not fatal: requests then fail with a
  * clear error naming the endpoint, and succeed once it is back. What to run
  * when no endpoint is configured is the caller's choice (`o3ml serve` starts
- * the local stand-in, packages/cli/src/commands/serve-store.ts).
+ * the local stand-in, packages/o3ml/src/serve-store.ts).
  */
 export async function startService(
   partial: Partial<ServiceOptions> = {},

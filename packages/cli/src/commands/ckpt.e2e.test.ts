@@ -10,7 +10,7 @@ import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../../../..
 import { o3ml as run, startServe, type Served } from "../cli.test-support.js";
 
 /**
- * `o3ml ckpt ...` and `o3ml gc` as a user runs them: `node packages/cli/bin/o3ml.js`
+ * `o3ml ckpt ...` and `o3ml gc` as a user runs them: `node packages/o3ml/bin/o3ml.js`
  * against `o3ml serve` (the embedded stand-in), checkpoints written the way
  * the Python side writes them (torch.save's own data.pkl and storages).
  */

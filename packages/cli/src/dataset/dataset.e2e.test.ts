@@ -17,7 +17,7 @@ import { blobKey, startService, type RunningService } from "@o3ml/storage-servic
  */
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../../..", import.meta.url));
-const bin = join(root, "packages/cli/bin/o3ml.js");
+const bin = join(root, "packages/o3ml/bin/o3ml.js");
 const python = join(root, ".venv/bin/python");
 const KiB = 1024;
 

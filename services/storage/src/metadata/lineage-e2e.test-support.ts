@@ -13,7 +13,7 @@ import type { S3Server } from "@o3ml/standin";
 import { startService, type RunningService } from "../server.js";
 
 /** The built `o3ml` command (run `npx tsc -b tsconfig.build.json` first). */
-export const CLI = fileURLToPath(new URL("../../../../packages/cli/bin/o3ml.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../../../packages/o3ml/bin/o3ml.js", import.meta.url));
 
 const run = promisify(execFile);
 
