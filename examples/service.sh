@@ -30,7 +30,7 @@ o3ml_service_up() {
     echo "{\"address\":\"$O3ML_SERVICE\",\"started\":false}" > "$work/service.json"
     return 0
   fi
-  if [ ! -f "$o3ml_examples_root/packages/cli/dist/main.js" ]; then
+  if [ ! -f "$o3ml_examples_root/packages/o3ml/dist/main.js" ]; then
     echo "the o3ml CLI is not built: run \`npm run setup\` first" >&2
     return 1
   fi
