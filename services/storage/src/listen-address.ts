@@ -1,8 +1,8 @@
 import { chmod, lstat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { resolve } from "node:path";
-import { O3mlError } from "@o3ml/errors";
 import { unixSocketPath } from "@o3ml/client";
+import { O3mlError } from "@o3ml/errors";
 import { parseHostPort } from "./service-options.js";
 
 /** Where `o3ml serve --listen` takes calls: a TCP host:port, or a unix socket (`unix:/path`). */
