@@ -17,7 +17,7 @@ o3ml_service_pid=""
 # Node 24 first on PATH: the service and the CLI run on the Node that set-up built them for.
 source "$o3ml_examples_root/scripts/node-env.sh"
 
-o3ml_cli() { node "$o3ml_examples_root/packages/cli/bin/o3ml.js" "$@"; }
+o3ml_cli() { node "$o3ml_examples_root/packages/o3ml/bin/o3ml.js" "$@"; }
 
 o3ml_service_up() {
   local work=$1
@@ -30,7 +30,7 @@ o3ml_service_up() {
     echo "{\"address\":\"$O3ML_SERVICE\",\"started\":false}" > "$work/service.json"
     return 0
   fi
-  if [ ! -f "$o3ml_examples_root/packages/cli/dist/main.js" ]; then
+  if [ ! -f "$o3ml_examples_root/packages/o3ml/dist/main.js" ]; then
     echo "the o3ml CLI is not built: run \`npm run setup\` first" >&2
     return 1
   fi
@@ -38,7 +38,7 @@ o3ml_service_up() {
   local create=()
   [ -n "${O3ML_ENDPOINT:-}" ] && create=(--create-bucket)
   # node itself in the background (not a shell function), so $! is the service's own pid.
-  node "$o3ml_examples_root/packages/cli/bin/o3ml.js" serve --listen 127.0.0.1:0 --json ${create[@]+"${create[@]}"} \
+  node "$o3ml_examples_root/packages/o3ml/bin/o3ml.js" serve --listen 127.0.0.1:0 --json ${create[@]+"${create[@]}"} \
     > "$work/service.json" 2> "$work/service.log" &
   o3ml_service_pid=$!
   local _

@@ -1,6 +1,6 @@
 // Writes the installable packages into dist-packages/ (ignored by git), from
 // the current build (scripts/package.sh builds first):
-//   - npm/: an `npm pack` tarball of @o3ml/cli and of every workspace package
+//   - npm/: an `npm pack` tarball of @o3ml/o3ml (the `o3ml` command) and of every workspace package
 //     it needs at run time, installed together with
 //     `npm i -g dist-packages/npm/*.tgz`;
 //   - prebuilds/: this machine's compiled better-sqlite3 addon as the
@@ -40,14 +40,14 @@ function workspaces() {
   return found;
 }
 
-/** @o3ml/cli and the workspace packages it needs at run time, dependencies first. */
+/** `name` and the workspace packages it needs at run time, dependencies first. */
 function runtimeClosure(all, name, seen = new Set(), order = []) {
   if (seen.has(name)) return order;
   seen.add(name);
   const w = all.get(name);
   for (const dep of Object.keys(w.manifest.dependencies ?? {})) if (all.has(dep)) runtimeClosure(all, dep, seen, order);
-  if (w.manifest.private) throw new Error(`${w.dir}/package.json is private, but @o3ml/cli needs it at run time: it cannot be packed`);
-  if (w.dir.startsWith("testing/")) throw new Error(`@o3ml/cli needs the test workspace ${name} at run time; test tooling is not published`);
+  if (w.manifest.private) throw new Error(`${w.dir}/package.json is private, but the o3ml command needs it at run time: it cannot be packed`);
+  if (w.dir.startsWith("testing/")) throw new Error(`the o3ml command needs the test workspace ${name} at run time; test tooling is not published`);
   order.push(w);
   return order;
 }
@@ -145,7 +145,7 @@ const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const all = workspaces();
-const closure = runtimeClosure(all, "@o3ml/cli");
+const closure = runtimeClosure(all, "@o3ml/o3ml");
 const tarballs = packNpm(closure);
 const prebuilds = packPrebuild();
 if (!process.argv.includes("--npm-only")) buildWheel(tarballs, prebuilds);

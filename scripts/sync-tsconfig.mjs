@@ -5,13 +5,16 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const dirs = ["packages/errors", "packages/proto", "packages/integrity", "packages/o3-client",
-  "testing/standin", "packages/metadata", "packages/cache", "packages/cli", "services/storage"]
+const dirs = ["packages/errors", "packages/proto", "packages/integrity", "packages/client", "packages/o3-client",
+  "testing/standin", "packages/metadata", "packages/cache", "packages/cli", "services/storage", "packages/o3ml"]
   .filter((d) => existsSync(join(root, d, "package.json")));
+// Build references beyond the dependencies: `o3ml serve --standin` loads the stand-in, a development
+// dependency, only when asked for (packages/o3ml/src/serve-store.ts), but its types are compiled in.
+const devReferences = { "packages/o3ml": ["@o3ml/standin"] };
 const byName = new Map(dirs.map((d) => [JSON.parse(readFileSync(join(root, d, "package.json"), "utf8")).name, d]));
 for (const d of dirs) {
   const pkg = JSON.parse(readFileSync(join(root, d, "package.json"), "utf8"));
-  const refs = Object.keys(pkg.dependencies ?? {}).filter((n) => byName.has(n))
+  const refs = [...Object.keys(pkg.dependencies ?? {}), ...(devReferences[d] ?? [])].filter((n) => byName.has(n))
     .map((n) => ({ path: relative(join(root, d), join(root, byName.get(n))) }));
   const cfg = {
     extends: "../../tsconfig.base.json",

@@ -1,4 +1,4 @@
-"""The ``o3ml`` command, run the way a user runs it (``node packages/cli/bin/o3ml.js``)."""
+"""The ``o3ml`` command, run the way a user runs it (``node packages/o3ml/bin/o3ml.js``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from trainer_process import REPO_ROOT, DemoError
 
-CLI = REPO_ROOT / "packages" / "cli" / "bin" / "o3ml.js"
+CLI = REPO_ROOT / "packages" / "o3ml" / "bin" / "o3ml.js"
 
 
 @dataclass(frozen=True)

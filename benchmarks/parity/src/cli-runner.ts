@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { O3mlError } from "@o3ml/errors";
 import type { TargetSession } from "./target-session.js";
 
-const cli = fileURLToPath(new URL("../../../packages/cli/bin/o3ml.js", import.meta.url));
+const cli = fileURLToPath(new URL("../../../packages/o3ml/bin/o3ml.js", import.meta.url));
 
 export function runCli<T = Record<string, unknown>>(s: TargetSession, args: string[], timeoutMs = 600_000): Promise<T> {
   return new Promise((resolve, reject) => {

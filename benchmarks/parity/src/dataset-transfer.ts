@@ -19,12 +19,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createBlobStore } from "@o3ml/o3-client";
 import { minioBinary, startMinio } from "@o3ml/standin";
-import { DatasetClient } from "@o3ml/storage-service";
+import { DatasetClient } from "@o3ml/client";
 import { startServiceProcess } from "./service-process.js";
 
 const MiB = 1024 * 1024;
 const total = Number(process.argv[process.argv.indexOf("--mib") + 1] || 512) * MiB;
-const cli = fileURLToPath(new URL("../../../packages/cli/bin/o3ml.js", import.meta.url));
+const cli = fileURLToPath(new URL("../../../packages/o3ml/bin/o3ml.js", import.meta.url));
 
 const bin = minioBinary();
 if (!bin.path) throw new Error(`MinIO is needed for this benchmark: ${bin.reason}`);

@@ -8,7 +8,7 @@
  * per row.
  */
 import { readdirSync } from "node:fs";
-import { AdminClient, CheckpointClient, DatasetClient, MetadataClient } from "@o3ml/storage-service";
+import { AdminClient, CheckpointClient, DatasetClient, MetadataClient } from "@o3ml/client";
 import { runCli, summary } from "./cli-runner.js";
 import type { DatasetFixture } from "./dataset-fixture.js";
 import { expect, type WorkflowCheck } from "./parity-matrix.js";

@@ -14,7 +14,7 @@ import { cpus, loadavg } from "node:os";
 import { rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { O3mlError } from "@o3ml/errors";
-import { ServiceClient } from "@o3ml/storage-service";
+import { ServiceClient } from "@o3ml/client";
 import { makeDatasetFixture } from "./dataset-fixture.js";
 import { renderDocSection, updateDocSection } from "./doc-section.js";
 import { startLoadWatch, type HostLoad } from "./host-load.js";

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import type { ServiceClient } from "@o3ml/storage-service";
+import type { ServiceClient } from "@o3ml/client";
 import { Bench } from "tinybench";
 import { pieces } from "./object-checks.js";
 import { measurement, type Measurement } from "./results.js";

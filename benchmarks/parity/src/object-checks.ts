@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { O3mlError } from "@o3ml/errors";
 import { createBlobStore } from "@o3ml/o3-client";
-import { ServiceClient } from "@o3ml/storage-service";
+import { ServiceClient } from "@o3ml/client";
 import { expect, type WorkflowCheck } from "./parity-matrix.js";
 import type { TargetSession } from "./target-session.js";
 

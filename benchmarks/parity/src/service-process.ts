@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 /** The o3ml CLI's entry point (run with this Node). */
-export const cliPath = fileURLToPath(new URL("../../../packages/cli/bin/o3ml.js", import.meta.url));
+export const cliPath = fileURLToPath(new URL("../../../packages/o3ml/bin/o3ml.js", import.meta.url));
 
 /**
  * Starts `o3ml serve` as its own process, as users run it, so that the

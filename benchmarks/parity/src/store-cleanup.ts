@@ -16,7 +16,7 @@
  *   target's bucket is made for the run.
  */
 import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { AdminClient, type ServiceClient } from "@o3ml/storage-service";
+import { AdminClient, type ServiceClient } from "@o3ml/client";
 
 export async function deleteKeys(s3: S3Client, Bucket: string, keys: string[]): Promise<void> {
   for (const Key of keys) {

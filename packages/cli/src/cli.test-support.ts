@@ -5,10 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { CheckpointClient, MetadataClient, type EntryToSave } from "@o3ml/storage-service";
+import { CheckpointClient, MetadataClient, type EntryToSave } from "@o3ml/client";
 
-/** The `o3ml` command as installed: bin/o3ml.js over the built dist/ (run `npx tsc -b tsconfig.build.json` first). */
-export const BIN = fileURLToPath(new URL("../bin/o3ml.js", import.meta.url));
+/**
+ * The `o3ml` command as installed: packages/o3ml/bin/o3ml.js over the built
+ * dist/ (run `npx tsc -b tsconfig.build.json` first). That package composes
+ * these commands with `o3ml serve`, which the tests start; it depends on this
+ * one, so it is found by path rather than imported.
+ */
+export const BIN = fileURLToPath(new URL("../../o3ml/bin/o3ml.js", import.meta.url));
 
 export interface CliResult {
   code: number;

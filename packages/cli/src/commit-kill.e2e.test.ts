@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointClient, MetadataClient } from "@o3ml/storage-service";
+import { CheckpointClient, MetadataClient } from "@o3ml/client";
 import { s3ClientFor, startMinio, startO3Profile, type FaultRule, type O3ProfileServer, type S3Server } from "@o3ml/standin";
 import { o3ml, startServe, type CliResult, type Served } from "./cli.test-support.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeleteObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { CheckpointClient, MetadataClient, type EntryToSave } from "@o3ml/storage-service";
+import { CheckpointClient, MetadataClient, type EntryToSave } from "@o3ml/client";
 import { minioBinary, s3ClientFor, startMinio, startMoto, startO3Profile, type S3Server } from "@o3ml/standin";
 import { o3ml, startServe, type Served } from "./cli.test-support.js";
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointClient, MetadataClient } from "@o3ml/storage-service";
+import { CheckpointClient, MetadataClient } from "@o3ml/client";
 import { startMinio, type S3Server } from "@o3ml/standin";
 import { allBackends, mustRun, type Backend } from "../../metadata/src/index-backends.test-support.js";
 import { cleanEnv, o3ml, seedHistory, startServe, type History, type Served } from "./cli.test-support.js";

@@ -1,4 +1,4 @@
-import type { RunRecord, WireCheckpointInfo, WireVersionInfo } from "@o3ml/storage-service";
+import type { RunRecord, WireCheckpointInfo, WireVersionInfo } from "@o3ml/client";
 
 /**
  * The names a user may mean by a run or a dataset, from what the service's

@@ -1,4 +1,4 @@
-import { MetadataClient } from "@o3ml/storage-service";
+import { MetadataClient } from "@o3ml/client";
 import { clientAction } from "./client-action.js";
 
 /** clientAction for commands that talk to the MetadataService. */

@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointClient } from "@o3ml/storage-service";
+import { CheckpointClient } from "@o3ml/client";
 import { o3ml, seedHistory, startServe, type History, type Served } from "./cli.test-support.js";
 
 /**

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, type CliResult } from "./cli.test-support.js";
 
 /**
- * The packed @o3ml/cli as a user installs it: `npm i -g` of the tarballs
+ * The packed `o3ml` command (@o3ml/o3ml: these client commands composed
+ * with `o3ml serve`) as a user installs it: `npm i -g` of the tarballs
  * `npm run package` writes to dist-packages/npm/ into a temporary prefix
  * (third-party dependencies from the registry), then `o3ml` from that
  * prefix, in a folder outside the checkout. better-sqlite3 installs through
@@ -19,7 +20,7 @@ import { cleanEnv, type CliResult } from "./cli.test-support.js";
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const PACKAGES = join(ROOT, "dist-packages");
 
-describe("npm i -g of the packed @o3ml/cli", { timeout: 600_000 }, () => {
+describe("npm i -g of the packed o3ml command", { timeout: 600_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), "o3ml-npm-install-"));
   const prefix = join(work, "prefix");
   const bin = join(prefix, "bin", "o3ml");
@@ -56,7 +57,7 @@ describe("npm i -g of the packed @o3ml/cli", { timeout: 600_000 }, () => {
   beforeAll(async () => {
     const npmDir = join(PACKAGES, "npm");
     const tarballs = existsSync(npmDir) ? readdirSync(npmDir).filter((f) => f.endsWith(".tgz")) : [];
-    if (!tarballs.some((f) => f.startsWith("o3ml-cli-"))) throw new Error(`no packed @o3ml/cli in ${npmDir}: run \`npm run package\` first`);
+    if (!tarballs.some((f) => f.startsWith("o3ml-o3ml-"))) throw new Error(`no packed @o3ml/o3ml in ${npmDir}: run \`npm run package\` first`);
     mkdirSync(home);
     const env = { ...process.env, npm_config_better_sqlite3_local_prebuilds: join(PACKAGES, "prebuilds") };
     await new Promise<void>((resolve, reject) => {
@@ -77,7 +78,7 @@ describe("npm i -g of the packed @o3ml/cli", { timeout: 600_000 }, () => {
   it("installs an o3ml command that runs outside the checkout", async () => {
     const version = await run(["--version"], cleanEnv(home));
     expect(version.code, version.stderr).toBe(0);
-    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, "packages", "cli", "package.json"), "utf8")).version);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, "packages", "o3ml", "package.json"), "utf8")).version);
     // Only what the tarballs hold and their registry dependencies: no test tooling came along.
     expect(existsSync(join(prefix, "lib", "node_modules", "@o3ml", "standin"))).toBe(false);
   });

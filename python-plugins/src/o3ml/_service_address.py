@@ -1,7 +1,7 @@
 """Service addresses as ``O3ML_SERVICE`` and ``O3Client(address)`` take them.
 
 The same forms, and the same refusals, as the CLI's parser
-(``services/storage/src/service-address.ts``): ``host:port``, ``[v6]:port``, ``http://host:port``
+(``packages/client/src/service-address.ts``): ``host:port``, ``[v6]:port``, ``http://host:port``
 (plaintext), ``https://host:port`` (TLS) and ``unix:/path`` (or ``unix:///path``).
 """
 

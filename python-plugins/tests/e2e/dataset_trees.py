@@ -10,7 +10,7 @@ from pathlib import Path
 
 from servers import REPO_ROOT, Service
 
-CLI = REPO_ROOT / "packages" / "cli" / "bin" / "o3ml.js"
+CLI = REPO_ROOT / "packages" / "o3ml" / "bin" / "o3ml.js"
 
 
 def image_folder(root: Path, splits: dict[str, int], size: int = 6000, classes: int = 3, seed: int = 0) -> dict[str, dict[str, object]]:

@@ -212,8 +212,8 @@ class Service:
 
 def service_command() -> list[str]:
     node = shutil.which("node")
-    cli = REPO_ROOT / "packages" / "cli" / "bin" / "o3ml.js"
-    built = REPO_ROOT / "packages" / "cli" / "dist" / "main.js"
+    cli = REPO_ROOT / "packages" / "o3ml" / "bin" / "o3ml.js"
+    built = REPO_ROOT / "packages" / "o3ml" / "dist" / "main.js"
     if node is None:
         raise RuntimeError("node is not on PATH: the o3ml service needs Node 24 (run `npm run setup`, then `source scripts/node-env.sh`)")
     if not built.exists():

@@ -2,18 +2,14 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointClient, DatasetClient, MAX_HAS_CIDS, MetadataClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { grpcService } from "@o3ml/proto";
 import { startMoto, startStandin, type S3Server, type Standin } from "@o3ml/standin";
-import { CheckpointClient } from "./checkpoints/checkpoint-client.js";
-import { MAX_HAS_CIDS } from "./datasets/blob-service.js";
-import { DatasetClient } from "./datasets/dataset-client.js";
 import { startE2eService, type E2eService } from "./e2e-service.test-support.js";
 import { CONTENT_TYPE_MAX_BYTES } from "./labels.js";
 import { ROOT } from "./layout.js";
-import { MetadataClient } from "./metadata/metadata-client.js";
 import { startService } from "./server.js";
-import { ServiceClient } from "./service-client.js";
 
 /**
  * The wire contract where a client can bend it: listen addresses that only

@@ -2,12 +2,11 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
-import { CheckpointClient } from "./checkpoints/checkpoint-client.js";
 import { drain, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "./e2e-service.test-support.js";
 import { blobKey, manifestKey } from "./layout.js";
-import { ServiceClient } from "./service-client.js";
 
 /**
  * Damage in the bucket, made behind the service's back after it has read
@@ -16,7 +15,7 @@ import { ServiceClient } from "./service-client.js";
  * everything from the store and lists every problem.
  */
 const CHUNK = 64 * 1024;
-const BIN = fileURLToPath(new URL("../../../packages/cli/bin/o3ml.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../../packages/o3ml/bin/o3ml.js", import.meta.url));
 const servers: [string, () => Promise<S3Server>][] = [["moto", () => startMoto()]];
 const minio = minioBinary();
 if (minio.path) servers.push(["minio", () => startMinio({ binary: minio.path })]);

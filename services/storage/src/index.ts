@@ -3,17 +3,7 @@ export { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.
 export { ObjectRepository, type ObjectInfo, type PutResult } from "./object-repository.js";
 export { validateObjectKey, blobKey, manifestKey, refKey, refPrefix, ROOT } from "./layout.js";
 export { CONTENT_TYPE_MAX_BYTES } from "./labels.js";
-export { MAX_HAS_CIDS } from "./datasets/blob-service.js";
 export { createLogger, type Logger } from "./logger.js";
 export { localStoreDir, localStoreEndpoint, o3mlHome } from "./home.js";
-export { ServiceClient, type WireObjectInfo } from "./service-client.js";
-export { DatasetClient, type WireVersionInfo, type WireDatasetManifest, type WireShard, type WireSample } from "./datasets/dataset-client.js";
-export { RpcClient } from "./rpc-client.js";
-export { DEFAULT_SERVICE_ADDRESS, SERVICE_ADDRESS_FORMS, parseServiceAddress, type ServiceAddress } from "./service-address.js";
-export { CheckpointClient, selectorOf, type EntryToSave, type WireCheckpointInfo, type WireLoadResponse, type WireArchiveResponse, type WirePruneRequest, type WirePruneResponse } from "./checkpoints/checkpoint-client.js";
-export { AdminClient, type WireGcReport, type WireGcProgress, type WireStorageUsage } from "./gc/admin-client.js";
-export { MetadataClient, type RunRegistration, type WireRebuildResult } from "./metadata/metadata-client.js";
-export type { RunRecord, CheckpointRecord, ArtifactRecord } from "@o3ml/metadata";
 export { rebuildIndexOffline, type OfflineRebuildResult } from "./metadata/offline-rebuild.js";
-export { checkHealth, type HealthStatus } from "./health-client.js";
-export { serverCredentials, channelCredentials, clientTlsFromEnv, type TlsFiles, type ClientTls } from "./tls.js";
+export { serverCredentials, type TlsFiles } from "./server-tls.js";

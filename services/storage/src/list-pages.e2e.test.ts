@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServiceClient } from "@o3ml/client";
 import { o3ml } from "@o3ml/proto";
 import { startE2eService, streamOf as bytes, type E2eService } from "./e2e-service.test-support.js";
 import { LABEL_LIMITS } from "./labels.js";
 import { LIST_PAGE_BYTES } from "./object-repository.js";
-import { ServiceClient } from "./service-client.js";
 
 /**
  * List pages are bounded in bytes as well as in entries: objects carrying the

@@ -1,8 +1,8 @@
 import { chmod, lstat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { resolve } from "node:path";
+import { unixSocketPath } from "@o3ml/client";
 import { O3mlError } from "@o3ml/errors";
-import { unixSocketPath } from "./service-address.js";
 import { parseHostPort } from "./service-options.js";
 
 /** Where `o3ml serve --listen` takes calls: a TCP host:port, or a unix socket (`unix:/path`). */
@@ -10,7 +10,7 @@ export type ListenAddress = { kind: "tcp"; host: string; port: number } | { kind
 
 /**
  * Reads `--listen`: host:port, or unix:PATH / unix:///absolute/path, the
- * spellings clients accept in O3ML_SERVICE (service-address.ts). A relative
+ * spellings clients accept in O3ML_SERVICE (packages/client/src/service-address.ts). A relative
  * socket path is made absolute, so the address the service prints works from
  * any folder.
  */

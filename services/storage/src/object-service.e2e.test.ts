@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServiceClient } from "@o3ml/client";
 import { startE2eService, type E2eService } from "./e2e-service.test-support.js";
-import { ServiceClient } from "./service-client.js";
 
 /** ObjectService.Copy, create-only puts (if_absent), listing under a prefix and how routine answers are logged, against moto. */
 const MiB = 1024 * 1024;

@@ -21,7 +21,7 @@ import { ServiceMetadata } from "./metadata/service-metadata.js";
 import { registerMetadata } from "./metadata/register.js";
 import { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
 import { Readiness } from "./readiness.js";
-import { serverCredentials } from "./tls.js";
+import { serverCredentials } from "./server-tls.js";
 
 export interface RunningService {
   /** host:port actually bound, or unix:/path for a unix socket. */
@@ -48,7 +48,7 @@ export interface RunningService {
  * is logged, not fatal: requests then fail with a
  * clear error naming the endpoint, and succeed once it is back. What to run
  * when no endpoint is configured is the caller's choice (`o3ml serve` starts
- * the local stand-in, packages/cli/src/commands/serve-store.ts).
+ * the local stand-in, packages/o3ml/src/serve-store.ts).
  */
 export async function startService(
   partial: Partial<ServiceOptions> = {},

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials, makeGenericClientConstructor, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServiceClient } from "@o3ml/client";
 import { grpcService } from "@o3ml/proto";
 import { freePort, startMoto, type S3Server } from "@o3ml/standin";
 import type { O3Config } from "@o3ml/o3-client";
 import { startService, type RunningService } from "./server.js";
-import { ServiceClient } from "./service-client.js";
 
 /**
  * Hostile conditions around the service: each gets a clear error naming what

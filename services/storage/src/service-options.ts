@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import type { TlsFiles } from "./tls.js";
+import type { TlsFiles } from "./server-tls.js";
 
 export interface ServiceOptions {
   /** host:port or unix:/path to serve gRPC on; 127.0.0.1:7433 by default. Port 0 picks a free port. */

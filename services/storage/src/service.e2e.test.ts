@@ -3,10 +3,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServiceClient } from "@o3ml/client";
 import { startMoto, startMinio, minioBinary, type S3Server } from "@o3ml/standin";
 import type { O3Config } from "@o3ml/o3-client";
 import { startService, type RunningService } from "./server.js";
-import { ServiceClient } from "./service-client.js";
 import { blobKey } from "./layout.js";
 
 /**

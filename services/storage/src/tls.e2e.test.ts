@@ -1,10 +1,10 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServiceClient } from "@o3ml/client";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import type { O3Config } from "@o3ml/o3-client";
 import { startService, type RunningService } from "./server.js";
-import { ServiceClient } from "./service-client.js";
 import { makeTestCerts, type TestCerts } from "./test-certs.test-support.js";
 
 /**

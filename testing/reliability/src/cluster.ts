@@ -17,7 +17,7 @@ import { within } from "./deadline.js";
  * of every o3ml process lands under `logDir`, where the secrets scan reads it.
  */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
-export const CLI = join(REPO_ROOT, "packages/cli/bin/o3ml.js");
+export const CLI = join(REPO_ROOT, "packages/o3ml/bin/o3ml.js");
 export const PYTHON = join(REPO_ROOT, ".venv/bin/python");
 
 export interface CliResult {

@@ -4,7 +4,8 @@ import { credentials, makeGenericClientConstructor, Metadata, type ServiceError 
 import { cidOf } from "@o3ml/integrity";
 import { grpcService } from "@o3ml/proto";
 import { freePort, startO3Profile } from "@o3ml/standin";
-import { CONTENT_TYPE_MAX_BYTES, MAX_HAS_CIDS, refPrefix, ROOT, ServiceClient } from "@o3ml/storage-service";
+import { MAX_HAS_CIDS, ServiceClient } from "@o3ml/client";
+import { CONTENT_TYPE_MAX_BYTES, refPrefix, ROOT } from "@o3ml/storage-service";
 import { ServiceProcess, type Cluster } from "./cluster.js";
 import { clearError, type CaseResult } from "./outcome.js";
 

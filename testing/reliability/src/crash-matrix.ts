@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { AdminClient, CheckpointClient, DatasetClient, type WireCheckpointInfo } from "@o3ml/storage-service";
+import { AdminClient, CheckpointClient, DatasetClient, type WireCheckpointInfo } from "@o3ml/client";
 import { CLI, REPO_ROOT, type Cluster } from "./cluster.js";
 import { within } from "./deadline.js";
 import { Seeded } from "./seeded.js";

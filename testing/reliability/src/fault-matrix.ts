@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cidOf } from "@o3ml/integrity";
 import { FAULT_KINDS, type FaultKind, type FaultRule } from "@o3ml/standin";
-import { CheckpointClient, DatasetClient, type EntryToSave } from "@o3ml/storage-service";
+import { CheckpointClient, DatasetClient, type EntryToSave } from "@o3ml/client";
 import type { Cluster } from "./cluster.js";
 import { clearError } from "./outcome.js";
 import { Seeded } from "./seeded.js";

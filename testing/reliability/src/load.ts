@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { cidOf } from "@o3ml/integrity";
-import { DatasetClient, ServiceClient } from "@o3ml/storage-service";
+import { DatasetClient, ServiceClient } from "@o3ml/client";
 import type { Cluster } from "./cluster.js";
 import { clearError } from "./outcome.js";
 import { Seeded } from "./seeded.js";

@@ -6,8 +6,8 @@ import { Command } from "commander";
 import { DockerfileParser } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { describe, expect, it } from "vitest";
-import { applyConfigFile, SERVE_ENV } from "../../../packages/cli/src/commands/serve-config.js";
-import { registerServe } from "../../../packages/cli/src/commands/serve.js";
+import { applyConfigFile, SERVE_ENV } from "../../../packages/o3ml/src/serve-config.js";
+import { registerServe } from "../../../packages/o3ml/src/serve.js";
 import { REPO_ROOT } from "./tracked-files.js";
 
 /**
@@ -80,7 +80,7 @@ describe("deploy/systemd/o3ml.service", () => {
   it.skipIf(analyze.status !== 0)("passes systemd-analyze verify (with ExecStart pointed at this checkout's o3ml)", () => {
     const dir = mkdtempSync(join(tmpdir(), "o3ml-unit-"));
     try {
-      const bin = join(REPO_ROOT, "packages", "cli", "bin", "o3ml.js");
+      const bin = join(REPO_ROOT, "packages", "o3ml", "bin", "o3ml.js");
       const path = join(dir, "o3ml.service");
       writeFileSync(path, unit.replace(/^ExecStart=\S+/m, `ExecStart=${bin}`));
       const r = spawnSync("systemd-analyze", ["verify", path], { encoding: "utf8" });

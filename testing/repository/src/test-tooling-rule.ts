@@ -9,11 +9,11 @@ import ts from "typescript";
  * - a production package may name test tooling only in devDependencies (its
  *   own tests), never in what it carries at run time, with one exception:
  *   `o3ml serve --standin` imports the stand-in (only when asked for; it is
- *   a devDependency, so an installed @o3ml/cli goes without it).
+ *   a devDependency, so an installed @o3ml/o3ml goes without it).
  */
 export const TEST_TOOLING_ROOT = "testing/";
 export const PRODUCTION_ROOTS = ["packages/", "services/"];
-export const ALLOWED_AT_RUN_TIME: Record<string, readonly string[]> = { "@o3ml/cli": ["@o3ml/standin"] };
+export const ALLOWED_AT_RUN_TIME: Record<string, readonly string[]> = { "@o3ml/o3ml": ["@o3ml/standin"] };
 export const RUN_TIME_FIELDS = ["dependencies", "optionalDependencies", "peerDependencies"] as const;
 
 /** The module names a JavaScript or declaration file imports, exports from or requires. */

@@ -37,7 +37,7 @@ function buildOutputs(w: Workspace): string[] {
 
 describe("test tooling stays out of production packages", () => {
   it("knows the production packages and the test workspaces", () => {
-    expect(production.map((w) => w.name)).toEqual(expect.arrayContaining(["@o3ml/cli", "@o3ml/storage-service", "@o3ml/o3-client", "@o3ml/errors"]));
+    expect(production.map((w) => w.name)).toEqual(expect.arrayContaining(["@o3ml/o3ml", "@o3ml/cli", "@o3ml/client", "@o3ml/storage-service", "@o3ml/o3-client", "@o3ml/errors"]));
     expect(testTooling.map((w) => w.name)).toEqual(expect.arrayContaining(["@o3ml/standin", "@o3ml/conformance", "@o3ml/reliability"]));
   });
 

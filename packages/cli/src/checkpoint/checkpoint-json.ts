@@ -1,4 +1,4 @@
-import type { WireCheckpointInfo } from "@o3ml/storage-service";
+import type { WireCheckpointInfo } from "@o3ml/client";
 import { formatBytes, renderTable } from "../output.js";
 
 /** What `--json` prints for a checkpoint. */

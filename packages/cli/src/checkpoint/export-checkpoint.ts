@@ -1,6 +1,6 @@
 import { open, rename, rm } from "node:fs/promises";
 import { O3mlError } from "@o3ml/errors";
-import type { CheckpointClient, WireCheckpointInfo } from "@o3ml/storage-service";
+import type { CheckpointClient, WireCheckpointInfo } from "@o3ml/client";
 import type { Progress } from "../progress.js";
 
 /**

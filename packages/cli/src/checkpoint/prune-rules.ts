@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import type { WireCheckpointInfo, WirePruneRequest, WirePruneResponse } from "@o3ml/storage-service";
+import type { WireCheckpointInfo, WirePruneRequest, WirePruneResponse } from "@o3ml/client";
 import { renderTable } from "../output.js";
 import { checkpointJson, type CheckpointJson } from "./checkpoint-json.js";
 

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointClient, ServiceClient, type WireCheckpointInfo } from "@o3ml/storage-service";
+import { CheckpointClient, ServiceClient, type WireCheckpointInfo } from "@o3ml/client";
 import { o3ml as run, startServe, type Served } from "../cli.test-support.js";
 
 /**

@@ -2,14 +2,15 @@ import { mkdtempSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointClient, blobKey } from "@o3ml/storage-service";
+import { CheckpointClient } from "@o3ml/client";
+import { blobKey } from "@o3ml/storage-service";
 import { cidOf } from "@o3ml/integrity";
 import { createBlobStore } from "@o3ml/o3-client";
 import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../../../../services/storage/src/checkpoints/torch-fixture.test-support.js";
 import { o3ml as run, startServe, type Served } from "../cli.test-support.js";
 
 /**
- * `o3ml ckpt ...` and `o3ml gc` as a user runs them: `node packages/cli/bin/o3ml.js`
+ * `o3ml ckpt ...` and `o3ml gc` as a user runs them: `node packages/o3ml/bin/o3ml.js`
  * against `o3ml serve` (the embedded stand-in), checkpoints written the way
  * the Python side writes them (torch.save's own data.pkl and storages).
  */

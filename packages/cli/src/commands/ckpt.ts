@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { CheckpointClient, MetadataClient } from "@o3ml/storage-service";
+import { CheckpointClient, MetadataClient } from "@o3ml/client";
 import { checkpointJson, renderList, renderShow } from "../checkpoint/checkpoint-json.js";
 import { isMetricSort, renderSorted, sortCheckpoints } from "../checkpoint/checkpoint-sort.js";
 import { exportCheckpoint } from "../checkpoint/export-checkpoint.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import { DatasetClient, type WireVersionInfo } from "@o3ml/storage-service";
+import { DatasetClient, type WireVersionInfo } from "@o3ml/client";
 import { parseSize } from "../dataset/byte-size.js";
 import { pullDataset } from "../dataset/pull-dataset.js";
 import { pushDataset, type PushProgress } from "../dataset/push-dataset.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import { AdminClient, type WireGcReport } from "@o3ml/storage-service";
+import { AdminClient, type WireGcReport } from "@o3ml/client";
 import { clientAction } from "../client-action.js";
 import { emit, formatBytes } from "../output.js";
 import { progressFor, type Progress } from "../progress.js";

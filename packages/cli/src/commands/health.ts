@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import { checkHealth } from "@o3ml/storage-service";
+import { checkHealth } from "@o3ml/client";
 import { emit, fail } from "../output.js";
 import { serviceAddress } from "../service-option.js";
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { rebuildIndexOffline, type OfflineRebuildResult, type WireRebuildResult } from "@o3ml/storage-service";
+import { type WireRebuildResult } from "@o3ml/client";
+import { O3mlError } from "@o3ml/errors";
 import { withMetadataClient } from "../metadata-action.js";
 import { emit, fail } from "../output.js";
 
@@ -8,10 +9,23 @@ interface RebuildOpts {
   offline: boolean;
 }
 
-type Counts = OfflineRebuildResult["counts"];
+type Counts = Record<"events" | "runs" | "datasets" | "datasetVersions" | "checkpoints" | "artifacts" | "edges", number>;
+
+/** What an offline rebuild reports (services/storage/src/metadata/offline-rebuild.ts returns it). */
+export interface OfflineRebuildSummary {
+  objects: number;
+  skipped: number;
+  counts: Counts;
+  durationMs: number;
+  location: string;
+  source: string;
+}
+
+/** Rebuilds the index straight from the bucket, warning of each log object it skips. */
+export type OfflineRebuild = (warn: (message: string) => void) => Promise<OfflineRebuildSummary>;
 
 /** `o3ml index rebuild`: recreates the metadata index from the bucket's event log, the record of truth. */
-export function registerIndexCommands(program: Command): void {
+export function registerIndexCommands(program: Command, rebuildIndexOffline?: OfflineRebuild): void {
   const index = program.command("index").description("the local metadata index (runs, checkpoints, datasets, lineage)");
   index
     .command("rebuild")
@@ -26,6 +40,9 @@ export function registerIndexCommands(program: Command): void {
         // The store client logs its capability probe at info level: noise for a one-shot command.
         process.env.O3ML_LOG_LEVEL ||= "warn";
         try {
+          if (!rebuildIndexOffline) {
+            throw new O3mlError("FAILED_PRECONDITION", "this o3ml carries no storage service to rebuild the index with: run `o3ml index rebuild` against a running service instead");
+          }
           const r = await rebuildIndexOffline(warn);
           emit(o, { ...r, offline: true }, () => summary(r.objects, r.skipped, r.counts, r.durationMs, r.location, `read from ${r.source}`));
         } catch (err) {

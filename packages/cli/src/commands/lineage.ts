@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import { DatasetClient, type MetadataClient, type RunRecord } from "@o3ml/storage-service";
+import { DatasetClient, type MetadataClient, type RunRecord } from "@o3ml/client";
 import { datasetVersions, runNames } from "../known-names.js";
 import { withMetadataClient } from "../metadata-action.js";
 import { suggestingNames } from "../name-suggestions.js";

@@ -8,7 +8,7 @@ import { O3mlError } from "@o3ml/errors";
 import { emit, formatBytes } from "../output.js";
 import { progressFor } from "../progress.js";
 import type { o3ml } from "@o3ml/proto";
-import { ServiceClient } from "@o3ml/storage-service";
+import { ServiceClient } from "@o3ml/client";
 import { clientAction } from "../client-action.js";
 import { keyPrefix, objectKey } from "../o3-url.js";
 

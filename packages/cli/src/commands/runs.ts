@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { CheckpointRecord, RunRecord } from "@o3ml/storage-service";
+import type { CheckpointRecord, RunRecord } from "@o3ml/client";
 import { runNames } from "../known-names.js";
 import { withMetadataClient } from "../metadata-action.js";
 import { suggestingNames } from "../name-suggestions.js";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import { CheckpointClient, DatasetClient, ServiceClient } from "@o3ml/storage-service";
+import { CheckpointClient, DatasetClient, ServiceClient } from "@o3ml/client";
 import { clientAction } from "../client-action.js";
 import { verifyDataset } from "../dataset/verify-dataset.js";
 import { emit, formatBytes } from "../output.js";

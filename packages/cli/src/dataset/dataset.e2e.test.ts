@@ -8,7 +8,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cidOf } from "@o3ml/integrity";
 import { startMoto, type S3Server } from "@o3ml/standin";
-import { blobKey, DatasetClient, startService, type RunningService } from "@o3ml/storage-service";
+import { DatasetClient } from "@o3ml/client";
+import { blobKey, startService, type RunningService } from "@o3ml/storage-service";
 
 /**
  * `o3ml dataset …` end to end: the real command in its own process, talking
@@ -16,7 +17,7 @@ import { blobKey, DatasetClient, startService, type RunningService } from "@o3ml
  */
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../../..", import.meta.url));
-const bin = join(root, "packages/cli/bin/o3ml.js");
+const bin = join(root, "packages/o3ml/bin/o3ml.js");
 const python = join(root, ".venv/bin/python");
 const KiB = 1024;
 

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { once } from "node:events";
 import { O3mlError } from "@o3ml/errors";
 import { toHex } from "@o3ml/integrity";
-import type { DatasetClient, WireDatasetManifest, WireVersionInfo } from "@o3ml/storage-service";
+import type { DatasetClient, WireDatasetManifest, WireVersionInfo } from "@o3ml/client";
 import type { PushProgress } from "./push-dataset.js";
 import { ShardCheck } from "./shard-check.js";
 import { shardNames } from "./shard-names.js";

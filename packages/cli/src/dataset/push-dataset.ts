@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { O3mlError } from "@o3ml/errors";
 import { toHex } from "@o3ml/integrity";
-import type { DatasetClient, WireDatasetManifest } from "@o3ml/storage-service";
+import type { DatasetClient, WireDatasetManifest } from "@o3ml/client";
 import { planReuse, sameOrder, type ParentShard, type SampleFacts } from "./reuse-plan.js";
 import type { Sample, SourceKind } from "./sample.js";
 import { hashSegment, segmentLength } from "./sample-segment.js";

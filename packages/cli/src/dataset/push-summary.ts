@@ -1,4 +1,4 @@
-import type { WireDatasetManifest, WireVersionInfo } from "@o3ml/storage-service";
+import type { WireDatasetManifest, WireVersionInfo } from "@o3ml/client";
 import type { SampleSource } from "./sample.js";
 import type { ShardUploader } from "./shard-uploader.js";
 

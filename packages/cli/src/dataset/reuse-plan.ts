@@ -1,4 +1,4 @@
-import type { WireDatasetManifest } from "@o3ml/storage-service";
+import type { WireDatasetManifest } from "@o3ml/client";
 
 export type ParentShard = WireDatasetManifest["shards"][number];
 

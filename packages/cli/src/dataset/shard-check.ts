@@ -1,5 +1,5 @@
 import { cidOfDigest, createSha256, toHex, type Sha256 } from "@o3ml/integrity";
-import type { WireShard } from "@o3ml/storage-service";
+import type { WireShard } from "@o3ml/client";
 import { TarListing } from "./tar-format.js";
 
 /**

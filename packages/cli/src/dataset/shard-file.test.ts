@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cidOf } from "@o3ml/integrity";
-import type { WireShard } from "@o3ml/storage-service";
+import type { WireShard } from "@o3ml/client";
 import { ShardCheck } from "./shard-check.js";
 import { ShardFile, type BuiltShard } from "./shard-file.js";
 import { folderSource } from "./sources/folder-source.js";

@@ -1,4 +1,4 @@
-import type { WireShard } from "@o3ml/storage-service";
+import type { WireShard } from "@o3ml/client";
 
 /**
  * File names of a version's shards when written out or reported:

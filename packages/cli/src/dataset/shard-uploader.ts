@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { unlink } from "node:fs/promises";
-import type { DatasetClient } from "@o3ml/storage-service";
+import type { DatasetClient } from "@o3ml/client";
 import type { BuiltShard } from "./shard-file.js";
 
 /**

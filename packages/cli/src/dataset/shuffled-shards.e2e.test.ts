@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMoto, type S3Server } from "@o3ml/standin";
-import { DatasetClient, startService, type RunningService, type WireDatasetManifest } from "@o3ml/storage-service";
+import { DatasetClient, type WireDatasetManifest } from "@o3ml/client";
+import { startService, type RunningService } from "@o3ml/storage-service";
 import { cleanEnv, o3ml as runCli } from "../cli.test-support.js";
 
 /**

@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import type { DatasetClient } from "@o3ml/storage-service";
+import type { DatasetClient } from "@o3ml/client";
 import type { PushProgress } from "./push-dataset.js";
 import { ShardCheck } from "./shard-check.js";
 import { shardNames } from "./shard-names.js";

@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointClient, type EntryToSave, ServiceClient } from "@o3ml/client";
 import { decodeObjectManifest, encodeObjectManifest, encodeRef, manifestCid } from "@o3ml/integrity";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
 import { manifestKey, refKey } from "../layout.js";
-import { ServiceClient } from "../service-client.js";
-import { CheckpointClient, type EntryToSave } from "./checkpoint-client.js";
 import { archiveLayout } from "./torch-archive.js";
 
 /** CheckpointService.ReadArchive and the archive size objects report, end to end against moto. Blobs are 1 MiB here. */

@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointClient, type EntryToSave, ServiceClient, type WireSaveRequest } from "@o3ml/client";
 import { cidOf, encodeRef, manifestCid } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
 import { blobKey, manifestKey, refKey } from "../layout.js";
-import { ServiceClient } from "../service-client.js";
-import { CheckpointClient, type EntryToSave, type WireSaveRequest } from "./checkpoint-client.js";
 
 /** The CheckpointService end to end over gRPC, against moto. Blobs are 1 MiB here. */
 const MiB = 1024 * 1024;

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { CheckpointClient } from "@o3ml/client";
 import { startStandin } from "@o3ml/standin";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
-import { CheckpointClient } from "./checkpoint-client.js";
 
 /**
  * `committed` then `durable`: on the O3-profile stand-in, HeadObject says

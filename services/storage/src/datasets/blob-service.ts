@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import type { ServerReadableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { MAX_HAS_CIDS } from "@o3ml/client";
 import { O3mlError } from "@o3ml/errors";
 import { parseCid } from "@o3ml/integrity";
 import type { BlobStore } from "@o3ml/o3-client";
@@ -17,12 +18,6 @@ type PutBlobRequest = InstanceType<V1["PutBlobRequest"]>;
 /** Largest data payload in one Get response message. */
 const GET_MESSAGE_BYTES = 2 * 1024 * 1024;
 
-/**
- * Most CIDs one Has call may ask about. Each unknown CID costs a HEAD on the
- * store, so one call must not be able to queue an unbounded number of them;
- * a dataset push asks about one shard at a time.
- */
-export const MAX_HAS_CIDS = 1000;
 /** HEADs one Has call keeps in flight. */
 const HAS_CONCURRENCY = 16;
 

@@ -1,15 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminClient, CheckpointClient, DatasetClient, MetadataClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
-import { CheckpointClient } from "../checkpoints/checkpoint-client.js";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
-import { AdminClient } from "../gc/admin-client.js";
 import { blobKey, manifestKey } from "../layout.js";
-import { MetadataClient } from "../metadata/metadata-client.js";
 import { o3ml } from "../metadata/lineage-e2e.test-support.js";
-import { ServiceClient } from "../service-client.js";
-import { DatasetClient } from "./dataset-client.js";
 
 /**
  * `o3ml dataset rm` end to end: a deleted version is gone from listings,

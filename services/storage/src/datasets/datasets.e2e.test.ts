@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DatasetClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { o3ml } from "@o3ml/proto";
 import { blobKey, manifestKey } from "../layout.js";
 import { startService, type RunningService } from "../server.js";
-import { DatasetClient } from "./dataset-client.js";
 import { encodeDatasetManifest } from "./dataset-manifest.js";
 
 /** The BlobService and DatasetService end to end: real gRPC on loopback, a real S3 server. */

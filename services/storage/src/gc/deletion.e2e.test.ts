@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
 import { drain as collect, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
 import { KnownBlobs } from "../known-blobs.js";
 import { blobKey, GC_EPOCH_KEY, refPrefix } from "../layout.js";
 import type { RunningService } from "../server.js";
-import { ServiceClient } from "../service-client.js";
-import { AdminClient } from "./admin-client.js";
 import { condemn } from "./condemned.js";
 
 /**

@@ -1,14 +1,12 @@
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminClient, CheckpointClient, type EntryToSave, ServiceClient, type WireSaveRequest } from "@o3ml/client";
 import { cidOf, encodeObjectManifest, sha256 } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
-import { CheckpointClient, type EntryToSave, type WireSaveRequest } from "../checkpoints/checkpoint-client.js";
 import { drain as collect, startE2eService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
 import { blobKey, manifestKey, refKey, refPrefix, ROOT } from "../layout.js";
 import { RefStore } from "../ref-store.js";
-import { ServiceClient } from "../service-client.js";
-import { AdminClient } from "./admin-client.js";
 
 /** `o3ml gc` end to end against moto: it deletes what nothing reaches, and never anything reachable. */
 const KiB = 1024;

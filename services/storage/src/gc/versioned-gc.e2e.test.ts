@@ -2,14 +2,12 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DeleteObjectCommand, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AdminClient, CheckpointClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { s3ClientFor, startMoto, startO3Profile, type S3Server } from "@o3ml/standin";
-import { CheckpointClient } from "../checkpoints/checkpoint-client.js";
 import { drain as collect, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
 import { blobKey, GC_MARKS_KEY, ROOT } from "../layout.js";
 import type { RunningService } from "../server.js";
-import { ServiceClient } from "../service-client.js";
-import { AdminClient } from "./admin-client.js";
 
 /**
  * gc on a versioned store (the O3-profile layer over moto: versioning always

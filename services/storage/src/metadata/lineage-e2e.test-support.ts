@@ -5,16 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { CheckpointClient, type EntryToSave, MetadataClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { newEventId } from "@o3ml/metadata";
 import type { O3Config } from "@o3ml/o3-client";
 import type { S3Server } from "@o3ml/standin";
-import { CheckpointClient, type EntryToSave } from "../checkpoints/checkpoint-client.js";
 import { startService, type RunningService } from "../server.js";
-import { MetadataClient } from "./metadata-client.js";
 
 /** The built `o3ml` command (run `npx tsc -b tsconfig.build.json` first). */
-export const CLI = fileURLToPath(new URL("../../../../packages/cli/bin/o3ml.js", import.meta.url));
+export const CLI = fileURLToPath(new URL("../../../../packages/o3ml/bin/o3ml.js", import.meta.url));
 
 const run = promisify(execFile);
 

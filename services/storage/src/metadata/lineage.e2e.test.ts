@@ -1,13 +1,12 @@
 import { readdirSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CheckpointClient, MetadataClient } from "@o3ml/client";
 import { eventKey, newEventId } from "@o3ml/metadata";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { parseMermaid } from "../../../../packages/metadata/src/mermaid-check.test-support.js";
-import { CheckpointClient } from "../checkpoints/checkpoint-client.js";
 import type { RunningService } from "../server.js";
 import { configFor, o3ml, seedTraining, serviceAt, storeEnv, tempHome, type Seeded } from "./lineage-e2e.test-support.js";
-import { MetadataClient } from "./metadata-client.js";
 
 /**
  * Metadata and lineage end to end: the real service over moto, driven

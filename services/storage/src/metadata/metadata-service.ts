@@ -1,14 +1,20 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
+import { artifactToWire, checkpointToWire, parseHyperparameters, runToWire, type ArtifactRecord as SentArtifact, type CheckpointRecord as SentCheckpoint, type RunRecord as SentRun } from "@o3ml/client";
 import { isO3mlError, O3mlError } from "@o3ml/errors";
-import { isPrintable, LINEAGE_FORMATS, newEventId, quoteName, renderLineage, type CheckpointRecord, type LineageFormat, type MetadataIndex, type RunRecord } from "@o3ml/metadata";
+import { isPrintable, LINEAGE_FORMATS, newEventId, quoteName, renderLineage, type ArtifactRecord, type CheckpointRecord, type LineageFormat, type MetadataIndex, type RunRecord } from "@o3ml/metadata";
 import type { o3ml } from "@o3ml/proto";
 import type { ObjectRepository } from "../object-repository.js";
 import { unary, type RpcContext } from "../rpc-handlers.js";
 import { checkContentType } from "../labels.js";
 import { NameQueue } from "./name-queue.js";
 import { deleteRun } from "./run-deletion.js";
-import { artifactToWire, checkpointToWire, parseHyperparameters, runToWire } from "./metadata-wire.js";
 import type { ServiceMetadata } from "./service-metadata.js";
+
+// The index's records go out through the client package's converters
+// (packages/client/src/metadata-records.ts), whose record types must be the
+// index's: a field added to one and not the other fails the build here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const RECORDS_MATCH: [Same<RunRecord, SentRun>, Same<CheckpointRecord, SentCheckpoint>, Same<ArtifactRecord, SentArtifact>] = [true, true, true];
 
 /**
  * The MetadataService handlers: runs, checkpoints and artifacts from the

@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CheckpointClient } from "../checkpoints/checkpoint-client.js";
+import { AdminClient, CheckpointClient, MetadataClient } from "@o3ml/client";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
-import { AdminClient } from "../gc/admin-client.js";
 import { ROOT } from "../layout.js";
 import { o3ml } from "./lineage-e2e.test-support.js";
-import { MetadataClient } from "./metadata-client.js";
 
 /**
  * `o3ml runs rm` end to end: the run and its checkpoints are listed nowhere,

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MetadataClient } from "@o3ml/client";
 import { openIndex } from "@o3ml/metadata";
 import { storeIdentity } from "@o3ml/o3-client";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { postgresBinDir, startPostgres, type PostgresServer } from "../../../../packages/metadata/src/postgres-server.test-support.js";
 import type { RunningService } from "../server.js";
 import { configFor, o3ml, seedTraining, serviceAt, tempHome } from "./lineage-e2e.test-support.js";
-import { MetadataClient } from "./metadata-client.js";
 
 const pgMissing = postgresBinDir().reason;
 if (pgMissing && process.env.CI === "true") throw new Error(`PostgreSQL is required in CI: ${pgMissing}`);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, cleanEnv, o3ml, startServe, type Served } from "../cli.test-support.js";
+import { BIN, cleanEnv, o3ml, startServe, type Served } from "../../cli/src/cli.test-support.js";
 
 /**
  * `o3ml serve --config FILE`: TOML with the flags' and the variables' names;

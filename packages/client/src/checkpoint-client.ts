@@ -1,16 +1,8 @@
 import { O3mlError } from "@o3ml/errors";
 import { isCid } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
-import { RpcClient } from "../rpc-client.js";
-
-type V1 = typeof o3ml.v1;
-export type WireCheckpointInfo = InstanceType<V1["CheckpointInfo"]>;
-export type WireSaveRequest = o3ml.v1.SaveCheckpointRequest.$Properties;
-export type WireLoadResponse = InstanceType<V1["LoadCheckpointResponse"]>;
-export type WireCheckpointHeader = o3ml.v1.CheckpointHeader.$Properties;
-export type WireArchiveResponse = InstanceType<V1["ReadArchiveResponse"]>;
-export type WirePruneRequest = o3ml.v1.PruneRequest.$Properties;
-export type WirePruneResponse = InstanceType<V1["PruneResponse"]>;
+import type { WireCheckpointHeader, WireCheckpointInfo, WireLoadResponse, WireArchiveResponse, WirePruneRequest, WirePruneResponse, WireSaveRequest } from "./messages.js";
+import { RpcClient } from "./rpc-client.js";
 
 /** One entry to save: the skeleton (first) or a tensor storage, with its bytes. */
 export interface EntryToSave {

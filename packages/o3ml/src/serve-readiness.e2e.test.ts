@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, startMoto, type S3Server } from "@o3ml/standin";
-import { o3ml, startServe, type Served } from "../cli.test-support.js";
+import { o3ml, startServe, type Served } from "../../cli/src/cli.test-support.js";
 
 /**
  * Readiness of `o3ml serve` as `o3ml health` (grpc.health.v1) reports it: a

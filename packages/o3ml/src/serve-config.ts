@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { parse, TomlError } from "smol-toml";
 import { O3mlError } from "@o3ml/errors";
-import { nearestNames } from "../name-suggestions.js";
+import { nearestNames } from "@o3ml/cli";
 
 /**
  * `o3ml serve --config FILE`: a TOML file with the same keys as the flags of

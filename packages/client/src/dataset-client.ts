@@ -1,49 +1,19 @@
 import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
 import { grpcService, MESSAGE_LIMIT_OPTIONS, o3ml } from "@o3ml/proto";
-import { serviceChannel } from "../service-address.js";
-import { clientTlsFromEnv, type ClientTls } from "../tls.js";
-import { MAX_HAS_CIDS } from "./blob-service.js";
+import type { WireDatasetManifest, WireGetBlobResponse as GetBlobResponse, WireVersionInfo } from "./messages.js";
+import { serviceChannel } from "./service-address.js";
+import { clientTlsFromEnv, type ClientTls } from "./tls.js";
 
-type V1 = typeof o3ml.v1;
-/** The messages as plain objects: every field present, 64-bit integers as numbers. */
-export interface WireVersionInfo {
-  name: string;
-  version: string;
-  cid: string;
-  parentCid: string;
-  samples: number;
-  bytes: number;
-  shards: number;
-  createdUnixMs: number;
-}
-export interface WireSample {
-  key: string;
-  offset: number;
-  size: number;
-  sha256: Uint8Array;
-}
-export interface WireShard {
-  cid: string;
-  size: number;
-  split: string;
-  samples: WireSample[];
-}
-export interface WireDatasetManifest {
-  formatVersion: number;
-  name: string;
-  version: string;
-  parentCid: string;
-  shards: WireShard[];
-  schema: { sourceKind: string; fields: string[]; classes: string[]; columns: string[] };
-  samples: number;
-  bytes: number;
-  createdUnixMs: number;
-  splitSeed: number;
-  /** Samples spread over shards by a keyed hash of their keys (false in manifests older than the field). */
-  shuffled: boolean;
-  shuffleSeed: number;
-}
+/**
+ * Most CIDs one Has call may ask about (BlobService refuses more). Each
+ * unknown CID costs a HEAD on the store, so one call must not be able to
+ * queue an unbounded number of them; a dataset push asks about one shard at a
+ * time.
+ */
+export const MAX_HAS_CIDS = 1000;
+
+/** Messages as plain objects (messages.ts: Plain): every field present, 64-bit integers as numbers. */
 const PLAIN = { longs: Number, defaults: true, arrays: true } as const;
 const plainInfo = (m: unknown) => o3ml.v1.DatasetVersionInfo.toObject(m as o3ml.v1.DatasetVersionInfo, PLAIN) as WireVersionInfo;
 const plainManifest = (m: unknown) => {
@@ -51,7 +21,6 @@ const plainManifest = (m: unknown) => {
   out.schema = o3ml.v1.DatasetSchema.toObject(((m as o3ml.v1.DatasetManifest).schema ?? new o3ml.v1.DatasetSchema()) as o3ml.v1.DatasetSchema, PLAIN) as WireDatasetManifest["schema"];
   return out;
 };
-type GetBlobResponse = InstanceType<V1["GetBlobResponse"]>;
 type Rpc = Client & Record<string, (...a: unknown[]) => unknown>;
 
 const BlobClient = makeGenericClientConstructor(grpcService("BlobService"), "BlobService");

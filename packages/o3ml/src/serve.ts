@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
 import { DEFAULTS } from "@o3ml/storage-service";
-import { fail } from "../output.js";
+import { fail } from "@o3ml/cli";
 import { applyConfigFile } from "./serve-config.js";
 import { startServedStore } from "./serve-store.js";
 

@@ -3,7 +3,7 @@ import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, cleanEnv, o3ml, startServe, type Served } from "../cli.test-support.js";
+import { BIN, cleanEnv, o3ml, startServe, type Served } from "../../cli/src/cli.test-support.js";
 
 /**
  * `o3ml serve --listen unix:/path`: a socket only its owner can open, which

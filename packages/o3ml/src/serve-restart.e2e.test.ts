@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { BIN, cleanEnv, o3ml, startServe, type Served } from "../cli.test-support.js";
+import { BIN, cleanEnv, o3ml, startServe, type Served } from "../../cli/src/cli.test-support.js";
 
 /**
  * `o3ml serve` with no endpoint, as a user runs it (bin/o3ml.js): data put

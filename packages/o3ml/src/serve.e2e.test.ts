@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * starts the embedded stand-in: moto behind the O3-profile layer), when it
  * cannot start.
  */
-const BIN = fileURLToPath(new URL("../../bin/o3ml.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../bin/o3ml.js", import.meta.url));
 /** moto's server as the stand-in finds it: $O3ML_MOTO_SERVER, else the checkout's .venv (npm run setup). */
-const MOTO = process.env.O3ML_MOTO_SERVER ?? fileURLToPath(new URL("../../../../.venv/bin/moto_server", import.meta.url));
+const MOTO = process.env.O3ML_MOTO_SERVER ?? fileURLToPath(new URL("../../../.venv/bin/moto_server", import.meta.url));
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

@@ -1,9 +1,7 @@
-import type { ArtifactRecord, CheckpointRecord, RunRecord } from "@o3ml/metadata";
 import type { o3ml } from "@o3ml/proto";
-import { RpcClient } from "../rpc-client.js";
-import { artifactFromWire, checkpointFromWire, runFromWire } from "./metadata-wire.js";
-
-export type WireRebuildResult = o3ml.v1.RebuildIndexResponse.$Properties;
+import { artifactFromWire, checkpointFromWire, runFromWire, type ArtifactRecord, type CheckpointRecord, type RunRecord } from "./metadata-records.js";
+import type { WireRebuildResult } from "./messages.js";
+import { RpcClient } from "./rpc-client.js";
 
 export interface RunRegistration {
   name: string;

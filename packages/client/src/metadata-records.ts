@@ -1,4 +1,3 @@
-import type { ArtifactRecord, CheckpointRecord, CheckpointState, RunRecord } from "@o3ml/metadata";
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 
@@ -6,11 +5,50 @@ import type { o3ml } from "@o3ml/proto";
  * Index records ↔ MetadataService messages. On the wire an absent value is
  * the field's default ("" or 0, or a `has_` flag for a boolean that may be
  * unknown) and times are Unix milliseconds; the records use null and
- * ISO-8601 strings. Both directions live here so they cannot drift.
+ * ISO-8601 strings. Both directions live here so they cannot drift: the
+ * service sends its index's records (packages/metadata/src/records.ts, of the
+ * same shape, which services/storage/src/metadata/metadata-service.ts checks
+ * at compile time) and clients read them back.
  */
 export type WireRunInfo = o3ml.v1.RunInfo.$Properties;
 export type WireCheckpointRecord = o3ml.v1.CheckpointRecord.$Properties;
 export type WireArtifactInfo = o3ml.v1.ArtifactInfo.$Properties;
+
+/** Every field of a message present (decoded messages carry defaults; absent ones are records' nulls below). */
+type Fields<T> = { [K in Exclude<keyof T, "$unknowns">]-?: NonNullable<T[K]> };
+
+/** Where a checkpoint is in its life: committed to the store, durable on the network, or deleted. */
+export type CheckpointState = "committed" | "durable" | "deleted";
+
+/**
+ * A run as clients see it: the RunInfo message with times as ISO-8601,
+ * hyperparameters parsed from their JSON, and null for what was not given.
+ */
+export type RunRecord = Pick<Fields<WireRunInfo>, "id" | "name" | "packages"> & {
+  createdAt: string;
+  hyperparameters: Record<string, unknown>;
+  codeCommit: string | null;
+  codeDirty: boolean | null;
+  host: string | null;
+};
+
+/** A checkpoint of the index: the CheckpointRecord message with ISO times, null for absent links and a typed state. */
+export type CheckpointRecord = Pick<Fields<WireCheckpointRecord>, "id" | "runId" | "step" | "epoch" | "metrics" | "manifestCid" | "bytesTotal" | "bytesUploaded" | "bytesDeduplicated"> & {
+  parentId: string | null;
+  datasetVersionCid: string | null;
+  state: CheckpointState;
+  networkRootCid: string | null;
+  committedAt: string;
+  durableAt: string | null;
+  deletedAt: string | null;
+};
+
+/** An artifact of a run: the ArtifactInfo message with an ISO time and null for absent values. */
+export type ArtifactRecord = Pick<Fields<WireArtifactInfo>, "id" | "runId" | "name" | "cid" | "bytes"> & {
+  mediaType: string | null;
+  checkpointId: string | null;
+  createdAt: string;
+};
 
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : 0);
 // A 64-bit field left at 0 decodes as a Long object, which is truthy: compare numbers.

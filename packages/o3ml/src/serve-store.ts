@@ -23,7 +23,7 @@ export interface ServedStore {
  * layer, in memory), which tests use for a store that vanishes with them.
  * The stand-in lives here, not in the service, so that only this command
  * depends on test tooling, and it is imported only when asked for: it is a
- * development dependency of @o3ml/cli, present in a checkout and absent
+ * development dependency of @o3ml/o3ml, present in a checkout and absent
  * from an installed package (scripts/package.mjs), where --standin says so. A start that fails stops the stand-in before the
  * error is thrown: a failed `o3ml serve` must leave no moto child behind.
  */

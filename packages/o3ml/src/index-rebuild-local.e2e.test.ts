@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanEnv, o3ml, seedHistory, startServe, type Served } from "../cli.test-support.js";
+import { cleanEnv, o3ml, seedHistory, startServe, type Served } from "../../cli/src/cli.test-support.js";
 
 /**
  * `o3ml index rebuild --offline` with no O3ML_ENDPOINT: it reads the folder

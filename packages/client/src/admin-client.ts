@@ -1,10 +1,7 @@
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
-import { RpcClient } from "../rpc-client.js";
-
-export type WireGcReport = o3ml.v1.GcReport.$Properties;
-export type WireGcProgress = o3ml.v1.GcProgress.$Properties;
-export type WireStorageUsage = o3ml.v1.StorageUsageReport.$Properties;
+import type { WireGcProgress, WireGcReport, WireStorageUsage } from "./messages.js";
+import { RpcClient } from "./rpc-client.js";
 
 /** A TypeScript client of the AdminService. */
 export class AdminClient extends RpcClient {

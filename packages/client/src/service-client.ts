@@ -1,13 +1,8 @@
 import type { ClientReadableStream, ClientWritableStream, ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
-import type { o3ml } from "@o3ml/proto";
+import type { WireGetResponse as GetResponse, WireObjectInfo, WirePutResponse as PutResponse } from "./messages.js";
 import { RpcClient } from "./rpc-client.js";
 import type { ClientTls } from "./tls.js";
-
-type V1 = typeof o3ml.v1;
-export type WireObjectInfo = InstanceType<V1["ObjectInfo"]>;
-type PutResponse = InstanceType<V1["PutResponse"]>;
-type GetResponse = InstanceType<V1["GetResponse"]>;
 
 /** A thin TypeScript client of the ObjectService, used by the CLI and benchmarks. */
 export class ServiceClient extends RpcClient {

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { RUN_TIME_FIELDS } from "./test-tooling-rule.js";
+import { workspaces, type Workspace } from "./workspaces.js";
+
+/**
+ * The client side stays light: @o3ml/cli (the client commands) and
+ * @o3ml/client (the TypeScript client of the service) never need, at run
+ * time and through any workspace they need, the service (@o3ml/storage-service)
+ * or the metadata index (@o3ml/metadata, which brings SQLite and PostgreSQL).
+ * Only the program that owns the `o3ml` bin (packages/o3ml) composes them with
+ * the service. Their tests may use the service (devDependencies).
+ */
+const CLIENT_SIDE = ["@o3ml/cli", "@o3ml/client"];
+const SERVER_SIDE = ["@o3ml/storage-service", "@o3ml/metadata"];
+
+/** Each server-side package `name` needs at run time, with the chain of workspaces that leads to it. */
+function serverSideNeeds(all: Workspace[], name: string): string[] {
+  const byName = new Map(all.map((w) => [w.name, w]));
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const walk = (pkg: string, chain: string[]) => {
+    if (seen.has(pkg)) return;
+    seen.add(pkg);
+    const w = byName.get(pkg);
+    if (!w) return;
+    for (const field of RUN_TIME_FIELDS) {
+      for (const dep of Object.keys((w.manifest[field] as Record<string, string> | undefined) ?? {})) {
+        const path = [...chain, `${dep} (${w.dir}/package.json ${field})`];
+        if (SERVER_SIDE.includes(dep)) found.push(`${name} needs ${path.join(" → ")}`);
+        else walk(dep, path);
+      }
+    }
+  };
+  walk(name, []);
+  return found;
+}
+
+describe("the CLI and the client do not depend on the service", () => {
+  const all = workspaces();
+
+  it("knows both packages", () => {
+    expect(all.map((w) => w.name)).toEqual(expect.arrayContaining([...CLIENT_SIDE, ...SERVER_SIDE, "@o3ml/o3ml"]));
+  });
+
+  it("neither needs the service or the metadata index at run time, directly or through another workspace", () => {
+    expect(CLIENT_SIDE.flatMap((name) => serverSideNeeds(all, name))).toEqual([]);
+  });
+
+  it("finds such a dependency, also one a workspace in between brings", () => {
+    const ws = (dir: string, name: string, dependencies: Record<string, string>): Workspace => ({ dir, name, manifest: { name, dependencies } });
+    const fake = [
+      ws("packages/cli", "@o3ml/cli", { "@o3ml/client": "0.1.0" }),
+      ws("packages/client", "@o3ml/client", { "@o3ml/helper": "0.1.0" }),
+      ws("packages/helper", "@o3ml/helper", { "@o3ml/metadata": "0.1.0" }),
+    ];
+    expect(serverSideNeeds(fake, "@o3ml/cli")).toEqual([
+      "@o3ml/cli needs @o3ml/client (packages/cli/package.json dependencies) → @o3ml/helper (packages/client/package.json dependencies) → @o3ml/metadata (packages/helper/package.json dependencies)",
+    ]);
+  });
+});
