@@ -8,7 +8,9 @@ import { workspaces, type Workspace } from "./workspaces.js";
  * time and through any workspace they need, the service (@o3ml/storage-service)
  * or the metadata index (@o3ml/metadata, which brings SQLite and PostgreSQL).
  * Only the program that owns the `o3ml` bin (packages/o3ml) composes them with
- * the service. Their tests may use the service (devDependencies).
+ * the service, and the end-to-end tests that start a service in their own
+ * process sit there too: the CLI's package.json names neither, not even as a
+ * development dependency.
  */
 const CLIENT_SIDE = ["@o3ml/cli", "@o3ml/client"];
 const SERVER_SIDE = ["@o3ml/storage-service", "@o3ml/metadata"];
@@ -44,6 +46,12 @@ describe("the CLI and the client do not depend on the service", () => {
 
   it("neither needs the service or the metadata index at run time, directly or through another workspace", () => {
     expect(CLIENT_SIDE.flatMap((name) => serverSideNeeds(all, name))).toEqual([]);
+  });
+
+  it("the CLI's tests do not reach for the service either", () => {
+    const cli = all.find((w) => w.name === "@o3ml/cli")!;
+    const named = Object.keys({ ...(cli.manifest.devDependencies as Record<string, string> | undefined) });
+    expect(named.filter((dep) => SERVER_SIDE.includes(dep)), `${cli.dir}/package.json devDependencies`).toEqual([]);
   });
 
   it("finds such a dependency, also one a workspace in between brings", () => {

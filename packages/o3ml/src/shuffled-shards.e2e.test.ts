@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { DatasetClient, type WireDatasetManifest } from "@o3ml/client";
 import { startService, type RunningService } from "@o3ml/storage-service";
-import { cleanEnv, o3ml as runCli } from "../cli.test-support.js";
+import { cleanEnv, o3ml as runCli } from "../../cli/src/cli.test-support.js";
 
 /**
  * How `o3ml dataset push` spreads samples over shards (shard-order.ts,

@@ -6,8 +6,8 @@ import { CheckpointClient } from "@o3ml/client";
 import { blobKey } from "@o3ml/storage-service";
 import { cidOf } from "@o3ml/integrity";
 import { createBlobStore } from "@o3ml/o3-client";
-import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../../../../services/storage/src/checkpoints/torch-fixture.test-support.js";
-import { o3ml as run, startServe, type Served } from "../cli.test-support.js";
+import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../../../services/storage/src/checkpoints/torch-fixture.test-support.js";
+import { o3ml as run, startServe, type Served } from "../../cli/src/cli.test-support.js";
 
 /**
  * `o3ml ckpt ...` and `o3ml gc` as a user runs them: `node packages/o3ml/bin/o3ml.js`

@@ -16,7 +16,7 @@ import { blobKey, startService, type RunningService } from "@o3ml/storage-servic
  * gRPC on loopback to a service started here, in front of a real S3 server.
  */
 const run = promisify(execFile);
-const root = fileURLToPath(new URL("../../../..", import.meta.url));
+const root = fileURLToPath(new URL("../../..", import.meta.url));
 const bin = join(root, "packages/o3ml/bin/o3ml.js");
 const python = join(root, ".venv/bin/python");
 const KiB = 1024;
