@@ -16,6 +16,8 @@ bash scripts/gen.sh --check
 npx tsc -p tsconfig.tests.json
 # The Python linter (its rules: [tool.ruff] in python-plugins/pyproject.toml).
 .venv/bin/ruff check python-plugins
+# The Python type checker: the o3ml package, strictly typed ([tool.mypy] in python-plugins/pyproject.toml).
+(cd python-plugins && ../.venv/bin/mypy)
 # The installable packages (dist-packages/, from the build set-up just made): the acceptance tests
 # of vitest (packages/cli/src/npm-install.e2e.test.ts) and pytest
 # (python-plugins/tests/e2e/test_installed_wheel.py) install them as a user would.

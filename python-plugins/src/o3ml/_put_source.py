@@ -13,9 +13,10 @@ import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol, Union, runtime_checkable
 
 
+@runtime_checkable
 class Readable(Protocol):
     """A binary file object: anything with ``read(size) -> bytes``."""
 
@@ -50,7 +51,7 @@ def open_source(data: PutData, chunk_size: int) -> Iterator[PutSource]:
             status = os.fstat(file.fileno())
             size = status.st_size if stat.S_ISREG(status.st_mode) else None
             yield PutSource(rechunk(_read_chunks(file, chunk_size), chunk_size), size)
-    elif hasattr(data, "read"):
+    elif isinstance(data, Readable):  # a runtime-checkable Protocol: anything with a read method
         yield PutSource(rechunk(_read_chunks(data, chunk_size), chunk_size), _remaining_size(data))
     elif isinstance(data, Iterable):
         yield PutSource(rechunk(data, chunk_size), None)
@@ -61,10 +62,11 @@ def open_source(data: PutData, chunk_size: int) -> Iterator[PutSource]:
         )
 
 
-def rechunk(pieces: Iterable[bytes | bytearray | memoryview], size: int) -> Iterator[bytes]:
+def rechunk(pieces: Iterable[object], size: int) -> Iterator[bytes]:
     """Regroups byte pieces of any sizes into chunks of exactly ``size`` bytes, the last shorter.
 
-    Empty pieces are dropped and nothing is yielded for an empty input.
+    Empty pieces are dropped and nothing is yielded for an empty input. The pieces come from the
+    caller's iterable, so each is checked here: one that is not bytes-like raises TypeError.
     """
     pending = bytearray()
     for piece in pieces:
