@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpcService } from "@o3ml/proto";
 import { freePort, startMoto, type S3Server } from "@o3ml/standin";
 import type { O3Config } from "@o3ml/o3-client";
-import { startService, type RunningService } from "./server.js";
+import { startService } from "./server.js";
 import { ServiceClient } from "./service-client.js";
 
 /**
