@@ -16,7 +16,7 @@ bash scripts/gen.sh --check
 npx tsc -p tsconfig.tests.json
 # The Python linter (its rules: [tool.ruff] in python-plugins/pyproject.toml).
 .venv/bin/ruff check python-plugins
-# The Python type checker: the o3ml package, strictly typed ([tool.mypy] in python-plugins/pyproject.toml).
+# The Python type checker: the o3ml package and its tests, strictly typed ([tool.mypy] in python-plugins/pyproject.toml).
 (cd python-plugins && ../.venv/bin/mypy)
 # The TypeScript linter, with type information from tsconfig.tests.json (its rules: eslint.config.js).
 npx eslint .
