@@ -23,6 +23,17 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
+@runtime_checkable
+class _Seekable(Protocol):
+    """A file object that may know its size: ``seekable``, ``tell`` and ``seek`` (io.IOBase's)."""
+
+    def seekable(self) -> bool: ...
+
+    def tell(self) -> int: ...
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+
 #: What ``put`` accepts: bytes-like data, a path, a binary file object or an iterable of chunks.
 PutData = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", Readable, Iterable[bytes]]
 
@@ -127,12 +138,14 @@ def _read_chunks(file: Readable, size: int) -> Iterator[bytes]:
 
 def _remaining_size(file: Readable) -> int | None:
     """Bytes left between the file's position and its end, or None when it cannot tell."""
+    if not isinstance(file, _Seekable):
+        return None
     try:
-        if not file.seekable():  # type: ignore[attr-defined]
+        if not file.seekable():
             return None
-        position = file.tell()  # type: ignore[attr-defined]
-        end = file.seek(0, io.SEEK_END)  # type: ignore[attr-defined]
-        file.seek(position)  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
+        position = file.tell()
+        end = file.seek(0, io.SEEK_END)
+        file.seek(position)
+    except (OSError, ValueError):
         return None
     return max(0, end - position) if isinstance(end, int) else None
