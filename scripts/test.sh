@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: set-up (idempotent), the generated
-# code staleness check, a type check of the tests, ruff, the installable packages
+# code staleness check, a type check of the tests, ruff, mypy, eslint, the installable packages
 # (npm run package), every TypeScript test (vitest) beside every Python test (pytest),
 # and the benchmark's quick run.
 set -euo pipefail
@@ -16,6 +16,10 @@ bash scripts/gen.sh --check
 npx tsc -p tsconfig.tests.json
 # The Python linter (its rules: [tool.ruff] in python-plugins/pyproject.toml).
 .venv/bin/ruff check python-plugins
+# The Python type checker: the o3ml package and its tests, strictly typed ([tool.mypy] in python-plugins/pyproject.toml).
+(cd python-plugins && ../.venv/bin/mypy)
+# The TypeScript linter, with type information from tsconfig.tests.json (its rules: eslint.config.js).
+npx eslint .
 # The installable packages (dist-packages/, from the build set-up just made): the acceptance tests
 # of vitest (packages/cli/src/npm-install.e2e.test.ts) and pytest
 # (python-plugins/tests/e2e/test_installed_wheel.py) install them as a user would.

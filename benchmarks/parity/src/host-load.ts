@@ -63,8 +63,8 @@ export function startLoadWatch(): { finish(): HostLoad } {
       const seconds = (performance.now() - t0) / 1000;
       // USER_HZ is 100 on every Linux this runs on.
       const known = busy0 !== undefined && busy1 !== undefined && own0 !== undefined && own1 !== undefined && seconds > 0;
-      const ownCores = known ? (own1! - own0!) / 100 / seconds : undefined;
-      const otherCores = known ? Math.max(0, (busy1! - busy0! - (own1! - own0!)) / 100 / seconds) : undefined;
+      const ownCores = known ? (own1 - own0) / 100 / seconds : undefined;
+      const otherCores = known ? Math.max(0, (busy1 - busy0 - (own1 - own0)) / 100 / seconds) : undefined;
       const why: string[] = [];
       if (before[0]! > BUSY_LOAD_PER_CPU * n) why.push(`the load average was ${before[0]!.toFixed(1)} on ${n} cores when the run started`);
       if (otherCores !== undefined && otherCores > BUSY_OTHER_PER_CPU * n) why.push(`other processes kept ${otherCores.toFixed(2)} of ${n} cores busy on average during the run`);

@@ -84,7 +84,7 @@ export function coverageSection(r: Report, heading = "##"): string[] {
     const peers = [...new Set(rows.flatMap((c) => Object.keys(c.peers)))];
     out.push(`**${target}** (${r.endpoints[target]?.kind ?? (target.includes("WAN") ? "local O3 profile via WAN relay" : "?")})`, "");
     out.push(`| workflow | ${peers.map(esc).join(" | ")} |`, `|---|${peers.map(() => "---").join("|")}|`);
-    for (const row of rows) out.push(`| ${esc(row.workflow)} | ${peers.map((p) => (row.peers[p] ? coverageMark(row.peers[p]!, refOf(target, row.workflow, p)) : "")).join(" | ")} |`);
+    for (const row of rows) out.push(`| ${esc(row.workflow)} | ${peers.map((p) => (row.peers[p] ? coverageMark(row.peers[p], refOf(target, row.workflow, p)) : "")).join(" | ")} |`);
     out.push("");
   }
   return out;

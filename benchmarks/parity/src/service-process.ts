@@ -19,10 +19,10 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv, args: string[]
   process.once("exit", onExit);
   child.once("exit", () => process.removeListener("exit", onExit));
   let stderr = "";
-  child.stderr!.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  child.stderr.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   const ready = await new Promise<{ address: string; metricsPort?: number }>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`o3ml serve did not start: ${stderr}`)), 60_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
       try {
         const msg = JSON.parse(line) as { event?: string; address: string; metricsPort?: number };
         if (msg.event === "listening") {

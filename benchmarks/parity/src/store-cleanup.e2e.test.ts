@@ -56,7 +56,7 @@ describe("the o3 target and the per-cell clean-up", { timeout: 240_000 }, () => 
     const gone = randomBytes(1 << 20);
     await client.put(`${s.prefix}/kept.bin`, pieces(kept), { size: kept.length });
     await client.put(`${s.prefix}/gone.bin`, pieces(gone), { size: gone.length });
-    const goneManifest = manifestKey((await client.stat(`${s.prefix}/gone.bin`)).cid!);
+    const goneManifest = manifestKey((await client.stat(`${s.prefix}/gone.bin`)).cid);
     expect(await versions(s.s3, target.bucket, goneManifest)).toHaveLength(1);
     const before = await versions(s.s3, target.bucket, `${ROOT}blobs/`);
 

@@ -142,7 +142,7 @@ export async function seedHistory(s: Served): Promise<History> {
     for (const [step, loss] of [[10, 0.5], [20, 0.25]] as const) {
       const key = `runs/mnist-baseline/step=${step}.ckpt`;
       const info = await ckpt.save({ key, run: baseline.id, step, epoch: step / 10, metrics: { val_loss: loss }, datasetCid: step === 10 ? datasetCid : "" }, entries());
-      checkpoints.push({ cid: info.cid!, key });
+      checkpoints.push({ cid: info.cid, key });
     }
     return { dataset: "digits@v1", datasetCid, baselineId: baseline.id, finetuneId: finetune.id, checkpoints };
   } finally {

@@ -80,6 +80,7 @@ describe("listings, lineage depth and verify progress", { timeout: 240_000 }, ()
         const out = join(dir, `stdout-${args.length}.txt`);
         const command = [process.execPath, BIN, "verify", ...args].map((a) => `'${a}'`).join(" ");
         execFile("script", ["-qec", `${command} > '${out}'`, "/dev/null"], { env: served.env() }, (err, terminal) =>
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an ExecFileException is an Error; @types/node builds its type with Omit<>, which hides that from the rule
           err ? reject(err) : resolve({ terminal, stdout: readFileSync(out, "utf8") }),
         );
       });

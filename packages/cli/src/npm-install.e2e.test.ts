@@ -38,10 +38,10 @@ describe("npm i -g of the packed o3ml command", { timeout: 600_000 }, () => {
     const child = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--json"], { env: cleanEnv(home), cwd: work, stdio: ["ignore", "pipe", "pipe"] });
     running.push(child);
     let stderr = "";
-    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const ready = await new Promise<{ address: string; localDir?: string }>((resolve, reject) => {
       child.once("exit", (code) => reject(new Error(`o3ml serve exited with ${code}: ${stderr}`)));
-      createInterface({ input: child.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
+      createInterface({ input: child.stdout }).once("line", (line) => resolve(JSON.parse(line)));
     });
     return {
       ...ready,

@@ -14,7 +14,7 @@ describe("a byte-progress bar on a terminal", () => {
   it("never shows more done than its total when the estimated total falls short", () => {
     let drawn = "";
     process.stderr.isTTY = true;
-    process.stderr.write = ((chunk: string | Uint8Array) => ((drawn += String(chunk)), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => ((drawn += String(chunk)), true));
     const bar = progressFor("pushing", 10 * MiB, false);
     bar.tick(6 * MiB);
     bar.tick(6 * MiB);

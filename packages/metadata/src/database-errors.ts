@@ -51,8 +51,14 @@ export function scrub(text: string, secrets: readonly string[]): string {
 
 const SQLITE_DAMAGE = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_INDEX", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_VTAB", "SQLITE_IOERR_SHORT_READ"]);
 
+/** The `code` a driver or Node puts on its errors (a SQLSTATE, a SQLITE_ name, an errno name), or "" when it has none. */
+export function errorCodeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === "string" || typeof code === "number" ? String(code) : "";
+}
+
 export function isSqliteDamage(err: unknown): boolean {
-  return SQLITE_DAMAGE.has(String((err as { code?: unknown })?.code));
+  return SQLITE_DAMAGE.has(errorCodeOf(err));
 }
 
 export function damagedIndex(path: string, reason: string, cause?: unknown): O3mlError {
@@ -68,7 +74,7 @@ export function damagedIndex(path: string, reason: string, cause?: unknown): O3m
 /** Errors while connecting to PostgreSQL: which server, what went wrong, what to check. */
 export function postgresConnectError(err: unknown, url: string): O3mlError {
   const where = redactDatabaseUrl(url);
-  const code = String((err as { code?: unknown })?.code ?? "");
+  const code = errorCodeOf(err);
   const text = scrub(err instanceof Error ? err.message : String(err), passwordsOf(url));
   const check = "check O3ML_DATABASE_URL";
   if (code === "28P01" || /password|SASL|SCRAM/i.test(text)) {
@@ -90,7 +96,7 @@ export function postgresConnectError(err: unknown, url: string): O3mlError {
 export function queryError(err: unknown, dialect: DialectName, where: string, doing: string, secrets: readonly string[] = []): O3mlError {
   if (err instanceof O3mlError) return err;
   if (dialect === "sqlite" && isSqliteDamage(err)) return damagedIndex(where, (err as Error).message, err);
-  const code = String((err as { code?: unknown })?.code ?? "");
+  const code = errorCodeOf(err);
   const text = scrub(err instanceof Error ? err.message : String(err), secrets);
   if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
     return new O3mlError("UNAVAILABLE", `the metadata index ${where} stayed locked by another writer while ${doing}; retry`, { where }, { cause: err });

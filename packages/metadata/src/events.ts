@@ -40,7 +40,7 @@ export function newEvent<T extends EventType>(type: T, data: EventInput<T>, opts
 }
 
 export function encodeEvent(event: MetadataEvent): Uint8Array {
-  return packr.pack(wireValue(event)) as Uint8Array;
+  return packr.pack(wireValue(event));
 }
 
 /**

@@ -46,7 +46,7 @@ export function sampleHistory(): MetadataEvent[] {
     }),
     ev("dataset.version.created", { dataset: HOSTILE_DATASET, version: cv1, manifestCid: cid("d3"), samples: 10, bytes: 3072 }),
     ev("run.created", {
-      runId: r1!,
+      runId: r1,
       name: HOSTILE_RUN_NAME,
       hyperparameters: { lr: 0.1, layers: [64, 32], optimizer: { name: "adam", betas: [0.9, 0.999] }, note: null, deterministic: true },
       codeCommit: "4f2a9c1e0b7d",
@@ -56,7 +56,7 @@ export function sampleHistory(): MetadataEvent[] {
     }),
     ev("checkpoint.committed", {
       checkpointId: c1!,
-      runId: r1!,
+      runId: r1,
       step: 100,
       epoch: 0,
       metrics: { loss: 0.5, acc: 0.81 },
@@ -69,7 +69,7 @@ export function sampleHistory(): MetadataEvent[] {
     ev("checkpoint.durable", { checkpointId: c1!, networkRootCid: cid("n1") }),
     ev("checkpoint.committed", {
       checkpointId: c2!,
-      runId: r1!,
+      runId: r1,
       step: 200,
       epoch: 1,
       metrics: { loss: NaN, acc: -Infinity },
@@ -82,7 +82,7 @@ export function sampleHistory(): MetadataEvent[] {
     }),
     ev("checkpoint.committed", {
       checkpointId: c3!,
-      runId: r1!,
+      runId: r1,
       step: 300,
       epoch: 2,
       metrics: {},
@@ -94,11 +94,11 @@ export function sampleHistory(): MetadataEvent[] {
       bytesDeduplicated: 1000,
     }),
     ev("checkpoint.deleted", { checkpointId: c2! }),
-    ev("artifact.created", { artifactId: newEventId(START + 10), runId: r1!, name: "model.onnx", cid: cid("a1"), bytes: 1234, mediaType: "application/onnx", checkpointId: c3! }),
-    ev("run.created", { runId: r2!, name: "mnist-resume", hyperparameters: {}, packages: {} }),
+    ev("artifact.created", { artifactId: newEventId(START + 10), runId: r1, name: "model.onnx", cid: cid("a1"), bytes: 1234, mediaType: "application/onnx", checkpointId: c3! }),
+    ev("run.created", { runId: r2, name: "mnist-resume", hyperparameters: {}, packages: {} }),
     ev("checkpoint.committed", {
       checkpointId: c4!,
-      runId: r2!,
+      runId: r2,
       step: 400,
       epoch: 3,
       metrics: { loss: 0.2 },
@@ -109,7 +109,7 @@ export function sampleHistory(): MetadataEvent[] {
       bytesUploaded: 1000,
       bytesDeduplicated: 1000,
     }),
-    ev("lineage.linked", { from: { kind: "dataset-version", id: cid("d3") }, to: { kind: "run", id: r2! }, relation: "evaluated-on" }),
+    ev("lineage.linked", { from: { kind: "dataset-version", id: cid("d3") }, to: { kind: "run", id: r2 }, relation: "evaluated-on" }),
     ev("checkpoint.durable", { checkpointId: c4!, networkRootCid: null }),
   ];
 }

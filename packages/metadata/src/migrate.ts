@@ -22,7 +22,8 @@ export async function migrateIndex(db: Kysely<IndexDatabase>, where: string, ctx
     if (error instanceof Error && error.message.includes("corrupted migrations")) {
       throw newerSchema(where, "migrations this o3ml does not know", error);
     }
-    throw error;
+    // Kysely passes on whatever the migration threw; the caller maps an Error to what went wrong.
+    throw error instanceof Error ? error : new Error("a schema migration failed", { cause: error });
   }
   const now = await readSchemaVersion(db);
   if (now !== SCHEMA_VERSION) {

@@ -6,7 +6,7 @@ import { mkdirSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import pg from "pg";
-import { damagedIndex, isSqliteDamage, passwordsOf, postgresConnectError, queryError, redactDatabaseUrl } from "./database-errors.js";
+import { damagedIndex, errorCodeOf, isSqliteDamage, passwordsOf, postgresConnectError, queryError, redactDatabaseUrl } from "./database-errors.js";
 import { MetadataIndex } from "./metadata-index.js";
 import { migrateIndex } from "./migrate.js";
 import type { IndexDatabase } from "./schema.js";
@@ -125,7 +125,7 @@ async function openPostgres(url: string, store: string, connectTimeoutMs: number
 
 function cannotOpen(err: unknown, path: string): O3mlError {
   if (err instanceof O3mlError) return err;
-  const code = String((err as { code?: unknown })?.code ?? "");
+  const code = errorCodeOf(err);
   if (/^(EACCES|EPERM|EROFS|SQLITE_CANTOPEN|SQLITE_READONLY|SQLITE_PERM)/.test(code)) {
     return new O3mlError(
       "PERMISSION_DENIED",

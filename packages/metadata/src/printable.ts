@@ -13,7 +13,6 @@
  *
  * Everything else, including any other non-ASCII letter, is allowed.
  */
-// eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\p{Cs}]/u;
 const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "gu");
 

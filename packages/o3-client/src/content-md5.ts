@@ -26,7 +26,7 @@ export function sendContentMd5(client: S3Client): void {
       if (headers && inMemory && Object.keys(headers).some(isChecksumHeader)) {
         for (const name of Object.keys(headers)) if (isChecksumHeader(name)) delete headers[name];
         headers["content-md5"] = createHash("md5")
-          .update((body as string | Uint8Array | undefined) ?? "")
+          .update(body ?? "")
           .digest("base64");
       }
       return next(args);

@@ -49,7 +49,7 @@ describe.skipIf(!!missing)("o3ml ckpt and o3ml gc", { timeout: 180_000 }, () => 
     const human = await o3ml("ckpt", "ls");
     expect(human.stdout).toContain("runs/cli/epoch=1.ckpt");
 
-    const shown = await json("ckpt", "show", second.cid!);
+    const shown = await json("ckpt", "show", second.cid);
     expect(shown).toMatchObject({
       id: second.cid,
       manifestCid: second.cid,
@@ -72,7 +72,7 @@ describe.skipIf(!!missing)("o3ml ckpt and o3ml gc", { timeout: 180_000 }, () => 
     expect(verified).toMatchObject({ verified: true, id: first.cid, bytesChecked: Number(first.bytesTotal) });
 
     const file = join(dir, "exported.ckpt");
-    const exported = await json("ckpt", "export", second.cid!, file);
+    const exported = await json("ckpt", "export", second.cid, file);
     expect(exported).toMatchObject({ id: second.cid, file });
     expect(existsSync(`${file}.o3ml-partial`)).toBe(false);
     expect(checkTorchLoads(dir, file)).toMatch(/^ok /);
@@ -116,7 +116,7 @@ describe.skipIf(!!missing)("o3ml ckpt and o3ml gc", { timeout: 180_000 }, () => 
     expect(report.failures[0]).toMatchObject({ kind: "checkpoint", name: expect.stringContaining("runs/cli/bad.ckpt") });
     expect(report.failures[0].problem).toContain(cid);
     const out = join(mkdtempSync(join(tmpdir(), "o3ml-ckpt-")), "bad.pt");
-    expect((await o3ml("ckpt", "export", info.cid!, out)).code).toBe(5);
+    expect((await o3ml("ckpt", "export", info.cid, out)).code).toBe(5);
     expect(existsSync(out) || existsSync(`${out}.o3ml-partial`)).toBe(false);
   });
 

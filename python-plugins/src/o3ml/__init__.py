@@ -8,6 +8,7 @@ first use.
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from ._checkpoint_info import CheckpointInfo, VerifyResult
 from ._checkpoint_select import CheckpointPath, select_checkpoint
@@ -97,6 +98,10 @@ __all__ = [
 # The dataset classes and the distributed-checkpoint storage need PyTorch, which the base install
 # does not: they load on first use, so `import o3ml` works without it (and without importing
 # torch.distributed), and `from o3ml import O3ShardDataset` says what to install.
+if TYPE_CHECKING:  # a type checker sees their classes; at run time __getattr__ below loads them
+    from ._datasets import O3DataLoader, O3ShardDataset
+    from ._dcp import O3StorageReader, O3StorageWriter
+
 _LAZY_MODULES = {
     "O3ShardDataset": "_datasets",
     "O3DataLoader": "_datasets",

@@ -29,6 +29,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from ._errors import error_for_code
 from ._node_cli import cli_command
@@ -105,8 +106,14 @@ def _start(home: Path) -> str:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=home, env=env, start_new_session=True
         )
-    ready = _await_listening(process, log_file, offset)
-    address = ready["address"]
+    ready = _await_listening(process, command, log_file, offset)
+    address = ready.get("address")
+    if not isinstance(address, str):
+        raise error_for_code(
+            "INTERNAL",
+            f"the local o3ml service (pid {process.pid}) said it was listening but named no address ({ready}); "
+            f"see its log, {log_file}",
+        )
     record = home / "service.json"
     partial = home / f"service.json.{os.getpid()}"
     partial.write_text(json.dumps({"address": address, "pid": process.pid, "log": str(log_file)}) + "\n")
@@ -120,7 +127,7 @@ def _start(home: Path) -> str:
     return address
 
 
-def _await_listening(process: subprocess.Popen[bytes], log_file: Path, offset: int) -> dict:
+def _await_listening(process: subprocess.Popen[bytes], command: list[str], log_file: Path, offset: int) -> dict[str, Any]:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         with open(log_file, "rb") as f:
@@ -139,7 +146,7 @@ def _await_listening(process: subprocess.Popen[bytes], log_file: Path, offset: i
             state = f"exited with status {process.returncode}" if process.returncode is not None else f"did not start within {START_TIMEOUT:.0f} s"
             raise error_for_code(
                 "UNAVAILABLE",
-                f"o3ml could not start a local service (`{' '.join(process.args)}` {state}); its output, from "
+                f"o3ml could not start a local service (`{' '.join(command)}` {state}); its output, from "
                 f"{log_file}:\n{text.strip()[-2000:]}\nStart one with `o3ml serve`, or set O3ML_SERVICE to a running service",
             )
         time.sleep(0.1)

@@ -48,7 +48,7 @@ TAIL_BYTES = 256 * 1024
 
 def open_archive(client: O3Client, info: ObjectInfo) -> IO[bytes]:
     """A buffered, seekable binary file over the archive of the checkpoint ``info`` describes."""
-    return io.BufferedReader(ArchiveReader(client, info), buffer_size=READ_BUFFER)  # type: ignore[return-value]
+    return io.BufferedReader(ArchiveReader(client, info), buffer_size=READ_BUFFER)
 
 
 def read_archive(client: O3Client, info: ObjectInfo, start: int = 0, end: int | None = None) -> bytes:

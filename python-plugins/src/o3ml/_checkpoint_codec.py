@@ -20,9 +20,9 @@ from __future__ import annotations
 import io
 import pickle
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Union
+from typing import IO, Any
 
 import torch
 import torch.serialization as ts
@@ -36,7 +36,8 @@ STORAGE = manifest_pb2.STORAGE
 # torch.save's protocol: torch.load's weights-only unpickler is written for it.
 PICKLE_PROTOCOL = ts.DEFAULT_PROTOCOL
 
-MapLocation = Union[None, str, torch.device, Mapping[str, str], Callable[[Any, str], Any]]
+# What torch.load takes as map_location, as torch types it.
+MapLocation = ts.MAP_LOCATION
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Entry:
     """One entry of an encoded checkpoint; ``data`` is a flat, read-only byte view."""
 
     name: str
-    kind: int
+    kind: manifest_pb2.EntryKind
     dtype: str
     data: memoryview
 
@@ -127,7 +128,9 @@ def decode(
     # torch.load publishes the map_location to tensor subclasses rebuilt without a storage.
     ts._serialization_tls.map_location = map_location
     try:
-        return unpickler.load()
+        # torch's Unpickler.load is unannotated; mypy applies untyped_calls_exclude (pyproject.toml) to
+        # a call on one class but not to this call on a union of two.
+        return unpickler.load()  # type: ignore[no-untyped-call]
     except pickle.UnpicklingError as err:
         if not weights_only:
             raise _malformed(f"its skeleton does not unpickle ({err})") from err
@@ -154,7 +157,9 @@ def new_storage(nbytes: int) -> tuple[torch.UntypedStorage, memoryview]:
     received bytes are copied once, from the message into the storage.
     """
     tensor = torch.empty(nbytes, dtype=torch.uint8)
-    view = memoryview(tensor.numpy()) if nbytes else memoryview(bytearray())
+    # numpy's stubs declare ndarray's __buffer__ only for Python 3.12+, where the method exists; the
+    # buffer protocol itself is there on every version.
+    view = memoryview(tensor.numpy()) if nbytes else memoryview(bytearray())  # type: ignore[arg-type]
     return tensor.untyped_storage(), view
 
 
@@ -177,7 +182,7 @@ class _StoragePickler(pickle.Pickler):
             storage, dtype = obj._untyped_storage, obj.dtype
             storage_type: Any = getattr(torch, obj._pickle_storage_type())
             numel = obj._size()
-        elif torch.is_storage(obj):
+        elif type(obj) is torch.UntypedStorage:  # torch.is_storage's other classes are TypedStorages
             storage, dtype = obj, torch.uint8
             storage_type, numel = ts.normalize_storage_type(type(obj)), obj.nbytes()
         else:
@@ -218,7 +223,7 @@ def _host_bytes(storage: torch.UntypedStorage, snapshot: bool) -> memoryview:
     # A uint8 tensor over the storage's memory; numpy exports it as a buffer without copying,
     # and the view keeps the storage alive for as long as it is used.
     flat = torch.empty(0, dtype=torch.uint8).set_(storage)
-    return memoryview(flat.numpy()).toreadonly()
+    return memoryview(flat.numpy()).toreadonly()  # type: ignore[arg-type]  # numpy's stubs: see new_storage
 
 
 def _malformed(what: str) -> Exception:

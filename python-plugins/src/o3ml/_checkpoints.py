@@ -416,14 +416,14 @@ def _receive(conn: Connection, selector: pb.CheckpointSelector) -> _Received:
     sinks: list[_Sink] = []
     try:
         for message in stream:
-            data: memoryview | bytes | None = message if isinstance(message, memoryview) else None
-            kind = None if data is not None else message.WhichOneof("msg")
-            if kind == "data":
-                data = message.data
-            if data is not None:
+            # A data message arrives as a view of its bytes (deserialize_load), any other parsed.
+            if isinstance(message, memoryview) or message.WhichOneof("msg") == "data":
+                data = message if isinstance(message, memoryview) else message.data
                 if not sinks or not sinks[-1].write(data):
                     raise _bad_stream(conn, what, "data beyond what the entry header announced")
-            elif kind == "info" and info is None and not sinks:
+                continue
+            kind = message.WhichOneof("msg")
+            if kind == "info" and info is None and not sinks:
                 info = message.info
             elif kind == "entry" and info is not None:
                 if sinks and not sinks[-1].complete:

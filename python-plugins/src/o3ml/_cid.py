@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import mmap
 
 from ._errors import IntegrityError, InvalidArgumentError
 
@@ -41,7 +42,7 @@ def digest_of(cid: str) -> bytes:
     return digest
 
 
-def verify_blob(cid: str, data: bytes | bytearray | memoryview, what: str, remedy: str) -> None:
+def verify_blob(cid: str, data: bytes | bytearray | memoryview | mmap.mmap, what: str, remedy: str) -> None:
     """Raises ``IntegrityError`` naming ``what``, ``cid`` and ``remedy`` unless ``data`` hashes to ``cid``."""
     actual = hashlib.sha256(data).digest()
     if actual != digest_of(cid):

@@ -242,11 +242,11 @@ class _PutStream:
     def __init__(self, header: pb.PutHeader, chunks: Iterator[bytes]) -> None:
         self._header = header
         self._chunks = chunks
-        self._call: grpc.Future | None = None
+        self._call: grpc.Future[pb.PutResponse] | None = None
         self._attached = threading.Event()
         self.source_error: BaseException | None = None
 
-    def attach(self, call: grpc.Future) -> None:
+    def attach(self, call: grpc.Future[pb.PutResponse]) -> None:
         self._call = call
         self._attached.set()
 

@@ -73,7 +73,7 @@ def _generate() -> dict[str, type[O3mlError]]:
         extra = _BUILTIN_BASES.get(code)
         bases: tuple[type[Exception], ...] = (O3mlError, extra) if extra else (O3mlError,)
         namespace = {"code": code, "__doc__": f"The o3ml error with code {code}.", "__module__": __name__}
-        classes[code] = type(class_name_for(code), bases, namespace)  # type: ignore[assignment]
+        classes[code] = type(class_name_for(code), bases, namespace)
     return classes
 
 
@@ -142,7 +142,7 @@ def from_rpc_error(err: grpc.RpcError, address: str | None = None) -> O3mlError:
     status = _status_of(err)
     message = _details_of(err) or f"gRPC call failed with status {status.name}"
     named = service_code(err)
-    code = named if named in ERROR_CLASSES else code_for_status(status)
+    code = named if named is not None and named in ERROR_CLASSES else code_for_status(status)
     details: dict[str, Any] = {"grpc_status": status.name}
     if address is not None:
         details["address"] = address

@@ -204,7 +204,7 @@ class O3FileSystem(AbstractFileSystem):
         paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
         if recursive and not any(has_magic(str(p)) for p in paths):
             # Directories are no objects: only the files below them need deleting.
-            names = sorted({name for p in paths for name in self.find(p, maxdepth=maxdepth)})
+            names = sorted({name for p in paths for name in self.find(str(p), maxdepth=maxdepth)})
             if not names:
                 what = ", ".join(map(str, paths))
                 raise error_for_code("NOT_FOUND", f"cannot remove {what}: there is no such object or directory")

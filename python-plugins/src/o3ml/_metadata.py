@@ -153,7 +153,7 @@ class MetadataMethods:
         """
         request = pb.LineageRequest(id=id, format=format, depth=depth or 0)
         response: pb.LineageResponse = self._metadata_call(lambda stub: stub.Lineage, request)
-        return json.loads(response.rendered) if format == "json" else response.rendered  # type: ignore[no-any-return]
+        return json.loads(response.rendered) if format == "json" else response.rendered
 
     def record_artifact(
         self, run: str, name: str, cid: str, size: int, *, media_type: str = "", checkpoint: str = ""

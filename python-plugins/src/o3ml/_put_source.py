@@ -13,13 +13,25 @@ import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol, Union, runtime_checkable
 
 
+@runtime_checkable
 class Readable(Protocol):
     """A binary file object: anything with ``read(size) -> bytes``."""
 
     def read(self, size: int = ..., /) -> bytes: ...
+
+
+@runtime_checkable
+class _Seekable(Protocol):
+    """A file object that may know its size: ``seekable``, ``tell`` and ``seek`` (io.IOBase's)."""
+
+    def seekable(self) -> bool: ...
+
+    def tell(self) -> int: ...
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
 
 
 #: What ``put`` accepts: bytes-like data, a path, a binary file object or an iterable of chunks.
@@ -50,7 +62,7 @@ def open_source(data: PutData, chunk_size: int) -> Iterator[PutSource]:
             status = os.fstat(file.fileno())
             size = status.st_size if stat.S_ISREG(status.st_mode) else None
             yield PutSource(rechunk(_read_chunks(file, chunk_size), chunk_size), size)
-    elif hasattr(data, "read"):
+    elif isinstance(data, Readable):  # a runtime-checkable Protocol: anything with a read method
         yield PutSource(rechunk(_read_chunks(data, chunk_size), chunk_size), _remaining_size(data))
     elif isinstance(data, Iterable):
         yield PutSource(rechunk(data, chunk_size), None)
@@ -61,10 +73,11 @@ def open_source(data: PutData, chunk_size: int) -> Iterator[PutSource]:
         )
 
 
-def rechunk(pieces: Iterable[bytes | bytearray | memoryview], size: int) -> Iterator[bytes]:
+def rechunk(pieces: Iterable[object], size: int) -> Iterator[bytes]:
     """Regroups byte pieces of any sizes into chunks of exactly ``size`` bytes, the last shorter.
 
-    Empty pieces are dropped and nothing is yielded for an empty input.
+    Empty pieces are dropped and nothing is yielded for an empty input. The pieces come from the
+    caller's iterable, so each is checked here: one that is not bytes-like raises TypeError.
     """
     pending = bytearray()
     for piece in pieces:
@@ -125,12 +138,14 @@ def _read_chunks(file: Readable, size: int) -> Iterator[bytes]:
 
 def _remaining_size(file: Readable) -> int | None:
     """Bytes left between the file's position and its end, or None when it cannot tell."""
+    if not isinstance(file, _Seekable):
+        return None
     try:
-        if not file.seekable():  # type: ignore[attr-defined]
+        if not file.seekable():
             return None
-        position = file.tell()  # type: ignore[attr-defined]
-        end = file.seek(0, io.SEEK_END)  # type: ignore[attr-defined]
-        file.seek(position)  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
+        position = file.tell()
+        end = file.seek(0, io.SEEK_END)
+        file.seek(position)
+    except (OSError, ValueError):
         return None
     return max(0, end - position) if isinstance(end, int) else None

@@ -7,6 +7,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from servers import S3Endpoint, Service, minio_binary, start_minio, start_moto, start_service
@@ -82,6 +83,6 @@ def prefix(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def bucket(service: Service):  # type: ignore[no-untyped-def]
+def bucket(service: Service) -> Any:
     """A boto3 S3 client of the service's bucket, for looking behind the service's back."""
     return service.s3.boto3()

@@ -7,6 +7,7 @@ import os
 import random
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from servers import REPO_ROOT, Service
 
@@ -30,7 +31,7 @@ def image_folder(root: Path, splits: dict[str, int], size: int = 6000, classes: 
 
 def push(
     service: Service, folder: Path, name: str, shard_size: str = "64KiB", extra: tuple[str, ...] = (), env: dict[str, str] | None = None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Pushes `folder` as a new version of `name`; returns the CLI's JSON summary. `env` adds to the
     CLI's environment (a token, TLS files)."""
     inherited = {k: v for k, v in os.environ.items() if k != "O3ML_TOKEN"}

@@ -9,7 +9,6 @@ job while that upload is open.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -44,7 +43,7 @@ def hang_at_save(number: int) -> None:
         while True:
             time.sleep(1)
 
-    checkpoints._save_messages = messages  # type: ignore[assignment]
+    checkpoints._save_messages = messages
 
 
 def main() -> None:
@@ -74,4 +73,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

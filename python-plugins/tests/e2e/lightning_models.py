@@ -39,16 +39,17 @@ class Regressor(pl.LightningModule):
             self.backbone.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x))
+        out: torch.Tensor = self.head(self.backbone(x))
+        return out
 
     def training_step(self, batch: Any, index: int) -> torch.Tensor:
-        x, y = step_batch(self.global_step, self.hparams.width) if self.hparams.step_data else batch
+        x, y = step_batch(self.global_step, self.hparams["width"]) if self.hparams["step_data"] else batch
         loss = nn.functional.mse_loss(self(x), y)
         self.log("train_loss", loss, on_step=True, on_epoch=False)
         return loss
 
     def configure_optimizers(self) -> Any:
-        optimizer = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=self.hparams.lr)
+        optimizer = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=self.hparams["lr"])
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=50, gamma=0.5)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
@@ -64,7 +65,7 @@ def step_batch(step: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
     return samples(BATCH, width, seed=1_000_000 + step)
 
 
-def loader(width: int = 32, seed: int = 0) -> DataLoader:
+def loader(width: int = 32, seed: int = 0) -> DataLoader[tuple[torch.Tensor, ...]]:
     return DataLoader(TensorDataset(*samples(SAMPLES, width, seed)), batch_size=BATCH, shuffle=False)
 
 

@@ -12,7 +12,6 @@ so the checkpoints it saves are the inconsistent ones an older o3ml left behind.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
@@ -76,7 +75,7 @@ def main() -> None:
     parser.add_argument("--lag", action="store_true")
     args = parser.parse_args()
     if args.lag:
-        resume_module.repair_trainer = lambda trainer: False  # type: ignore[assignment]
+        resume_module.repair_trainer = lambda trainer: False  # type: ignore[attr-defined]  # the name _resume calls, imported there
     seeded()
     loader = DataLoader(TensorDataset(torch.zeros(BATCHES_PER_EPOCH, 1)), batch_size=1)
     callbacks = [
@@ -91,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -20,6 +20,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 REGION = "akave-network"
@@ -108,7 +109,7 @@ class S3Endpoint:
     process: Managed
     region: str = REGION
 
-    def boto3(self):  # type: ignore[no-untyped-def]
+    def boto3(self) -> Any:  # boto3 has no type information: the client is Any
         import boto3
         from botocore.config import Config
 
@@ -187,7 +188,7 @@ class Service:
     bucket: str
     s3: S3Endpoint
     process: Managed
-    ready: dict = field(default_factory=dict)
+    ready: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pid(self) -> int:
@@ -266,10 +267,10 @@ def start_service(
     )
 
 
-def _await_listening(process: Managed) -> dict:
+def _await_listening(process: Managed) -> dict[str, Any]:
     """Reads stdout lines until the `listening` event; later lines keep being copied to a file."""
     assert process.process.stdout is not None
-    found: dict = {}
+    found: dict[str, Any] = {}
     event = threading.Event()
     sink = open(process.logs / f"{process.name}.stdout", "wb")  # noqa: SIM115
 

@@ -93,7 +93,7 @@ def same_weights(state: dict[str, torch.Tensor], expected: dict[str, torch.Tenso
 def test_load_from_checkpoint_reads_an_o3_url(env: None, saved: dict[str, Any]) -> None:
     model = Validated.load_from_checkpoint(saved["url"])
     assert same_weights(model.state_dict(), saved["state"])
-    assert model.hparams.width == WIDTH
+    assert model.hparams["width"] == WIDTH
 
 
 def test_torch_load_with_weights_only_reads_an_fsspec_file(env: None, saved: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -23,6 +24,7 @@ import torch
 from servers import S3Endpoint, Service, start_service
 
 from o3ml import IntegrityError, NotFoundError, O3Client, _colocation
+from o3ml._checkpoint_codec import SKELETON
 from o3ml._checkpoints import load_checkpoint, save_checkpoint
 from o3ml.gen import admin_service_pb2 as admin_pb
 from o3ml.gen import checkpoint_service_pb2 as pb
@@ -57,7 +59,7 @@ def model(seed: int) -> dict[str, object]:
     }
 
 
-def same(a: dict[str, object], b: dict[str, object]) -> bool:
+def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a.keys() == b.keys() and all(
         torch.equal(x, b[k]) if isinstance(x, torch.Tensor) else x == b[k] for k, x in a.items()
     )
@@ -93,7 +95,7 @@ def test_the_handshake_proves_a_shared_filesystem(own: Service, home: Path) -> N
 
 
 def test_files_and_streams_store_the_same_blobs_and_load_the_same_tensors(
-    own: Service, home: Path, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
+    own: Service, home: Path, monkeypatch: pytest.MonkeyPatch, bucket: Any
 ) -> None:
     state = model(1)
     run = f"r-{uuid.uuid4().hex[:8]}"
@@ -120,7 +122,7 @@ def test_files_and_streams_store_the_same_blobs_and_load_the_same_tensors(
 
 
 def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
-    own: Service, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
+    own: Service, monkeypatch: pytest.MonkeyPatch, bucket: Any
 ) -> None:
     state = {"w": torch.randn(3 * MiB)}  # 12 MiB: two blobs
     with O3Client(own.address) as c:
@@ -144,7 +146,7 @@ def test_a_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
 
 @pytest.mark.parametrize("keep", ["1", "0"])
 def test_with_cache_saved_what_a_colocated_save_uploaded_loads_from_the_host_cache(
-    s3: S3Endpoint, home: Path, tmp_path: Path, keep: str, request: pytest.FixtureRequest, bucket  # type: ignore[no-untyped-def]
+    s3: S3Endpoint, home: Path, tmp_path: Path, keep: str, request: pytest.FixtureRequest, bucket: Any
 ) -> None:
     state = model(4)
     data = os.urandom(9 * MiB)
@@ -347,16 +349,16 @@ def test_the_service_reads_only_its_own_staged_files(own: Service, home: Path, t
             header = pb.CheckpointHeader(key="co/stolen.ckpt", run="thief", staged=name)
             messages = [
                 pb.SaveCheckpointRequest(header=header),
-                pb.SaveCheckpointRequest(entry=pb.EntryHeader(name="data.pkl", kind=1, nbytes=1800)),
+                pb.SaveCheckpointRequest(entry=pb.EntryHeader(name="data.pkl", kind=SKELETON, nbytes=1800)),
                 pb.SaveCheckpointRequest(trailer=pb.SaveTrailer(entry_count=1)),
             ]
             with pytest.raises(grpc.RpcError) as caught:
                 save(iter(messages))
             return caught.value
 
-        assert "symbolic link" in attempt(link.name).details()
+        assert "symbolic link" in (attempt(link.name).details() or "")
         escaped = attempt("../../secret.bin")
-        assert escaped.code() == grpc.StatusCode.INVALID_ARGUMENT and "not the name of a staged file" in escaped.details()
+        assert escaped.code() == grpc.StatusCode.INVALID_ARGUMENT and "not the name of a staged file" in (escaped.details() or "")
         with pytest.raises(NotFoundError):
             c.stat("co/stolen.ckpt")
 
@@ -385,7 +387,7 @@ def test_objects_through_files_and_streams_are_the_same(own: Service, home: Path
 
 
 def test_an_object_blob_damaged_in_the_bucket_is_an_integrity_error_on_both_paths(
-    own: Service, monkeypatch: pytest.MonkeyPatch, bucket  # type: ignore[no-untyped-def]
+    own: Service, monkeypatch: pytest.MonkeyPatch, bucket: Any
 ) -> None:
     data = os.urandom(9 * MiB)
     with O3Client(own.address) as c:
@@ -464,7 +466,7 @@ def test_an_entry_sent_as_reused_that_the_service_does_not_know_commits_nothing(
             request_serializer=pb.SaveCheckpointRequest.SerializeToString,
             response_deserializer=pb.CheckpointInfo.FromString,
         )
-        forged = pb.EntryHeader(name="data.pkl", kind=1, nbytes=100, chunk_digests=[os.urandom(16)], reused=True)
+        forged = pb.EntryHeader(name="data.pkl", kind=SKELETON, nbytes=100, chunk_digests=[os.urandom(16)], reused=True)
         messages = [
             pb.SaveCheckpointRequest(header=pb.CheckpointHeader(key="co/forged.ckpt", run="forger", staged=name)),
             pb.SaveCheckpointRequest(entry=forged),
@@ -473,7 +475,7 @@ def test_an_entry_sent_as_reused_that_the_service_does_not_know_commits_nothing(
         with pytest.raises(grpc.RpcError) as caught:
             save(iter(messages))
         assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        assert "without reuse" in caught.value.details()
+        assert "without reuse" in (caught.value.details() or "")
         with pytest.raises(NotFoundError):
             c.stat("co/forged.ckpt")
         # A streamed save cannot claim reuse at all.

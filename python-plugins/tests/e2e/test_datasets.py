@@ -233,7 +233,7 @@ def test_dataset_e2e_datamodule_resumes_mid_epoch_from_a_checkpoint_on_o3_and_re
 
         def fit(callbacks: list[Any], ckpt_path: str | None = None) -> tuple[Any, O3DataModule]:
             model = Recorder.make()
-            data = O3DataModule(summary["name"], batch_size=4, num_workers=2, shuffle_seed=4, decode=None)  # type: ignore[arg-type]
+            data = O3DataModule(summary["name"], batch_size=4, num_workers=2, shuffle_seed=4, decode=None)
             run = trainer(max_epochs=2, plugins=[O3CheckpointIO()], callbacks=callbacks)
             try:
                 run.fit(model, datamodule=data, ckpt_path=ckpt_path)

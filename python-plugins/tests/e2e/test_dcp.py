@@ -71,7 +71,7 @@ def test_two_ranks_save_sharded_and_load_with_two_or_one_ranks(service: Service,
     with O3Client(service.address) as client:
         for name, changed in (("A", False), ("B", True)):
             want = full_tensors(changed)
-            target = {"model": {k: torch.zeros_like(v) for k, v in want.items()}, "step": 0}
+            target: dict[str, Any] = {"model": {k: torch.zeros_like(v) for k, v in want.items()}, "step": 0}
             dcp.load(target, storage_reader=O3StorageReader(f"{url}/{name}", client=client, bucket=service.bucket), no_dist=True)
             for key, tensor in want.items():
                 assert torch.equal(target["model"][key], tensor), (name, key)
@@ -82,7 +82,7 @@ def test_two_ranks_save_sharded_and_load_with_two_or_one_ranks(service: Service,
         assert objects("A")[0] == ".metadata" and len([k for k in objects("A") if k.endswith(".distcp")]) == 2
         # Saving into a folder that holds a checkpoint replaces it, here from one process: the new
         # metadata names one rank's object, and the two objects of the replaced save are gone.
-        plain = {"model": full_tensors(changed=True), "step": STEP + 1}
+        plain: dict[str, Any] = {"model": full_tensors(changed=True), "step": STEP + 1}
         writer = O3StorageWriter(f"{url}/A", client=client, bucket=service.bucket)
         dcp.save(plain, storage_writer=writer, no_dist=True)
         assert writer.last_upload is not None
@@ -107,10 +107,10 @@ class CutOnFirstRead(O3StorageReader):
 @pytest.mark.filterwarnings("ignore:torch.distributed is disabled")
 def test_a_load_whose_read_the_connection_breaks_reads_again(service: Service, caplog: pytest.LogCaptureFixture) -> None:
     url = f"o3://{service.bucket}/tests/dcp-cut-{uuid.uuid4().hex[:8]}"
-    saved = {"model": full_tensors(), "step": STEP}
+    saved: dict[str, Any] = {"model": full_tensors(), "step": STEP}
     with O3Client(service.address) as client:
         dcp.save(saved, storage_writer=O3StorageWriter(url, client=client, bucket=service.bucket), no_dist=True)
-    target = {"model": {k: torch.zeros_like(v) for k, v in saved["model"].items()}, "step": 0}
+    target: dict[str, Any] = {"model": {k: torch.zeros_like(v) for k, v in saved["model"].items()}, "step": 0}
     with CuttingProxy(service.address) as proxy, O3Client(proxy.address) as client:
         dcp.load(target, storage_reader=CutOnFirstRead(proxy, url, client=client, bucket=service.bucket), no_dist=True)
     assert proxy.cuts == 1 and proxy.connections == 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from payloads import MiB, random_bytes
@@ -26,7 +26,7 @@ BAD_KEYS = {
 
 @pytest.mark.parametrize("key", list(BAD_KEYS.values()), ids=list(BAD_KEYS))
 def test_bad_keys_are_invalid_arguments(client: O3Client, key: str) -> None:
-    calls = {
+    calls: dict[str, Callable[[], object]] = {
         "put": lambda: client.put(key, b"payload"),
         "get": lambda: client.get(key),
         "open": lambda: client.open(key),

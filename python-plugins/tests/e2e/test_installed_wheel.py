@@ -52,7 +52,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    where = [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+    where: list[str | Path] = [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
     purelib = subprocess.run(where, check=True, capture_output=True, text=True).stdout.strip()
     Path(purelib, "o3ml-torch-site.pth").write_text(f"{torch_site()}\n")
     home = folder / "home"

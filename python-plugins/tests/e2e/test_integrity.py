@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from payloads import MiB, random_bytes
+from servers import Service
 
 from o3ml import IntegrityError, O3Client
 
 BLOBS = "o3ml/v1/blobs/"
 
 
-def blob_keys(bucket, name: str) -> set[str]:  # type: ignore[no-untyped-def]
+def blob_keys(bucket: Any, name: str) -> set[str]:
     keys: set[str] = set()
     for page in bucket.get_paginator("list_objects_v2").paginate(Bucket=name, Prefix=BLOBS):
         keys.update(item["Key"] for item in page.get("Contents", []))
@@ -18,7 +22,7 @@ def blob_keys(bucket, name: str) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_a_corrupted_blob_raises_integrity_error_and_returns_no_corrupt_byte(
-    client: O3Client, bucket, service, prefix: str  # type: ignore[no-untyped-def]
+    client: O3Client, bucket: Any, service: Service, prefix: str
 ) -> None:
     # Several blobs (the service cuts objects into blobs of a few MiB); corrupt one in the middle
     # so that good bytes come before it and the reader must stop exactly at it.
@@ -63,7 +67,7 @@ def check_message(err: IntegrityError, key: str, cid: str) -> None:
 
 
 def test_a_blob_missing_from_the_bucket_is_data_loss_not_a_missing_file(
-    client: O3Client, bucket, service, prefix: str  # type: ignore[no-untyped-def]
+    client: O3Client, bucket: Any, service: Service, prefix: str
 ) -> None:
     import fsspec
 
@@ -85,7 +89,7 @@ def test_a_blob_missing_from_the_bucket_is_data_loss_not_a_missing_file(
 
 
 def test_listing_names_a_damaged_object_and_goes_on(
-    client: O3Client, bucket, service, prefix: str, tmp_path  # type: ignore[no-untyped-def]
+    client: O3Client, bucket: Any, service: Service, prefix: str, tmp_path: Path
 ) -> None:
     import fsspec
     from servers import start_service

@@ -69,7 +69,7 @@ def test_top_k_pruning_leaves_exactly_what_model_checkpoint_kept(env: Any, servi
     fs = O3FileSystem()
     assert url_keys(service, (f"o3://{p}" for p in fs.ls(dirpath, detail=False))) == kept
     best = list_checkpoints(client, prefix=str(checkpoint.best_model_path).removeprefix(f"o3://{service.bucket}/"))
-    assert best[0].metrics["train_loss"] == pytest.approx(float(checkpoint.best_model_score))
+    assert best[0].metrics["train_loss"] == pytest.approx(float(checkpoint.best_model_score or 0))
     assert best[0].step > 0 and best[0].run == run
 
 
@@ -127,8 +127,8 @@ def changed_bytes(before: Any, after: Any) -> int:
         old = before if isinstance(before, dict) else {}
         return sum(changed_bytes(old.get(k), v) for k, v in after.items())
     if isinstance(after, (list, tuple)):
-        old = before if isinstance(before, (list, tuple)) else ()
-        return sum(changed_bytes(old[i] if i < len(old) else None, v) for i, v in enumerate(after))
+        earlier = before if isinstance(before, (list, tuple)) else ()
+        return sum(changed_bytes(earlier[i] if i < len(earlier) else None, v) for i, v in enumerate(after))
     return 0
 
 

@@ -112,8 +112,8 @@ def test_select_checkpoint_by_step_epoch_cid_and_best_metric_and_resume_from_it(
 
     seeded()
     model = Fitter()
-    steps = []
-    model.on_train_batch_start = lambda batch, index: steps.append(model.global_step)  # type: ignore[method-assign]
+    steps: list[int] = []
+    model.on_train_batch_start = lambda batch, batch_idx: steps.append(model.global_step)  # type: ignore[method-assign]
     fit = trainer(max_epochs=3, plugins=[O3CheckpointIO()])
     data = O3DataModule(f"{trained['dataset']['name']}@{trained['dataset']['version']}", batch_size=8, transform=as_example)
     path = select_checkpoint(run, step=4)

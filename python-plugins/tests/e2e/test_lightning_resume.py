@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning_models import Regressor, loader, moto_service, seeded, service_env, trainer, unique_dir
 from servers import S3Endpoint, Service
 
@@ -146,7 +146,10 @@ def test_ckpt_path_last_resumes_from_the_newest_checkpoint_under_the_dirpath(env
     """Lightning's own ModelCheckpoint on o3:// and fit(ckpt_path="last"), with O3ResumeCallback."""
     seeded()
     dirpath, _ = unique_dir(service, "last")
-    callbacks = lambda: [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True), O3ResumeCallback(dirpath=dirpath)]  # noqa: E731
+
+    def callbacks() -> list[Callback]:
+        return [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True), O3ResumeCallback(dirpath=dirpath)]
+
     trainer(max_steps=16, plugins=[O3CheckpointIO()], callbacks=callbacks()).fit(Regressor(), loader())
     fit = trainer(max_steps=24, plugins=[O3CheckpointIO()], callbacks=callbacks())
     fit.fit(Regressor(), loader(), ckpt_path="last")
@@ -158,7 +161,10 @@ def test_ckpt_path_last_without_the_resume_callback_says_why_it_started_fresh(
 ) -> None:
     seeded()
     dirpath, _ = unique_dir(service, "last-plain")
-    callbacks = lambda: [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True)]  # noqa: E731
+
+    def callbacks() -> list[Callback]:
+        return [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True)]
+
     trainer(max_steps=8, plugins=[O3CheckpointIO()], callbacks=callbacks()).fit(Regressor(), loader())
     assert not [r for r in caplog.records if "#18261" in r.getMessage()]
     fit = trainer(max_steps=8, plugins=[O3CheckpointIO()], callbacks=callbacks())
@@ -181,7 +187,10 @@ def test_ckpt_path_last_works_once_lightning_keeps_the_scheme(env: Any, service:
     monkeypatch.setattr(ModelCheckpoint, "_find_last_checkpoints", keep_scheme)
     seeded()
     dirpath, _ = unique_dir(service, "last-fixed")
-    callbacks = lambda: [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True)]  # noqa: E731
+
+    def callbacks() -> list[Callback]:
+        return [ModelCheckpoint(dirpath=dirpath, every_n_train_steps=8, save_last=True)]
+
     trainer(max_steps=16, plugins=[O3CheckpointIO()], callbacks=callbacks()).fit(Regressor(), loader())
     fit = trainer(max_steps=24, plugins=[O3CheckpointIO()], callbacks=callbacks())
     fit.fit(Regressor(), loader(), ckpt_path="last")

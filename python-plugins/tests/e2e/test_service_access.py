@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from conftest import launch
 from servers import S3Endpoint, Service
@@ -15,7 +17,7 @@ def test_a_missing_or_wrong_token_is_unauthenticated(
 ) -> None:
     monkeypatch.delenv("O3ML_TOKEN", raising=False)
     with O3Client(token_service.address, token=token) as client:
-        calls = {
+        calls: dict[str, Callable[[], object]] = {
             "put": lambda: client.put(f"{prefix}k", b"x"),
             "get": lambda: client.get(f"{prefix}k"),
             "stat": lambda: client.stat(f"{prefix}k"),

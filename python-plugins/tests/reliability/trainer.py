@@ -75,7 +75,7 @@ def hang_at_save(number: int) -> None:
         while True:
             time.sleep(1)
 
-    checkpoints._save_messages = messages  # type: ignore[assignment]
+    checkpoints._save_messages = messages
 
 
 def main() -> int:

@@ -180,7 +180,7 @@ def test_one_storage_read_as_two_dtypes_is_refused_like_torch_save() -> None:
 
 
 def test_weights_only_loads_plain_checkpoints_and_refuses_arbitrary_objects() -> None:
-    plain = {"state_dict": OrderedDict(w=torch.randn(3)), "epoch": 3, "name": "x", "lrs": [0.1, 0.01]}
+    plain: dict[str, Any] = {"state_dict": OrderedDict(w=torch.randn(3)), "epoch": 3, "name": "x", "lrs": [0.1, 0.01]}
     entries = encode(plain)
     out = decode(entries[0].data, received(entries))  # weights_only defaults to True, as in torch.load
     assert torch.equal(out["state_dict"]["w"], plain["state_dict"]["w"]) and out["lrs"] == plain["lrs"]

@@ -29,7 +29,7 @@ class RecordingObjects(object_service_pb2_grpc.ObjectServiceServicer):
     """Answers Stat, recording who asked (process id in the key) and with what token."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[tuple[str, str | bytes]] = []
         self.lock = threading.Lock()
 
     def Stat(self, request: pb.StatRequest, context: grpc.ServicerContext) -> pb.ObjectInfo:
@@ -85,7 +85,7 @@ def test_a_closed_connection_says_so() -> None:
         client.stat("any")
 
 
-class Recording(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class Recording(grpc.UnaryUnaryClientInterceptor):
     def __init__(self) -> None:
         self.methods: list[str] = []
 

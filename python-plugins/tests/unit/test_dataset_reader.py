@@ -6,6 +6,7 @@ import io
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from torch.utils.data import DataLoader
 
 from o3ml import FailedPreconditionError, IntegrityError, NotFoundError, O3DataLoader, O3ShardDataset
 from o3ml._datasets import DatasetVersion, LocalShardSource
+from o3ml._datasets._tar import BytesLike
+from o3ml.gen import manifest_pb2
 
 SPLITS = {"train": 95, "val": 20, "test": 15}
 
@@ -157,7 +160,7 @@ class CountingSource(LocalShardSource):
         self.opened = []
 
     @contextmanager
-    def open_shard(self, shard, where):  # type: ignore[no-untyped-def,override]
+    def open_shard(self, shard: manifest_pb2.ShardEntry, where: str) -> Iterator[BytesLike]:
         self.opened.append(shard.cid)
         with super().open_shard(shard, where) as data:
             yield data

@@ -28,7 +28,7 @@ class FakeBlobs(blob_service_pb2_grpc.BlobServiceServicer, blob_service_pb2_grpc
     fetch_path: Callable[[str], str] | None = None
     leases: set[str] = field(default_factory=set)
     released: list[str] = field(default_factory=list)
-    calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, str | bytes]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _record(self, method: str, context: grpc.ServicerContext) -> None:

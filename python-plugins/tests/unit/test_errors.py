@@ -28,7 +28,7 @@ BUILTIN_BASES = {
 
 
 class FakeRpcError(grpc.RpcError):
-    def __init__(self, status: grpc.StatusCode, details: str | None, trailing: tuple = ()) -> None:
+    def __init__(self, status: grpc.StatusCode, details: str | None, trailing: tuple[tuple[str, str | bytes], ...] = ()) -> None:
         self._status, self._details, self._trailing = status, details, trailing
 
     def code(self) -> grpc.StatusCode:
@@ -37,7 +37,8 @@ class FakeRpcError(grpc.RpcError):
     def details(self) -> str | None:
         return self._details
 
-    def trailing_metadata(self) -> tuple:
+    # The stubs type it as tuples of a _Metadatum class they say may be inaccurate; grpc returns (key, value) pairs.
+    def trailing_metadata(self) -> tuple[tuple[str, str | bytes], ...]:  # type: ignore[override]
         return self._trailing
 
 

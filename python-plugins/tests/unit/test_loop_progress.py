@@ -83,7 +83,8 @@ class Tiny(pl.LightningModule):
 
     def training_step(self, batch: Any, index: int) -> torch.Tensor:
         self.seen.append((self.global_step, self.current_epoch, index))
-        return self.net(batch[0]).pow(2).mean()
+        loss: torch.Tensor = self.net(batch[0]).pow(2).mean()
+        return loss
 
     def configure_optimizers(self) -> Any:
         return torch.optim.SGD(self.parameters(), lr=0.01)

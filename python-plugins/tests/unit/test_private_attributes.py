@@ -66,6 +66,8 @@ def crossings(name: str, tree: ast.Module, owners: dict[str, set[str]]) -> list[
     found = []
     allowed = FOREIGN.get(name, set())
     for node in ast.walk(tree):
+        if not isinstance(node, (ast.expr, ast.stmt)):
+            continue  # what names an attribute or imports one is an expression or a statement, with a line
         if isinstance(node, ast.ImportFrom) and node.level > 0:
             found += [f"{name}:{node.lineno} imports {a.name} from .{node.module or ''}" for a in node.names if private(a.name) and node.module]
         attr = None

@@ -25,7 +25,8 @@ const CONDITIONAL_PUT_BYTES = 16 * 1024 * 1024;
  */
 export class BlobWriter {
   private readonly inflight = new Set<Promise<void>>();
-  private failure: unknown;
+  // Boxed, so that a rejection whose reason is undefined is kept as a failure too.
+  private failure: { error: unknown } | undefined;
   bytesUploaded = 0;
   bytesDeduplicated = 0;
 
@@ -46,7 +47,7 @@ export class BlobWriter {
     const p = this.upload(cid, bytes).then(
       () => void this.inflight.delete(p),
       (err) => {
-        this.failure ??= err;
+        this.failure ??= { error: err };
         this.inflight.delete(p);
       },
     );
@@ -113,7 +114,7 @@ export class BlobWriter {
   }
 
   private throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure !== undefined) throw this.failure.error;
   }
 }
 

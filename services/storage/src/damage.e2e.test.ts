@@ -106,7 +106,7 @@ describe.each(servers)("damage in the bucket on %s", { timeout: 180_000 }, (_nam
     ]);
     // Read everything once, so the service holds every manifest in memory.
     for (const [i] of data.entries()) await drain((await objects.get(`verify/${i}.bin`)).data);
-    await ckpt.verify(saved.cid!);
+    await ckpt.verify(saved.cid);
     // Earlier tests left damage elsewhere in this bucket: only this test's keys are looked at.
     const mine = (r: Awaited<ReturnType<typeof verify>>) => r.report.failures.filter((f) => f.name.startsWith("verify/"));
     expect(mine(await verify())).toEqual([]);
@@ -117,7 +117,7 @@ describe.each(servers)("damage in the bucket on %s", { timeout: 180_000 }, (_nam
     await e.svc.store.put(blobKey(cidOf(data[1]!.subarray(CHUNK))), data[1]!.subarray(CHUNK, CHUNK + 100));
     await e.svc.store.delete(blobKey(cidOf(data[2]!.subarray(0, CHUNK))));
     await e.svc.store.put(manifestKey(infos[3]!.cid!), randomBytes(200));
-    await e.svc.store.put(manifestKey(saved.cid!), randomBytes(200));
+    await e.svc.store.put(manifestKey(saved.cid), randomBytes(200));
 
     const after = await verify();
     expect(after.code).toBe(5);
@@ -127,6 +127,6 @@ describe.each(servers)("damage in the bucket on %s", { timeout: 180_000 }, (_nam
     expect(named).not.toContain("verify/4.bin");
     expect(named).toContain("verify/ckpt/step=1.ckpt");
     expect(mine(after)).toHaveLength(5);
-    await expect(ckpt.verify(saved.cid!)).rejects.toMatchObject({ code: "INTEGRITY" });
+    await expect(ckpt.verify(saved.cid)).rejects.toMatchObject({ code: "INTEGRITY" });
   });
 });

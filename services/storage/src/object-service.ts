@@ -59,7 +59,7 @@ export function objectService(repo: ObjectRepository, host: Host, ctx: RpcContex
       const header: PutHeader = {
         key: h.key ?? "",
         contentType: checkContentType(h.contentType, `put ${h.key ?? ""}`),
-        labels: checkLabels(h.labels as Record<string, string>, `put ${h.key ?? ""}`),
+        labels: checkLabels(h.labels, `put ${h.key ?? ""}`),
         expectedSize: declaredSize(h),
         ifAbsent: !!h.ifAbsent,
       };

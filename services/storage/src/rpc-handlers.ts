@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import {
   Metadata,
   type ServerReadableStream,
@@ -37,13 +38,19 @@ export interface HandlerOptions {
   expected?: readonly ErrorCodeName[];
 }
 
+/** What an internal error came from, for the log: a cause that is no Error prints whole, not as "[object Object]". */
+function describeCause(e: O3mlError): string {
+  const cause = e.cause ?? e.stack;
+  return typeof cause === "string" ? cause : inspect(cause);
+}
+
 function finish(ctx: RpcContext, method: string, started: number, err?: unknown, opts: HandlerOptions = {}): void {
   const code = err === undefined ? "OK" : O3mlError.from(err).code;
   ctx.metrics.rpcDuration.observe({ method, code }, (performance.now() - started) / 1000);
   if (err !== undefined) {
     const e = O3mlError.from(err);
     const level = e.code === "INTERNAL" ? "error" : opts.expected?.includes(e.code) ? "debug" : "warn";
-    ctx.log[level]({ method, code: e.code, details: e.details, cause: e.code === "INTERNAL" ? String(e.cause ?? e.stack) : undefined }, e.message);
+    ctx.log[level]({ method, code: e.code, details: e.details, cause: e.code === "INTERNAL" ? describeCause(e) : undefined }, e.message);
   }
 }
 

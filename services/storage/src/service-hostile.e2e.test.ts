@@ -7,7 +7,7 @@ import { ServiceClient } from "@o3ml/client";
 import { grpcService } from "@o3ml/proto";
 import { freePort, startMoto, type S3Server } from "@o3ml/standin";
 import type { O3Config } from "@o3ml/o3-client";
-import { startService, type RunningService } from "./server.js";
+import { startService } from "./server.js";
 
 /**
  * Hostile conditions around the service: each gets a clear error naming what

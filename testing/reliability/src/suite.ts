@@ -34,6 +34,9 @@ export interface Summary {
   crashRecovered: number;
   hostileInputs: number;
   hostileHandled: number;
+  // Optional: results written before the defect-class probes existed have neither.
+  probes?: number;
+  probesHandled?: number;
   loadClients: number;
   loadSeconds: number;
   loadErrors: number;

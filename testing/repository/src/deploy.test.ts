@@ -29,7 +29,7 @@ describe("deploy/container/Containerfile", () => {
   const file = DockerfileParser.parse(text);
 
   it("lints clean", () => {
-    expect(validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+    expect(validate(text).map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === "string" ? d.message : d.message.value}`)).toEqual([]);
   });
 
   it("copies from the build context only files and folders the repository has", () => {

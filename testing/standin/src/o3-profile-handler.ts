@@ -8,7 +8,7 @@ import { rewriteXmlEtags, toO3Etag } from "./etag-format.js";
 import type { AnswerFault, FaultInjector } from "./faults.js";
 import type { NetworkState } from "./network-state.js";
 import { setTimeout as delay } from "node:timers/promises";
-import { relayAnswer, sleep } from "./relay-answer.js";
+import { relayAnswer } from "./relay-answer.js";
 import { sendS3Error } from "./s3-error-response.js";
 import { describeRequest, type S3OperationName, type S3Request } from "./s3-request.js";
 import { bufferAnswer, bufferedAnswer, type UpstreamAnswer } from "./upstream-answer.js";
@@ -175,7 +175,7 @@ async function completeThroughLayer(
   const first = await bufferAnswer(await ctx.forwarder.forward(req, { body, headers, signal }));
   if (first.status !== 400 || !/<Code>InvalidPart<\/Code>/.test((first.body as Buffer).toString())) return first;
   const sent = headers ?? req.headers;
-  const header = (name: string) => (typeof sent[name] === "string" ? (sent[name] as string) : undefined);
+  const header = (name: string) => (typeof sent[name] === "string" ? (sent[name]) : undefined);
   return completeMultipartUpload(ctx.admin, { bucket, key, uploadId }, body.toString("utf8"), {
     ifMatch: header("if-match"),
     ifNoneMatch: header("if-none-match"),

@@ -27,7 +27,7 @@ export function headerAuthorization(headers: IncomingHttpHeaders): HeaderAuthori
   const auth = AUTHORIZATION.exec(headers.authorization ?? "");
   const date = AMZ_DATE.exec(String(headers["x-amz-date"] ?? ""));
   if (!auth || !date) return undefined;
-  const [, year, month, day, hours, minutes, seconds] = date.map(Number) as number[];
+  const [, year, month, day, hours, minutes, seconds] = date.map(Number);
   return {
     accessKeyId: auth[1]!,
     region: auth[2]!,

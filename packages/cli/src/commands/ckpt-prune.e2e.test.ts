@@ -35,7 +35,7 @@ describe("o3ml ckpt prune, pin and unpin", { timeout: 180_000 }, () => {
       saved.push(await client.save({ key: key(epoch), run: "prune-run", step: 100 * (epoch + 1), epoch, metrics: { val_loss: loss } }, entries));
     }
     // Another run resumed from the first checkpoint: pruning that one would cut the other's lineage.
-    child = await client.save({ key: "runs/child/epoch=0.ckpt", run: "child-run", step: 600, epoch: 5, parentCid: saved[0]!.cid! }, [
+    child = await client.save({ key: "runs/child/epoch=0.ckpt", run: "child-run", step: 600, epoch: 5, parentCid: saved[0]!.cid }, [
       { name: "data.pkl", kind: "skeleton", data: Buffer.from("child") },
     ]);
   }, 180_000);
@@ -62,7 +62,7 @@ describe("o3ml ckpt prune, pin and unpin", { timeout: 180_000 }, () => {
       expect(JSON.parse(r.stdout).error.code).toBe("INVALID_ARGUMENT");
       expect(r.stderr).toContain(says);
     }
-    expect(keys(await json("ckpt", "ls", "--run", "prune-run"))).toEqual(keys(saved.map((c) => ({ key: c.key! }))));
+    expect(keys(await json("ckpt", "ls", "--run", "prune-run"))).toEqual(keys(saved.map((c) => ({ key: c.key }))));
     const unknown = await o3ml("ckpt", "prune", "--run", "no-such-run", "--keep-last", "1");
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain("no-such-run");
@@ -119,10 +119,10 @@ describe("o3ml ckpt prune, pin and unpin", { timeout: 180_000 }, () => {
     expect(keys(await json("ckpt", "ls", "--run", "prune-run"))).toEqual([key(0), key(1), key(2), key(4)]);
     // The key reads as deleted, as after 'o3ml rm'; the checkpoint is still known, as deleted, until gc.
     await expect(objects.stat(key(3))).rejects.toMatchObject({ code: "NOT_FOUND" });
-    expect((await json("ckpt", "show", saved[3]!.cid!)).state).toBe("deleted");
+    expect((await json("ckpt", "show", saved[3]!.cid)).state).toBe("deleted");
 
     // Unpinned, only the rule keeps anything: with best-by-metric alone, the newest still stays.
-    expect(await json("ckpt", "unpin", saved[2]!.cid!)).toMatchObject({ key: key(2), pinned: false });
+    expect(await json("ckpt", "unpin", saved[2]!.cid)).toMatchObject({ key: key(2), pinned: false });
     const best = await json("ckpt", "prune", "--run", "prune-run", "--keep-best", "1:val_loss:min");
     expect(keys(best.removed)).toEqual([key(2)]);
     expect(reasonsOf(best)).toEqual({
@@ -135,7 +135,7 @@ describe("o3ml ckpt prune, pin and unpin", { timeout: 180_000 }, () => {
   });
 
   it("refuses to pin a deleted checkpoint", async () => {
-    const r = await o3ml("ckpt", "pin", saved[3]!.cid!);
+    const r = await o3ml("ckpt", "pin", saved[3]!.cid);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("was deleted, so there is nothing to pin");
   });

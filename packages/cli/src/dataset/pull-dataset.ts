@@ -29,7 +29,10 @@ export interface PullSummary {
 export async function pullDataset(client: DatasetClient, spec: string, dir: string, progress: PushProgress): Promise<PullSummary> {
   const started = performance.now();
   const target = resolve(dir);
-  const entries = await readdir(target).catch((err) => ((err as NodeJS.ErrnoException).code === "ENOENT" ? undefined : Promise.reject(err)));
+  const entries = await readdir(target).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  });
   if (entries && entries.length > 0) {
     throw new O3mlError("ALREADY_EXISTS", `${target} already exists and is not empty; pull into a new or empty folder`, { path: target });
   }

@@ -13,7 +13,8 @@ import type { BuiltShard } from "./shard-file.js";
  */
 export class ShardUploader {
   private readonly inflight = new Set<Promise<void>>();
-  private failure: unknown;
+  // Boxed, so that a rejection whose reason is undefined is kept as a failure too.
+  private failure: { error: unknown } | undefined;
   bytesUploaded = 0;
   shardsAlreadyStored = 0;
 
@@ -32,7 +33,7 @@ export class ShardUploader {
     const p = this.upload(shard).then(
       () => void this.inflight.delete(p),
       (err) => {
-        this.failure ??= err;
+        this.failure ??= { error: err };
         this.inflight.delete(p);
       },
     );
@@ -66,6 +67,6 @@ export class ShardUploader {
   }
 
   private throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure;
+    if (this.failure !== undefined) throw this.failure.error;
   }
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,7 +179,7 @@ class O3ShardDataset(IterableDataset):  # type: ignore[type-arg]
             )
         self.epoch, self._delivered, self._skip = epoch, samples, samples
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Generator[Any, None, None]:
         worker = get_worker_info()
         streams, index = (worker.num_workers, worker.id) if worker is not None else (1, 0)
         plan, direct = self._next, self._next is None and worker is None

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import lightning.pytorch as pl
+from lightning.pytorch.loops.progress import _ProcessedTracker
 from lightning.pytorch.trainer.states import TrainerFn
 
 from .._client import O3Client
@@ -199,4 +200,11 @@ class O3DataModule(pl.LightningDataModule):
         trainer = self.trainer
         if trainer is None or trainer.state.fn != TrainerFn.FITTING:
             return None
-        return int(trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+        current = trainer.fit_loop.epoch_loop.batch_progress.current
+        # Lightning declares the base tracker; the fit loop's is the one that counts processed batches.
+        if not isinstance(current, _ProcessedTracker):
+            raise FailedPreconditionError(
+                f"this Lightning's fit loop counts batches with a {type(current).__name__}, which has no count of "
+                "processed batches to resume from; install a Lightning release o3ml supports (lightning>=2.5)"
+            )
+        return current.processed

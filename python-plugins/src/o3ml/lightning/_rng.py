@@ -10,25 +10,27 @@ from __future__ import annotations
 import random
 from typing import Any
 
+# numpy is there wherever Lightning is: Lightning's own seeding imports it.
+import numpy as np
 import torch
 
-try:
-    import numpy as np
-except ModuleNotFoundError:  # numpy is optional for o3ml; without it there is no state to keep
-    np = None
+from .._errors import error_for_code
 
 
 def capture() -> dict[str, Any]:
     state: dict[str, Any] = {"python": random.getstate(), "torch": torch.get_rng_state()}
-    if np is not None:
-        kind, keys, position, has_gauss, gauss = np.random.get_state()
-        state["numpy"] = {
-            "kind": kind,
-            "keys": torch.from_numpy(keys.astype("int64")),
-            "pos": int(position),
-            "has_gauss": int(has_gauss),
-            "gauss": float(gauss),
-        }
+    numpy_state = np.random.get_state(legacy=True)
+    if not isinstance(numpy_state, tuple):
+        # A dict comes only from a generator other than MT19937, which numpy's global one never is.
+        raise error_for_code("INTERNAL", f"numpy's global random state is not MT19937's tuple: {type(numpy_state).__name__}")
+    kind, keys, position, has_gauss, gauss = numpy_state
+    state["numpy"] = {
+        "kind": kind,
+        "keys": torch.from_numpy(keys.astype("int64")),
+        "pos": int(position),
+        "has_gauss": int(has_gauss),
+        "gauss": float(gauss),
+    }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -41,7 +43,7 @@ def restore(state: dict[str, Any]) -> None:
     if "torch" in state:
         torch.set_rng_state(state["torch"])
     saved = state.get("numpy")
-    if np is not None and isinstance(saved, dict):
+    if isinstance(saved, dict):
         keys = saved["keys"].numpy().astype("uint32")
         np.random.set_state((saved["kind"], keys, saved["pos"], saved["has_gauss"], saved["gauss"]))
     if "cuda" in state and torch.cuda.is_available():

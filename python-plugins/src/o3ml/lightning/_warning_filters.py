@@ -20,7 +20,9 @@ def ignore(message_regex: str) -> Any:
 
 def lift(entry: Any) -> None:
     try:
-        warnings.filters.remove(entry)
+        # typeshed declares warnings.filters a Sequence so that it is not mutated by accident; it is
+        # the module's list, and removing the one entry ``ignore`` added is what lifting means.
+        warnings.filters.remove(entry)  # type: ignore[attr-defined]
     except ValueError:
         pass  # already gone (a test's catch_warnings restored the list)
 

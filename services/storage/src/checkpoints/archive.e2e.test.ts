@@ -48,27 +48,28 @@ describe("the torch archive view of checkpoints", { timeout: 120_000 }, () => {
       if (m.info) info = m.info;
       else parts.push(Buffer.from(m.data!));
     }
-    return { info: info!, bytes: Buffer.concat(parts) };
+    if (!info) throw new Error(`the archive stream of ${idOrKey} sent no info message`);
+    return { info, bytes: Buffer.concat(parts) };
   }
 
   it("streams the archive laid out from the table, and any range of it, across entry and blob boundaries", async () => {
     const sent = entries();
     const saved = await ckpt.save({ key: "runs/z/epoch=0.ckpt", run: "run-z" }, sent);
     const whole = expected(sent);
-    const { info, bytes } = await read(saved.key!);
+    const { info, bytes } = await read(saved.key);
     expect(info).toMatchObject({ key: "runs/z/epoch=0.ckpt", cid: saved.cid, contentType: "application/zip", sha256: "" });
     expect(Number(info.size)).toBe(whole.length);
     expect(bytes.equals(whole)).toBe(true);
     // Stat and List report the archive's size beside the stored one.
-    const stat = await objects.stat(saved.key!);
+    const stat = await objects.stat(saved.key);
     expect(Number(stat.archiveSize)).toBe(whole.length);
     expect(Number(stat.size)).toBe(Number(saved.bytesTotal));
     expect(Number((await objects.list("runs/z/", 10, "")).objects[0]!.archiveSize)).toBe(whole.length);
     const skeletonStart = whole.indexOf(Buffer.from(sent[0]!.data));
     for (const [offset, length] of [[0, 30], [skeletonStart - 3, 1510], [MiB, 2 * MiB], [whole.length - 200, 0], [whole.length - 5, 100], [whole.length, 0]]) {
-      expect((await read(saved.cid!, offset, length)).bytes.equals(whole.subarray(offset, length ? offset! + length : undefined))).toBe(true);
+      expect((await read(saved.cid, offset, length)).bytes.equals(whole.subarray(offset, length ? offset! + length : undefined))).toBe(true);
     }
-    const past = await ckpt.readArchive(saved.cid!, whole.length + 1).next().then(
+    const past = await ckpt.readArchive(saved.cid, whole.length + 1).next().then(
       () => undefined,
       (err: { code?: string }) => err.code,
     );
@@ -78,8 +79,8 @@ describe("the torch archive view of checkpoints", { timeout: 120_000 }, () => {
   it("computes the CRCs a checkpoint saved before the table recorded them lacks", async () => {
     const sent = entries();
     const saved = await ckpt.save({ key: "runs/z/old.ckpt", run: "run-z" }, sent);
-    const bytes = await e.svc.store.get(manifestKey(saved.cid!));
-    const m = decodeObjectManifest(bytes, saved.cid!);
+    const bytes = await e.svc.store.get(manifestKey(saved.cid));
+    const m = decodeObjectManifest(bytes, saved.cid);
     for (const entry of m.checkpoint!.entries) delete entry.crc32;
     const older = encodeObjectManifest(m);
     const cid = manifestCid(older);
@@ -116,7 +117,7 @@ describe("the torch archive view of checkpoints", { timeout: 120_000 }, () => {
     );
     expect(code).toBe("FAILED_PRECONDITION");
     const noSkeleton = await ckpt.save({ key: "runs/x/raw.ckpt", run: "run-x" }, [{ name: "0", kind: "storage", dtype: "uint8", data: randomBytes(10) }]);
-    expect(Number((await objects.stat(noSkeleton.key!)).archiveSize)).toBe(0);
-    await expect(read(noSkeleton.cid!)).rejects.toThrow("no skeleton");
+    expect(Number((await objects.stat(noSkeleton.key)).archiveSize)).toBe(0);
+    await expect(read(noSkeleton.cid)).rejects.toThrow("no skeleton");
   });
 });

@@ -5,11 +5,11 @@ const HOUR = 3_600_000;
 const NOW = Date.parse("2026-01-10T00:00:00Z");
 /** Six checkpoints one hour apart, the newest an hour old; epochs 0..5, steps 10, 20, …; val_loss not monotonic. */
 const losses = [0.9, 0.2, 0.7, 0.2, 0.6, 0.5];
-const saved: Candidate[] = losses.map((loss, epoch) => ({
+const saved: Candidate[] = losses.map((loss, epoch): Candidate => ({
   cid: `c${epoch}`,
   step: 10 * (epoch + 1),
   epoch,
-  metrics: (epoch === 2 ? {} : { val_loss: loss, acc: 1 - loss }) as Record<string, number>,
+  metrics: epoch === 2 ? {} : { val_loss: loss, acc: 1 - loss },
   createdUnixMs: NOW - (6 - epoch) * HOUR,
 }));
 const none: RetentionRules = { keepLast: 0, keepBest: [] };

@@ -58,7 +58,7 @@ export async function writeStagedBlobs(
         const { digest, bytes } = got;
         cids[i] = cidOfDigest(digest);
         fast[i] = got.fast;
-        await Promise.all([writer.write(cids[i]!, bytes), keep?.(cids[i]!, digest, bytes)]);
+        await Promise.all([writer.write(cids[i], bytes), keep?.(cids[i], digest, bytes)]);
       } catch (err) {
         failure ??= err;
       }

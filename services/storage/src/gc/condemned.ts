@@ -98,5 +98,5 @@ function parseCondemned(key: string, bytes: Uint8Array): Set<string> {
       { key },
     );
   }
-  return new Set(doc.keys as string[]);
+  return new Set(doc.keys);
 }

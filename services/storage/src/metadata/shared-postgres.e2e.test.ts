@@ -45,13 +45,13 @@ describe.skipIf(!!pgMissing)("two services sharing a bucket and a PostgreSQL ind
         ...clients.flatMap((c, s) => Array.from({ length: perService }, (_, i) => c.registerRun({ name: `parallel-${s}-${i}`, hyperparameters: { i } }))),
       ]);
       const runs = await clients[0]!.listRuns();
-      const expected = [seedA!.runId, seedA!.finetuneId, seedB!.runId, seedB!.finetuneId, ...registered.map((r) => (r as { id: string }).id)];
+      const expected = [seedA.runId, seedA.finetuneId, seedB.runId, seedB.finetuneId, ...registered.map((r) => (r as { id: string }).id)];
       expect(runs.map((r) => r.id).sort()).toEqual([...expected].sort());
       expect(await clients[1]!.listRuns()).toEqual(runs);
       const checkpoints = await clients[1]!.listCheckpoints();
       expect(new Set(checkpoints.map((c) => c.id)).size).toBe(6);
       expect(checkpoints).toHaveLength(6);
-      for (const id of [seedA!.checkpoints[2]!, seedB!.checkpoints[2]!]) {
+      for (const id of [seedA.checkpoints[2]!, seedB.checkpoints[2]!]) {
         expect((await clients[0]!.lineage(id, "json")).rendered).toBe((await clients[1]!.lineage(id, "json")).rendered);
       }
 
