@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 export default defineConfig(
   {
     // Build output and generated code are not written by hand; node_modules is ignored by default.
-    ignores: ["**/dist/**", "**/gen/**", "dist-packages/**", "benchmarks/results/**"],
+    ignores: ["**/dist/**", "**/gen/**", "dist-packages/**", "benchmarks/results/**", ".venv*/**"],
   },
   {
     // Exactly the sources tsconfig.tests.json type-checks: the packages, services and test
