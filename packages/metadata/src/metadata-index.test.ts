@@ -273,7 +273,10 @@ describe.each(allBackends().filter(mustRun))("metadata index on $name", { timeou
       const gone = newEvent("checkpoint.deleted", { checkpointId: cid("deleted") });
       const pushed = version("v1", "ref-version-landed");
       const unpushed = version("v2", "ref-version-never-written");
-      for (const e of [run, landed, stopped, older, deleted, gone, pushed, unpushed]) await log.append(e);
+      // Removed since (`o3ml dataset rm` deletes its ref): it must stay removed.
+      const removed = version("v3", "ref-version-removed");
+      const dropped = newEvent("dataset.version.deleted", { dataset: "d", version: "v3", manifestCid: cid("v3") });
+      for (const e of [run, landed, stopped, older, deleted, gone, pushed, unpushed, removed, dropped]) await log.append(e);
       const refs = new Set(["ref-landed", "ref-version-landed"]);
       const result = await rebuildIndex(index, log.list(), () => undefined, { refs: async () => (id) => refs.has(id) });
       expect(result.unlanded.map((e) => e.id).sort()).toEqual([stopped.id, unpushed.id].sort());

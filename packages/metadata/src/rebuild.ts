@@ -84,7 +84,6 @@ export async function rebuildIndex(
   await index.reset();
   const landed = opts.refs ? await opts.refs() : () => true;
   const waiting = new Map<string, MetadataEvent[]>();
-  const deleted = new Set<string>();
   let batch: MetadataEvent[] = [];
   const flush = async () => {
     const fresh = await index.applyAll(batch);
@@ -104,15 +103,17 @@ export async function rebuildIndex(
       (waiting.get(commit.subject) ?? waiting.set(commit.subject, []).get(commit.subject)!).push(event);
       continue;
     }
+    // A deletion follows its commit in id order; a dataset version's removes what is there when
+    // it is applied, so the commit it proves goes in just before it.
     const deletion = deletes(event);
-    if (deletion) deleted.add(deletion);
+    if (deletion && waiting.has(deletion)) {
+      batch.push(...waiting.get(deletion)!);
+      waiting.delete(deletion);
+    }
     batch.push(event);
     if (batch.length >= batchSize) await flush();
   }
-  for (const [subject, events] of waiting) {
-    if (deleted.has(subject)) batch.push(...events);
-    else result.unlanded.push(...events);
-  }
+  for (const events of waiting.values()) result.unlanded.push(...events);
   await flush();
   return result;
 }
