@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cidOf, encodeObjectManifest, sha256 } from "@o3ml/integrity";
+import { newEvent } from "@o3ml/metadata";
 import { o3ml } from "@o3ml/proto";
 import { CheckpointClient, type EntryToSave, type WireSaveRequest } from "../checkpoints/checkpoint-client.js";
 import { drain as collect, startE2eService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
@@ -119,8 +120,8 @@ describe("garbage collection", { timeout: 300_000 }, () => {
     const m = encodeObjectManifest({ size: 1000, chunks: [{ cid: cidOf(orphanShard), size: 1000 }], sha256: sha256(orphanShard), checkpoint: { ...table, entries } });
     await e.svc.store.put(manifestKey(cidOf(m)), m);
     const committed = { checkpointId: cidOf(m), runId: "gc-run", step: 0, epoch: 0, metrics: {}, manifestCid: cidOf(m), bytesTotal: 1000, bytesUploaded: 1000, bytesDeduplicated: 0 };
-    // Its event is in the log, naming a ref that was never written (the commit point not reached).
-    await e.svc.metadata.append("checkpoint.committed", { ...committed, refId: "01ARZ3NDEKTSV4RRFFQ69G5FAV" });
+    // Its event is in the bucket's log, naming a ref that was never written (the commit point not reached).
+    await e.svc.metadata.log.append(newEvent("checkpoint.committed", { ...committed, refId: "01ARZ3NDEKTSV4RRFFQ69G5FAV" }));
 
     await admin.collectGarbage({ graceSeconds: 0 });
     expect(await keys(refPrefix("objects", "gc/twice.bin"))).toHaveLength(1);
