@@ -25,17 +25,23 @@ import type { ServiceMetadata } from "./metadata/service-metadata.js";
  *   rebuilt, never misses anything a ref makes visible.
  * - An event may therefore exist without its ref, and alone it is nothing:
  *   the index is given it only after the ref (`commitWithEvent`), `o3ml index
- *   rebuild` counts it only when its ref is in the bucket (`landedRefs`, and
- *   `rebuildIndex` in packages/metadata/src/rebuild.ts), and gc keeps alive
- *   exactly what refs reach (gc/reachability.ts), so the blobs and manifest
- *   of a commit stopped before its ref are reclaimed after the grace period.
+ *   rebuild` counts it only when its ref is in the bucket or a later deletion
+ *   event proves it was committed (`landedRefs`, and `rebuildIndex` in
+ *   packages/metadata/src/rebuild.ts), and gc keeps a
+ *   commit's manifest and blobs only while a ref reaches them
+ *   (gc/reachability.ts), so those of a commit stopped before its ref are
+ *   reclaimed after the grace period.
  * - gc's check of the commit (`BlobLease.confirm`, known-blobs.ts) comes
  *   right before the event, so a commit it refuses leaves no event, and the
  *   ref follows the event at once, well within gc's fence.
  *
- * Deletions keep their own order: a checkpoint's tombstone ref, then
- * `checkpoint.deleted` (checkpoints/checkpoint-deletion.ts); a dataset
- * version's `dataset.version.deleted`, then the removal of its ref.
+ * A deletion also writes its event first, then changes the refs:
+ * `checkpoint.deleted` (the listener in checkpoints/register.ts), then the
+ * tombstone ref (ObjectRepository.delete); `dataset.version.deleted`, then
+ * the removal of the version's ref (datasets/dataset-deletion.ts). There the
+ * event alone counts (the index, and a rebuild, drop the value at once); a
+ * deletion stopped between the two leaves the value readable, and repeating
+ * the deletion finishes it.
  */
 export async function commitWithEvent<T extends EventType, R>(
   metadata: ServiceMetadata,
