@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
@@ -41,6 +41,12 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
   let s3: S3Client;
   const bucket = `o3ml-kill-${randomBytes(3).toString("hex")}`;
   const work = mkdtempSync(join(tmpdir(), "o3ml-commit-kill-"));
+  const homes: string[] = [];
+  const newHome = () => {
+    const home = mkdtempSync(join(tmpdir(), "o3ml-commit-kill-home-"));
+    homes.push(home);
+    return home;
+  };
   const running: Served[] = [];
 
   beforeAll(async () => {
@@ -52,6 +58,7 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
     for (const s of running) await s.crash().catch(() => undefined);
     await layer?.stop();
     await minio?.stop();
+    for (const dir of [work, ...homes]) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
   const env = () => ({
@@ -216,7 +223,7 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
   };
 
   it.each(kinds.map((k) => [k.name, k] as const))("%s: nothing visible, nothing listed, and gc reclaims the rest", async (_name, kind) => {
-    const home = mkdtempSync(join(tmpdir(), "o3ml-commit-kill-home-"));
+    const home = newHome();
     const writes = await writesOf(kind, home);
     expect(writes).toBeGreaterThan(0); // an object deletion is one write: its tombstone
     const outcomes: string[] = [];
@@ -238,7 +245,7 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
   // landed, its ref (the commit point) has not. Neither the service nor a rebuild may list it.
   it("checkpoint: a kill between its event and its ref leaves nothing visible", async () => {
     const kind = kinds.find((k) => k.name === "checkpoint")!;
-    const home = mkdtempSync(join(tmpdir(), "o3ml-commit-kill-home-"));
+    const home = newHome();
     await writesOf(kind, home);
     const { outcome, added } = await killWhileHeld(kind, home, "checkpoint-event", { kind: "latency", operations: "PUT", keyPrefix: REFS, at: [1] });
     expect(outcome).toBe("nothing visible");
