@@ -40,6 +40,7 @@ const SPECS: { [T in EventType]: Record<keyof EventDataByType[T], Field> } = {
     parentManifestCid: "id?",
     samples: "count",
     bytes: "count",
+    refId: "id?",
   },
   "dataset.version.deleted": { dataset: "id", version: "id", manifestCid: "id" },
   "checkpoint.committed": {
@@ -54,6 +55,7 @@ const SPECS: { [T in EventType]: Record<keyof EventDataByType[T], Field> } = {
     bytesTotal: "count",
     bytesUploaded: "count",
     bytesDeduplicated: "count",
+    refId: "id?",
   },
   "checkpoint.durable": { checkpointId: "id", networkRootCid: "id?" },
   "checkpoint.deleted": { checkpointId: "id" },

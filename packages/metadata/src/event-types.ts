@@ -46,6 +46,8 @@ export interface DatasetVersionCreated {
   parentManifestCid: string | null;
   samples: number;
   bytes: number;
+  /** The sortable id of the ref that commits the version, written after this event; null in events older than it. */
+  refId: string | null;
 }
 
 /**
@@ -70,6 +72,8 @@ export interface CheckpointCommitted {
   bytesTotal: number;
   bytesUploaded: number;
   bytesDeduplicated: number;
+  /** The sortable id of the ref that commits the checkpoint, written after this event; null in events older than it. */
+  refId: string | null;
 }
 
 export interface CheckpointDurable {

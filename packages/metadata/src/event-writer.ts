@@ -23,19 +23,10 @@ export function eventIdFromKey(key: string): string | undefined {
  * (acknowledged by the store), and may be retried freely: the same event
  * written twice is the same object, and applying it twice is a no-op.
  *
- * Commit protocol of a checkpoint or dataset version, in this order:
- *
- *   1. blobs      o3ml/v1/blobs/<cid>        every chunk, verified
- *   2. manifest   o3ml/v1/manifests/<cid>    names every blob
- *   3. log event  o3ml/v1/log/<event id>     e.g. checkpoint.committed, naming the manifest
- *   4. ref        o3ml/v1/refs/<kind>/<name>/<sortable id>
- *
- * then the event is applied to the local index. Because the event is stored
- * before the ref, everything a reader can reach through a ref is in the log,
- * so `o3ml index rebuild` recovers it. A crash between 3 and 4 leaves a
- * complete (blobs and manifest are already stored) but unreferenced entry in
- * the log: harmless, and garbage collection treats manifests named in the log
- * as live. A crash before 3 leaves only garbage that `o3ml gc` collects.
+ * A commit writes its event before its ref and applies the event to the
+ * index only after the ref (services/storage/src/commit-order.ts states the
+ * order and why); `rebuildIndex` counts a commit event only when its ref is
+ * in the bucket.
  */
 export interface EventLog {
   append(event: MetadataEvent): Promise<void>;

@@ -243,7 +243,7 @@ describe.each(allBackends().filter(mustRun))("metadata index on $name", { timeou
       const beforeJson = before.lineage.map((g) => renderLineage(g, "json"));
       const warnings: string[] = [];
       const result = await rebuildIndex(index, log.list(), (w) => warnings.push(w), { batchSize: 7 });
-      expect(result).toEqual({ objects: events.length, applied: events.length, duplicates: 0, skipped: 0 });
+      expect(result).toEqual({ objects: events.length, applied: events.length, duplicates: 0, skipped: 0, unlanded: [] });
       expect(warnings).toEqual([]);
       const after = await snapshot(index);
       expect(after.checkpoints).toEqual(before.checkpoints);
@@ -254,6 +254,36 @@ describe.each(allBackends().filter(mustRun))("metadata index on $name", { timeou
       const elsewhere = await fresh();
       await rebuildIndex(elsewhere, log.list(), (w) => warnings.push(w));
       expect(await snapshot(elsewhere)).toEqual(before);
+    });
+
+    it("counts a commit event only when its ref landed, or when a later deletion proves it did", async () => {
+      const index = await fresh();
+      const log = new MemoryEventLog();
+      const run = newEvent("run.created", { runId: "run-r", name: "r", hyperparameters: {}, packages: {} });
+      const saved = (tag: string, refId?: string) =>
+        newEvent("checkpoint.committed", { checkpointId: cid(tag), runId: "run-r", step: 1, epoch: 0, metrics: {}, manifestCid: cid(tag), bytesTotal: 1, bytesUploaded: 1, bytesDeduplicated: 0, refId });
+      const version = (tag: string, refId: string) => newEvent("dataset.version.created", { dataset: "d", version: tag, manifestCid: cid(tag), samples: 1, bytes: 1, refId });
+      const landed = saved("landed", "ref-landed");
+      // A save stopped between its event and its ref (its ref is not among the refs below).
+      const stopped = saved("stopped", "ref-never-written");
+      // Written before events named their ref, after the ref: counts as it always did.
+      const older = saved("older");
+      // Deleted since: gc removed its refs, and its deletion proves it was committed.
+      const deleted = saved("deleted", "ref-removed-by-gc");
+      const gone = newEvent("checkpoint.deleted", { checkpointId: cid("deleted") });
+      const pushed = version("v1", "ref-version-landed");
+      const unpushed = version("v2", "ref-version-never-written");
+      // Removed since (`o3ml dataset rm` deletes its ref): it must stay removed.
+      const removed = version("v3", "ref-version-removed");
+      const dropped = newEvent("dataset.version.deleted", { dataset: "d", version: "v3", manifestCid: cid("v3") });
+      for (const e of [run, landed, stopped, older, deleted, gone, pushed, unpushed, removed, dropped]) await log.append(e);
+      const refs = new Set(["ref-landed", "ref-version-landed"]);
+      const result = await rebuildIndex(index, log.list(), () => undefined, { refs: async () => (id) => refs.has(id) });
+      expect(result.unlanded.map((e) => e.id).sort()).toEqual([stopped.id, unpushed.id].sort());
+      expect((await index.listCheckpoints({ states: ["committed", "durable"] })).map((c) => c.id).sort()).toEqual([cid("landed"), cid("older")].sort());
+      expect((await index.getCheckpoint(cid("deleted"))).state).toBe("deleted");
+      await expect(index.getCheckpoint(cid("stopped"))).rejects.toMatchObject({ code: "NOT_FOUND" });
+      expect((await index.listDatasetVersions("d")).map((v) => v.version)).toEqual(["v1"]);
     });
 
     it("skips malformed event objects with a warning naming the key, and goes on", async () => {

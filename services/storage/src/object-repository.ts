@@ -73,7 +73,7 @@ export type SupersededListener = (key: string, previous: RefRecord, how: "delete
 
 /**
  * Named objects as content-addressed blobs + manifest + ref (docs/architecture.md, Commit protocol).
- * Commit order: every blob, then the manifest, then the ref. A put that does
+ * Commit order (commit-order.ts; a put has no event): every blob, then the manifest, then the ref. A put that does
  * not reach its end writes no ref, so no reader ever sees a partial object;
  * what it uploaded is garbage for `o3ml gc`.
  */
@@ -220,7 +220,9 @@ export class ObjectRepository {
    * collection in progress (`lease.confirm`, `what` names the operation in its
    * error), writes the ref naming `manifestCid`, then tells the listeners
    * which value it replaced. `previous` is the key's ref before this commit
-   * (from `previous(key)`), when listeners need it.
+   * (from `previous(key)`), when listeners need it. `beforeRef` (a
+   * checkpoint's event, commit-order.ts) runs inside the lock with the new
+   * ref's sortable id, after the confirmation and before the ref.
    *
    * `ifAbsent` commits only when the key has no live value (ALREADY_EXISTS
    * otherwise). Every ref write and deletion of a key in this service runs
@@ -237,13 +239,13 @@ export class ObjectRepository {
     previous: RefRecord | undefined,
     lease: BlobLease,
     what: string,
-    opts: { ifAbsent?: boolean } = {},
+    opts: { ifAbsent?: boolean; beforeRef?: (refId: string) => Promise<void> } = {},
   ): Promise<RefRecord> {
     const ref = await this.locks.run(key, async () => {
       if (opts.ifAbsent) await this.refuseLive(key, await this.refs.latest(key), what);
       // Last before the ref, inside the lock: a gc's fence covers only the time from here to the ref.
       await lease.confirm(what);
-      return this.refs.write(key, { manifestCid, size });
+      return this.refs.write(key, { manifestCid, size }, opts.beforeRef);
     });
     if (previous && !previous.deleted && previous.manifestCid !== manifestCid) {
       for (const l of this.listeners) await l(key, previous, "replaced");

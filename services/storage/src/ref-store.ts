@@ -22,7 +22,12 @@ export class RefStore {
     private readonly kind: string,
   ) {}
 
-  async write(name: string, rec: { manifestCid: string; size: number; deleted?: boolean }): Promise<RefRecord> {
+  /**
+   * `before` runs with the new ref's sortable id right before the ref is
+   * written, and a failure there writes no ref: a commit's event, which names
+   * its ref (commit-order.ts).
+   */
+  async write(name: string, rec: { manifestCid: string; size: number; deleted?: boolean }, before?: (refId: string) => Promise<void>): Promise<RefRecord> {
     const ref: RefRecord = {
       formatVersion: 1,
       kind: this.kind,
@@ -32,7 +37,9 @@ export class RefStore {
       size: rec.deleted ? 0 : rec.size,
       createdUnixMs: Date.now(),
     };
-    await this.store.put(refKey(this.kind, name, this.ulid()), encodeRef(ref));
+    const id = this.ulid();
+    await before?.(id);
+    await this.store.put(refKey(this.kind, name, id), encodeRef(ref));
     return ref;
   }
 

@@ -5,6 +5,7 @@ import type { o3ml } from "@o3ml/proto";
 import type { Host } from "../colocation/host.js";
 import type { BlobLease, KnownBlobs } from "../known-blobs.js";
 import type { Logger } from "../logger.js";
+import { commitWithEvent } from "../commit-order.js";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 import type { ObjectRepository } from "../object-repository.js";
 import type { RefRecord } from "../ref-store.js";
@@ -36,9 +37,10 @@ export type SaveMessage = o3ml.v1.SaveCheckpointRequest.$Properties & { msg?: st
 /**
  * One Save stream, after its header: entries become blobs as they arrive;
  * only a complete stream (every entry whole, a trailer with the right count,
- * the client still there) is committed, in the order blobs → manifest → ref
- * → `checkpoint.committed` event. Anything less writes no ref, so the
- * checkpoint never becomes visible and its blobs are garbage for `o3ml gc`.
+ * the client still there) is committed, in the order of commit-order.ts:
+ * blobs → manifest → `checkpoint.committed` event → ref. Anything less
+ * writes no ref, so the checkpoint never becomes visible (nor listed) and
+ * its blobs are garbage for `o3ml gc`.
  */
 export async function saveCheckpoint(
   d: CheckpointDeps,
@@ -105,12 +107,13 @@ async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, le
     checkpoint: { key: h.key, run: h.run, step: h.step, epoch: h.epoch, metrics: h.metrics, datasetCid: h.datasetCid, parentCid, entries: body.entries },
   });
   const { cid } = await d.objects.manifests.write(manifest, lease);
-  // The ref first, then the record: a crash or a store outage between the two leaves a key
-  // that names the checkpoint but no listing of it, so a resume takes the checkpoint before —
-  // never a listed checkpoint that no key names, which every later resume would trip on.
-  await d.objects.commit(h.key, cid, body.size, previous, lease, `save checkpoint ${h.key}`);
-  const event = await d.metadata
-    .record("checkpoint.committed", {
+  // The event, then the ref (the commit point), then the index: commit-order.ts.
+  const what = `save checkpoint ${h.key}`;
+  const { event } = await commitWithEvent(
+    d.metadata,
+    what,
+    "checkpoint.committed",
+    (refId) => ({
       checkpointId: cid,
       runId: h.run,
       step: h.step,
@@ -122,15 +125,10 @@ async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, le
       bytesTotal: body.size,
       bytesUploaded: body.bytesUploaded,
       bytesDeduplicated: body.bytesDeduplicated,
-    })
-    .catch((err: unknown) => {
-      const e = O3mlError.from(err);
-      throw new O3mlError(
-        e.code,
-        `save checkpoint ${h.key}: its data is stored, but its record could not be written (${e.message}); it is not listed as a checkpoint of run ${h.run || "(none)"} — save it again`,
-        { key: h.key, cid },
-      );
-    });
+      refId,
+    }),
+    (beforeRef) => d.objects.commit(h.key, cid, body.size, previous, lease, what, { beforeRef }),
+  );
   d.durability.track(cid, body.chunks.map((c) => c.cid));
   return {
     cid,

@@ -7,8 +7,8 @@ import { describeKept } from "../checkpoints/kept-checkpoints.js";
 /**
  * Deletes one dataset version the way a commit writes it, in reverse: the
  * `dataset.version.deleted` event first (so the index, and any rebuild of it
- * from the log, drops the version, and gc stops keeping its manifest), then
- * the version's ref (so no listing or resolve finds it). A deletion that stops
+ * from the log, drops the version), then the version's ref (so no listing or
+ * resolve finds it, and gc stops keeping its manifest: commit-order.ts). A deletion that stops
  * between the two leaves the version listed and kept; running it again
  * finishes it. Shards another version names stay: gc keeps every blob a live
  * manifest names (gc/reachability.ts).

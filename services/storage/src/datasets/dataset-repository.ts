@@ -4,6 +4,7 @@ import type { o3ml } from "@o3ml/proto";
 import { monotonicFactory } from "ulidx";
 import { blobKey, manifestKey } from "../layout.js";
 import type { BlobLease, KnownBlobs } from "../known-blobs.js";
+import { commitWithEvent } from "../commit-order.js";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 import { DatasetCatalog, type VersionInfo } from "./dataset-catalog.js";
 import { deleteDatasetVersion } from "./dataset-deletion.js";
@@ -15,8 +16,8 @@ type Manifest = o3ml.v1.DatasetManifest.$Properties;
 
 /**
  * Dataset versions: shards (blobs, already stored through the BlobService),
- * then the manifest, then the `dataset.version.created` event, then the ref
- * (docs/architecture.md, Datasets). A commit that fails before the ref leaves no version.
+ * then the manifest, then the `dataset.version.created` event, then the ref,
+ * the commit point (commit-order.ts). A commit that fails before the ref leaves no version.
  */
 export class DatasetRepository {
   readonly catalog: DatasetCatalog;
@@ -133,20 +134,25 @@ export class DatasetRepository {
     lease.add(cid);
     if (!(await this.store.head(manifestKey(cid)))) await this.store.put(manifestKey(cid), bytes);
     lease.relied(manifestKey(cid));
-    // The ref is the commit point (an event without its ref names no version, and keeps nothing
-    // alive for gc). The check comes before the event all the same, so that a commit it refuses
-    // leaves no event; the ref follows the event at once, well within gc's fence.
-    await lease.confirm(`dataset ${name}@${version}`);
-    await this.metadata.record("dataset.version.created", {
-      dataset: name,
-      version,
-      manifestCid: cid,
-      parentVersion: parent?.version ?? null,
-      parentManifestCid: parent?.cid ?? null,
-      samples: totals.samples,
-      bytes: totals.bytes,
-    });
-    await this.catalog.refs.write(name, { manifestCid: cid, size: totals.bytes });
+    // The order of commit-order.ts: gc's check, the event, then the ref (the commit point), then the index.
+    const what = `dataset ${name}@${version}`;
+    await lease.confirm(what);
+    await commitWithEvent(
+      this.metadata,
+      what,
+      "dataset.version.created",
+      (refId) => ({
+        dataset: name,
+        version,
+        manifestCid: cid,
+        parentVersion: parent?.version ?? null,
+        parentManifestCid: parent?.cid ?? null,
+        samples: totals.samples,
+        bytes: totals.bytes,
+        refId,
+      }),
+      (beforeRef) => this.catalog.refs.write(name, { manifestCid: cid, size: totals.bytes }, beforeRef),
+    );
     const info: VersionInfo = {
       name,
       version,

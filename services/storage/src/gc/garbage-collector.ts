@@ -166,8 +166,9 @@ export class GarbageCollector {
     }
     if (!opts.dryRun) await marks.save();
     // A superseded ref goes once its manifest is live elsewhere or gone; while
-    // the manifest waits out its grace period the ref stays, so the log does
-    // not mistake that manifest for a commit that never wrote its ref.
+    // the manifest waits out its grace period the ref stays, so an index
+    // rebuild still finds the ref of every commit whose data is in the bucket
+    // (it counts a commit's event only when its ref is there: commit-order.ts).
     const goneSet = new Set(goneManifests);
     const waiting = (c: string) => c !== "" && manifests.has(c) && !reach.manifests.has(c) && !goneSet.has(c);
     const older = reach.superseded.filter((r) => !r.marker);

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient, CheckpointClient, type EntryToSave, ServiceClient, type WireSaveRequest } from "@o3ml/client";
 import { cidOf, encodeObjectManifest, sha256 } from "@o3ml/integrity";
+import { newEvent } from "@o3ml/metadata";
 import { o3ml } from "@o3ml/proto";
 import { drain as collect, startE2eService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
 import { blobKey, manifestKey, refKey, refPrefix, ROOT } from "../layout.js";
@@ -95,7 +96,7 @@ describe("garbage collection", { timeout: 300_000 }, () => {
     expect(Number((await ckpt.verify(info.key)).bytesChecked)).toBe(first.length + rest.length);
   });
 
-  it("drops superseded refs, keeps every dataset version and log-named commits without a ref", async () => {
+  it("drops superseded refs, keeps every dataset version, and reclaims a checkpoint whose event landed but not its ref", async () => {
     await objects.put("gc/twice.bin", bytes(randomBytes(100)));
     const latest = randomBytes(200);
     await objects.put("gc/twice.bin", bytes(latest));
@@ -117,18 +118,15 @@ describe("garbage collection", { timeout: 300_000 }, () => {
     const m = encodeObjectManifest({ size: 1000, chunks: [{ cid: cidOf(orphanShard), size: 1000 }], sha256: sha256(orphanShard), checkpoint: { ...table, entries } });
     await e.svc.store.put(manifestKey(cidOf(m)), m);
     const committed = { checkpointId: cidOf(m), runId: "gc-run", step: 0, epoch: 0, metrics: {}, manifestCid: cidOf(m), bytesTotal: 1000, bytesUploaded: 1000, bytesDeduplicated: 0 };
-    await e.svc.metadata.record("checkpoint.committed", committed);
+    // Its event is in the bucket's log, naming a ref that was never written (the commit point not reached).
+    await e.svc.metadata.log.append(newEvent("checkpoint.committed", { ...committed, refId: "01ARZ3NDEKTSV4RRFFQ69G5FAV" }));
 
     await admin.collectGarbage({ graceSeconds: 0 });
     expect(await keys(refPrefix("objects", "gc/twice.bin"))).toHaveLength(1);
     expect((await collect((await objects.get("gc/twice.bin")).data)).equals(latest)).toBe(true);
     expect(await keys(refPrefix("datasets", "gc-ds"))).toHaveLength(2);
     for (const s of shards) expect(await exists(blobKey(cidOf(s)))).toBe(true);
-    expect(await exists(manifestKey(cidOf(m)))).toBe(true);
-    expect(await exists(blobKey(cidOf(orphanShard)))).toBe(true);
-
-    await e.svc.metadata.record("checkpoint.deleted", { checkpointId: cidOf(m) });
-    await admin.collectGarbage({ graceSeconds: 0 });
+    // An event alone keeps nothing alive: only refs do (commit-order.ts).
     expect(await exists(manifestKey(cidOf(m)))).toBe(false);
     expect(await exists(blobKey(cidOf(orphanShard)))).toBe(false);
   });

@@ -62,12 +62,11 @@ const LOG_ROOT = `${ROOT}log/`;
  *   it is a deletion. Older refs are superseded.
  * - datasets: every ref is a version users can still resolve; all are live.
  *   `o3ml dataset rm` removes a version's ref after its deletion event.
- * - the log: a checkpoint whose event was written stays live (its key may
- *   since name a newer save, and its id still reads), unless a later
- *   `checkpoint.deleted` event deleted it; artifacts named by events stay
- *   live. A `dataset.version.created` event keeps nothing alive: a version
- *   exists while its ref does, and a push that stopped between its event and
- *   its ref left no version.
+ * - the log: artifacts named by events stay live. A commit's event
+ *   (`checkpoint.committed`, `dataset.version.created`) keeps nothing alive:
+ *   the ref is the commit point (commit-order.ts), so a checkpoint or version
+ *   lives while a ref above reaches it, and a commit that stopped between its
+ *   event and its ref left nothing to keep.
  *
  * Every blob a live manifest names is live. Anything this code cannot read
  * with certainty (a ref kind it does not know, a manifest of a newer format,
@@ -75,7 +74,6 @@ const LOG_ROOT = `${ROOT}log/`;
  */
 export async function markReachable(store: BlobStore, manifests: ManifestStore, log: Logger): Promise<Reachability> {
   const live = new Map<string, ManifestKind>();
-  const namedByRef = new Set<string>();
   const superseded: Reachability["superseded"] = [];
   const current = new Map<string, string>();
   const currentRefs: LiveRef[] = [];
@@ -85,7 +83,6 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
     const refs = new RefStore(store, kind);
     await mapLimit([...names], 16, async ([name, keys]) => {
       const read = await mapLimit(keys, 4, async (key) => ({ key, ref: await refs.read(key) }));
-      for (const { ref } of read) if (!ref.deleted) namedByRef.add(ref.manifestCid);
       if (kind === DATASET_REF_KIND) {
         for (const { ref } of read) {
           if (ref.deleted) continue;
@@ -110,7 +107,6 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
   }
 
   const fromLog = await liveFromLog(store, log);
-  for (const [cid, kind] of fromLog.manifests) if (!namedByRef.has(cid) && !live.has(cid)) live.set(cid, kind);
 
   const blobs = new Set<string>(fromLog.opaque);
   const broken: string[] = [];
@@ -153,13 +149,10 @@ async function refsByName(store: BlobStore, log: Logger): Promise<Map<string, Ma
   return out;
 }
 
-/** Manifests and opaque CIDs (artifacts) the log keeps alive, before refs are taken into account. */
-async function liveFromLog(store: BlobStore, log: Logger): Promise<{ manifests: Map<string, ManifestKind>; opaque: Set<string>; events: number }> {
+/** The opaque CIDs (artifacts) the log keeps alive, and how many events it holds. */
+async function liveFromLog(store: BlobStore, log: Logger): Promise<{ opaque: Set<string>; events: number }> {
   const keys: string[] = [];
   for await (const o of store.list(LOG_ROOT)) if (eventIdFromKey(o.key)) keys.push(o.key);
-  const committed = new Map<string, string>();
-  const deleted = new Set<string>();
-  const manifests = new Map<string, ManifestKind>();
   const opaque = new Set<string>();
   await mapLimit(keys, 16, async (key) => {
     let event;
@@ -171,15 +164,10 @@ async function liveFromLog(store: BlobStore, log: Logger): Promise<{ manifests: 
       log.warn({ key }, `gc skips an unreadable event: ${(err as Error).message}`);
       return;
     }
-    if (event.type === "checkpoint.committed") committed.set(event.data.checkpointId, event.data.manifestCid);
-    else if (event.type === "checkpoint.deleted") deleted.add(event.data.checkpointId);
-    // A dataset version exists while its ref does (the ref is its commit point): the event of a
-    // commit that stopped before its ref keeps nothing alive, so gc reclaims its shards once the
-    // grace period has passed; refs keep every committed version live above.
-    else if (event.type === "artifact.created") opaque.add(event.data.cid);
+    // A commit's event keeps nothing alive (commit-order.ts): its ref, once written, does above.
+    if (event.type === "artifact.created") opaque.add(event.data.cid);
   });
-  for (const [id, cid] of committed) if (!deleted.has(id)) manifests.set(cid, "object");
-  return { manifests, opaque, events: keys.length };
+  return { opaque, events: keys.length };
 }
 
 async function blobsNamedBy(store: BlobStore, manifests: ManifestStore, cid: string, kind: ManifestKind): Promise<string[]> {

@@ -5,6 +5,7 @@ import { CheckpointClient, MetadataClient } from "@o3ml/client";
 import { eventKey, newEventId } from "@o3ml/metadata";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { parseMermaid } from "../../../../packages/metadata/src/mermaid-check.test-support.js";
+import { refPrefix } from "../layout.js";
 import type { RunningService } from "../server.js";
 import { configFor, o3ml, seedTraining, serviceAt, storeEnv, tempHome, type Seeded } from "./lineage-e2e.test-support.js";
 
@@ -122,6 +123,38 @@ describe("runs, lineage and index rebuild through the o3ml command", { timeout: 
     expect(JSON.parse(offline.stdout)).toMatchObject({ offline: true, skipped: 0, counts: { runs: 2, checkpoints: 3 }, location: expect.stringContaining(offlineHome) });
     svc = await start(bucket, offlineHome);
     expect(await views(svc, seeded)).toEqual(before);
+    await stop(svc);
+  });
+
+  it("lists no checkpoint whose event landed but whose ref did not, after a rebuild through the service or offline", async () => {
+    const bucket = bucketName();
+    let svc = await start(bucket, tempHome());
+    const seeded = await seedTraining(svc);
+    const ckpt = new CheckpointClient(svc.address);
+    try {
+      await ckpt.save({ key: "runs/stopped.ckpt", run: seeded.runId, step: 40, epoch: 4, metrics: {} }, [{ name: "data.pkl", kind: "skeleton", data: new Uint8Array(300) }]);
+    } finally {
+      ckpt.close();
+    }
+    // The bucket as a save stopped between its event and its ref (the commit point) leaves it.
+    const refs: string[] = [];
+    for await (const o of svc.store.list(refPrefix("objects", "runs/stopped.ckpt"))) refs.push(o.key);
+    expect(refs).toHaveLength(1);
+    await svc.store.delete(refs[0]!);
+    const listed = async (s: RunningService) => (JSON.parse(await ok(s, "ckpt", "ls", "--json")) as { key: string }[]).map((c) => c.key).sort();
+    const committed = (await listed(svc)).filter((key) => key !== "runs/stopped.ckpt");
+    expect(committed).toHaveLength(3);
+
+    await ok(svc, "index", "rebuild");
+    expect(await listed(svc)).toEqual(committed);
+    await stop(svc);
+
+    const offlineHome = tempHome();
+    const offline = await o3ml(["index", "rebuild", "--offline", "--json"], { ...storeEnv(s3, bucket), O3ML_HOME: offlineHome });
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(JSON.parse(offline.stdout)).toMatchObject({ unlanded: 1, counts: { checkpoints: 3 } });
+    svc = await start(bucket, offlineHome);
+    expect(await listed(svc)).toEqual(committed);
     await stop(svc);
   });
 

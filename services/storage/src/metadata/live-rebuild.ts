@@ -1,5 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { rebuildIndex, type IndexCounts, type MetadataEvent, type MetadataIndex, type RebuildTarget } from "@o3ml/metadata";
+import { eventKey, rebuildIndex, type IndexCounts, type MetadataEvent, type MetadataIndex, type RebuildTarget } from "@o3ml/metadata";
+import { landedRefs } from "../commit-order.js";
 import { logObjects } from "./log-objects.js";
 
 /** Warnings returned to the caller; a log full of junk must not make the answer unbounded. */
@@ -12,6 +13,8 @@ export interface LiveRebuildResult {
   applied: number;
   /** Malformed objects skipped. */
   skipped: number;
+  /** Commit events left out: their ref is not in the bucket (a commit stopped before its commit point). */
+  unlanded: number;
   /** Events stored while the log was read, applied after the new index replaced the old. */
   caughtUp: number;
   warnings: string[];
@@ -44,7 +47,11 @@ class EventCollector implements RebuildTarget {
  *    other writers stored meanwhile (on a shared PostgreSQL their rows may
  *    have been replaced in step 2). This listing starts after the
  *    replacement, and every writer stores an event in the log before it
- *    applies it, so nothing is lost.
+ *    applies it, so nothing is lost. A commit event counts only once its ref
+ *    is in the bucket (`rebuildIndex` with `landedRefs`, commit-order.ts):
+ *    one whose ref was missing in step 1 is read again here, against refs
+ *    listed after the replacement; a writer whose ref lands later applies
+ *    the event itself, after the replacement too.
  *
  * Events this service records meanwhile (`watch`) are added to step 2 and
  * applied again after step 3: its own writes never vanish, even briefly.
@@ -68,16 +75,20 @@ export async function rebuildLiveIndex(
   const unwatch = watch((event) => recorded.push(event));
   try {
     const seen = new Set<string>();
+    const refs = () => landedRefs(store);
     const first = new EventCollector();
-    const read = await rebuildIndex(first, logObjects(store, { onKey: (key) => seen.add(key) }), note);
+    const read = await rebuildIndex(first, logObjects(store, { onKey: (key) => seen.add(key) }), note, { refs });
+    // A commit event whose ref had not landed is read again in step 3: its ref may have landed since.
+    for (const e of read.unlanded) seen.delete(eventKey(e.id));
     const applied = await index.replaceAll([...first.events, ...recorded]);
     const late = new EventCollector();
-    const reread = await rebuildIndex(late, logObjects(store, { skip: (key) => seen.has(key) }), note);
+    const reread = await rebuildIndex(late, logObjects(store, { skip: (key) => seen.has(key) }), note, { refs });
     const caughtUp = await index.applyAll([...late.events, ...recorded]);
     return {
       objects: read.objects + reread.objects,
       applied,
       skipped: read.skipped + reread.skipped,
+      unlanded: reread.unlanded.length,
       caughtUp,
       warnings,
       warningsOmitted,

@@ -100,7 +100,7 @@ export function metadataService(metadata: ServiceMetadata, objects: Pick<ObjectR
 
     rebuildIndex: unary(ctx, "Metadata.RebuildIndex", async () => {
       const r = await metadata.rebuild((message) => ctx.log.warn({ rebuild: true }, message));
-      ctx.log.info({ objects: r.objects, applied: r.applied, skipped: r.skipped, caughtUp: r.caughtUp, durationMs: r.durationMs }, "metadata index rebuilt from the bucket's log");
+      ctx.log.info({ objects: r.objects, applied: r.applied, skipped: r.skipped, unlanded: r.unlanded, caughtUp: r.caughtUp, durationMs: r.durationMs }, "metadata index rebuilt from the bucket's log");
       return { ...r };
     }),
   };

@@ -4,12 +4,15 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { configFromEnv, createBlobStore, storeIdentity } from "@o3ml/o3-client";
 import { localStoreDir, localStoreEndpoint } from "../home.js";
+import { landedRefs } from "../commit-order.js";
 import { logObjects } from "./log-objects.js";
 
 export interface OfflineRebuildResult {
   objects: number;
   applied: number;
   skipped: number;
+  /** Commit events left out: their ref is not in the bucket (a commit stopped before its commit point). */
+  unlanded: number;
   counts: IndexCounts;
   durationMs: number;
   /** The SQLite file, or the PostgreSQL URL without its password. */
@@ -48,7 +51,8 @@ export async function rebuildIndexOffline(warn: (message: string) => void, env: 
     const identity = storeIdentity(store.endpoint, store.bucket);
     const rebuildIn = async (index: MetadataIndex) => {
       try {
-        const result = await rebuildIndex(index, logObjects(store), warn);
+        // Commit events count only once their ref is in the bucket (commit-order.ts).
+        const result = await rebuildIndex(index, logObjects(store), warn, { refs: () => landedRefs(store) });
         return { ...result, counts: await index.counts(), location: index.location };
       } finally {
         await index.close();
@@ -69,6 +73,7 @@ export async function rebuildIndexOffline(warn: (message: string) => void, env: 
       objects: done.objects,
       applied: done.applied,
       skipped: done.skipped,
+      unlanded: done.unlanded.length,
       counts: done.counts,
       durationMs: Date.now() - started,
       location: done.location,

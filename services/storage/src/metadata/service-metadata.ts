@@ -39,14 +39,27 @@ export class ServiceMetadata {
   /**
    * Writes the event to the bucket's log, then applies it to the index (the
    * order every writer must keep: see `recordEvent` in @o3ml/metadata).
+   * A commit's event goes through `append` and `publish` instead, with its
+   * ref between them (commit-order.ts).
    */
   async record<T extends EventType>(type: T, data: EventInput<T>): Promise<EventOf<T>> {
+    const event = await this.append(type, data);
+    await this.publish(event);
+    return event;
+  }
+
+  /** Writes the event to the bucket's log only; `publish` applies it. */
+  async append<T extends EventType>(type: T, data: EventInput<T>): Promise<EventOf<T>> {
     const event = newEvent(type, data);
     await this.log.append(event);
+    return event;
+  }
+
+  /** Applies an event already in the bucket's log to the index. */
+  async publish(event: MetadataEvent): Promise<void> {
     // A rebuild in progress re-applies what is recorded meanwhile, so its replacement of the index cannot hide it.
     for (const watch of this.watchers) watch(event);
     await this.index.apply(event);
-    return event;
   }
 
   /** Recreates the index from the bucket's log while the service keeps serving (see live-rebuild.ts). */

@@ -104,12 +104,11 @@ export async function storageUsage(
   const chosen = sel.run ? await runItems(deps.index, items, sel.run) : datasetItems(items, sel.dataset!);
   const manifests = new Set(chosen.items.map((i) => i.ref.manifestCid));
   const blobs = new Set(chosen.items.flatMap((i) => reach.blobsOf.get(i.ref.manifestCid) ?? []));
-  // Outside: every other item (which may share a manifest with a chosen one) and the live manifests no ref names.
+  // Outside: every other item (which may share a manifest with a chosen one). Refs reach every
+  // live manifest (commit-order.ts: an event alone keeps nothing alive), so items cover them all.
   const chosenRefs = new Set(chosen.items.map((i) => i.ref.key));
-  const named = new Set(items.map((i) => i.ref.manifestCid));
   const outside = new Set<string>();
   for (const i of items) if (!chosenRefs.has(i.ref.key)) for (const b of reach.blobsOf.get(i.ref.manifestCid) ?? []) outside.add(b);
-  for (const [cid, list] of reach.blobsOf) if (!named.has(cid)) for (const b of list) outside.add(b);
   const deadOfSelection = await deadOf(deps, reach, dead, chosen.matches);
   const selected: Selected = {
     label: chosen.label,
@@ -235,12 +234,10 @@ async function readEither(store: BlobStore, cid: string): Promise<{ run?: string
 /**
  * Blobs that two or more live items name: what dedup stores once for several
  * of them. An item is a live ref's value (two names with equal content share
- * one manifest, and so every blob of it) or a live manifest no ref names (a
- * commit the log keeps).
+ * one manifest, and so every blob of it).
  */
 function namedTwice(reach: Reachability, items: Item[]): Set<string> {
-  const named = new Set(items.map((i) => i.ref.manifestCid));
-  const lists = [...items.map((i) => reach.blobsOf.get(i.ref.manifestCid) ?? []), ...[...reach.blobsOf].filter(([cid]) => !named.has(cid)).map(([, b]) => b)];
+  const lists = items.map((i) => reach.blobsOf.get(i.ref.manifestCid) ?? []);
   const seen = new Set<string>();
   const twice = new Set<string>();
   for (const list of lists) for (const b of new Set(list)) (seen.has(b) ? twice : seen).add(b);
