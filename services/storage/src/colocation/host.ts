@@ -16,8 +16,9 @@ export const cacheDir = (home: string) => join(home, "cache", "blobs");
 /**
  * What the service shares with clients on its own host: the verified blob
  * cache (reads), the staging directory (saves), the worker threads that
- * hash files in place and those that fetch blobs into the cache. The directories are opened on first use, so a service
- * whose O3ML_HOME cannot hold them still serves every streaming call.
+ * hash files in place and those that fetch blobs into the cache. The
+ * directories are opened on first use, so a service whose O3ML_HOME cannot
+ * hold them still serves every streaming call.
  */
 export class Host {
   readonly hashes = new HashPool();
@@ -89,7 +90,8 @@ export class Host {
   }
 
   async close(): Promise<void> {
-    // Fetches first: a fill cut off here removes its temp file while the cache is still open.
+    // Fetches first, so no thread still writes into the cache directory once it is closed
+    // (a fill cut off here fails, and its temp file is removed).
     await this.fetches.close();
     (await this.stagingOpen?.catch(() => undefined))?.close();
     await (await this.cacheOpen?.catch(() => undefined))?.close();
