@@ -9,10 +9,11 @@ import type { FetchResult, FetchTask, FetchWorkerData } from "./fetch-worker.js"
 import { workerFile } from "./worker-file.js";
 
 /**
- * How long an idle fetch thread is kept. Each one loads the S3 client and
- * opens its own connections (about 0.1 CPU-s and tens of MiB): long enough to
- * carry them from one restore to the next, short enough to hand the memory
- * back when reads stop.
+ * How long an idle fetch thread is kept. Starting one loads the S3 client
+ * (about 0.2 CPU-s on the 2-core host of docs/performance.md) and it holds a
+ * heap and connections of its own (tens of MiB once it has fetched): long
+ * enough to carry them from one restore to the next, short enough to hand the
+ * memory back when reads stop.
  */
 const IDLE_MS = 30_000;
 
@@ -67,8 +68,8 @@ export class FetchPool implements BlobFiller {
       // with it, and the cache removes its temp file (BlobFiller).
       throw new O3mlError("UNAVAILABLE", `fetching blob ${cid} (${what}) into the host cache failed: its worker thread stopped (${(err as Error).message}); nothing was cached, retry`, { cid }, { cause: err });
     }
+    this.metrics?.storeBytesRead.inc(out.received);
     if ("error" in out) throw new O3mlError(out.error.code, out.error.message, out.error.details);
-    this.metrics?.storeBytesRead.inc(out.size);
     return out.size;
   }
 

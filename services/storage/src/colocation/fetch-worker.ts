@@ -29,17 +29,28 @@ export interface FetchTask {
  * An error crosses the thread boundary as plain data (structured clone keeps
  * neither the class nor the code of an O3mlError), and is rebuilt there.
  */
-export type FetchResult = { size: number } | { error: { code: ErrorCodeName; message: string; details: ErrorDetails } };
+export type FetchResult = ({ size: number } | { error: { code: ErrorCodeName; message: string; details: ErrorDetails } }) & {
+  /** Bytes received from the store, whole or not, for the service's metrics. */
+  received: number;
+};
 
 // One client per thread, built by the same function from the same configuration as the
 // service's own store: endpoint, credentials, O3 profile and retry policy are the service's.
 const store = createBlobStore((workerData as FetchWorkerData).config);
 
 export default async function run(task: FetchTask): Promise<FetchResult> {
+  let received = 0;
+  async function* counted(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const piece of body) {
+      received += piece.byteLength;
+      yield piece;
+    }
+  }
   try {
-    return { size: await writeVerifiedFile(task.tmp, task.entry, task.cid, await store.getStream(task.key), task.what) };
+    const size = await writeVerifiedFile(task.tmp, task.entry, task.cid, counted(await store.getStream(task.key)), task.what);
+    return { size, received };
   } catch (err) {
     const e = O3mlError.from(err);
-    return { error: { code: e.code, message: e.message, details: e.details } };
+    return { error: { code: e.code, message: e.message, details: e.details }, received };
   }
 }
