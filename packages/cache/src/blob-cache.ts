@@ -5,7 +5,7 @@ import { O3mlError } from "@o3ml/errors";
 import { parseCid, toHex } from "@o3ml/integrity";
 import { entryPath } from "./cache-names.js";
 import { scanDirectory, pinnedNow, type EntryStat } from "./cache-scan.js";
-import { fileMatches, writeKnownEntry, writeVerifiedEntry } from "./entry-writer.js";
+import { asCacheError, fileMatches, newTempPath, writeKnownEntry, writeVerifiedEntry } from "./entry-writer.js";
 import { tryLock, unlock, waitUnlocked } from "./evict-lock.js";
 import { PinTable } from "./pin-table.js";
 
@@ -40,6 +40,17 @@ export interface AcquireOptions {
 
 /** Opens the bytes of a blob on a cache miss. */
 export type BlobSource = () => Promise<AsyncIterable<Uint8Array>>;
+
+/**
+ * Fills a cache miss itself, for a caller that fetches elsewhere (on a worker
+ * thread): `fill` writes the blob's bytes to `tmp` while hashing them, renames
+ * `tmp` to `entry` only when they hash to `cid` (writeVerifiedFile does both),
+ * and resolves to the size. Whatever it leaves at `tmp` when it fails, the
+ * cache removes, so a fill that dies half-way leaves no file behind.
+ */
+export interface BlobFiller {
+  fill(cid: string, tmp: string, entry: string, what: string): Promise<number>;
+}
 
 /**
  * The local content-addressed cache of one host (README.md states its
@@ -79,7 +90,7 @@ export class BlobCache {
    * `source` on a miss. Concurrent misses of one CID in this instance share
    * one fetch; across processes each fetches and the renames agree.
    */
-  async acquire(cid: string, source: BlobSource, opts: AcquireOptions = {}): Promise<CacheLease> {
+  async acquire(cid: string, source: BlobSource | BlobFiller, opts: AcquireOptions = {}): Promise<CacheLease> {
     try {
       return await this.acquireOnce(cid, source, opts);
     } catch (err) {
@@ -92,7 +103,7 @@ export class BlobCache {
     }
   }
 
-  private async acquireOnce(cid: string, source: BlobSource, opts: AcquireOptions): Promise<CacheLease> {
+  private async acquireOnce(cid: string, source: BlobSource | BlobFiller, opts: AcquireOptions): Promise<CacheLease> {
     parseCid(cid); // also keeps anything but a CID out of file names
     await this.pins.pin(cid);
     try {
@@ -189,15 +200,25 @@ export class BlobCache {
     return s.size;
   }
 
-  private fill(cid: string, source: BlobSource, what: string): Promise<number> {
+  private fill(cid: string, source: BlobSource | BlobFiller, what: string): Promise<number> {
     let p = this.filling.get(cid);
     if (!p) {
-      p = (async () => writeVerifiedEntry(this.dir, cid, await source(), what))()
+      p = (typeof source === "function" ? (async () => writeVerifiedEntry(this.dir, cid, await source(), what))() : this.fillBy(source, cid, what))
         .then((size) => (this.verified.add(cid), size))
         .finally(() => this.filling.delete(cid));
       this.filling.set(cid, p);
     }
     return p;
+  }
+
+  private async fillBy(filler: BlobFiller, cid: string, what: string): Promise<number> {
+    const tmp = newTempPath(this.dir);
+    try {
+      return await filler.fill(cid, tmp, entryPath(this.dir, cid), what);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw asCacheError(err, this.dir);
+    }
   }
 
   private async evict(): Promise<void> {

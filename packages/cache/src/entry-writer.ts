@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
 import { O3mlError } from "@o3ml/errors";
 import { createSha256, parseCid, toHex } from "@o3ml/integrity";
 import { entryPath, tempPath } from "./cache-names.js";
@@ -17,9 +18,23 @@ const WRITE_BATCH = 1024 * 1024;
  * named entry with lost bytes is caught where every entry is checked before
  * use — a cache instance re-hashes each entry it did not write itself.
  */
-export async function writeVerifiedEntry(dir: string, cid: string, source: AsyncIterable<Uint8Array>, what: string): Promise<number> {
+export function writeVerifiedEntry(dir: string, cid: string, source: AsyncIterable<Uint8Array>, what: string): Promise<number> {
+  return writeVerifiedFile(newTempPath(dir), entryPath(dir, cid), cid, source, what);
+}
+
+/** A fresh temp file name in the cache directory `dir`, for one entry being written. */
+export function newTempPath(dir: string): string {
+  return tempPath(dir, process.pid, randomBytes(8).toString("hex"));
+}
+
+/**
+ * writeVerifiedEntry with the temp file chosen by the caller: a fill on
+ * another thread (BlobFiller) writes to a name its caller knows, so the
+ * caller can remove the file when that thread dies before it could.
+ */
+export async function writeVerifiedFile(tmp: string, entry: string, cid: string, source: AsyncIterable<Uint8Array>, what: string): Promise<number> {
+  const dir = dirname(entry);
   const expected = parseCid(cid).multihash.digest;
-  const tmp = tempPath(dir, process.pid, randomBytes(8).toString("hex"));
   const fh = await open(tmp, "wx");
   const hash = createSha256();
   let batch: Uint8Array[] = [];
@@ -44,7 +59,7 @@ export async function writeVerifiedEntry(dir: string, cid: string, source: Async
     } finally {
       await fh.close();
     }
-    await rename(tmp, entryPath(dir, cid));
+    await rename(tmp, entry);
     return hash.bytes;
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
@@ -58,7 +73,7 @@ export async function writeVerifiedEntry(dir: string, cid: string, source: Async
  * name `<cid>`. Any failure removes the temp file.
  */
 export async function writeKnownEntry(dir: string, cid: string, bytes: Uint8Array): Promise<void> {
-  const tmp = tempPath(dir, process.pid, randomBytes(8).toString("hex"));
+  const tmp = newTempPath(dir);
   try {
     const fh = await open(tmp, "wx");
     try {
@@ -95,7 +110,7 @@ function mismatch(cid: string, what: string, expected: string, actual: string, b
   );
 }
 
-function asCacheError(err: unknown, dir: string): unknown {
+export function asCacheError(err: unknown, dir: string): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "ENOSPC" || code === "EDQUOT") {
     return new O3mlError("RESOURCE_EXHAUSTED", `the blob cache at ${dir} ran out of disk space; free space or lower O3ML_CACHE_BYTES`, { dir }, { cause: err });

@@ -112,7 +112,7 @@ export async function startService(
   // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.
   let hostFiles: Host;
   try {
-    hostFiles = new Host(home, cacheBytesFromEnv(), store, log, keepSavedFromEnv());
+    hostFiles = new Host(home, cacheBytesFromEnv(), store, { config, concurrency: opts.concurrency, metrics }, log, keepSavedFromEnv());
   } catch (err) {
     return giveUp(err);
   }

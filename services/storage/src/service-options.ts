@@ -16,8 +16,9 @@ export interface ServiceOptions {
   chunkSize: number;
   /**
    * Store requests one call keeps in flight (blob uploads of a put or save,
-   * cache fills of a co-located load). Memory is bounded by about twice this
-   * many blobs; 8 keeps a store on loopback or a LAN busy.
+   * cache fills of a co-located load), and the cache fills the fetch threads
+   * run at once for all calls together (fetch-pool.ts). Memory is bounded by
+   * about twice this many blobs; 8 keeps a store on loopback or a LAN busy.
    */
   concurrency: number;
   readPrefetch: number;

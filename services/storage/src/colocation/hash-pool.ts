@@ -1,19 +1,7 @@
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import type { ChunkTask, FileTask, PassTask } from "./hash-worker.js";
-
-/**
- * Where the worker's compiled module is. The service runs from dist/, where
- * it sits beside this file; tests run this file from src/ (vitest compiles it
- * on the fly, worker threads cannot), so they use the build of dist/, which
- * `npm test` makes before any test runs.
- */
-function workerFile(): string {
-  const here = import.meta.url;
-  const url = here.endsWith(".ts") ? new URL("../../dist/colocation/hash-worker.js", here) : new URL("./hash-worker.js", here);
-  return fileURLToPath(url);
-}
+import { workerFile } from "./worker-file.js";
 
 /**
  * sha2-256, XXH3-128 and CRC-32 on worker threads, one per core: files staged by a
@@ -29,7 +17,7 @@ export class HashPool {
   constructor(private readonly threads = Math.max(2, availableParallelism())) {}
 
   private get workers(): Piscina {
-    this.pool ??= new Piscina({ filename: workerFile(), maxThreads: this.threads, minThreads: 0, idleTimeout: 1_000 });
+    this.pool ??= new Piscina({ filename: workerFile("hash-worker"), maxThreads: this.threads, minThreads: 0, idleTimeout: 1_000 });
     return this.pool;
   }
 

@@ -2,9 +2,11 @@ import { join } from "node:path";
 import { BlobCache, type CacheLease } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import { cidOfDigest } from "@o3ml/integrity";
-import type { BlobStore } from "@o3ml/o3-client";
+import type { BlobStore, O3Config } from "@o3ml/o3-client";
 import { CachedBlobs } from "../datasets/cached-blobs.js";
 import type { Logger } from "../logger.js";
+import type { ServiceMetrics } from "../metrics.js";
+import { FetchPool } from "./fetch-pool.js";
 import { HashPool } from "./hash-pool.js";
 import { StagingArea } from "./staging-area.js";
 
@@ -13,12 +15,14 @@ export const cacheDir = (home: string) => join(home, "cache", "blobs");
 
 /**
  * What the service shares with clients on its own host: the verified blob
- * cache (reads), the staging directory (saves), and the worker threads that
- * hash files in place. The directories are opened on first use, so a service
- * whose O3ML_HOME cannot hold them still serves every streaming call.
+ * cache (reads), the staging directory (saves), the worker threads that
+ * hash files in place and those that fetch blobs into the cache. The
+ * directories are opened on first use, so a service whose O3ML_HOME cannot
+ * hold them still serves every streaming call.
  */
 export class Host {
   readonly hashes = new HashPool();
+  private readonly fetches: FetchPool;
   /** Blobs of the bucket through the cache: what reads on this host go through. */
   readonly blobs: CachedBlobs;
   private cacheOpen: Promise<BlobCache> | undefined;
@@ -28,11 +32,14 @@ export class Host {
     readonly home: string,
     private readonly cacheBytes: number,
     store: BlobStore,
+    /** How the fetch threads reach the store (the configuration `store` was built from), how many fetch at once, and where they count. */
+    fetch: { config: O3Config; concurrency: number; metrics?: ServiceMetrics },
     private readonly log: Logger,
     /** Whether co-located saves and puts leave their blobs in the host cache (keepSavedFromEnv). */
     private readonly keepSaved = false,
   ) {
-    this.blobs = new CachedBlobs(store, () => this.cache());
+    this.fetches = new FetchPool(fetch.config, fetch.concurrency, fetch.metrics);
+    this.blobs = new CachedBlobs(store, () => this.cache(), this.fetches);
   }
 
   /**
@@ -83,9 +90,17 @@ export class Host {
   }
 
   async close(): Promise<void> {
+    // Fetches first, so no thread still writes into the cache directory once it is closed
+    // (a fill cut off here fails, and its temp file is removed).
+    await this.fetches.close();
     (await this.stagingOpen?.catch(() => undefined))?.close();
     await (await this.cacheOpen?.catch(() => undefined))?.close();
     await this.hashes.close();
+  }
+
+  /** The fetch pool's threads (tests end one mid-fetch). */
+  get fetchThreads(): readonly { terminate(): Promise<number> }[] {
+    return this.fetches.workerThreads;
   }
 }
 

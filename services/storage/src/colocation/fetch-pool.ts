@@ -1,0 +1,81 @@
+import { availableParallelism } from "node:os";
+import type { BlobFiller } from "@o3ml/cache";
+import { O3mlError } from "@o3ml/errors";
+import type { O3Config } from "@o3ml/o3-client";
+import { Piscina } from "piscina";
+import { blobKey } from "../layout.js";
+import type { ServiceMetrics } from "../metrics.js";
+import type { FetchResult, FetchTask, FetchWorkerData } from "./fetch-worker.js";
+import { workerFile } from "./worker-file.js";
+
+/**
+ * How long an idle fetch thread is kept. Starting one loads the S3 client
+ * (about 0.2 CPU-s on the 2-core host of docs/performance.md) and it holds a
+ * heap and connections of its own (tens of MiB once it has fetched): long
+ * enough to carry them from one restore to the next, short enough to hand the
+ * memory back when reads stop.
+ */
+const IDLE_MS = 30_000;
+
+/**
+ * Fills host-cache entries from the store on worker threads (fetch-worker.ts):
+ * each thread GETs the blob with a client of its own, built from the service's
+ * store configuration, hashes it while writing it to the entry's temp file,
+ * and names the entry only when it matches its CID. The event loop only hands
+ * out tasks. `concurrency` (the service's --concurrency) bounds the fetches in
+ * flight across all calls; the threads are that many, at most one per core, each
+ * carrying its share, and the rest wait their turn. Threads start on first use.
+ */
+export class FetchPool implements BlobFiller {
+  private pool: Piscina | undefined;
+  private readonly threads: number;
+  private readonly perThread: number;
+
+  constructor(
+    private readonly config: O3Config,
+    concurrency: number,
+    /** Counted here as meteredStore counts the service's own reads: the threads' clients are not metered. */
+    private readonly metrics?: Pick<ServiceMetrics, "storeRequests" | "storeBytesRead">,
+  ) {
+    this.threads = Math.max(1, Math.min(concurrency, Math.max(2, availableParallelism())));
+    this.perThread = Math.max(1, Math.ceil(concurrency / this.threads));
+  }
+
+  /** The pool's threads, as Piscina keeps them (tests end one mid-fetch). */
+  get workerThreads(): readonly { terminate(): Promise<number> }[] {
+    return this.pool?.threads ?? [];
+  }
+
+  private get workers(): Piscina {
+    this.pool ??= new Piscina({
+      filename: workerFile("fetch-worker"),
+      workerData: { config: this.config } satisfies FetchWorkerData,
+      maxThreads: this.threads,
+      minThreads: 0,
+      concurrentTasksPerWorker: this.perThread,
+      idleTimeout: IDLE_MS,
+    });
+    return this.pool;
+  }
+
+  async fill(cid: string, tmp: string, entry: string, what: string): Promise<number> {
+    this.metrics?.storeRequests.inc({ op: "get" });
+    let out: FetchResult;
+    try {
+      out = await this.workers.run({ cid, key: blobKey(cid), tmp, entry, what } satisfies FetchTask);
+    } catch (err) {
+      // The thread itself failed (it died, or the pool is closing): the fetch's bytes are lost
+      // with it, and the cache removes its temp file (BlobFiller).
+      throw new O3mlError("UNAVAILABLE", `fetching blob ${cid} (${what}) into the host cache failed: its worker thread stopped (${(err as Error).message}); nothing was cached, retry`, { cid }, { cause: err });
+    }
+    this.metrics?.storeBytesRead.inc(out.received);
+    if ("error" in out) throw new O3mlError(out.error.code, out.error.message, out.error.details);
+    return out.size;
+  }
+
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await p?.destroy();
+  }
+}

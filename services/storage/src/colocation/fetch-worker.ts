@@ -1,0 +1,56 @@
+/**
+ * The fetch task of the fetch pool (fetch-pool.ts): one blob from the store
+ * into the host cache, on a worker thread. Receiving the body, its sha2-256
+ * and the file writes all happen here, so a restore uses as many cores as
+ * the pool has threads instead of the event loop's one.
+ */
+import { writeVerifiedFile } from "@o3ml/cache";
+import { O3mlError, type ErrorCodeName, type ErrorDetails } from "@o3ml/errors";
+import { createBlobStore, type O3Config } from "@o3ml/o3-client";
+import { workerData } from "piscina";
+
+/** What the pool hands every thread: the service's own store configuration. */
+export interface FetchWorkerData {
+  config: O3Config;
+}
+
+export interface FetchTask {
+  cid: string;
+  /** The blob's object key (layout.ts's blobKey). */
+  key: string;
+  /** Where the bytes go while they arrive, and the entry they become once verified. */
+  tmp: string;
+  entry: string;
+  /** The blob's origin, for the INTEGRITY message. */
+  what: string;
+}
+
+/**
+ * An error crosses the thread boundary as plain data (structured clone keeps
+ * neither the class nor the code of an O3mlError), and is rebuilt there.
+ */
+export type FetchResult = ({ size: number } | { error: { code: ErrorCodeName; message: string; details: ErrorDetails } }) & {
+  /** Bytes received from the store, whole or not, for the service's metrics. */
+  received: number;
+};
+
+// One client per thread, built by the same function from the same configuration as the
+// service's own store: endpoint, credentials, O3 profile and retry policy are the service's.
+const store = createBlobStore((workerData as FetchWorkerData).config);
+
+export default async function run(task: FetchTask): Promise<FetchResult> {
+  let received = 0;
+  async function* counted(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const piece of body) {
+      received += piece.byteLength;
+      yield piece;
+    }
+  }
+  try {
+    const size = await writeVerifiedFile(task.tmp, task.entry, task.cid, counted(await store.getStream(task.key)), task.what);
+    return { size, received };
+  } catch (err) {
+    const e = O3mlError.from(err);
+    return { error: { code: e.code, message: e.message, details: e.details }, received };
+  }
+}
