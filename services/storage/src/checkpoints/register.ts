@@ -25,7 +25,7 @@ export function registerCheckpoints(server: Server, deps: ServiceDeps): { close(
   const durability = new DurabilityTracker(deps.store, deps.metadata, log);
   const d: CheckpointDeps = { store: deps.store, known: deps.known, objects: deps.objects, metadata: deps.metadata, opts: deps.opts, log, durability, host: deps.host, recall: new RecallMemory() };
   server.addService(grpcService("CheckpointService"), checkpointService(new CheckpointRepository(d, new CheckpointPins(deps.store)), deps.ctx));
-  deps.objects.onSuperseded((key, previous, how) => supersede(d, key, previous, how));
+  deps.objects.onSuperseded((key, previous, how, writeTombstone) => supersede(d, key, previous, how, writeTombstone));
   resumeDurability(d).catch((err: unknown) => log.warn({ err: String(err) }, "could not resume following committed checkpoints to the network"));
   return { close: async () => durability.close() };
 }
