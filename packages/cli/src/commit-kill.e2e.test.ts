@@ -6,7 +6,7 @@ import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, MetadataClient } from "@o3ml/client";
 import { s3ClientFor, startMinio, startO3Profile, type FaultRule, type O3ProfileServer, type S3Server } from "@o3ml/standin";
-import { o3ml, startServe, type CliResult, type Served } from "./cli.test-support.js";
+import { cleanEnv, o3ml, startServe, type CliResult, type Served } from "./cli.test-support.js";
 
 /**
  * A writer killed between any two steps of a commit leaves nothing visible.
@@ -313,10 +313,24 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
     const tag = "checkpointdeletion-gc";
     const { outcome } = await killWhileHeld(kind, home, tag, { kind: "latency", operations: "PUT", keyPrefix: REFS, at: [1] });
     expect(outcome).toBe("nothing visible");
-    const s = await serve(home);
-    const meta = new MetadataClient(s.address);
-    try {
-      const id = (JSON.parse(await ok(s, "ckpt", "ls", "--run", runs.get(tag)!, "--json")) as { id: string }[])[0]!.id;
+    // The offline rebuild (no service running) follows the same rule as the service's.
+    const offline = async () => expect((await o3ml(["index", "rebuild", "--offline"], cleanEnv(home, env()))).code).toBe(0);
+    const withService = async (fn: (s: Served, meta: MetadataClient) => Promise<void>) => {
+      const s = await serve(home);
+      const meta = new MetadataClient(s.address);
+      try {
+        await fn(s, meta);
+      } finally {
+        meta.close();
+        await s.stop();
+        running.splice(running.indexOf(s), 1);
+      }
+    };
+    await offline();
+    let id = "";
+    await withService(async (s, meta) => {
+      expect(await kind.view(s, tag), "after the kill and an offline rebuild").toBe(true);
+      id = (JSON.parse(await ok(s, "ckpt", "ls", "--run", runs.get(tag)!, "--json")) as { id: string }[])[0]!.id;
       await ok(s, "rm", doomedCheckpoint(tag));
       expect(await kind.view(s, tag)).toBe(false);
       for (let i = 0; i < 2; i++) await ok(s, "gc", "--grace", "0");
@@ -325,10 +339,11 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
       await ok(s, "index", "rebuild");
       expect(await kind.view(s, tag)).toBe(false);
       expect((await meta.getCheckpoint(id)).state).toBe("deleted");
-    } finally {
-      meta.close();
-      await s.stop();
-      running.splice(running.indexOf(s), 1);
-    }
+    });
+    await offline();
+    await withService(async (s, meta) => {
+      expect(await kind.view(s, tag), "after gc and an offline rebuild").toBe(false);
+      expect((await meta.getCheckpoint(id)).state).toBe("deleted");
+    });
   });
 });
