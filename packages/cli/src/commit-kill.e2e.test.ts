@@ -6,7 +6,7 @@ import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, MetadataClient } from "@o3ml/client";
 import { s3ClientFor, startMinio, startO3Profile, type FaultRule, type O3ProfileServer, type S3Server } from "@o3ml/standin";
-import { o3ml, startServe, type CliResult, type Served } from "./cli.test-support.js";
+import { cleanEnv, o3ml, startServe, type CliResult, type Served } from "./cli.test-support.js";
 
 /**
  * A writer killed between any two steps of a commit leaves nothing visible.
@@ -99,6 +99,35 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
   };
 
   const runs = new Map<string, string>();
+  const registerRun = async (s: Served, tag: string) => {
+    const meta = new MetadataClient(s.address);
+    try {
+      runs.set(tag, (await meta.registerRun({ name: `killed-${tag}` })).id);
+    } finally {
+      meta.close();
+    }
+  };
+  const saveCheckpoint = async (s: Served, tag: string, key: string) => {
+    const client = new CheckpointClient(s.address);
+    try {
+      return await client.save({ key, run: runs.get(tag)!, step: 1, epoch: 0, metrics: { loss: 1 } }, [
+        { name: "data.pkl", kind: "skeleton", data: randomBytes(300) },
+        { name: "0", kind: "storage", dtype: "float32", data: randomBytes(1536 * 1024) },
+        { name: "1", kind: "storage", dtype: "float32", data: randomBytes(4096) },
+      ]);
+    } finally {
+      client.close();
+    }
+  };
+  /** Until the service has recorded the checkpoint durable: that write must not fall among the ones counted or held. */
+  const untilDurable = async (s: Served, tag: string, key: string) => {
+    for (;;) {
+      const listed = JSON.parse(await ok(s, "ckpt", "ls", "--run", runs.get(tag)!, "--json")) as { key: string; state: string }[];
+      if (listed.find((c) => c.key === key)?.state === "durable") return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const doomedCheckpoint = (tag: string) => `runs/doomed/${tag}.ckpt`;
   const kinds: Kind[] = [
     {
       name: "object",
@@ -111,27 +140,13 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
     },
     {
       name: "checkpoint",
-      prepare: async (s, tag) => {
-        const meta = new MetadataClient(s.address);
-        try {
-          runs.set(tag, (await meta.registerRun({ name: `killed-${tag}` })).id);
-        } finally {
-          meta.close();
-        }
-      },
-      commit: async (s, tag) => {
-        const client = new CheckpointClient(s.address);
-        try {
-          return await client.save({ key: `runs/killed/${tag}.ckpt`, run: runs.get(tag)!, step: 1, epoch: 0, metrics: { loss: 1 } }, [
-            { name: "data.pkl", kind: "skeleton", data: randomBytes(300) },
-            { name: "0", kind: "storage", dtype: "float32", data: randomBytes(1536 * 1024) },
-            { name: "1", kind: "storage", dtype: "float32", data: randomBytes(4096) },
-          ]);
-        } finally {
-          client.close();
-        }
-      },
-      view: async (s, tag) => [(await cli(s, "stat", `runs/killed/${tag}.ckpt`)).code === 0, JSON.parse(await ok(s, "ckpt", "ls", "--json"))],
+      prepare: registerRun,
+      commit: (s, tag) => saveCheckpoint(s, tag, `runs/killed/${tag}.ckpt`),
+      // Only its own key's listing: the bucket is shared by every case, and a rebuild lists what the others left there.
+      view: async (s, tag) => [
+        (await cli(s, "stat", `runs/killed/${tag}.ckpt`)).code === 0,
+        (JSON.parse(await ok(s, "ckpt", "ls", "--json")) as { key: string }[]).filter((c) => c.key === `runs/killed/${tag}.ckpt`),
+      ],
     },
     {
       name: "dataset version",
@@ -159,6 +174,40 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
         const reads = (await cli(s, "stat", `doomed/${tag}`)).code === 0;
         expect(listed).toBe(reads);
         return reads;
+      },
+    },
+    // A deletion's commit point is its ref change (commit-order.ts): killed before it, the value
+    // is still readable AND listed; after it, neither.
+    {
+      name: "checkpoint deletion",
+      prepare: async (s, tag) => {
+        await registerRun(s, tag);
+        await saveCheckpoint(s, tag, doomedCheckpoint(tag));
+        await untilDurable(s, tag, doomedCheckpoint(tag));
+      },
+      commit: (s, tag) => cli(s, "rm", doomedCheckpoint(tag)),
+      view: async (s, tag) => {
+        const listed = (JSON.parse(await ok(s, "ckpt", "ls", "--run", runs.get(tag)!, "--json")) as { key: string }[]).some((c) => c.key === doomedCheckpoint(tag));
+        const reads = (await cli(s, "stat", doomedCheckpoint(tag))).code === 0;
+        expect(listed, `${tag}: listed by 'o3ml ckpt ls' while ${reads ? "" : "not "}readable at its key`).toBe(reads);
+        return reads;
+      },
+    },
+    {
+      name: "dataset version deletion",
+      prepare: async (s, tag) => {
+        const folder = join(work, `${tag}-doomed`);
+        mkdirSync(join(folder, "train"), { recursive: true });
+        for (let i = 0; i < 3; i++) writeFileSync(join(folder, "train", `${i}.bin`), randomBytes(4096));
+        await ok(s, "dataset", "push", folder, "--name", `doomed-${tag}`, "--version", "v1");
+      },
+      commit: (s, tag) => cli(s, "dataset", "rm", `doomed-${tag}@v1`),
+      // Resolvable through its ref (`dataset show`) exactly when the index holds it (`lineage` names it).
+      view: async (s, tag) => {
+        const resolves = (await cli(s, "dataset", "show", `doomed-${tag}@v1`)).code === 0;
+        const indexed = (await cli(s, "lineage", `doomed-${tag}@v1`)).code === 0;
+        expect(indexed, `${tag}: in the index while ${resolves ? "" : "not "}resolvable`).toBe(resolves);
+        return resolves;
       },
     },
   ];
@@ -200,8 +249,10 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
     running.splice(running.indexOf(s), 1);
     await commit.catch(() => undefined);
     layer.setFaults({ rules: [] });
-    const added = [...(await keys())].filter((key) => !keysBefore.has(key));
-    const committed = added.some((key) => key.startsWith(REFS));
+    const keysAfter = await keys();
+    const added = [...keysAfter].filter((key) => !keysBefore.has(key));
+    // A ref written (a commit, a tombstone) or removed (a dataset version's deletion): the commit point passed.
+    const committed = added.some((key) => key.startsWith(REFS)) || [...keysBefore].some((key) => key.startsWith(REFS) && !keysAfter.has(key));
     // A write after the commit returned (a checkpoint's durability record, written once the store
     // reports its data on the network) comes after the commit point: the ref must have landed.
     if (ended) expect(committed, `the commit of ${tag} ended before the write it was to be killed at, without a ref`).toBe(true);
@@ -225,7 +276,7 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
   it.each(kinds.map((k) => [k.name, k] as const))("%s: nothing visible, nothing listed, and gc reclaims the rest", async (_name, kind) => {
     const home = newHome();
     const writes = await writesOf(kind, home);
-    expect(writes).toBeGreaterThan(0); // an object deletion is one write: its tombstone
+    expect(writes).toBeGreaterThan(0); // an object deletion is one write (its tombstone); a checkpoint's or dataset version's two (event, ref change)
     const outcomes: string[] = [];
     for (let k = 1; k <= writes; k++) {
       const { outcome } = await killWhileHeld(kind, home, `${kind.name.replace(/\W/g, "")}-${k}`, { kind: "latency", operations: ["PUT", "DELETE"], at: [k] });
@@ -250,5 +301,49 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
     const { outcome, added } = await killWhileHeld(kind, home, "checkpoint-event", { kind: "latency", operations: "PUT", keyPrefix: REFS, at: [1] });
     expect(outcome).toBe("nothing visible");
     expect(added.filter((key) => key.startsWith(LOG)), "the checkpoint's event landed before its ref was held").toHaveLength(1);
+  });
+
+  // gc removes a deleted checkpoint's refs, its tombstone last (gc/reachability.ts): the deletion
+  // must still count in a rebuild (lineage keeps the checkpoint, as deleted), and a deletion
+  // stopped before its tombstone must be finished by repeating it.
+  it("checkpoint deletion: repeated after a kill it finishes, and after gc a rebuild still has it deleted", async () => {
+    const kind = kinds.find((k) => k.name === "checkpoint deletion")!;
+    const home = newHome();
+    await writesOf(kind, home);
+    const tag = "checkpointdeletion-gc";
+    const { outcome } = await killWhileHeld(kind, home, tag, { kind: "latency", operations: "PUT", keyPrefix: REFS, at: [1] });
+    expect(outcome).toBe("nothing visible");
+    // The offline rebuild (no service running) follows the same rule as the service's.
+    const offline = async () => expect((await o3ml(["index", "rebuild", "--offline"], cleanEnv(home, env()))).code).toBe(0);
+    const withService = async (fn: (s: Served, meta: MetadataClient) => Promise<void>) => {
+      const s = await serve(home);
+      const meta = new MetadataClient(s.address);
+      try {
+        await fn(s, meta);
+      } finally {
+        meta.close();
+        await s.stop();
+        running.splice(running.indexOf(s), 1);
+      }
+    };
+    await offline();
+    let id = "";
+    await withService(async (s, meta) => {
+      expect(await kind.view(s, tag), "after the kill and an offline rebuild").toBe(true);
+      id = (JSON.parse(await ok(s, "ckpt", "ls", "--run", runs.get(tag)!, "--json")) as { id: string }[])[0]!.id;
+      await ok(s, "rm", doomedCheckpoint(tag));
+      expect(await kind.view(s, tag)).toBe(false);
+      for (let i = 0; i < 2; i++) await ok(s, "gc", "--grace", "0");
+      const refsLeft = [...(await keys())].filter((key) => key.startsWith(`${REFS}objects/${doomedCheckpoint(tag)}/@`));
+      expect(refsLeft, "gc removed every ref of the deleted key").toEqual([]);
+      await ok(s, "index", "rebuild");
+      expect(await kind.view(s, tag)).toBe(false);
+      expect((await meta.getCheckpoint(id)).state).toBe("deleted");
+    });
+    await offline();
+    await withService(async (s, meta) => {
+      expect(await kind.view(s, tag), "after gc and an offline rebuild").toBe(false);
+      expect((await meta.getCheckpoint(id)).state).toBe("deleted");
+    });
   });
 });

@@ -42,7 +42,7 @@ const SPECS: { [T in EventType]: Record<keyof EventDataByType[T], Field> } = {
     bytes: "count",
     refId: "id?",
   },
-  "dataset.version.deleted": { dataset: "id", version: "id", manifestCid: "id" },
+  "dataset.version.deleted": { dataset: "id", version: "id", manifestCid: "id", endsRefId: "id?" },
   "checkpoint.committed": {
     checkpointId: "id",
     runId: "id",
@@ -58,7 +58,7 @@ const SPECS: { [T in EventType]: Record<keyof EventDataByType[T], Field> } = {
     refId: "id?",
   },
   "checkpoint.durable": { checkpointId: "id", networkRootCid: "id?" },
-  "checkpoint.deleted": { checkpointId: "id" },
+  "checkpoint.deleted": { checkpointId: "id", endsRefId: "id?" },
   "artifact.created": {
     artifactId: "id",
     runId: "id",

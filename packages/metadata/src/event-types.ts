@@ -58,6 +58,8 @@ export interface DatasetVersionDeleted {
   dataset: string;
   version: string;
   manifestCid: string;
+  /** The sortable id of the version's ref, removed after this event (the deletion's commit point); null in events older than it. */
+  endsRefId: string | null;
 }
 
 export interface CheckpointCommitted {
@@ -83,6 +85,13 @@ export interface CheckpointDurable {
 
 export interface CheckpointDeleted {
   checkpointId: string;
+  /**
+   * The sortable id of the ref at the checkpoint's key that this deletion
+   * ends: a tombstone (or a new value) written after this event supersedes it,
+   * and that is the deletion's commit point. Null when the deletion changes no
+   * ref (the key holds another value already) and in events older than it.
+   */
+  endsRefId: string | null;
 }
 
 export interface ArtifactCreated {

@@ -1,6 +1,6 @@
 export { openIndex, INDEX_FILE_NAME, type OpenIndexOptions } from "./open-index.js";
 export { MetadataIndex, type ListCheckpointsOptions, type IndexCounts } from "./metadata-index.js";
-export { rebuildIndex, type RebuildResult, type RebuildOptions, type RebuildTarget } from "./rebuild.js";
+export { rebuildIndex, type LandedRefs, type RebuildResult, type RebuildOptions, type RebuildTarget } from "./rebuild.js";
 export { newEvent, encodeEvent, decodeEvent } from "./events.js";
 export { newEventId, isEventId, eventIdTime } from "./event-id.js";
 export { LOG_PREFIX, eventKey, eventIdFromKey, recordEvent, type EventLog, type EventSink } from "./event-writer.js";

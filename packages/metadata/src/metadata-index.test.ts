@@ -277,12 +277,50 @@ describe.each(allBackends().filter(mustRun))("metadata index on $name", { timeou
       const removed = version("v3", "ref-version-removed");
       const dropped = newEvent("dataset.version.deleted", { dataset: "d", version: "v3", manifestCid: cid("v3") });
       for (const e of [run, landed, stopped, older, deleted, gone, pushed, unpushed, removed, dropped]) await log.append(e);
-      const refs = new Set(["ref-landed", "ref-version-landed"]);
-      const result = await rebuildIndex(index, log.list(), () => undefined, { refs: async () => (id) => refs.has(id) });
+      const ids = new Set(["ref-landed", "ref-version-landed"]);
+      const result = await rebuildIndex(index, log.list(), () => undefined, { refs: async () => ({ has: (id) => ids.has(id), current: (id) => ids.has(id) }) });
       expect(result.unlanded.map((e) => e.id).sort()).toEqual([stopped.id, unpushed.id].sort());
       expect((await index.listCheckpoints({ states: ["committed", "durable"] })).map((c) => c.id).sort()).toEqual([cid("landed"), cid("older")].sort());
       expect((await index.getCheckpoint(cid("deleted"))).state).toBe("deleted");
       await expect(index.getCheckpoint(cid("stopped"))).rejects.toMatchObject({ code: "NOT_FOUND" });
+      expect((await index.listDatasetVersions("d")).map((v) => v.version)).toEqual(["v1"]);
+    });
+
+    it("counts a deletion event only once the ref it ends is no longer a value, after gc too", async () => {
+      const index = await fresh();
+      const log = new MemoryEventLog();
+      const run = newEvent("run.created", { runId: "run-r", name: "r", hyperparameters: {}, packages: {} });
+      const saved = (tag: string) =>
+        newEvent("checkpoint.committed", { checkpointId: cid(tag), runId: "run-r", step: 1, epoch: 0, metrics: {}, manifestCid: cid(tag), bytesTotal: 1, bytesUploaded: 1, bytesDeduplicated: 0, refId: `ref-${tag}` });
+      const deleted = (tag: string, endsRefId?: string) => newEvent("checkpoint.deleted", { checkpointId: cid(tag), endsRefId });
+      const version = (tag: string) => newEvent("dataset.version.created", { dataset: "d", version: tag, manifestCid: cid(tag), samples: 1, bytes: 1, refId: `ref-${tag}` });
+      const dropped = (tag: string) => newEvent("dataset.version.deleted", { dataset: "d", version: tag, manifestCid: cid(tag), endsRefId: `ref-${tag}` });
+      const events = [
+        run,
+        // Stopped between its event and its tombstone: the checkpoint's ref is still its key's value.
+        saved("stopped"),
+        deleted("stopped", "ref-stopped"),
+        // Its tombstone landed: the checkpoint's ref is superseded.
+        saved("tombstoned"),
+        deleted("tombstoned", "ref-tombstoned"),
+        // gc removed its ref and then the tombstone: still deleted, never back.
+        saved("collected"),
+        deleted("collected", "ref-collected"),
+        // Written before deletions named a ref: counts as it always did.
+        saved("older"),
+        deleted("older"),
+        // A dataset version whose deletion stopped before its ref was removed, and one removed.
+        version("v1"),
+        dropped("v1"),
+        version("v2"),
+        dropped("v2"),
+      ];
+      for (const e of events) await log.append(e);
+      const refs = { has: ["ref-stopped", "ref-tombstoned", "ref-older", "ref-v1"], current: ["ref-stopped", "ref-older", "ref-v1"] };
+      const result = await rebuildIndex(index, log.list(), () => undefined, { refs: async () => ({ has: (id) => refs.has.includes(id), current: (id) => refs.current.includes(id) }) });
+      expect(result.unlanded.map((e) => e.id).sort()).toEqual([events[2]!.id, events[10]!.id].sort());
+      expect((await index.listCheckpoints({ states: ["committed", "durable"] })).map((c) => c.id)).toEqual([cid("stopped")]);
+      for (const tag of ["tombstoned", "collected", "older"]) expect((await index.getCheckpoint(cid(tag))).state, tag).toBe("deleted");
       expect((await index.listDatasetVersions("d")).map((v) => v.version)).toEqual(["v1"]);
     });
 

@@ -14,10 +14,21 @@ export interface RebuildResult {
   /** Objects skipped as malformed, each reported through `warn`. */
   skipped: number;
   /**
-   * Commit events left out because the ref they name never landed (a commit
-   * stopped before its commit point, or whose ref is still being written).
+   * Commit and deletion events left out because their ref change never
+   * landed (stopped before its commit point, or still being written).
    */
   unlanded: MetadataEvent[];
+}
+
+/** The refs in the bucket, by sortable id, as a rebuild needs them (`landedRefs` in services/storage/src/commit-order.ts). */
+export interface LandedRefs {
+  /** Whether the ref is in the bucket. */
+  has(refId: string): boolean;
+  /**
+   * Whether the ref is in the bucket and still a value: no later ref of its
+   * name supersedes it (each dataset version's ref is a value of its own).
+   */
+  current(refId: string): boolean;
 }
 
 /** What a rebuild writes to: an index, or anything that takes its events the same way. */
@@ -28,19 +39,30 @@ export interface RebuildOptions {
   batchSize?: number;
   /**
    * Which refs are in the bucket, by sortable id: asked once, after the
-   * reset and before the log is listed. Without it every commit event counts.
+   * reset and before the log is listed. Without it every commit and deletion
+   * event counts.
    */
-  refs?: () => Promise<(refId: string) => boolean>;
+  refs?: () => Promise<LandedRefs>;
 }
 
 /**
- * The commit order (services/storage/src/commit-order.ts): a commit's event
- * goes into the log, then its ref, and the ref is the commit point. A commit
- * event naming its ref (`refId`) therefore counts only when that ref is in
- * the bucket, or when a later deletion event of the same thing proves the
- * commit landed (deletions are recorded only for what an index held, and gc
- * removes a deleted thing's refs). Events older than `refId` were written
- * after their ref and always count.
+ * The commit order (services/storage/src/commit-order.ts): a commit's or a
+ * deletion's event goes into the log, then its ref changes, and the ref
+ * change is the commit point.
+ *
+ * A commit event naming its ref (`refId`) counts only when that ref is in
+ * the bucket, or when a counted deletion event of the same thing proves the
+ * commit landed (gc removes a deleted thing's refs).
+ *
+ * A deletion event naming the ref it ends (`endsRefId`) counts only once
+ * that ref is no longer a value: superseded by a later ref of its key (the
+ * tombstone, or any value written since) or gone from the bucket. gc removes
+ * an object's ref only once a later ref supersedes it and a dataset
+ * version's ref never, so a counted deletion stays counted after gc, and one
+ * stopped before its ref change (the ref still the value) does not count.
+ *
+ * Events without these fields (older ones, a deletion that changes no ref)
+ * were written after their ref change, or have none, and always count.
  */
 function committedBy(event: MetadataEvent): { refId: string; subject: string } | undefined {
   if (event.type === "checkpoint.committed" && event.data.refId) return { refId: event.data.refId, subject: `checkpoint ${event.data.checkpointId}` };
@@ -48,11 +70,13 @@ function committedBy(event: MetadataEvent): { refId: string; subject: string } |
   return undefined;
 }
 
-function deletes(event: MetadataEvent): string | undefined {
-  if (event.type === "checkpoint.deleted") return `checkpoint ${event.data.checkpointId}`;
-  if (event.type === "dataset.version.deleted") return `dataset-version ${event.data.manifestCid}`;
+function deletes(event: MetadataEvent): { endsRefId: string | null; subject: string } | undefined {
+  if (event.type === "checkpoint.deleted") return { endsRefId: event.data.endsRefId, subject: `checkpoint ${event.data.checkpointId}` };
+  if (event.type === "dataset.version.deleted") return { endsRefId: event.data.endsRefId, subject: `dataset-version ${event.data.manifestCid}` };
   return undefined;
 }
+
+const EVERY_REF: LandedRefs = { has: () => true, current: () => false };
 
 /**
  * Recreates the index from the bucket's log: empties it, then applies every
@@ -68,10 +92,11 @@ function deletes(event: MetadataEvent): string | undefined {
  * does), i.e. after the reset: then a service writing meanwhile loses
  * nothing, since it stores each event in the log before applying it here.
  *
- * With `opts.refs`, a commit event whose ref is not in the bucket is left out
- * (see `committedBy`) and returned in `unlanded`. Its writer applies it
- * itself once the ref is written: after the reset, since the refs were
- * listed after the reset and did not include it.
+ * With `opts.refs`, a commit event whose ref is not in the bucket, and a
+ * deletion event whose ref is still the value, are left out (see
+ * `committedBy`) and returned in `unlanded`. Their writer applies each itself
+ * once its ref change is done: after the reset, since the refs were listed
+ * after the reset and did not show that change.
  */
 export async function rebuildIndex(
   index: RebuildTarget,
@@ -82,8 +107,9 @@ export async function rebuildIndex(
   const batchSize = opts.batchSize ?? 500;
   const result: RebuildResult = { objects: 0, applied: 0, duplicates: 0, skipped: 0, unlanded: [] };
   await index.reset();
-  const landed = opts.refs ? await opts.refs() : () => true;
+  const refs = opts.refs ? await opts.refs() : EVERY_REF;
   const waiting = new Map<string, MetadataEvent[]>();
+  const unlandedDeletions: MetadataEvent[] = [];
   let batch: MetadataEvent[] = [];
   const flush = async () => {
     const fresh = await index.applyAll(batch);
@@ -99,21 +125,26 @@ export async function rebuildIndex(
     });
     if (!event) continue;
     const commit = committedBy(event);
-    if (commit && !landed(commit.refId)) {
+    if (commit && !refs.has(commit.refId)) {
       (waiting.get(commit.subject) ?? waiting.set(commit.subject, []).get(commit.subject)!).push(event);
+      continue;
+    }
+    const deletion = deletes(event);
+    if (deletion?.endsRefId && refs.current(deletion.endsRefId)) {
+      unlandedDeletions.push(event);
       continue;
     }
     // A deletion follows its commit in id order; a dataset version's removes what is there when
     // it is applied, so the commit it proves goes in just before it.
-    const deletion = deletes(event);
-    if (deletion && waiting.has(deletion)) {
-      batch.push(...waiting.get(deletion)!);
-      waiting.delete(deletion);
+    if (deletion && waiting.has(deletion.subject)) {
+      batch.push(...waiting.get(deletion.subject)!);
+      waiting.delete(deletion.subject);
     }
     batch.push(event);
     if (batch.length >= batchSize) await flush();
   }
   for (const events of waiting.values()) result.unlanded.push(...events);
+  result.unlanded.push(...unlandedDeletions);
   await flush();
   return result;
 }

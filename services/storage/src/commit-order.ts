@@ -1,6 +1,7 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
-import type { EventInput, EventOf, EventType } from "@o3ml/metadata";
+import type { EventInput, EventOf, EventType, LandedRefs } from "@o3ml/metadata";
+import { DATASET_REF_KIND } from "./datasets/dataset-catalog.js";
 import { parseRefKey, ROOT } from "./layout.js";
 import type { ServiceMetadata } from "./metadata/service-metadata.js";
 
@@ -25,9 +26,9 @@ import type { ServiceMetadata } from "./metadata/service-metadata.js";
  *   rebuilt, never misses anything a ref makes visible.
  * - An event may therefore exist without its ref, and alone it is nothing:
  *   the index is given it only after the ref (`commitWithEvent`), `o3ml index
- *   rebuild` counts it only when its ref is in the bucket or a later deletion
- *   event proves it was committed (`landedRefs`, and `rebuildIndex` in
- *   packages/metadata/src/rebuild.ts), and gc keeps a
+ *   rebuild` counts it only when its ref is in the bucket or a counted
+ *   deletion event proves it was committed (`landedRefs`, and `rebuildIndex`
+ *   in packages/metadata/src/rebuild.ts), and gc keeps a
  *   commit's manifest and blobs only while a ref reaches them
  *   (gc/reachability.ts), so those of a commit stopped before its ref are
  *   reclaimed after the grace period.
@@ -35,13 +36,28 @@ import type { ServiceMetadata } from "./metadata/service-metadata.js";
  *   right before the event, so a commit it refuses leaves no event, and the
  *   ref follows the event at once, well within gc's fence.
  *
- * A deletion also writes its event first, then changes the refs:
- * `checkpoint.deleted` (the listener in checkpoints/register.ts), then the
- * tombstone ref (ObjectRepository.delete); `dataset.version.deleted`, then
- * the removal of the version's ref (datasets/dataset-deletion.ts). There the
- * event alone counts (the index, and a rebuild, drop the value at once); a
- * deletion stopped between the two leaves the value readable, and repeating
- * the deletion finishes it.
+ * A deletion keeps the same order, its ref change being its commit point:
+ *
+ *   - a checkpoint (`o3ml rm` of its key, `o3ml ckpt prune`, `o3ml runs rm`):
+ *     `checkpoint.deleted`, naming the ref at the key it ends (`endsRefId`;
+ *     the listener in checkpoints/register.ts), then the tombstone ref that
+ *     supersedes it (ObjectRepository.delete);
+ *   - a dataset version (`o3ml dataset rm`): `dataset.version.deleted`,
+ *     naming the version's ref (`endsRefId`), then the removal of that ref
+ *     (datasets/dataset-deletion.ts);
+ *
+ * then the index takes the event (`commitWithEvent`). A rebuild counts a
+ * deletion event only once the ref it ends is no longer a value: superseded
+ * by a later ref of its key, or gone. That holds after gc too: gc removes an
+ * object's ref only once a later ref supersedes it, and a tombstone only after
+ * every older ref of its key, and it never removes a dataset version's ref.
+ * So a deletion stopped before its ref change leaves the value readable and
+ * listed, before and after a rebuild, and repeating it finishes it; a
+ * deleted checkpoint stays listed as deleted (lineage keeps it) after gc has
+ * removed its refs. A checkpoint overwritten at its key is recorded deleted
+ * after the new ref, which already ended it, and a deletion that changes no
+ * ref (the key holds another value already) names none: such events, and
+ * those written before `endsRefId` existed, always count.
  */
 export async function commitWithEvent<T extends EventType, R>(
   metadata: ServiceMetadata,
@@ -54,15 +70,15 @@ export async function commitWithEvent<T extends EventType, R>(
   const ref = await writeRef(async (refId) => {
     event = await metadata.append(type, data(refId)).catch((err: unknown) => {
       const e = O3mlError.from(err);
-      throw new O3mlError(e.code, `${what}: its ${type} event could not be written to the bucket's log (${e.message}); no ref was written, so nothing was committed — try again`, e.details);
+      throw new O3mlError(e.code, `${what}: its ${type} event could not be written to the bucket's log (${e.message}); no ref was changed, so nothing was done — try again`, e.details);
     });
   });
-  if (!event) throw new O3mlError("INTERNAL", `${what}: a ref was written without its ${type} event`);
+  if (!event) throw new O3mlError("INTERNAL", `${what}: a ref was changed without its ${type} event`);
   await metadata.publish(event).catch((err: unknown) => {
     const e = O3mlError.from(err);
     throw new O3mlError(
       e.code,
-      `${what}: committed (its event and ref are in the bucket), but the metadata index could not take it (${e.message}); listings show it after 'o3ml index rebuild'`,
+      `${what}: done (its event and its ref change are in the bucket), but the metadata index could not take it (${e.message}); listings show it after 'o3ml index rebuild'`,
       e.details,
     );
   });
@@ -70,15 +86,23 @@ export async function commitWithEvent<T extends EventType, R>(
 }
 
 /**
- * Which refs are in the bucket, by sortable id, for `rebuildIndex`: one
- * listing of o3ml/v1/refs/ (no ref is read).
+ * Which refs are in the bucket, by sortable id, and which of them are still
+ * a value (an object key's newest ref; every dataset version's ref), for
+ * `rebuildIndex`: one listing of o3ml/v1/refs/ (no ref is read).
  */
-export async function landedRefs(store: BlobStore): Promise<(refId: string) => boolean> {
+export async function landedRefs(store: BlobStore): Promise<LandedRefs> {
   const root = `${ROOT}refs/`;
   const ids = new Set<string>();
+  const newest = new Map<string, string>();
   for await (const o of store.list(root)) {
-    const ref = parseRefKey(o.key.slice(root.length).split("/")[0]!, o.key);
-    if (ref) ids.add(ref.id);
+    const kind = o.key.slice(root.length).split("/")[0]!;
+    const ref = parseRefKey(kind, o.key);
+    if (!ref) continue;
+    ids.add(ref.id);
+    const name = `${kind}/${ref.name}`;
+    if (kind === DATASET_REF_KIND) newest.set(`${name}/@${ref.id}`, ref.id);
+    else if ((newest.get(name) ?? "") < ref.id) newest.set(name, ref.id);
   }
-  return (refId) => ids.has(refId);
+  const values = new Set(newest.values());
+  return { has: (refId) => ids.has(refId), current: (refId) => values.has(refId) };
 }

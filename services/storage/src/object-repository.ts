@@ -64,12 +64,20 @@ export interface RepositoryOptions {
 }
 
 /**
- * Told when a key's value stops being `previous`: "deleted" before its
- * tombstone is written (a failure aborts the delete), "replaced" after a new
- * ref names another manifest (the listener handles its own failures: the new
- * value is committed already).
+ * Writes a key's tombstone, running `beforeRef` with its sortable id right
+ * before it (a deletion's event: commit-order.ts).
  */
-export type SupersededListener = (key: string, previous: RefRecord, how: "deleted" | "replaced") => Promise<void>;
+export type WriteTombstone = (beforeRef?: (refId: string) => Promise<void>) => Promise<RefRecord>;
+
+/**
+ * Told when a key's value stops being `previous`: "deleted" under the key's
+ * lock, before its tombstone (a failure aborts the delete); a listener that
+ * records the deletion writes the tombstone itself through `writeTombstone`,
+ * after its event, and otherwise the repository writes it. "replaced" after a
+ * new ref names another manifest (the listener handles its own failures: the
+ * new value is committed already).
+ */
+export type SupersededListener = (key: string, previous: RefRecord, how: "deleted" | "replaced", writeTombstone?: WriteTombstone) => Promise<void>;
 
 /**
  * Named objects as content-addressed blobs + manifest + ref (docs/architecture.md, Commit protocol).
@@ -359,14 +367,22 @@ export class ObjectRepository {
     return { objects, next: more ? names[names.length - 1]?.name : undefined };
   }
 
-  /** Writes a tombstone ref; the data stays until `o3ml gc` finds it unreachable. */
+  /**
+   * Writes a tombstone ref (after a listener's deletion event, when there is
+   * one: commit-order.ts); the data stays until `o3ml gc` finds it unreachable.
+   */
   async delete(key: string): Promise<boolean> {
     validateObjectKey(key);
     return this.locks.run(key, async () => {
       const latest = await this.refs.latest(key);
       if (!latest || latest.deleted) return false;
-      for (const l of this.listeners) await l(key, latest, "deleted");
-      await this.refs.write(key, { manifestCid: "", size: 0, deleted: true });
+      let written: Promise<RefRecord> | undefined;
+      const writeTombstone: WriteTombstone = (beforeRef) => {
+        if (written) throw new O3mlError("INTERNAL", `delete ${key}: a second tombstone was asked for; only one listener may record the deletion`, { key });
+        return (written = this.refs.write(key, { manifestCid: "", size: 0, deleted: true }, beforeRef));
+      };
+      for (const l of this.listeners) await l(key, latest, "deleted", writeTombstone);
+      await (written ?? writeTombstone());
       return true;
     });
   }

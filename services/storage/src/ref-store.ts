@@ -3,7 +3,8 @@ import { decodeRef, encodeRef, type Ref } from "@o3ml/integrity";
 import { monotonicFactory } from "ulidx";
 import { parseRefKey, refKey, refPrefix, refsRoot } from "./layout.js";
 
-export type RefRecord = Ref;
+/** A ref with its sortable id (from its key), which events name (commit-order.ts). */
+export type RefRecord = Ref & { id: string };
 
 /** Refs remembered after a read (a few hundred bytes each). */
 const MAX_REMEMBERED_REFS = 100_000;
@@ -28,7 +29,9 @@ export class RefStore {
    * its ref (commit-order.ts).
    */
   async write(name: string, rec: { manifestCid: string; size: number; deleted?: boolean }, before?: (refId: string) => Promise<void>): Promise<RefRecord> {
+    const id = this.ulid();
     const ref: RefRecord = {
+      id,
       formatVersion: 1,
       kind: this.kind,
       name,
@@ -37,7 +40,6 @@ export class RefStore {
       size: rec.deleted ? 0 : rec.size,
       createdUnixMs: Date.now(),
     };
-    const id = this.ulid();
     await before?.(id);
     await this.store.put(refKey(this.kind, name, id), encodeRef(ref));
     return ref;
@@ -61,7 +63,8 @@ export class RefStore {
     const hit = this.decoded.get(key);
     if (hit) return { ...hit };
     const decoded = decodeRef(await this.store.get(key));
-    const ref = { ...decoded, name: parseRefKey(this.kind, key)?.name ?? decoded.name };
+    const parsed = parseRefKey(this.kind, key);
+    const ref = { ...decoded, name: parsed?.name ?? decoded.name, id: parsed?.id ?? "" };
     // A bounded memory: when full, start over rather than grow without limit.
     if (this.decoded.size >= MAX_REMEMBERED_REFS) this.decoded.clear();
     this.decoded.set(key, ref);

@@ -3,11 +3,12 @@ import type { ServiceMetadata } from "../metadata/service-metadata.js";
 
 /**
  * Deletes one checkpoint the way `o3ml rm` deletes its key: a deletion ref at
- * its key (whose listener in checkpoints/register.ts writes
- * `checkpoint.deleted`), or, when the key has been overwritten since and
- * holds another object, only the `checkpoint.deleted` event. Both are in the
- * bucket, so a rebuilt index agrees, and gc reclaims what only it named.
- * Safe to run again after a failure midway.
+ * its key, preceded by `checkpoint.deleted` (the listener in
+ * checkpoints/register.ts; the tombstone is the commit point:
+ * commit-order.ts), or, when the key has been overwritten since and holds
+ * another object, only the `checkpoint.deleted` event, which then names no
+ * ref. Both are in the bucket, so a rebuilt index agrees, and gc reclaims
+ * what only it named. Safe to run again after a failure midway.
  */
 export async function deleteCheckpoint(
   metadata: ServiceMetadata,

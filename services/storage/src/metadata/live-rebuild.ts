@@ -13,7 +13,7 @@ export interface LiveRebuildResult {
   applied: number;
   /** Malformed objects skipped. */
   skipped: number;
-  /** Commit events left out: their ref is not in the bucket (a commit stopped before its commit point). */
+  /** Commit and deletion events left out: their ref change is not in the bucket (stopped before its commit point). */
   unlanded: number;
   /** Events stored while the log was read, applied after the new index replaced the old. */
   caughtUp: number;
@@ -47,11 +47,12 @@ class EventCollector implements RebuildTarget {
  *    other writers stored meanwhile (on a shared PostgreSQL their rows may
  *    have been replaced in step 2). This listing starts after the
  *    replacement, and every writer stores an event in the log before it
- *    applies it, so nothing is lost. A commit event counts only once its ref
- *    is in the bucket (`rebuildIndex` with `landedRefs`, commit-order.ts):
- *    one whose ref was missing in step 1 is read again here, against refs
- *    listed after the replacement; a writer whose ref lands later applies
- *    the event itself, after the replacement too.
+ *    applies it, so nothing is lost. A commit or deletion event counts only
+ *    once its ref change is in the bucket (`rebuildIndex` with `landedRefs`,
+ *    commit-order.ts): one whose ref change was missing in step 1 is read
+ *    again here, against refs listed after the replacement; a writer whose
+ *    ref change lands later applies the event itself, after the replacement
+ *    too.
  *
  * Events this service records meanwhile (`watch`) are added to step 2 and
  * applied again after step 3: its own writes never vanish, even briefly.

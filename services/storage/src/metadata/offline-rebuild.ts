@@ -11,7 +11,7 @@ export interface OfflineRebuildResult {
   objects: number;
   applied: number;
   skipped: number;
-  /** Commit events left out: their ref is not in the bucket (a commit stopped before its commit point). */
+  /** Commit and deletion events left out: their ref change is not in the bucket (stopped before its commit point). */
   unlanded: number;
   counts: IndexCounts;
   durationMs: number;
