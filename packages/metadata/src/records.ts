@@ -1,4 +1,4 @@
-import type { CheckpointState, RunCreated } from "./event-types.js";
+import type { CheckpointState, DatasetVersionCreated, RunCreated } from "./event-types.js";
 import type { ArtifactsTable, CheckpointsTable, DatasetVersionsTable, RunsTable } from "./schema.js";
 
 /** The records the index answers with. Times are ISO-8601 UTC strings. */
@@ -16,14 +16,8 @@ export interface DatasetRecord {
   latestVersion: string | null;
 }
 
-export interface DatasetVersionRecord {
-  dataset: string;
-  version: string;
-  manifestCid: string;
-  parentVersion: string | null;
-  parentManifestCid: string | null;
-  samples: number;
-  bytes: number;
+/** A dataset version as its `dataset.version.created` event describes it (less the ref that committed it), with its creation time. */
+export interface DatasetVersionRecord extends Omit<DatasetVersionCreated, "refId"> {
   createdAt: string;
 }
 
