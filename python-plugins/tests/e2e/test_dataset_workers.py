@@ -97,7 +97,11 @@ def test_a_shard_transfer_the_connection_breaks_once_is_retried(
         keys = [sample["__key__"] for sample in dataset]
         close_retry_channel(dataset, client)
     assert sorted(keys) == expected
-    assert proxy.cuts == 1 and proxy.connections == 2
+    # One replacement channel for all the fetching threads: 2 connections. A third is possible,
+    # and is not an orphaned channel: a thread that starts its next shard on the old channel
+    # between the cut and the replacement makes that channel reconnect once by itself. A thread
+    # opening a channel of its own per failed call would add one per thread in flight.
+    assert proxy.cuts == 1 and proxy.connections in (2, 3)
     assert "failed with UNAVAILABLE" in caplog.text and "trying again" in caplog.text
 
 

@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import type { BlobFiller } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import type { O3Config } from "@o3ml/o3-client";
@@ -23,8 +22,8 @@ const IDLE_MS = 30_000;
  * store configuration, hashes it while writing it to the entry's temp file,
  * and names the entry only when it matches its CID. The event loop only hands
  * out tasks. `concurrency` (the service's --concurrency) bounds the fetches in
- * flight across all calls; the threads are that many, at most one per core, each
- * carrying its share, and the rest wait their turn. Threads start on first use.
+ * flight across all calls, all on one thread (why: the constructor), and the
+ * rest wait their turn. The thread starts on first use.
  */
 export class FetchPool implements BlobFiller {
   private pool: Piscina | undefined;
@@ -37,7 +36,11 @@ export class FetchPool implements BlobFiller {
     /** Counted here as meteredStore counts the service's own reads: the threads' clients are not metered. */
     private readonly metrics?: Pick<ServiceMetrics, "storeRequests" | "storeBytesRead">,
   ) {
-    this.threads = Math.max(1, Math.min(concurrency, Math.max(2, availableParallelism())));
+    // One fetch thread: it takes the receive, hash and write off the event loop, so the two run
+    // on two cores. Each thread is a V8 isolate of its own whose response buffers are collected
+    // late: a second one added about 40 MiB to the service's peak while streaming 2 GiB, past the
+    // 400 MiB the memory test allows (python-plugins/tests/e2e/test_memory.py).
+    this.threads = 1;
     this.perThread = Math.max(1, Math.ceil(concurrency / this.threads));
   }
 
