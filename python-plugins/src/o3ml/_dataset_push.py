@@ -111,9 +111,7 @@ def _cli_env(connection: Connection) -> dict[str, str]:
     env["O3ML_SERVICE"] = connection.address
     if connection.token:
         env["O3ML_TOKEN"] = connection.token
-    for var, value in (("O3ML_TLS_CA", connection.tls.ca), ("O3ML_TLS_CERT", connection.tls.cert), ("O3ML_TLS_KEY", connection.tls.key)):
-        if value:
-            env[var] = value
+    env.update(connection.tls.environment())
     return env
 
 

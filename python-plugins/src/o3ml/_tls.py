@@ -34,6 +34,12 @@ class TlsFiles:
     def enabled(self) -> bool:
         return bool(self.ca or self.cert or self.key)
 
+    def environment(self) -> dict[str, str]:
+        """The variables ``resolve`` reads, set to these files: how a child process (the o3ml CLI)
+        gets the same TLS settings."""
+        named = {"O3ML_TLS_CA": self.ca, "O3ML_TLS_CERT": self.cert, "O3ML_TLS_KEY": self.key}
+        return {var: path for var, path in named.items() if path}
+
 
 def _read_pem(path: str, what: str, variable: str) -> bytes:
     try:

@@ -22,27 +22,18 @@ const IDLE_MS = 30_000;
  * store configuration, hashes it while writing it to the entry's temp file,
  * and names the entry only when it matches its CID. The event loop only hands
  * out tasks. `concurrency` (the service's --concurrency) bounds the fetches in
- * flight across all calls, all on one thread (why: the constructor), and the
+ * flight across all calls, all on one thread (why: where the pool is made), and the
  * rest wait their turn. The thread starts on first use.
  */
 export class FetchPool implements BlobFiller {
   private pool: Piscina | undefined;
-  private readonly threads: number;
-  private readonly perThread: number;
 
   constructor(
     private readonly config: O3Config,
-    concurrency: number,
+    private readonly concurrency: number,
     /** Counted here as meteredStore counts the service's own reads: the threads' clients are not metered. */
     private readonly metrics?: Pick<ServiceMetrics, "storeRequests" | "storeBytesRead">,
-  ) {
-    // One fetch thread: it takes the receive, hash and write off the event loop, so the two run
-    // on two cores. Each thread is a V8 isolate of its own whose response buffers are collected
-    // late: a second one added about 40 MiB to the service's peak while streaming 2 GiB, past the
-    // 400 MiB the memory test allows (python-plugins/tests/e2e/test_memory.py).
-    this.threads = 1;
-    this.perThread = Math.max(1, Math.ceil(concurrency / this.threads));
-  }
+  ) {}
 
   /** The pool's threads, as Piscina keeps them (tests end one mid-fetch). */
   get workerThreads(): readonly { terminate(): Promise<number> }[] {
@@ -53,9 +44,13 @@ export class FetchPool implements BlobFiller {
     this.pool ??= new Piscina({
       filename: workerFile("fetch-worker"),
       workerData: { config: this.config } satisfies FetchWorkerData,
-      maxThreads: this.threads,
+      // One fetch thread: it takes the receive, hash and write off the event loop, so the two run
+      // on two cores. Each thread is a V8 isolate of its own whose response buffers are collected
+      // late: a second one added about 40 MiB to the service's peak while streaming 2 GiB, past the
+      // 400 MiB the memory test allows (python-plugins/tests/e2e/test_memory.py).
+      maxThreads: 1,
       minThreads: 0,
-      concurrentTasksPerWorker: this.perThread,
+      concurrentTasksPerWorker: Math.max(1, this.concurrency),
       idleTimeout: IDLE_MS,
     });
     return this.pool;

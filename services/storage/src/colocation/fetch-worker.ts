@@ -1,8 +1,8 @@
 /**
  * The fetch task of the fetch pool (fetch-pool.ts): one blob from the store
  * into the host cache, on a worker thread. Receiving the body, its sha2-256
- * and the file writes all happen here, so a restore uses as many cores as
- * the pool has threads instead of the event loop's one.
+ * and the file writes all happen here, so a restore uses a core beside the
+ * event loop's instead of sharing the event loop's.
  */
 import { writeVerifiedFile } from "@o3ml/cache";
 import { O3mlError, type ErrorCodeName, type ErrorDetails } from "@o3ml/errors";
