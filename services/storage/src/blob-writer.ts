@@ -15,6 +15,17 @@ import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 const CONDITIONAL_PUT_BYTES = 16 * 1024 * 1024;
 
 /**
+ * What bounds the chunks a whole service holds in memory, across calls
+ * (colocation/chunk-buffers.ts): a write whose bytes are not already counted
+ * there (it has no `done`) takes a unit before it is queued and gives it back
+ * once its upload has settled.
+ */
+export interface ChunkBudget {
+  acquire(): Promise<void>;
+  release(): void;
+}
+
+/**
  * Uploads content-addressed blobs with bounded concurrency and dedup. `write`
  * resolves as soon as the blob is queued, but only while fewer than
  * `concurrency` uploads are in flight: the caller's stream is thereby paused
@@ -35,22 +46,41 @@ export class BlobWriter {
     private readonly known: KnownBlobs,
     private readonly concurrency: number,
     private readonly lease?: BlobLease,
+    private readonly budget?: ChunkBudget,
   ) {}
 
-  async write(cid: string, bytes: Uint8Array): Promise<void> {
-    this.throwIfFailed();
-    this.lease?.add(cid);
-    while (this.inflight.size >= this.concurrency) {
-      await Promise.race(this.inflight);
+  /**
+   * `done`, when given, is called once nothing reads `bytes` any more: when its upload has
+   * settled, or at once when the blob is never queued (an earlier failure), so that a
+   * caller can reuse the buffer (colocation/chunk-buffers.ts); without it the write counts
+   * against the budget, if the writer has one.
+   */
+  async write(cid: string, bytes: Uint8Array, done?: () => void): Promise<void> {
+    if (!done && this.budget) {
       this.throwIfFailed();
+      await this.budget.acquire();
+      done = () => this.budget!.release();
     }
-    const p = this.upload(cid, bytes).then(
-      () => void this.inflight.delete(p),
-      (err) => {
-        this.failure ??= { error: err };
-        this.inflight.delete(p);
-      },
-    );
+    try {
+      this.throwIfFailed();
+      this.lease?.add(cid);
+      while (this.inflight.size >= this.concurrency) {
+        await Promise.race(this.inflight);
+        this.throwIfFailed();
+      }
+    } catch (err) {
+      done?.();
+      throw err;
+    }
+    const p = this.upload(cid, bytes)
+      .then(
+        () => void this.inflight.delete(p),
+        (err) => {
+          this.failure ??= { error: err };
+          this.inflight.delete(p);
+        },
+      )
+      .finally(() => done?.());
     this.inflight.add(p);
   }
 

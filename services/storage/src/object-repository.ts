@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { cidOf, createSha256, encodeObjectManifest, fixedChunker, type ObjectManifest } from "@o3ml/integrity";
-import { BlobWriter } from "./blob-writer.js";
+import { BlobWriter, type ChunkBudget } from "./blob-writer.js";
 import { readChunks, type ChunkSpan } from "./blob-reader.js";
 import { archiveSize } from "./checkpoints/torch-archive.js";
 import type { HashPool } from "./colocation/hash-pool.js";
@@ -97,6 +97,8 @@ export class ObjectRepository {
     private readonly known: KnownBlobs,
     private readonly opts: RepositoryOptions,
     private readonly log?: Logger,
+    /** The service's bound on chunks held in memory by uploads (colocation/chunk-buffers.ts). */
+    private readonly chunks?: ChunkBudget,
   ) {
     this.refs = new RefStore(store, "objects");
     this.manifests = new ManifestStore(store, known);
@@ -118,7 +120,7 @@ export class ObjectRepository {
     const previous = this.previous(key);
     const chunker = fixedChunker(this.opts.chunkSize);
     const lease = this.known.lease();
-    const writer = new BlobWriter(this.store, this.known, this.opts.concurrency, lease);
+    const writer = new BlobWriter(this.store, this.known, this.opts.concurrency, lease, this.chunks);
     const hash = createSha256();
     const chunks: { cid: string; size: number }[] = [];
     let size = 0;
@@ -158,7 +160,7 @@ export class ObjectRepository {
     if (header.ifAbsent) await this.refuseLive(key, await this.refs.latest(key), `put ${key}`);
     const previous = this.previous(key);
     const lease = this.known.lease();
-    const writer = new BlobWriter(this.store, this.known, this.opts.concurrency, lease);
+    const writer = new BlobWriter(this.store, this.known, this.opts.concurrency, lease, this.chunks);
     try {
       const { claimed, size } = await complete().then(async (c) => ({ claimed: c.sha256, size: (await file.stat()).size }));
       if (header.expectedSize !== undefined && size !== header.expectedSize) {

@@ -5,6 +5,7 @@ import { configFromEnv, createBlobStore, describeConfig, type BlobStore, type O3
 import { grpcService, MESSAGE_LIMIT_OPTIONS } from "@o3ml/proto";
 import { isLoopback, makeAuthCheck } from "./auth.js";
 import { CallGate } from "./call-gate.js";
+import { ChunkBuffers, chunkBufferCount } from "./colocation/chunk-buffers.js";
 import { Host, keepSavedFromEnv } from "./colocation/host.js";
 import { KnownBlobs } from "./known-blobs.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -101,7 +102,9 @@ export async function startService(
     readiness.watchStore();
   }
   const known = new KnownBlobs(store);
-  const repo = new ObjectRepository(store, known, opts, log);
+  // The chunks every upload of this service holds in memory at once, together (chunk-buffers.ts).
+  const chunks = new ChunkBuffers(chunkBufferCount(opts.chunkSize));
+  const repo = new ObjectRepository(store, known, opts, log, chunks);
   const ctx = { auth: makeAuthCheck(opts.token), log, metrics };
 
   // The message limit every client holds to too (proto/o3ml/v1/limits.proto): a dataset manifest travels whole.
@@ -112,7 +115,7 @@ export async function startService(
   // The cache cap is read now: a bad O3ML_CACHE_BYTES stops the start.
   let hostFiles: Host;
   try {
-    hostFiles = new Host(home, cacheBytesFromEnv(), store, { config, concurrency: opts.concurrency, metrics }, log, keepSavedFromEnv());
+    hostFiles = new Host(home, cacheBytesFromEnv(), store, { config, concurrency: opts.concurrency, metrics }, log, keepSavedFromEnv(), chunks);
   } catch (err) {
     return giveUp(err);
   }

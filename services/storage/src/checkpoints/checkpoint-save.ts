@@ -54,7 +54,7 @@ export async function saveCheckpoint(
   const staged = staging ? await staging.openStaged(header.staged ?? "", `save checkpoint ${h.key}`) : undefined;
   const previous = d.objects.previous(h.key);
   const lease = d.known.lease();
-  const w = new CheckpointWriter(d.store, d.known, lease, h.key, d.opts);
+  const w = new CheckpointWriter(d.store, d.known, lease, h.key, d.opts, d.host.chunks);
   try {
     let entryCount: number | undefined;
     for await (const m of messages) {

@@ -3,7 +3,7 @@ import { crc32 } from "node:zlib";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { cidOf, fixedChunker, type CheckpointEntry, type ChunkEntry, type Chunker } from "@o3ml/integrity";
-import { BlobWriter } from "../blob-writer.js";
+import { BlobWriter, type ChunkBudget } from "../blob-writer.js";
 import type { HashPool } from "../colocation/hash-pool.js";
 import { cutsOf, writeStagedBlobs, type Cut, type KeepBlob } from "../colocation/staged-blobs.js";
 import type { BlobLease, KnownBlobs } from "../known-blobs.js";
@@ -41,8 +41,10 @@ export class CheckpointWriter {
     readonly lease: BlobLease,
     private readonly key: string,
     private readonly opts: { chunkSize: number; concurrency: number },
+    /** The service's bound on chunks held in memory by uploads (colocation/chunk-buffers.ts). */
+    chunks?: ChunkBudget,
   ) {
-    this.blobs = new BlobWriter(store, known, opts.concurrency, lease);
+    this.blobs = new BlobWriter(store, known, opts.concurrency, lease, chunks);
     this.chunker = fixedChunker(opts.chunkSize);
   }
 

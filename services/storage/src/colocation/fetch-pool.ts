@@ -52,6 +52,7 @@ export class FetchPool implements BlobFiller {
       minThreads: 0,
       concurrentTasksPerWorker: Math.max(1, this.concurrency),
       idleTimeout: IDLE_MS,
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
     return this.pool;
   }

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
+import { ChunkBuffers } from "./chunk-buffers.js";
 import type { ChunkTask, FileTask, PassTask } from "./hash-worker.js";
 import { workerFile } from "./worker-file.js";
 
@@ -14,19 +15,39 @@ import { workerFile } from "./worker-file.js";
 export class HashPool {
   private pool: Piscina | undefined;
 
-  constructor(private readonly threads = Math.max(2, availableParallelism())) {}
+  constructor(
+    /** What chunks are read into: bounds the bytes every staged save and put hold at once, together. */
+    readonly buffers = new ChunkBuffers(12),
+    private readonly threads = Math.max(2, availableParallelism()),
+  ) {}
 
   private get workers(): Piscina {
     this.pool ??= new Piscina({ filename: workerFile("hash-worker"), maxThreads: this.threads, minThreads: 0, idleTimeout: 1_000 });
     return this.pool;
   }
 
-  /** The bytes [offset, offset + length) of an open file, their sha2-256 and their XXH3-128. */
-  async chunk(fd: number, offset: number, length: number): Promise<{ digest: Uint8Array; fast: Uint8Array; bytes: Uint8Array }> {
-    // Allocated here, on the main thread, and handed to the worker (see hash-worker.ts on arenas).
-    const buffer = new ArrayBuffer(48 + length);
-    const out: Uint8Array = await this.workers.run({ kind: "chunk", fd, offset, length, buffer } satisfies ChunkTask, { transferList: [buffer] });
-    return { digest: out.subarray(0, 32), fast: out.subarray(32, 48), bytes: out.subarray(48) };
+  /**
+   * The bytes [offset, offset + length) of an open file, their sha2-256 and their XXH3-128, in
+   * one of the pool's chunk buffers (waiting for one while all are out). `release` gives the
+   * buffer back: call it exactly once, when nothing reads `bytes` any more.
+   */
+  async chunk(fd: number, offset: number, length: number): Promise<{ digest: Uint8Array; fast: Uint8Array; bytes: Uint8Array; release: () => void }> {
+    // Taken on the main thread and handed to the worker (see hash-worker.ts on arenas).
+    const buffer = await this.buffers.take(48 + length);
+    let out: Uint8Array;
+    try {
+      out = await this.workers.run({ kind: "chunk", fd, offset, length, buffer } satisfies ChunkTask, { transferList: [buffer] });
+    } catch (err) {
+      this.buffers.give(buffer); // detached by the transfer: the pool counts it back and makes a new one
+      throw err;
+    }
+    let given = false;
+    const release = () => {
+      if (given) return;
+      given = true;
+      this.buffers.give(out.buffer as ArrayBuffer);
+    };
+    return { digest: out.subarray(0, 32), fast: out.subarray(32, 48), bytes: out.subarray(48, 48 + length), release };
   }
 
   /** One sequential pass over ranges of an open file: each range's CRC-32, and sha2-256 over all when asked. */

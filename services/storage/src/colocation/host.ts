@@ -6,6 +6,7 @@ import type { BlobStore, O3Config } from "@o3ml/o3-client";
 import { CachedBlobs } from "../datasets/cached-blobs.js";
 import type { Logger } from "../logger.js";
 import type { ServiceMetrics } from "../metrics.js";
+import { ChunkBuffers, chunkBufferCount } from "./chunk-buffers.js";
 import { FetchPool } from "./fetch-pool.js";
 import { HashPool } from "./hash-pool.js";
 import { StagingArea } from "./staging-area.js";
@@ -21,7 +22,7 @@ export const cacheDir = (home: string) => join(home, "cache", "blobs");
  * hold them still serves every streaming call.
  */
 export class Host {
-  readonly hashes = new HashPool();
+  readonly hashes: HashPool;
   private readonly fetches: FetchPool;
   /** Blobs of the bucket through the cache: what reads on this host go through. */
   readonly blobs: CachedBlobs;
@@ -37,7 +38,10 @@ export class Host {
     private readonly log: Logger,
     /** Whether co-located saves and puts leave their blobs in the host cache (keepSavedFromEnv). */
     private readonly keepSaved = false,
+    /** The service's chunk buffers (server.ts), which staged saves and puts read their chunks into. */
+    readonly chunks = new ChunkBuffers(chunkBufferCount(8 * 1024 * 1024)),
   ) {
+    this.hashes = new HashPool(chunks);
     this.fetches = new FetchPool(fetch.config, fetch.concurrency, fetch.metrics);
     this.blobs = new CachedBlobs(store, () => this.cache(), this.fetches);
   }

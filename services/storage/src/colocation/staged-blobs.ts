@@ -57,8 +57,12 @@ export async function writeStagedBlobs(
         const got = await hashes.chunk(file.fd, cut.offset, cut.length).catch((err: unknown) => Promise.reject(unreadable(err)));
         const { digest, bytes } = got;
         cids[i] = cidOfDigest(digest);
-        fast[i] = got.fast;
-        await Promise.all([writer.write(cids[i], bytes), keep?.(cids[i], digest, bytes)]);
+        fast[i] = got.fast.slice(); // kept past the buffer's return
+        // The chunk's buffer goes back to the pool once both its upload and its host-cache copy are done.
+        let pending = keep ? 2 : 1;
+        const settled = () => void (--pending === 0 && got.release());
+        const kept = keep?.(cids[i], digest, bytes).finally(settled);
+        await Promise.all([writer.write(cids[i], bytes, settled), kept]);
       } catch (err) {
         failure ??= err;
       }
