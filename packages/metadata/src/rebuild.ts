@@ -1,7 +1,5 @@
 import { isO3mlError } from "@o3ml/errors";
-import { eventIdFromKey } from "./event-writer.js";
-import { decodeEvent } from "./events.js";
-import type { MetadataEvent } from "./event-types.js";
+import { eventIdFromKey, decodeEvent, type MetadataEvent } from "@o3ml/repository";
 import type { MetadataIndex } from "./metadata-index.js";
 
 export interface RebuildResult {

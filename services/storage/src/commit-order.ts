@@ -1,6 +1,7 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
-import type { EventInput, EventOf, EventType, LandedRefs } from "@o3ml/metadata";
+import type { LandedRefs } from "@o3ml/metadata";
+import type { EventInput, EventOf, EventType } from "@o3ml/repository";
 import { DATASET_REF_KIND } from "./datasets/dataset-catalog.js";
 import { parseRefKey, ROOT } from "./layout.js";
 import type { ServiceMetadata } from "./metadata/service-metadata.js";

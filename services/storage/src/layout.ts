@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import { quoteName, unprintableCharacter } from "@o3ml/metadata";
+import { quoteName, unprintableCharacter } from "@o3ml/repository";
 
 /**
  * The bucket layout (docs/architecture.md, Bucket format). Everything o3ml writes lives under ROOT;

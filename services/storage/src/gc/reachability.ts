@@ -1,6 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { decodeEvent, eventIdFromKey } from "@o3ml/metadata";
+import { decodeEvent, eventIdFromKey } from "@o3ml/repository";
 import { DATASET_REF_KIND } from "../datasets/dataset-catalog.js";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
 import { manifestKey, parseRefKey, ROOT } from "../layout.js";

@@ -2,7 +2,7 @@ import { readdirSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, MetadataClient } from "@o3ml/client";
-import { eventKey, newEventId } from "@o3ml/metadata";
+import { eventKey, newEventId } from "@o3ml/repository";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { parseMermaid } from "../../../../packages/metadata/src/mermaid-check.test-support.js";
 import { refPrefix } from "../layout.js";

@@ -1,5 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { eventKey, rebuildIndex, type IndexCounts, type MetadataEvent, type MetadataIndex, type RebuildTarget } from "@o3ml/metadata";
+import { rebuildIndex, type IndexCounts, type MetadataIndex, type RebuildTarget } from "@o3ml/metadata";
+import { eventKey, type MetadataEvent } from "@o3ml/repository";
 import { landedRefs } from "../commit-order.js";
 import { logObjects } from "./log-objects.js";
 

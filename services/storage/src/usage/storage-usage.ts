@@ -1,7 +1,8 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { decodeObjectManifest, isCid } from "@o3ml/integrity";
-import { quoteName, type MetadataIndex } from "@o3ml/metadata";
+import type { MetadataIndex } from "@o3ml/metadata";
+import { quoteName } from "@o3ml/repository";
 import { DATASET_REF_KIND } from "../datasets/dataset-catalog.js";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
 import { LATEST, parseDatasetSpec, validateDatasetName } from "../datasets/dataset-names.js";
