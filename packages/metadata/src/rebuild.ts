@@ -1,5 +1,5 @@
 import { isO3mlError } from "@o3ml/errors";
-import { eventIdFromKey, decodeEvent, type MetadataEvent } from "@o3ml/repository";
+import { eventIdFromKey, decodeEvent, type LandedRefs, type MetadataEvent } from "@o3ml/repository";
 import type { MetadataIndex } from "./metadata-index.js";
 
 export interface RebuildResult {
@@ -16,17 +16,6 @@ export interface RebuildResult {
    * landed (stopped before its commit point, or still being written).
    */
   unlanded: MetadataEvent[];
-}
-
-/** The refs in the bucket, by sortable id, as a rebuild needs them (`landedRefs` in services/storage/src/commit-order.ts). */
-export interface LandedRefs {
-  /** Whether the ref is in the bucket. */
-  has(refId: string): boolean;
-  /**
-   * Whether the ref is in the bucket and still a value: no later ref of its
-   * name supersedes it (each dataset version's ref is a value of its own).
-   */
-  current(refId: string): boolean;
 }
 
 /** What a rebuild writes to: an index, or anything that takes its events the same way. */

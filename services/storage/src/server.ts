@@ -6,7 +6,7 @@ import { grpcService, MESSAGE_LIMIT_OPTIONS } from "@o3ml/proto";
 import { isLoopback, makeAuthCheck } from "./auth.js";
 import { CallGate } from "./call-gate.js";
 import { Host, keepSavedFromEnv } from "./colocation/host.js";
-import { KnownBlobs } from "./known-blobs.js";
+import { KnownBlobs } from "@o3ml/repository";
 import { createLogger, type Logger } from "./logger.js";
 import { meteredStore } from "./metered-store.js";
 import { ServiceMetrics } from "./metrics.js";

@@ -1,7 +1,6 @@
 import { storeIdentity, type BlobStore } from "@o3ml/o3-client";
 import { openIndex, type MetadataIndex } from "@o3ml/metadata";
-import { newEvent, type EventInput, type EventOf, type EventType, type MetadataEvent } from "@o3ml/repository";
-import { BucketEventLog } from "./bucket-event-log.js";
+import { newEvent, type EventInput, type EventOf, type EventType, type MetadataEvent, BucketEventLog } from "@o3ml/repository";
 import { rebuildLiveIndex, type LiveRebuildResult } from "./live-rebuild.js";
 
 /**

@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import { quoteName, unprintableCharacter } from "@o3ml/repository";
+import { quoteName, unprintableCharacter } from "./printable.js";
 
 /**
  * The bucket layout (docs/architecture.md, Bucket format). Everything o3ml writes lives under ROOT;
@@ -27,6 +27,8 @@ export const gcCondemnedKey = (id: string) => `${GC_CONDEMNED_PREFIX}${id}`;
 export const refPrefix = (kind: string, name: string) => `${ROOT}refs/${kind}/${name}/@`;
 export const refKey = (kind: string, name: string, id: string) => `${refPrefix(kind, name)}${id}`;
 export const refsRoot = (kind: string) => `${ROOT}refs/${kind}/`;
+/** The ref kind of dataset versions: each version's ref is a value of its own (`<name>/@<version ref id>`). */
+export const DATASET_REF_KIND = "datasets";
 
 /** Splits a ref key into its name and sortable id; undefined when it is not a ref of `kind`. */
 export function parseRefKey(kind: string, key: string): { name: string; id: string } | undefined {
