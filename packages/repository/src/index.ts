@@ -22,6 +22,8 @@ export {
   GC_MARKS_KEY,
   GC_CLOCK_KEY,
   GC_CONDEMNED_PREFIX,
+  LOG_PREFIX,
+  eventKey,
   validateObjectKey,
   validatePrefix,
 } from "./layout.js";
@@ -40,7 +42,7 @@ export { commitWithEvent, landedRefs, type CommitEvents, type LandedRefs } from 
 // The metadata events and the bucket's log that holds them.
 export { newEvent, encodeEvent, decodeEvent } from "./events.js";
 export { newEventId, isEventId, eventIdTime } from "./event-id.js";
-export { LOG_PREFIX, eventKey, eventIdFromKey, recordEvent, type EventLog, type EventSink } from "./event-writer.js";
+export { eventIdFromKey, recordEvent, type EventLog, type EventSink } from "./event-writer.js";
 export { BucketEventLog } from "./bucket-event-log.js";
 export { logObjects, type LogObjectsOptions } from "./log-objects.js";
 export {

@@ -9,7 +9,10 @@ import { quoteName, unprintableCharacter } from "./printable.js";
 export const ROOT = "o3ml/v1/";
 export const blobKey = (cid: string) => `${ROOT}blobs/${cid}`;
 export const manifestKey = (cid: string) => `${ROOT}manifests/${cid}`;
-export const logKey = (id: string) => `${ROOT}log/${id}`;
+/** Where the metadata events live (event-writer.ts). */
+export const LOG_PREFIX = `${ROOT}log/`;
+/** The bucket key of an event: `o3ml/v1/log/<event id>`. Keys sort as the ids do, by time. */
+export const eventKey = (eventId: string) => `${LOG_PREFIX}${eventId}`;
 /**
  * The gc epoch: rewritten by every collection before it deletes anything, so
  * any service that remembers blobs as "stored" learns that it must check again.
