@@ -33,7 +33,7 @@ export interface RebuildOptions {
 }
 
 /**
- * The commit order (services/storage/src/commit-order.ts): a commit's or a
+ * The commit order (packages/repository/src/commit-order.ts): a commit's or a
  * deletion's event goes into the log, then its ref changes, and the ref
  * change is the commit point.
  *

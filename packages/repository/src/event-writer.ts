@@ -17,7 +17,7 @@ export function eventIdFromKey(key: string): string | undefined {
  * written twice is the same object, and applying it twice is a no-op.
  *
  * A commit writes its event before its ref and applies the event to the
- * index only after the ref (services/storage/src/commit-order.ts states the
+ * index only after the ref (packages/repository/src/commit-order.ts states the
  * order and why); `rebuildIndex` counts a commit event only when its ref is
  * in the bucket.
  */
