@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { GetBucketVersioningCommand, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ServiceClient } from "@o3ml/client";
-import { manifestKey, ROOT } from "@o3ml/storage-service";
+import { manifestKey, ROOT } from "@o3ml/repository";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pieces } from "./object-checks.js";
 import { deleteKeys, deleteO3mlKeys } from "./store-cleanup.js";

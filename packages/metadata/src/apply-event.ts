@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
-import type { EventOf, MetadataEvent, NodeKind } from "./event-types.js";
+import type { EventOf, MetadataEvent, NodeKind } from "@o3ml/repository";
 import { encodeMetrics, STATE_RANK } from "./records.js";
 import type { IndexDatabase, LineageEdgesTable } from "./schema.js";
 

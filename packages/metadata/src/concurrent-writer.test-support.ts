@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { decodeEvent } from "./events.js";
+import { decodeEvent } from "@o3ml/repository";
 import { openIndex } from "./open-index.js";
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newEvent } from "./events.js";
+import { newEvent } from "@o3ml/repository";
 import { cid } from "./fixtures.test-support.js";
 import { allBackends, mustRun, type Backend } from "./index-backends.test-support.js";
 import type { MetadataIndex } from "./metadata-index.js";

@@ -2,11 +2,8 @@ import { isO3mlError, O3mlError } from "@o3ml/errors";
 import fc from "fast-check";
 import { Unpackr } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { newEventId } from "./event-id.js";
-import { decodeEvent, encodeEvent, newEvent } from "./events.js";
-import { EVENT_FORMAT_VERSION, type MetadataEvent } from "./event-types.js";
+import { newEventId, decodeEvent, encodeEvent, newEvent, EVENT_FORMAT_VERSION, type MetadataEvent, isPrintable } from "@o3ml/repository";
 import { sampleHistory } from "./fixtures.test-support.js";
-import { isPrintable } from "./printable.js";
 
 // "__proto__" is refused as a key (MessagePack decoders drop it), so valid events never hold it.
 const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }).filter((s) => isPrintable(s) && s !== "__proto__");

@@ -1,6 +1,4 @@
-import { newEventId } from "./event-id.js";
-import { newEvent } from "./events.js";
-import type { EventInput, EventType, MetadataEvent } from "./event-types.js";
+import { newEventId, newEvent, type EventInput, type EventType, type MetadataEvent } from "@o3ml/repository";
 import type { MetadataIndex } from "./metadata-index.js";
 
 /**

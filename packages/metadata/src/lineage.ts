@@ -1,4 +1,4 @@
-import type { NodeKind } from "./event-types.js";
+import type { NodeKind } from "@o3ml/repository";
 import type { StoreScope } from "./store-scope.js";
 
 /**

@@ -1,6 +1,4 @@
-import { encodeEvent } from "./events.js";
-import { eventKey, type EventLog } from "./event-writer.js";
-import type { MetadataEvent } from "./event-types.js";
+import { encodeEvent, eventKey, type EventLog, type MetadataEvent } from "@o3ml/repository";
 
 /** One stored event object, as the bucket lists it. */
 export interface LogObject {

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import { applyEvent } from "./apply-event.js";
 import { queryError } from "./database-errors.js";
-import type { CheckpointState, MetadataEvent } from "./event-types.js";
+import type { CheckpointState, MetadataEvent } from "@o3ml/repository";
 import { collectLineage, type LineageGraph } from "./lineage.js";
 import {
   artifactFromRow,

@@ -1,7 +1,5 @@
 import { isO3mlError } from "@o3ml/errors";
-import { eventIdFromKey } from "./event-writer.js";
-import { decodeEvent } from "./events.js";
-import type { MetadataEvent } from "./event-types.js";
+import { eventIdFromKey, decodeEvent, type LandedRefs, type MetadataEvent } from "@o3ml/repository";
 import type { MetadataIndex } from "./metadata-index.js";
 
 export interface RebuildResult {
@@ -20,17 +18,6 @@ export interface RebuildResult {
   unlanded: MetadataEvent[];
 }
 
-/** The refs in the bucket, by sortable id, as a rebuild needs them (`landedRefs` in services/storage/src/commit-order.ts). */
-export interface LandedRefs {
-  /** Whether the ref is in the bucket. */
-  has(refId: string): boolean;
-  /**
-   * Whether the ref is in the bucket and still a value: no later ref of its
-   * name supersedes it (each dataset version's ref is a value of its own).
-   */
-  current(refId: string): boolean;
-}
-
 /** What a rebuild writes to: an index, or anything that takes its events the same way. */
 export type RebuildTarget = Pick<MetadataIndex, "reset" | "applyAll">;
 
@@ -46,7 +33,7 @@ export interface RebuildOptions {
 }
 
 /**
- * The commit order (services/storage/src/commit-order.ts): a commit's or a
+ * The commit order (packages/repository/src/commit-order.ts): a commit's or a
  * deletion's event goes into the log, then its ref changes, and the ref
  * change is the commit point.
  *

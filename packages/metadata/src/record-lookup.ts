@@ -1,7 +1,7 @@
 import { O3mlError } from "@o3ml/errors";
 import type { Selectable } from "kysely";
 import { nodeId } from "./apply-event.js";
-import type { NodeKind } from "./event-types.js";
+import type { NodeKind } from "@o3ml/repository";
 import { datasetVersionFromRow, type DatasetVersionRecord } from "./records.js";
 import type { RunsTable } from "./schema.js";
 import type { StoreScope } from "./store-scope.js";

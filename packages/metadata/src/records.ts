@@ -1,4 +1,4 @@
-import type { CheckpointState, DatasetVersionCreated, RunCreated } from "./event-types.js";
+import type { CheckpointState, DatasetVersionCreated, RunCreated } from "@o3ml/repository";
 import type { ArtifactsTable, CheckpointsTable, DatasetVersionsTable, RunsTable } from "./schema.js";
 
 /** The records the index answers with. Times are ISO-8601 UTC strings. */

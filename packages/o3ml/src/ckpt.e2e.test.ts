@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient } from "@o3ml/client";
-import { blobKey } from "@o3ml/storage-service";
+import { blobKey } from "@o3ml/repository";
 import { cidOf } from "@o3ml/integrity";
 import { createBlobStore } from "@o3ml/o3-client";
 import { checkTorchLoads, torchSaveEntries, torchUnavailable } from "../../../services/storage/src/checkpoints/torch-fixture.test-support.js";

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cidOf } from "@o3ml/integrity";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { DatasetClient } from "@o3ml/client";
-import { blobKey, startService, type RunningService } from "@o3ml/storage-service";
+import { startService, type RunningService } from "@o3ml/storage-service";
+import { blobKey } from "@o3ml/repository";
 
 /**
  * `o3ml dataset …` end to end: the real command in its own process, talking

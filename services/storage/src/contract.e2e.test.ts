@@ -8,7 +8,7 @@ import { grpcService } from "@o3ml/proto";
 import { startMoto, startStandin, type S3Server, type Standin } from "@o3ml/standin";
 import { startE2eService, type E2eService } from "./e2e-service.test-support.js";
 import { CONTENT_TYPE_MAX_BYTES } from "./labels.js";
-import { ROOT } from "./layout.js";
+import { ROOT } from "@o3ml/repository";
 import { startService } from "./server.js";
 
 /**

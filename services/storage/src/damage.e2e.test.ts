@@ -6,7 +6,7 @@ import { CheckpointClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
 import { drain, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "./e2e-service.test-support.js";
-import { blobKey, manifestKey } from "./layout.js";
+import { blobKey, manifestKey } from "@o3ml/repository";
 
 /**
  * Damage in the bucket, made behind the service's back after it has read

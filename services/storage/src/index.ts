@@ -1,7 +1,6 @@
 export { startService, type RunningService } from "./server.js";
 export { DEFAULTS, parseHostPort, type ServiceOptions } from "./service-options.js";
 export { ObjectRepository, type ObjectInfo, type PutResult } from "./object-repository.js";
-export { validateObjectKey, blobKey, manifestKey, refKey, refPrefix, ROOT } from "./layout.js";
 export { CONTENT_TYPE_MAX_BYTES } from "./labels.js";
 export { createLogger, type Logger } from "./logger.js";
 export { localStoreDir, localStoreEndpoint, o3mlHome } from "./home.js";

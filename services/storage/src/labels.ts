@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import { unprintableCharacter } from "@o3ml/metadata";
+import { unprintableCharacter } from "@o3ml/repository";
 
 /**
  * Limits on the free-form maps a client attaches to an object or checkpoint.

@@ -2,20 +2,14 @@ import type { FileHandle } from "node:fs/promises";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { cidOf, createSha256, encodeObjectManifest, fixedChunker, type ObjectManifest } from "@o3ml/integrity";
-import { BlobWriter, type ChunkBudget } from "./blob-writer.js";
-import { readChunks, type ChunkSpan } from "./blob-reader.js";
+import { BlobWriter, readChunks, type ChunkBudget, type ChunkSpan, type BlobLease, type KnownBlobs, blobKey, manifestKey, validateObjectKey, validatePrefix, ManifestStore, mapLimit, RefStore, type RefRecord } from "@o3ml/repository";
 import { archiveSize } from "./checkpoints/torch-archive.js";
 import type { HashPool } from "./colocation/hash-pool.js";
 import type { Host } from "./colocation/host.js";
 import { INLINE_BYTES, locatedBlobs, type LocatedBlob } from "./colocation/located-blobs.js";
 import { cutsOf, writeStagedBlobs, type KeepBlob } from "./colocation/staged-blobs.js";
 import { KeyLocks } from "./key-locks.js";
-import type { BlobLease, KnownBlobs } from "./known-blobs.js";
-import { blobKey, manifestKey, validateObjectKey, validatePrefix } from "./layout.js";
 import type { Logger } from "./logger.js";
-import { ManifestStore } from "./manifest-store.js";
-import { mapLimit } from "./map-limit.js";
-import { RefStore, type RefRecord } from "./ref-store.js";
 
 export interface ObjectInfo {
   key: string;

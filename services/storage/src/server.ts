@@ -7,7 +7,7 @@ import { isLoopback, makeAuthCheck } from "./auth.js";
 import { CallGate } from "./call-gate.js";
 import { ChunkBuffers, chunkBufferCount } from "./colocation/chunk-buffers.js";
 import { Host, keepSavedFromEnv } from "./colocation/host.js";
-import { KnownBlobs } from "./known-blobs.js";
+import { KnownBlobs } from "@o3ml/repository";
 import { createLogger, type Logger } from "./logger.js";
 import { meteredStore } from "./metered-store.js";
 import { ServiceMetrics } from "./metrics.js";

@@ -1,6 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import type { Host } from "./colocation/host.js";
-import type { KnownBlobs } from "./known-blobs.js";
+import type { KnownBlobs } from "@o3ml/repository";
 import type { ServiceMetadata } from "./metadata/service-metadata.js";
 import type { ObjectRepository } from "./object-repository.js";
 import type { RpcContext } from "./rpc-handlers.js";

@@ -7,7 +7,7 @@ import { ServiceClient } from "@o3ml/client";
 import { startMoto, startMinio, minioBinary, type S3Server } from "@o3ml/standin";
 import type { O3Config } from "@o3ml/o3-client";
 import { startService, type RunningService } from "./server.js";
-import { blobKey } from "./layout.js";
+import { blobKey } from "@o3ml/repository";
 
 /**
  * The service end to end over real gRPC on loopback, against real S3 servers.

@@ -5,7 +5,8 @@ import { cidOf } from "@o3ml/integrity";
 import { grpcService } from "@o3ml/proto";
 import { freePort, startO3Profile } from "@o3ml/standin";
 import { MAX_HAS_CIDS, ServiceClient } from "@o3ml/client";
-import { CONTENT_TYPE_MAX_BYTES, refPrefix, ROOT } from "@o3ml/storage-service";
+import { CONTENT_TYPE_MAX_BYTES } from "@o3ml/storage-service";
+import { refPrefix, ROOT } from "@o3ml/repository";
 import { ServiceProcess, type Cluster } from "./cluster.js";
 import { clearError, type CaseResult } from "./outcome.js";
 

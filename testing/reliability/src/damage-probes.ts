@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cidOf } from "@o3ml/integrity";
 import { freePort } from "@o3ml/standin";
-import { blobKey, manifestKey, refPrefix } from "@o3ml/storage-service";
+import { blobKey, manifestKey, refPrefix } from "@o3ml/repository";
 import { ServiceProcess, type CliResult, type Cluster } from "./cluster.js";
 import type { CaseResult } from "./outcome.js";
 import { Seeded } from "./seeded.js";

@@ -5,7 +5,7 @@ import { grpcService } from "@o3ml/proto";
 import { freePort } from "@o3ml/standin";
 import { ulid } from "ulidx";
 import { CheckpointClient, DatasetClient, MetadataClient, ServiceClient } from "@o3ml/client";
-import { manifestKey, refKey, ROOT } from "@o3ml/storage-service";
+import { manifestKey, refKey, ROOT } from "@o3ml/repository";
 import { ServiceProcess, type Cluster } from "./cluster.js";
 import { clearError, type CaseResult } from "./outcome.js";
 import { Seeded } from "./seeded.js";

@@ -6,7 +6,7 @@ import { isO3mlError } from "@o3ml/errors";
 import { freePort, startMoto, startO3Profile, type S3Server } from "@o3ml/standin";
 import { createBlobStore } from "@o3ml/o3-client";
 import { AdminClient, CheckpointClient, ServiceClient, type EntryToSave } from "@o3ml/client";
-import { ROOT } from "@o3ml/storage-service";
+import { ROOT } from "@o3ml/repository";
 import { ServiceProcess } from "./cluster.js";
 
 /**

@@ -10,13 +10,20 @@ import { workspaces, type Workspace } from "./workspaces.js";
  * Only the program that owns the `o3ml` bin (packages/o3ml) composes them with
  * the service, and the end-to-end tests that start a service in their own
  * process sit there too: the CLI's package.json names neither, not even as a
- * development dependency.
+ * development dependency. Nor does the client side write the bucket itself
+ * (@o3ml/repository): it reaches the bucket only through the service.
+ *
+ * The bucket's owner, @o3ml/repository, needs neither the service nor the
+ * metadata index at run time either: the service and the index are built on
+ * it, not the other way round.
  */
 const CLIENT_SIDE = ["@o3ml/cli", "@o3ml/client"];
-const SERVER_SIDE = ["@o3ml/storage-service", "@o3ml/metadata"];
+const SERVER_SIDE = ["@o3ml/storage-service", "@o3ml/metadata", "@o3ml/repository"];
+const REPOSITORY = "@o3ml/repository";
+const ABOVE_REPOSITORY = ["@o3ml/storage-service", "@o3ml/metadata"];
 
-/** Each server-side package `name` needs at run time, with the chain of workspaces that leads to it. */
-function serverSideNeeds(all: Workspace[], name: string): string[] {
+/** Each package of `forbidden` that `name` needs at run time, with the chain of workspaces that leads to it. */
+function serverSideNeeds(all: Workspace[], name: string, forbidden: readonly string[] = SERVER_SIDE): string[] {
   const byName = new Map(all.map((w) => [w.name, w]));
   const found: string[] = [];
   const seen = new Set<string>();
@@ -28,7 +35,7 @@ function serverSideNeeds(all: Workspace[], name: string): string[] {
     for (const field of RUN_TIME_FIELDS) {
       for (const dep of Object.keys((w.manifest[field] as Record<string, string> | undefined) ?? {})) {
         const path = [...chain, `${dep} (${w.dir}/package.json ${field})`];
-        if (SERVER_SIDE.includes(dep)) found.push(`${name} needs ${path.join(" → ")}`);
+        if (forbidden.includes(dep)) found.push(`${name} needs ${path.join(" → ")}`);
         else walk(dep, path);
       }
     }
@@ -44,7 +51,7 @@ describe("the CLI and the client do not depend on the service", () => {
     expect(all.map((w) => w.name)).toEqual(expect.arrayContaining([...CLIENT_SIDE, ...SERVER_SIDE, "@o3ml/o3ml"]));
   });
 
-  it("neither needs the service or the metadata index at run time, directly or through another workspace", () => {
+  it("neither needs the service, the metadata index or the bucket's modules at run time, directly or through another workspace", () => {
     expect(CLIENT_SIDE.flatMap((name) => serverSideNeeds(all, name))).toEqual([]);
   });
 
@@ -64,5 +71,16 @@ describe("the CLI and the client do not depend on the service", () => {
     expect(serverSideNeeds(fake, "@o3ml/cli")).toEqual([
       "@o3ml/cli needs @o3ml/client (packages/cli/package.json dependencies) → @o3ml/helper (packages/client/package.json dependencies) → @o3ml/metadata (packages/helper/package.json dependencies)",
     ]);
+  });
+});
+
+describe("the bucket's owner sits below the service and the index", () => {
+  it("@o3ml/repository needs neither the service nor the metadata index at run time", () => {
+    expect(serverSideNeeds(workspaces(), REPOSITORY, ABOVE_REPOSITORY)).toEqual([]);
+  });
+
+  it("finds it when it does", () => {
+    const fake: Workspace[] = [{ dir: "packages/repository", name: REPOSITORY, manifest: { name: REPOSITORY, dependencies: { "@o3ml/metadata": "0.1.0" } } }];
+    expect(serverSideNeeds(fake, REPOSITORY, ABOVE_REPOSITORY)).toEqual(["@o3ml/repository needs @o3ml/metadata (packages/repository/package.json dependencies)"]);
   });
 });

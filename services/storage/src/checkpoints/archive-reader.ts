@@ -1,7 +1,7 @@
 import { crc32 } from "node:zlib";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
-import { readChunks, type ChunkSpan } from "../blob-reader.js";
+import { readChunks, type ChunkSpan } from "@o3ml/repository";
 import type { CheckpointManifest } from "./checkpoint-info.js";
 import { archiveLayout, piecesIn, type ArchiveLayout } from "./torch-archive.js";
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, type EntryToSave, ServiceClient } from "@o3ml/client";
 import { decodeObjectManifest, encodeObjectManifest, encodeRef, manifestCid } from "@o3ml/integrity";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
-import { manifestKey, refKey } from "../layout.js";
+import { manifestKey, refKey } from "@o3ml/repository";
 import { archiveLayout } from "./torch-archive.js";
 
 /** CheckpointService.ReadArchive and the archive size objects report, end to end against moto. Blobs are 1 MiB here. */

@@ -2,8 +2,7 @@ import { O3mlError } from "@o3ml/errors";
 import { checkLabels, checkMetricsSize } from "../labels.js";
 import { parseCid, type CheckpointFacts, type EntryKind } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
-import { validateObjectKey } from "../layout.js";
-import { isPrintable, quoteName } from "@o3ml/metadata";
+import { validateObjectKey, isPrintable, quoteName } from "@o3ml/repository";
 
 /** What a Save stream's header says, checked. */
 export interface SaveHeader extends CheckpointFacts {

@@ -1,5 +1,6 @@
 import type { CheckpointFacts, CheckpointTable, ObjectManifest } from "@o3ml/integrity";
-import type { CheckpointRecord, CheckpointState, MetadataIndex } from "@o3ml/metadata";
+import type { CheckpointRecord, MetadataIndex } from "@o3ml/metadata";
+import type { CheckpointState } from "@o3ml/repository";
 import { isO3mlError } from "@o3ml/errors";
 
 /** What CheckpointInfo says about one checkpoint (field names as on the wire). */

@@ -3,10 +3,9 @@ import { crc32 } from "node:zlib";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { cidOf, fixedChunker, type CheckpointEntry, type ChunkEntry, type Chunker } from "@o3ml/integrity";
-import { BlobWriter, type ChunkBudget } from "../blob-writer.js";
+import { BlobWriter, type BlobLease, type ChunkBudget, type KnownBlobs } from "@o3ml/repository";
 import type { HashPool } from "../colocation/hash-pool.js";
 import { cutsOf, writeStagedBlobs, type Cut, type KeepBlob } from "../colocation/staged-blobs.js";
-import type { BlobLease, KnownBlobs } from "../known-blobs.js";
 import type { EntryAnnouncement } from "./checkpoint-header.js";
 import { RecallMemory, type RecalledEntry } from "./recall-memory.js";
 

@@ -4,7 +4,7 @@ import { CheckpointClient, type EntryToSave, ServiceClient, type WireSaveRequest
 import { cidOf, encodeRef, manifestCid } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
-import { blobKey, manifestKey, refKey } from "../layout.js";
+import { blobKey, manifestKey, refKey } from "@o3ml/repository";
 
 /** The CheckpointService end to end over gRPC, against moto. Blobs are 1 MiB here. */
 const MiB = 1024 * 1024;

@@ -1,7 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import type { Logger } from "../logger.js";
-import { blobKey, manifestKey } from "../layout.js";
-import { mapLimit } from "../map-limit.js";
+import { blobKey, manifestKey, mapLimit } from "@o3ml/repository";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 
 export interface DurabilityTiming {

@@ -1,8 +1,7 @@
 import type { Server } from "@grpc/grpc-js";
 import { grpcService } from "@o3ml/proto";
-import { commitWithEvent } from "../commit-order.js";
+import { commitWithEvent, type RefRecord } from "@o3ml/repository";
 import type { WriteTombstone } from "../object-repository.js";
-import type { RefRecord } from "../ref-store.js";
 import type { ServiceDeps } from "../service-deps.js";
 import { findRecord } from "./checkpoint-info.js";
 import { CheckpointPins } from "./checkpoint-pins.js";

@@ -1,4 +1,4 @@
-import type { ChunkBudget } from "../blob-writer.js";
+import type { ChunkBudget } from "@o3ml/repository";
 
 /**
  * The memory a staged save or put reads its chunks into: a fixed number of

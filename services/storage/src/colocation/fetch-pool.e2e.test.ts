@@ -11,7 +11,7 @@ import { cidOf } from "@o3ml/integrity";
 import { createBlobStore, type BlobStore, type O3Config } from "@o3ml/o3-client";
 import { startMoto, startO3Profile, type O3ProfileServer, type S3Server } from "@o3ml/standin";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
-import { blobKey } from "../layout.js";
+import { blobKey } from "@o3ml/repository";
 import { createLogger } from "../logger.js";
 import { cacheDir, Host } from "./host.js";
 

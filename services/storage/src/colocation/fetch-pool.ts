@@ -2,7 +2,7 @@ import type { BlobFiller } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import type { O3Config } from "@o3ml/o3-client";
 import { Piscina } from "piscina";
-import { blobKey } from "../layout.js";
+import { blobKey } from "@o3ml/repository";
 import type { ServiceMetrics } from "../metrics.js";
 import type { FetchResult, FetchTask, FetchWorkerData } from "./fetch-worker.js";
 import { workerFile } from "./worker-file.js";

@@ -2,7 +2,7 @@ import type { CacheLease } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import type { ChunkEntry } from "@o3ml/integrity";
 import type { BlobStore } from "@o3ml/o3-client";
-import { fetchVerified } from "../blob-reader.js";
+import { fetchVerified } from "@o3ml/repository";
 import type { Host } from "./host.js";
 
 /** Blobs (and checkpoint entries) up to this size are sent inline: a file would cost more than the bytes. */

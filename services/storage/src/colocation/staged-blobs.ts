@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { O3mlError } from "@o3ml/errors";
 import { cidOfDigest } from "@o3ml/integrity";
-import type { BlobWriter } from "../blob-writer.js";
+import type { BlobWriter } from "@o3ml/repository";
 import type { HashPool } from "./hash-pool.js";
 
 /** A blob's bytes in a staged file. */

@@ -5,11 +5,10 @@ import { O3mlError } from "@o3ml/errors";
 import { parseCid } from "@o3ml/integrity";
 import type { BlobStore } from "@o3ml/o3-client";
 import type { o3ml } from "@o3ml/proto";
-import type { KnownBlobs } from "../known-blobs.js";
+import { type KnownBlobs, mapLimit } from "@o3ml/repository";
 import { clientStream, serverStream, unary, writeMessage, type RpcContext } from "../rpc-handlers.js";
 import type { BlobLeases } from "./blob-leases.js";
 import type { CachedBlobs } from "./cached-blobs.js";
-import { mapLimit } from "../map-limit.js";
 import { putVerified } from "./verified-upload.js";
 
 type V1 = typeof o3ml.v1;

@@ -2,7 +2,7 @@ import type { BlobCache, BlobFiller, CacheLease } from "@o3ml/cache";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { parseCid } from "@o3ml/integrity";
-import { blobKey } from "../layout.js";
+import { blobKey } from "@o3ml/repository";
 
 /**
  * Blobs of the bucket through the host's cache: a miss is fetched from the

@@ -1,11 +1,7 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { isO3mlError, O3mlError } from "@o3ml/errors";
-import { manifestKey, parseRefKey, refPrefix, refsRoot } from "../layout.js";
-import { RefStore, type RefRecord } from "../ref-store.js";
+import { DATASET_REF_KIND, manifestKey, parseRefKey, refPrefix, refsRoot, RefStore, type RefRecord, mapLimit } from "@o3ml/repository";
 import { decodeDatasetManifest } from "./dataset-manifest.js";
-import { mapLimit } from "../map-limit.js";
-
-export const DATASET_REF_KIND = "datasets";
 
 /** What DatasetVersionInfo says about one version. */
 export interface VersionInfo {

@@ -4,7 +4,7 @@ import { AdminClient, CheckpointClient, DatasetClient, MetadataClient, ServiceCl
 import { cidOf } from "@o3ml/integrity";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
-import { blobKey, manifestKey } from "../layout.js";
+import { blobKey, manifestKey } from "@o3ml/repository";
 import { o3ml } from "../metadata/lineage-e2e.test-support.js";
 
 /**

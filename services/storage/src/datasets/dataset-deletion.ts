@@ -1,9 +1,8 @@
 import { O3mlError } from "@o3ml/errors";
 import type { BlobStore } from "@o3ml/o3-client";
-import { commitWithEvent } from "../commit-order.js";
-import { parseRefKey } from "../layout.js";
+import { commitWithEvent, parseRefKey, DATASET_REF_KIND } from "@o3ml/repository";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
-import { DATASET_REF_KIND, type DatasetCatalog, type VersionInfo } from "./dataset-catalog.js";
+import { type DatasetCatalog, type VersionInfo } from "./dataset-catalog.js";
 import { describeKept } from "../checkpoints/kept-checkpoints.js";
 
 /**

@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import { quoteName } from "@o3ml/metadata";
+import { quoteName } from "@o3ml/repository";
 
 /**
  * Dataset names and versions, and the "name[@version]" spec that names one

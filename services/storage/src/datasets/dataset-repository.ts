@@ -2,13 +2,10 @@ import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 import { monotonicFactory } from "ulidx";
-import { blobKey, manifestKey } from "../layout.js";
-import type { BlobLease, KnownBlobs } from "../known-blobs.js";
-import { commitWithEvent } from "../commit-order.js";
+import { blobKey, manifestKey, type BlobLease, type KnownBlobs, commitWithEvent, mapLimit } from "@o3ml/repository";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 import { DatasetCatalog, type VersionInfo } from "./dataset-catalog.js";
 import { deleteDatasetVersion } from "./dataset-deletion.js";
-import { mapLimit } from "../map-limit.js";
 import { checkShards, datasetManifestCid, decodeDatasetManifest, encodeDatasetManifest, DATASET_MANIFEST_FORMAT } from "./dataset-manifest.js";
 import { LATEST, parseDatasetSpec, validateDatasetName, validateVersion } from "./dataset-names.js";
 

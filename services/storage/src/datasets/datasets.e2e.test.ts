@@ -7,7 +7,7 @@ import { DatasetClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { o3ml } from "@o3ml/proto";
-import { blobKey, manifestKey } from "../layout.js";
+import { blobKey, manifestKey } from "@o3ml/repository";
 import { startService, type RunningService } from "../server.js";
 import { encodeDatasetManifest } from "./dataset-manifest.js";
 

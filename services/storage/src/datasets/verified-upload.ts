@@ -1,8 +1,7 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { createSha256, parseCid, toHex } from "@o3ml/integrity";
-import type { KnownBlobs } from "../known-blobs.js";
-import { blobKey } from "../layout.js";
+import { type KnownBlobs, blobKey } from "@o3ml/repository";
 
 /**
  * Stores a blob whose CID the client declared up front, without holding it

@@ -4,10 +4,8 @@ import { AdminClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
 import { drain as collect, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
-import { KnownBlobs } from "../known-blobs.js";
-import { blobKey, GC_EPOCH_KEY, refPrefix } from "../layout.js";
+import { KnownBlobs, blobKey, GC_EPOCH_KEY, refPrefix, condemn } from "@o3ml/repository";
 import type { RunningService } from "../server.js";
-import { condemn } from "./condemned.js";
 
 /**
  * gc and deletions, and gc run by one service while another writes: a

@@ -2,13 +2,8 @@ import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { isCid } from "@o3ml/integrity";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GC_FENCE_MS, type KnownBlobs, type LeaseWatch } from "../known-blobs.js";
-import { blobKey, manifestKey, ROOT } from "../layout.js";
+import { GC_FENCE_MS, type KnownBlobs, type LeaseWatch, blobKey, manifestKey, ROOT, type ManifestStore, mapLimit, bucketNow, condemn, removeStaleCondemned, SWEEP_LIMIT_MS, type Condemned } from "@o3ml/repository";
 import type { Logger } from "../logger.js";
-import type { ManifestStore } from "../manifest-store.js";
-import { mapLimit } from "../map-limit.js";
-import { bucketNow } from "./bucket-clock.js";
-import { condemn, removeStaleCondemned, SWEEP_LIMIT_MS, type Condemned } from "./condemned.js";
 import { GraceMarks } from "./grace-marks.js";
 import { markReachable } from "./reachability.js";
 

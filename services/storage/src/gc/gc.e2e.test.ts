@@ -3,11 +3,9 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient, CheckpointClient, type EntryToSave, ServiceClient, type WireSaveRequest } from "@o3ml/client";
 import { cidOf, encodeObjectManifest, sha256 } from "@o3ml/integrity";
-import { newEvent } from "@o3ml/metadata";
+import { newEvent, blobKey, manifestKey, refKey, refPrefix, ROOT, RefStore } from "@o3ml/repository";
 import { o3ml } from "@o3ml/proto";
 import { drain as collect, startE2eService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
-import { blobKey, manifestKey, refKey, refPrefix, ROOT } from "../layout.js";
-import { RefStore } from "../ref-store.js";
 
 /** `o3ml gc` end to end against moto: it deletes what nothing reaches, and never anything reachable. */
 const KiB = 1024;

@@ -1,7 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { GC_MARKS_KEY } from "../layout.js";
-import type { BucketNow } from "./bucket-clock.js";
+import { GC_MARKS_KEY, type BucketNow } from "@o3ml/repository";
 
 const FORMAT = 1;
 

@@ -1,13 +1,8 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { decodeEvent, eventIdFromKey } from "@o3ml/metadata";
-import { DATASET_REF_KIND } from "../datasets/dataset-catalog.js";
+import { decodeEvent, eventIdFromKey, DATASET_REF_KIND, manifestKey, parseRefKey, ROOT, type ManifestStore, mapLimit, RefStore } from "@o3ml/repository";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
-import { manifestKey, parseRefKey, ROOT } from "../layout.js";
 import type { Logger } from "../logger.js";
-import type { ManifestStore } from "../manifest-store.js";
-import { mapLimit } from "../map-limit.js";
-import { RefStore } from "../ref-store.js";
 
 export interface SupersededRef {
   key: string;

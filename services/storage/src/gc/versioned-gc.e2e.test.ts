@@ -6,7 +6,7 @@ import { AdminClient, CheckpointClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { s3ClientFor, startMoto, startO3Profile, type S3Server } from "@o3ml/standin";
 import { drain as collect, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
-import { blobKey, GC_MARKS_KEY, ROOT } from "../layout.js";
+import { blobKey, GC_MARKS_KEY, ROOT } from "@o3ml/repository";
 import type { RunningService } from "../server.js";
 
 /**

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CheckpointClient, type EntryToSave, MetadataClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
-import { newEventId } from "@o3ml/metadata";
+import { newEventId } from "@o3ml/repository";
 import type { O3Config } from "@o3ml/o3-client";
 import type { S3Server } from "@o3ml/standin";
 import { startService, type RunningService } from "../server.js";

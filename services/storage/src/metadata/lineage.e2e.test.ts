@@ -2,10 +2,9 @@ import { readdirSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, MetadataClient } from "@o3ml/client";
-import { eventKey, newEventId } from "@o3ml/metadata";
+import { eventKey, newEventId, refPrefix } from "@o3ml/repository";
 import { startMoto, type S3Server } from "@o3ml/standin";
 import { parseMermaid } from "../../../../packages/metadata/src/mermaid-check.test-support.js";
-import { refPrefix } from "../layout.js";
 import type { RunningService } from "../server.js";
 import { configFor, o3ml, seedTraining, serviceAt, storeEnv, tempHome, type Seeded } from "./lineage-e2e.test-support.js";
 

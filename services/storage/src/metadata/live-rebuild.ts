@@ -1,7 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { eventKey, rebuildIndex, type IndexCounts, type MetadataEvent, type MetadataIndex, type RebuildTarget } from "@o3ml/metadata";
-import { landedRefs } from "../commit-order.js";
-import { logObjects } from "./log-objects.js";
+import { rebuildIndex, type IndexCounts, type MetadataIndex, type RebuildTarget } from "@o3ml/metadata";
+import { eventKey, type MetadataEvent, landedRefs, logObjects } from "@o3ml/repository";
 
 /** Warnings returned to the caller; a log full of junk must not make the answer unbounded. */
 export const MAX_WARNINGS = 1000;

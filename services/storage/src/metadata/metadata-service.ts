@@ -1,7 +1,8 @@
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import { artifactToWire, checkpointToWire, parseHyperparameters, runToWire, type ArtifactRecord as SentArtifact, type CheckpointRecord as SentCheckpoint, type RunRecord as SentRun } from "@o3ml/client";
 import { isO3mlError, O3mlError } from "@o3ml/errors";
-import { isPrintable, LINEAGE_FORMATS, newEventId, quoteName, renderLineage, type ArtifactRecord, type CheckpointRecord, type LineageFormat, type MetadataIndex, type RunRecord } from "@o3ml/metadata";
+import { LINEAGE_FORMATS, renderLineage, type ArtifactRecord, type CheckpointRecord, type LineageFormat, type MetadataIndex, type RunRecord } from "@o3ml/metadata";
+import { isPrintable, newEventId, quoteName } from "@o3ml/repository";
 import type { o3ml } from "@o3ml/proto";
 import type { ObjectRepository } from "../object-repository.js";
 import { unary, type RpcContext } from "../rpc-handlers.js";

@@ -4,8 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { configFromEnv, createBlobStore, storeIdentity } from "@o3ml/o3-client";
 import { localStoreDir, localStoreEndpoint } from "../home.js";
-import { landedRefs } from "../commit-order.js";
-import { logObjects } from "./log-objects.js";
+import { landedRefs, logObjects } from "@o3ml/repository";
 
 export interface OfflineRebuildResult {
   objects: number;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient, CheckpointClient, MetadataClient } from "@o3ml/client";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
-import { ROOT } from "../layout.js";
+import { ROOT } from "@o3ml/repository";
 import { o3ml } from "./lineage-e2e.test-support.js";
 
 /**

@@ -1,6 +1,6 @@
 import { storeIdentity, type BlobStore } from "@o3ml/o3-client";
-import { newEvent, openIndex, type EventInput, type EventOf, type EventType, type MetadataEvent, type MetadataIndex } from "@o3ml/metadata";
-import { BucketEventLog } from "./bucket-event-log.js";
+import { openIndex, type MetadataIndex } from "@o3ml/metadata";
+import { newEvent, type EventInput, type EventOf, type EventType, type MetadataEvent, BucketEventLog } from "@o3ml/repository";
 import { rebuildLiveIndex, type LiveRebuildResult } from "./live-rebuild.js";
 
 /**

@@ -1,15 +1,12 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { decodeObjectManifest, isCid } from "@o3ml/integrity";
-import { quoteName, type MetadataIndex } from "@o3ml/metadata";
-import { DATASET_REF_KIND } from "../datasets/dataset-catalog.js";
+import type { MetadataIndex } from "@o3ml/metadata";
+import { quoteName, DATASET_REF_KIND, blobKey, manifestKey, ROOT, type ManifestStore, mapLimit } from "@o3ml/repository";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
 import { LATEST, parseDatasetSpec, validateDatasetName } from "../datasets/dataset-names.js";
 import { markReachable, type LiveRef, type Reachability } from "../gc/reachability.js";
-import { blobKey, manifestKey, ROOT } from "../layout.js";
 import type { Logger } from "../logger.js";
-import type { ManifestStore } from "../manifest-store.js";
-import { mapLimit } from "../map-limit.js";
 
 export interface Counts {
   count: number;

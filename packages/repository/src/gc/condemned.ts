@@ -2,8 +2,12 @@ import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { ulid } from "ulidx";
 import { GC_CONDEMNED_PREFIX, gcCondemnedKey } from "../layout.js";
-import type { Logger } from "../logger.js";
 import type { BucketNow } from "./bucket-clock.js";
+
+/** Where gc reports what it removes: the service's logger. */
+export interface GcLog {
+  warn(fields: object, message: string): void;
+}
 
 const FORMAT = 1;
 
@@ -40,7 +44,7 @@ export async function condemn(store: BlobStore, keys: string[]): Promise<Condemn
 }
 
 /** Removes condemned lists older than CONDEMNED_TTL_MS on the bucket's clock; returns how many. */
-export async function removeStaleCondemned(store: BlobStore, now: BucketNow, log: Logger): Promise<number> {
+export async function removeStaleCondemned(store: BlobStore, now: BucketNow, log: GcLog): Promise<number> {
   let removed = 0;
   for await (const o of store.list(GC_CONDEMNED_PREFIX)) {
     if (o.lastModified === undefined || now.earliest - o.lastModified < CONDEMNED_TTL_MS) continue;

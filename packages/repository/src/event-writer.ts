@@ -1,13 +1,6 @@
 import { isEventId } from "./event-id.js";
 import type { MetadataEvent } from "./event-types.js";
-
-/** Where the events live in the bucket (docs/architecture.md, Bucket format). */
-export const LOG_PREFIX = "o3ml/v1/log/";
-
-/** The bucket key of an event: `o3ml/v1/log/<event id>`. Keys sort as the ids do, by time. */
-export function eventKey(eventId: string): string {
-  return LOG_PREFIX + eventId;
-}
+import { LOG_PREFIX } from "./layout.js";
 
 /** The event id a log key names, or undefined for a key that is not an event object. */
 export function eventIdFromKey(key: string): string | undefined {
@@ -24,7 +17,7 @@ export function eventIdFromKey(key: string): string | undefined {
  * written twice is the same object, and applying it twice is a no-op.
  *
  * A commit writes its event before its ref and applies the event to the
- * index only after the ref (services/storage/src/commit-order.ts states the
+ * index only after the ref (packages/repository/src/commit-order.ts states the
  * order and why); `rebuildIndex` counts a commit event only when its ref is
  * in the bucket.
  */

@@ -1,5 +1,8 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { encodeEvent, eventKey, type EventLog, type MetadataEvent } from "@o3ml/metadata";
+import { encodeEvent } from "./events.js";
+import type { MetadataEvent } from "./event-types.js";
+import type { EventLog } from "./event-writer.js";
+import { eventKey } from "./layout.js";
 
 /** The append-only metadata log in the bucket: one immutable object per event. */
 export class BucketEventLog implements EventLog {

@@ -1,5 +1,5 @@
 import type { BlobStore } from "@o3ml/o3-client";
-import { LOG_PREFIX } from "@o3ml/metadata";
+import { LOG_PREFIX } from "./layout.js";
 
 /** Log objects read at once while listing: a rebuild is bound by round trips, not bytes (events are small). */
 const READS_IN_FLIGHT = 16;

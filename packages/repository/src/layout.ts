@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import { quoteName, unprintableCharacter } from "@o3ml/metadata";
+import { quoteName, unprintableCharacter } from "./printable.js";
 
 /**
  * The bucket layout (docs/architecture.md, Bucket format). Everything o3ml writes lives under ROOT;
@@ -9,7 +9,10 @@ import { quoteName, unprintableCharacter } from "@o3ml/metadata";
 export const ROOT = "o3ml/v1/";
 export const blobKey = (cid: string) => `${ROOT}blobs/${cid}`;
 export const manifestKey = (cid: string) => `${ROOT}manifests/${cid}`;
-export const logKey = (id: string) => `${ROOT}log/${id}`;
+/** Where the metadata events live (event-writer.ts). */
+export const LOG_PREFIX = `${ROOT}log/`;
+/** The bucket key of an event: `o3ml/v1/log/<event id>`. Keys sort as the ids do, by time. */
+export const eventKey = (eventId: string) => `${LOG_PREFIX}${eventId}`;
 /**
  * The gc epoch: rewritten by every collection before it deletes anything, so
  * any service that remembers blobs as "stored" learns that it must check again.
@@ -27,6 +30,8 @@ export const gcCondemnedKey = (id: string) => `${GC_CONDEMNED_PREFIX}${id}`;
 export const refPrefix = (kind: string, name: string) => `${ROOT}refs/${kind}/${name}/@`;
 export const refKey = (kind: string, name: string, id: string) => `${refPrefix(kind, name)}${id}`;
 export const refsRoot = (kind: string) => `${ROOT}refs/${kind}/`;
+/** The ref kind of dataset versions: each version's ref is a value of its own (`<name>/@<version ref id>`). */
+export const DATASET_REF_KIND = "datasets";
 
 /** Splits a ref key into its name and sortable id; undefined when it is not a ref of `kind`. */
 export function parseRefKey(kind: string, key: string): { name: string; id: string } | undefined {

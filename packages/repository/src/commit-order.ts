@@ -1,9 +1,17 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
-import type { EventInput, EventOf, EventType, LandedRefs } from "@o3ml/metadata";
-import { DATASET_REF_KIND } from "./datasets/dataset-catalog.js";
-import { parseRefKey, ROOT } from "./layout.js";
-import type { ServiceMetadata } from "./metadata/service-metadata.js";
+import type { EventInput, EventOf, EventType, MetadataEvent } from "./event-types.js";
+import { DATASET_REF_KIND, parseRefKey, ROOT } from "./layout.js";
+
+/**
+ * Where a commit's event is recorded: `append` writes it to the bucket's
+ * log, `publish` applies it to the index (the service's ServiceMetadata).
+ * Passed in, so that the commit order does not depend on the index.
+ */
+export interface CommitEvents {
+  append<T extends EventType>(type: T, data: EventInput<T>): Promise<EventOf<T>>;
+  publish(event: MetadataEvent): Promise<void>;
+}
 
 /**
  * The one commit order of everything o3ml commits: an object put or copy
@@ -60,7 +68,7 @@ import type { ServiceMetadata } from "./metadata/service-metadata.js";
  * those written before `endsRefId` existed, always count.
  */
 export async function commitWithEvent<T extends EventType, R>(
-  metadata: ServiceMetadata,
+  metadata: CommitEvents,
   what: string,
   type: T,
   data: (refId: string) => EventInput<T>,
@@ -83,6 +91,17 @@ export async function commitWithEvent<T extends EventType, R>(
     );
   });
   return { ref, event };
+}
+
+/** The refs in the bucket, by sortable id, as a rebuild needs them (`rebuildIndex` in @o3ml/metadata). */
+export interface LandedRefs {
+  /** Whether the ref is in the bucket. */
+  has(refId: string): boolean;
+  /**
+   * Whether the ref is in the bucket and still a value: no later ref of its
+   * name supersedes it (each dataset version's ref is a value of its own).
+   */
+  current(refId: string): boolean;
 }
 
 /**
