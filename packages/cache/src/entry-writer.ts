@@ -7,7 +7,7 @@ import { createSha256, parseCid, toHex } from "@o3ml/integrity";
 import { entryPath, tempPath } from "./cache-names.js";
 
 /** Writes are batched to about this many bytes: stores deliver 16–64 KiB pieces. */
-const WRITE_BATCH = 1024 * 1024;
+const WRITE_BATCH = 256 * 1024;
 
 /**
  * Streams `source` into a temp file, hashing as it goes, and gives it the

@@ -29,7 +29,7 @@ export function registerServe(program: Command): void {
     .option("--metrics <host:port>", "serve Prometheus metrics at http://host:port/metrics")
     .option("--create-bucket", "create O3ML_BUCKET when it does not exist", false)
     .option("--chunk-size <MiB>", "blob size objects are cut into", String(DEFAULTS.chunkSize / 1048576))
-    .option("--concurrency <n>", "store requests one call keeps in flight (uploads, co-located reads), and host-cache fills at once in all", String(DEFAULTS.concurrency))
+    .option("--concurrency <n>", "store requests one call keeps in flight (uploads, co-located reads), and host-cache fills at once in all (at most 16); chunks held in memory stay within 96 MiB whatever this is", String(DEFAULTS.concurrency))
     .option("--drain-seconds <s>", "on SIGTERM or SIGINT, how long running calls may take to finish before they are cut off (new calls are refused at once; a second signal stops at once)", String(DEFAULTS.drainSeconds))
     .option("--tls-cert <file>", "serve gRPC over TLS with this PEM certificate (needs --tls-key); clients set O3ML_TLS_CA")
     .option("--tls-key <file>", "PEM private key of --tls-cert")

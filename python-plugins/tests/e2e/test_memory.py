@@ -12,21 +12,28 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from payloads import MiB, pseudo_random_stream
-from conftest import launch
-from servers import S3Endpoint, rss_bytes
+import torch
+from payloads import MiB, pseudo_random_stream, random_bytes
+from servers import S3Endpoint, Service, rss_bytes, start_service
 
-from o3ml import O3Client
+from o3ml import O3Client, load_checkpoint, save_checkpoint
 
 GiB = 1024 * MiB
-# What the service holds is a few 8 MiB chunks in flight; the rest of its resident size is its
-# runtime and garbage buffers (blob reads, encoded gRPC messages) that the next collection
-# frees. Node 24's V8 collects dead ArrayBuffers later than Node 20's did: on a fresh service
-# the read peaked at 184-244 MiB on Node 20 and 290-331 MiB on Node 24, with the same code and
-# 144 MiB of buffers outstanding at most. A service that held the object would need 2 GiB.
-RSS_LIMIT = 400 * MiB
+# What the service holds is bounded by its chunk buffers (96 MiB: services/storage/src/colocation/
+# chunk-buffers.ts), a fetch thread's fills (16 at most) and the gRPC messages in flight, whatever
+# the object's size and whatever --concurrency is. The rest of its resident size is its runtime
+# (about 130 MiB idle), its threads' heaps and garbage buffers the next collection frees, which
+# Node 24's V8 collects later than Node 20's did. Measured at --concurrency 64 on a busy 2-core
+# host (docs/performance.md, "Service memory"): streaming 2 GiB, put 228-280 MiB and read
+# 343-407 MiB; co-located, a 768 MiB put 272-280 MiB, its get 343-407 MiB, a 512 MiB checkpoint
+# save 370-391 MiB and its load 380-423 MiB. Before the chunk buffers, a 512 MiB co-located put
+# peaked at 809 MiB: a service that held the object would need its size.
+RSS_LIMIT = 450 * MiB
+# The highest --concurrency `o3ml serve` takes.
+MAX_CONCURRENCY = "64"
 
 
 class RssSampler:
@@ -58,12 +65,57 @@ def test_a_2_gib_object_streams_through_in_bounded_service_memory(
 ) -> None:
     # One S3 server is enough: what is bounded is the service's memory, whatever stores the
     # bytes. MinIO keeps them on disk; moto would hold all 2 GiB in its own process.
-    service = launch(minio, tmp_path_factory, name="o3ml-serve-memory")
+    service, _ = _launch_at_max_concurrency(minio, tmp_path_factory, "o3ml-serve-memory")
     try:
         with O3Client(service.address) as client:
             _stream_two_gib(client, service.pid, f"{prefix}two-gib.bin")
     finally:
         service.stop()
+
+
+@pytest.mark.slow
+def test_co_located_puts_gets_saves_and_loads_stay_within_the_chunk_buffers(
+    minio: S3Endpoint, tmp_path_factory: pytest.TempPathFactory, prefix: str
+) -> None:
+    """On the service's host bytes move through files: the service reads a staged file into its
+    chunk buffers to hash and upload it, and fetches blobs into the host cache on a fetch thread.
+    Neither may hold the object, whatever its size and whatever --concurrency is."""
+    service, home = _launch_at_max_concurrency(minio, tmp_path_factory, "o3ml-serve-memory-colocated")
+    try:
+        with O3Client(service.address) as client:
+            data = random_bytes(768 * MiB, seed=3)
+            key = f"{prefix}colocated.bin"
+            with RssSampler(service.pid) as put_rss:
+                info = client.put(key, data)
+            assert info.size == len(data)
+            with RssSampler(service.pid) as get_rss:
+                got = client.get(key)
+            assert got == data
+            del got, data
+            # 64 tensors of 8 MiB (512 MiB): a staged save, then a located load.
+            state = {f"t{i}": torch.full((2 * MiB,), float(i)) for i in range(64)}
+            with RssSampler(service.pid) as save_rss:
+                save_checkpoint(client, f"{prefix}colocated.ckpt", state, run=f"{prefix}memory")
+            with RssSampler(service.pid) as load_rss:
+                loaded = load_checkpoint(client, f"{prefix}colocated.ckpt")
+            assert all(torch.equal(loaded[name], tensor) for name, tensor in state.items())
+        peaks = {"put": put_rss.peak, "get": get_rss.peak, "save": save_rss.peak, "load": load_rss.peak}
+        report = "service RSS peak: " + ", ".join(f"{what} {peak / MiB:.0f} MiB" for what, peak in peaks.items())
+        print(report)
+        # The co-located paths really were taken: the located get and load filled the host cache.
+        assert sum(f.stat().st_size for f in home.rglob("*") if f.is_file()) > 768 * MiB, "the reads did not go through the host cache"
+        assert all(peak < RSS_LIMIT for peak in peaks.values()), report
+    finally:
+        service.stop()
+
+
+def _launch_at_max_concurrency(minio: S3Endpoint, factory: pytest.TempPathFactory, name: str) -> tuple[Service, Path]:
+    """A service of its own (see the module's docstring), and its O3ML_HOME."""
+    home = factory.mktemp(f"{name}-home")
+    try:
+        return start_service(minio, home, factory.mktemp(f"{name}-logs"), name=name, extra_args=["--concurrency", MAX_CONCURRENCY]), home
+    except RuntimeError as err:
+        pytest.fail(f"the o3ml service could not be started in front of {minio.kind}: {err}")
 
 
 def _stream_two_gib(client: O3Client, pid: int, key: str) -> None:

@@ -17,11 +17,19 @@ import { workerFile } from "./worker-file.js";
 const IDLE_MS = 30_000;
 
 /**
+ * Fills in flight at most, whatever --concurrency is: each holds a write batch and its
+ * response's buffers on the fetch thread, so 64 at once (the highest --concurrency) held about
+ * 100 MiB more than 16 did (docs/performance.md, "Service memory"), and on one thread more
+ * fills do not receive faster.
+ */
+const FILLS_AT_ONCE = 16;
+
+/**
  * Fills host-cache entries from the store on worker threads (fetch-worker.ts):
  * each thread GETs the blob with a client of its own, built from the service's
  * store configuration, hashes it while writing it to the entry's temp file,
  * and names the entry only when it matches its CID. The event loop only hands
- * out tasks. `concurrency` (the service's --concurrency) bounds the fetches in
+ * out tasks. `concurrency` (the service's --concurrency, at most FILLS_AT_ONCE) bounds the fetches in
  * flight across all calls, all on one thread (why: where the pool is made), and the
  * rest wait their turn. The thread starts on first use.
  */
@@ -46,12 +54,14 @@ export class FetchPool implements BlobFiller {
       workerData: { config: this.config } satisfies FetchWorkerData,
       // One fetch thread: it takes the receive, hash and write off the event loop, so the two run
       // on two cores. Each thread is a V8 isolate of its own whose response buffers are collected
-      // late: a second one added about 40 MiB to the service's peak while streaming 2 GiB, past the
-      // 400 MiB the memory test allows (python-plugins/tests/e2e/test_memory.py).
+      // late: a second one added about 40 MiB to the service's peak while streaming 2 GiB, which
+      // the memory test bounds (python-plugins/tests/e2e/test_memory.py).
       maxThreads: 1,
       minThreads: 0,
-      concurrentTasksPerWorker: Math.max(1, this.concurrency),
+      concurrentTasksPerWorker: Math.max(1, Math.min(FILLS_AT_ONCE, this.concurrency)),
       idleTimeout: IDLE_MS,
+      // A small young generation: the response buffers' dead handles are found by the next
+      // scavenge, which then frees their memory, instead of waiting for a large one to fill.
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
     return this.pool;
