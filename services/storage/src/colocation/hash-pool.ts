@@ -1,8 +1,17 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import { ChunkBuffers } from "./chunk-buffers.js";
+import { CHUNK_HEAD, hashChunkInto } from "./chunk-hash.js";
 import type { ChunkTask, FileTask, PassTask } from "./hash-worker.js";
 import { workerFile } from "./worker-file.js";
+
+/**
+ * Chunks up to this size are read and hashed on the calling thread: a task's round trip to a
+ * worker (posting it, waking the thread, the answer) costs the event loop more than hashing
+ * 64 KiB does (about 30 µs), and a checkpoint of many small tensors is hundreds of such chunks
+ * (a ResNet-50's 481 entries: the task posts were 0.18 CPU-s of the event loop per save).
+ */
+const INLINE_HASH_BYTES = 64 * 1024;
 
 /**
  * sha2-256, XXH3-128 and CRC-32 on worker threads, one per core: files staged by a
@@ -33,12 +42,17 @@ export class HashPool {
    */
   async chunk(fd: number, offset: number, length: number): Promise<{ digest: Uint8Array; fast: Uint8Array; bytes: Uint8Array; release: () => void }> {
     // Taken on the main thread and handed to the worker (see hash-worker.ts on arenas).
-    const buffer = await this.buffers.take(48 + length);
+    const buffer = await this.buffers.take(CHUNK_HEAD + length);
     let out: Uint8Array;
     try {
-      out = await this.workers.run({ kind: "chunk", fd, offset, length, buffer } satisfies ChunkTask, { transferList: [buffer] });
+      if (length <= INLINE_HASH_BYTES) {
+        out = new Uint8Array(buffer);
+        hashChunkInto(fd, offset, length, out);
+      } else {
+        out = await this.workers.run({ kind: "chunk", fd, offset, length, buffer } satisfies ChunkTask, { transferList: [buffer] });
+      }
     } catch (err) {
-      this.buffers.give(buffer); // detached by the transfer: the pool counts it back and makes a new one
+      this.buffers.give(buffer); // if detached by the transfer, the pool counts it back and makes a new one
       throw err;
     }
     let given = false;
@@ -47,7 +61,7 @@ export class HashPool {
       given = true;
       this.buffers.give(out.buffer as ArrayBuffer);
     };
-    return { digest: out.subarray(0, 32), fast: out.subarray(32, 48), bytes: out.subarray(48, 48 + length), release };
+    return { digest: out.subarray(0, 32), fast: out.subarray(32, CHUNK_HEAD), bytes: out.subarray(CHUNK_HEAD, CHUNK_HEAD + length), release };
   }
 
   /** One sequential pass over ranges of an open file: each range's CRC-32, and sha2-256 over all when asked. */

@@ -7,26 +7,15 @@
 import { createHash } from "node:crypto";
 import { openSync, closeSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
-import { xxh3 } from "@node-rs/xxhash";
 import { Piscina } from "piscina";
-
-/** Reads [offset, offset + length) of `fd` into `bytes`; a short file is an error. */
-function readRange(fd: number, offset: number, length: number, bytes: Uint8Array): Uint8Array {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, bytes, done, length - done, offset + done);
-    if (n === 0) throw new Error(`the file ended at byte ${offset + done}, before byte ${offset + length}`);
-    done += n;
-  }
-  return bytes;
-}
+import { hashChunkInto } from "./chunk-hash.js";
 
 export interface ChunkTask {
   kind: "chunk";
   fd: number;
   offset: number;
   length: number;
-  /** HEAD + length bytes, transferred from the caller. */
+  /** CHUNK_HEAD + length bytes (chunk-hash.ts), transferred from the caller. */
   buffer: ArrayBuffer;
 }
 
@@ -48,17 +37,6 @@ export type HashTask = ChunkTask | PassTask | FileTask;
 /** One read buffer per worker thread, for its whole life (see the chunk task on arenas). */
 const block = new Uint8Array(4 * 1024 * 1024);
 
-const DIGEST = 32;
-const HEAD = DIGEST + 16;
-
-/** XXH3-128 as its canonical 16 bytes (big-endian), as Python's xxhash digest() gives it. */
-function bigEndian128(h: bigint): Uint8Array {
-  const out = new Uint8Array(16);
-  new DataView(out.buffer).setBigUint64(0, h >> 64n);
-  new DataView(out.buffer).setBigUint64(8, h & 0xffff_ffff_ffff_ffffn);
-  return out;
-}
-
 /** Block size of sequential reads: large enough to amortise a syscall, small for memory. */
 const BLOCK = block.byteLength;
 
@@ -69,9 +47,7 @@ export default function run(task: HashTask): unknown {
     // that thread's malloc arena, which keeps it after it is freed, and the service's resident
     // memory would grow by every worker's share.
     const out = new Uint8Array(task.buffer);
-    const bytes = readRange(task.fd, task.offset, task.length, out.subarray(HEAD, HEAD + task.length));
-    out.set(createHash("sha256").update(bytes).digest(), 0);
-    out.set(bigEndian128(xxh3.xxh128(bytes)), DIGEST);
+    hashChunkInto(task.fd, task.offset, task.length, out);
     return Piscina.move(out);
   }
   if (task.kind === "pass") {
