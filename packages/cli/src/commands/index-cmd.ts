@@ -15,6 +15,8 @@ type Counts = Record<"events" | "runs" | "datasets" | "datasetVersions" | "check
 export interface OfflineRebuildSummary {
   objects: number;
   skipped: number;
+  /** Commit and deletion events left out: their ref change is not in the bucket. */
+  unlanded: number;
   counts: Counts;
   durationMs: number;
   location: string;
@@ -44,7 +46,7 @@ export function registerIndexCommands(program: Command, rebuildIndexOffline?: Of
             throw new O3mlError("FAILED_PRECONDITION", "this o3ml carries no storage service to rebuild the index with: run `o3ml index rebuild` against a running service instead");
           }
           const r = await rebuildIndexOffline(warn);
-          emit(o, { ...r, offline: true }, () => summary(r.objects, r.skipped, r.counts, r.durationMs, r.location, `read from ${r.source}`));
+          emit(o, { ...r, offline: true }, () => summary(r.objects, r.skipped, r.unlanded, r.counts, r.durationMs, r.location, `read from ${r.source}`));
         } catch (err) {
           fail(err, o.json);
         }
@@ -55,7 +57,7 @@ export function registerIndexCommands(program: Command, rebuildIndexOffline?: Of
         for (const w of r.warnings ?? []) warn(w);
         if (Number(r.warningsOmitted ?? 0) > 0) warn(`${r.warningsOmitted} more objects were skipped; the service's log names each`);
         const out = plain(r);
-        emit(o, out, () => summary(out.objects, out.skipped, out.counts, out.durationMs, out.location, "by the service"));
+        emit(o, out, () => summary(out.objects, out.skipped, out.unlanded, out.counts, out.durationMs, out.location, "by the service"));
       })(o, cmd);
     });
 }
@@ -79,6 +81,7 @@ function plain(r: WireRebuildResult) {
     objects: Number(r.objects ?? 0),
     applied: Number(r.applied ?? 0),
     skipped: Number(r.skipped ?? 0),
+    unlanded: Number(r.unlanded ?? 0),
     caughtUp: Number(r.caughtUp ?? 0),
     warnings: r.warnings ?? [],
     warningsOmitted: Number(r.warningsOmitted ?? 0),
@@ -89,10 +92,11 @@ function plain(r: WireRebuildResult) {
   };
 }
 
-function summary(objects: number, skipped: number, c: Counts, durationMs: number, location: string, how: string): string {
+function summary(objects: number, skipped: number, unlanded: number, c: Counts, durationMs: number, location: string, how: string): string {
   return [
     `rebuilt the metadata index ${location} ${how}: ${objects} log objects in ${(durationMs / 1000).toFixed(1)} s` +
-      (skipped ? `, ${skipped} skipped as malformed (see the warnings above)` : ""),
+      (skipped ? `, ${skipped} skipped as malformed (see the warnings above)` : "") +
+      (unlanded ? `, ${unlanded} left out as commits stopped before their ref (nothing they wrote is visible; gc reclaims it)` : ""),
     `  ${c.runs} runs, ${c.checkpoints} checkpoints, ${c.datasets} datasets (${c.datasetVersions} versions), ${c.artifacts} artifacts, ${c.edges} lineage edges, ${c.events} events`,
   ].join("\n");
 }

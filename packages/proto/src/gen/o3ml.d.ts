@@ -3375,6 +3375,7 @@ export namespace o3ml {
             counts?: (o3ml.v1.IndexRecordCounts.$Properties|null);
             durationMs: number;
             location: string;
+            unlanded: number;
             static create(properties: o3ml.v1.RebuildIndexResponse.$Shape): o3ml.v1.RebuildIndexResponse & o3ml.v1.RebuildIndexResponse.$Shape;
             static create(properties?: o3ml.v1.RebuildIndexResponse.$Properties): o3ml.v1.RebuildIndexResponse;
             static encode(message: o3ml.v1.RebuildIndexResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -3396,6 +3397,7 @@ export namespace o3ml {
                 counts?: (o3ml.v1.IndexRecordCounts.$Properties|null);
                 durationMs?: (number|null);
                 location?: (string|null);
+                unlanded?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.RebuildIndexResponse.$Properties;

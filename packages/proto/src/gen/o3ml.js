@@ -30718,6 +30718,7 @@ export const o3ml = $root.o3ml = (() => {
              * @property {o3ml.v1.IndexRecordCounts.$Properties|null} [counts] RebuildIndexResponse counts
              * @property {number|null} [durationMs] RebuildIndexResponse durationMs
              * @property {string|null} [location] RebuildIndexResponse location
+             * @property {number|null} [unlanded] RebuildIndexResponse unlanded
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -30823,6 +30824,14 @@ export const o3ml = $root.o3ml = (() => {
             RebuildIndexResponse.prototype.location = "";
 
             /**
+             * RebuildIndexResponse unlanded.
+             * @member {number} unlanded
+             * @memberof o3ml.v1.RebuildIndexResponse
+             * @instance
+             */
+            RebuildIndexResponse.prototype.unlanded = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new RebuildIndexResponse instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.RebuildIndexResponse
@@ -30873,6 +30882,8 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 8, wireType 0 =*/64).int64(message.durationMs);
                 if (message.location != null && $Object.hasOwnProperty.call(message, "location") && message.location !== "")
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.location);
+                if (message.unlanded != null && $Object.hasOwnProperty.call(message, "unlanded") && (typeof message.unlanded === "object" ? message.unlanded.low || message.unlanded.high : message.unlanded !== 0))
+                    writer.uint32(/* id 10, wireType 0 =*/80).uint64(message.unlanded);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -30994,6 +31005,15 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.location;
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.unlanded = value;
+                            else
+                                delete message.unlanded;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -31104,6 +31124,16 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.location != null)
                     if (typeof object.location !== "string" || object.location.length)
                         message.location = $String(object.location);
+                if (object.unlanded != null)
+                    if (typeof object.unlanded === "object" ? object.unlanded.low || object.unlanded.high : $Number(object.unlanded) !== 0)
+                        if ($util.Long)
+                            message.unlanded = $util.Long.fromValue(object.unlanded, true);
+                        else if (typeof object.unlanded === "string")
+                            message.unlanded = $parseInt(object.unlanded, 10);
+                        else if (typeof object.unlanded === "number")
+                            message.unlanded = object.unlanded;
+                        else if (typeof object.unlanded === "object")
+                            message.unlanded = new $util.LongBits(object.unlanded.low >>> 0, object.unlanded.high >>> 0).toNumber(true);
                 return message;
             };
 
@@ -31159,6 +31189,11 @@ export const o3ml = $root.o3ml = (() => {
                     } else
                         object.durationMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.location = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.unlanded = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.unlanded = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (message.objects != null && $Object.hasOwnProperty.call(message, "objects"))
                     if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
@@ -31211,6 +31246,13 @@ export const o3ml = $root.o3ml = (() => {
                         object.durationMs = options.longs === $String ? $util.Long.prototype.toString.call(message.durationMs) : options.longs === $Number ? new $util.LongBits(message.durationMs.low >>> 0, message.durationMs.high >>> 0).toNumber() : message.durationMs;
                 if (message.location != null && $Object.hasOwnProperty.call(message, "location"))
                     object.location = message.location;
+                if (message.unlanded != null && $Object.hasOwnProperty.call(message, "unlanded"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.unlanded = typeof message.unlanded === "number" ? $BigInt(message.unlanded) : $util.Long.fromBits(message.unlanded.low >>> 0, message.unlanded.high >>> 0, true).toBigInt();
+                    else if (typeof message.unlanded === "number")
+                        object.unlanded = options.longs === $String ? $String(message.unlanded) : message.unlanded;
+                    else
+                        object.unlanded = options.longs === $String ? $util.Long.prototype.toString.call(message.unlanded) : options.longs === $Number ? new $util.LongBits(message.unlanded.low >>> 0, message.unlanded.high >>> 0).toNumber(true) : message.unlanded;
                 return object;
             };
 

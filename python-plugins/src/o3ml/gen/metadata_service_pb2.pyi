@@ -220,7 +220,7 @@ class IndexRecordCounts(_message.Message):
     def __init__(self, events: _Optional[int] = ..., runs: _Optional[int] = ..., datasets: _Optional[int] = ..., dataset_versions: _Optional[int] = ..., checkpoints: _Optional[int] = ..., artifacts: _Optional[int] = ..., edges: _Optional[int] = ...) -> None: ...
 
 class RebuildIndexResponse(_message.Message):
-    __slots__ = ("objects", "applied", "skipped", "caught_up", "warnings", "warnings_omitted", "counts", "duration_ms", "location")
+    __slots__ = ("objects", "applied", "skipped", "caught_up", "warnings", "warnings_omitted", "counts", "duration_ms", "location", "unlanded")
     OBJECTS_FIELD_NUMBER: _ClassVar[int]
     APPLIED_FIELD_NUMBER: _ClassVar[int]
     SKIPPED_FIELD_NUMBER: _ClassVar[int]
@@ -230,6 +230,7 @@ class RebuildIndexResponse(_message.Message):
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    UNLANDED_FIELD_NUMBER: _ClassVar[int]
     objects: int
     applied: int
     skipped: int
@@ -239,7 +240,8 @@ class RebuildIndexResponse(_message.Message):
     counts: IndexRecordCounts
     duration_ms: int
     location: str
-    def __init__(self, objects: _Optional[int] = ..., applied: _Optional[int] = ..., skipped: _Optional[int] = ..., caught_up: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., warnings_omitted: _Optional[int] = ..., counts: _Optional[_Union[IndexRecordCounts, _Mapping]] = ..., duration_ms: _Optional[int] = ..., location: _Optional[str] = ...) -> None: ...
+    unlanded: int
+    def __init__(self, objects: _Optional[int] = ..., applied: _Optional[int] = ..., skipped: _Optional[int] = ..., caught_up: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., warnings_omitted: _Optional[int] = ..., counts: _Optional[_Union[IndexRecordCounts, _Mapping]] = ..., duration_ms: _Optional[int] = ..., location: _Optional[str] = ..., unlanded: _Optional[int] = ...) -> None: ...
 
 class DeleteRunRequest(_message.Message):
     __slots__ = ("run", "force")
