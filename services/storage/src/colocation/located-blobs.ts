@@ -8,6 +8,14 @@ import type { Host } from "./host.js";
 /** Blobs (and checkpoint entries) up to this size are sent inline: a file would cost more than the bytes. */
 export const INLINE_BYTES = 256 * 1024;
 
+/**
+ * How much further than `concurrency` small blobs are fetched ahead. A small blob's GET is all
+ * round trip and no bandwidth, and a checkpoint of many small tensors is hundreds of them (a
+ * ResNet-50's 481 entries); its bytes are in memory until sent, so the bound is in blobs:
+ * `concurrency` × 8 of at most INLINE_BYTES each (16 MiB at the default 8).
+ */
+const SMALL_AHEAD_FACTOR = 8;
+
 /** A blob as a co-located reader gets it: a verified, pinned cache file, or small verified bytes. */
 export type LocatedBlob = CacheLease | Uint8Array;
 
@@ -15,7 +23,8 @@ export type LocatedBlob = CacheLease | Uint8Array;
  * The blobs of `chunks`, in order, each verified right before it is yielded:
  * those `inline(i)` picks (small ones: a file would cost more than the bytes)
  * as bytes fetched into memory, the others as host-cache files (Host.verifiedFile).
- * Fetches run `concurrency` ahead of the consumer; every cache file stays
+ * Fetches run ahead of the consumer: at most `concurrency` cache files, and with
+ * small blobs up to `concurrency` × SMALL_AHEAD_FACTOR blobs in all; every cache file stays
  * pinned until the generator ends, however it ends. An error names `key` and the CID.
  */
 export async function* locatedBlobs(
@@ -42,17 +51,25 @@ export async function* locatedBlobs(
     }
   };
   const started: Promise<LocatedBlob>[] = [];
-  const ahead = (upto: number) => {
-    while (started.length < Math.min(upto, chunks.length)) {
-      const p = fetch(started.length);
+  // Started but not yet yielded: all blobs, and those that become cache files.
+  let filesAhead = 0;
+  const ahead = (consumed: number) => {
+    while (started.length < chunks.length && started.length - consumed < concurrency * SMALL_AHEAD_FACTOR) {
+      const next = started.length;
+      const file = !inline(next);
+      if (file && filesAhead >= concurrency) break;
+      if (file) filesAhead++;
+      const p = fetch(next);
       p.catch(() => undefined); // awaited in order below; a failure is reported there
       started.push(p);
     }
   };
   try {
     for (let i = 0; i < chunks.length; i++) {
-      ahead(i + 1 + concurrency);
-      yield await started[i]!;
+      ahead(i);
+      const got = await started[i]!;
+      if (!(got instanceof Uint8Array)) filesAhead--;
+      yield got;
     }
   } finally {
     for (const r of await Promise.allSettled(started)) if (r.status === "fulfilled" && !(r.value instanceof Uint8Array)) await r.value.release();
