@@ -15,10 +15,20 @@ import type { BlobLease, KnownBlobs } from "./known-blobs.js";
 const CONDITIONAL_PUT_BYTES = 16 * 1024 * 1024;
 
 /**
+ * Blobs up to this size are small: their PUT is a round trip more than a transfer, and a
+ * checkpoint of many small tensors is hundreds of them (a ResNet-50's 481 entries, 349 of them
+ * 4 KiB or less). Up to SMALL_FACTOR times `concurrency` of them are in flight (a large blob
+ * counts as SMALL_FACTOR small ones), and they take no place in the chunk budget: together they
+ * hold at most `concurrency` × SMALL_FACTOR × 256 KiB.
+ */
+const SMALL_BLOB_BYTES = 256 * 1024;
+const SMALL_FACTOR = 8;
+
+/**
  * What bounds the chunks a whole service holds in memory, across calls
- * (colocation/chunk-buffers.ts): a write whose bytes are not already counted
- * there (it has no `done`) takes a unit before it is queued and gives it back
- * once its upload has settled.
+ * (colocation/chunk-buffers.ts): a write of a large blob whose bytes are not
+ * already counted there (it has no `done`) takes a unit before it is queued
+ * and gives it back once its upload has settled.
  */
 export interface ChunkBudget {
   acquire(): Promise<void>;
@@ -28,14 +38,17 @@ export interface ChunkBudget {
 /**
  * Uploads content-addressed blobs with bounded concurrency and dedup. `write`
  * resolves as soon as the blob is queued, but only while fewer than
- * `concurrency` uploads are in flight: the caller's stream is thereby paused
- * (backpressure), so memory stays bounded by concurrency × blob size.
+ * `concurrency` large uploads are in flight (or SMALL_FACTOR times as many
+ * small ones): the caller's stream is thereby paused (backpressure), so memory
+ * stays bounded by concurrency × blob size.
  * The first failure is kept and rethrown by the next `write` or by `flush`.
  * With a lease, every CID written (uploaded or deduplicated) is leased first,
  * so garbage collection keeps it until the caller's commit releases the lease.
  */
 export class BlobWriter {
   private readonly inflight = new Set<Promise<void>>();
+  /** Uploads in flight, a large blob counting SMALL_FACTOR and a small one 1. */
+  private weight = 0;
   // Boxed, so that a rejection whose reason is undefined is kept as a failure too.
   private failure: { error: unknown } | undefined;
   bytesUploaded = 0;
@@ -56,15 +69,17 @@ export class BlobWriter {
    * against the budget, if the writer has one.
    */
   async write(cid: string, bytes: Uint8Array, done?: () => void): Promise<void> {
-    if (!done && this.budget) {
+    const small = bytes.byteLength <= SMALL_BLOB_BYTES;
+    if (!done && this.budget && !small) {
       this.throwIfFailed();
       await this.budget.acquire();
       done = () => this.budget!.release();
     }
+    const weight = small ? 1 : SMALL_FACTOR;
     try {
       this.throwIfFailed();
       this.lease?.add(cid);
-      while (this.inflight.size >= this.concurrency) {
+      while (this.weight > 0 && this.weight + weight > this.concurrency * SMALL_FACTOR) {
         await Promise.race(this.inflight);
         this.throwIfFailed();
       }
@@ -72,6 +87,7 @@ export class BlobWriter {
       done?.();
       throw err;
     }
+    this.weight += weight;
     const p = this.upload(cid, bytes)
       .then(
         () => void this.inflight.delete(p),
@@ -80,7 +96,10 @@ export class BlobWriter {
           this.inflight.delete(p);
         },
       )
-      .finally(() => done?.());
+      .finally(() => {
+        this.weight -= weight;
+        done?.();
+      });
     this.inflight.add(p);
   }
 
