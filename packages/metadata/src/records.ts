@@ -1,4 +1,4 @@
-import type { CheckpointState, DatasetVersionCreated, RunCreated } from "@o3ml/repository";
+import type { ArtifactCreated, CheckpointState, DatasetVersionCreated, RunCreated } from "@o3ml/repository";
 import type { ArtifactsTable, CheckpointsTable, DatasetVersionsTable, RunsTable } from "./schema.js";
 
 /** The records the index answers with. Times are ISO-8601 UTC strings. */
@@ -40,14 +40,9 @@ export interface CheckpointRecord {
   deletedAt: string | null;
 }
 
-export interface ArtifactRecord {
+/** An artifact is its `artifact.created` event's fields (its id as `id`) with its creation time. */
+export interface ArtifactRecord extends Omit<ArtifactCreated, "artifactId"> {
   id: string;
-  runId: string;
-  name: string;
-  cid: string;
-  bytes: number;
-  mediaType: string | null;
-  checkpointId: string | null;
   createdAt: string;
 }
 
