@@ -26,7 +26,7 @@ const SMALL_FACTOR = 8;
 
 /**
  * What bounds the chunks a whole service holds in memory, across calls
- * (colocation/chunk-buffers.ts): a write of a large blob whose bytes are not
+ * (services/storage/src/colocation/chunk-buffers.ts): a write of a large blob whose bytes are not
  * already counted there (it has no `done`) takes a unit before it is queued
  * and gives it back once its upload has settled.
  */
@@ -65,8 +65,8 @@ export class BlobWriter {
   /**
    * `done`, when given, is called once nothing reads `bytes` any more: when its upload has
    * settled, or at once when the blob is never queued (an earlier failure), so that a
-   * caller can reuse the buffer (colocation/chunk-buffers.ts); without it the write counts
-   * against the budget, if the writer has one.
+   * caller can reuse the buffer (services/storage/src/colocation/chunk-buffers.ts); without
+   * it a large blob's write counts against the budget, if the writer has one.
    */
   async write(cid: string, bytes: Uint8Array, done?: () => void): Promise<void> {
     const small = bytes.byteLength <= SMALL_BLOB_BYTES;
