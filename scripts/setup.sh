@@ -16,7 +16,34 @@ hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 source scripts/node-env.sh
 say "Node $(node --version) ($(command -v node)), npm $(npm --version)"
 
-# 1. Node dependencies (npm ci also builds through the root "prepare" script).
+# 1. Python virtualenv with torch (CPU wheel), the o3ml package and its test tools. It needs nothing
+#    of the Node steps, so when it has to be made it installs in the background beside npm ci and
+#    the TypeScript build (each mostly keeps one core busy): set-up then takes about as long as the
+#    longer of the two instead of both. Its output is shown after the wait below, which fails the
+#    set-up when it failed; a set-up that fails before that wait still waits for it (the EXIT trap),
+#    so no pip outlives the script.
+py_stamp=.venv/.o3ml-setup
+want=$(hash_of python-plugins/pyproject.toml python-plugins/requirements.lock)
+python_pid=""
+if [ ! -x .venv/bin/python ] || [ ! -f "$py_stamp" ] || [ "$(cat "$py_stamp")" != "$want" ]; then
+  say "creating the Python virtualenv in .venv (in the background)"
+  python_log=$(mktemp)
+  (
+    set -euo pipefail
+    python3 -m venv .venv
+    # pip through the venv's python: a venv's pip script names the interpreter of the folder it was
+    # made in, so a copied or hard-linked .venv would install into that other folder.
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    # torch 2.13.0 is pinned: that exact version is served as a CPU wheel.
+    .venv/bin/python -m pip install --quiet -c python-plugins/requirements.lock torch==2.13.0
+    .venv/bin/python -m pip install --quiet -c python-plugins/requirements.lock -e "python-plugins[lightning,examples,dev]"
+    echo "$want" > "$py_stamp"
+  ) > "$python_log" 2>&1 &
+  python_pid=$!
+  trap 'if [ -n "$python_pid" ]; then wait "$python_pid" || true; rm -f "$python_log"; fi' EXIT
+fi
+
+# 2. Node dependencies (npm ci also builds through the root "prepare" script).
 #    The stamp names the Node ABI too, so native addons (better-sqlite3, built
 #    from source where its prebuilt binary cannot be downloaded) are rebuilt
 #    when node_modules was installed for another Node.
@@ -30,19 +57,17 @@ fi
 say "building TypeScript"
 node scripts/copy-gen.mjs && npx tsc -b tsconfig.build.json
 
-# 2. Python virtualenv with torch (CPU wheel), the o3ml package and its test tools.
-py_stamp=.venv/.o3ml-setup
-want=$(hash_of python-plugins/pyproject.toml python-plugins/requirements.lock)
-if [ ! -x .venv/bin/python ] || [ ! -f "$py_stamp" ] || [ "$(cat "$py_stamp")" != "$want" ]; then
-  say "creating the Python virtualenv in .venv"
-  python3 -m venv .venv
-  # pip through the venv's python: a venv's pip script names the interpreter of the folder it was
-  # made in, so a copied or hard-linked .venv would install into that other folder.
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  # torch 2.13.0 is pinned: that exact version is served as a CPU wheel.
-  .venv/bin/python -m pip install --quiet -c python-plugins/requirements.lock torch==2.13.0
-  .venv/bin/python -m pip install --quiet -c python-plugins/requirements.lock -e "python-plugins[lightning,examples,dev]"
-  echo "$want" > "$py_stamp"
+# The Python virtualenv started in step 1.
+if [ -n "$python_pid" ]; then
+  python_rc=0
+  wait "$python_pid" || python_rc=$?
+  python_pid=""
+  cat "$python_log" >&2
+  rm -f "$python_log"
+  if [ "$python_rc" -ne 0 ]; then
+    say "the Python virtualenv could not be made (pip's output above); fix the cause and run set-up again"
+    exit 1
+  fi
 fi
 
 # 3. MinIO, built from source at a pinned release and cached across clones.

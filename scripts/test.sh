@@ -11,32 +11,65 @@ source scripts/node-env.sh
 bash scripts/setup.sh
 echo "[test] vitest, tsx and every o3ml serve below run on Node $(node --version) ($(command -v node))" >&2
 bash scripts/gen.sh --check
+# The checks below start no servers and each keeps about one core busy, so they run in two lanes
+# side by side: ruff, mypy and the packages in the background (their output follows when they end),
+# the two TypeScript checks here. Either lane failing fails the run; a failing foreground check
+# still waits for the background lane (the EXIT trap), so nothing outlives the script.
+checks_log=$(mktemp)
+checks_pid=""
+trap 'if [ -n "$checks_pid" ]; then wait "$checks_pid" || true; fi; rm -f "$checks_log"' EXIT
+(
+  set -euo pipefail
+  # The Python linter (its rules: [tool.ruff] in python-plugins/pyproject.toml).
+  .venv/bin/ruff check python-plugins
+  # The Python type checker: the o3ml package and its tests, strictly typed ([tool.mypy] in python-plugins/pyproject.toml).
+  (cd python-plugins && ../.venv/bin/mypy)
+  # The installable packages (dist-packages/, from the build set-up just made): the acceptance tests
+  # of vitest (packages/cli/src/npm-install.e2e.test.ts) and pytest
+  # (python-plugins/tests/e2e/test_installed_wheel.py) install them as a user would.
+  node scripts/package.mjs
+) > "$checks_log" 2>&1 &
+checks_pid=$!
 # Test files are excluded from the build (tsconfig.build.json) and vitest does not
 # type-check: this pass does, so a test cannot drift from the types it exercises.
 npx tsc -p tsconfig.tests.json
-# The Python linter (its rules: [tool.ruff] in python-plugins/pyproject.toml).
-.venv/bin/ruff check python-plugins
-# The Python type checker: the o3ml package and its tests, strictly typed ([tool.mypy] in python-plugins/pyproject.toml).
-(cd python-plugins && ../.venv/bin/mypy)
 # The TypeScript linter, with type information from tsconfig.tests.json (its rules: eslint.config.js).
 npx eslint .
-# The installable packages (dist-packages/, from the build set-up just made): the acceptance tests
-# of vitest (packages/cli/src/npm-install.e2e.test.ts) and pytest
-# (python-plugins/tests/e2e/test_installed_wheel.py) install them as a user would.
-node scripts/package.mjs
-# vitest and pytest run side by side: both spend most of their time waiting on the servers,
+checks_rc=0
+wait "$checks_pid" || checks_rc=$?
+checks_pid=""
+cat "$checks_log" >&2
+if [ "$checks_rc" -ne 0 ]; then
+  echo "[test] failed: ruff, mypy or the packages (output above)" >&2
+  exit 1
+fi
+# vitest and pytest run side by side: both spend much of their time waiting on the servers,
 # Lightning jobs and subprocesses they start (every server on its own free port, every service
-# in its own O3ML_HOME), so together they take little longer than pytest alone. pytest's lines
-# carry a [pytest] prefix; the 15 slowest tests close its report. Both always finish, and either
-# one failing fails the run.
-( .venv/bin/python -m pytest -q --durations=15 python-plugins/tests 2>&1 | sed -u 's/^/[pytest] /' ) &
-pytest_pid=$!
+# in its own O3ML_HOME). pytest, the longer of the two, runs as two processes, each with half of
+# the tests by their recorded durations (pytest-split: python-plugins/.test_durations, in order,
+# so a module's tests and its module fixtures mostly stay in one process; tests missing from the
+# file count as the average). Each is a plain `python -m pytest`, not an xdist worker, because the
+# data-loader tests depend on the main module being pytest's: workers start through a fork server
+# only when the main module can be imported again (python-plugins/src/o3ml/_datasets/_main_module.py). Each process
+# starts its own moto, MinIO and services. Their lines carry a [pytest 1/2] or [pytest 2/2] prefix;
+# the 10 slowest tests of each close its report. All three always finish, and any one failing
+# fails the run.
+pytest_pids=()
+for part in 1 2; do
+  ( .venv/bin/python -m pytest -q --durations=10 --splits 2 --group "$part" --splitting-algorithm duration_based_chunks \
+      --durations-path python-plugins/.test_durations python-plugins/tests 2>&1 | sed -u "s|^|[pytest $part/2] |" ) &
+  pytest_pids+=("$!")
+done
 vitest_rc=0
 npx vitest run || vitest_rc=$?
-pytest_rc=0
-wait "$pytest_pid" || pytest_rc=$?
-if [ "$vitest_rc" -ne 0 ] || [ "$pytest_rc" -ne 0 ]; then
-  echo "[test] failed: vitest exit $vitest_rc, pytest exit $pytest_rc" >&2
+pytest_rcs=()
+for pid in "${pytest_pids[@]}"; do
+  rc=0
+  wait "$pid" || rc=$?
+  pytest_rcs+=("$rc")
+done
+if [ "$vitest_rc" -ne 0 ] || [ "${pytest_rcs[0]}" -ne 0 ] || [ "${pytest_rcs[1]}" -ne 0 ]; then
+  echo "[test] failed: vitest exit $vitest_rc, pytest exits ${pytest_rcs[*]} (1/2, 2/2)" >&2
   exit 1
 fi
 # The parity benchmark's smoke run (npm run bench -- --quick without a second set-up):
