@@ -27,9 +27,9 @@ GiB = 1024 * MiB
 # the object's size and whatever --concurrency is. The rest of its resident size is its runtime
 # (about 130 MiB idle), its threads' heaps and garbage buffers the next collection frees, which
 # Node 24's V8 collects later than Node 20's did. Measured at --concurrency 64 on a busy 2-core
-# host (docs/performance.md, "Service memory"): streaming 2 GiB, put 228-280 MiB and read
-# 343-407 MiB; co-located, a 768 MiB put 272-280 MiB, its get 343-407 MiB, a 512 MiB checkpoint
-# save 370-391 MiB and its load 380-423 MiB. Before the chunk buffers, a 512 MiB co-located put
+# host (docs/performance.md, "Service memory"): streaming 2 GiB, put 226-228 MiB and read
+# 360-365 MiB; co-located, a 768 MiB put 268-280 MiB, its get 343-407 MiB, a 512 MiB checkpoint
+# save 360-391 MiB and its load 360-423 MiB. Before the chunk buffers, a 512 MiB co-located put
 # peaked at 809 MiB: a service that held the object would need its size.
 RSS_LIMIT = 450 * MiB
 # The highest --concurrency `o3ml serve` takes.
