@@ -1,6 +1,19 @@
 import type { ChunkBudget } from "@o3ml/repository";
 
 /**
+ * The bytes of chunk buffers a service keeps: 96 MiB, twelve chunks at the default 8 MiB, so
+ * that eight uploads (the default --concurrency) stay in flight while four more chunks are
+ * read and hashed ahead. With the service's own runtime (about 130 MiB) and its threads' heaps,
+ * saves and puts then peak at 270-390 MiB (docs/performance.md, "Service memory").
+ */
+const BUFFER_BYTES = 96 * 1024 * 1024;
+
+/** How many chunk buffers a service cutting `chunkSize`-byte chunks keeps: two at least. */
+export function chunkBufferCount(chunkSize: number): number {
+  return Math.max(2, Math.floor(BUFFER_BYTES / chunkSize));
+}
+
+/**
  * The memory a staged save or put reads its chunks into: a fixed number of
  * buffers, reused for the service's life, shared by every call.
  *
@@ -15,19 +28,6 @@ import type { ChunkBudget } from "@o3ml/repository";
  * all wait for buffers simply waits, and each buffer comes back when its upload
  * (and its host-cache copy) is done.
  */
-/**
- * The bytes of chunk buffers a service keeps: 96 MiB, twelve chunks at the default 8 MiB, so
- * that eight uploads (the default --concurrency) stay in flight while four more chunks are
- * read and hashed ahead; with the service's own runtime (about 130 MiB) and its threads' heaps
- * that keeps it well under 300 MiB.
- */
-const BUFFER_BYTES = 96 * 1024 * 1024;
-
-/** How many chunk buffers a service cutting `chunkSize`-byte chunks keeps: two at least. */
-export function chunkBufferCount(chunkSize: number): number {
-  return Math.max(2, Math.floor(BUFFER_BYTES / chunkSize));
-}
-
 export class ChunkBuffers implements ChunkBudget {
   private readonly free: ArrayBuffer[] = [];
   private readonly waiting: (() => void)[] = [];

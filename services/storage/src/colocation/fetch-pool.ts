@@ -18,9 +18,9 @@ const IDLE_MS = 30_000;
 
 /**
  * Fills in flight at most, whatever --concurrency is: each holds a write batch and its
- * response's buffers on the fetch thread, so 64 at once (the highest --concurrency) held about
- * 100 MiB more than 16 did (docs/performance.md, "Service memory"), and on one thread more
- * fills do not receive faster.
+ * response's buffers on the fetch thread, so 64 at once (the highest --concurrency) peaked at
+ * 407 MiB where 16 peaked at 343-348 MiB (docs/performance.md, "Service memory"), and on one
+ * thread more fills do not receive faster.
  */
 const FILLS_AT_ONCE = 16;
 

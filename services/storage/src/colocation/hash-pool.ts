@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
-import { ChunkBuffers } from "./chunk-buffers.js";
+import type { ChunkBuffers } from "./chunk-buffers.js";
 import { CHUNK_HEAD, hashChunkInto } from "./chunk-hash.js";
 import type { ChunkTask, FileTask, PassTask } from "./hash-worker.js";
 import { workerFile } from "./worker-file.js";
@@ -26,7 +26,7 @@ export class HashPool {
 
   constructor(
     /** What chunks are read into: bounds the bytes every staged save and put hold at once, together. */
-    readonly buffers = new ChunkBuffers(12),
+    readonly buffers: ChunkBuffers,
     private readonly threads = Math.max(2, availableParallelism()),
   ) {}
 
