@@ -127,7 +127,9 @@ describe.each(servers)("o3ml du on %s", { timeout: 300_000 }, (_name, startS3, v
     // entry; run-b (never registered, asked for by id) saves one that shares it too.
     const meta = new MetadataClient(served.address);
     const ckpt = new CheckpointClient(served.address);
-    const frozen = randomBytes(150_011);
+    // Larger than what is packed with other small entries (half the 1 MiB chunk size served here)
+    // and smaller than a chunk: one blob of its own, shared by dedup.
+    const frozen = randomBytes(600_011);
     const entries = (own: number): EntryToSave[] => [
       { name: "frozen", kind: "storage", dtype: "uint8", data: frozen },
       { name: "own", kind: "storage", dtype: "uint8", data: randomBytes(own) },

@@ -4,7 +4,8 @@ import { isO3mlError } from "@o3ml/errors";
 import { o3ml } from "@o3ml/proto";
 import type { CheckpointEntry, CheckpointTable } from "./checkpoint-table.js";
 import { cidOf } from "./cid.js";
-import { decodeObjectManifest, encodeObjectManifest, manifestCid, type ChunkEntry, type ObjectManifestInput } from "./manifest.js";
+import { entryRanges } from "./checkpoint-table.js";
+import { decodeObjectManifest, encodeObjectManifest, manifestCid, OBJECT_MANIFEST_FORMAT, type ChunkEntry, type ObjectManifestInput } from "./manifest.js";
 import { sha256 } from "./sha256.js";
 
 const cids = new Map<number, string>();
@@ -52,8 +53,8 @@ describe("object manifests with and without a checkpoint table", () => {
   });
 
   it("refuses a manifest of a newer format with FAILED_PRECONDITION", () => {
-    const bytes = o3ml.v1.ObjectManifest.encode({ formatVersion: 2, size: 0, sha256: SHA }).finish();
-    expectError(() => decodeObjectManifest(bytes), "FAILED_PRECONDITION", "format_version 2");
+    const bytes = o3ml.v1.ObjectManifest.encode({ formatVersion: OBJECT_MANIFEST_FORMAT + 1, size: 0, sha256: SHA }).finish();
+    expectError(() => decodeObjectManifest(bytes), "FAILED_PRECONDITION", `format_version ${OBJECT_MANIFEST_FORMAT + 1}`);
   });
 });
 
@@ -150,5 +151,94 @@ describe("checkpoint tables in object manifests", () => {
       checkpoint: { entries: [{ name: "x", kind: 7 as o3ml.v1.EntryKind }] },
     }).finish();
     expectError(() => decodeObjectManifest(bytes), "INTEGRITY", "kind 7");
+  });
+});
+
+/**
+ * A checkpoint with packed entries: the skeleton (5 bytes) and entries 2 and 3 in pack A, the large
+ * entry 1 in two chunks of its own, entry 4 in pack B, and entry 5 in an earlier save's pack C
+ * (a reused entry: C holds bytes no entry here names). Chunks in order of first use: A, the two of
+ * entry 1, B, C.
+ */
+function packedManifest(): ObjectManifestInput & { checkpoint: CheckpointTable } {
+  const chunks: ChunkEntry[] = [
+    { cid: cidFor(2000), size: 5 + 3 + 4 },
+    { cid: cidFor(2001), size: 10 },
+    { cid: cidFor(2002), size: 6 },
+    { cid: cidFor(2003), size: 7 },
+    { cid: cidFor(2004), size: 50 },
+  ];
+  const e = (name: string, nbytes: number, firstChunk: number, chunkCount: number, offset?: number): CheckpointEntry => ({
+    name,
+    kind: name === "data.pkl" ? "skeleton" : "storage",
+    dtype: name === "data.pkl" ? "" : "float32",
+    nbytes,
+    firstChunk,
+    chunkCount,
+    ...(offset !== undefined ? { packed: true, offset } : {}),
+  });
+  const entries = [e("data.pkl", 5, 0, 1, 0), e("0", 16, 1, 2), e("1", 3, 0, 1, 5), e("2", 4, 0, 1, 8), e("3", 7, 3, 1, 0), e("4", 20, 4, 1, 30)];
+  return {
+    size: chunks.reduce((n, c) => n + c.size, 0),
+    chunks,
+    sha256: new Uint8Array(0),
+    checkpoint: { key: "runs/r1/packed.ckpt", run: "r1", step: 1, epoch: 0, metrics: {}, datasetCid: "", parentCid: "", entries },
+  };
+}
+
+describe("checkpoint tables with packed entries", () => {
+  it("round-trip as manifest format 2, every entry's pack and offset kept", () => {
+    const m = packedManifest();
+    const bytes = encodeObjectManifest(m);
+    const back = decodeObjectManifest(bytes, manifestCid(bytes));
+    expect(back.formatVersion).toBe(2);
+    expect(back.checkpoint!.entries.map((e) => [e.name, e.firstChunk, e.chunkCount, e.packed ?? false, e.offset ?? 0])).toEqual([
+      ["data.pkl", 0, 1, true, 0],
+      ["0", 1, 2, false, 0],
+      ["1", 0, 1, true, 5],
+      ["2", 0, 1, true, 8],
+      ["3", 3, 1, true, 0],
+      ["4", 4, 1, true, 30],
+    ]);
+    expect(encodeObjectManifest(back)).toEqual(bytes);
+  });
+
+  it("give each entry's bytes as ranges of the chunks, packed or not", () => {
+    const m = packedManifest();
+    const [skeleton, large, , packed2, , reused] = m.checkpoint.entries;
+    expect(entryRanges(skeleton!, m.chunks)).toEqual([{ chunk: 0, from: 0, to: 5 }]);
+    expect(entryRanges(packed2!, m.chunks, 1, 3)).toEqual([{ chunk: 0, from: 9, to: 11 }]);
+    expect(entryRanges(reused!, m.chunks)).toEqual([{ chunk: 4, from: 30, to: 50 }]);
+    expect(entryRanges(large!, m.chunks, 4, 13)).toEqual([
+      { chunk: 1, from: 4, to: 10 },
+      { chunk: 2, from: 0, to: 3 },
+    ]);
+  });
+
+  const broken: [string, (t: CheckpointTable) => void, string][] = [
+    ["a range past the end of its pack", (t) => (t.entries[3]!.offset = 9), "of its pack, which holds 12"],
+    ["a pack of two chunks", (t) => (t.entries[4]!.chunkCount = 2), "not its one pack"],
+    ["a pack first named out of order", (t) => (t.entries[4]!.firstChunk = 4), "neither the next chunk"],
+    ["a packed entry in a chunk an unpacked entry owns", (t) => (t.entries[2]!.firstChunk = 1), "neither the next chunk"],
+    ["an offset on an entry that is not packed", (t) => (t.entries[1]!.offset = 2), "not packed"],
+  ];
+
+  it.each(broken)("refuse to encode a table with %s (INVALID_ARGUMENT)", (_what, breakIt, text) => {
+    const m = packedManifest();
+    breakIt(m.checkpoint);
+    expectError(() => encodeObjectManifest(m), "INVALID_ARGUMENT", text);
+  });
+
+  it("are refused in a manifest that says format 1: a reader of format 1 would read the wrong bytes", () => {
+    const m = packedManifest();
+    const kinds = { skeleton: o3ml.v1.EntryKind.SKELETON, storage: o3ml.v1.EntryKind.STORAGE };
+    const bytes = o3ml.v1.ObjectManifest.encode({
+      formatVersion: 1,
+      size: m.size,
+      chunks: m.chunks,
+      sha256: new Uint8Array(0),
+      checkpoint: { ...m.checkpoint, entries: m.checkpoint.entries.map((e) => ({ ...e, kind: kinds[e.kind] })) },
+    }).finish();
+    expectError(() => decodeObjectManifest(bytes, manifestCid(bytes)), "INTEGRITY", "packed entries but its format is 1");
   });
 });

@@ -2,12 +2,18 @@
  * The checkpoint table of an object manifest (proto CheckpointTable): what a
  * checkpoint saved through the CheckpointService adds to its object manifest.
  *
- * A checkpoint is an object whose bytes are its entries' bytes in order. Each
- * entry (the pickled skeleton, then one per tensor storage) was chunked on its
- * own, so it owns a run of whole chunks: entry i covers chunks
- * [firstChunk, firstChunk + chunkCount), the runs tile the manifest's chunk
- * list exactly, and their sizes add up to the entry's nbytes. A reader that
- * knows nothing of checkpoints still reads the object correctly.
+ * A checkpoint's entries are the pickled skeleton, then one per tensor storage.
+ * A large entry is chunked on its own, so it owns a run of whole chunks
+ * [firstChunk, firstChunk + chunkCount) whose sizes add up to its nbytes. A
+ * small one may be packed: stored with other small entries in one chunk, a
+ * pack, whose bytes [offset, offset + nbytes) it is. The chunk list is in order
+ * of first use: walking the entries in table order, each owned run and each
+ * pack first named is the next chunk, and a packed entry may also name a pack
+ * an earlier entry named (a reused entry's pack from an earlier save). So a
+ * reader streams the chunks in list order and holds a pack while entries still
+ * name it. A table without packed entries tiles its chunk list exactly, so
+ * its object's bytes are its entries' bytes in order (manifest format 1); one
+ * with packed entries is manifest format 2.
  *
  * Internal to the package: manifest.ts encodes and decodes it.
  */
@@ -34,6 +40,10 @@ export interface CheckpointEntry {
    * it, and for an empty entry, whose CRC is 0.
    */
   crc32?: number;
+  /** Stored in a pack (chunkCount 1, the pack at firstChunk), at `offset` in it. */
+  packed?: boolean;
+  /** For a packed entry: where its bytes start in the pack. */
+  offset?: number;
 }
 
 /**
@@ -71,6 +81,8 @@ export function tableProblem(t: CheckpointTable, chunkSizes: readonly number[]):
     if (typeof value !== "number") return `metric ${JSON.stringify(name)} is not a number`;
   }
   const names = new Set<string>();
+  /** Chunks first named by a packed entry: later packed entries may name them again. */
+  const packs = new Set<number>();
   let next = 0;
   for (const [i, e] of t.entries.entries()) {
     const what = `entry ${i} (${JSON.stringify(e.name)})`;
@@ -86,6 +98,20 @@ export function tableProblem(t: CheckpointTable, chunkSizes: readonly number[]):
     if (!Number.isSafeInteger(e.nbytes) || e.nbytes < 0) return `${what} has an invalid nbytes ${e.nbytes}`;
     const crc = e.crc32 ?? 0;
     if (!Number.isInteger(crc) || crc < 0 || crc > 0xffffffff) return `${what} has an invalid crc32 ${crc}`;
+    if (e.packed) {
+      const offset = e.offset ?? 0;
+      if (e.chunkCount !== 1) return `${what} is packed but names ${e.chunkCount} chunks, not its one pack`;
+      if (!packs.has(e.firstChunk) && e.firstChunk !== next) return `${what} is packed in chunk ${e.firstChunk}, which is neither the next chunk (${next}) nor a pack an earlier entry named`;
+      const size = chunkSizes[e.firstChunk];
+      if (size === undefined) return `${what} names a pack past the end of the chunk list (${chunkSizes.length} chunks)`;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset + e.nbytes > size) return `${what} declares bytes [${offset}, ${offset + e.nbytes}) of its pack, which holds ${size}`;
+      if (e.firstChunk === next) {
+        packs.add(next);
+        next++;
+      }
+      continue;
+    }
+    if (e.offset) return `${what} has an offset but is not packed`;
     if (e.firstChunk !== next) return `${what} starts at chunk ${e.firstChunk}, not at chunk ${next} where the previous entry ended`;
     let bytes = 0;
     for (let c = e.firstChunk; c < e.firstChunk + e.chunkCount; c++) {
@@ -100,6 +126,38 @@ export function tableProblem(t: CheckpointTable, chunkSizes: readonly number[]):
   return undefined;
 }
 
+/** Part of a chunk: bytes [from, to) of chunk `chunk` of the manifest. */
+export interface ChunkRange {
+  chunk: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * Where bytes [from, to) of entry `e` are in the manifest's `chunks`: a range
+ * of its pack, or of the run of chunks it owns.
+ */
+export function entryRanges(e: CheckpointEntry, chunks: readonly { size: number }[], from = 0, to = e.nbytes): ChunkRange[] {
+  if (e.packed) {
+    const at = e.offset ?? 0;
+    return to > from ? [{ chunk: e.firstChunk, from: at + from, to: at + to }] : [];
+  }
+  const out: ChunkRange[] = [];
+  let pos = 0;
+  for (let c = e.firstChunk; c < e.firstChunk + e.chunkCount && pos < to; c++) {
+    const size = chunks[c]!.size;
+    const end = pos + size;
+    if (end > from) out.push({ chunk: c, from: Math.max(0, from - pos), to: Math.min(size, to - pos) });
+    pos = end;
+  }
+  return out;
+}
+
+/** Whether any entry is packed: such a table needs manifest format 2. */
+export function hasPacks(t: Pick<CheckpointTable, "entries">): boolean {
+  return t.entries.some((e) => e.packed === true);
+}
+
 /**
  * Writes the table's fields in number order into `writer` (the body of an
  * embedded CheckpointTable message), omitting proto3 defaults as protobufjs
@@ -108,7 +166,17 @@ export function tableProblem(t: CheckpointTable, chunkSizes: readonly number[]):
 export function writeTable(writer: Writer, t: CheckpointTable): void {
   for (const e of t.entries) {
     o3ml.v1.CheckpointEntry.encode(
-      { name: e.name, kind: KIND_TO_WIRE[e.kind], dtype: e.dtype, nbytes: e.nbytes, firstChunk: e.firstChunk, chunkCount: e.chunkCount, crc32: e.crc32 ?? 0 },
+      {
+        name: e.name,
+        kind: KIND_TO_WIRE[e.kind],
+        dtype: e.dtype,
+        nbytes: e.nbytes,
+        firstChunk: e.firstChunk,
+        chunkCount: e.chunkCount,
+        crc32: e.crc32 ?? 0,
+        // Absent unless packed, so a table without packs encodes as it did before they existed.
+        ...(e.packed ? { packed: true, ...(e.offset ? { offset: e.offset } : {}) } : {}),
+      },
       writer.uint32((1 << 3) | 2).fork(),
     ).ldelim();
   }
@@ -138,6 +206,7 @@ export function tableFromWire(m: o3ml.v1.CheckpointTable.$Properties): Checkpoin
       firstChunk: e.firstChunk ?? 0,
       chunkCount: e.chunkCount ?? 0,
       ...(e.crc32 ? { crc32: e.crc32 } : {}),
+      ...(e.packed ? { packed: true, offset: Number(e.offset ?? 0) } : {}),
     });
   }
   return {

@@ -16,6 +16,7 @@ export {
   type ObjectManifest,
   type ObjectManifestInput,
 } from "./manifest.js";
-export type { CheckpointEntry, CheckpointFacts, CheckpointTable, EntryKind } from "./checkpoint-table.js";
+export type { CheckpointEntry, CheckpointFacts, CheckpointTable, ChunkRange, EntryKind } from "./checkpoint-table.js";
+export { entryRanges, hasPacks } from "./checkpoint-table.js";
 export { REF_FORMAT, encodeRef, decodeRef, type Ref, type RefInput } from "./ref.js";
 export { createSha256, sha256, toHex, SHA256_LENGTH, type Sha256 } from "./sha256.js";

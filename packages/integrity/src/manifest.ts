@@ -10,19 +10,24 @@
  * bytes. Checking one CID against the manifest, then each chunk against its
  * CID, verifies the whole object.
  *
- * A checkpoint's manifest also carries its CheckpointTable (checkpoint-table.ts):
- * it rides on format 1, because a reader that ignores it still reads the
- * checkpoint correctly as the plain object it also is.
+ * A checkpoint's manifest also carries its CheckpointTable (checkpoint-table.ts).
+ * Without packed entries it rides on format 1, because a reader that ignores it
+ * still reads the checkpoint correctly as the plain object it also is; with
+ * packed entries (small tensors stored together in one blob) the manifest is
+ * format 2, so that a reader that does not know packs refuses it instead of
+ * reading the wrong bytes.
  */
 import { O3mlError } from "@o3ml/errors";
 import { o3ml } from "@o3ml/proto";
-import { normalizeTable, sortedByUtf8, tableFromWire, tableProblem, writeTable, type CheckpointTable } from "./checkpoint-table.js";
+import { hasPacks, normalizeTable, sortedByUtf8, tableFromWire, tableProblem, writeTable, type CheckpointTable } from "./checkpoint-table.js";
 import { cidOf, isCid, parseCid, verifyBlob } from "./cid.js";
 import { SHA256_LENGTH } from "./sha256.js";
 import { checkFormatVersion, checkWhole, decodeWith, malformed } from "./stored-format.js";
 
-/** The ObjectManifest format this code writes and the newest it reads. */
-export const OBJECT_MANIFEST_FORMAT = 1;
+/** The newest ObjectManifest format this code reads and writes (2: a checkpoint with packed entries). */
+export const OBJECT_MANIFEST_FORMAT = 2;
+/** The format of every manifest without packed entries. */
+const PLAIN_FORMAT = 1;
 
 /** One blob of an object, in order. */
 export interface ChunkEntry {
@@ -39,7 +44,7 @@ export interface ObjectManifestInput {
   /** sha2-256 of the whole object (32 bytes). */
   sha256: Uint8Array;
   labels?: Record<string, string>;
-  /** Set for a checkpoint: its entries must tile `chunks` exactly. */
+  /** Set for a checkpoint: its entries must name `chunks` as checkpoint-table.ts says. */
   checkpoint?: CheckpointTable;
 }
 
@@ -109,7 +114,7 @@ export function encodeObjectManifest(m: ObjectManifestInput): Uint8Array {
   // checkpoint table (field 7, with its own map) are appended here in order.
   const writer = o3ml.v1.ObjectManifest.encode(
     o3ml.v1.ObjectManifest.create({
-      formatVersion: OBJECT_MANIFEST_FORMAT,
+      formatVersion: checkpoint && hasPacks(checkpoint) ? OBJECT_MANIFEST_FORMAT : PLAIN_FORMAT,
       size,
       chunks,
       contentType: m.contentType ?? "",
@@ -170,6 +175,7 @@ export function decodeObjectManifest(bytes: Uint8Array, expectedCid?: string): O
     const problem = typeof table === "string" ? table : tableProblem(table, chunks.map((c) => c.size));
     if (problem) throw malformed(noun, `its checkpoint table is invalid: ${problem}`, details);
     checkpoint = table as CheckpointTable;
+    if (hasPacks(checkpoint) && msg.formatVersion < OBJECT_MANIFEST_FORMAT) throw malformed(noun, `its checkpoint table has packed entries but its format is ${msg.formatVersion}, not ${OBJECT_MANIFEST_FORMAT}`, details);
   }
   return {
     formatVersion: msg.formatVersion,

@@ -12,9 +12,20 @@ export interface ChunkSpan {
 }
 
 /**
+ * Bytes of blobs one read holds for a later span naming them again (a pack that
+ * several small checkpoint entries share): beyond it, a blob is fetched again.
+ */
+const RETAIN_BYTES = 32 * 1024 * 1024;
+
+/** Spans started ahead of the consumer at most, per fetch allowed in flight (most reuse a held blob). */
+const SPANS_PER_FETCH = 64;
+
+/**
  * Yields the requested parts of each chunk in order, fetching up to `prefetch`
- * chunks ahead. Every chunk is verified against its CID before any byte of it
- * is yielded, so a corrupt blob never reaches the caller.
+ * blobs ahead. Every chunk is verified against its CID before any byte of it
+ * is yielded, so a corrupt blob never reaches the caller. A blob that several
+ * spans name (a checkpoint's pack of small entries) is fetched once and held
+ * until the last of them, within RETAIN_BYTES.
  */
 export async function* readChunks(
   store: BlobStore,
@@ -22,21 +33,41 @@ export async function* readChunks(
   prefetch: number,
   context: { key: string },
 ): AsyncGenerator<Uint8Array> {
-  const pending: Promise<Uint8Array>[] = [];
+  const lastUse = new Map<string, number>();
+  for (const [i, span] of spans.entries()) lastUse.set(span.cid, i);
+  /** Blobs fetched for a span and named again by a later one. */
+  const held = new Map<string, Promise<Uint8Array>>();
+  let heldBytes = 0;
+  const pending: { bytes: Promise<Uint8Array>; fresh: boolean }[] = [];
+  let fetching = 0;
   let next = 0;
   const fill = () => {
-    while (pending.length < prefetch && next < spans.length) {
-      const span = spans[next++]!;
+    while (fetching < prefetch && pending.length < prefetch * SPANS_PER_FETCH && next < spans.length) {
+      const i = next++;
+      const span = spans[i]!;
+      const again = held.get(span.cid);
+      if (again) {
+        pending.push({ bytes: again, fresh: false });
+        continue;
+      }
       const p = fetchVerified(store, span, context.key);
       p.catch(() => {}); // surfaced when awaited below, in order
-      pending.push(p);
+      pending.push({ bytes: p, fresh: true });
+      fetching++;
+      if (lastUse.get(span.cid)! > i && heldBytes + span.size <= RETAIN_BYTES) {
+        held.set(span.cid, p);
+        heldBytes += span.size;
+      }
     }
   };
   fill();
   for (let i = 0; i < spans.length; i++) {
-    const bytes = await pending.shift()!;
-    fill();
+    const started = pending.shift()!;
+    const bytes = await started.bytes;
+    if (started.fresh) fetching--;
     const span = spans[i]!;
+    if (lastUse.get(span.cid) === i && held.delete(span.cid)) heldBytes -= span.size;
+    fill();
     yield span.from === 0 && span.to === bytes.byteLength ? bytes : bytes.subarray(span.from, span.to);
   }
 }

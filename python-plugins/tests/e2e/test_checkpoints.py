@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import pytest
 import torch
-from blobs import blob_key
+from blobs import entry_blob_key
 from servers import Service
 
 from o3ml import (
@@ -96,7 +96,10 @@ def test_list_stat_latest_verify_and_export(client: O3Client, prefix: str, tmp_p
     assert latest_checkpoint(client, run) == infos[-1]
     assert latest_checkpoint(client, f"{prefix}no-such-run") is None
     checked = verify_checkpoint(client, f"{prefix}s3.ckpt")
-    assert checked.info.cid == infos[-1].cid and checked.bytes_checked == infos[-1].bytes_total
+    # Every blob it names is checked: with the unchanged small tensors of earlier saves still in
+    # their packs, that is more than the checkpoint's own bytes, and exactly its stored object.
+    assert checked.info.cid == infos[-1].cid and checked.bytes_checked == client.stat(f"{prefix}s3.ckpt").size
+    assert checked.bytes_checked >= infos[-1].bytes_total
     export_checkpoint(client, tmp_path / "s3.pt", f"{prefix}s3.ckpt")
     assert_same(torch.load(tmp_path / "s3.pt", weights_only=True), model_state(3))
     client.delete(f"{prefix}s3.ckpt")
@@ -126,9 +129,9 @@ def test_an_unpicklable_object_saves_nothing(client: O3Client, prefix: str, make
 
 
 def test_a_corrupted_blob_fails_the_load_and_verify(client: O3Client, prefix: str, bucket: Any, service: Service) -> None:
-    victim = torch.randn(1000)  # one blob: a storage smaller than a chunk is stored as one
-    save_checkpoint(client, f"{prefix}c.ckpt", {"victim": victim, "ok": torch.randn(10)}, run=f"{prefix}run")
-    key = blob_key(victim.numpy().tobytes())
+    victim = torch.randn(1000)  # a small storage: packed with the checkpoint's other small entries
+    info = save_checkpoint(client, f"{prefix}c.ckpt", {"victim": victim, "ok": torch.randn(10)}, run=f"{prefix}run")
+    key = entry_blob_key(bucket, service.bucket, info.cid, victim.numpy().tobytes())
     original = bucket.get_object(Bucket=service.bucket, Key=key)["Body"].read()
     flipped = bytearray(original)
     flipped[100] ^= 0x01

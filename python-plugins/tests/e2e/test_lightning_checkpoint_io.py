@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import torch
-from blobs import blob_key
+from blobs import entry_blob_key
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import AsyncCheckpointIO
 from lightning_models import Regressor, loader, moto_service, seeded, service_env, trainer, unique_dir
@@ -202,14 +202,15 @@ def test_ckpt_path_to_a_missing_checkpoint_is_a_clear_error_and_loads_nothing(en
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
-def test_ckpt_path_to_a_corrupted_checkpoint_is_an_integrity_error_and_loads_nothing(env: Any, service: Service) -> None:
+def test_ckpt_path_to_a_corrupted_checkpoint_is_an_integrity_error_and_loads_nothing(env: Any, service: Service, client: O3Client) -> None:
     seeded()
     dirpath, run = unique_dir(service, "corrupt")
     first = Regressor()
     checkpoint = ModelCheckpoint(dirpath=dirpath, every_n_train_steps=5, save_top_k=-1)
     trainer(max_steps=5, plugins=[O3CheckpointIO()], callbacks=[checkpoint]).fit(first, loader())
-    key = blob_key(first.state_dict()["backbone.0.weight"].numpy().tobytes())
     s3 = service.s3.boto3()
+    saved = client.stat(f"{run}/epoch=0-step=5.ckpt")
+    key = entry_blob_key(s3, service.bucket, saved.cid, first.state_dict()["backbone.0.weight"].numpy().tobytes())
     blob = bytearray(s3.get_object(Bucket=service.bucket, Key=key)["Body"].read())
     blob[-1] ^= 0x80
     s3.put_object(Bucket=service.bucket, Key=key, Body=bytes(blob))

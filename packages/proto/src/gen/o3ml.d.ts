@@ -1062,6 +1062,8 @@ export namespace o3ml {
             firstChunk: number;
             chunkCount: number;
             crc32: number;
+            packed: boolean;
+            offset: number;
             static create(properties: o3ml.v1.CheckpointEntry.$Shape): o3ml.v1.CheckpointEntry & o3ml.v1.CheckpointEntry.$Shape;
             static create(properties?: o3ml.v1.CheckpointEntry.$Properties): o3ml.v1.CheckpointEntry;
             static encode(message: o3ml.v1.CheckpointEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1081,6 +1083,8 @@ export namespace o3ml {
                 firstChunk?: (number|null);
                 chunkCount?: (number|null);
                 crc32?: (number|null);
+                packed?: (boolean|null);
+                offset?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.CheckpointEntry.$Properties;

@@ -9400,6 +9400,8 @@ export const o3ml = $root.o3ml = (() => {
              * @property {number|null} [firstChunk] CheckpointEntry firstChunk
              * @property {number|null} [chunkCount] CheckpointEntry chunkCount
              * @property {number|null} [crc32] CheckpointEntry crc32
+             * @property {boolean|null} [packed] CheckpointEntry packed
+             * @property {number|null} [offset] CheckpointEntry offset
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9488,6 +9490,22 @@ export const o3ml = $root.o3ml = (() => {
             CheckpointEntry.prototype.crc32 = 0;
 
             /**
+             * CheckpointEntry packed.
+             * @member {boolean} packed
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.packed = false;
+
+            /**
+             * CheckpointEntry offset.
+             * @member {number} offset
+             * @memberof o3ml.v1.CheckpointEntry
+             * @instance
+             */
+            CheckpointEntry.prototype.offset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new CheckpointEntry instance using the specified properties.
              * @function create
              * @memberof o3ml.v1.CheckpointEntry
@@ -9533,6 +9551,10 @@ export const o3ml = $root.o3ml = (() => {
                     writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.chunkCount);
                 if (message.crc32 != null && $Object.hasOwnProperty.call(message, "crc32") && message.crc32 !== 0)
                     writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.crc32);
+                if (message.packed != null && $Object.hasOwnProperty.call(message, "packed") && message.packed !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.packed);
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && (typeof message.offset === "object" ? message.offset.low || message.offset.high : message.offset !== 0))
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.offset);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -9640,6 +9662,24 @@ export const o3ml = $root.o3ml = (() => {
                                 delete message.crc32;
                             continue;
                         }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.packed = value;
+                            else
+                                delete message.packed;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.offset = value;
+                            else
+                                delete message.offset;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -9718,6 +9758,19 @@ export const o3ml = $root.o3ml = (() => {
                 if (object.crc32 != null)
                     if ($Number(object.crc32) !== 0)
                         message.crc32 = object.crc32 >>> 0;
+                if (object.packed != null)
+                    if (object.packed)
+                        message.packed = $Boolean(object.packed);
+                if (object.offset != null)
+                    if (typeof object.offset === "object" ? object.offset.low || object.offset.high : $Number(object.offset) !== 0)
+                        if ($util.Long)
+                            message.offset = $util.Long.fromValue(object.offset, true);
+                        else if (typeof object.offset === "string")
+                            message.offset = $parseInt(object.offset, 10);
+                        else if (typeof object.offset === "number")
+                            message.offset = object.offset;
+                        else if (typeof object.offset === "object")
+                            message.offset = new $util.LongBits(object.offset.low >>> 0, object.offset.high >>> 0).toNumber(true);
                 return message;
             };
 
@@ -9750,6 +9803,12 @@ export const o3ml = $root.o3ml = (() => {
                     object.firstChunk = 0;
                     object.chunkCount = 0;
                     object.crc32 = 0;
+                    object.packed = false;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.offset = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.offset = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
                     object.name = message.name;
@@ -9770,6 +9829,15 @@ export const o3ml = $root.o3ml = (() => {
                     object.chunkCount = message.chunkCount;
                 if (message.crc32 != null && $Object.hasOwnProperty.call(message, "crc32"))
                     object.crc32 = message.crc32;
+                if (message.packed != null && $Object.hasOwnProperty.call(message, "packed"))
+                    object.packed = message.packed;
+                if (message.offset != null && $Object.hasOwnProperty.call(message, "offset"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.offset = typeof message.offset === "number" ? $BigInt(message.offset) : $util.Long.fromBits(message.offset.low >>> 0, message.offset.high >>> 0, true).toBigInt();
+                    else if (typeof message.offset === "number")
+                        object.offset = options.longs === $String ? $String(message.offset) : message.offset;
+                    else
+                        object.offset = options.longs === $String ? $util.Long.prototype.toString.call(message.offset) : options.longs === $Number ? new $util.LongBits(message.offset.low >>> 0, message.offset.high >>> 0).toNumber(true) : message.offset;
                 return object;
             };
 

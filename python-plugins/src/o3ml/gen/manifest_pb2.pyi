@@ -50,7 +50,7 @@ class ObjectManifest(_message.Message):
     def __init__(self, format_version: _Optional[int] = ..., size: _Optional[int] = ..., chunks: _Optional[_Iterable[_Union[ChunkRef, _Mapping]]] = ..., content_type: _Optional[str] = ..., sha256: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ..., checkpoint: _Optional[_Union[CheckpointTable, _Mapping]] = ...) -> None: ...
 
 class CheckpointEntry(_message.Message):
-    __slots__ = ("name", "kind", "dtype", "nbytes", "first_chunk", "chunk_count", "crc32")
+    __slots__ = ("name", "kind", "dtype", "nbytes", "first_chunk", "chunk_count", "crc32", "packed", "offset")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,8 @@ class CheckpointEntry(_message.Message):
     FIRST_CHUNK_FIELD_NUMBER: _ClassVar[int]
     CHUNK_COUNT_FIELD_NUMBER: _ClassVar[int]
     CRC32_FIELD_NUMBER: _ClassVar[int]
+    PACKED_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: EntryKind
     dtype: str
@@ -65,7 +67,9 @@ class CheckpointEntry(_message.Message):
     first_chunk: int
     chunk_count: int
     crc32: int
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[EntryKind, str]] = ..., dtype: _Optional[str] = ..., nbytes: _Optional[int] = ..., first_chunk: _Optional[int] = ..., chunk_count: _Optional[int] = ..., crc32: _Optional[int] = ...) -> None: ...
+    packed: bool
+    offset: int
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[EntryKind, str]] = ..., dtype: _Optional[str] = ..., nbytes: _Optional[int] = ..., first_chunk: _Optional[int] = ..., chunk_count: _Optional[int] = ..., crc32: _Optional[int] = ..., packed: _Optional[bool] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class CheckpointTable(_message.Message):
     __slots__ = ("entries", "run", "step", "epoch", "metrics", "dataset_cid", "parent_cid", "key")

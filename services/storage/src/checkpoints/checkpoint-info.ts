@@ -1,6 +1,6 @@
-import type { CheckpointFacts, CheckpointTable, ObjectManifest } from "@o3ml/integrity";
+import { entryRanges, type CheckpointFacts, type CheckpointTable, type ObjectManifest } from "@o3ml/integrity";
 import type { CheckpointRecord, MetadataIndex } from "@o3ml/metadata";
-import type { CheckpointState } from "@o3ml/repository";
+import type { CheckpointState, ChunkSpan } from "@o3ml/repository";
 import { isO3mlError } from "@o3ml/errors";
 
 /** What CheckpointInfo says about one checkpoint (field names as on the wire). */
@@ -17,6 +17,16 @@ export interface CheckpointInfo extends CheckpointFacts {
 /** A manifest that is known to carry a checkpoint table. */
 export type CheckpointManifest = ObjectManifest & { checkpoint: CheckpointTable };
 
+/** The chunk spans holding bytes [from, to) of entry `entry` of the table (a range of its pack, or of its own chunks). */
+export function entrySpans(m: CheckpointManifest, entry: number, from?: number, to?: number): ChunkSpan[] {
+  return entryRanges(m.checkpoint.entries[entry]!, m.chunks, from, to).map((r) => ({ ...m.chunks[r.chunk]!, from: r.from, to: r.to }));
+}
+
+/** Every entry's spans, in table order: what a read of the whole checkpoint fetches. */
+export function allEntrySpans(m: CheckpointManifest): ChunkSpan[][] {
+  return m.checkpoint.entries.map((_, i) => entrySpans(m, i));
+}
+
 /**
  * The info of checkpoint `cid`: what it is from its manifest (the record of
  * truth), its life so far and upload figures from the metadata index. Without
@@ -30,7 +40,8 @@ export function checkpointInfo(cid: string, m: CheckpointManifest, record: Check
     cid,
     metrics: { ...facts.metrics },
     state: record?.state ?? "committed",
-    bytesTotal: m.size,
+    // The entries' bytes: a manifest naming part of an earlier save's pack stores more.
+    bytesTotal: entries.reduce((n, e) => n + e.nbytes, 0),
     bytesUploaded: record?.bytesUploaded ?? 0,
     bytesDeduplicated: record?.bytesDeduplicated ?? 0,
     createdUnixMs: record ? Date.parse(record.committedAt) : refCreatedUnixMs,

@@ -1,6 +1,6 @@
 import { crc32 } from "node:zlib";
 import { O3mlError } from "@o3ml/errors";
-import { createSha256, parseCid, type ObjectManifest } from "@o3ml/integrity";
+import { createSha256, entryRanges, parseCid, type ObjectManifest } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { readChunks, type ChunkSpan, validatePrefix, mapLimit } from "@o3ml/repository";
 import { INLINE_BYTES, locatedBlobs } from "../colocation/located-blobs.js";
@@ -8,7 +8,7 @@ import type { ObjectInfo } from "../object-repository.js";
 import { ArchiveReader } from "./archive-reader.js";
 import type { CheckpointPins } from "./checkpoint-pins.js";
 import { pruneCheckpoints, rulesOf, type PruneResult } from "./checkpoint-prune.js";
-import { checkpointInfo, findRecord, recordsOfRun, type CheckpointInfo, type CheckpointManifest } from "./checkpoint-info.js";
+import { allEntrySpans, checkpointInfo, findRecord, recordsOfRun, type CheckpointInfo, type CheckpointManifest } from "./checkpoint-info.js";
 import { saveCheckpoint, type CheckpointDeps, type SaveMessage } from "./checkpoint-save.js";
 import { ARCHIVE_CONTENT_TYPE } from "./torch-archive.js";
 
@@ -84,11 +84,13 @@ export class CheckpointRepository {
       throw new O3mlError("NOT_FOUND", `checkpoint ${info.cid} (${info.key}) was deleted; its data stays in the bucket only until 'o3ml gc' runs`, { cid: info.cid, key: info.key });
     }
     yield { info };
-    const blobs = readChunks(this.d.store, spans(manifest), this.d.opts.readPrefetch, { key: info.key });
+    const perEntry = allEntrySpans(manifest);
+    // A pack several entries share is fetched once and held until its last entry (readChunks).
+    const blobs = readChunks(this.d.store, perEntry.flat(), this.d.opts.readPrefetch, { key: info.key });
     try {
-      for (const e of manifest.checkpoint.entries) {
+      for (const [i, e] of manifest.checkpoint.entries.entries()) {
         yield { entry: { name: e.name, kind: e.kind === "skeleton" ? o3ml.v1.EntryKind.SKELETON : o3ml.v1.EntryKind.STORAGE, dtype: e.dtype, nbytes: e.nbytes } };
-        for (let i = 0; i < e.chunkCount; i++) {
+        for (let n = perEntry[i]!.length; n > 0; n--) {
           const next = await blobs.next();
           if (next.done) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: fewer blobs than its manifest lists`);
           const chunk = next.value;
@@ -115,21 +117,49 @@ export class CheckpointRepository {
     }
     yield { info };
     const entries = manifest.checkpoint.entries;
-    // Small entries ride inline: fetched and verified in memory, no cache file.
+    // Small entries ride inline: fetched and verified in memory, no cache file; so do packs,
+    // whose entries are sliced out of them. A pack is held until its last entry is sent.
     const inline = new Array<boolean>(manifest.chunks.length);
-    for (const e of entries) inline.fill(e.nbytes <= INLINE_BYTES, e.firstChunk, e.firstChunk + e.chunkCount);
+    const packUses = new Map<number, number>();
+    for (const e of entries) {
+      if (e.packed) packUses.set(e.firstChunk, (packUses.get(e.firstChunk) ?? 0) + 1);
+      inline.fill(e.packed === true || e.nbytes <= INLINE_BYTES, e.firstChunk, e.firstChunk + e.chunkCount);
+    }
     const blobs = locatedBlobs(this.d.host, this.d.store, manifest.chunks, (i) => inline[i]!, this.d.opts.concurrency, info.key, `load checkpoint ${info.key}`);
+    const held = new Map<number, Uint8Array>();
+    let consumed = 0;
+    const nextBlob = async () => {
+      const next = await blobs.next();
+      if (next.done) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: fewer blobs than its manifest lists`);
+      consumed++;
+      return next.value;
+    };
     try {
       for (const e of entries) {
+        const header = { name: e.name, kind: e.kind === "skeleton" ? o3ml.v1.EntryKind.SKELETON : o3ml.v1.EntryKind.STORAGE, dtype: e.dtype, nbytes: e.nbytes };
+        if (e.packed) {
+          // The chunk list is in order of first use (checkpoint-table.ts): a pack not yet held is the next blob.
+          let pack = held.get(e.firstChunk);
+          if (!pack) {
+            if (e.firstChunk !== consumed) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: entry ${JSON.stringify(e.name)} names pack ${e.firstChunk} out of order`);
+            const got = await nextBlob();
+            if (!(got instanceof Uint8Array)) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: pack ${e.firstChunk} came as a file`);
+            held.set(e.firstChunk, (pack = got));
+          }
+          const left = packUses.get(e.firstChunk)! - 1;
+          packUses.set(e.firstChunk, left);
+          if (left === 0) held.delete(e.firstChunk);
+          const at = e.offset ?? 0;
+          yield { entry: { entry: header, files: [], data: pack.subarray(at, at + e.nbytes) } };
+          continue;
+        }
         const files: o3ml.v1.CachedFile.$Properties[] = [];
         const pieces: Uint8Array[] = [];
         for (let i = 0; i < e.chunkCount; i++) {
-          const next = await blobs.next();
-          if (next.done) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: fewer blobs than its manifest lists`);
-          if (next.value instanceof Uint8Array) pieces.push(next.value);
-          else files.push({ path: next.value.path, size: next.value.size });
+          const got = await nextBlob();
+          if (got instanceof Uint8Array) pieces.push(got);
+          else files.push({ path: got.path, size: got.size });
         }
-        const header = { name: e.name, kind: e.kind === "skeleton" ? o3ml.v1.EntryKind.SKELETON : o3ml.v1.EntryKind.STORAGE, dtype: e.dtype, nbytes: e.nbytes };
         yield { entry: { entry: header, files, data: pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces) } };
       }
     } finally {
@@ -215,27 +245,22 @@ export class CheckpointRepository {
     const hash = createSha256();
     let blobsChecked = 0;
     let bytesChecked = 0;
-    // Each entry's CRC-32 (what the archive view's headers carry) is checked against its bytes too.
+    // Each entry's CRC-32 (what the archive view's headers carry) is checked against its bytes too:
+    // the chunks come once each, in order, and each adds to the entries whose bytes it holds.
     const entries = manifest.checkpoint.entries;
-    let entry = 0;
-    let crc = 0;
-    const endEntries = () => {
-      while (entry < entries.length && entries[entry]!.firstChunk + entries[entry]!.chunkCount <= blobsChecked) {
-        const e = entries[entry]!;
-        if (e.crc32 !== undefined && e.crc32 !== crc >>> 0) {
-          throw new O3mlError("INTEGRITY", `checkpoint ${info.cid} at ${info.key}: every blob matches its CID but entry ${JSON.stringify(e.name)} has CRC-32 ${crc >>> 0}, not the table's ${e.crc32}; the manifest is inconsistent — restore the checkpoint from another copy`, { key: info.key, cid: info.cid });
-        }
-        entry++;
-        crc = 0;
-      }
-    };
-    endEntries();
+    const crcs = new Array<number>(entries.length).fill(0);
+    const users: { entry: number; from: number; to: number }[][] = manifest.chunks.map(() => []);
+    for (const [i, e] of entries.entries()) for (const r of entryRanges(e, manifest.chunks)) users[r.chunk]!.push({ entry: i, from: r.from, to: r.to });
     for await (const chunk of readChunks(this.d.store, spans(manifest), Math.max(4, this.d.opts.readPrefetch), { key: info.key })) {
       if (manifest.sha256.length > 0) hash.update(chunk);
       bytesChecked += chunk.byteLength;
-      crc = crc32(chunk, crc);
+      for (const u of users[blobsChecked]!) crcs[u.entry] = crc32(chunk.subarray(u.from, u.to), crcs[u.entry]);
       blobsChecked++;
-      endEntries();
+    }
+    for (const [i, e] of entries.entries()) {
+      if (e.crc32 !== undefined && e.crc32 !== crcs[i]! >>> 0) {
+        throw new O3mlError("INTEGRITY", `checkpoint ${info.cid} at ${info.key}: every blob matches its CID but entry ${JSON.stringify(e.name)} has CRC-32 ${crcs[i]! >>> 0}, not the table's ${e.crc32}; the manifest is inconsistent — restore the checkpoint from another copy`, { key: info.key, cid: info.cid });
+      }
     }
     const whole = hash.digestHex();
     // Checkpoints saved since the co-located data plane carry no whole digest: their CIDs prove them.

@@ -96,7 +96,7 @@ export async function saveCheckpoint(
 async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, lease: BlobLease, previous: RefRecord | undefined): Promise<CheckpointInfo> {
   const parentCid = h.parentCid || (await latestOfRun(d.metadata.index, h.run))?.manifestCid || "";
   const manifest = encodeObjectManifest({
-    size: body.size,
+    size: body.storedSize,
     chunks: body.chunks,
     contentType: CHECKPOINT_CONTENT_TYPE,
     // No whole-checkpoint digest: the blobs' CIDs prove the content, the table's CRC-32s each entry.
@@ -125,7 +125,7 @@ async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, le
       bytesDeduplicated: body.bytesDeduplicated,
       refId,
     }),
-    (beforeRef) => d.objects.commit(h.key, cid, body.size, previous, lease, what, { beforeRef }),
+    (beforeRef) => d.objects.commit(h.key, cid, body.storedSize, previous, lease, what, { beforeRef }),
   );
   d.durability.track(cid, body.chunks.map((c) => c.cid));
   return {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CheckpointClient, type EntryToSave, ServiceClient, type WireSaveRequest } from "@o3ml/client";
-import { cidOf, encodeRef, manifestCid } from "@o3ml/integrity";
+import { cidOf, decodeObjectManifest, encodeRef, manifestCid, OBJECT_MANIFEST_FORMAT } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { startE2eService, type E2eService } from "../e2e-service.test-support.js";
 import { blobKey, manifestKey, refKey } from "@o3ml/repository";
@@ -62,12 +62,14 @@ describe("checkpoints through the service", { timeout: 120_000 }, () => {
     }
     const stat = await ckpt.stat(info.cid);
     expect(stat).toMatchObject({ key: info.key, run: "run-a", metrics: { loss: 1.5, acc: 0.25 }, state: "committed" });
-    // The same object through the ObjectService: its bytes are the entries, concatenated.
+    // The same object through the ObjectService: its bytes are its blobs (the pack of the small
+    // entries, first used by the skeleton, then the large entry's chunks), which hold every entry.
     const obj = await objects.get(info.key);
     expect(obj.info.contentType).toBe("application/vnd.o3ml.checkpoint");
     const all: Buffer[] = [];
     for await (const b of obj.data) all.push(Buffer.from(b));
-    expect(Buffer.concat(all).equals(Buffer.concat(sent.map((x) => Buffer.from(x.data))))).toBe(true);
+    const whole = Buffer.concat(all);
+    expect(whole.equals(Buffer.concat([sent[0]!.data, sent[3]!.data, sent[1]!.data]))).toBe(true);
     expect((await objects.list("runs/a/", 100, "")).objects.map((o) => o.key)).toContain(info.key);
   });
 
@@ -151,19 +153,67 @@ describe("checkpoints through the service", { timeout: 120_000 }, () => {
     expect(received.reduce((a, b) => a + b, 0)).toBe(1500 + MiB);
   });
 
+  it("packs small entries into shared blobs, and reads every entry back from them", async () => {
+    // Hundreds of small tensors (biases, norms, counters) between a few large ones, as a model has.
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const sent: EntryToSave[] = [{ name: "data.pkl", kind: "skeleton", data: randomBytes(4000) }];
+    for (let i = 0; i < 300; i++) {
+      const nbytes = i % 100 === 50 ? 2 * MiB + rand(1000) : 1 + rand(i % 3 === 0 ? 300 * 1024 : 2048);
+      sent.push({ name: String(i), kind: "storage", dtype: "float32", data: randomBytes(nbytes) });
+    }
+    const small = sent.filter((x) => x.data.byteLength <= MiB / 2);
+    const smallBytes = small.reduce((n, x) => n + x.data.byteLength, 0);
+    const info = await ckpt.save({ key: "runs/p/packed.ckpt", run: "run-p" }, sent);
+    const back = await ckpt.loadAll(info.key);
+    expect(back.entries.map((x) => x.name)).toEqual(sent.map((x) => x.name));
+    back.entries.forEach((x, i) => expect(x.data.equals(Buffer.from(sent[i]!.data)), x.name).toBe(true));
+    // 298 small entries in packs of at most 1 MiB (the chunk size here), not one blob each.
+    const res = await ckpt.verify(info.key);
+    const largeChunks = 3 * 3;
+    expect(Number(res.blobsChecked)).toBeGreaterThan(largeChunks);
+    expect(Number(res.blobsChecked)).toBeLessThanOrEqual(largeChunks + Math.ceil((2 * smallBytes) / MiB));
+    expect(Number(info.bytesTotal)).toBe(sent.reduce((n, x) => n + x.data.byteLength, 0));
+
+    // The manifest (format 2) names the skeleton's pack first: damaged in the bucket, it fails the
+    // load and the check, naming the key and the pack.
+    const manifest = decodeObjectManifest(await e.svc.store.get(manifestKey(info.cid)), info.cid);
+    expect(manifest.formatVersion).toBe(2);
+    expect(manifest.checkpoint!.entries[0]).toMatchObject({ packed: true, firstChunk: 0, offset: 0 });
+    const pack = manifest.chunks[0]!.cid;
+    const good = await e.svc.store.get(blobKey(pack));
+    expect(Buffer.from(good.subarray(0, 4000)).equals(Buffer.from(sent[0]!.data))).toBe(true);
+    const tampered = Buffer.from(good);
+    tampered[3] = tampered[3]! ^ 1;
+    await e.svc.store.put(blobKey(pack), tampered);
+    await expectCode(ckpt.loadAll(info.key), "INTEGRITY", info.key, pack);
+    await expectCode(ckpt.verify(info.key), "INTEGRITY", info.key, pack);
+    await e.svc.store.put(blobKey(pack), good);
+
+    // Saved again with one small entry changed: its new pack is stored, the large entries are not.
+    const changed = sent.map((x, i) => (i === 2 ? { ...x, data: randomBytes(x.data.byteLength) } : x));
+    const again = await ckpt.save({ key: "runs/p/packed-2.ckpt", run: "run-p" }, changed);
+    expect(Number(again.bytesUploaded)).toBeLessThanOrEqual(Math.ceil((2 * smallBytes) / MiB) * MiB);
+    expect(Number(again.bytesDeduplicated)).toBeGreaterThanOrEqual(3 * 2 * MiB);
+    const back2 = await ckpt.loadAll(again.cid);
+    back2.entries.forEach((x, i) => expect(x.data.equals(Buffer.from(changed[i]!.data)), x.name).toBe(true));
+  });
+
   it("verifies an intact checkpoint blob by blob", async () => {
     const info = await ckpt.save({ key: "runs/v/ok.ckpt", run: "run-v" }, entries());
     const res = await ckpt.verify(info.cid);
-    expect(Number(res.blobsChecked)).toBe(6);
+    // One pack (the skeleton and the 10-byte entry) and the four 1 MiB chunks of the large one.
+    expect(Number(res.blobsChecked)).toBe(5);
     expect(Number(res.bytesChecked)).toBe(Number(info.bytesTotal));
   });
 
   it("refuses a manifest of a newer format_version with FAILED_PRECONDITION", async () => {
-    const bytes = o3ml.v1.ObjectManifest.encode({ formatVersion: 2, size: 0, sha256: new Uint8Array(32), checkpoint: { key: "runs/n/new.ckpt", run: "r" } }).finish();
+    const newer = OBJECT_MANIFEST_FORMAT + 1;
+    const bytes = o3ml.v1.ObjectManifest.encode({ formatVersion: newer, size: 0, sha256: new Uint8Array(32), checkpoint: { key: "runs/n/new.ckpt", run: "r" } }).finish();
     const cid = manifestCid(bytes);
     await e.svc.store.put(manifestKey(cid), bytes);
     await e.svc.store.put(refKey("objects", "runs/n/new.ckpt", "01JZZZZZZZZZZZZZZZZZZZZZZZ"), encodeRef({ kind: "objects", name: "runs/n/new.ckpt", manifestCid: cid, createdUnixMs: Date.now() }));
-    await expectCode(ckpt.stat("runs/n/new.ckpt"), "FAILED_PRECONDITION", "format_version 2");
+    await expectCode(ckpt.stat("runs/n/new.ckpt"), "FAILED_PRECONDITION", `format_version ${newer}`);
     await expectCode(ckpt.stat(cid), "FAILED_PRECONDITION", "upgrade");
     await expectCode(ckpt.loadAll(cid), "FAILED_PRECONDITION");
   });

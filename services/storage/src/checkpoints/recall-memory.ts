@@ -3,6 +3,8 @@ export interface RecalledEntry {
   cids: string[];
   sizes: number[];
   crc32: number;
+  /** Set for a packed entry: its bytes start here in its pack, the one blob of `cids`. */
+  offset?: number;
 }
 
 /** How many runs are remembered (least recently saved forgotten first). */

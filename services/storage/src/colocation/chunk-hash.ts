@@ -2,7 +2,8 @@
  * One chunk of a staged file read and hashed into a buffer laid out as
  * [sha2-256 (32) | XXH3-128 (16) | the chunk's bytes]: what a hashing thread does
  * for a large chunk (hash-worker.ts) and the event loop for a small one
- * (hash-pool.ts), so both give the same bytes.
+ * (hash-pool.ts), so both give the same bytes. A chunk is one range of the file,
+ * or several read back to back (a pack of a checkpoint's small entries).
  */
 import { createHash } from "node:crypto";
 import { readSync } from "node:fs";
@@ -23,7 +24,14 @@ function readRange(fd: number, offset: number, length: number, bytes: Uint8Array
   return bytes;
 }
 
-/** XXH3-128 as its canonical 16 bytes (big-endian), as Python's xxhash digest() gives it. */
+/** Byte ranges [offset, length] of a file, read back to back as one chunk. */
+export type Parts = readonly (readonly [number, number])[];
+
+/** The XXH3-128 of `bytes` as its canonical 16 bytes (big-endian), as Python's xxhash digest() gives it. */
+export function fastDigest(bytes: Uint8Array): Uint8Array {
+  return bigEndian128(xxh3.xxh128(bytes));
+}
+
 function bigEndian128(h: bigint): Uint8Array {
   const out = new Uint8Array(16);
   new DataView(out.buffer).setBigUint64(0, h >> 64n);
@@ -31,9 +39,14 @@ function bigEndian128(h: bigint): Uint8Array {
   return out;
 }
 
-/** Reads [offset, offset + length) of `fd` into `out` after its head, and writes both digests into the head. */
-export function hashChunkInto(fd: number, offset: number, length: number, out: Uint8Array): void {
-  const bytes = readRange(fd, offset, length, out.subarray(CHUNK_HEAD, CHUNK_HEAD + length));
+/** Reads `parts` of `fd` back to back into `out` after its head, and writes both digests of them into the head. */
+export function hashChunkInto(fd: number, parts: Parts, out: Uint8Array): void {
+  let at = CHUNK_HEAD;
+  for (const [offset, length] of parts) {
+    readRange(fd, offset, length, out.subarray(at, at + length));
+    at += length;
+  }
+  const bytes = out.subarray(CHUNK_HEAD, at);
   out.set(createHash("sha256").update(bytes).digest(), 0);
-  out.set(bigEndian128(xxh3.xxh128(bytes)), DIGEST);
+  out.set(fastDigest(bytes), DIGEST);
 }

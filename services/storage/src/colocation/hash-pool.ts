@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import type { ChunkBuffers } from "./chunk-buffers.js";
-import { CHUNK_HEAD, hashChunkInto } from "./chunk-hash.js";
+import { CHUNK_HEAD, hashChunkInto, type Parts } from "./chunk-hash.js";
 import type { ChunkTask, FileTask, PassTask } from "./hash-worker.js";
 import { workerFile } from "./worker-file.js";
 
@@ -36,24 +36,25 @@ export class HashPool {
   }
 
   /**
-   * The bytes [offset, offset + length) of an open file, their sha2-256 and their XXH3-128, in
+   * The bytes of `parts` of an open file, read back to back, their sha2-256 and their XXH3-128, in
    * one of the pool's chunk buffers (waiting for one while all are out; a small chunk in a
    * buffer of its own). `release` gives the buffer back: call it when nothing reads `bytes` any more.
    */
-  async chunk(fd: number, offset: number, length: number): Promise<{ digest: Uint8Array; fast: Uint8Array; bytes: Uint8Array; release: () => void }> {
+  async chunk(fd: number, parts: Parts): Promise<{ digest: Uint8Array; fast: Uint8Array; bytes: Uint8Array; release: () => void }> {
+    const length = parts.reduce((n, [, l]) => n + l, 0);
     if (length <= INLINE_HASH_BYTES) {
       // A small chunk is hashed here, in a buffer of its own size: it never crosses to a thread,
       // so V8 counts it as any buffer, and it takes no place among the chunk buffers (the blob
       // writer bounds small uploads by their number, blob-writer.ts).
       const out = new Uint8Array(CHUNK_HEAD + length);
-      hashChunkInto(fd, offset, length, out);
+      hashChunkInto(fd, parts, out);
       return { digest: out.subarray(0, 32), fast: out.subarray(32, CHUNK_HEAD), bytes: out.subarray(CHUNK_HEAD), release: () => {} };
     }
     // Taken on the main thread and handed to the worker (see hash-worker.ts on arenas).
     const buffer = await this.buffers.take(CHUNK_HEAD + length);
     let out: Uint8Array;
     try {
-      out = await this.workers.run({ kind: "chunk", fd, offset, length, buffer } satisfies ChunkTask, { transferList: [buffer] });
+      out = await this.workers.run({ kind: "chunk", fd, parts, buffer } satisfies ChunkTask, { transferList: [buffer] });
     } catch (err) {
       this.buffers.give(buffer); // if detached by the transfer, the pool counts it back and makes a new one
       throw err;

@@ -8,13 +8,13 @@ import { createHash } from "node:crypto";
 import { openSync, closeSync, readSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import { Piscina } from "piscina";
-import { hashChunkInto } from "./chunk-hash.js";
+import { hashChunkInto, type Parts } from "./chunk-hash.js";
 
 export interface ChunkTask {
   kind: "chunk";
   fd: number;
-  offset: number;
-  length: number;
+  /** The ranges [offset, length] read back to back as the chunk. */
+  parts: Parts;
   /** CHUNK_HEAD + length bytes (chunk-hash.ts), transferred from the caller. */
   buffer: ArrayBuffer;
 }
@@ -47,7 +47,7 @@ export default function run(task: HashTask): unknown {
     // that thread's malloc arena, which keeps it after it is freed, and the service's resident
     // memory would grow by every worker's share.
     const out = new Uint8Array(task.buffer);
-    hashChunkInto(task.fd, task.offset, task.length, out);
+    hashChunkInto(task.fd, task.parts, out);
     return Piscina.move(out);
   }
   if (task.kind === "pass") {

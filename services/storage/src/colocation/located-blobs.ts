@@ -21,10 +21,12 @@ export type LocatedBlob = CacheLease | Uint8Array;
 
 /**
  * The blobs of `chunks`, in order, each verified right before it is yielded:
- * those `inline(i)` picks (small ones: a file would cost more than the bytes)
- * as bytes fetched into memory, the others as host-cache files (Host.verifiedFile).
- * Fetches run ahead of the consumer: at most `concurrency` cache files, and with
- * small blobs up to `concurrency` × SMALL_AHEAD_FACTOR blobs in all; every cache file stays
+ * those `inline(i)` picks (small ones: a file would cost more than the bytes;
+ * and a checkpoint's packs, whose entries are sliced out of them) as bytes
+ * fetched into memory, the others as host-cache files (Host.verifiedFile).
+ * Fetches run ahead of the consumer: at most `concurrency` blobs larger than
+ * INLINE_BYTES (cache files, or packs in memory), and with small blobs up to
+ * `concurrency` × SMALL_AHEAD_FACTOR blobs in all; every cache file stays
  * pinned until the generator ends, however it ends. An error names `key` and the CID.
  */
 export async function* locatedBlobs(
@@ -51,14 +53,14 @@ export async function* locatedBlobs(
     }
   };
   const started: Promise<LocatedBlob>[] = [];
-  // Started but not yet yielded: all blobs, and those that become cache files.
-  let filesAhead = 0;
+  // Started but not yet yielded: all blobs, and the large ones.
+  let largeAhead = 0;
+  const large = (i: number) => !inline(i) || chunks[i]!.size > INLINE_BYTES;
   const ahead = (consumed: number) => {
     while (started.length < chunks.length && started.length - consumed < concurrency * SMALL_AHEAD_FACTOR) {
       const next = started.length;
-      const file = !inline(next);
-      if (file && filesAhead >= concurrency) break;
-      if (file) filesAhead++;
+      if (large(next) && largeAhead >= concurrency) break;
+      if (large(next)) largeAhead++;
       const p = fetch(next);
       p.catch(() => undefined); // awaited in order below; a failure is reported there
       started.push(p);
@@ -68,7 +70,7 @@ export async function* locatedBlobs(
     for (let i = 0; i < chunks.length; i++) {
       ahead(i);
       const got = await started[i]!;
-      if (!(got instanceof Uint8Array)) filesAhead--;
+      if (large(i)) largeAhead--;
       yield got;
     }
   } finally {

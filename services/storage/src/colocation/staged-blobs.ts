@@ -2,18 +2,22 @@ import type { FileHandle } from "node:fs/promises";
 import { O3mlError } from "@o3ml/errors";
 import { cidOfDigest } from "@o3ml/integrity";
 import type { BlobWriter } from "@o3ml/repository";
+import { fastDigest } from "./chunk-hash.js";
 import type { HashPool } from "./hash-pool.js";
 
-/** A blob's bytes in a staged file. */
+/** A blob's bytes in a staged file: one range, or several read back to back (`parts`, a pack). */
 export interface Cut {
   offset: number;
   length: number;
+  parts?: [number, number][];
 }
 
 /** The CID and XXH3-128 of every cut, and the CRC-32 of every range. */
 export interface StagedBlobs {
   cids: string[];
   fast: Uint8Array[];
+  /** For a cut of several parts: the XXH3-128 of each part. */
+  partFast: (Uint8Array[] | undefined)[];
   crcs: number[];
   /** sha2-256 over all ranges, when asked for. */
   sha256?: Uint8Array;
@@ -47,6 +51,7 @@ export async function writeStagedBlobs(
   const whole = hashes.pass(file.fd, ranges, sha256).catch((err: unknown) => Promise.reject(unreadable(err)));
   const cids = new Array<string>(cuts.length);
   const fast = new Array<Uint8Array>(cuts.length);
+  const partFast = new Array<Uint8Array[] | undefined>(cuts.length);
   let next = 0;
   let failure: unknown;
   const lane = async () => {
@@ -54,10 +59,16 @@ export async function writeStagedBlobs(
       const i = next++;
       const cut = cuts[i]!;
       try {
-        const got = await hashes.chunk(file.fd, cut.offset, cut.length).catch((err: unknown) => Promise.reject(unreadable(err)));
+        const got = await hashes.chunk(file.fd, cut.parts ?? [[cut.offset, cut.length]]).catch((err: unknown) => Promise.reject(unreadable(err)));
         const { digest, bytes } = got;
         cids[i] = cidOfDigest(digest);
         fast[i] = got.fast.slice(); // kept past the buffer's return
+        if (cut.parts) {
+          // Each part's own digest (a packed entry's, for the run's next save): XXH3 runs at
+          // tens of GB/s, so a pack's parts cost well under a millisecond here.
+          let at = 0;
+          partFast[i] = cut.parts.map(([, length]) => fastDigest(bytes.subarray(at, (at += length))));
+        }
         // The chunk's buffer goes back to the pool once both its upload and its host-cache copy are done.
         let pending = keep ? 2 : 1;
         const settled = () => void (--pending === 0 && got.release());
@@ -71,7 +82,7 @@ export async function writeStagedBlobs(
   await Promise.all(Array.from({ length: Math.min(concurrency, cuts.length) }, lane));
   const pass = await whole.catch((err: unknown) => void (failure ??= err));
   if (failure !== undefined || !pass) throw failure;
-  return { cids, fast, ...pass };
+  return { cids, fast, partFast, ...pass };
 }
 
 /** Cuts of `length` bytes from `offset` at `chunkSize` boundaries (none for an empty range). */

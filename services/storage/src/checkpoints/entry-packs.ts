@@ -1,0 +1,87 @@
+import type { CheckpointEntry, ChunkEntry } from "@o3ml/integrity";
+
+/**
+ * Entries up to this size are packed: stored with the checkpoint's other small entries in one
+ * blob (a pack, packages/integrity/src/checkpoint-table.ts). Every blob is a store object, and a
+ * store commits, indexes and syncs each object on its own: a ResNet-50's 481 entries (411 of
+ * them 256 KiB or less, 445 at most 1 MiB) were 481 PUTs to save and 481 GETs to load, which cost
+ * MinIO more CPU than the bytes did. Larger entries keep blobs of their own, so an unchanged large
+ * tensor is still deduplicated by its CID alone.
+ */
+export const PACK_ENTRY_BYTES = 1024 * 1024;
+
+/** Most entries in one pack: bounds a pack's bookkeeping (a model's scalars are 8 bytes each). */
+const PACK_ENTRIES = 4096;
+
+/** Whether an entry of `nbytes` is packed, for a service cutting blobs of `chunkSize`. */
+export function packable(nbytes: number, chunkSize: number): boolean {
+  return nbytes > 0 && nbytes <= Math.min(PACK_ENTRY_BYTES, chunkSize / 2);
+}
+
+/** Where a packable entry goes: pack number `pack`, at `offset`. */
+export interface PackPlace {
+  pack: number;
+  offset: number;
+}
+
+/**
+ * Assigns packable entries to packs in the order they come: an entry joins the open pack while it
+ * fits within `capacity` bytes (the chunk size), else opens the next. Deterministic, so the same
+ * entries give the same packs, and the same blobs, on every path (streamed or staged).
+ */
+export class PackPlan {
+  readonly sizes: number[] = [];
+  private entries = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  /** Places an entry; `closed` is the pack the entry's arrival closed, if it did. */
+  place(nbytes: number): PackPlace & { closed?: number } {
+    const open = this.sizes.length - 1;
+    if (open < 0 || this.sizes[open]! + nbytes > this.capacity || this.entries >= PACK_ENTRIES) {
+      this.sizes.push(nbytes);
+      this.entries = 1;
+      return { pack: open + 1, offset: 0, ...(open >= 0 ? { closed: open } : {}) };
+    }
+    const offset = this.sizes[open]!;
+    this.sizes[open] = offset + nbytes;
+    this.entries++;
+    return { pack: open, offset };
+  }
+}
+
+/** Where an entry's bytes went: blobs of its own, a range of a new pack, or a range of a stored pack. */
+export type Placement = { own: ChunkEntry[] } | { pack: number; offset: number } | { stored: ChunkEntry; offset: number };
+
+/**
+ * The table's entries and the manifest's chunk list from each entry's placement, in the order
+ * packages/integrity/src/checkpoint-table.ts requires (chunks in order of first use; a pack named
+ * once, however many entries it holds). `packs[p]` is new pack p's blob.
+ */
+export function layOut(
+  entries: readonly Omit<CheckpointEntry, "firstChunk" | "chunkCount">[],
+  placements: readonly Placement[],
+  packs: readonly ChunkEntry[],
+): { entries: CheckpointEntry[]; chunks: ChunkEntry[] } {
+  const chunks: ChunkEntry[] = [];
+  const packAt = new Map<string, number>();
+  const packChunk = (c: ChunkEntry) => {
+    let at = packAt.get(c.cid);
+    if (at === undefined) {
+      at = chunks.push(c) - 1;
+      packAt.set(c.cid, at);
+    }
+    return at;
+  };
+  const out = entries.map((e, i): CheckpointEntry => {
+    const p = placements[i]!;
+    if ("own" in p) {
+      const firstChunk = chunks.length;
+      chunks.push(...p.own);
+      return { ...e, firstChunk, chunkCount: p.own.length };
+    }
+    const chunk = "stored" in p ? p.stored : packs[p.pack]!;
+    return { ...e, firstChunk: packChunk(chunk), chunkCount: 1, packed: true, offset: p.offset };
+  });
+  return { entries: out, chunks };
+}
