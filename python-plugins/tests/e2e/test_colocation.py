@@ -115,6 +115,15 @@ def test_files_and_streams_store_the_same_blobs_and_load_the_same_tensors(
             with monkeypatch.context() as m:
                 streaming(m)
                 assert same(load_checkpoint(c, key), state)
+            # As a plain object, both ways: its entries' bytes in order, though the small ones share
+            # a pack (so no one file holds them in order, and the co-located get sends bytes).
+            whole = c.get(key)
+            with monkeypatch.context() as m:
+                streaming(m)
+                assert c.get(key) == whole
+            assert len(whole) == via_files.bytes_total == c.stat(key).size
+            ints, small = state["ints"].numpy().tobytes(), state["small"].numpy().tobytes()
+            assert whole.index(small) + len(small) == whole.index(ints)  # one after the other, as saved
         # A load through files leaves the verified blobs in the host cache.
         cached = {p.name for p in (home / "cache" / "blobs").iterdir() if p.name.startswith("bafk")}
         stored = {item["Key"][len(BLOBS) :] for item in bucket.list_objects_v2(Bucket=own.bucket, Prefix=BLOBS).get("Contents", [])}

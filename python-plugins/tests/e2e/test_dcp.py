@@ -64,9 +64,10 @@ def test_two_ranks_save_sharded_and_load_with_two_or_one_ranks(service: Service,
     # Each rank uploaded its own shards as one o3ml checkpoint.
     assert all(r["A"]["uploaded"] > 0 for r in reports) and reports[0]["A"]["key"] != reports[1]["A"]["key"]
     # Saving again after one row of rank 1's shard changed: rank 0 uploads nothing, rank 1 that one
-    # tensor's shard (its 8 rows), not the rest of its items.
+    # tensor's shard (its 8 rows) in the pack it shares with the rank's other small items (a few
+    # hundred bytes here; docs/architecture.md, Checkpoints: packs), not all it holds.
     assert reports[0]["B"]["uploaded"] == 0
-    assert reports[1]["B"]["uploaded"] == 8 * ROW_BYTES < reports[1]["B"]["total"]
+    assert 8 * ROW_BYTES <= reports[1]["B"]["uploaded"] < reports[1]["B"]["total"], reports[1]
 
     with O3Client(service.address) as client:
         for name, changed in (("A", False), ("B", True)):

@@ -32,7 +32,7 @@ def stored(keys: dict[str, int]) -> dict[str, KeyCounts]:
 
 def test_storage_usage_of_a_run_and_the_bucket_equals_the_bucket_listing(client: O3Client, prefix: str, bucket: Any, service: Any) -> None:
     run, other = f"{prefix}run", f"{prefix}other"
-    frozen = torch.randn(77_777)  # 311,108 bytes: one blob, found by its size
+    frozen = torch.randn(300_007)  # 1,200,028 bytes: past what is packed with small entries, one blob, found by its size
     states = [{"frozen": frozen, "head": torch.randn(1000 + i)} for i in range(3)]
 
     before = listing(bucket, service)

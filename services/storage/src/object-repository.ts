@@ -1,8 +1,9 @@
 import type { FileHandle } from "node:fs/promises";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { cidOf, createSha256, encodeObjectManifest, fixedChunker, type ObjectManifest } from "@o3ml/integrity";
+import { cidOf, createSha256, encodeObjectManifest, fixedChunker, hasPacks, type ObjectManifest } from "@o3ml/integrity";
 import { BlobWriter, readChunks, type ChunkBudget, type ChunkSpan, type BlobLease, type KnownBlobs, blobKey, manifestKey, validateObjectKey, validatePrefix, ManifestStore, mapLimit, RefStore, type RefRecord } from "@o3ml/repository";
+import { objectSpans, type CheckpointManifest } from "./checkpoints/checkpoint-info.js";
 import { archiveSize } from "./checkpoints/torch-archive.js";
 import type { HashPool } from "./colocation/hash-pool.js";
 import type { Host } from "./colocation/host.js";
@@ -179,6 +180,10 @@ export class ObjectRepository {
   async locate(key: string, host: Host): Promise<{ info: ObjectInfo; blobs: AsyncGenerator<LocatedBlob> }> {
     const { ref, manifest } = await this.resolve(validateObjectKey(key), {});
     const info = toInfo(key, ref, manifest);
+    if (packed(manifest)) {
+      // No file holds a packed checkpoint's bytes in order: they come as verified bytes instead.
+      return { info, blobs: piecesOf(readChunks(this.store, objectRange(manifest, 0, info.size), this.opts.readPrefetch, { key })) };
+    }
     const chunks = manifest.chunks;
     return { info, blobs: locatedBlobs(host, this.store, chunks, (i) => chunks[i]!.size <= INLINE_BYTES, this.opts.concurrency, key, `get ${key}`) };
   }
@@ -310,14 +315,7 @@ export class ObjectRepository {
       throw new O3mlError("INVALID_ARGUMENT", `get ${key}: offset ${offset} is past the end (size ${info.size})`, { key });
     }
     const end = length === 0 ? info.size : Math.min(info.size, offset + length);
-    const spans: ChunkSpan[] = [];
-    let pos = 0;
-    for (const c of manifest.chunks) {
-      const cEnd = pos + c.size;
-      if (cEnd > offset && pos < end) spans.push({ cid: c.cid, size: c.size, from: Math.max(0, offset - pos), to: Math.min(c.size, end - pos) });
-      pos = cEnd;
-    }
-    return { info, data: readChunks(this.store, spans, this.opts.readPrefetch, { key }) };
+    return { info, data: readChunks(this.store, objectRange(manifest, offset, end), this.opts.readPrefetch, { key }) };
   }
 
   /**
@@ -404,6 +402,34 @@ export class ObjectRepository {
     }
     return { ref, manifest: await this.manifests.read(ref.manifestCid, key, opts) };
   }
+}
+
+/** Whether the manifest is a checkpoint with packed entries, whose bytes its blobs do not hold in order. */
+function packed(m: ObjectManifest): m is CheckpointManifest {
+  return m.checkpoint !== undefined && hasPacks(m.checkpoint);
+}
+
+/**
+ * The chunk spans holding bytes [from, to) of the object: of its blobs in order, or for a
+ * checkpoint with packs, of its entries in table order (checkpoint-table.ts).
+ */
+function objectRange(m: ObjectManifest, from: number, to: number): ChunkSpan[] {
+  if (packed(m)) return objectSpans(m, from, to);
+  const spans: ChunkSpan[] = [];
+  let pos = 0;
+  for (const c of m.chunks) {
+    const end = pos + c.size;
+    if (end > from && pos < to) spans.push({ cid: c.cid, size: c.size, from: Math.max(0, from - pos), to: Math.min(c.size, to - pos) });
+    pos = end;
+  }
+  return spans;
+}
+
+/** Largest piece of verified bytes a co-located get sends in one message. */
+const PIECE_BYTES = 2 * 1024 * 1024;
+
+async function* piecesOf(bytes: AsyncGenerator<Uint8Array>): AsyncGenerator<LocatedBlob> {
+  for await (const b of bytes) for (let at = 0; at < b.byteLength; at += PIECE_BYTES) yield b.subarray(at, Math.min(b.byteLength, at + PIECE_BYTES));
 }
 
 function toInfo(

@@ -22,6 +22,22 @@ export function entrySpans(m: CheckpointManifest, entry: number, from?: number, 
   return entryRanges(m.checkpoint.entries[entry]!, m.chunks, from, to).map((r) => ({ ...m.chunks[r.chunk]!, from: r.from, to: r.to }));
 }
 
+/**
+ * The chunk spans holding bytes [from, to) of the checkpoint as an object: its entries' bytes in
+ * table order (ObjectService.Get), whatever blobs hold them (a pack shared by several entries).
+ */
+export function objectSpans(m: CheckpointManifest, from: number, to: number): ChunkSpan[] {
+  const out: ChunkSpan[] = [];
+  let pos = 0;
+  for (const [i, e] of m.checkpoint.entries.entries()) {
+    const end = pos + e.nbytes;
+    if (end > from && pos < to) out.push(...entrySpans(m, i, Math.max(0, from - pos), Math.min(e.nbytes, to - pos)));
+    if (end >= to) break;
+    pos = end;
+  }
+  return out;
+}
+
 /** Every entry's spans, in table order: what a read of the whole checkpoint fetches. */
 export function allEntrySpans(m: CheckpointManifest): ChunkSpan[][] {
   return m.checkpoint.entries.map((_, i) => entrySpans(m, i));

@@ -125,7 +125,7 @@ async function commit(d: CheckpointDeps, h: SaveHeader, body: CheckpointBody, le
       bytesDeduplicated: body.bytesDeduplicated,
       refId,
     }),
-    (beforeRef) => d.objects.commit(h.key, cid, body.storedSize, previous, lease, what, { beforeRef }),
+    (beforeRef) => d.objects.commit(h.key, cid, body.size, previous, lease, what, { beforeRef }),
   );
   d.durability.track(cid, body.chunks.map((c) => c.cid));
   return {

@@ -76,11 +76,11 @@ export class CheckpointWriter {
     if (e.reused) throw new O3mlError("INVALID_ARGUMENT", `save checkpoint ${this.key}: entry ${JSON.stringify(e.name)} is sent as reused in a streamed save; only a staged save may reuse entries`, { key: this.key });
     this.announced.push(e);
     const entry = withoutWire(e);
-    if (!packable(e.nbytes, this.opts.chunkSize)) {
+    if (!packable(e, this.opts.chunkSize)) {
       this.current = { entry, received: 0, crc: 0, own: [] };
       return;
     }
-    const place = this.plan.place(e.nbytes);
+    const place = this.plan.place(e);
     if (place.closed !== undefined) await this.closePack();
     this.current = { entry, received: 0, crc: 0, pack: place };
   }
@@ -158,8 +158,8 @@ export class CheckpointWriter {
         continue;
       }
       ranges.push([offset, e.nbytes]);
-      if (packable(e.nbytes, this.opts.chunkSize)) {
-        const place = this.plan.place(e.nbytes);
+      if (packable(e, this.opts.chunkSize)) {
+        const place = this.plan.place(e);
         if (place.closed !== undefined) closePack();
         where.push({ pack: place, part: parts.push([offset, e.nbytes]) - 1 });
       } else {

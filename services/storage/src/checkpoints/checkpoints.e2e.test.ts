@@ -62,14 +62,14 @@ describe("checkpoints through the service", { timeout: 120_000 }, () => {
     }
     const stat = await ckpt.stat(info.cid);
     expect(stat).toMatchObject({ key: info.key, run: "run-a", metrics: { loss: 1.5, acc: 0.25 }, state: "committed" });
-    // The same object through the ObjectService: its bytes are its blobs (the pack of the small
-    // entries, first used by the skeleton, then the large entry's chunks), which hold every entry.
+    // The same object through the ObjectService: its bytes are its blobs (the skeleton's, the large
+    // entry's chunks, then the pack of the small one), which hold every entry.
     const obj = await objects.get(info.key);
     expect(obj.info.contentType).toBe("application/vnd.o3ml.checkpoint");
     const all: Buffer[] = [];
     for await (const b of obj.data) all.push(Buffer.from(b));
     const whole = Buffer.concat(all);
-    expect(whole.equals(Buffer.concat([sent[0]!.data, sent[3]!.data, sent[1]!.data]))).toBe(true);
+    expect(whole.equals(Buffer.concat([sent[0]!.data, sent[1]!.data, sent[3]!.data]))).toBe(true);
     expect((await objects.list("runs/a/", 100, "")).objects.map((o) => o.key)).toContain(info.key);
   });
 
@@ -162,27 +162,44 @@ describe("checkpoints through the service", { timeout: 120_000 }, () => {
       const nbytes = i % 100 === 50 ? 2 * MiB + rand(1000) : 1 + rand(i % 3 === 0 ? 300 * 1024 : 2048);
       sent.push({ name: String(i), kind: "storage", dtype: "float32", data: randomBytes(nbytes) });
     }
-    const small = sent.filter((x) => x.data.byteLength <= MiB / 2);
+    const small = sent.filter((x) => x.kind === "storage" && x.data.byteLength <= MiB / 2);
     const smallBytes = small.reduce((n, x) => n + x.data.byteLength, 0);
     const info = await ckpt.save({ key: "runs/p/packed.ckpt", run: "run-p" }, sent);
     const back = await ckpt.loadAll(info.key);
     expect(back.entries.map((x) => x.name)).toEqual(sent.map((x) => x.name));
     back.entries.forEach((x, i) => expect(x.data.equals(Buffer.from(sent[i]!.data)), x.name).toBe(true));
-    // 298 small entries in packs of at most 1 MiB (the chunk size here), not one blob each.
+    // As an object it is its entries' bytes in order, whole or in any range, whatever packs hold them.
+    const logical = Buffer.concat(sent.map((x) => Buffer.from(x.data)));
+    const read = async (offset: number, length: number) => {
+      const got = await objects.get(info.key, offset, length);
+      const parts: Buffer[] = [];
+      for await (const b of got.data) parts.push(Buffer.from(b));
+      return { size: Number(got.info.size), bytes: Buffer.concat(parts) };
+    };
+    const all = await read(0, 0);
+    expect(all.size).toBe(logical.length);
+    expect(all.bytes.equals(logical)).toBe(true);
+    for (const [offset, length] of [[3990, 20], [4000 + 17, 3 * MiB], [logical.length - 5000, 0]] as const) {
+      expect((await read(offset, length)).bytes.equals(logical.subarray(offset, length === 0 ? undefined : offset + length))).toBe(true);
+    }
+    // 297 small entries in packs of at most 1 MiB (the chunk size here) and about 16 entries, not
+    // one blob each; the skeleton and the three large entries (3 chunks each) in blobs of their own.
     const res = await ckpt.verify(info.key);
-    const largeChunks = 3 * 3;
-    expect(Number(res.blobsChecked)).toBeGreaterThan(largeChunks);
-    expect(Number(res.blobsChecked)).toBeLessThanOrEqual(largeChunks + Math.ceil((2 * smallBytes) / MiB));
+    const ownChunks = 1 + 3 * 3;
+    expect(Number(res.blobsChecked)).toBeGreaterThan(ownChunks + small.length / 32);
+    expect(Number(res.blobsChecked)).toBeLessThanOrEqual(ownChunks + Math.ceil((2 * smallBytes) / MiB) + small.length / 4);
     expect(Number(info.bytesTotal)).toBe(sent.reduce((n, x) => n + x.data.byteLength, 0));
 
-    // The manifest (format 2) names the skeleton's pack first: damaged in the bucket, it fails the
-    // load and the check, naming the key and the pack.
+    // The manifest (format 2) names the first small entry's pack right after the skeleton's blob:
+    // damaged in the bucket, it fails the load and the check, naming the key and the pack.
     const manifest = decodeObjectManifest(await e.svc.store.get(manifestKey(info.cid)), info.cid);
     expect(manifest.formatVersion).toBe(2);
-    expect(manifest.checkpoint!.entries[0]).toMatchObject({ packed: true, firstChunk: 0, offset: 0 });
-    const pack = manifest.chunks[0]!.cid;
+    expect(manifest.checkpoint!.entries[0]).toMatchObject({ kind: "skeleton", firstChunk: 0, chunkCount: 1 });
+    expect(manifest.checkpoint!.entries[0]!.packed).toBeFalsy();
+    expect(manifest.checkpoint!.entries[1]).toMatchObject({ packed: true, firstChunk: 1, offset: 0 });
+    const pack = manifest.chunks[1]!.cid;
     const good = await e.svc.store.get(blobKey(pack));
-    expect(Buffer.from(good.subarray(0, 4000)).equals(Buffer.from(sent[0]!.data))).toBe(true);
+    expect(Buffer.from(good.subarray(0, sent[1]!.data.byteLength)).equals(Buffer.from(sent[1]!.data))).toBe(true);
     const tampered = Buffer.from(good);
     tampered[3] = tampered[3]! ^ 1;
     await e.svc.store.put(blobKey(pack), tampered);
@@ -190,11 +207,13 @@ describe("checkpoints through the service", { timeout: 120_000 }, () => {
     await expectCode(ckpt.verify(info.key), "INTEGRITY", info.key, pack);
     await e.svc.store.put(blobKey(pack), good);
 
-    // Saved again with one small entry changed: its new pack is stored, the large entries are not.
+    // Saved again with one small entry changed: only that entry's pack is stored again (packs end at
+    // names, not contents), and every other pack and blob is deduplicated.
     const changed = sent.map((x, i) => (i === 2 ? { ...x, data: randomBytes(x.data.byteLength) } : x));
     const again = await ckpt.save({ key: "runs/p/packed-2.ckpt", run: "run-p" }, changed);
-    expect(Number(again.bytesUploaded)).toBeLessThanOrEqual(Math.ceil((2 * smallBytes) / MiB) * MiB);
-    expect(Number(again.bytesDeduplicated)).toBeGreaterThanOrEqual(3 * 2 * MiB);
+    expect(Number(again.bytesUploaded)).toBeGreaterThanOrEqual(changed[2]!.data.byteLength);
+    expect(Number(again.bytesUploaded)).toBeLessThanOrEqual(MiB);
+    expect(Number(again.bytesDeduplicated)).toBe(Number(again.bytesTotal) - Number(again.bytesUploaded));
     const back2 = await ckpt.loadAll(again.cid);
     back2.entries.forEach((x, i) => expect(x.data.equals(Buffer.from(changed[i]!.data)), x.name).toBe(true));
   });
@@ -202,8 +221,8 @@ describe("checkpoints through the service", { timeout: 120_000 }, () => {
   it("verifies an intact checkpoint blob by blob", async () => {
     const info = await ckpt.save({ key: "runs/v/ok.ckpt", run: "run-v" }, entries());
     const res = await ckpt.verify(info.cid);
-    // One pack (the skeleton and the 10-byte entry) and the four 1 MiB chunks of the large one.
-    expect(Number(res.blobsChecked)).toBe(5);
+    // The skeleton's blob, the four 1 MiB chunks of the large entry and the pack of the 10-byte one.
+    expect(Number(res.blobsChecked)).toBe(6);
     expect(Number(res.bytesChecked)).toBe(Number(info.bytesTotal));
   });
 

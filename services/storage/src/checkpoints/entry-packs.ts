@@ -1,4 +1,5 @@
 import type { CheckpointEntry, ChunkEntry } from "@o3ml/integrity";
+import { xxh3 } from "@node-rs/xxhash";
 
 /**
  * Entries up to this size are packed: stored with the checkpoint's other small entries in one
@@ -13,9 +14,26 @@ export const PACK_ENTRY_BYTES = 1024 * 1024;
 /** Most entries in one pack: bounds a pack's bookkeeping (a model's scalars are 8 bytes each). */
 const PACK_ENTRIES = 4096;
 
-/** Whether an entry of `nbytes` is packed, for a service cutting blobs of `chunkSize`. */
-export function packable(nbytes: number, chunkSize: number): boolean {
-  return nbytes > 0 && nbytes <= Math.min(PACK_ENTRY_BYTES, chunkSize / 2);
+/**
+ * One entry name in this many ends its pack, whatever the sizes: a pack is then the entries
+ * between two such names (about 16), so a change to one small tensor re-stores its own pack and
+ * the others keep their bytes, and their CIDs, from save to save and from run to run (dedup by
+ * blob). Names, not contents, decide, so that changed bytes never move a boundary.
+ */
+const PACK_SPLIT = 16n;
+
+/**
+ * Whether an entry is packed, for a service cutting blobs of `chunkSize`: a storage of at most
+ * PACK_ENTRY_BYTES and half a chunk. Never the skeleton: it changes with every save (the step,
+ * the loops' state), and would take its pack's tensors with it.
+ */
+export function packable(e: { kind: string; nbytes: number }, chunkSize: number): boolean {
+  return e.kind === "storage" && e.nbytes > 0 && e.nbytes <= Math.min(PACK_ENTRY_BYTES, chunkSize / 2);
+}
+
+/** Whether the pack holding entry `name` ends after it (see PACK_SPLIT). */
+function endsPack(name: string): boolean {
+  return xxh3.xxh64(Buffer.from(name, "utf8")) % PACK_SPLIT === 0n;
 }
 
 /** Where a packable entry goes: pack number `pack`, at `offset`. */
@@ -26,25 +44,29 @@ export interface PackPlace {
 
 /**
  * Assigns packable entries to packs in the order they come: an entry joins the open pack while it
- * fits within `capacity` bytes (the chunk size), else opens the next. Deterministic, so the same
- * entries give the same packs, and the same blobs, on every path (streamed or staged).
+ * fits within `capacity` bytes (the chunk size) and the entry before it did not end the pack
+ * (PACK_SPLIT), else opens the next. Deterministic, so the same entries give the same packs, and
+ * the same blobs, on every path (streamed or staged).
  */
 export class PackPlan {
   readonly sizes: number[] = [];
   private entries = 0;
+  private ended = false;
 
   constructor(private readonly capacity: number) {}
 
   /** Places an entry; `closed` is the pack the entry's arrival closed, if it did. */
-  place(nbytes: number): PackPlace & { closed?: number } {
+  place(e: { name: string; nbytes: number }): PackPlace & { closed?: number } {
     const open = this.sizes.length - 1;
-    if (open < 0 || this.sizes[open]! + nbytes > this.capacity || this.entries >= PACK_ENTRIES) {
-      this.sizes.push(nbytes);
+    const ended = this.ended;
+    this.ended = endsPack(e.name);
+    if (open < 0 || ended || this.sizes[open]! + e.nbytes > this.capacity || this.entries >= PACK_ENTRIES) {
+      this.sizes.push(e.nbytes);
       this.entries = 1;
       return { pack: open + 1, offset: 0, ...(open >= 0 ? { closed: open } : {}) };
     }
     const offset = this.sizes[open]!;
-    this.sizes[open] = offset + nbytes;
+    this.sizes[open] = offset + e.nbytes;
     this.entries++;
     return { pack: open, offset };
   }

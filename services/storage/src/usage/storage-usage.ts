@@ -127,7 +127,9 @@ async function describe(deps: { store: BlobStore; manifests: ManifestStore }, re
       return { ref, size: Number(m.bytes), version: m.version };
     }
     const m = await deps.manifests.read(ref.manifestCid);
-    return { ref, size: m.size, run: m.checkpoint?.run };
+    // A checkpoint's size is its entries' bytes: its stored object may hold more (an earlier save's pack).
+    const size = m.checkpoint ? m.checkpoint.entries.reduce((n, e) => n + e.nbytes, 0) : m.size;
+    return { ref, size, run: m.checkpoint?.run };
   } catch (err) {
     if (isO3mlError(err, "NOT_FOUND")) return undefined;
     throw err;
