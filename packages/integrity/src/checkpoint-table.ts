@@ -153,6 +153,11 @@ export function entryRanges(e: CheckpointEntry, chunks: readonly { size: number 
   return out;
 }
 
+/** A checkpoint's bytes: its entries' sizes added up (its blobs may hold more: an earlier save's pack). */
+export function checkpointBytes(t: Pick<CheckpointTable, "entries">): number {
+  return t.entries.reduce((n, e) => n + e.nbytes, 0);
+}
+
 /** Whether any entry is packed: such a table needs manifest format 2. */
 export function hasPacks(t: Pick<CheckpointTable, "entries">): boolean {
   return t.entries.some((e) => e.packed === true);

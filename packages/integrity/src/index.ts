@@ -17,6 +17,6 @@ export {
   type ObjectManifestInput,
 } from "./manifest.js";
 export type { CheckpointEntry, CheckpointFacts, CheckpointTable, ChunkRange, EntryKind } from "./checkpoint-table.js";
-export { entryRanges, hasPacks } from "./checkpoint-table.js";
+export { checkpointBytes, entryRanges, hasPacks } from "./checkpoint-table.js";
 export { REF_FORMAT, encodeRef, decodeRef, type Ref, type RefInput } from "./ref.js";
 export { createSha256, sha256, toHex, SHA256_LENGTH, type Sha256 } from "./sha256.js";

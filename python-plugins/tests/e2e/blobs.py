@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from typing import Any
 
 from o3ml.gen import manifest_pb2
-
-
-def blob_key(data: bytes) -> str:
-    """o3ml/v1/blobs/<CIDv1 (raw codec, sha2-256) in base32> of a blob holding ``data``."""
-    cid = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
-    return "o3ml/v1/blobs/b" + base64.b32encode(cid).decode().lower().rstrip("=")
 
 
 def entry_blob_key(bucket: Any, bucket_name: str, manifest_cid: str, data: bytes) -> str:

@@ -1,4 +1,4 @@
-import { entryRanges, type CheckpointFacts, type CheckpointTable, type ObjectManifest } from "@o3ml/integrity";
+import { checkpointBytes, entryRanges, type CheckpointFacts, type CheckpointTable, type ObjectManifest } from "@o3ml/integrity";
 import type { CheckpointRecord, MetadataIndex } from "@o3ml/metadata";
 import type { CheckpointState, ChunkSpan } from "@o3ml/repository";
 import { isO3mlError } from "@o3ml/errors";
@@ -56,8 +56,7 @@ export function checkpointInfo(cid: string, m: CheckpointManifest, record: Check
     cid,
     metrics: { ...facts.metrics },
     state: record?.state ?? "committed",
-    // The entries' bytes: a manifest naming part of an earlier save's pack stores more.
-    bytesTotal: entries.reduce((n, e) => n + e.nbytes, 0),
+    bytesTotal: checkpointBytes(m.checkpoint),
     bytesUploaded: record?.bytesUploaded ?? 0,
     bytesDeduplicated: record?.bytesDeduplicated ?? 0,
     createdUnixMs: record ? Date.parse(record.committedAt) : refCreatedUnixMs,

@@ -2,7 +2,7 @@ import type { FileHandle } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
-import { cidOf, fixedChunker, type CheckpointEntry, type ChunkEntry, type Chunker } from "@o3ml/integrity";
+import { checkpointBytes, cidOf, fixedChunker, type CheckpointEntry, type ChunkEntry, type Chunker } from "@o3ml/integrity";
 import { BlobWriter, type BlobLease, type ChunkBudget, type KnownBlobs } from "@o3ml/repository";
 import type { HashPool } from "../colocation/hash-pool.js";
 import { cutsOf, writeStagedBlobs, type Cut, type KeepBlob } from "../colocation/staged-blobs.js";
@@ -224,7 +224,7 @@ export class CheckpointWriter {
     return {
       entries,
       chunks,
-      size: entries.reduce((n, e) => n + e.nbytes, 0),
+      size: checkpointBytes({ entries }),
       storedSize: chunks.reduce((n, c) => n + c.size, 0),
       bytesUploaded: this.blobs.bytesUploaded,
       bytesDeduplicated: this.blobs.bytesDeduplicated,

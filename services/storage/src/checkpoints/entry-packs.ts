@@ -49,7 +49,9 @@ export interface PackPlace {
  * the same blobs, on every path (streamed or staged).
  */
 export class PackPlan {
-  readonly sizes: number[] = [];
+  /** The open pack's number (-1: none yet), its bytes and its entries so far. */
+  private open = -1;
+  private bytes = 0;
   private entries = 0;
   private ended = false;
 
@@ -57,18 +59,19 @@ export class PackPlan {
 
   /** Places an entry; `closed` is the pack the entry's arrival closed, if it did. */
   place(e: { name: string; nbytes: number }): PackPlace & { closed?: number } {
-    const open = this.sizes.length - 1;
     const ended = this.ended;
     this.ended = endsPack(e.name);
-    if (open < 0 || ended || this.sizes[open]! + e.nbytes > this.capacity || this.entries >= PACK_ENTRIES) {
-      this.sizes.push(e.nbytes);
+    if (this.open < 0 || ended || this.bytes + e.nbytes > this.capacity || this.entries >= PACK_ENTRIES) {
+      const closed = this.open;
+      this.open++;
+      this.bytes = e.nbytes;
       this.entries = 1;
-      return { pack: open + 1, offset: 0, ...(open >= 0 ? { closed: open } : {}) };
+      return { pack: this.open, offset: 0, ...(closed >= 0 ? { closed } : {}) };
     }
-    const offset = this.sizes[open]!;
-    this.sizes[open] = offset + e.nbytes;
+    const offset = this.bytes;
+    this.bytes += e.nbytes;
     this.entries++;
-    return { pack: open, offset };
+    return { pack: this.open, offset };
   }
 }
 

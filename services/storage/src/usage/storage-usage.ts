@@ -1,6 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { decodeObjectManifest, isCid } from "@o3ml/integrity";
+import { checkpointBytes, decodeObjectManifest, isCid } from "@o3ml/integrity";
 import type { MetadataIndex } from "@o3ml/metadata";
 import { quoteName, DATASET_REF_KIND, blobKey, manifestKey, ROOT, type ManifestStore, mapLimit } from "@o3ml/repository";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
@@ -127,8 +127,7 @@ async function describe(deps: { store: BlobStore; manifests: ManifestStore }, re
       return { ref, size: Number(m.bytes), version: m.version };
     }
     const m = await deps.manifests.read(ref.manifestCid);
-    // A checkpoint's size is its entries' bytes: its stored object may hold more (an earlier save's pack).
-    const size = m.checkpoint ? m.checkpoint.entries.reduce((n, e) => n + e.nbytes, 0) : m.size;
+    const size = m.checkpoint ? checkpointBytes(m.checkpoint) : m.size;
     return { ref, size, run: m.checkpoint?.run };
   } catch (err) {
     if (isO3mlError(err, "NOT_FOUND")) return undefined;
