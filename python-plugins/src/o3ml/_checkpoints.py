@@ -446,7 +446,9 @@ _READERS = 4
 def _read_files(view: memoryview, files: Iterable[Any]) -> None:
     at = 0
     for f in files:
-        _colocation.read_into(f.path, view[at : at + f.size])
+        # A range of the file: all of it, or a packed entry's bytes in its pack (a cache file is
+        # named by its CID and pinned, so one that was replaced meanwhile holds the same bytes).
+        _colocation.read_into(f.path, view[at : at + f.size], f.offset)
         at += f.size
 
 

@@ -151,19 +151,22 @@ class StaleFile(Exception):
     """A file the service named is no longer what it verified (evicted or changed meanwhile)."""
 
 
-def read_into(path: str, part: memoryview) -> None:
-    """Reads the whole file at ``path`` into ``part``, which it must fill exactly; else ``StaleFile``.
+def read_into(path: str, part: memoryview, offset: int | None = None) -> None:
+    """Reads the file at ``path`` into ``part``; else ``StaleFile``.
 
+    Without ``offset`` the whole file, which must fill ``part`` exactly; with it, ``part.nbytes``
+    bytes from there (an entry packed with others in one blob), which the file must hold.
     Straight into the caller's memory (a tensor storage, an object's buffer): one copy from the
     page cache. The read releases the GIL, so several may run on threads.
     """
     try:
         with open(path, "rb", buffering=0) as fh:
-            if os.fstat(fh.fileno()).st_size != part.nbytes:
+            size = os.fstat(fh.fileno()).st_size
+            if size != part.nbytes if offset is None else size < offset + part.nbytes:
                 raise StaleFile(f"{path} changed")
             got = 0
             while got < part.nbytes:
-                n = fh.readinto(part[got:])
+                n = os.preadv(fh.fileno(), [part[got:]], (offset or 0) + got)
                 if not n:
                     raise StaleFile(f"{path} ended early")
                 got += n

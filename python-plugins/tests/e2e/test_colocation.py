@@ -209,6 +209,47 @@ def test_a_cache_file_damaged_after_it_was_verified_is_fetched_again(own: Servic
     assert "no longer matches its CID" in own.process.output(limit=200_000)
 
 
+def test_entries_packed_in_a_large_pack_load_as_ranges_of_its_cache_file(
+    own: Service, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 48 entries of 64 KiB: packed (at most 1 MiB each), in packs larger than what rides inline.
+    g = torch.Generator().manual_seed(9)
+    state = {f"layer{i}.weight": torch.randn(16 * 1024, generator=g) for i in range(48)}
+    with O3Client(own.address) as c:
+        save_checkpoint(c, "co/packed.ckpt", state, run="packed")
+        locate = c.connection.channel.unary_stream(
+            "/o3ml.v1.CheckpointService/Locate",
+            request_serializer=pb.CheckpointSelector.SerializeToString,
+            response_deserializer=pb.LocateCheckpointResponse.FromString,
+        )
+        located = [m.entry for m in locate(pb.CheckpointSelector(key="co/packed.ckpt")) if m.WhichOneof("msg") == "entry"]
+        storages = [e for e in located if e.entry.kind != SKELETON]
+        # Each entry as its range of one file, or inline when its pack is small (packs also end at
+        # names, so some hold a few entries only).
+        assert len(storages) == 48
+        assert all((not e.data and len(e.files) == 1) or (len(e.data) == 64 * 1024 and not e.files) for e in storages)
+        ranges = [(e.files[0].path, e.files[0].offset, e.files[0].size) for e in storages if e.files]
+        assert len(ranges) >= 24 and all(size == 64 * 1024 for _, _, size in ranges)
+        packs = {path for path, _, _ in ranges}
+        assert 1 < len(packs) < len(ranges)  # several entries to a pack, several packs
+        for path in packs:
+            offsets = sorted(at for p, at, _ in ranges if p == path)
+            assert offsets == [i * 64 * 1024 for i in range(len(offsets))]  # back to back, in table order
+            assert os.path.getsize(path) >= offsets[-1] + 64 * 1024
+        # Read as ranges, each entry is its own tensor, the same as streamed.
+        assert same(load_checkpoint(c, "co/packed.ckpt"), state)
+        with monkeypatch.context() as m:
+            streaming(m)
+            assert same(load_checkpoint(c, "co/packed.ckpt"), state)
+        # A pack file damaged after it was verified is checked again before it is named.
+        victim = Path(sorted(packs)[0])
+        good = victim.read_bytes()
+        victim.write_bytes(good[:100] + bytes([good[100] ^ 0x80]) + good[101:])
+        assert same(load_checkpoint(c, "co/packed.ckpt"), state)
+        assert victim.read_bytes() == good
+    assert "no longer matches its CID" in own.process.output(limit=200_000)
+
+
 def test_a_client_that_cannot_see_the_staging_directory_streams(own: Service, home: Path, tmp_path: Path) -> None:
     """The client runs in a mount namespace where the service's staging directory is an empty
     tmpfs: the same path, another filesystem, as for a client in another container."""

@@ -1967,6 +1967,7 @@ export namespace o3ml {
             $unknowns?: Uint8Array[];
             path: string;
             size: number;
+            offset: number;
             static create(properties: o3ml.v1.CachedFile.$Shape): o3ml.v1.CachedFile & o3ml.v1.CachedFile.$Shape;
             static create(properties?: o3ml.v1.CachedFile.$Properties): o3ml.v1.CachedFile;
             static encode(message: o3ml.v1.CachedFile.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1981,6 +1982,7 @@ export namespace o3ml {
             interface $Properties {
                 path?: (string|null);
                 size?: (number|null);
+                offset?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.CachedFile.$Properties;

@@ -220,12 +220,14 @@ class LoadCheckpointResponse(_message.Message):
     def __init__(self, info: _Optional[_Union[CheckpointInfo, _Mapping]] = ..., entry: _Optional[_Union[EntryHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class CachedFile(_message.Message):
-    __slots__ = ("path", "size")
+    __slots__ = ("path", "size", "offset")
     PATH_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     path: str
     size: int
-    def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+    offset: int
+    def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class LocatedEntry(_message.Message):
     __slots__ = ("entry", "files", "data")

@@ -3,7 +3,7 @@ import { O3mlError } from "@o3ml/errors";
 import { createSha256, entryRanges, parseCid, type ObjectManifest } from "@o3ml/integrity";
 import { o3ml } from "@o3ml/proto";
 import { readChunks, type ChunkSpan, validatePrefix, mapLimit } from "@o3ml/repository";
-import { INLINE_BYTES, locatedBlobs } from "../colocation/located-blobs.js";
+import { INLINE_BYTES, locatedBlobs, type LocatedBlob } from "../colocation/located-blobs.js";
 import type { ObjectInfo } from "../object-repository.js";
 import { ArchiveReader } from "./archive-reader.js";
 import type { CheckpointPins } from "./checkpoint-pins.js";
@@ -117,16 +117,19 @@ export class CheckpointRepository {
     }
     yield { info };
     const entries = manifest.checkpoint.entries;
-    // Small entries ride inline: fetched and verified in memory, no cache file; so do packs,
-    // whose entries are sliced out of them. A pack is held until its last entry is sent.
+    // Small entries ride inline: fetched and verified in memory, no cache file; so do small
+    // packs, whose entries are sliced out of them (held until the last is sent). A larger pack is
+    // a cache file like any large blob, and each of its entries names its range of it: fetched
+    // on the fetch threads, not received, sliced and re-sent through the event loop.
     const inline = new Array<boolean>(manifest.chunks.length);
     const packUses = new Map<number, number>();
     for (const e of entries) {
       if (e.packed) packUses.set(e.firstChunk, (packUses.get(e.firstChunk) ?? 0) + 1);
-      inline.fill(e.packed === true || e.nbytes <= INLINE_BYTES, e.firstChunk, e.firstChunk + e.chunkCount);
+      const small = e.packed ? manifest.chunks[e.firstChunk]!.size <= INLINE_BYTES : e.nbytes <= INLINE_BYTES;
+      inline.fill(small, e.firstChunk, e.firstChunk + e.chunkCount);
     }
     const blobs = locatedBlobs(this.d.host, this.d.store, manifest.chunks, (i) => inline[i]!, this.d.opts.concurrency, info.key, `load checkpoint ${info.key}`);
-    const held = new Map<number, Uint8Array>();
+    const held = new Map<number, LocatedBlob>();
     let consumed = 0;
     const nextBlob = async () => {
       const next = await blobs.next();
@@ -142,15 +145,15 @@ export class CheckpointRepository {
           let pack = held.get(e.firstChunk);
           if (!pack) {
             if (e.firstChunk !== consumed) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: entry ${JSON.stringify(e.name)} names pack ${e.firstChunk} out of order`);
-            const got = await nextBlob();
-            if (!(got instanceof Uint8Array)) throw new O3mlError("INTERNAL", `load checkpoint ${info.key}: pack ${e.firstChunk} came as a file`);
-            held.set(e.firstChunk, (pack = got));
+            held.set(e.firstChunk, (pack = await nextBlob()));
           }
           const left = packUses.get(e.firstChunk)! - 1;
           packUses.set(e.firstChunk, left);
           if (left === 0) held.delete(e.firstChunk);
           const at = e.offset ?? 0;
-          yield { entry: { entry: header, files: [], data: pack.subarray(at, at + e.nbytes) } };
+          yield pack instanceof Uint8Array
+            ? { entry: { entry: header, files: [], data: pack.subarray(at, at + e.nbytes) } }
+            : { entry: { entry: header, files: [{ path: pack.path, size: e.nbytes, offset: at }] } };
           continue;
         }
         const files: o3ml.v1.CachedFile.$Properties[] = [];

@@ -22,7 +22,7 @@ export type LocatedBlob = CacheLease | Uint8Array;
 /**
  * The blobs of `chunks`, in order, each verified right before it is yielded:
  * those `inline(i)` picks (small ones: a file would cost more than the bytes;
- * and a checkpoint's packs, whose entries are sliced out of them) as bytes
+ * and a checkpoint's small packs, whose entries are sliced out of them) as bytes
  * fetched into memory, the others as host-cache files (Host.verifiedFile).
  * Fetches run ahead of the consumer: at most `concurrency` blobs larger than
  * INLINE_BYTES (cache files, or packs in memory), and with small blobs up to
