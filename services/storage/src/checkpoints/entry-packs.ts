@@ -1,5 +1,5 @@
 import type { CheckpointEntry, ChunkEntry } from "@o3ml/integrity";
-import { xxh3 } from "@node-rs/xxhash";
+import xxhash from "xxhash-addon";
 
 /**
  * Entries up to this size are packed: stored with the checkpoint's other small entries in one
@@ -33,7 +33,8 @@ export function packable(e: { kind: string; nbytes: number }, chunkSize: number)
 
 /** Whether the pack holding entry `name` ends after it (see PACK_SPLIT). */
 function endsPack(name: string): boolean {
-  return xxh3.xxh64(Buffer.from(name, "utf8")) % PACK_SPLIT === 0n;
+  // XXH3-64, the digest's canonical (big-endian) bytes read as the number.
+  return xxhash.XXHash3.hash(Buffer.from(name, "utf8")).readBigUInt64BE() % PACK_SPLIT === 0n;
 }
 
 /** Where a packable entry goes: pack number `pack`, at `offset`. */
