@@ -3,7 +3,7 @@ import type { DatasetClient } from "@o3ml/client";
 import type { PushProgress } from "./push-dataset.js";
 import { ShardCheck } from "./shard-check.js";
 import { shardNames } from "./shard-names.js";
-import { mapLimit } from "./map-limit.js";
+import { mapLimit } from "@o3ml/repository";
 
 export interface VerifySummary {
   name: string;
