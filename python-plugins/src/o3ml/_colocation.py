@@ -164,9 +164,10 @@ def read_into(path: str, part: memoryview, offset: int | None = None) -> None:
             size = os.fstat(fh.fileno()).st_size
             if size != part.nbytes if offset is None else size < offset + part.nbytes:
                 raise StaleFile(f"{path} changed")
+            fh.seek(offset or 0)
             got = 0
             while got < part.nbytes:
-                n = os.preadv(fh.fileno(), [part[got:]], (offset or 0) + got)
+                n = fh.readinto(part[got:])
                 if not n:
                     raise StaleFile(f"{path} ended early")
                 got += n
