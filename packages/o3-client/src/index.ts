@@ -11,3 +11,4 @@ export { validateBucketName, BUCKET_NAME_RULE } from "./bucket-name.js";
 export { PROBE_PREFIX } from "./capabilities.js";
 export { defaultProbeDir, forgetCapabilities } from "./probe-cache.js";
 export { storeIdentity } from "./store-identity.js";
+export { mapLimit } from "./map-limit.js";

@@ -70,4 +70,3 @@ export { bucketNow, type BucketNow } from "./gc/bucket-clock.js";
 export { condemn, removeStaleCondemned, CondemnedLists, SWEEP_LIMIT_MS, CONDEMNED_TTL_MS, type Condemned, type GcLog } from "./gc/condemned.js";
 
 // A small helper the modules above share with the service.
-export { mapLimit } from "./map-limit.js";

@@ -3,7 +3,7 @@ import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { ulid } from "ulidx";
 import { CondemnedLists } from "./gc/condemned.js";
 import { blobKey, GC_EPOCH_KEY, manifestKey } from "./layout.js";
-import { mapLimit } from "./map-limit.js";
+import { mapLimit } from "@o3ml/o3-client";
 
 /**
  * The CIDs one commit counts on, from its first upload until its ref is

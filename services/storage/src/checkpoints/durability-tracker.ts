@@ -1,6 +1,7 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import type { Logger } from "../logger.js";
-import { blobKey, manifestKey, mapLimit } from "@o3ml/repository";
+import { blobKey, manifestKey } from "@o3ml/repository";
+import { mapLimit } from "@o3ml/o3-client";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 
 export interface DurabilityTiming {
