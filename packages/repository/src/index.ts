@@ -68,5 +68,3 @@ export {
 // What garbage collection writes to the bucket that every commit reads: the bucket's clock and the condemned lists.
 export { bucketNow, type BucketNow } from "./gc/bucket-clock.js";
 export { condemn, removeStaleCondemned, CondemnedLists, SWEEP_LIMIT_MS, CONDEMNED_TTL_MS, type Condemned, type GcLog } from "./gc/condemned.js";
-
-// A small helper the modules above share with the service.
