@@ -1,9 +1,8 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { ulid } from "ulidx";
 import { CondemnedLists } from "./gc/condemned.js";
 import { blobKey, GC_EPOCH_KEY, manifestKey } from "./layout.js";
-import { mapLimit } from "@o3ml/o3-client";
 
 /**
  * The CIDs one commit counts on, from its first upload until its ref is

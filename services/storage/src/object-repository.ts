@@ -1,9 +1,8 @@
 import type { FileHandle } from "node:fs/promises";
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { cidOf, createSha256, encodeObjectManifest, fixedChunker, hasPacks, type ObjectManifest } from "@o3ml/integrity";
 import { BlobWriter, readChunks, type ChunkBudget, type ChunkSpan, type BlobLease, type KnownBlobs, blobKey, manifestKey, validateObjectKey, validatePrefix, ManifestStore, RefStore, type RefRecord } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
 import { objectSpans, type CheckpointManifest } from "./checkpoints/checkpoint-info.js";
 import { archiveSize } from "./checkpoints/torch-archive.js";
 import type { HashPool } from "./colocation/hash-pool.js";

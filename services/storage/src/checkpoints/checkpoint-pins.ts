@@ -1,8 +1,7 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { decodeRef, encodeRef } from "@o3ml/integrity";
 import { monotonicFactory } from "ulidx";
 import { parsePinKey, pinKey, PINS_ROOT } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
 
 /**
  * Pins of checkpoints, kept in the bucket (layout.ts, `pinKey`) so that every

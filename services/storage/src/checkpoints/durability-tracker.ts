@@ -1,7 +1,6 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import type { Logger } from "../logger.js";
 import { blobKey, manifestKey } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 
 export interface DurabilityTiming {

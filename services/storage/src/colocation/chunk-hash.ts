@@ -31,7 +31,7 @@ export type Parts = readonly (readonly [number, number])[];
 
 /** The XXH3-128 of `bytes` as its canonical 16 bytes (big-endian), as Python's xxhash digest() gives it. */
 export function fastDigest(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(xxhash.XXHash128.hash(bytes as Buffer));
+  return xxhash.XXHash128.hash(bytes as Buffer);
 }
 
 /** Reads `parts` of `fd` back to back into `out` after its head, and writes both digests of them into the head. */

@@ -25,7 +25,7 @@ export type LocatedBlob = CacheLease | Uint8Array;
  * and a checkpoint's small packs, whose entries are sliced out of them) as bytes
  * fetched into memory, the others as host-cache files (Host.verifiedFile).
  * Fetches run ahead of the consumer: at most `concurrency` blobs larger than
- * INLINE_BYTES (cache files, or packs in memory), and with small blobs up to
+ * INLINE_BYTES (cache files, or any larger blob a caller picks inline), and with small blobs up to
  * `concurrency` × SMALL_AHEAD_FACTOR blobs in all; every cache file stays
  * pinned until the generator ends, however it ends. An error names `key` and the CID.
  */

@@ -3,10 +3,9 @@ import type { ServerReadableStream, UntypedServiceImplementation } from "@grpc/g
 import { MAX_HAS_CIDS } from "@o3ml/client";
 import { O3mlError } from "@o3ml/errors";
 import { parseCid } from "@o3ml/integrity";
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import type { o3ml } from "@o3ml/proto";
-import { type KnownBlobs } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
+import type { KnownBlobs } from "@o3ml/repository";
 import { clientStream, serverStream, unary, writeMessage, type RpcContext } from "../rpc-handlers.js";
 import type { BlobLeases } from "./blob-leases.js";
 import type { CachedBlobs } from "./cached-blobs.js";

@@ -1,7 +1,6 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { isO3mlError, O3mlError } from "@o3ml/errors";
 import { DATASET_REF_KIND, manifestKey, parseRefKey, refPrefix, refsRoot, RefStore, type RefRecord } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
 import { decodeDatasetManifest } from "./dataset-manifest.js";
 
 /** What DatasetVersionInfo says about one version. */

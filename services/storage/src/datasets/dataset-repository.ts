@@ -1,9 +1,8 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 import { monotonicFactory } from "ulidx";
 import { blobKey, manifestKey, type BlobLease, type KnownBlobs, commitWithEvent } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
 import type { ServiceMetadata } from "../metadata/service-metadata.js";
 import { DatasetCatalog, type VersionInfo } from "./dataset-catalog.js";
 import { deleteDatasetVersion } from "./dataset-deletion.js";

@@ -1,9 +1,8 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { isCid } from "@o3ml/integrity";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GC_FENCE_MS, type KnownBlobs, type LeaseWatch, blobKey, manifestKey, ROOT, type ManifestStore, bucketNow, condemn, removeStaleCondemned, SWEEP_LIMIT_MS, type Condemned } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
 import type { Logger } from "../logger.js";
 import { GraceMarks } from "./grace-marks.js";
 import { markReachable } from "./reachability.js";

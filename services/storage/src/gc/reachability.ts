@@ -1,7 +1,6 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { decodeEvent, eventIdFromKey, DATASET_REF_KIND, manifestKey, parseRefKey, ROOT, type ManifestStore, RefStore } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
 import type { Logger } from "../logger.js";
 

@@ -1,9 +1,8 @@
-import type { BlobStore } from "@o3ml/o3-client";
+import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { checkpointBytes, decodeObjectManifest, isCid } from "@o3ml/integrity";
 import type { MetadataIndex } from "@o3ml/metadata";
 import { quoteName, DATASET_REF_KIND, blobKey, manifestKey, ROOT, type ManifestStore } from "@o3ml/repository";
-import { mapLimit } from "@o3ml/o3-client";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
 import { LATEST, parseDatasetSpec, validateDatasetName } from "../datasets/dataset-names.js";
 import { markReachable, type LiveRef, type Reachability } from "../gc/reachability.js";
