@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { O3mlError } from "@o3ml/errors";
@@ -65,6 +65,65 @@ export async function writeVerifiedFile(tmp: string, entry: string, cid: string,
     await unlink(tmp).catch(() => undefined);
     throw asCacheError(err, dir);
   }
+}
+
+/** An entry being written piece by piece, each piece consumed before `write` returns. */
+export interface EntrySink {
+  write(piece: Uint8Array): void;
+  /** Gives the temp file the entry's name once its bytes hash to the CID; INTEGRITY (file removed) when not. */
+  finish(): Promise<number>;
+  /** Removes the temp file; nothing is named. */
+  abort(): Promise<void>;
+}
+
+/**
+ * writeVerifiedFile for bytes that arrive in memory reused after each piece
+ * (o3-client's socket-get.ts): each piece is hashed and written with
+ * blocking calls before `write` returns. Meant for a fetch thread, whose
+ * event loop does nothing else; writes go to the page cache.
+ */
+export function openEntrySink(tmp: string, entry: string, cid: string, what: string): EntrySink {
+  const dir = dirname(entry);
+  const expected = toHex(parseCid(cid).multihash.digest);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, "wx");
+  } catch (err) {
+    throw asCacheError(err, dir);
+  }
+  const hash = createSha256();
+  const close = () => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
+  const remove = async () => {
+    close();
+    await unlink(tmp).catch(() => undefined);
+  };
+  return {
+    write: (piece) => {
+      if (fd === undefined) throw new Error(`the cache entry ${tmp} is closed`);
+      hash.update(piece);
+      try {
+        for (let at = 0; at < piece.byteLength; ) at += writeSync(fd, piece, at, piece.byteLength - at);
+      } catch (err) {
+        throw asCacheError(err, dir);
+      }
+    },
+    finish: async () => {
+      try {
+        close();
+        const actual = toHex(hash.digest());
+        if (actual !== expected) throw mismatch(cid, what, expected, actual, hash.bytes);
+        await rename(tmp, entry);
+        return hash.bytes;
+      } catch (err) {
+        await remove();
+        throw asCacheError(err, dir);
+      }
+    },
+    abort: remove,
+  };
 }
 
 /**

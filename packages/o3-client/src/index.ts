@@ -12,3 +12,4 @@ export { PROBE_PREFIX } from "./capabilities.js";
 export { defaultProbeDir, forgetCapabilities } from "./probe-cache.js";
 export { storeIdentity } from "./store-identity.js";
 export { mapLimit } from "./map-limit.js";
+export { socketGetter, type SocketGetter } from "./socket-get.js";

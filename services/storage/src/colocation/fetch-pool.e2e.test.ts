@@ -129,6 +129,40 @@ describe("a fetch thread and the cache", () => {
     await lease.release();
   });
 
+  it("fetches a blob again through the S3 client when the reused-buffer path meets a cut body, an error or damaged bytes", async () => {
+    for (const rule of [{ kind: "truncate", keepBytes: MiB }, { kind: "internal-error" }, { kind: "bit-flip" }] as const) {
+      const bytes = randomBytes(3 * MiB);
+      const cid = cidOf(bytes);
+      await store.put(blobKey(cid), bytes);
+      proxy.setFaults({ rules: [{ ...rule, operations: "GET", keyPrefix: blobKey(cid), limit: 1 }] });
+      const lease = await host.verifiedFile(cid, "test fetch");
+      try {
+        // Two GETs: the first, on the socket path, met the fault; the S3 client's read the blob.
+        expect(proxy.stats().rules[0], rule.kind).toMatchObject({ considered: 2, fired: 1 });
+        expect(readFileSync(lease.path).equals(bytes), rule.kind).toBe(true);
+      } finally {
+        await lease.release();
+      }
+      expect(readdirSync(cacheDir(home)).filter((n) => n.startsWith(".tmp.")), rule.kind).toEqual([]);
+    }
+    proxy.setFaults({ rules: [] });
+  });
+
+  it("reads a blob in one GET when nothing goes wrong", async () => {
+    const bytes = randomBytes(3 * MiB + 5);
+    const cid = cidOf(bytes);
+    await store.put(blobKey(cid), bytes);
+    proxy.setFaults({ rules: [{ kind: "latency", ms: 0, operations: "GET", keyPrefix: blobKey(cid) }] });
+    const lease = await host.verifiedFile(cid, "test fetch");
+    try {
+      expect(proxy.stats().rules[0]!.considered).toBe(1);
+      expect(readFileSync(lease.path).equals(bytes)).toBe(true);
+    } finally {
+      await lease.release();
+      proxy.setFaults({ rules: [] });
+    }
+  });
+
   it("finds a blob damaged in the store: INTEGRITY naming the object key and the CID, nothing cached", async () => {
     const bytes = randomBytes(2 * MiB);
     const cid = cidOf(bytes);

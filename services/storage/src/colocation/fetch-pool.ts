@@ -2,6 +2,7 @@ import type { BlobFiller } from "@o3ml/cache";
 import { O3mlError } from "@o3ml/errors";
 import type { O3Config } from "@o3ml/o3-client";
 import { Piscina } from "piscina";
+import type { Logger } from "pino";
 import { blobKey } from "@o3ml/repository";
 import type { ServiceMetrics } from "../metrics.js";
 import type { FetchResult, FetchTask, FetchWorkerData } from "./fetch-worker.js";
@@ -41,6 +42,7 @@ export class FetchPool implements BlobFiller {
     private readonly concurrency: number,
     /** Counted here as meteredStore counts the service's own reads: the threads' clients are not metered. */
     private readonly metrics?: Pick<ServiceMetrics, "storeRequests" | "storeBytesRead">,
+    private readonly log?: Pick<Logger, "debug">,
   ) {}
 
   /** The pool's threads, as Piscina keeps them (tests end one mid-fetch). */
@@ -78,6 +80,10 @@ export class FetchPool implements BlobFiller {
       throw new O3mlError("UNAVAILABLE", `fetching blob ${cid} (${what}) into the host cache failed: its worker thread stopped (${(err as Error).message}); nothing was cached, retry`, { cid }, { cause: err });
     }
     this.metrics?.storeBytesRead.inc(out.received);
+    if (out.fallback !== undefined) {
+      this.metrics?.storeRequests.inc({ op: "get" });
+      this.log?.debug({ cid }, `blob ${cid} (${what}) was fetched again through the S3 client: ${out.fallback}`);
+    }
     if ("error" in out) throw new O3mlError(out.error.code, out.error.message, out.error.details);
     return out.size;
   }

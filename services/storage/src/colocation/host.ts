@@ -42,7 +42,7 @@ export class Host {
     readonly chunks = new ChunkBuffers(chunkBufferCount(8 * 1024 * 1024)),
   ) {
     this.hashes = new HashPool(chunks);
-    this.fetches = new FetchPool(fetch.config, fetch.concurrency, fetch.metrics);
+    this.fetches = new FetchPool(fetch.config, fetch.concurrency, fetch.metrics, log);
     this.blobs = new CachedBlobs(store, () => this.cache(), this.fetches);
   }
 
