@@ -16,6 +16,7 @@ process, which opens a channel of its own, asks again).
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import secrets
 import threading
@@ -172,4 +173,21 @@ def read_into(path: str, part: memoryview, offset: int | None = None) -> None:
                     raise StaleFile(f"{path} ended early")
                 got += n
     except OSError as err:
+        raise StaleFile(f"{path}: {err}") from err
+
+
+def map_file(path: str, size: int) -> mmap.mmap | bytes:
+    """The file at ``path``, which must hold exactly ``size`` bytes, mapped read-only; else ``StaleFile``.
+
+    Host-cache entries are never rewritten in place (a new entry is renamed over, an evicted one
+    unlinked), so the mapping keeps the bytes that were verified even once the service's pin ends.
+    """
+    if size == 0:
+        return b""
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            if os.fstat(fh.fileno()).st_size != size:
+                raise StaleFile(f"{path} changed")
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as err:
         raise StaleFile(f"{path}: {err}") from err

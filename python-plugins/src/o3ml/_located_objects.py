@@ -7,6 +7,7 @@ being used returns None, and the caller streams through gRPC instead."""
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 
 import grpc
@@ -41,29 +42,36 @@ def put_staged(connection: Connection, staging: str, header: pb.PutHeader, data:
 
 
 def get_located(connection: Connection, key: str) -> bytes | None:
-    """The whole object read from the host cache; None when a file could not be used as named."""
+    """The whole object read from the host cache; None when a file could not be used as named.
+
+    The blobs' files are mapped as they are named and copied once, into the returned bytes, at the
+    end: filling a zeroed buffer and copying that into bytes touched twice as much fresh memory,
+    whose page faults cost more than the copy (docs/performance.md, "Bodies read into a reused
+    buffer").
+    """
     locate = connection.stub(object_service_pb2_grpc.ObjectServiceStub).Locate
     stream = locate(pb.GetRequest(key=key), metadata=connection.metadata, timeout=connection.timeout)
-    out: bytearray | None = None
+    size: int | None = None
+    parts: list[bytes | mmap.mmap] = []
     at = 0
     try:
         for message in stream:
             kind = message.WhichOneof("msg")
-            if kind == "info" and out is None:
-                out = bytearray(message.info.size)
-                view = memoryview(out)
+            if kind == "info" and size is None:
+                size = message.info.size
                 continue
-            if kind != "blob" or out is None:
+            if kind != "blob" or size is None:
                 raise _colocation.StaleFile(f"an unexpected {kind or 'empty'} message")
             blob = message.blob
-            size = len(blob.data) if not blob.path else blob.size
-            if at + size > len(out):
+            part = _colocation.map_file(blob.path, blob.size) if blob.path else blob.data
+            parts.append(part)
+            at += len(part)
+            if at > size:
                 raise _colocation.StaleFile("more bytes than the object's size")
-            if not blob.path:
-                view[at : at + size] = blob.data
-            else:
-                _colocation.read_into(blob.path, view[at : at + size])
-            at += size
+        if size is None or at != size:
+            log.debug("o3ml: the located get of %r ended after %d bytes; streaming it instead", key, at)
+            return None
+        return b"".join(parts)
     except grpc.RpcError as err:
         if err.code() == grpc.StatusCode.UNIMPLEMENTED:
             return None
@@ -72,7 +80,7 @@ def get_located(connection: Connection, key: str) -> bytes | None:
         stream.cancel()
         log.debug("o3ml: the located get of %r broke off (%s); streaming it instead", key, stale)
         return None
-    if out is None or at != len(out):
-        log.debug("o3ml: the located get of %r ended after %d bytes; streaming it instead", key, at)
-        return None
-    return bytes(out)
+    finally:
+        for part in parts:
+            if isinstance(part, mmap.mmap):
+                part.close()
