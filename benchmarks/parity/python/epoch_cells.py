@@ -3,7 +3,9 @@ job starts), then once more right after (warm: a second epoch, with whatever the
 
 o3ml reads its pushed dataset version; boto3, s3fs and s3torchconnector read the very same
 WebDataset tar shards (``o3ml dataset pull`` of that version, uploaded once as plain objects);
-litdata and MosaicML streaming read their own formats of the same samples (marked as such).
+litdata and MosaicML streaming read their own formats of the same samples (marked as such);
+local-disk reads the same tar shards from local files, with no store (peer_local_disk.py): the
+reference a warm epoch is held to.
 Every sample's bytes are checked (the sum of their CRC-32s against the written samples'), which
 also makes every reader touch every byte, as training does; anything short of every sample and
 every byte is a failure with its reason.

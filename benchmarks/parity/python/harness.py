@@ -51,6 +51,10 @@ def make_peer(name: str, ep: Endpoint) -> Peer:
         from peer_shard_formats import MosaicPeer
 
         return MosaicPeer(ep)
+    if name == "local-disk":
+        from peer_local_disk import LocalDiskPeer
+
+        return LocalDiskPeer()
     raise Unsupported(f"unknown peer {name!r}")
 
 
@@ -100,8 +104,10 @@ def measure(target: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
         if plan.get("epoch"):
             say(f"{target['name']}: dataset epochs")
             fixture = fixture_of(target)
-            shards = epoch_cells.upload_shards(ep, Path(target["shardsDir"])) if target.get("shardsDir") else []
-            fixture = Fixture(fixture.dir, fixture.spec, fixture.samples, fixture.sample_bytes, shards)
+            shards_dir = Path(target["shardsDir"]) if target.get("shardsDir") else None
+            shards = epoch_cells.upload_shards(ep, shards_dir) if shards_dir else []
+            local = sorted(shards_dir.rglob("*.tar")) if shards_dir else []
+            fixture = Fixture(fixture.dir, fixture.spec, fixture.samples, fixture.sample_bytes, shards, local)
             epoch_cells.run(rec, peers, ep, fixture, rounds)
     finally:
         for peer in peers:

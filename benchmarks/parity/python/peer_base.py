@@ -55,13 +55,15 @@ class Endpoint:
 class Fixture:
     """The shared dataset: ``train/c<k>/<i>.bin`` under ``dir``; ``spec`` is its o3ml version;
     ``shards`` the keys (in the bucket) of the same version's WebDataset tar shards, as
-    ``o3ml dataset pull`` wrote them, uploaded as plain objects for the peers that read tar."""
+    ``o3ml dataset pull`` wrote them, uploaded as plain objects for the peers that read tar;
+    ``local_shards`` those files where the pull wrote them (the local-disk reference)."""
 
     dir: Path
     spec: str
     samples: int
     sample_bytes: int
     shards: list[str] = field(default_factory=list)
+    local_shards: list[Path] = field(default_factory=list)
 
     def files(self) -> list[Path]:
         return sorted(p for p in self.dir.rglob("*.bin"))

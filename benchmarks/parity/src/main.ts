@@ -195,7 +195,7 @@ function buildReport(hostLoad: HostLoad, partial?: string): Report {
   const runNotes = [
     ...(partial ? [`PARTIAL: written ${partial}; the run was still going, so later targets and workflows are missing or red.`] : []),
     ...notes,
-    `Dataset: ${data.samples} samples of ${data.sampleBytes / 1024} KiB (${(data.totalBytes / 1048576).toFixed(0)} MiB), o3ml shards of ${plan.dataset.shardSize}; boto3, s3fs and s3torchconnector read the same WebDataset tar shards (o3ml dataset pull of that version, uploaded as plain objects); litdata and MosaicML streaming read their own formats of the same samples.`,
+    `Dataset: ${data.samples} samples of ${data.sampleBytes / 1024} KiB (${(data.totalBytes / 1048576).toFixed(0)} MiB), o3ml shards of ${plan.dataset.shardSize}; boto3, s3fs and s3torchconnector read the same WebDataset tar shards (o3ml dataset pull of that version, uploaded as plain objects); litdata and MosaicML streaming read their own formats of the same samples; local-disk reads the pulled tar shards from local files (no store), the epochs' reference.`,
     `Objects (TypeScript, tinybench): o3ml = ServiceClient → o3ml serve (own process) → store; peer = @aws-sdk/client-s3 PutObject/GetObject to the same store. Fresh bytes on every put (Python too), so dedup never helps o3ml there.`,
     `Python (one process, each target in turn): o3ml = O3Client / O3CheckpointIO (async_save=True for the asynchronous save) / O3ShardDataset through the same service; peers ${plan.python.peers.filter((p) => p !== "o3ml").join(", ")}; every peer's asynchronous save is Lightning's AsyncCheckpointIO around its checkpoint path.`,
     `WAN: ${wanNote || "not run"}.`,

@@ -42,7 +42,8 @@ export interface RunPlan {
   command: string;
 }
 
-export const FULL_PEERS = ["o3ml", "boto3", "s3fs", "s3torchconnector", "litdata", "mosaicml-streaming"];
+/** Every side of a full run; "local-disk" reads the pulled tar shards from local files, the dataset epochs' reference. */
+export const FULL_PEERS = ["o3ml", "boto3", "s3fs", "s3torchconnector", "litdata", "mosaicml-streaming", "local-disk"];
 const OPTIONS = ["--quick", "--config", "--max-size-mib", "--max-checkpoint-mib", "--repeats", "--out"];
 
 function valueOf(argv: string[], name: string): string | undefined {
@@ -107,9 +108,11 @@ export function planFromArgs(argv: string[]): RunPlan {
       checkpoints: {
         // The old single cell (16 x 8 MiB), a ResNet-50 with SGD momentum (~195 MiB, 481 tensors),
         // and a GPT-2-layout transformer of 1.13 GiB; each shrunk to --max-checkpoint-mib when larger.
+        // Both real-model shapes are saved a second time unchanged: the re-save of the 1.13 GiB one
+        // is the large-model case deduplication is for.
         shapes: [{ kind: "uniform", tensors: 16, tensor_mib: 8 }, { kind: "resnet50", width: 1 }, { kind: "transformer", layers: 20, hidden: 1024 }],
         capMiB: checkpointCap,
-        dedup: ["resnet50"],
+        dedup: ["resnet50", "transformer"],
         async: ["resnet50"],
       },
       epoch: true,
