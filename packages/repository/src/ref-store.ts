@@ -6,7 +6,7 @@ import { parseRefKey, refKey, refPrefix, refsRoot } from "./layout.js";
 /** A ref with its sortable id (from its key), which events name (commit-order.ts). */
 export type RefRecord = Ref & { id: string };
 
-/** Refs remembered after a read (a few hundred bytes each). */
+/** Refs remembered after a read or a write (a few hundred bytes each). */
 const MAX_REMEMBERED_REFS = 100_000;
 
 /**
@@ -41,7 +41,12 @@ export class RefStore {
       createdUnixMs: Date.now(),
     };
     await before?.(id);
-    await this.store.put(refKey(this.kind, name, id), encodeRef(ref));
+    const key = refKey(this.kind, name, id);
+    const bytes = encodeRef(ref);
+    await this.store.put(key, bytes);
+    // Remembered as a read of it would be: a get or stat right after a put (this service's
+    // commit) then costs its LIST alone, not a GET of the ref it has just written.
+    this.remember(key, decodeRef(bytes));
     return ref;
   }
 
@@ -56,19 +61,23 @@ export class RefStore {
 
   /**
    * The ref stored at `key`. A ref key names one write and its bytes never
-   * change (only gc removes them), so what was read once is remembered: a
-   * listing or a lookup of a name costs its LIST, not a GET per ref again.
+   * change (only gc removes them), so what was read or written once is
+   * remembered: a listing or a lookup of a name costs its LIST, not a GET per
+   * ref again.
    */
   async read(key: string): Promise<RefRecord> {
     const hit = this.decoded.get(key);
     if (hit) return { ...hit };
-    const decoded = decodeRef(await this.store.get(key));
+    return { ...this.remember(key, decodeRef(await this.store.get(key))) };
+  }
+
+  private remember(key: string, decoded: Ref): RefRecord {
     const parsed = parseRefKey(this.kind, key);
     const ref = { ...decoded, name: parsed?.name ?? decoded.name, id: parsed?.id ?? "" };
     // A bounded memory: when full, start over rather than grow without limit.
     if (this.decoded.size >= MAX_REMEMBERED_REFS) this.decoded.clear();
     this.decoded.set(key, ref);
-    return { ...ref };
+    return ref;
   }
 
   /**
