@@ -22,6 +22,7 @@ type PlainValue<V> = V extends Uint8Array ? V : V extends readonly (infer E)[] ?
 export type WireObjectInfo = InstanceType<V1["ObjectInfo"]>;
 export type WirePutResponse = InstanceType<V1["PutResponse"]>;
 export type WireGetResponse = InstanceType<V1["GetResponse"]>;
+export type WireLocateObjectResponse = InstanceType<V1["LocateObjectResponse"]>;
 
 // BlobService and DatasetService, as DatasetClient normalises them.
 export type WireVersionInfo = Plain<o3ml.v1.DatasetVersionInfo.$Properties>;

@@ -1,6 +1,7 @@
 import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
 import { grpcService, MESSAGE_LIMIT_OPTIONS } from "@o3ml/proto";
+import { handshake, type Colocated } from "./colocation.js";
 import { serviceChannel } from "./service-address.js";
 import { clientTlsFromEnv, type ClientTls } from "./tls.js";
 
@@ -25,18 +26,41 @@ export class RpcClient {
   protected readonly client: Client & Methods;
   protected readonly md: Metadata;
   readonly address: string;
+  private readonly channel: ReturnType<typeof serviceChannel>;
+  private colocation: Promise<Colocated | { why: string }> | undefined;
 
   constructor(service: string, address?: string, token = process.env.O3ML_TOKEN, tls: ClientTls | undefined = clientTlsFromEnv()) {
     const channel = serviceChannel(address, tls);
+    this.channel = channel;
     this.address = channel.address;
-    const Ctor = makeGenericClientConstructor(grpcService(service), service);
-    this.client = new Ctor(channel.target, channel.credentials, { ...MESSAGE_LIMIT_OPTIONS, "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW }) as never;
+    this.client = this.clientOf(service);
     this.md = new Metadata();
     if (token) this.md.set("authorization", `Bearer ${token}`);
   }
 
   close(): void {
     this.client.close();
+  }
+
+  /**
+   * Whether this process shares the service's filesystem (colocation.ts), asked
+   * once per client; the reason when it does not.
+   */
+  colocated(): Promise<Colocated | { why: string }> {
+    this.colocation ??= (async () => {
+      const admin = this.clientOf("AdminService");
+      try {
+        return await handshake(admin, this.md);
+      } finally {
+        admin.close();
+      }
+    })();
+    return this.colocation;
+  }
+
+  private clientOf(service: string): Client & Methods {
+    const Ctor = makeGenericClientConstructor(grpcService(service), service);
+    return new Ctor(this.channel.target, this.channel.credentials, { ...MESSAGE_LIMIT_OPTIONS, "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW }) as never;
   }
 
   protected unary<Res>(method: string, req: object, timeoutMs = 60_000): Promise<Res> {

@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, truncateSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServiceClient } from "@o3ml/client";
+import { cidOf } from "@o3ml/integrity";
+import { cacheDir } from "./colocation/host.js";
+import { startE2eService, type E2eService } from "./e2e-service.test-support.js";
+
+/**
+ * The TypeScript client on the service's host (packages/client/src/colocation.ts): puts
+ * through a staged file, gets from the verified host-cache files, and streaming wherever
+ * that does not hold. The service cuts 1 MiB blobs here (e2e-service.test-support.ts).
+ */
+const MiB = 1024 * 1024;
+
+async function all(data: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of data) parts.push(Buffer.from(p));
+  return Buffer.concat(parts);
+}
+
+/** The blobs `bytes` is cut into by a service with 1 MiB chunks. */
+function cidsOf(bytes: Buffer): string[] {
+  const out = [];
+  for (let at = 0; at < bytes.length; at += MiB) out.push(cidOf(bytes.subarray(at, at + MiB)));
+  return out;
+}
+
+describe("the TypeScript client on the service's host", () => {
+  let e: E2eService;
+  let client: ServiceClient;
+  const staging = () => join(e.home, "staging");
+  const cached = () => (existsSync(cacheDir(e.home)) ? readdirSync(cacheDir(e.home)) : []);
+
+  beforeAll(async () => {
+    e = await startE2eService();
+    client = new ServiceClient(e.svc.address);
+  });
+  afterAll(async () => {
+    client?.close();
+    await e?.stop();
+  });
+
+  it("proves it shares the service's filesystem", async () => {
+    expect(await client.colocated()).toEqual({ stagingDir: expect.stringContaining(e.home) });
+  });
+
+  it("puts through a staged file and gets from the host-cache files: the same bytes, nothing left staged", async () => {
+    const bytes = randomBytes(3 * MiB + 5);
+    let stagedWhileWriting: string[] = [];
+    async function* pieces() {
+      yield bytes.subarray(0, MiB);
+      // The client writes each piece into its staged file as it comes.
+      stagedWhileWriting = readdirSync(staging()).filter((n) => n.startsWith(`${process.pid}-`));
+      yield bytes.subarray(MiB);
+    }
+    const put = await client.put("colo/a.bin", pieces(), { size: bytes.length });
+    expect(stagedWhileWriting).toHaveLength(1);
+    expect(readdirSync(staging()).filter((n) => n.endsWith(".stage"))).toEqual([]);
+    expect(Number(put.info!.size)).toBe(bytes.length);
+    expect(cidsOf(bytes).some((c) => cached().includes(c))).toBe(false);
+    const { info, data } = await client.get("colo/a.bin");
+    expect(info.sha256).toBe(put.info!.sha256);
+    expect((await all(data)).equals(bytes)).toBe(true);
+    // Read through the cache: its three 1 MiB blobs are there now (a streamed get does not fill
+    // it); the last one, 5 bytes, came inline.
+    expect(cidsOf(bytes).map((c) => cached().includes(c))).toEqual([true, true, true, false]);
+  });
+
+  it("streams a range, a small put, and everything when O3ML_COLOCATE=0", async () => {
+    const bytes = randomBytes(2 * MiB + 3);
+    await client.put("colo/b.bin", (async function* () { yield bytes; })(), { size: bytes.length });
+    const { data } = await client.get("colo/b.bin", MiB - 1, 10);
+    expect((await all(data)).equals(bytes.subarray(MiB - 1, MiB + 9))).toBe(true);
+    const small = randomBytes(1000);
+    await client.put("colo/small.bin", (async function* () { yield small; })(), { size: small.length });
+    expect((await all((await client.get("colo/small.bin")).data)).equals(small)).toBe(true);
+
+    process.env.O3ML_COLOCATE = "0";
+    const streaming = new ServiceClient(e.svc.address);
+    try {
+      expect(await streaming.colocated()).toEqual({ why: expect.stringContaining("O3ML_COLOCATE") });
+      const other = randomBytes(2 * MiB);
+      await streaming.put("colo/c.bin", (async function* () { yield other; })(), { size: other.length });
+      expect((await all((await streaming.get("colo/c.bin")).data)).equals(other)).toBe(true);
+      expect(cidsOf(other).some((c) => cached().includes(c))).toBe(false);
+    } finally {
+      delete process.env.O3ML_COLOCATE;
+      streaming.close();
+    }
+  });
+
+  it("reads the rest through a stream when a named file changed after it was named, and only from the same version", async () => {
+    const bytes = randomBytes(4 * MiB);
+    await client.put("colo/d.bin", (async function* () { yield bytes; })(), { size: bytes.length });
+    const { data } = await client.get("colo/d.bin");
+    const it = data[Symbol.asyncIterator]();
+    const first = await it.next();
+    // Every later blob's file loses its bytes behind the cache's back (as an eviction and a new fill would show).
+    for (const cid of cidsOf(bytes).slice(1)) if (cached().includes(cid)) truncateSync(join(cacheDir(e.home), cid), 10);
+    const rest: Buffer[] = [Buffer.from(first.value as Uint8Array)];
+    for (let r = await it.next(); !r.done; r = await it.next()) rest.push(Buffer.from(r.value));
+    expect(Buffer.concat(rest).equals(bytes)).toBe(true);
+
+    // The same once more, but the object is replaced before the rest is read: ABORTED, never a mix.
+    const again = await client.get("colo/d.bin");
+    const it2 = again.data[Symbol.asyncIterator]();
+    await it2.next();
+    for (const cid of cidsOf(bytes).slice(1)) if (cached().includes(cid)) truncateSync(join(cacheDir(e.home), cid), 10);
+    const replaced = randomBytes(4 * MiB);
+    await client.put("colo/d.bin", (async function* () { yield replaced; })(), { size: replaced.length });
+    await expect((async () => {
+      for (let r = await it2.next(); !r.done; r = await it2.next());
+    })()).rejects.toMatchObject({ code: "ABORTED", message: expect.stringContaining("replaced") });
+  });
+
+  it("fails a staged put whose bytes fall short of the size it declared, committing nothing", async () => {
+    const bytes = randomBytes(2 * MiB);
+    await expect(client.put("colo/short.bin", (async function* () { yield bytes; })(), { size: bytes.length + 1 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(client.stat("colo/short.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect(readdirSync(staging()).filter((n) => n.endsWith(".stage"))).toEqual([]);
+  });
+});
