@@ -89,34 +89,49 @@ describe.each(servers)("storage service on %s", (_name, start) => {
     await expect(client.stat("e2e/short")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
-  it("names the key and CID when a stored blob was altered, and sends no corrupt byte", async () => {
-    const data = randomBytes(2 * 1024 * 1024 + 3);
-    await client.put("e2e/victim", bytesOf(data));
-    // Find the victim's first blob by recomputing what the service stored: read back via the store.
-    const { info } = await client.get("e2e/victim");
-    const manifestCids: string[] = [];
-    for await (const o of svc.store.list("o3ml/v1/blobs/")) manifestCids.push(o.key);
-    const first = data.subarray(0, 1024 * 1024);
-    const { cidOf } = await import("@o3ml/integrity");
-    const cid = cidOf(first);
-    expect(manifestCids).toContain(blobKey(cid));
-    const tampered = Buffer.from(first);
-    tampered[12345] = tampered[12345]! ^ 0x10;
-    await svc.store.put(blobKey(cid), tampered);
-    const got = await client.get("e2e/victim");
-    const received: Buffer[] = [];
-    const err = await (async () => {
-      try {
-        for await (const b of got.data) received.push(Buffer.from(b));
-      } catch (e) {
-        return e as { code: string; message: string };
+  it("names the key and CID when a stored blob was altered, and sends no corrupt byte, streamed or from this host's cache", async () => {
+    // A client that streams through gRPC, as one on another host does; it fills no host cache.
+    process.env.O3ML_COLOCATE = "0";
+    const streaming = new ServiceClient(svc.address);
+    try {
+      expect(await streaming.colocated()).toEqual({ why: expect.stringContaining("O3ML_COLOCATE") });
+    } finally {
+      delete process.env.O3ML_COLOCATE;
+    }
+    try {
+      const data = randomBytes(2 * 1024 * 1024 + 3);
+      await streaming.put("e2e/victim", bytesOf(data));
+      const { info } = await streaming.get("e2e/victim");
+      const manifestCids: string[] = [];
+      for await (const o of svc.store.list("o3ml/v1/blobs/")) manifestCids.push(o.key);
+      const first = data.subarray(0, 1024 * 1024);
+      const { cidOf } = await import("@o3ml/integrity");
+      const cid = cidOf(first);
+      expect(manifestCids).toContain(blobKey(cid));
+      const tampered = Buffer.from(first);
+      tampered[12345] = tampered[12345]! ^ 0x10;
+      await svc.store.put(blobKey(cid), tampered);
+      // Streamed, and then on the service's host (its cache does not hold the blob): the same error, no byte.
+      for (const reader of [streaming, client]) {
+        const got = await reader.get("e2e/victim");
+        const received: Buffer[] = [];
+        const err = await (async () => {
+          try {
+            for await (const b of got.data) received.push(Buffer.from(b));
+          } catch (e) {
+            return e as { code: string; message: string };
+          }
+        })();
+        expect(err?.code).toBe("INTEGRITY");
+        expect(err?.message).toContain(cid);
+        expect(err?.message).toContain("e2e/victim");
+        expect(Buffer.concat(received).length).toBe(0);
       }
-    })();
-    expect(err?.code).toBe("INTEGRITY");
-    expect(err?.message).toContain(cid);
-    expect(err?.message).toContain("e2e/victim");
-    expect(Buffer.concat(received).length).toBe(0);
-    expect(info.key).toBe("e2e/victim");
+      expect("stagingDir" in (await client.colocated())).toBe(true);
+      expect(info.key).toBe("e2e/victim");
+    } finally {
+      streaming.close();
+    }
   });
 
   it("answers hostile keys with INVALID_ARGUMENT and keeps serving", async () => {
