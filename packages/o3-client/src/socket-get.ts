@@ -231,7 +231,7 @@ class NoAnswer extends Error {}
  * The length and keep-alive of a `200` answer with a Content-Length and no
  * transfer coding; undefined for any other answer.
  */
-export function parseHead(head: string): { length: number; keepAlive: boolean } | undefined {
+function parseHead(head: string): { length: number; keepAlive: boolean } | undefined {
   const [status, ...lines] = head.split("\r\n");
   if (!/^HTTP\/1\.1 200( |$)/.test(status ?? "")) return undefined;
   let length: number | undefined;
