@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, truncateSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
@@ -94,24 +95,29 @@ describe("the TypeScript client on the service's host", () => {
   it("reads the rest through a stream when a named file changed after it was named, and only from the same version", async () => {
     const bytes = randomBytes(4 * MiB);
     await client.put("colo/d.bin", (async function* () { yield bytes; })(), { size: bytes.length });
-    const { data } = await client.get("colo/d.bin");
-    const it = data[Symbol.asyncIterator]();
-    const first = await it.next();
-    // Every later blob's file loses its bytes behind the cache's back (as an eviction and a new fill would show).
-    for (const cid of cidsOf(bytes).slice(1)) if (cached().includes(cid)) truncateSync(join(cacheDir(e.home), cid), 10);
-    const rest: Buffer[] = [Buffer.from(first.value as Uint8Array)];
+    // A get whose first piece is in hand, once the service has had time to name every blob:
+    // then every later blob's file loses its bytes behind the cache's back (as an eviction and
+    // a new fill would show).
+    const started = async () => {
+      const it = (await client.get("colo/d.bin")).data[Symbol.asyncIterator]();
+      const first = await it.next();
+      await sleep(300);
+      const later = cidsOf(bytes).slice(1);
+      expect(later.every((c) => cached().includes(c))).toBe(true);
+      for (const cid of later) truncateSync(join(cacheDir(e.home), cid), 10);
+      return { it, first: Buffer.from(first.value as Uint8Array) };
+    };
+    const { it, first } = await started();
+    const rest: Buffer[] = [first];
     for (let r = await it.next(); !r.done; r = await it.next()) rest.push(Buffer.from(r.value));
     expect(Buffer.concat(rest).equals(bytes)).toBe(true);
 
     // The same once more, but the object is replaced before the rest is read: ABORTED, never a mix.
-    const again = await client.get("colo/d.bin");
-    const it2 = again.data[Symbol.asyncIterator]();
-    await it2.next();
-    for (const cid of cidsOf(bytes).slice(1)) if (cached().includes(cid)) truncateSync(join(cacheDir(e.home), cid), 10);
+    const again = await started();
     const replaced = randomBytes(4 * MiB);
     await client.put("colo/d.bin", (async function* () { yield replaced; })(), { size: replaced.length });
     await expect((async () => {
-      for (let r = await it2.next(); !r.done; r = await it2.next());
+      for (let r = await again.it.next(); !r.done; r = await again.it.next());
     })()).rejects.toMatchObject({ code: "ABORTED", message: expect.stringContaining("replaced") });
   });
 
