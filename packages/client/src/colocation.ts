@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Client, Metadata, ServiceError } from "@grpc/grpc-js";
 import type { o3ml } from "@o3ml/proto";
@@ -7,6 +8,23 @@ import type { o3ml } from "@o3ml/proto";
 /** What a process on the service's host needs: where the service stages files. */
 export interface Colocated {
   stagingDir: string;
+}
+
+/** A new file only this user may read, never through a link: the probe's answer, a staged put. */
+const EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
+ * A new file in the service's staging directory, or undefined when none can be made there (the
+ * caller then streams). The name carries this process's id: the service sweeps files whose writer died.
+ */
+export async function stageFile(dir: string): Promise<{ path: string; name: string; file: FileHandle } | undefined> {
+  const name = `${process.pid}-${randomBytes(16).toString("hex")}.stage`;
+  const path = join(dir, name);
+  try {
+    return { path, name, file: await open(path, EXCLUSIVE, 0o600) };
+  } catch {
+    return undefined;
+  }
 }
 
 type Colocate = (req: object, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: o3ml.v1.ColocateResponse) => void) => void;
@@ -40,7 +58,7 @@ export async function handshake(admin: Client, md: Metadata): Promise<Colocated 
     seen = readFileSync(probe);
     if (!seen.equals(Buffer.from(first.challenge))) why = `${probe} does not hold the service's challenge`;
     else {
-      const fd = openSync(`${probe}.answer`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      const fd = openSync(`${probe}.answer`, EXCLUSIVE, 0o600);
       try {
         writeSync(fd, answer);
       } finally {

@@ -1,9 +1,8 @@
 import type { ClientReadableStream, ClientWritableStream, ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
-import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { stageFile } from "./colocation.js";
 import type { WireGetResponse as GetResponse, WireLocateObjectResponse as LocateResponse, WireObjectInfo, WirePutResponse as PutResponse } from "./messages.js";
 import { RpcClient } from "./rpc-client.js";
 import type { ClientTls } from "./tls.js";
@@ -15,20 +14,6 @@ type PutOptions = { size?: number; sha256?: () => string; contentType?: string; 
 
 function headerOf(key: string, opts: PutOptions): object {
   return { key, contentType: opts.contentType ?? "", labels: opts.labels ?? {}, expectedSize: opts.size ?? 0, hasExpectedSize: opts.size !== undefined, ifAbsent: !!opts.ifAbsent };
-}
-
-/**
- * A new file in the service's staging directory, or undefined when none can be made there (the
- * put then streams). The name carries this process's id: the service sweeps files whose writer died.
- */
-async function stageFile(dir: string): Promise<{ path: string; name: string; file: FileHandle } | undefined> {
-  const name = `${process.pid}-${randomBytes(16).toString("hex")}.stage`;
-  const path = join(dir, name);
-  try {
-    return { path, name, file: await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600) };
-  } catch {
-    return undefined;
-  }
 }
 
 /** A thin TypeScript client of the ObjectService, used by the CLI and benchmarks. */
