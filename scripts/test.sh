@@ -54,10 +54,23 @@ fi
 # starts its own moto, MinIO and services. Their lines carry a [pytest 1/2] or [pytest 2/2] prefix;
 # the 10 slowest tests of each close its report. All three always finish, and any one failing
 # fails the run.
+# O3ML_STORE_TEST_DURATIONS=1 records each test's duration as it ran here, beside vitest and the
+# other half (slower than alone, and unevenly so: Lightning jobs suffer most), and writes them to
+# python-plugins/.test_durations once all passed, so that the next split balances this run.
+durations_dir=""
+if [ -n "${O3ML_STORE_TEST_DURATIONS:-}" ]; then
+  durations_dir=$(mktemp -d)
+  trap 'if [ -n "$checks_pid" ]; then wait "$checks_pid" || true; fi; rm -rf "$checks_log" "$durations_dir"' EXIT
+fi
 pytest_pids=()
 for part in 1 2; do
+  durations=(--durations-path python-plugins/.test_durations)
+  if [ -n "$durations_dir" ]; then
+    cp python-plugins/.test_durations "$durations_dir/$part.json"
+    durations=(--durations-path "$durations_dir/$part.json" --store-durations --clean-durations)
+  fi
   ( .venv/bin/python -m pytest -q --durations=10 --splits 2 --group "$part" --splitting-algorithm duration_based_chunks \
-      --durations-path python-plugins/.test_durations python-plugins/tests 2>&1 | sed -u "s|^|[pytest $part/2] |" ) &
+      "${durations[@]}" python-plugins/tests 2>&1 | sed -u "s|^|[pytest $part/2] |" ) &
   pytest_pids+=("$!")
 done
 vitest_rc=0
@@ -71,6 +84,16 @@ done
 if [ "$vitest_rc" -ne 0 ] || [ "${pytest_rcs[0]}" -ne 0 ] || [ "${pytest_rcs[1]}" -ne 0 ]; then
   echo "[test] failed: vitest exit $vitest_rc, pytest exits ${pytest_rcs[*]} (1/2, 2/2)" >&2
   exit 1
+fi
+if [ -n "$durations_dir" ]; then
+  .venv/bin/python - "$durations_dir/1.json" "$durations_dir/2.json" > python-plugins/.test_durations <<'PY'
+import json, sys
+merged = {}
+for path in sys.argv[1:]:
+    merged.update(json.load(open(path)))
+print(json.dumps(merged, sort_keys=True, indent=4))
+PY
+  echo "[test] wrote the durations of this run to python-plugins/.test_durations" >&2
 fi
 # The parity benchmark's smoke run (npm run bench -- --quick without a second set-up):
 # every workflow on both targets, and the first ratios; writes only benchmarks/results/tmp/

@@ -1,5 +1,5 @@
 import { O3mlError } from "@o3ml/errors";
-import { DEFAULT_BUCKET } from "@o3ml/o3-client";
+import { DEFAULT_BUCKET } from "@o3ml/o3-client/config";
 
 /**
  * `o3://<bucket>/<key>` URLs, read by the rules of the Python side

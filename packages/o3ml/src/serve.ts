@@ -1,9 +1,8 @@
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
-import { DEFAULTS } from "@o3ml/storage-service";
+import { DEFAULTS } from "@o3ml/storage-service/service-options";
 import { fail } from "@o3ml/cli";
 import { applyConfigFile } from "./serve-config.js";
-import { startServedStore } from "./serve-store.js";
 
 interface ServeOpts {
   config?: string;
@@ -57,6 +56,7 @@ export function registerServe(program: Command): void {
         if (!Number.isFinite(drainSeconds) || drainSeconds < 0 || drainSeconds > 86_400) {
           throw new O3mlError("INVALID_ARGUMENT", `--drain-seconds ${o.drainSeconds}: give a number of seconds from 0 to 86400`);
         }
+        const { startServedStore } = await import("./serve-store.js");
         const served = await startServedStore({
           listen: o.listen,
           metricsListen: o.metrics,

@@ -8,7 +8,7 @@ import type { DatasetClient, WireDatasetManifest, WireVersionInfo } from "@o3ml/
 import type { PushProgress } from "./push-dataset.js";
 import { ShardCheck } from "./shard-check.js";
 import { shardNames } from "./shard-names.js";
-import { mapLimit } from "@o3ml/o3-client";
+import { mapLimit } from "@o3ml/o3-client/map-limit";
 
 export interface PullSummary {
   name: string;

@@ -3,7 +3,7 @@ import type { DatasetClient } from "@o3ml/client";
 import type { PushProgress } from "./push-dataset.js";
 import { ShardCheck } from "./shard-check.js";
 import { shardNames } from "./shard-names.js";
-import { mapLimit } from "@o3ml/o3-client";
+import { mapLimit } from "@o3ml/o3-client/map-limit";
 
 export interface VerifySummary {
   name: string;
