@@ -59,6 +59,27 @@ describe("the O3 profile on the wire", () => {
   });
 });
 
+describe("a blob PUT with the caller's sha2-256", () => {
+  const body = new Uint8Array(64 * 1024).fill(7);
+  const digest = createHash("sha256").update(body).digest();
+  for (const profile of ["s3", "o3"] as const) {
+    it(`signs that digest and computes no CRC of the body (${profile} profile)`, async () => {
+      const s = await multipartResponder();
+      const store = createBlobStore(
+        { endpoint: s.endpoint, region: "us-east-1", accessKeyId: "k", secretAccessKey: "s", bucket: "b", profile },
+        { probeCacheDir: false, logger: pino({ level: "silent" }) },
+      );
+      await store.put("blob/key", body, { sha256: digest });
+      const put = s.requests.find((r) => r.method === "PUT")!;
+      expect(put.headers["x-amz-content-sha256"]).toBe(digest.toString("hex"));
+      // Where the SDK adds flexible checksums, the digest is that checksum; O3 gets none at all.
+      expect(checksumHeaders(put).filter((h) => h !== "x-amz-sdk-checksum-algorithm")).toEqual(profile === "s3" ? ["x-amz-checksum-sha256"] : []);
+      if (profile === "s3") expect(put.headers["x-amz-checksum-sha256"]).toBe(digest.toString("base64"));
+      store.close();
+    });
+  }
+});
+
 describe("operations that require a checksum", () => {
   it("carry Content-MD5 instead of a flexible checksum in the O3 profile", async () => {
     server = await startFaultServer((_req, res) => ok(res, "<DeleteResult></DeleteResult>"));

@@ -49,6 +49,8 @@ class S3BlobStore implements BlobStore {
   private readonly retry: Required<RetryOptions>;
   private readonly idleTimeoutMs: number;
   private readonly logger: Logger;
+  /** Whether the SDK adds flexible checksums to uploads here (payload-hash.ts). */
+  private readonly flexibleChecksums: boolean;
 
   constructor(
     private readonly config: O3Config,
@@ -56,6 +58,7 @@ class S3BlobStore implements BlobStore {
   ) {
     this.endpoint = config.endpoint !== undefined ? validateEndpoint(config.endpoint) : `https://s3.${config.region}.amazonaws.com`;
     this.bucket = config.bucket;
+    this.flexibleChecksums = config.profile !== "o3"; // as s3ClientOptions decides
     this.tuning = resolveTuning(opts);
     this.retry = resolveRetry(opts.retry);
     this.idleTimeoutMs = resolveHttp(opts.http).idleTimeoutMs;
@@ -71,7 +74,7 @@ class S3BlobStore implements BlobStore {
     if (body.byteLength < this.tuning.multipartThreshold) {
       await s3Call(this.target, "writing", key, () => {
         const command = new PutObjectCommand({ ...params, Body: body, ContentLength: body.byteLength });
-        if (opts.sha256) sendPayloadHash(command, opts.sha256);
+        if (opts.sha256) sendPayloadHash(command, opts.sha256, this.flexibleChecksums);
         return this.target.client.send(command, { abortSignal: opts.signal });
       });
       opts.onProgress?.(body.byteLength);
