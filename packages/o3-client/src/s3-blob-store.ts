@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { O3mlError } from "@o3ml/errors";
 import type { Logger } from "pino";
 import type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, ListPage, ObjectVersion, PutOptions } from "./blob-store.js";
@@ -12,7 +12,7 @@ import { listAll, listPageOf, MAX_PAGE_SIZE } from "./listing.js";
 import { defaultLogger } from "./logger.js";
 import { uploadMultipart } from "./multipart-upload.js";
 import { captureNetworkHeaders } from "./network-headers.js";
-import { sendPayloadHash } from "./payload-hash.js";
+import { payloadHashClient, sendPayloadHash } from "./payload-hash.js";
 import { createS3Client, resolveHttp, type HttpOptions } from "./o3-profile.js";
 import { deleteEveryVersion, listVersions } from "./object-versions.js";
 import { openObject, readObject, type ReadOptions } from "./object-reader.js";
@@ -49,8 +49,8 @@ class S3BlobStore implements BlobStore {
   private readonly retry: Required<RetryOptions>;
   private readonly idleTimeoutMs: number;
   private readonly logger: Logger;
-  /** Whether the SDK adds flexible checksums to uploads here (payload-hash.ts). */
-  private readonly flexibleChecksums: boolean;
+  /** What blob PUTs that send their payload hash go through (payload-hash.ts). */
+  private readonly hashedPuts: S3Client;
 
   constructor(
     private readonly config: O3Config,
@@ -58,13 +58,13 @@ class S3BlobStore implements BlobStore {
   ) {
     this.endpoint = config.endpoint !== undefined ? validateEndpoint(config.endpoint) : `https://s3.${config.region}.amazonaws.com`;
     this.bucket = config.bucket;
-    this.flexibleChecksums = config.profile !== "o3"; // as s3ClientOptions decides
     this.tuning = resolveTuning(opts);
     this.retry = resolveRetry(opts.retry);
     this.idleTimeoutMs = resolveHttp(opts.http).idleTimeoutMs;
     this.logger = opts.logger ?? defaultLogger();
     const client = createS3Client({ ...config, endpoint: config.endpoint && this.endpoint }, { http: opts.http, retry: opts.retry });
     this.target = { client, endpoint: this.endpoint, bucket: this.bucket, secrets: config.secretAccessKey ? [config.secretAccessKey] : [] };
+    this.hashedPuts = payloadHashClient(client, { ...config, endpoint: config.endpoint && this.endpoint }, { http: opts.http, retry: opts.retry });
   }
 
   async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<void> {
@@ -74,8 +74,9 @@ class S3BlobStore implements BlobStore {
     if (body.byteLength < this.tuning.multipartThreshold) {
       await s3Call(this.target, "writing", key, () => {
         const command = new PutObjectCommand({ ...params, Body: body, ContentLength: body.byteLength });
-        if (opts.sha256) sendPayloadHash(command, opts.sha256, this.flexibleChecksums);
-        return this.target.client.send(command, { abortSignal: opts.signal });
+        if (!opts.sha256) return this.target.client.send(command, { abortSignal: opts.signal });
+        sendPayloadHash(command, opts.sha256);
+        return this.hashedPuts.send(command, { abortSignal: opts.signal });
       });
       opts.onProgress?.(body.byteLength);
       return;
@@ -181,6 +182,7 @@ class S3BlobStore implements BlobStore {
 
   close(): void {
     this.target.client.destroy();
+    if (this.hashedPuts !== this.target.client) this.hashedPuts.destroy();
   }
 
   /** The If-None-Match value for a put, after a HEAD where the server would not enforce it. */
