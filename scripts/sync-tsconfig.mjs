@@ -6,7 +6,7 @@ import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const dirs = ["packages/errors", "packages/proto", "packages/integrity", "packages/client", "packages/o3-client",
-  "testing/standin", "packages/metadata", "packages/cache", "packages/cli", "services/storage", "packages/o3ml"]
+  "testing/standin", "packages/metadata", "packages/cache", "packages/datasets", "packages/cli", "services/storage", "packages/o3ml"]
   .filter((d) => existsSync(join(root, d, "package.json")));
 // Build references beyond the dependencies: `o3ml serve --standin` loads the stand-in, a development
 // dependency, only when asked for (packages/o3ml/src/serve-store.ts), but its types are compiled in.

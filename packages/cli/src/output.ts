@@ -1,5 +1,8 @@
 import { O3mlError } from "@o3ml/errors";
 
+/** Sizes in binary units; one function for the commands and for the warnings of dataset packing. */
+export { formatBytes } from "@o3ml/datasets";
+
 export interface OutputOptions {
   json?: boolean;
 }
@@ -37,15 +40,4 @@ export function renderTable(head: string[], rows: string[][]): string {
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  ")).join("\n");
-}
-
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }

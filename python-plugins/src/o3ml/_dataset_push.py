@@ -2,9 +2,10 @@
 
 Packing (reading the input, WebDataset tar shards, splits, the seeded shard order) and the reuse
 plan (shards of the parent version whose bytes did not change are named again, not uploaded) have
-one implementation: the CLI's, in packages/cli/src/dataset. This function runs that CLI (the one
-this installation carries, o3ml/_node_cli.py) against the same service as the given connection,
-so a folder pushed from Python and from the shell gives the same shards, CIDs and sample table.
+one implementation, packages/datasets, which the CLI's ``o3ml dataset push`` runs. This function
+runs that CLI (the one this installation carries, o3ml/_node_cli.py) against the same service as
+the given connection, so a folder pushed from Python and from the shell gives the same shards,
+CIDs and sample table.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class PushResult:
 
     @classmethod
     def from_summary(cls, summary: Mapping[str, Any]) -> PushResult:
-        """From the CLI's ``--json`` summary (camelCase keys, packages/cli/src/dataset/push-summary.ts)."""
+        """From the CLI's ``--json`` summary (camelCase keys, packages/datasets/src/push-summary.ts)."""
 
         def camel(name: str) -> str:
             head, *rest = name.split("_")

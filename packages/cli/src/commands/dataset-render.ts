@@ -1,4 +1,4 @@
-import type { PushSummary } from "../dataset/push-summary.js";
+import type { PushSummary } from "@o3ml/datasets";
 import type { VerifySummary } from "../dataset/verify-dataset.js";
 import { formatBytes } from "../output.js";
 

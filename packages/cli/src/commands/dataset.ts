@@ -1,13 +1,9 @@
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
 import { DatasetClient, type WireVersionInfo } from "@o3ml/client";
-import { parseSize } from "../dataset/byte-size.js";
+import { DEFAULT_SEED, parseSize, parseSplitRatios, pushDataset, type PushProgress, type SourceKind } from "@o3ml/datasets";
 import { pullDataset } from "../dataset/pull-dataset.js";
-import { pushDataset, type PushProgress } from "../dataset/push-dataset.js";
-import type { SourceKind } from "../dataset/sample.js";
 import { shardNames } from "../dataset/shard-names.js";
-import { DEFAULT_SEED } from "../dataset/shard-order.js";
-import { parseSplitRatios } from "../dataset/split-ratios.js";
 import { verifyDataset } from "../dataset/verify-dataset.js";
 import { emit, fail, formatBytes } from "../output.js";
 import { progressFor } from "../progress.js";

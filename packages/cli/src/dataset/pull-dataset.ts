@@ -5,8 +5,7 @@ import { once } from "node:events";
 import { O3mlError } from "@o3ml/errors";
 import { toHex } from "@o3ml/integrity";
 import type { DatasetClient, WireDatasetManifest, WireVersionInfo } from "@o3ml/client";
-import type { PushProgress } from "./push-dataset.js";
-import { ShardCheck } from "./shard-check.js";
+import { ShardCheck, type PushProgress } from "@o3ml/datasets";
 import { shardNames } from "./shard-names.js";
 import { mapLimit } from "@o3ml/o3-client/map-limit";
 

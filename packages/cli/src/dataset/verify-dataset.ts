@@ -1,7 +1,6 @@
 import { O3mlError } from "@o3ml/errors";
 import type { DatasetClient } from "@o3ml/client";
-import type { PushProgress } from "./push-dataset.js";
-import { ShardCheck } from "./shard-check.js";
+import { ShardCheck, type PushProgress } from "@o3ml/datasets";
 import { shardNames } from "./shard-names.js";
 import { mapLimit } from "@o3ml/o3-client/map-limit";
 

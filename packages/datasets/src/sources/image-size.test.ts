@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { folderSource } from "./folder-source.js";
 import { imageSize } from "./image-size.js";
 
-const python = fileURLToPath(new URL("../../../../../.venv/bin/python", import.meta.url));
+const python = fileURLToPath(new URL("../../../../.venv/bin/python", import.meta.url));
 
 /** Real image files of each format, written by Pillow. */
 function images(dir: string): Record<string, string> {

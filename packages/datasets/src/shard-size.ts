@@ -1,4 +1,4 @@
-import { formatBytes } from "../output.js";
+import { formatBytes } from "./byte-size.js";
 
 const MiB = 1024 * 1024;
 /** Shards a split is cut into at least, when it is big enough, with no --shard-size given. */

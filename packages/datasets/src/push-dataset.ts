@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { O3mlError } from "@o3ml/errors";
 import { toHex } from "@o3ml/integrity";
-import type { DatasetClient, WireDatasetManifest } from "@o3ml/client";
+import type { WireDatasetManifest } from "@o3ml/client";
+import type { DatasetStore } from "./dataset-store.js";
 import { planReuse, sameOrder, type ParentShard, type SampleFacts } from "./reuse-plan.js";
 import type { Sample, SourceKind } from "./sample.js";
 import { hashSegment, segmentLength } from "./sample-segment.js";
@@ -43,7 +44,7 @@ export interface PushProgress {
  * blob, and commits the manifest. Nothing is visible until the commit; a
  * failure before it leaves only unreferenced blobs for `o3ml gc`.
  */
-export async function pushDataset(client: DatasetClient, o: PushOptions, progress: PushProgress): Promise<PushSummary> {
+export async function pushDataset(client: DatasetStore, o: PushOptions, progress: PushProgress): Promise<PushSummary> {
   const started = performance.now();
   const existing = await client.list(o.name);
   if (o.version && existing.some((v) => v.version === o.version)) {

@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { unlink } from "node:fs/promises";
-import type { DatasetClient } from "@o3ml/client";
+import type { DatasetStore } from "./dataset-store.js";
 import type { BuiltShard } from "./shard-file.js";
 
 /**
@@ -19,7 +19,7 @@ export class ShardUploader {
   shardsAlreadyStored = 0;
 
   constructor(
-    private readonly client: DatasetClient,
+    private readonly client: DatasetStore,
     private readonly concurrency: number,
     private readonly onBytes: (n: number) => void = () => {},
   ) {}

@@ -9,7 +9,7 @@ import { hashSegment, segmentChunks, segmentLength } from "./sample-segment.js";
 import type { Sample } from "./sample.js";
 import { TAR_END, TarListing } from "./tar-format.js";
 
-const python = fileURLToPath(new URL("../../../../.venv/bin/python", import.meta.url));
+const python = fileURLToPath(new URL("../../../.venv/bin/python", import.meta.url));
 
 async function bytesOf(sample: Sample) {
   const parts: Buffer[] = [];

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { arraySource } from "./array-source.js";
 
-const python = fileURLToPath(new URL("../../../../../.venv/bin/python", import.meta.url));
+const python = fileURLToPath(new URL("../../../../.venv/bin/python", import.meta.url));
 
 /** An .npz written by numpy: 12 rows of 3x2 float32 features and int64 labels 0..11 (rows hold their index). */
 function npz(name: string, save: "savez" | "savez_compressed"): string {

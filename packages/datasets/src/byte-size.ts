@@ -12,3 +12,15 @@ export function parseSize(option: string, text: string, min: number, max: number
   }
   return n;
 }
+
+/** Bytes in binary units, as the CLI prints them: "512 B", "1.5 MiB". */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
