@@ -1,7 +1,7 @@
 import { makeGenericClientConstructor, Metadata, type Client, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
 import { grpcService, MESSAGE_LIMIT_OPTIONS, o3ml } from "@o3ml/proto";
-import type { WireDatasetManifest, WireGetBlobResponse as GetBlobResponse, WireVersionInfo } from "./messages.js";
+import type { WireDatasetManifest, WireDatasetPushProgress, WireGetBlobResponse as GetBlobResponse, WirePushDatasetResponse, WireVersionInfo } from "./messages.js";
 import { serviceChannel } from "./service-address.js";
 import { clientTlsFromEnv, type ClientTls } from "./tls.js";
 
@@ -15,8 +15,10 @@ export const MAX_HAS_CIDS = 1000;
 
 /** Messages as plain objects (messages.ts: Plain): every field present, 64-bit integers as numbers. */
 const PLAIN = { longs: Number, defaults: true, arrays: true } as const;
-const plainInfo = (m: unknown) => o3ml.v1.DatasetVersionInfo.toObject(m as o3ml.v1.DatasetVersionInfo, PLAIN) as WireVersionInfo;
-const plainManifest = (m: unknown) => {
+/** A DatasetVersionInfo as it was decoded, as DatasetClient returns it. */
+export const plainInfo = (m: unknown) => o3ml.v1.DatasetVersionInfo.toObject(m as o3ml.v1.DatasetVersionInfo, PLAIN) as WireVersionInfo;
+/** A DatasetManifest as it was decoded, as DatasetClient returns it (the schema filled in too). */
+export const plainManifest = (m: unknown) => {
   const out = o3ml.v1.DatasetManifest.toObject(m as o3ml.v1.DatasetManifest, PLAIN) as WireDatasetManifest;
   out.schema = o3ml.v1.DatasetSchema.toObject(((m as o3ml.v1.DatasetManifest).schema ?? new o3ml.v1.DatasetSchema()) as o3ml.v1.DatasetSchema, PLAIN) as WireDatasetManifest["schema"];
   return out;
@@ -113,6 +115,27 @@ export class DatasetClient {
   }
   async delete(name: string, version: string, force = false): Promise<WireVersionInfo> {
     return plainInfo(await this.unary(this.datasets, "delete", { name, version, force }, 300_000));
+  }
+
+  /**
+   * DatasetService.Push of the options staged in the service's staging
+   * directory as file `staged` (only a process on the service's host can
+   * stage them): `onProgress` sees each progress message; resolves with the
+   * summary, the object `o3ml dataset push --json` prints.
+   */
+  async push(staged: string, onProgress?: (p: WireDatasetPushProgress) => void): Promise<Record<string, unknown>> {
+    const call = this.datasets.push!({ staged }, this.md) as ClientReadableStream<WirePushDatasetResponse>;
+    let summary: Record<string, unknown> | undefined;
+    try {
+      for await (const m of call as AsyncIterable<WirePushDatasetResponse>) {
+        if (m.progress) onProgress?.(o3ml.v1.DatasetPushProgress.toObject(m.progress as o3ml.v1.DatasetPushProgress, PLAIN) as WireDatasetPushProgress);
+        else if (m.summaryJson) summary = JSON.parse(m.summaryJson) as Record<string, unknown>;
+      }
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    if (!summary) throw new O3mlError("INTERNAL", `dataset push: the service ended the call without a summary`);
+    return summary;
   }
 
   close(): void {

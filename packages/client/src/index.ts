@@ -1,6 +1,6 @@
 export { RpcClient } from "./rpc-client.js";
 export { ServiceClient } from "./service-client.js";
-export { DatasetClient, MAX_HAS_CIDS } from "./dataset-client.js";
+export { DatasetClient, MAX_HAS_CIDS, plainInfo as plainVersionInfo, plainManifest as plainDatasetManifest } from "./dataset-client.js";
 export { CheckpointClient, selectorOf, type EntryToSave } from "./checkpoint-client.js";
 export { AdminClient } from "./admin-client.js";
 export { MetadataClient, type RunRegistration } from "./metadata-client.js";

@@ -30,6 +30,8 @@ export type WireDatasetManifest = Plain<o3ml.v1.DatasetManifest.$Properties>;
 export type WireShard = WireDatasetManifest["shards"][number];
 export type WireSample = WireShard["samples"][number];
 export type WireGetBlobResponse = InstanceType<V1["GetBlobResponse"]>;
+export type WirePushDatasetResponse = InstanceType<V1["PushDatasetResponse"]>;
+export type WireDatasetPushProgress = Plain<o3ml.v1.DatasetPushProgress.$Properties>;
 
 // CheckpointService
 export type WireCheckpointInfo = InstanceType<V1["CheckpointInfo"]>;

@@ -1,7 +1,7 @@
 import type { WireDatasetManifest, WireVersionInfo } from "@o3ml/client";
 import type { o3ml } from "@o3ml/proto";
 
-/** The service calls a push makes, as an interface so that the storage service can implement it in process; DatasetClient satisfies it as it is. */
+/** The service calls a push makes, as an interface that the storage service implements in process (services/storage/src/datasets/dataset-push.ts); DatasetClient satisfies it as it is. */
 export interface DatasetStore {
   /** The versions of dataset `name`. */
   list(name: string): Promise<WireVersionInfo[]>;

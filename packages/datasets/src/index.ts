@@ -1,4 +1,5 @@
 export { pushDataset, type PushOptions, type PushProgress } from "./push-dataset.js";
+export { parsePushOptions, SOURCE_KINDS, type PushOptionTexts } from "./push-options.js";
 export type { PushSummary } from "./push-summary.js";
 export type { DatasetStore } from "./dataset-store.js";
 export type { SourceKind } from "./sample.js";

@@ -2,23 +2,44 @@
 
 Packing (reading the input, WebDataset tar shards, splits, the seeded shard order) and the reuse
 plan (shards of the parent version whose bytes did not change are named again, not uploaded) have
-one implementation, packages/datasets, which the CLI's ``o3ml dataset push`` runs. This function
-runs that CLI (the one this installation carries, o3ml/_node_cli.py) against the same service as
-the given connection, so a folder pushed from Python and from the shell gives the same shards,
-CIDs and sample table.
+one implementation, packages/datasets, and this function runs it one of two ways:
+
+- On the service's host (``AdminService.Colocate`` proves it, o3ml/_colocation.py), the service
+  runs it: ``DatasetService.Push`` names a file this process stages in the service's staging
+  directory, holding the options (``PushDatasetOptions``). The service reads the input path with
+  its own rights, so the request must come from a process that could read the input itself: only
+  one that can write into that directory (mode 0700, of the service's user) can stage the file.
+  The service then reads the input and stores the shards in process, without a second process or
+  a gRPC round trip per shard.
+- Elsewhere (another host or container, ``O3ML_COLOCATE=0``, a service without Push), it runs the
+  CLI this installation carries (o3ml/_node_cli.py) against the same service as the connection.
+
+Either way the options are checked by the same code (bad ones raise ``InvalidArgumentError`` with
+the CLI's message) and the result is the summary ``o3ml dataset push --json`` prints, so a folder
+pushed from Python and from the shell gives the same shards, CIDs and sample table. Which way a
+push went is logged at debug level on the ``o3ml`` logger.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
+import grpc
+
+from ._colocation import colocated, stage, unlink
 from ._connection import Connection, connection_of
-from ._errors import error_for_code
+from ._errors import error_for_code, from_rpc_error, service_code
 from ._node_cli import cli_command
+from .gen import blob_service_pb2 as pb
+from .gen import blob_service_pb2_grpc
+
+log = logging.getLogger("o3ml")
+
 
 @dataclass(frozen=True)
 class PushResult:
@@ -49,7 +70,8 @@ class PushResult:
 
     @classmethod
     def from_summary(cls, summary: Mapping[str, Any]) -> PushResult:
-        """From the CLI's ``--json`` summary (camelCase keys, packages/datasets/src/push-summary.ts)."""
+        """From the CLI's ``--json`` summary, which ``DatasetService.Push`` also ends with (camelCase keys,
+        packages/datasets/src/push-summary.ts)."""
 
         def camel(name: str) -> str:
             head, *rest = name.split("_")
@@ -57,7 +79,7 @@ class PushResult:
 
         missing = [f.name for f in fields(cls) if camel(f.name) not in summary]
         if missing:
-            raise error_for_code("INTERNAL", f"the push summary lacks {', '.join(missing)}: the o3ml CLI and this package differ in version")
+            raise error_for_code("INTERNAL", f"the push summary lacks {', '.join(missing)}: the o3ml CLI or service and this package differ in version")
         return cls(**{f.name: summary[camel(f.name)] for f in fields(cls)})
 
 
@@ -84,24 +106,70 @@ def push_dataset(
     ``parquet``). ``client`` is an ``O3Client`` or
     ``Connection`` (default: ``Connection.resolve()``, the environment's service).
 
-    The CLI checks every option; bad input raises ``InvalidArgumentError`` with its message (nothing
-    is stored then), and a failure of the service raises the error of its code, as ``O3Client``
-    does.
+    On the service's host the service runs the push (``DatasetService.Push``), elsewhere the
+    bundled CLI does; either way the options are checked as the CLI checks them: bad input raises
+    ``InvalidArgumentError`` with its message (nothing is stored then), and a failure of the service
+    raises the error of its code, as ``O3Client`` does.
     """
     connection = connection_of(client) if client is not None else Connection.resolve()
-    args = ["dataset", "push", os.fspath(path), "--name", name, "--json"]
-    if version is not None:
-        args += ["--version", version]
-    if shard_size is not None:
-        args += ["--shard-size", str(shard_size)]
-    if split is not None:
-        args += ["--split", split if isinstance(split, str) else ",".join(f"{k}={v}" for k, v in split.items())]
-    if seed is not None:
-        args += ["--seed", str(seed)]
-    if not shuffle:
+    options = pb.PushDatasetOptions(
+        # Absolute either way: the service resolves nothing against this process's directory.
+        path=os.path.abspath(os.fspath(path)),
+        name=name,
+        version=version or "",
+        shard_size="" if shard_size is None else str(shard_size),
+        split="" if split is None else split if isinstance(split, str) else ",".join(f"{k}={v}" for k, v in split.items()),
+        seed="" if seed is None else str(seed),
+        no_shuffle=not shuffle,
+        kind=kind or "",
+    )
+    place = colocated(connection)
+    if place is not None:
+        staged = stage(place.staging_dir, [memoryview(options.SerializeToString())])
+        if staged is not None:
+            log.debug("o3ml: pushing %s through DatasetService.Push of the service on this host (%s)", options.path, connection.address)
+            result = _push_by_service(connection, os.path.join(place.staging_dir, staged))
+            if result is not None:
+                return result
+    log.debug("o3ml: pushing %s with the bundled o3ml CLI against %s", options.path, connection.address)
+    return _push_by_cli(connection, options)
+
+
+def _push_by_service(connection: Connection, staged: str) -> PushResult | None:
+    """The service's push of the options staged at ``staged``; None when the service has no Push."""
+    request = pb.PushDatasetRequest(staged=os.path.basename(staged))
+    summary: Any = None
+    call: Any = None
+    try:
+        # No deadline, as the CLI's push has none: a large dataset takes as long as it takes.
+        call = connection.stub(blob_service_pb2_grpc.DatasetServiceStub).Push(request, metadata=connection.metadata)
+        for reply in call:
+            if reply.WhichOneof("msg") == "summary_json":
+                summary = json.loads(reply.summary_json)
+    except grpc.RpcError as err:
+        if err.code() is grpc.StatusCode.UNIMPLEMENTED and service_code(err) is None:
+            log.debug("o3ml: the service at %s has no DatasetService.Push (an older version)", connection.address)
+            return None
+        raise from_rpc_error(err, connection.address) from None
+    finally:
+        if call is not None:
+            # Ended by anything else (KeyboardInterrupt): the service stops and commits nothing. A no-op once done.
+            call.cancel()
+        # The service deletes the file once it has read it; this covers a call that never reached it.
+        unlink(staged)
+    if not isinstance(summary, dict):
+        raise error_for_code("INTERNAL", f"the o3ml service at {connection.address} ended the push without its summary")
+    return PushResult.from_summary(summary)
+
+
+def _push_by_cli(connection: Connection, o: pb.PushDatasetOptions) -> PushResult:
+    """``o3ml dataset push --json`` of the options ``o``, run by the bundled CLI."""
+    args = ["dataset", "push", o.path, "--name", o.name, "--json"]
+    for flag, value in (("--version", o.version), ("--shard-size", o.shard_size), ("--split", o.split), ("--seed", o.seed), ("--kind", o.kind)):
+        if value:
+            args += [flag, value]
+    if o.no_shuffle:
         args.append("--no-shuffle")
-    if kind is not None:
-        args += ["--kind", kind]
     done = subprocess.run([*cli_command(), *args], env=_cli_env(connection), capture_output=True, text=True, check=False)
     return _result(done)
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { O3mlError } from "@o3ml/errors";
 import { DatasetClient, type WireVersionInfo } from "@o3ml/client";
-import { DEFAULT_SEED, parseSize, parseSplitRatios, pushDataset, type PushProgress, type SourceKind } from "@o3ml/datasets";
+import { DEFAULT_SEED, parsePushOptions, pushDataset, SOURCE_KINDS, type PushProgress } from "@o3ml/datasets";
 import { pullDataset } from "../dataset/pull-dataset.js";
 import { shardNames } from "../dataset/shard-names.js";
 import { verifyDataset } from "../dataset/verify-dataset.js";
@@ -25,8 +25,6 @@ interface PushOpts extends JsonOpt {
   kind?: string;
 }
 
-const KINDS: SourceKind[] = ["imagefolder", "files", "npy", "npz", "csv", "parquet"];
-
 /** Runs `fn` with a fresh client; failures become o3ml errors with exit codes. */
 const withClient = <A extends unknown[]>(fn: (c: DatasetClient, ...args: A) => Promise<void>) => clientAction((address) => new DatasetClient(address), fn);
 
@@ -47,26 +45,11 @@ export function registerDatasetCommands(program: Command): void {
     .option("--split <ratios>", "assign splits by seeded hash of each key, e.g. train=0.8,val=0.1,test=0.1 (default: train/ val/ test/ folders, if any)")
     .option("--seed <n>", "seed of the shard order and of --split, recorded in the manifest", String(DEFAULT_SEED))
     .option("--no-shuffle", "keep samples in key (folder) order instead of spreading them over the shards by a seeded hash of each key")
-    .option("--kind <kind>", `read the input as ${KINDS.join(", ")} (default: detected)`)
+    .option("--kind <kind>", `read the input as ${SOURCE_KINDS.join(", ")} (default: detected)`)
     .option("--json", "machine-readable summary", false)
     .action(withClient(async (c, path: string, o: PushOpts) => {
-      const seed = Number(o.seed);
-      if (!Number.isSafeInteger(seed) || seed < 0) throw new O3mlError("INVALID_ARGUMENT", `--seed ${o.seed}: give a whole number from 0 to 2^53`);
-      if (o.kind && !KINDS.includes(o.kind as SourceKind)) throw new O3mlError("INVALID_ARGUMENT", `--kind ${o.kind}: give one of ${KINDS.join(", ")}`);
-      const summary = await pushDataset(
-        c,
-        {
-          path,
-          name: o.name,
-          version: o.version,
-          shardSize: o.shardSize === undefined ? undefined : parseSize("--shard-size", o.shardSize, 64 * 1024, 4 * 1024 ** 3),
-          ratios: o.split ? parseSplitRatios(o.split) : undefined,
-          seed,
-          shuffle: o.shuffle,
-          kind: o.kind as SourceKind | undefined,
-        },
-        bars(o.json),
-      );
+      const options = parsePushOptions({ path, name: o.name, version: o.version, shardSize: o.shardSize, split: o.split, seed: o.seed, shuffle: o.shuffle, kind: o.kind });
+      const summary = await pushDataset(c, options, bars(o.json));
       emit(o, summary, () => renderPush(summary));
     }));
 

@@ -442,6 +442,7 @@ export namespace o3ml {
             resolve: o3ml.v1.DatasetService.Resolve;
             list: o3ml.v1.DatasetService.List;
             delete: o3ml.v1.DatasetService.Delete;
+            push: o3ml.v1.DatasetService.Push;
         }
 
         namespace DatasetService {
@@ -488,6 +489,17 @@ export namespace o3ml {
               readonly responseType: "DatasetVersionInfo";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
+            };
+            type PushCallback = (error: (Error|null), response?: o3ml.v1.PushDatasetResponse) => void;
+            type Push = {
+              (request: o3ml.v1.IPushDatasetRequest, callback: o3ml.v1.DatasetService.PushCallback): void;
+              (request: o3ml.v1.IPushDatasetRequest): Promise<o3ml.v1.PushDatasetResponse>;
+              readonly name: "Push";
+              readonly path: "/o3ml.v1.DatasetService/Push";
+              readonly requestType: "PushDatasetRequest";
+              readonly responseType: "PushDatasetResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
             };
         }
 
@@ -977,6 +989,134 @@ export namespace o3ml {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = o3ml.v1.DeleteDatasetRequest.$Properties;
+        }
+
+        interface IPushDatasetRequest extends o3ml.v1.PushDatasetRequest.$Properties {
+        }
+
+        class PushDatasetRequest {
+            constructor(properties?: o3ml.v1.PushDatasetRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            staged: string;
+            static create(properties: o3ml.v1.PushDatasetRequest.$Shape): o3ml.v1.PushDatasetRequest & o3ml.v1.PushDatasetRequest.$Shape;
+            static create(properties?: o3ml.v1.PushDatasetRequest.$Properties): o3ml.v1.PushDatasetRequest;
+            static encode(message: o3ml.v1.PushDatasetRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PushDatasetRequest & o3ml.v1.PushDatasetRequest.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PushDatasetRequest;
+            static toObject(message: o3ml.v1.PushDatasetRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PushDatasetRequest {
+            interface $Properties {
+                staged?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PushDatasetRequest.$Properties;
+        }
+
+        interface IPushDatasetOptions extends o3ml.v1.PushDatasetOptions.$Properties {
+        }
+
+        class PushDatasetOptions {
+            constructor(properties?: o3ml.v1.PushDatasetOptions.$Properties);
+            $unknowns?: Uint8Array[];
+            path: string;
+            name: string;
+            version: string;
+            shardSize: string;
+            split: string;
+            seed: string;
+            noShuffle: boolean;
+            kind: string;
+            static create(properties: o3ml.v1.PushDatasetOptions.$Shape): o3ml.v1.PushDatasetOptions & o3ml.v1.PushDatasetOptions.$Shape;
+            static create(properties?: o3ml.v1.PushDatasetOptions.$Properties): o3ml.v1.PushDatasetOptions;
+            static encode(message: o3ml.v1.PushDatasetOptions.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PushDatasetOptions & o3ml.v1.PushDatasetOptions.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PushDatasetOptions;
+            static toObject(message: o3ml.v1.PushDatasetOptions, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PushDatasetOptions {
+            interface $Properties {
+                path?: (string|null);
+                name?: (string|null);
+                version?: (string|null);
+                shardSize?: (string|null);
+                split?: (string|null);
+                seed?: (string|null);
+                noShuffle?: (boolean|null);
+                kind?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.PushDatasetOptions.$Properties;
+        }
+
+        interface IDatasetPushProgress extends o3ml.v1.DatasetPushProgress.$Properties {
+        }
+
+        class DatasetPushProgress {
+            constructor(properties?: o3ml.v1.DatasetPushProgress.$Properties);
+            $unknowns?: Uint8Array[];
+            phase: string;
+            doneBytes: number;
+            totalBytes: number;
+            static create(properties: o3ml.v1.DatasetPushProgress.$Shape): o3ml.v1.DatasetPushProgress & o3ml.v1.DatasetPushProgress.$Shape;
+            static create(properties?: o3ml.v1.DatasetPushProgress.$Properties): o3ml.v1.DatasetPushProgress;
+            static encode(message: o3ml.v1.DatasetPushProgress.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.DatasetPushProgress & o3ml.v1.DatasetPushProgress.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.DatasetPushProgress;
+            static toObject(message: o3ml.v1.DatasetPushProgress, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DatasetPushProgress {
+            interface $Properties {
+                phase?: (string|null);
+                doneBytes?: (number|null);
+                totalBytes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = o3ml.v1.DatasetPushProgress.$Properties;
+        }
+
+        interface IPushDatasetResponse extends o3ml.v1.PushDatasetResponse.$Properties {
+        }
+
+        class PushDatasetResponse {
+            constructor(properties?: o3ml.v1.PushDatasetResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            progress?: (o3ml.v1.DatasetPushProgress.$Properties|null);
+            summaryJson?: (string|null);
+            msg?: ("progress"|"summaryJson");
+            static create(properties: o3ml.v1.PushDatasetResponse.$Shape): o3ml.v1.PushDatasetResponse & o3ml.v1.PushDatasetResponse.$Shape;
+            static create(properties?: o3ml.v1.PushDatasetResponse.$Properties): o3ml.v1.PushDatasetResponse;
+            static encode(message: o3ml.v1.PushDatasetResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): o3ml.v1.PushDatasetResponse & o3ml.v1.PushDatasetResponse.$Shape;
+            static fromObject(object: { [k: string]: any }): o3ml.v1.PushDatasetResponse;
+            static toObject(message: o3ml.v1.PushDatasetResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace PushDatasetResponse {
+            interface $Properties {
+                progress?: (o3ml.v1.DatasetPushProgress.$Properties|null);
+                summaryJson?: (string|null);
+                msg?: ("progress"|"summaryJson");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              progress?: o3ml.v1.DatasetPushProgress.$Shape|null;
+              summaryJson?: string|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ msg?: undefined; progress?: null; summaryJson?: null }|{ msg?: "progress"; progress: o3ml.v1.DatasetPushProgress.$Shape; summaryJson?: null }|{ msg?: "summaryJson"; progress?: null; summaryJson: string })
+            );
         }
 
         interface IChunkRef extends o3ml.v1.ChunkRef.$Properties {

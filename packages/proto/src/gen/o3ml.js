@@ -4062,6 +4062,47 @@ export const o3ml = $root.o3ml = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link o3ml.v1.DatasetService#push}.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef PushCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {o3ml.v1.PushDatasetResponse} [response] PushDatasetResponse
+             */
+
+            /**
+             * Calls Push.
+             * @memberof o3ml.v1.DatasetService
+             * @typedef Push
+             * @type {{
+             *   (request: o3ml.v1.IPushDatasetRequest, callback: o3ml.v1.DatasetService.PushCallback): void;
+             *   (request: o3ml.v1.IPushDatasetRequest): Promise<o3ml.v1.PushDatasetResponse>;
+             *   readonly name: "Push";
+             *   readonly path: "/o3ml.v1.DatasetService/Push";
+             *   readonly requestType: "PushDatasetRequest";
+             *   readonly responseType: "PushDatasetResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Push.
+             * @name o3ml.v1.DatasetService#push
+             * @type {o3ml.v1.DatasetService.Push}
+             */
+            $Object.defineProperties(DatasetService.prototype.push = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, DatasetService.prototype.push, $root.o3ml.v1.PushDatasetRequest, $root.o3ml.v1.PushDatasetResponse, request, callback);
+            }, {
+                name: { value: "Push" },
+                path: { value: "/o3ml.v1.DatasetService/Push" },
+                requestType: { value: "PushDatasetRequest" },
+                responseType: { value: "PushDatasetResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
             return DatasetService;
         })();
 
@@ -8640,6 +8681,1221 @@ export const o3ml = $root.o3ml = (() => {
             };
 
             return DeleteDatasetRequest;
+        })();
+
+        v1.PushDatasetRequest = (function() {
+
+            /**
+             * Properties of a PushDatasetRequest.
+             * @typedef {Object} o3ml.v1.PushDatasetRequest.$Properties
+             * @property {string|null} [staged] PushDatasetRequest staged
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PushDatasetRequest.
+             * @memberof o3ml.v1
+             * @interface IPushDatasetRequest
+             * @augments o3ml.v1.PushDatasetRequest.$Properties
+             * @deprecated Use o3ml.v1.PushDatasetRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a PushDatasetRequest.
+             * @typedef {o3ml.v1.PushDatasetRequest.$Properties} o3ml.v1.PushDatasetRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PushDatasetRequest.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PushDatasetRequest.
+             * @constructor
+             * @param {o3ml.v1.PushDatasetRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PushDatasetRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PushDatasetRequest staged.
+             * @member {string} staged
+             * @memberof o3ml.v1.PushDatasetRequest
+             * @instance
+             */
+            PushDatasetRequest.prototype.staged = "";
+
+            /**
+             * Creates a new PushDatasetRequest instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PushDatasetRequest
+             * @static
+             * @param {o3ml.v1.PushDatasetRequest.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PushDatasetRequest} PushDatasetRequest instance
+             * @type {{
+             *   (properties: o3ml.v1.PushDatasetRequest.$Shape): o3ml.v1.PushDatasetRequest & o3ml.v1.PushDatasetRequest.$Shape;
+             *   (properties?: o3ml.v1.PushDatasetRequest.$Properties): o3ml.v1.PushDatasetRequest;
+             * }}
+             */
+            PushDatasetRequest.create = function(properties) {
+                return new PushDatasetRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PushDatasetRequest message. Does not implicitly {@link o3ml.v1.PushDatasetRequest.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PushDatasetRequest
+             * @static
+             * @param {o3ml.v1.PushDatasetRequest.$Properties} message PushDatasetRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PushDatasetRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.staged != null && $Object.hasOwnProperty.call(message, "staged") && message.staged !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.staged);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PushDatasetRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PushDatasetRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PushDatasetRequest & o3ml.v1.PushDatasetRequest.$Shape} PushDatasetRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PushDatasetRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PushDatasetRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.staged = value;
+                            else
+                                delete message.staged;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PushDatasetRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PushDatasetRequest
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PushDatasetRequest} PushDatasetRequest
+             */
+            PushDatasetRequest.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PushDatasetRequest)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PushDatasetRequest: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PushDatasetRequest();
+                if (object.staged != null)
+                    if (typeof object.staged !== "string" || object.staged.length)
+                        message.staged = $String(object.staged);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PushDatasetRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PushDatasetRequest
+             * @static
+             * @param {o3ml.v1.PushDatasetRequest} message PushDatasetRequest
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PushDatasetRequest.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.staged = "";
+                if (message.staged != null && $Object.hasOwnProperty.call(message, "staged"))
+                    object.staged = message.staged;
+                return object;
+            };
+
+            /**
+             * Converts this PushDatasetRequest to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PushDatasetRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PushDatasetRequest.prototype.toJSON = function() {
+                return PushDatasetRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PushDatasetRequest
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PushDatasetRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PushDatasetRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PushDatasetRequest";
+            };
+
+            return PushDatasetRequest;
+        })();
+
+        v1.PushDatasetOptions = (function() {
+
+            /**
+             * Properties of a PushDatasetOptions.
+             * @typedef {Object} o3ml.v1.PushDatasetOptions.$Properties
+             * @property {string|null} [path] PushDatasetOptions path
+             * @property {string|null} [name] PushDatasetOptions name
+             * @property {string|null} [version] PushDatasetOptions version
+             * @property {string|null} [shardSize] PushDatasetOptions shardSize
+             * @property {string|null} [split] PushDatasetOptions split
+             * @property {string|null} [seed] PushDatasetOptions seed
+             * @property {boolean|null} [noShuffle] PushDatasetOptions noShuffle
+             * @property {string|null} [kind] PushDatasetOptions kind
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PushDatasetOptions.
+             * @memberof o3ml.v1
+             * @interface IPushDatasetOptions
+             * @augments o3ml.v1.PushDatasetOptions.$Properties
+             * @deprecated Use o3ml.v1.PushDatasetOptions.$Properties instead.
+             */
+
+            /**
+             * Shape of a PushDatasetOptions.
+             * @typedef {o3ml.v1.PushDatasetOptions.$Properties} o3ml.v1.PushDatasetOptions.$Shape
+             */
+
+            /**
+             * Constructs a new PushDatasetOptions.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PushDatasetOptions.
+             * @constructor
+             * @param {o3ml.v1.PushDatasetOptions.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PushDatasetOptions = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PushDatasetOptions path.
+             * @member {string} path
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             */
+            PushDatasetOptions.prototype.path = "";
+
+            /**
+             * PushDatasetOptions name.
+             * @member {string} name
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             */
+            PushDatasetOptions.prototype.name = "";
+
+            /**
+             * PushDatasetOptions version.
+             * @member {string} version
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             */
+            PushDatasetOptions.prototype.version = "";
+
+            /**
+             * PushDatasetOptions shardSize.
+             * @member {string} shardSize
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             */
+            PushDatasetOptions.prototype.shardSize = "";
+
+            /**
+             * PushDatasetOptions split.
+             * @member {string} split
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             */
+            PushDatasetOptions.prototype.split = "";
+
+            /**
+             * PushDatasetOptions seed.
+             * @member {string} seed
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             */
+            PushDatasetOptions.prototype.seed = "";
+
+            /**
+             * PushDatasetOptions noShuffle.
+             * @member {boolean} noShuffle
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             */
+            PushDatasetOptions.prototype.noShuffle = false;
+
+            /**
+             * PushDatasetOptions kind.
+             * @member {string} kind
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             */
+            PushDatasetOptions.prototype.kind = "";
+
+            /**
+             * Creates a new PushDatasetOptions instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @static
+             * @param {o3ml.v1.PushDatasetOptions.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PushDatasetOptions} PushDatasetOptions instance
+             * @type {{
+             *   (properties: o3ml.v1.PushDatasetOptions.$Shape): o3ml.v1.PushDatasetOptions & o3ml.v1.PushDatasetOptions.$Shape;
+             *   (properties?: o3ml.v1.PushDatasetOptions.$Properties): o3ml.v1.PushDatasetOptions;
+             * }}
+             */
+            PushDatasetOptions.create = function(properties) {
+                return new PushDatasetOptions(properties);
+            };
+
+            /**
+             * Encodes the specified PushDatasetOptions message. Does not implicitly {@link o3ml.v1.PushDatasetOptions.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @static
+             * @param {o3ml.v1.PushDatasetOptions.$Properties} message PushDatasetOptions message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PushDatasetOptions.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path") && message.path !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.path);
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.name);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.version);
+                if (message.shardSize != null && $Object.hasOwnProperty.call(message, "shardSize") && message.shardSize !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.shardSize);
+                if (message.split != null && $Object.hasOwnProperty.call(message, "split") && message.split !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.split);
+                if (message.seed != null && $Object.hasOwnProperty.call(message, "seed") && message.seed !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.seed);
+                if (message.noShuffle != null && $Object.hasOwnProperty.call(message, "noShuffle") && message.noShuffle !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.noShuffle);
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.kind);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PushDatasetOptions message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PushDatasetOptions & o3ml.v1.PushDatasetOptions.$Shape} PushDatasetOptions
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PushDatasetOptions.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PushDatasetOptions();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.path = value;
+                            else
+                                delete message.path;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.shardSize = value;
+                            else
+                                delete message.shardSize;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.split = value;
+                            else
+                                delete message.split;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.seed = value;
+                            else
+                                delete message.seed;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.noShuffle = value;
+                            else
+                                delete message.noShuffle;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.kind = value;
+                            else
+                                delete message.kind;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PushDatasetOptions message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PushDatasetOptions} PushDatasetOptions
+             */
+            PushDatasetOptions.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PushDatasetOptions)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PushDatasetOptions: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PushDatasetOptions();
+                if (object.path != null)
+                    if (typeof object.path !== "string" || object.path.length)
+                        message.path = $String(object.path);
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.version != null)
+                    if (typeof object.version !== "string" || object.version.length)
+                        message.version = $String(object.version);
+                if (object.shardSize != null)
+                    if (typeof object.shardSize !== "string" || object.shardSize.length)
+                        message.shardSize = $String(object.shardSize);
+                if (object.split != null)
+                    if (typeof object.split !== "string" || object.split.length)
+                        message.split = $String(object.split);
+                if (object.seed != null)
+                    if (typeof object.seed !== "string" || object.seed.length)
+                        message.seed = $String(object.seed);
+                if (object.noShuffle != null)
+                    if (object.noShuffle)
+                        message.noShuffle = $Boolean(object.noShuffle);
+                if (object.kind != null)
+                    if (typeof object.kind !== "string" || object.kind.length)
+                        message.kind = $String(object.kind);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PushDatasetOptions message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @static
+             * @param {o3ml.v1.PushDatasetOptions} message PushDatasetOptions
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PushDatasetOptions.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.path = "";
+                    object.name = "";
+                    object.version = "";
+                    object.shardSize = "";
+                    object.split = "";
+                    object.seed = "";
+                    object.noShuffle = false;
+                    object.kind = "";
+                }
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path"))
+                    object.path = message.path;
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
+                    object.version = message.version;
+                if (message.shardSize != null && $Object.hasOwnProperty.call(message, "shardSize"))
+                    object.shardSize = message.shardSize;
+                if (message.split != null && $Object.hasOwnProperty.call(message, "split"))
+                    object.split = message.split;
+                if (message.seed != null && $Object.hasOwnProperty.call(message, "seed"))
+                    object.seed = message.seed;
+                if (message.noShuffle != null && $Object.hasOwnProperty.call(message, "noShuffle"))
+                    object.noShuffle = message.noShuffle;
+                if (message.kind != null && $Object.hasOwnProperty.call(message, "kind"))
+                    object.kind = message.kind;
+                return object;
+            };
+
+            /**
+             * Converts this PushDatasetOptions to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PushDatasetOptions.prototype.toJSON = function() {
+                return PushDatasetOptions.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PushDatasetOptions
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PushDatasetOptions
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PushDatasetOptions.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PushDatasetOptions";
+            };
+
+            return PushDatasetOptions;
+        })();
+
+        v1.DatasetPushProgress = (function() {
+
+            /**
+             * Properties of a DatasetPushProgress.
+             * @typedef {Object} o3ml.v1.DatasetPushProgress.$Properties
+             * @property {string|null} [phase] DatasetPushProgress phase
+             * @property {number|null} [doneBytes] DatasetPushProgress doneBytes
+             * @property {number|null} [totalBytes] DatasetPushProgress totalBytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DatasetPushProgress.
+             * @memberof o3ml.v1
+             * @interface IDatasetPushProgress
+             * @augments o3ml.v1.DatasetPushProgress.$Properties
+             * @deprecated Use o3ml.v1.DatasetPushProgress.$Properties instead.
+             */
+
+            /**
+             * Shape of a DatasetPushProgress.
+             * @typedef {o3ml.v1.DatasetPushProgress.$Properties} o3ml.v1.DatasetPushProgress.$Shape
+             */
+
+            /**
+             * Constructs a new DatasetPushProgress.
+             * @memberof o3ml.v1
+             * @classdesc Represents a DatasetPushProgress.
+             * @constructor
+             * @param {o3ml.v1.DatasetPushProgress.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DatasetPushProgress = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DatasetPushProgress phase.
+             * @member {string} phase
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @instance
+             */
+            DatasetPushProgress.prototype.phase = "";
+
+            /**
+             * DatasetPushProgress doneBytes.
+             * @member {number} doneBytes
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @instance
+             */
+            DatasetPushProgress.prototype.doneBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * DatasetPushProgress totalBytes.
+             * @member {number} totalBytes
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @instance
+             */
+            DatasetPushProgress.prototype.totalBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new DatasetPushProgress instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @static
+             * @param {o3ml.v1.DatasetPushProgress.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.DatasetPushProgress} DatasetPushProgress instance
+             * @type {{
+             *   (properties: o3ml.v1.DatasetPushProgress.$Shape): o3ml.v1.DatasetPushProgress & o3ml.v1.DatasetPushProgress.$Shape;
+             *   (properties?: o3ml.v1.DatasetPushProgress.$Properties): o3ml.v1.DatasetPushProgress;
+             * }}
+             */
+            DatasetPushProgress.create = function(properties) {
+                return new DatasetPushProgress(properties);
+            };
+
+            /**
+             * Encodes the specified DatasetPushProgress message. Does not implicitly {@link o3ml.v1.DatasetPushProgress.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @static
+             * @param {o3ml.v1.DatasetPushProgress.$Properties} message DatasetPushProgress message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DatasetPushProgress.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase") && message.phase !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.phase);
+                if (message.doneBytes != null && $Object.hasOwnProperty.call(message, "doneBytes") && (typeof message.doneBytes === "object" ? message.doneBytes.low || message.doneBytes.high : message.doneBytes !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.doneBytes);
+                if (message.totalBytes != null && $Object.hasOwnProperty.call(message, "totalBytes") && (typeof message.totalBytes === "object" ? message.totalBytes.low || message.totalBytes.high : message.totalBytes !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.totalBytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DatasetPushProgress message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.DatasetPushProgress & o3ml.v1.DatasetPushProgress.$Shape} DatasetPushProgress
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DatasetPushProgress.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.DatasetPushProgress();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.phase = value;
+                            else
+                                delete message.phase;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.doneBytes = value;
+                            else
+                                delete message.doneBytes;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.totalBytes = value;
+                            else
+                                delete message.totalBytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DatasetPushProgress message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.DatasetPushProgress} DatasetPushProgress
+             */
+            DatasetPushProgress.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.DatasetPushProgress)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.DatasetPushProgress: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.DatasetPushProgress();
+                if (object.phase != null)
+                    if (typeof object.phase !== "string" || object.phase.length)
+                        message.phase = $String(object.phase);
+                if (object.doneBytes != null)
+                    if (typeof object.doneBytes === "object" ? object.doneBytes.low || object.doneBytes.high : $Number(object.doneBytes) !== 0)
+                        if ($util.Long)
+                            message.doneBytes = $util.Long.fromValue(object.doneBytes, true);
+                        else if (typeof object.doneBytes === "string")
+                            message.doneBytes = $parseInt(object.doneBytes, 10);
+                        else if (typeof object.doneBytes === "number")
+                            message.doneBytes = object.doneBytes;
+                        else if (typeof object.doneBytes === "object")
+                            message.doneBytes = new $util.LongBits(object.doneBytes.low >>> 0, object.doneBytes.high >>> 0).toNumber(true);
+                if (object.totalBytes != null)
+                    if (typeof object.totalBytes === "object" ? object.totalBytes.low || object.totalBytes.high : $Number(object.totalBytes) !== 0)
+                        if ($util.Long)
+                            message.totalBytes = $util.Long.fromValue(object.totalBytes, true);
+                        else if (typeof object.totalBytes === "string")
+                            message.totalBytes = $parseInt(object.totalBytes, 10);
+                        else if (typeof object.totalBytes === "number")
+                            message.totalBytes = object.totalBytes;
+                        else if (typeof object.totalBytes === "object")
+                            message.totalBytes = new $util.LongBits(object.totalBytes.low >>> 0, object.totalBytes.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DatasetPushProgress message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @static
+             * @param {o3ml.v1.DatasetPushProgress} message DatasetPushProgress
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DatasetPushProgress.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.phase = "";
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.doneBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.doneBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.totalBytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.totalBytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.phase != null && $Object.hasOwnProperty.call(message, "phase"))
+                    object.phase = message.phase;
+                if (message.doneBytes != null && $Object.hasOwnProperty.call(message, "doneBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.doneBytes = typeof message.doneBytes === "number" ? $BigInt(message.doneBytes) : $util.Long.fromBits(message.doneBytes.low >>> 0, message.doneBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.doneBytes === "number")
+                        object.doneBytes = options.longs === $String ? $String(message.doneBytes) : message.doneBytes;
+                    else
+                        object.doneBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.doneBytes) : options.longs === $Number ? new $util.LongBits(message.doneBytes.low >>> 0, message.doneBytes.high >>> 0).toNumber(true) : message.doneBytes;
+                if (message.totalBytes != null && $Object.hasOwnProperty.call(message, "totalBytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.totalBytes = typeof message.totalBytes === "number" ? $BigInt(message.totalBytes) : $util.Long.fromBits(message.totalBytes.low >>> 0, message.totalBytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.totalBytes === "number")
+                        object.totalBytes = options.longs === $String ? $String(message.totalBytes) : message.totalBytes;
+                    else
+                        object.totalBytes = options.longs === $String ? $util.Long.prototype.toString.call(message.totalBytes) : options.longs === $Number ? new $util.LongBits(message.totalBytes.low >>> 0, message.totalBytes.high >>> 0).toNumber(true) : message.totalBytes;
+                return object;
+            };
+
+            /**
+             * Converts this DatasetPushProgress to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DatasetPushProgress.prototype.toJSON = function() {
+                return DatasetPushProgress.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for DatasetPushProgress
+             * @function getTypeUrl
+             * @memberof o3ml.v1.DatasetPushProgress
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DatasetPushProgress.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.DatasetPushProgress";
+            };
+
+            return DatasetPushProgress;
+        })();
+
+        v1.PushDatasetResponse = (function() {
+
+            /**
+             * Properties of a PushDatasetResponse.
+             * @typedef {Object} o3ml.v1.PushDatasetResponse.$Properties
+             * @property {o3ml.v1.DatasetPushProgress.$Properties|null} [progress] PushDatasetResponse progress
+             * @property {string|null} [summaryJson] PushDatasetResponse summaryJson
+             * @property {"progress"|"summaryJson"} [msg] PushDatasetResponse msg
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PushDatasetResponse.
+             * @memberof o3ml.v1
+             * @interface IPushDatasetResponse
+             * @augments o3ml.v1.PushDatasetResponse.$Properties
+             * @deprecated Use o3ml.v1.PushDatasetResponse.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a PushDatasetResponse.
+             * @typedef {{
+             *   progress?: o3ml.v1.DatasetPushProgress.$Shape|null;
+             *   summaryJson?: string|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ msg?: undefined; progress?: null; summaryJson?: null }|{ msg?: "progress"; progress: o3ml.v1.DatasetPushProgress.$Shape; summaryJson?: null }|{ msg?: "summaryJson"; progress?: null; summaryJson: string })
+             * )} o3ml.v1.PushDatasetResponse.$Shape
+             */
+
+            /**
+             * Constructs a new PushDatasetResponse.
+             * @memberof o3ml.v1
+             * @classdesc Represents a PushDatasetResponse.
+             * @constructor
+             * @param {o3ml.v1.PushDatasetResponse.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PushDatasetResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PushDatasetResponse progress.
+             * @member {o3ml.v1.DatasetPushProgress.$Properties|null|undefined} progress
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @instance
+             */
+            PushDatasetResponse.prototype.progress = null;
+
+            /**
+             * PushDatasetResponse summaryJson.
+             * @member {string|null|undefined} summaryJson
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @instance
+             */
+            PushDatasetResponse.prototype.summaryJson = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * PushDatasetResponse msg.
+             * @member {"progress"|"summaryJson"|undefined} msg
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @instance
+             */
+            $Object.defineProperty(PushDatasetResponse.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["progress", "summaryJson"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new PushDatasetResponse instance using the specified properties.
+             * @function create
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @static
+             * @param {o3ml.v1.PushDatasetResponse.$Properties=} [properties] Properties to set
+             * @returns {o3ml.v1.PushDatasetResponse} PushDatasetResponse instance
+             * @type {{
+             *   (properties: o3ml.v1.PushDatasetResponse.$Shape): o3ml.v1.PushDatasetResponse & o3ml.v1.PushDatasetResponse.$Shape;
+             *   (properties?: o3ml.v1.PushDatasetResponse.$Properties): o3ml.v1.PushDatasetResponse;
+             * }}
+             */
+            PushDatasetResponse.create = function(properties) {
+                return new PushDatasetResponse(properties);
+            };
+
+            /**
+             * Encodes the specified PushDatasetResponse message. Does not implicitly {@link o3ml.v1.PushDatasetResponse.verify|verify} messages.
+             * @function encode
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @static
+             * @param {o3ml.v1.PushDatasetResponse.$Properties} message PushDatasetResponse message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PushDatasetResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.progress != null && $Object.hasOwnProperty.call(message, "progress"))
+                    $root.o3ml.v1.DatasetPushProgress.encode(message.progress, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.summaryJson != null && $Object.hasOwnProperty.call(message, "summaryJson"))
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.summaryJson);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PushDatasetResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {o3ml.v1.PushDatasetResponse & o3ml.v1.PushDatasetResponse.$Shape} PushDatasetResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PushDatasetResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.o3ml.v1.PushDatasetResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.progress = $root.o3ml.v1.DatasetPushProgress.decode(reader, reader.size(), $undefined, _depth + 1, message.progress);
+                            message.msg = "progress";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.summaryJson = reader.stringVerify();
+                            message.msg = "summaryJson";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a PushDatasetResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {o3ml.v1.PushDatasetResponse} PushDatasetResponse
+             */
+            PushDatasetResponse.fromObject = function (object, _depth) {
+                if (object instanceof $root.o3ml.v1.PushDatasetResponse)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".o3ml.v1.PushDatasetResponse: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.o3ml.v1.PushDatasetResponse();
+                if (object.progress != null) {
+                    if (!$util.isObject(object.progress))
+                        throw $TypeError(".o3ml.v1.PushDatasetResponse.progress: object expected");
+                    message.progress = $root.o3ml.v1.DatasetPushProgress.fromObject(object.progress, _depth + 1);
+                }
+                if (object.summaryJson != null)
+                    message.summaryJson = $String(object.summaryJson);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a PushDatasetResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @static
+             * @param {o3ml.v1.PushDatasetResponse} message PushDatasetResponse
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            PushDatasetResponse.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (message.progress != null && $Object.hasOwnProperty.call(message, "progress")) {
+                    object.progress = $root.o3ml.v1.DatasetPushProgress.toObject(message.progress, options, _depth + 1);
+                    if (options.oneofs)
+                        object.msg = "progress";
+                }
+                if (message.summaryJson != null && $Object.hasOwnProperty.call(message, "summaryJson")) {
+                    object.summaryJson = message.summaryJson;
+                    if (options.oneofs)
+                        object.msg = "summaryJson";
+                }
+                return object;
+            };
+
+            /**
+             * Converts this PushDatasetResponse to JSON.
+             * @function toJSON
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            PushDatasetResponse.prototype.toJSON = function() {
+                return PushDatasetResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for PushDatasetResponse
+             * @function getTypeUrl
+             * @memberof o3ml.v1.PushDatasetResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            PushDatasetResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/o3ml.v1.PushDatasetResponse";
+            };
+
+            return PushDatasetResponse;
         })();
 
         v1.ChunkRef = (function() {

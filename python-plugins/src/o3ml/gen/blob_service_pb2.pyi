@@ -144,3 +144,47 @@ class DeleteDatasetRequest(_message.Message):
     version: str
     force: bool
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
+
+class PushDatasetRequest(_message.Message):
+    __slots__ = ("staged",)
+    STAGED_FIELD_NUMBER: _ClassVar[int]
+    staged: str
+    def __init__(self, staged: _Optional[str] = ...) -> None: ...
+
+class PushDatasetOptions(_message.Message):
+    __slots__ = ("path", "name", "version", "shard_size", "split", "seed", "no_shuffle", "kind")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SHARD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    NO_SHUFFLE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    name: str
+    version: str
+    shard_size: str
+    split: str
+    seed: str
+    no_shuffle: bool
+    kind: str
+    def __init__(self, path: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[str] = ..., shard_size: _Optional[str] = ..., split: _Optional[str] = ..., seed: _Optional[str] = ..., no_shuffle: _Optional[bool] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class DatasetPushProgress(_message.Message):
+    __slots__ = ("phase", "done_bytes", "total_bytes")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    DONE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    done_bytes: int
+    total_bytes: int
+    def __init__(self, phase: _Optional[str] = ..., done_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ...) -> None: ...
+
+class PushDatasetResponse(_message.Message):
+    __slots__ = ("progress", "summary_json")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_JSON_FIELD_NUMBER: _ClassVar[int]
+    progress: DatasetPushProgress
+    summary_json: str
+    def __init__(self, progress: _Optional[_Union[DatasetPushProgress, _Mapping]] = ..., summary_json: _Optional[str] = ...) -> None: ...

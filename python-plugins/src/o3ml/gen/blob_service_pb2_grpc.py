@@ -307,6 +307,11 @@ class DatasetServiceStub:
                 request_serializer=o3ml_dot_v1_dot_blob__service__pb2.DeleteDatasetRequest.SerializeToString,
                 response_deserializer=o3ml_dot_v1_dot_blob__service__pb2.DatasetVersionInfo.FromString,
                 _registered_method=True)
+        self.Push = channel.unary_stream(
+                '/o3ml.v1.DatasetService/Push',
+                request_serializer=o3ml_dot_v1_dot_blob__service__pb2.PushDatasetRequest.SerializeToString,
+                response_deserializer=o3ml_dot_v1_dot_blob__service__pb2.PushDatasetResponse.FromString,
+                _registered_method=True)
 
 
 class DatasetServiceServicer:
@@ -342,6 +347,17 @@ class DatasetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Push(self, request, context):
+        """Pushes a folder, array or table as a new version, as `o3ml dataset push`
+        does (packages/datasets), run by the service on its own host: it reads the
+        input there and stores the shards without sending their bytes through
+        gRPC. Only for a caller on the service's host (see
+        PushDatasetRequest). Progress messages, then the summary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DatasetServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -364,6 +380,11 @@ def add_DatasetServiceServicer_to_server(servicer, server):
                     servicer.Delete,
                     request_deserializer=o3ml_dot_v1_dot_blob__service__pb2.DeleteDatasetRequest.FromString,
                     response_serializer=o3ml_dot_v1_dot_blob__service__pb2.DatasetVersionInfo.SerializeToString,
+            ),
+            'Push': grpc.unary_stream_rpc_method_handler(
+                    servicer.Push,
+                    request_deserializer=o3ml_dot_v1_dot_blob__service__pb2.PushDatasetRequest.FromString,
+                    response_serializer=o3ml_dot_v1_dot_blob__service__pb2.PushDatasetResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -474,6 +495,33 @@ class DatasetService:
             '/o3ml.v1.DatasetService/Delete',
             o3ml_dot_v1_dot_blob__service__pb2.DeleteDatasetRequest.SerializeToString,
             o3ml_dot_v1_dot_blob__service__pb2.DatasetVersionInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Push(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/o3ml.v1.DatasetService/Push',
+            o3ml_dot_v1_dot_blob__service__pb2.PushDatasetRequest.SerializeToString,
+            o3ml_dot_v1_dot_blob__service__pb2.PushDatasetResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -17,8 +17,8 @@ type PutBlobRequest = InstanceType<V1["PutBlobRequest"]>;
 /** Largest data payload in one Get response message. */
 const GET_MESSAGE_BYTES = 2 * 1024 * 1024;
 
-/** HEADs one Has call keeps in flight. */
-const HAS_CONCURRENCY = 16;
+/** HEADs one Has call (or one push's `has`, dataset-push.ts) keeps in flight. */
+export const HAS_CONCURRENCY = 16;
 
 export interface BlobServiceDeps {
   store: BlobStore;
