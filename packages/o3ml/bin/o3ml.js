@@ -10,4 +10,20 @@ if (major < 22 || (major === 22 && minor < 12)) {
   );
   process.exit(1);
 }
+// `o3ml serve` keeps V8's young generation small. Under a streaming service's allocation rate,
+// Node 24's V8 grows it to a 128 MiB new space, held resident between collections, where the
+// service's memory is to stay within 300 MiB whatever passes through it (docs/performance.md,
+// "Service memory"). V8 takes that size only at start, so the command starts itself again, in
+// place (same process, same PID: signals and supervisors see no difference), with the flag,
+// unless the flag was given already (on the command line or in NODE_OPTIONS). Node 22.12-22.14
+// lack process.execve and keep V8's default.
+const SEMI_SPACE_FLAG = "--max-semi-space-size";
+if (
+  process.argv[2] === "serve" &&
+  typeof process.execve === "function" &&
+  !process.execArgv.some((a) => a.startsWith(SEMI_SPACE_FLAG)) &&
+  !(process.env.NODE_OPTIONS ?? "").includes(SEMI_SPACE_FLAG)
+) {
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, `${SEMI_SPACE_FLAG}=4`, ...process.argv.slice(1)], process.env);
+}
 await import("../dist/main.js");

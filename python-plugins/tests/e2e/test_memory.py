@@ -25,13 +25,15 @@ GiB = 1024 * MiB
 # What the service holds is bounded by its chunk buffers (96 MiB: services/storage/src/colocation/
 # chunk-buffers.ts), a fetch thread's fills (16 at most) and the gRPC messages in flight, whatever
 # the object's size and whatever --concurrency is. The rest of its resident size is its runtime
-# (about 130 MiB idle), its threads' heaps and garbage buffers the next collection frees, which
-# Node 24's V8 collects later than Node 20's did. Measured at --concurrency 64 on a busy 2-core
-# host (docs/performance.md, "Service memory"): streaming 2 GiB, put 226-228 MiB and read
-# 360-365 MiB; co-located, a 768 MiB put 268-280 MiB, its get 343-407 MiB, a 512 MiB checkpoint
-# save 360-391 MiB and its load 360-423 MiB. Before the chunk buffers, a 512 MiB co-located put
-# peaked at 809 MiB: a service that held the object would need its size.
-RSS_LIMIT = 450 * MiB
+# (about 130 MiB idle), its threads' heaps and garbage buffers the next collection frees; `o3ml
+# serve` keeps V8's young generation at 4 MiB semi-spaces (packages/o3ml/bin/o3ml.js), where Node
+# 24 grew it to a 128 MiB new space. Measured at --concurrency 64 on a busy 2-core host
+# (docs/performance.md, "Service memory"): streaming 2 GiB, put 203-204 MiB and read 287-303 MiB
+# (229-254 and 331-379 MiB with V8's default); co-located, a 768 MiB put 243-246 MiB, its get
+# 264-265 MiB, a 512 MiB checkpoint save 289-297 MiB and its load 292-297 MiB. The bound leaves
+# room for a busier host. Before the chunk buffers, a 512 MiB co-located put peaked at 809 MiB: a
+# service that held the object would need its size.
+RSS_LIMIT = 400 * MiB
 # The highest --concurrency `o3ml serve` takes.
 MAX_CONCURRENCY = "64"
 
