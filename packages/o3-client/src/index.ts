@@ -2,7 +2,8 @@ export type { BlobStore, Capabilities, GetOptions, HeadResult, ListedObject, Lis
 export { createBlobStore, type BlobStoreOptions } from "./s3-blob-store.js";
 export { isFileEndpoint } from "./local-dir-store.js";
 export { configFromEnv, describeConfig, validateEndpoint, DEFAULT_BUCKET, DEFAULT_REGION, type O3Config } from "./config.js";
-export { createS3Client, s3ClientOptions, HTTP_DEFAULTS, type HttpOptions } from "./o3-profile.js";
+export { createS3Client, s3ClientOptions } from "./o3-profile.js";
+export { HTTP_DEFAULTS, type HttpOptions } from "./http-options.js";
 export { O3RetryStrategy, RETRY_DEFAULTS, type RetryOptions } from "./retry-strategy.js";
 export { TRANSFER_DEFAULTS, type TransferOptions } from "./transfer-options.js";
 export { MIN_PART_SIZE } from "./multipart-upload.js";

@@ -2,39 +2,8 @@ import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { O3Config } from "./config.js";
 import { sendContentMd5 } from "./content-md5.js";
-import { resolveNumbers } from "./numeric-options.js";
+import { resolveHttp, type HttpOptions } from "./http-options.js";
 import { O3RetryStrategy, resolveRetry, type RetryOptions } from "./retry-strategy.js";
-
-export interface HttpOptions {
-  /** Sockets kept per endpoint (default 64): parallel part uploads and ranged reads each hold one. */
-  maxSockets?: number;
-  /** Give up connecting after this many ms (default 3000), so a dead endpoint fails fast. */
-  connectionTimeoutMs?: number;
-  /**
-   * Longest wait from sending a request to its response headers, body upload
-   * included (default 120000). Generous because one request may carry a
-   * 64 MiB body over a slow link.
-   */
-  requestTimeoutMs?: number;
-  /**
-   * A response body that delivers nothing for this long while it is being
-   * read fails (default 30000). Enforced while reading, not as a socket idle
-   * timeout: see guardIdle in body-stream.ts.
-   */
-  idleTimeoutMs?: number;
-}
-
-export const HTTP_DEFAULTS: Required<HttpOptions> = Object.freeze({
-  maxSockets: 64,
-  connectionTimeoutMs: 3_000,
-  requestTimeoutMs: 120_000,
-  idleTimeoutMs: 30_000,
-});
-
-/** The options with defaults filled in; INVALID_ARGUMENT for values that are not sensible integers. */
-export function resolveHttp(options: HttpOptions = {}): Required<HttpOptions> {
-  return resolveNumbers(HTTP_DEFAULTS, options, { maxSockets: 1 });
-}
 
 /**
  * The S3Client options for a configuration. The "o3" profile carries every

@@ -1,6 +1,7 @@
 import { S3Client, type PutObjectCommand } from "@aws-sdk/client-s3";
 import type { O3Config } from "./config.js";
-import { s3ClientOptions, type HttpOptions } from "./o3-profile.js";
+import type { HttpOptions } from "./http-options.js";
+import { s3ClientOptions } from "./o3-profile.js";
 import type { RetryOptions } from "./retry-strategy.js";
 
 /**

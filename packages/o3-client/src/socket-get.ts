@@ -2,7 +2,7 @@ import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import net from "node:net";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { O3Config } from "./config.js";
-import { HTTP_DEFAULTS } from "./o3-profile.js";
+import { HTTP_DEFAULTS } from "./http-options.js";
 
 /**
  * Whole-object GETs whose bodies are read straight into a buffer the socket

@@ -6,7 +6,8 @@
  */
 import { openEntrySink, writeVerifiedFile } from "@o3ml/cache";
 import { O3mlError, type ErrorCodeName, type ErrorDetails } from "@o3ml/errors";
-import { createBlobStore, socketGetter, type O3Config } from "@o3ml/o3-client";
+import type { BlobStore, O3Config } from "@o3ml/o3-client";
+import { socketGetter } from "@o3ml/o3-client/socket-get";
 import { workerData } from "piscina";
 
 /** What the pool hands every thread: the service's own store configuration. */
@@ -36,12 +37,15 @@ export type FetchResult = ({ size: number } | { error: { code: ErrorCodeName; me
   fallback?: string;
 };
 
-// One client per thread, built by the same function from the same configuration as the
-// service's own store: endpoint, credentials, O3 profile and retry policy are the service's.
-const store = createBlobStore((workerData as FetchWorkerData).config);
 // Where the endpoint allows, bodies are read into a reused buffer and written as they arrive:
 // a fraction of the SDK's CPU per byte (socket-get.ts says why and where it applies).
 const direct = socketGetter((workerData as FetchWorkerData).config);
+// One S3 client per thread, built by the same function from the same configuration as the
+// service's own store: endpoint, credentials, O3 profile and retry policy are the service's. Made
+// on the first fetch that needs it, and only then is the AWS SDK loaded: where every body is read
+// directly, a thread costs no SDK (about 0.2 CPU-s to load, tens of MiB of heap).
+let store: Promise<BlobStore> | undefined;
+const sdkStore = () => (store ??= import("@o3ml/o3-client").then((c) => c.createBlobStore((workerData as FetchWorkerData).config)));
 
 export default async function run(task: FetchTask): Promise<FetchResult> {
   let received = 0;
@@ -76,7 +80,7 @@ export default async function run(task: FetchTask): Promise<FetchResult> {
     }
   }
   try {
-    const size = await writeVerifiedFile(task.tmp, task.entry, task.cid, counted(await store.getStream(task.key)), task.what);
+    const size = await writeVerifiedFile(task.tmp, task.entry, task.cid, counted(await (await sdkStore()).getStream(task.key)), task.what);
     return { size, received, ...(fallback !== undefined ? { fallback } : {}) };
   } catch (err) {
     const e = O3mlError.from(err);
