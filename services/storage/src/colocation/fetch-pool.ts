@@ -9,9 +9,10 @@ import type { FetchResult, FetchTask, FetchWorkerData } from "./fetch-worker.js"
 import { workerFile } from "./worker-file.js";
 
 /**
- * How long an idle fetch thread is kept. Starting one loads the S3 client
- * (about 0.2 CPU-s on the 2-core host of docs/performance.md) and it holds a
- * heap and connections of its own (tens of MiB once it has fetched): long
+ * How long an idle fetch thread is kept. Starting one costs a V8 isolate (and,
+ * where a blob must be fetched through the S3 client, loading the SDK: about
+ * 0.2 CPU-s on the 2-core host of docs/performance.md), and it holds a heap
+ * and connections of its own (tens of MiB once it has fetched): long
  * enough to carry them from one restore to the next, short enough to hand the
  * memory back when reads stop.
  */
