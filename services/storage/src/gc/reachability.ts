@@ -77,7 +77,22 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
   for (const [kind, names] of await refsByName(store, log)) {
     const refs = new RefStore(store, kind);
     await mapLimit([...names], 16, async ([name, keys]) => {
-      const read = await mapLimit(keys, 4, async (key) => ({ key, ref: await refs.read(key) }));
+      const read = (
+        await mapLimit(keys, 4, async (key) => {
+          try {
+            return { key, ref: await refs.read(key) };
+          } catch (err) {
+            // Gone since the listing: another collection on the bucket removed it (a superseded
+            // ref, or a tombstone with no older ref left) or `o3ml dataset rm` did. Read the name
+            // as a listing taken a moment later would have shown it, without that ref; a ref
+            // written since is a commit that ran during this collection, which gc's fence and the
+            // commit's check of the condemned lists cover (known-blobs.ts).
+            if (isO3mlError(err, "NOT_FOUND")) return undefined;
+            throw err;
+          }
+        })
+      ).filter((r) => r !== undefined);
+      if (read.length === 0) return;
       if (kind === DATASET_REF_KIND) {
         for (const { ref } of read) {
           if (ref.deleted) continue;
