@@ -69,11 +69,6 @@ export function registerServe(program: Command): void {
         }, undefined, { standin: o.standin });
         const svc = served.service;
         if (served.standin) process.stderr.write(`\n*** ${served.standin.notice} ***\n\n`);
-        const tls = o.tlsClientCa ? "mutual" : o.tlsCert ? "server" : "off";
-        const ready = { event: "listening", address: svc.address, tls, endpoint: svc.store.endpoint, bucket: svc.store.bucket, standin: !!served.standin, localDir: served.localDir, metricsPort: svc.metricsPort };
-        // Says where the data lives when o3ml chose the place, so that a user can find, back up or wipe it.
-        const where = served.localDir ? `; data kept in ${served.localDir}` : served.standin ? "; in memory, gone when it stops" : "";
-        process.stdout.write(o.json ? `${JSON.stringify(ready)}\n` : `o3ml storage service listening on ${svc.address}${tls === "off" ? "" : ` with ${tls === "mutual" ? "mutual " : ""}TLS`} (bucket ${svc.store.bucket} at ${svc.store.endpoint}${where})\n`);
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
           if (stopping) {
@@ -99,8 +94,15 @@ export function registerServe(program: Command): void {
             },
           );
         };
+        // The handlers before the ready line: whoever reads that line may signal at once (a
+        // supervisor, a test), and a signal before them would end the service undrained.
         process.on("SIGINT", () => stop("SIGINT"));
         process.on("SIGTERM", () => stop("SIGTERM"));
+        const tls = o.tlsClientCa ? "mutual" : o.tlsCert ? "server" : "off";
+        const ready = { event: "listening", address: svc.address, tls, endpoint: svc.store.endpoint, bucket: svc.store.bucket, standin: !!served.standin, localDir: served.localDir, metricsPort: svc.metricsPort };
+        // Says where the data lives when o3ml chose the place, so that a user can find, back up or wipe it.
+        const where = served.localDir ? `; data kept in ${served.localDir}` : served.standin ? "; in memory, gone when it stops" : "";
+        process.stdout.write(o.json ? `${JSON.stringify(ready)}\n` : `o3ml storage service listening on ${svc.address}${tls === "off" ? "" : ` with ${tls === "mutual" ? "mutual " : ""}TLS`} (bucket ${svc.store.bucket} at ${svc.store.endpoint}${where})\n`);
       } catch (err) {
         fail(err, o.json);
         // startServedStore has stopped whatever it started (the stand-in's moto child too), but
