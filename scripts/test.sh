@@ -17,7 +17,8 @@ bash scripts/gen.sh --check
 # still waits for the background lane (the EXIT trap), so nothing outlives the script.
 checks_log=$(mktemp)
 checks_pid=""
-trap 'if [ -n "$checks_pid" ]; then wait "$checks_pid" || true; fi; rm -f "$checks_log"' EXIT
+durations_dir="" # set below when the run records test durations
+trap 'if [ -n "$checks_pid" ]; then wait "$checks_pid" || true; fi; rm -rf "$checks_log" ${durations_dir:+"$durations_dir"}' EXIT
 (
   set -euo pipefail
   # The Python linter (its rules: [tool.ruff] in python-plugins/pyproject.toml).
@@ -57,10 +58,8 @@ fi
 # O3ML_STORE_TEST_DURATIONS=1 records each test's duration as it ran here, beside vitest and the
 # other half (slower than alone, and unevenly so: Lightning jobs suffer most), and writes them to
 # python-plugins/.test_durations once all passed, so that the next split balances this run.
-durations_dir=""
 if [ -n "${O3ML_STORE_TEST_DURATIONS:-}" ]; then
   durations_dir=$(mktemp -d)
-  trap 'if [ -n "$checks_pid" ]; then wait "$checks_pid" || true; fi; rm -rf "$checks_log" "$durations_dir"' EXIT
 fi
 pytest_pids=()
 for part in 1 2; do
