@@ -120,7 +120,7 @@ export function renderReport(r: SuiteResult): string {
   if (g) {
     lines.push("## gc with several writers on one bucket");
     lines.push("");
-    lines.push("Two `o3ml serve` processes (each its own index) saving checkpoints of their own runs for 60 s on one versioned bucket (the O3-profile layer over moto), " +
+    lines.push("Two `o3ml serve` processes (each its own index) saving checkpoints of their own runs for 60 s on one versioned bucket (the O3-profile layer over MinIO), " +
       "deleting older ones and, as each collection started its fence, saving again bytes only deleted ones held, while two more ran `gc --grace 3` in a loop at the same time, then one of them once more: " +
       `${g.saves} saves (${g.revivals} of them reviving garbage; ${g.abortedByGc} attempts refused because a collection was deleting a blob they reused, then made again), ${g.deletes} deletions, ` +
       `${g.collections} collections reporting ${g.blobsCollected} blobs and ${g.manifestsCollected} manifests deleted (a key both deleted counts twice); of ${g.kept} checkpoints committed and kept, ` +
