@@ -50,7 +50,11 @@ export interface SharedBucketGcReport {
   lost: string[];
 }
 
-const TENSOR = 96 * 1024;
+// Above the size up to which a checkpoint packs its entries into shared blobs
+// (PACK_ENTRY_BYTES, services/storage/src/checkpoints/entry-packs.ts): each tensor is a blob of its
+// own, so a pooled or revived tensor reuses the very blob a collection may be deleting. Packed,
+// every save made a new pack and no save ever met a condemned blob.
+const TENSOR = 1024 * 1024 + 4096;
 const POOL = 7;
 
 export async function runSharedBucketGc(opts: SharedBucketGcOptions): Promise<SharedBucketGcReport> {
