@@ -41,7 +41,10 @@ def test_processes_starting_together_share_one_service(tmp_path: Path) -> None:
     ]
     results = [(p.communicate(), p.returncode) for p in starts]
     try:
-        assert [code for _, code in results] == [0] * 4, [err for (_, err), _ in results]
+        failed = [f"process {i} exited {code}:\n{err}" for i, ((_, err), code) in enumerate(results) if code != 0]
+        # Whole, not as an assertion's repr (which pytest cuts short): the cause is in the middle.
+        if failed:
+            pytest.fail("\n\n".join(failed) + f"\n\nservice log:\n{_log_of(home)}", pytrace=False)
         addresses = {out.strip() for (out, _), _ in results}
         assert len(addresses) == 1, addresses
         (address,) = addresses
@@ -57,6 +60,13 @@ def test_processes_starting_together_share_one_service(tmp_path: Path) -> None:
         assert again.stdout.strip() == address and "started" not in again.stderr
     finally:
         stop_recorded_service(home)
+
+
+def _log_of(home: Path) -> str:
+    try:
+        return (home / "service.log").read_text(errors="replace")
+    except OSError as err:
+        return f"(none: {err})"
 
 
 def test_autostart_off_keeps_the_default_address(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
