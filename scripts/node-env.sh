@@ -13,7 +13,7 @@
 #   scripts not listed in allowScripts) and gets the newest 24.x (the `node`
 #   wrapper lags behind). It holds bin/node and the C/C++ headers
 #   (include/node), so npm_config_nodedir is set to it: node-gyp builds
-#   native addons (better-sqlite3) against those headers instead of
+#   native addons without a prebuilt binary against those headers instead of
 #   downloading them from nodejs.org, and it overrides any `nodedir` in the
 #   user's npm configuration that points at another Node's headers.
 # - O3ML_NODE=system keeps the node already on PATH (Node 22.12 or newer also

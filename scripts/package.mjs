@@ -3,10 +3,6 @@
 //   - npm/: an `npm pack` tarball of @o3ml/o3ml (the `o3ml` command) and of every workspace package
 //     it needs at run time, installed together with
 //     `npm i -g dist-packages/npm/*.tgz`;
-//   - prebuilds/: this machine's compiled better-sqlite3 addon as the
-//     prebuild tarball its install script (prebuild-install) looks for, so
-//     that an installation without access to the addon's download host needs
-//     no compiler (npm_config_better_sqlite3_local_prebuilds=<that folder>);
 //   - the o3ml wheel: python-plugins plus the service under o3ml/_service/
 //     (the packed tarballs installed with production dependencies only, without
 //     type declarations, source maps and C sources) and
@@ -69,44 +65,34 @@ function packNpm(closure) {
   return tarballs;
 }
 
-/** The checkout's compiled better-sqlite3 as the prebuild tarball prebuild-install looks for. */
-function packPrebuild() {
-  const dir = join(root, "node_modules", "better-sqlite3");
-  const version = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
-  const addon = "build/Release/better_sqlite3.node";
-  if (!existsSync(join(dir, addon))) throw new Error(`node_modules/better-sqlite3/${addon} is missing: run npm run setup`);
-  const dest = join(out, "prebuilds");
-  mkdirSync(dest, { recursive: true });
-  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-  run("tar", ["-czf", join(dest, name), "-C", dir, addon]);
-  say(`prebuilds/${name}`);
-  return dest;
-}
-
 /** The wheel's o3ml/_service/: the tarballs installed as a user would, production dependencies only. */
-function stageService(tarballs, prebuilds, dir) {
+function stageService(tarballs, dir) {
   mkdirSync(dir, { recursive: true });
   run("npm", ["install", "--prefix", dir, "--omit=dev", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", ...tarballs], {
-    env: { ...process.env, npm_config_better_sqlite3_local_prebuilds: prebuilds },
     stdio: ["ignore", "inherit", "inherit"],
   });
   // Links and files naming this machine's paths have no place in a wheel, and nothing runs the
-  // type declarations, source maps or better-sqlite3's C sources (its addon is built).
+  // type declarations, source maps, better-sqlite3's C sources or its addons for other platforms
+  // (it ships one per platform, prebuilt; the wheel is tagged for this one).
   const before = du(dir);
   for (const stray of ["node_modules/.bin", "node_modules/.package-lock.json", "package.json", "package-lock.json", "node_modules/@types", "node_modules/better-sqlite3/deps", "node_modules/better-sqlite3/src"]) {
     rmSync(join(dir, stray), { recursive: true, force: true });
   }
+  const addons = join(dir, "node_modules", "better-sqlite3", "prebuilds");
+  const ours = `${process.platform}-${process.arch}.node`;
+  if (!existsSync(join(addons, ours))) throw new Error(`better-sqlite3 ships no addon for ${ours} (${addons})`);
+  for (const other of readdirSync(addons).filter((f) => f !== ours)) rmSync(join(addons, other), { force: true });
   prune(dir, /\.(d\.[cm]?ts|map)$/);
   say(`o3ml/_service: ${mib(before)} installed, ${mib(du(dir))} kept`);
 }
 
-function buildWheel(tarballs, prebuilds) {
+function buildWheel(tarballs) {
   const stage = mkdtempSync(join(out, ".wheel-"));
   try {
     const plugins = join(root, "python-plugins");
     cpSync(join(plugins, "pyproject.toml"), join(stage, "pyproject.toml"));
     cpSync(join(plugins, "src"), join(stage, "src"), { recursive: true, filter: (src) => !/(__pycache__|\.egg-info)$/.test(src) });
-    stageService(tarballs, prebuilds, join(stage, "src", "o3ml", "_service"));
+    stageService(tarballs, join(stage, "src", "o3ml", "_service"));
     run(python, ["-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", out, stage], { stdio: ["ignore", "inherit", "inherit"] });
     const pure = readdirSync(out).find((f) => /^o3ml-.*-py3-none-any\.whl$/.test(f));
     if (!pure) throw new Error("pip wheel wrote no o3ml wheel");
@@ -147,6 +133,5 @@ mkdirSync(out, { recursive: true });
 const all = workspaces();
 const closure = runtimeClosure(all, "@o3ml/o3ml");
 const tarballs = packNpm(closure);
-const prebuilds = packPrebuild();
-if (!process.argv.includes("--npm-only")) buildWheel(tarballs, prebuilds);
+if (!process.argv.includes("--npm-only")) buildWheel(tarballs);
 say(`wrote ${relative(root, out)}/`);

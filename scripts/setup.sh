@@ -44,9 +44,9 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$py_stamp" ] || [ "$(cat "$py_stamp")" !
 fi
 
 # 2. Node dependencies (npm ci also builds through the root "prepare" script).
-#    The stamp names the Node ABI too, so native addons (better-sqlite3, built
-#    from source where its prebuilt binary cannot be downloaded) are rebuilt
-#    when node_modules was installed for another Node.
+#    The stamp names the Node ABI too, so that node_modules installed for
+#    another Node is installed again: an addon without a prebuilt binary for
+#    this Node is then built for it (node-env.sh gives node-gyp the headers).
 node_stamp=node_modules/.o3ml-setup
 want=$(hash_of package-lock.json)-abi$(node -p process.versions.modules)
 if [ ! -f "$node_stamp" ] || [ "$(cat "$node_stamp")" != "$want" ]; then

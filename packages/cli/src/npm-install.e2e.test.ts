@@ -12,10 +12,9 @@ import { cleanEnv, type CliResult } from "./cli.test-support.js";
  * with `o3ml serve`) as a user installs it: `npm i -g` of the tarballs
  * `npm run package` writes to dist-packages/npm/ into a temporary prefix
  * (third-party dependencies from the registry), then `o3ml` from that
- * prefix, in a folder outside the checkout. better-sqlite3 installs through
- * its own install script, from the prebuild `npm run package` makes of this
- * machine's compiled addon (dist-packages/prebuilds/), since its download
- * host may be out of reach.
+ * prefix, in a folder outside the checkout. better-sqlite3 brings its addon
+ * prebuilt inside its package: nothing is compiled or downloaded from
+ * anywhere but the registry.
  */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const PACKAGES = join(ROOT, "dist-packages");
@@ -59,12 +58,11 @@ describe("npm i -g of the packed o3ml command", { timeout: 600_000 }, () => {
     const tarballs = existsSync(npmDir) ? readdirSync(npmDir).filter((f) => f.endsWith(".tgz")) : [];
     if (!tarballs.some((f) => f.startsWith("o3ml-o3ml-"))) throw new Error(`no packed @o3ml/o3ml in ${npmDir}: run \`npm run package\` first`);
     mkdirSync(home);
-    const env = { ...process.env, npm_config_better_sqlite3_local_prebuilds: join(PACKAGES, "prebuilds") };
     await new Promise<void>((resolve, reject) => {
       execFile(
         "npm",
         ["install", "--global", "--prefix", prefix, "--no-audit", "--no-fund", "--loglevel=error", ...tarballs.map((f) => join(npmDir, f))],
-        { env, cwd: work, maxBuffer: 64 << 20 },
+        { cwd: work, maxBuffer: 64 << 20 },
         (err, _stdout, stderr) => (err ? reject(new Error(`npm install --global failed: ${stderr}`)) : resolve()),
       );
     });
