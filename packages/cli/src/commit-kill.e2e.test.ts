@@ -151,10 +151,11 @@ describe("a writer killed between two steps of a commit", { timeout: 900_000 }, 
     {
       name: "dataset version",
       commit: (s, tag) => {
+        // Two splits, three shards: two in train (a kill between two shards of one split), one in val.
         const folder = join(work, tag);
-        for (const split of ["train", "val"]) {
+        for (const [split, files] of [["train", 3], ["val", 1]] as const) {
           mkdirSync(join(folder, split), { recursive: true });
-          for (let i = 0; i < 6; i++) writeFileSync(join(folder, split, `${i}.bin`), randomBytes(48 * 1024));
+          for (let i = 0; i < files; i++) writeFileSync(join(folder, split, `${i}.bin`), randomBytes(48 * 1024));
         }
         return cli(s, "dataset", "push", folder, "--name", `killed-${tag}`, "--shard-size", "128KiB");
       },
