@@ -54,6 +54,22 @@ def launch(s3: S3Endpoint, factory: pytest.TempPathFactory, token: str | None = 
         pytest.fail(f"the o3ml service could not be started in front of {s3.kind}: {err}")
 
 
+def service_of_its_own(name: str) -> Any:
+    """A module's own `service` fixture (assign it to `service` in the module): one service per
+    server on a fresh bucket, in place of the session's shared one. For modules that list whole
+    buckets or store thousands of keys: moto's LISTs read every key of a bucket, so on the shared
+    bucket such a module's requests cost more the more other modules had stored, and what it
+    stored slowed every later module."""
+
+    @pytest.fixture(scope="module")
+    def service(s3: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+        svc = launch(s3, tmp_path_factory, name=name)
+        yield svc
+        svc.stop()
+
+    return service
+
+
 @pytest.fixture(scope="session")
 def service(s3: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     svc = launch(s3, tmp_path_factory)

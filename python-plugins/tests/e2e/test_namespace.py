@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import launch
-from servers import S3Endpoint, Service
+from conftest import service_of_its_own
 
 from o3ml import NotFoundError, O3Client, ObjectInfo
 
 
-@pytest.fixture(scope="module")
-def service(s3: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """A service of this module's own, on a fresh bucket: a thousand puts here, each commit checked by a LIST;
-    moto's LISTs read every key in the bucket, so on the session's shared bucket each request here
-    cost more the more other modules had stored, and what this module stores slowed every later one."""
-    svc = launch(s3, tmp_path_factory, name="o3ml-serve-namespace")
-    yield svc
-    svc.stop()
+# A thousand puts, each commit checked by a LIST: on a bucket of its own (conftest.service_of_its_own says why).
+service = service_of_its_own("o3ml-serve-namespace")
 
 
 def keys_of(infos) -> list[str]:  # type: ignore[no-untyped-def]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import launch
-from servers import S3Endpoint, Service
+from conftest import service_of_its_own
 import torch
 
 from o3ml import InvalidArgumentError, KeyCounts, NotFoundError, O3Client, StorageUsage, save_checkpoint
@@ -15,14 +13,8 @@ from o3ml import InvalidArgumentError, KeyCounts, NotFoundError, O3Client, Stora
 ROOT = "o3ml/v1/"
 
 
-@pytest.fixture(scope="module")
-def service(s3: S3Endpoint, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """A service of this module's own, on a fresh bucket: the whole bucket is listed here, by boto3 and by the service, again and again;
-    moto's LISTs read every key in the bucket, so on the session's shared bucket each request here
-    cost more the more other modules had stored, and what this module stores slowed every later one."""
-    svc = launch(s3, tmp_path_factory, name="o3ml-serve-usage")
-    yield svc
-    svc.stop()
+# The whole bucket listed again and again, by boto3 and by the service: on a bucket of its own (conftest.service_of_its_own says why).
+service = service_of_its_own("o3ml-serve-usage")
 
 
 def listing(bucket: Any, service: Any) -> dict[str, int]:
