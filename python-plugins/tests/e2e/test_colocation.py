@@ -38,8 +38,8 @@ def s3(minio: S3Endpoint) -> S3Endpoint:
     """MinIO alone behind these services, in place of conftest's moto-and-MinIO pair: what differs
     between the co-located path and the streamed one happens on the service's host (the staging
     directory, the host cache, the hand-over of a path), not in the store, and the streamed path is
-    tested on both servers elsewhere. On both, this module took 298 s of pytest's recorded test
-    durations (python-plugins/.test_durations), 172 s of them on moto."""
+    tested on both servers elsewhere. On both, this module's recorded test durations were 298 s,
+    172 s of them on moto."""
     return minio
 
 

@@ -7,6 +7,7 @@ import { freePort, startMinio, startO3Profile, type S3Server } from "@o3ml/stand
 import { createBlobStore } from "@o3ml/o3-client";
 import { AdminClient, CheckpointClient, ServiceClient, type EntryToSave } from "@o3ml/client";
 import { ROOT } from "@o3ml/repository";
+import { PACK_ENTRY_BYTES } from "@o3ml/storage-service";
 import { ServiceProcess } from "./cluster.js";
 
 /**
@@ -50,11 +51,10 @@ export interface SharedBucketGcReport {
   lost: string[];
 }
 
-// Above the size up to which a checkpoint packs its entries into shared blobs
-// (PACK_ENTRY_BYTES, services/storage/src/checkpoints/entry-packs.ts): each tensor is a blob of its
-// own, so a pooled or revived tensor reuses the very blob a collection may be deleting. Packed,
-// every save made a new pack and no save ever met a condemned blob.
-const TENSOR = 1024 * 1024 + 4096;
+// Above the size up to which a checkpoint packs its entries into shared blobs: each tensor is a
+// blob of its own, so a pooled or revived tensor reuses the very blob a collection may be
+// deleting. Packed, every save made a new pack and no save ever met a condemned blob.
+const TENSOR = PACK_ENTRY_BYTES + 4096;
 const POOL = 7;
 
 export async function runSharedBucketGc(opts: SharedBucketGcOptions): Promise<SharedBucketGcReport> {
