@@ -20,7 +20,22 @@ export interface BlobLease {
    * commit if one is missing.
    */
   confirm(what: string): Promise<void>;
+  /**
+   * Starts the bucket reads of `confirm` (the condemned lists, then the epoch) now, while the
+   * commit's last uploads are still in flight, instead of after them: a small put then waits for
+   * them once, beside its blob PUT. `confirm` judges every key the commit counts on by then
+   * against what these reads found, and reads again when they began more than
+   * CONFIRM_WITHIN_MS before the end of its checks: the fence counts from the reads' start.
+   */
+  readAhead(): void;
   release(): void;
+}
+
+/** What `confirm` judges a commit against: the condemned lists, then the epoch, read from `started` on. */
+interface BucketSnapshot {
+  started: number;
+  condemned: Map<string, string>;
+  generation: number;
 }
 
 /** What garbage collection saw leased since it started (see KnownBlobs.watch). */
@@ -169,6 +184,14 @@ export class KnownBlobs {
     const relied = new Set<string>();
     // The generation this commit's answers belong to; read lazily, so a put costs no extra request up front.
     let since: number | undefined = this.epoch === undefined ? undefined : this.generation;
+    const snapshot = async (): Promise<BucketSnapshot> => {
+      const started = Date.now();
+      // The lists first, the epoch after: a list gone by now belongs to a collection whose
+      // last epoch is already written, so the epoch read below has changed and the HEADs catch its deletions.
+      const condemned = await this.condemned.current();
+      return { started, condemned, generation: await this.readEpoch() };
+    };
+    let ahead: Promise<BucketSnapshot> | undefined;
     return {
       add: (cid) => {
         if (mine.has(cid)) return;
@@ -179,10 +202,13 @@ export class KnownBlobs {
       relied: (key) => void relied.add(key),
       confirm: async (what) => {
         for (;;) {
-          const started = Date.now();
-          // The lists first, the epoch after: a list gone by now belongs to a collection whose
-          // last epoch is already written, so the epoch read below has changed and the HEADs catch its deletions.
-          const condemned = await this.condemned.current();
+          // Keys counted on after the snapshot began are judged by it too. A collection whose
+          // list it missed wrote that list after `started`, so its second mark comes a fence
+          // later, after this commit's ref; one whose list was already gone has deleted
+          // everything it would, and the HEADs below, made now, find what it took.
+          const read = ahead ?? snapshot();
+          ahead = undefined;
+          const { started, condemned, generation: now } = await read;
           const counted = [...relied, ...[...mine].flatMap((cid) => [blobKey(cid), manifestKey(cid)])];
           const hit = [...new Set(counted.filter((k) => condemned.has(k)))];
           if (hit.length) {
@@ -191,7 +217,6 @@ export class KnownBlobs {
               `${what}: a garbage collection on bucket ${this.store.bucket} is deleting ${hit.length} stored item(s) this commit uses (${hit.slice(0, 3).join(", ")}${hit.length > 3 ? ", …" : ""}; see ${condemned.get(hit[0]!)}); nothing was committed — run it again`,
             );
           }
-          const now = await this.readEpoch();
           if (since !== now && relied.size > 0) {
             const missing = (await mapLimit([...relied], 16, async (key) => ((await this.store.head(key)) ? undefined : key))).filter((k): k is string => k !== undefined);
             if (missing.length) {
@@ -204,6 +229,11 @@ export class KnownBlobs {
           since = now;
           if (Date.now() - started < CONFIRM_WITHIN_MS) return;
         }
+      },
+      readAhead: () => {
+        if (ahead) return;
+        ahead = snapshot();
+        ahead.catch(() => undefined); // reported by confirm, if it is ever called
       },
       release: () => {
         for (const cid of mine) {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -127,4 +127,33 @@ describe("the TypeScript client on the service's host", () => {
     await expect(client.stat("colo/short.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(readdirSync(staging()).filter((n) => n.endsWith(".stage"))).toEqual([]);
   });
+
+  // An object of one chunk takes its sha2-256 from its chunk's CID instead of hashing it twice.
+  it("records the sha2-256 of the whole object however it came: one chunk or several, staged or streamed, size declared or not", async () => {
+    process.env.O3ML_COLOCATE = "0";
+    const streaming = new ServiceClient(e.svc.address);
+    delete process.env.O3ML_COLOCATE;
+    try {
+      const sizes = [0, 1, MiB - 1, MiB, MiB + 1, 2 * MiB];
+      for (const [how, c, declare] of [["staged", client, true], ["streamed", streaming, true], ["streamed, size not declared", streaming, false]] as const) {
+        for (const size of sizes) {
+          const bytes = randomBytes(size);
+          const key = `colo/sha/${how}/${size}`;
+          const put = await c.put(key, (async function* () { yield bytes; })(), declare ? { size } : {});
+          expect(put.info!.sha256, `${how}, ${size} bytes`).toBe(sha256Hex(bytes));
+          expect((await client.stat(key)).sha256).toBe(sha256Hex(bytes));
+        }
+      }
+      // The client's own digest is still checked against it.
+      const one = randomBytes(MiB);
+      for (const c of [client, streaming]) {
+        await expect(c.put("colo/sha/claimed.bin", (async function* () { yield one; })(), { size: one.length, sha256: () => sha256Hex(randomBytes(8)) })).rejects.toMatchObject({ code: "INTEGRITY" });
+      }
+      await expect(client.stat("colo/sha/claimed.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    } finally {
+      streaming.close();
+    }
+  });
 });
+
+const sha256Hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { cidOf, createSha256, encodeObjectManifest, fixedChunker, hasPacks, type ObjectManifest } from "@o3ml/integrity";
+import { cidOf, createSha256, encodeObjectManifest, fixedChunker, hasPacks, parseCid, type ObjectManifest } from "@o3ml/integrity";
 import { BlobWriter, readChunks, type ChunkBudget, type ChunkSpan, type BlobLease, type KnownBlobs, blobKey, manifestKey, validateObjectKey, validatePrefix, ManifestStore, RefStore, type RefRecord } from "@o3ml/repository";
 import { objectSpans, type CheckpointManifest } from "./checkpoints/checkpoint-info.js";
 import { archiveSize } from "./checkpoints/torch-archive.js";
@@ -116,7 +116,8 @@ export class ObjectRepository {
     const chunker = fixedChunker(this.opts.chunkSize);
     const lease = this.known.lease();
     const writer = new BlobWriter(this.store, this.known, this.opts.concurrency, lease, this.chunks);
-    const hash = createSha256();
+    // An object declared to fit one chunk is hashed once: its chunk's CID digest is its sha2-256.
+    const hash = header.expectedSize !== undefined && header.expectedSize <= this.opts.chunkSize ? undefined : createSha256();
     const chunks: { cid: string; size: number }[] = [];
     let size = 0;
     const emit = async (chunk: Uint8Array) => {
@@ -130,12 +131,12 @@ export class ObjectRepository {
         if (header.expectedSize !== undefined && size > header.expectedSize) {
           throw new O3mlError("INVALID_ARGUMENT", `put ${key}: more bytes than the declared size ${header.expectedSize}`, { key });
         }
-        hash.update(piece);
+        hash?.update(piece);
         for (const c of chunker.push(piece)) await emit(c);
       }
       const { sha256: claimed } = complete();
       for (const c of chunker.finish()) await emit(c);
-      return await this.finishPut(key, header, { size, chunks, sha256: hash.digestHex(), claimed }, writer, lease, previous);
+      return await this.finishPut(key, header, { size, chunks, sha256: hash ? hash.digestHex() : soleChunkSha256(chunks), claimed }, writer, lease, previous);
     } catch (err) {
       await writer.settle();
       throw err;
@@ -162,9 +163,12 @@ export class ObjectRepository {
         throw new O3mlError("INVALID_ARGUMENT", `put ${key}: the staged file holds ${size} bytes, the header declares ${header.expectedSize}; nothing was committed`, { key });
       }
       const cuts = cutsOf(0, size, this.opts.chunkSize);
-      const staged = await writeStagedBlobs(file, cuts, [[0, size]], hashes, writer, this.opts.concurrency, `put ${key}`, true, keep);
+      // One chunk: the file is read and hashed once, its CID's digest being the object's sha2-256.
+      const sole = cuts.length <= 1;
+      const staged = await writeStagedBlobs(file, cuts, sole ? [] : [[0, size]], hashes, writer, this.opts.concurrency, `put ${key}`, !sole, keep);
       const chunks = cuts.map((c, i) => ({ cid: staged.cids[i]!, size: c.length }));
-      return await this.finishPut(key, header, { size, chunks, sha256: Buffer.from(staged.sha256!).toString("hex"), claimed }, writer, lease, previous);
+      const sha256 = sole ? soleChunkSha256(chunks) : Buffer.from(staged.sha256!).toString("hex");
+      return await this.finishPut(key, header, { size, chunks, sha256, claimed }, writer, lease, previous);
     } catch (err) {
       await writer.settle();
       throw err;
@@ -213,6 +217,8 @@ export class ObjectRepository {
     });
     // The manifest goes up beside the last blobs, not after them: only the ref makes
     // anything visible, and it waits for both (docs/architecture.md, commit protocol).
+    // gc's check of the commit reads the bucket beside them too (BlobLease.readAhead).
+    lease.readAhead();
     const [stored] = await Promise.all([this.manifests.write(manifest, lease), writer.flush()]);
     writer.bytesUploaded += stored.uploaded;
     const ref = await this.commit(key, stored.cid, size, await previous, lease, `put ${key}`, { ifAbsent: header.ifAbsent });
@@ -448,4 +454,10 @@ function toInfo(
     sha256: Buffer.from(m.sha256).toString("hex"),
     archiveSize: m.checkpoint ? archiveSize(m.checkpoint) : 0,
   };
+}
+
+/** The sha2-256 (hex) of an object of at most one chunk: that chunk's CID digest, or that of no bytes. */
+function soleChunkSha256(chunks: readonly { cid: string }[]): string {
+  if (chunks.length > 1) throw new O3mlError("INTERNAL", `soleChunkSha256: ${chunks.length} chunks, one at most expected`);
+  return chunks.length === 0 ? createSha256().digestHex() : Buffer.from(parseCid(chunks[0]!.cid).multihash.digest).toString("hex");
 }

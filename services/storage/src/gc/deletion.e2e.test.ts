@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AdminClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { minioBinary, startMinio, startMoto, type S3Server } from "@o3ml/standin";
@@ -150,5 +150,69 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
     await condemned.remove();
     await expect(lease.confirm("save raced.ckpt")).resolves.toBeUndefined();
     lease.release();
+  });
+
+  // A put reads gc's state beside its last uploads (BlobLease.readAhead): the check must still
+  // judge what the commit counts on by the end, and the fence must count from the reads' start.
+  it("a read-ahead judges keys a commit counts on after it: a blob condemned before it fails the commit", async () => {
+    const known = new KnownBlobs(e.svc.store);
+    const blob = randomBytes(1000);
+    const cid = cidOf(blob);
+    await e.svc.store.put(blobKey(cid), blob);
+    const condemned = await condemn(e.svc.store, [blobKey(cid)]);
+    const lease = known.lease();
+    lease.readAhead();
+    // Found stored only after the reads began, as a deduplicated last blob is.
+    expect(await known.has(cid)).toBe(true);
+    lease.add(cid);
+    lease.relied(blobKey(cid));
+    await expect(lease.confirm("put ahead/condemned.bin")).rejects.toMatchObject({ code: "ABORTED", message: expect.stringContaining(condemned.key) });
+    await condemned.remove();
+    lease.release();
+  });
+
+  it("a read-ahead after another service's collection finished HEADs what the commit counts on, and fails when it is gone", async () => {
+    const mine = new KnownBlobs(e.svc.store);
+    const theirs = new KnownBlobs(e.svc.store);
+    const blob = randomBytes(1000);
+    const cid = cidOf(blob);
+    await e.svc.store.put(blobKey(cid), blob);
+    await mine.readEpoch();
+    const lease = mine.lease();
+    lease.relied(blobKey(cid));
+    // The other service's collection ran to its end (its last epoch written, its list removed) before the reads.
+    await theirs.newEpoch();
+    await e.svc.store.delete(blobKey(cid));
+    lease.readAhead();
+    await expect(lease.confirm("put ahead/gone.bin")).rejects.toMatchObject({ code: "ABORTED", message: expect.stringContaining("removed") });
+    lease.release();
+  });
+
+  it("a read-ahead older than the confirmation window is read again, so a list condemned since then fails the commit", async () => {
+    const known = new KnownBlobs(e.svc.store);
+    const blob = randomBytes(1000);
+    const cid = cidOf(blob);
+    await e.svc.store.put(blobKey(cid), blob);
+    const calm = known.lease();
+    calm.add(cid);
+    calm.readAhead();
+    await expect(calm.confirm("put ahead/calm.bin")).resolves.toBeUndefined(); // nothing condemned: it passes
+    calm.release();
+
+    const lease = known.lease();
+    lease.add(cid);
+    lease.readAhead();
+    await new Promise((r) => setTimeout(r, 200)); // the reads are done, and found nothing condemned
+    const condemned = await condemn(e.svc.store, [blobKey(cid)]);
+    // Only the clock moves on (SigV4 allows this much skew): the uploads "took" longer than the window.
+    vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
+    try {
+      vi.setSystemTime(Date.now() + 6_000);
+      await expect(lease.confirm("put ahead/late.bin")).rejects.toMatchObject({ code: "ABORTED", message: expect.stringContaining(condemned.key) });
+    } finally {
+      vi.useRealTimers();
+      await condemned.remove();
+      lease.release();
+    }
   });
 });
