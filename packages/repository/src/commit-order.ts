@@ -1,7 +1,7 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import type { EventInput, EventOf, EventType, MetadataEvent } from "./event-types.js";
-import { DATASET_REF_KIND, parseRefKey, ROOT } from "./layout.js";
+import { DATASET_REF_KIND, parseRefKey, REFS_PREFIX } from "./layout.js";
 
 /**
  * Where a commit's event is recorded: `append` writes it to the bucket's
@@ -110,7 +110,7 @@ export interface LandedRefs {
  * `rebuildIndex`: one listing of o3ml/v1/refs/ (no ref is read).
  */
 export async function landedRefs(store: BlobStore): Promise<LandedRefs> {
-  const root = `${ROOT}refs/`;
+  const root = REFS_PREFIX;
   const ids = new Set<string>();
   const newest = new Map<string, string>();
   for await (const o of store.list(root)) {

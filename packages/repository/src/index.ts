@@ -7,6 +7,9 @@
 // The bucket layout: every key o3ml writes, and which object keys are valid.
 export {
   ROOT,
+  BLOBS_PREFIX,
+  MANIFESTS_PREFIX,
+  REFS_PREFIX,
   blobKey,
   manifestKey,
   refPrefix,

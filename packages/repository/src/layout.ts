@@ -7,8 +7,12 @@ import { quoteName, unprintableCharacter } from "./printable.js";
  * by a sortable id and written last; the newest ref of a name is its value.
  */
 export const ROOT = "o3ml/v1/";
-export const blobKey = (cid: string) => `${ROOT}blobs/${cid}`;
-export const manifestKey = (cid: string) => `${ROOT}manifests/${cid}`;
+export const BLOBS_PREFIX = `${ROOT}blobs/`;
+export const MANIFESTS_PREFIX = `${ROOT}manifests/`;
+/** Every ref kind's refs are under it (refsRoot). */
+export const REFS_PREFIX = `${ROOT}refs/`;
+export const blobKey = (cid: string) => `${BLOBS_PREFIX}${cid}`;
+export const manifestKey = (cid: string) => `${MANIFESTS_PREFIX}${cid}`;
 /** Where the metadata events live (event-writer.ts). */
 export const LOG_PREFIX = `${ROOT}log/`;
 /** The bucket key of an event: `o3ml/v1/log/<event id>`. Keys sort as the ids do, by time. */
@@ -27,9 +31,9 @@ export const GC_CONDEMNED_PREFIX = `${ROOT}gc/condemned/`;
 export const gcCondemnedKey = (id: string) => `${GC_CONDEMNED_PREFIX}${id}`;
 
 /** Refs of a name sit under `<kind>/<name>/@`: the `@` marks where the name ends. */
-export const refPrefix = (kind: string, name: string) => `${ROOT}refs/${kind}/${name}/@`;
+export const refPrefix = (kind: string, name: string) => `${REFS_PREFIX}${kind}/${name}/@`;
 export const refKey = (kind: string, name: string, id: string) => `${refPrefix(kind, name)}${id}`;
-export const refsRoot = (kind: string) => `${ROOT}refs/${kind}/`;
+export const refsRoot = (kind: string) => `${REFS_PREFIX}${kind}/`;
 /** The ref kind of dataset versions: each version's ref is a value of its own (`<name>/@<version ref id>`). */
 export const DATASET_REF_KIND = "datasets";
 

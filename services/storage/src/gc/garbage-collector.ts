@@ -2,9 +2,10 @@ import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
 import { isCid } from "@o3ml/integrity";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GC_FENCE_MS, type KnownBlobs, type LeaseWatch, blobKey, manifestKey, ROOT, type ManifestStore, bucketNow, condemn, removeStaleCondemned, SWEEP_LIMIT_MS, type Condemned } from "@o3ml/repository";
+import { GC_FENCE_MS, type KnownBlobs, type LeaseWatch, blobKey, manifestKey, BLOBS_PREFIX, MANIFESTS_PREFIX, REFS_PREFIX, type ManifestStore, bucketNow, condemn, removeStaleCondemned, SWEEP_LIMIT_MS, type Condemned } from "@o3ml/repository";
 import type { Logger } from "../logger.js";
 import { GraceMarks } from "./grace-marks.js";
+import { keyRemover } from "./key-remover.js";
 import { markReachable } from "./reachability.js";
 
 export interface Counts {
@@ -87,8 +88,8 @@ export class GarbageCollector {
     const started = Date.now();
     const now = await bucketNow(this.store);
     if (!opts.dryRun) await removeStaleCondemned(this.store, now, this.log);
-    const blobs = await listCids(this.store, `${ROOT}blobs/`);
-    const manifests = await listCids(this.store, `${ROOT}manifests/`);
+    const blobs = await listCids(this.store, BLOBS_PREFIX);
+    const manifests = await listCids(this.store, MANIFESTS_PREFIX);
     opts.onProgress?.({ phase: "mark", doneBytes: 0, totalBytes: 0 });
     const reach = await markReachable(this.store, this.manifests, this.log);
 
@@ -127,13 +128,15 @@ export class GarbageCollector {
       for (const c of again.blobs) reach.blobs.add(c);
     }
     sweep.total = sum(blobTargets, blobs) + sum(manifestTargets, manifests);
-    const deleted = async (cids: string[], sizes: Map<string, Listed>, key: (c: string) => string, after: (c: string) => void) => {
+    const deleted = async (cids: string[], sizes: Map<string, Listed>, key: (c: string) => string, prefix: string, after: (c: string) => void) => {
       if (opts.dryRun) return cids;
+      // Listed now, after the second mark: one listing of the prefix's versions where that is fewer requests.
+      const remove = await keyRemover(this.store, prefix, cids.map(key), sizes.size);
       const gone = await mapLimit(cids, 8, async (c) => {
         // Past the limit the rest waits for the next collection: after CONDEMNED_TTL_MS
         // another collection may remove this one's condemned list.
         if (Date.now() - condemnedAt > SWEEP_LIMIT_MS) return undefined;
-        const ok = await this.known.collect(c, watch, () => this.store.delete(key(c)));
+        const ok = await this.known.collect(c, watch, () => remove(key(c)));
         if (ok) {
           after(c);
           marks.forget(key(c));
@@ -149,8 +152,8 @@ export class GarbageCollector {
     try {
       // Blobs first, then the manifests naming them: a collection cut short
       // leaves manifests whose refs are still there to be found next time.
-      goneBlobs = await deleted(blobTargets, blobs, blobKey, () => {});
-      goneManifests = await deleted(manifestTargets, manifests, manifestKey, (c) => this.manifests.forget(c));
+      goneBlobs = await deleted(blobTargets, blobs, blobKey, BLOBS_PREFIX, () => {});
+      goneManifests = await deleted(manifestTargets, manifests, manifestKey, MANIFESTS_PREFIX, (c) => this.manifests.forget(c));
     } finally {
       if (condemned) {
         // The epoch before the list goes: a commit that finds the list gone then
@@ -175,8 +178,9 @@ export class GarbageCollector {
     const keptNames = new Set(older.filter((r) => waiting(r.manifestCid)).map((r) => r.name));
     const markerTargets = reach.superseded.filter((r) => r.marker && !keptNames.has(r.name));
     if (!opts.dryRun) {
-      await mapLimit(olderTargets, 8, (r) => this.store.delete(r.key));
-      await mapLimit(markerTargets, 8, (r) => this.store.delete(r.key));
+      const removeRef = await keyRemover(this.store, REFS_PREFIX, [...olderTargets, ...markerTargets].map((r) => r.key), reach.liveRefs + reach.superseded.length);
+      await mapLimit(olderTargets, 8, (r) => removeRef(r.key));
+      await mapLimit(markerTargets, 8, (r) => removeRef(r.key));
     }
     const refTargets = [...olderTargets, ...markerTargets];
 
@@ -204,6 +208,7 @@ export class GarbageCollector {
 }
 
 type Listed = { size: number; lastModified?: number };
+
 
 /** CID → size and LastModified of every object under `prefix` named by a CID (anything else there is not o3ml's to delete). */
 async function listCids(store: BlobStore, prefix: string): Promise<Map<string, Listed>> {

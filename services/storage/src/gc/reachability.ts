@@ -1,6 +1,6 @@
 import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { decodeEvent, eventIdFromKey, DATASET_REF_KIND, manifestKey, parseRefKey, ROOT, type ManifestStore, RefStore } from "@o3ml/repository";
+import { decodeEvent, eventIdFromKey, DATASET_REF_KIND, manifestKey, parseRefKey, LOG_PREFIX, REFS_PREFIX, type ManifestStore, RefStore } from "@o3ml/repository";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
 import type { Logger } from "../logger.js";
 
@@ -47,8 +47,6 @@ export interface LiveRef {
   manifestCid: string;
 }
 
-const REFS_ROOT = `${ROOT}refs/`;
-const LOG_ROOT = `${ROOT}log/`;
 
 /**
  * The mark phase of `o3ml gc`, from the bucket alone (the record of truth):
@@ -139,8 +137,8 @@ export async function markReachable(store: BlobStore, manifests: ManifestStore, 
 /** Every ref key under o3ml/v1/refs/, grouped by kind and name, oldest first. */
 async function refsByName(store: BlobStore, log: Logger): Promise<Map<string, Map<string, string[]>>> {
   const out = new Map<string, Map<string, string[]>>();
-  for await (const o of store.list(REFS_ROOT)) {
-    const kind = o.key.slice(REFS_ROOT.length).split("/")[0]!;
+  for await (const o of store.list(REFS_PREFIX)) {
+    const kind = o.key.slice(REFS_PREFIX.length).split("/")[0]!;
     if (kind !== "objects" && kind !== DATASET_REF_KIND) {
       throw new O3mlError(
         "FAILED_PRECONDITION",
@@ -162,7 +160,7 @@ async function refsByName(store: BlobStore, log: Logger): Promise<Map<string, Ma
 /** The opaque CIDs (artifacts) the log keeps alive, and how many events it holds. */
 async function liveFromLog(store: BlobStore, log: Logger): Promise<{ opaque: Set<string>; events: number }> {
   const keys: string[] = [];
-  for await (const o of store.list(LOG_ROOT)) if (eventIdFromKey(o.key)) keys.push(o.key);
+  for await (const o of store.list(LOG_PREFIX)) if (eventIdFromKey(o.key)) keys.push(o.key);
   const opaque = new Set<string>();
   await mapLimit(keys, 16, async (key) => {
     let event;

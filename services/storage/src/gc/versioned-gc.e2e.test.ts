@@ -4,9 +4,9 @@ import { DeleteObjectCommand, ListObjectVersionsCommand, PutObjectCommand, type 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient, CheckpointClient, ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
-import { s3ClientFor, startMoto, startO3Profile, type S3Server } from "@o3ml/standin";
+import { s3ClientFor, startMoto, startO3Profile, type O3ProfileServer, type S3Server } from "@o3ml/standin";
 import { drain as collect, startE2eService, startPeerService, streamOf as bytes, type E2eService } from "../e2e-service.test-support.js";
-import { blobKey, GC_MARKS_KEY, ROOT } from "@o3ml/repository";
+import { blobKey, GC_MARKS_KEY, refPrefix, ROOT } from "@o3ml/repository";
 import type { RunningService } from "../server.js";
 
 /**
@@ -156,5 +156,29 @@ describe("gc on the O3 profile (versioned)", { timeout: 240_000 }, () => {
     expect(back.entries.find((x) => x.name === "0")!.data.equals(weights)).toBe(true);
     expect(Number((await ckpt.verify(saved.key)).bytesChecked)).toBeGreaterThan(0);
     await expect(objects.get("versions/gone.bin")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("lists the versions under each prefix once, not once for every key it removes", async () => {
+    const objects = client(new ServiceClient(e.svc.address));
+    const N = 30;
+    const cids: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const data = randomBytes(1000 + i);
+      cids.push(cidOf(data));
+      await objects.put(`sweep/${i}.bin`, bytes(data));
+      await objects.delete(`sweep/${i}.bin`);
+    }
+    const layer = e.s3 as unknown as O3ProfileServer;
+    layer.setFaults({ rules: [{ kind: "latency", operations: "LIST", ms: 0 }] }); // counts LISTs, delays none
+    const { report, lists } = await client(new AdminClient(e.svc.address))
+      .collectGarbage({ graceSeconds: 0 })
+      .then((r) => ({ report: r, lists: layer.stats().rules[0]!.considered }))
+      .finally(() => layer.setFaults({ rules: [] }));
+    expect(Number(report.deletedBlobs?.count)).toBeGreaterThanOrEqual(N);
+    expect(Number(report.deletedRefs)).toBeGreaterThanOrEqual(2 * N); // each key's ref, then its tombstone
+    // One listing per removed key would be over 4N (blob, manifest, ref, tombstone).
+    expect(lists).toBeLessThan(N);
+    const left = (await versions(ROOT)).filter((v) => v.key.startsWith(refPrefix("objects", "sweep/")) || cids.some((c) => v.key === blobKey(c)));
+    expect(left).toEqual([]);
   });
 });

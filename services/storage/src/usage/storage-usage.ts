@@ -2,7 +2,7 @@ import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
 import { checkpointBytes, decodeObjectManifest, isCid } from "@o3ml/integrity";
 import type { MetadataIndex } from "@o3ml/metadata";
-import { quoteName, DATASET_REF_KIND, blobKey, manifestKey, ROOT, type ManifestStore } from "@o3ml/repository";
+import { quoteName, DATASET_REF_KIND, blobKey, manifestKey, ROOT, BLOBS_PREFIX, MANIFESTS_PREFIX, LOG_PREFIX, type ManifestStore } from "@o3ml/repository";
 import { decodeDatasetManifest } from "../datasets/dataset-manifest.js";
 import { LATEST, parseDatasetSpec, validateDatasetName } from "../datasets/dataset-names.js";
 import { markReachable, type LiveRef, type Reachability } from "../gc/reachability.js";
@@ -62,8 +62,6 @@ interface Selected {
   shared: Set<string>;
   dead: { blobs: Set<string>; manifests: Set<string>; refs: Set<string> };
 }
-
-const LOG = `${ROOT}log/`;
 
 /**
  * Accounts for what the bucket stores, from the bucket alone: one listing
@@ -181,7 +179,7 @@ function datasetItems(items: Item[], spec: string): { label: string; items: Item
 function deadKeys(sizes: Map<string, number>, reach: Reachability): Selected["dead"] {
   const under = (prefix: string, live: Set<string>) =>
     new Set([...sizes.keys()].filter((k) => k.startsWith(prefix) && isCid(k.slice(prefix.length)) && !live.has(k.slice(prefix.length))).map((k) => k.slice(prefix.length)));
-  return { blobs: under(`${ROOT}blobs/`, reach.blobs), manifests: under(`${ROOT}manifests/`, reach.manifests), refs: new Set(reach.superseded.map((r) => r.key)) };
+  return { blobs: under(BLOBS_PREFIX, reach.blobs), manifests: under(MANIFESTS_PREFIX, reach.manifests), refs: new Set(reach.superseded.map((r) => r.key)) };
 }
 
 /**
@@ -293,8 +291,8 @@ function figures(s: Selected, sizes: Map<string, number>, versions: VersionFigur
     shared: count(keysOf(s.shared, blobKey)),
     reclaimable: { ...dead, bytes: dead.blobs.bytes + dead.manifests.bytes + dead.refs.bytes },
     versions: { versioned: versions.versioned, noncurrent, deleteMarkers },
-    log: whole ? count([...sizes.keys()].filter((k) => k.startsWith(LOG))) : none,
-    other: whole ? count([...sizes.keys()].filter((k) => !k.startsWith(LOG) && !counted.has(k))) : none,
+    log: whole ? count([...sizes.keys()].filter((k) => k.startsWith(LOG_PREFIX))) : none,
+    other: whole ? count([...sizes.keys()].filter((k) => !k.startsWith(LOG_PREFIX) && !counted.has(k))) : none,
     totalBytes: whole ? [...sizes.values()].reduce((n, b) => n + b, 0) : 0,
   };
 }
