@@ -8,4 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node-env.sh # Node 24 first on PATH for tsx and the services it starts
 bash scripts/setup.sh
-npx tsx testing/reliability/src/main.ts "$@"
+# exec: a signal to this script reaches tsx, which passes it to the suite (children.ts stops what it started).
+exec ./node_modules/.bin/tsx testing/reliability/src/main.ts "$@"

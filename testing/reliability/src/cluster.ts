@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { tracked } from "./children.js";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, createWriteStream, mkdirSync, readFileSync, type WriteStream } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -49,10 +50,10 @@ export class MinioProcess {
     // MinIO's own log is kept apart: it is not o3ml's output, and it is not scanned for o3ml's secrets.
     this.log = createWriteStream(join(this.logDir, "minio.external.log"), { flags: "a" });
     const console = await freePort();
-    this.proc = spawn(bin.path, ["server", this.dataDir, "--address", `127.0.0.1:${this.port}`, "--console-address", `127.0.0.1:${console}`, "--quiet"], {
+    this.proc = tracked(spawn(bin.path, ["server", this.dataDir, "--address", `127.0.0.1:${this.port}`, "--console-address", `127.0.0.1:${console}`, "--quiet"], {
       env: { ...process.env, MINIO_ROOT_USER: this.accessKeyId, MINIO_ROOT_PASSWORD: this.secretAccessKey, MINIO_REGION: "akave-network", MINIO_BROWSER: "off", MINIO_UPDATE: "off", MINIO_CI_CD: "1" },
       stdio: ["ignore", "pipe", "pipe"],
-    });
+    }));
     this.proc.stdout!.pipe(this.log, { end: false });
     this.proc.stderr!.pipe(this.log, { end: false });
     this.starts++;
@@ -122,11 +123,13 @@ export class ServiceProcess {
   async start(timeoutMs = 60_000): Promise<void> {
     const n = ++this.starts;
     const out = join(this.logDir, `service-${n}.log`);
-    this.proc = spawn(process.execPath, [CLI, "serve", "--listen", this.address, "--json", "--create-bucket", "--chunk-size", "1", ...this.extraArgs], {
-      env: this.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      cwd: REPO_ROOT,
-    });
+    this.proc = tracked(
+      spawn(process.execPath, [CLI, "serve", "--listen", this.address, "--json", "--create-bucket", "--chunk-size", "1", ...this.extraArgs], {
+        env: this.env,
+        stdio: ["ignore", "pipe", "pipe"],
+        cwd: REPO_ROOT,
+      }),
+    );
     const proc = this.proc;
     const sink = createWriteStream(out, { flags: "a" });
     proc.stderr!.pipe(sink, { end: false });
@@ -262,7 +265,7 @@ export async function startCluster(root: string, seed: number): Promise<Cluster>
   const cli = (args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> =>
     new Promise((resolveRun) => {
       const n = ++cliRuns;
-      const child = spawn(process.execPath, [CLI, ...args], { env: opts.env ?? clientEnv(), stdio: ["ignore", "pipe", "pipe"], cwd: REPO_ROOT });
+      const child = tracked(spawn(process.execPath, [CLI, ...args], { env: opts.env ?? clientEnv(), stdio: ["ignore", "pipe", "pipe"], cwd: REPO_ROOT }));
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AdminClient, CheckpointClient, DatasetClient, type WireCheckpointInfo } from "@o3ml/client";
+import { tracked } from "./children.js";
 import { CLI, REPO_ROOT, type Cluster } from "./cluster.js";
 import { within } from "./deadline.js";
 import { Seeded } from "./seeded.js";
@@ -292,7 +293,7 @@ export async function runCrashMatrix(c: Cluster, root: string, opts: { seed: num
 
 /** `o3ml <args>` in the background, so it can be SIGKILLed mid-way. */
 function spawnCli(c: Cluster, args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: c.clientEnv(), stdio: ["ignore", "pipe", "pipe"], cwd: REPO_ROOT });
+  const child = tracked(spawn(process.execPath, [CLI, ...args], { env: c.clientEnv(), stdio: ["ignore", "pipe", "pipe"], cwd: REPO_ROOT }));
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

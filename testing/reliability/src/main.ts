@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stopSuiteOnSignals, stopWhenLauncherEnds } from "./children.js";
 import { REPO_ROOT } from "./cluster.js";
 import { renderReport } from "./report.js";
 import { runSharedBucketGc } from "./shared-bucket-gc.js";
@@ -14,6 +15,9 @@ import { runSuite } from "./suite.js";
  * --shared-bucket-gc runs only the several-writers gc scenario (writes nothing).
  * Exits 1 when an acceptance criterion is not met.
  */
+const say = (l: string) => process.stderr.write(`${l}\n`);
+stopSuiteOnSignals(say);
+stopWhenLauncherEnds(say);
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const seedAt = args.indexOf("--seed");

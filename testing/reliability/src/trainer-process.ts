@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { tracked } from "./children.js";
 import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PYTHON, REPO_ROOT } from "./cluster.js";
@@ -19,7 +20,7 @@ export class ForkServer {
   private readonly early = new Map<number, number>();
 
   constructor(env: NodeJS.ProcessEnv, logFile: string) {
-    this.proc = spawn(PYTHON, [join(DIR, "fork_server.py")], { env, stdio: ["pipe", "pipe", "pipe"], cwd: DIR });
+    this.proc = tracked(spawn(PYTHON, [join(DIR, "fork_server.py")], { env, stdio: ["pipe", "pipe", "pipe"], cwd: DIR }));
     let stderr = "";
     this.proc.stderr!.on("data", (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
