@@ -31,6 +31,13 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
     return out;
   };
   const notFound = (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: "NOT_FOUND" });
+  /** A blob of 1000 random bytes, stored straight in the bucket (as another service would have). */
+  const storedBlob = async () => {
+    const blob = randomBytes(1000);
+    const cid = cidOf(blob);
+    await e.svc.store.put(blobKey(cid), blob);
+    return { blob, cid };
+  };
 
   beforeAll(async () => {
     e = await startE2eService({ s3: startS3, service: { chunkSize: CHUNK } });
@@ -113,9 +120,7 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
     // Two services' memories of the same bucket, as KnownBlobs holds them.
     const mine = new KnownBlobs(e.svc.store);
     const theirs = new KnownBlobs(e.svc.store);
-    const blob = randomBytes(1000);
-    const cid = cidOf(blob);
-    await e.svc.store.put(blobKey(cid), blob);
+    const { blob, cid } = await storedBlob();
     await mine.readEpoch();
     const lease = mine.lease();
     expect(await mine.has(cid)).toBe(true); // remembered from here on
@@ -138,9 +143,7 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
 
   it("a commit that counts on a key a collection in progress condemned fails instead of committing, and passes once it is done", async () => {
     const known = new KnownBlobs(e.svc.store);
-    const blob = randomBytes(1000);
-    const cid = cidOf(blob);
-    await e.svc.store.put(blobKey(cid), blob);
+    const { cid } = await storedBlob();
     // Another service's collection is about to delete the blob: its condemned list is in the bucket.
     const condemned = await condemn(e.svc.store, [blobKey(cid)]);
     const lease = known.lease();
@@ -156,9 +159,7 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
   // judge what the commit counts on by the end, and the fence must count from the reads' start.
   it("a read-ahead judges keys a commit counts on after it: a blob condemned before it fails the commit", async () => {
     const known = new KnownBlobs(e.svc.store);
-    const blob = randomBytes(1000);
-    const cid = cidOf(blob);
-    await e.svc.store.put(blobKey(cid), blob);
+    const { cid } = await storedBlob();
     const condemned = await condemn(e.svc.store, [blobKey(cid)]);
     const lease = known.lease();
     lease.readAhead();
@@ -174,9 +175,7 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
   it("a read-ahead after another service's collection finished HEADs what the commit counts on, and fails when it is gone", async () => {
     const mine = new KnownBlobs(e.svc.store);
     const theirs = new KnownBlobs(e.svc.store);
-    const blob = randomBytes(1000);
-    const cid = cidOf(blob);
-    await e.svc.store.put(blobKey(cid), blob);
+    const { cid } = await storedBlob();
     await mine.readEpoch();
     const lease = mine.lease();
     lease.relied(blobKey(cid));
@@ -190,9 +189,7 @@ describe.each(servers)("gc and deletions on %s", { timeout: 240_000 }, (_name, s
 
   it("a read-ahead older than the confirmation window is read again, so a list condemned since then fails the commit", async () => {
     const known = new KnownBlobs(e.svc.store);
-    const blob = randomBytes(1000);
-    const cid = cidOf(blob);
-    await e.svc.store.put(blobKey(cid), blob);
+    const { cid } = await storedBlob();
     const calm = known.lease();
     calm.add(cid);
     calm.readAhead();
