@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, stat, unlink, utimes } from "node:fs/promises";
 import { resolve } from "node:path";
 import { O3mlError } from "@o3ml/errors";
-import { parseCid, toHex } from "@o3ml/integrity";
+import { digestOfCid, parseCid, toHex } from "@o3ml/integrity";
 import { entryPath } from "./cache-names.js";
 import { scanDirectory, pinnedNow, type EntryStat } from "./cache-scan.js";
 import { asCacheError, fileMatches, newTempPath, writeKnownEntry, writeVerifiedEntry } from "./entry-writer.js";
@@ -133,7 +133,7 @@ export class BlobCache {
    * when an entry exists or the blob alone exceeds the cap.
    */
   async put(cid: string, digest: Uint8Array, bytes: Uint8Array): Promise<void> {
-    if (toHex(parseCid(cid).multihash.digest) !== toHex(digest)) {
+    if (toHex(digestOfCid(cid)) !== toHex(digest)) {
       throw new O3mlError("INTERNAL", `cache put of blob ${cid}: the bytes given hash to ${toHex(digest)}, not to the CID; nothing was cached`, { cid });
     }
     if (bytes.byteLength > this.maxBytes || (await this.has(cid))) return;

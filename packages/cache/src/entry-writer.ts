@@ -3,7 +3,7 @@ import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { O3mlError } from "@o3ml/errors";
-import { createSha256, parseCid, toHex } from "@o3ml/integrity";
+import { createSha256, digestOfCid, toHex } from "@o3ml/integrity";
 import { entryPath, tempPath } from "./cache-names.js";
 
 /** Writes are batched to about this many bytes: stores deliver 16–64 KiB pieces. */
@@ -34,7 +34,7 @@ export function newTempPath(dir: string): string {
  */
 export async function writeVerifiedFile(tmp: string, entry: string, cid: string, source: AsyncIterable<Uint8Array>, what: string): Promise<number> {
   const dir = dirname(entry);
-  const expected = parseCid(cid).multihash.digest;
+  const expected = digestOfCid(cid);
   const fh = await open(tmp, "wx");
   const hash = createSha256();
   let batch: Uint8Array[] = [];
@@ -84,7 +84,7 @@ export interface EntrySink {
  */
 export function openEntrySink(tmp: string, entry: string, cid: string, what: string): EntrySink {
   const dir = dirname(entry);
-  const expected = toHex(parseCid(cid).multihash.digest);
+  const expected = toHex(digestOfCid(cid));
   let fd: number | undefined;
   try {
     fd = openSync(tmp, "wx");
@@ -149,7 +149,7 @@ export async function writeKnownEntry(dir: string, cid: string, bytes: Uint8Arra
 
 /** True when the file's bytes hash to `cid` (re-checking an entry this instance did not write). */
 export async function fileMatches(path: string, cid: string): Promise<boolean> {
-  const expected = toHex(parseCid(cid).multihash.digest);
+  const expected = toHex(digestOfCid(cid));
   const hash = createSha256();
   try {
     for await (const piece of createReadStream(path, { highWaterMark: WRITE_BATCH })) hash.update(piece as Buffer);

@@ -6,7 +6,7 @@ import { base58btc } from "multiformats/bases/base58";
 import { base36 } from "multiformats/bases/base36";
 import { create as createDigest } from "multiformats/hashes/digest";
 import { sha256 as mfSha256 } from "multiformats/hashes/sha2";
-import { cidOf, cidOfDigest, isCid, parseCid, verifyBlob } from "./cid.js";
+import { cidOf, cidOfDigest, digestOfCid, isCid, parseCid, verifyBlob } from "./cid.js";
 import { sha256 } from "./sha256.js";
 
 function thrown(fn: () => unknown): O3mlError {
@@ -133,5 +133,18 @@ describe("verifyBlob", () => {
 
   it("reports an invalid CID as INVALID_ARGUMENT, not INTEGRITY", () => {
     expect(thrown(() => verifyBlob("not-a-cid", new Uint8Array(1))).code).toBe("INVALID_ARGUMENT");
+  });
+});
+
+describe("digestOfCid", () => {
+  it("gives back the sha2-256 a CID was made from, and refuses what is not an o3ml CID", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4096 }), (bytes) => {
+        const cid = cidOf(bytes);
+        expect(Buffer.from(digestOfCid(cid)).equals(Buffer.from(sha256(bytes)))).toBe(true);
+        expect(cidOfDigest(digestOfCid(cid))).toBe(cid);
+      }),
+    );
+    expect(() => digestOfCid("not-a-cid")).toThrow(/not-a-cid/);
   });
 });

@@ -26,6 +26,14 @@ export function cidOfDigest(digest: Uint8Array): string {
 }
 
 /**
+ * The sha2-256 digest `cid` names: the inverse of cidOfDigest, for a store that checks a
+ * payload hash or a hash computed as the bytes stream. Throws as parseCid does.
+ */
+export function digestOfCid(cid: string): Uint8Array {
+  return parseCid(cid).multihash.digest;
+}
+
+/**
  * Parses a CID string and checks it is the one kind o3ml writes.
  * Throws INVALID_ARGUMENT naming the string and what is wrong with it.
  */
@@ -79,7 +87,7 @@ export interface BlobContext {
  * read back from storage, before the bytes are used.
  */
 export function verifyBlob(cid: string, bytes: Uint8Array, context: BlobContext = {}): void {
-  const expected = parseCid(cid).multihash.digest;
+  const expected = digestOfCid(cid);
   const actual = sha256(bytes);
   if (equalBytes(expected, actual)) return;
   const noun = context.what || "blob";

@@ -3,7 +3,7 @@
  * identifiers (CIDs), chunkers, the stored manifest and ref formats, and
  * whole-object hashing. See README.md for the terms and contracts.
  */
-export { cidOf, cidOfDigest, parseCid, isCid, verifyBlob, type BlobContext } from "./cid.js";
+export { cidOf, cidOfDigest, digestOfCid, parseCid, isCid, verifyBlob, type BlobContext } from "./cid.js";
 export { chunkStream, MAX_CHUNK_SIZE, type Chunker } from "./chunker.js";
 export { fixedChunker } from "./fixed-chunker.js";
 export { cdcChunker, type CdcOptions } from "./cdc-chunker.js";

@@ -1,5 +1,5 @@
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { parseCid } from "@o3ml/integrity";
+import { digestOfCid } from "@o3ml/integrity";
 import type { BlobStore } from "@o3ml/o3-client";
 import { blobKey } from "./layout.js";
 import type { BlobLease, KnownBlobs } from "./known-blobs.js";
@@ -133,7 +133,7 @@ export class BlobWriter {
       // One conditional PUT (If-None-Match: *). Where the store does not enforce
       // the condition, the client does HEAD then PUT, as below.
       try {
-        await this.store.put(blobKey(cid), bytes, { ifAbsent: true, sha256: digestOf(cid) });
+        await this.store.put(blobKey(cid), bytes, { ifAbsent: true, sha256: digestOfCid(cid) });
         this.uploaded(cid, bytes);
       } catch (err) {
         if (!isO3mlError(err, "ALREADY_EXISTS")) throw err;
@@ -145,7 +145,7 @@ export class BlobWriter {
       this.deduplicated(cid, bytes.byteLength);
       return;
     }
-    await this.store.put(blobKey(cid), bytes, { sha256: digestOf(cid) });
+    await this.store.put(blobKey(cid), bytes, { sha256: digestOfCid(cid) });
     this.uploaded(cid, bytes);
   }
 
@@ -165,9 +165,4 @@ export class BlobWriter {
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure.error;
   }
-}
-
-/** A blob's sha2-256 is its CID's digest: the store need not be sent bytes hashed twice. */
-function digestOf(cid: string): Uint8Array {
-  return parseCid(cid).multihash.digest;
 }

@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { mapLimit, type BlobStore } from "@o3ml/o3-client";
 import { O3mlError, isO3mlError } from "@o3ml/errors";
-import { cidOf, createSha256, encodeObjectManifest, fixedChunker, hasPacks, parseCid, type ObjectManifest } from "@o3ml/integrity";
+import { cidOf, createSha256, encodeObjectManifest, digestOfCid, fixedChunker, hasPacks, type ObjectManifest } from "@o3ml/integrity";
 import { BlobWriter, readChunks, type ChunkBudget, type ChunkSpan, type BlobLease, type KnownBlobs, blobKey, manifestKey, validateObjectKey, validatePrefix, ManifestStore, RefStore, type RefRecord } from "@o3ml/repository";
 import { objectSpans, type CheckpointManifest } from "./checkpoints/checkpoint-info.js";
 import { archiveSize } from "./checkpoints/torch-archive.js";
@@ -459,5 +459,5 @@ function toInfo(
 /** The sha2-256 (hex) of an object of at most one chunk: that chunk's CID digest, or that of no bytes. */
 function soleChunkSha256(chunks: readonly { cid: string }[]): string {
   if (chunks.length > 1) throw new O3mlError("INTERNAL", `soleChunkSha256: ${chunks.length} chunks, one at most expected`);
-  return chunks.length === 0 ? createSha256().digestHex() : Buffer.from(parseCid(chunks[0]!.cid).multihash.digest).toString("hex");
+  return chunks.length === 0 ? createSha256().digestHex() : Buffer.from(digestOfCid(chunks[0]!.cid)).toString("hex");
 }

@@ -46,8 +46,8 @@ function parentOf(pid: number): number | undefined {
 /**
  * Ends the process through "exit" (stopping every tracked child) once whoever started its
  * launcher is gone: `npm run` and `sh -c`, when sent a SIGTERM, end without passing it on, and
- * tsx, this process's parent, then lives on under init. Checked every second, off the event
- * loop's critical path.
+ * tsx, this process's parent, then lives on under init. Checked once a second, by a timer that
+ * does not keep the process alive.
  */
 export function stopWhenLauncherEnds(log: (line: string) => void): void {
   const launcher = process.ppid;

@@ -1,6 +1,6 @@
 import type { BlobStore } from "@o3ml/o3-client";
 import { O3mlError } from "@o3ml/errors";
-import { createSha256, parseCid, toHex } from "@o3ml/integrity";
+import { createSha256, digestOfCid, toHex } from "@o3ml/integrity";
 import { type KnownBlobs, blobKey } from "@o3ml/repository";
 
 /**
@@ -26,7 +26,7 @@ export async function putVerified(
   ended: () => void,
 ): Promise<{ deduplicated: boolean }> {
   const { cid, size } = header;
-  const expected = toHex(parseCid(cid).multihash.digest);
+  const expected = toHex(digestOfCid(cid));
   if (!Number.isSafeInteger(size) || size < 0) throw new O3mlError("INVALID_ARGUMENT", `put blob ${cid}: the header's size ${size} is not a byte count`, { cid });
   async function* checked(): AsyncGenerator<Uint8Array> {
     const hash = createSha256();
