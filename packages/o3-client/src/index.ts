@@ -13,4 +13,5 @@ export { PROBE_PREFIX } from "./capabilities.js";
 export { defaultProbeDir, forgetCapabilities } from "./probe-cache.js";
 export { storeIdentity } from "./store-identity.js";
 export { mapLimit } from "./map-limit.js";
+export { storeOpOf, type RequestCounter, type StoreOp } from "./request-count.js";
 export { socketGetter, type SocketGetter } from "./socket-get.js";

@@ -11,6 +11,7 @@ import { outOfRange, validateRange } from "./byte-range.js";
 import { compareKeys, isKeyDirName, isObjectName, keyToPath, pathToKey, prefixDirs } from "./local-dir-keys.js";
 import { validateKey } from "./object-key.js";
 import { resolveTuning, type TransferOptions } from "./transfer-options.js";
+import type { RequestCounter } from "./request-count.js";
 
 /** The page size of listPage when none is given, as S3's ListObjectsV2. */
 const DEFAULT_PAGE_SIZE = 1000;
@@ -30,7 +31,7 @@ export function isFileEndpoint(endpoint: string | undefined): endpoint is string
  * and `partSize` only pace onProgress and cancellation checks, as parts do
  * on S3.
  */
-export function createLocalDirStore(endpoint: string, bucket: string, opts: TransferOptions = {}): BlobStore {
+export function createLocalDirStore(endpoint: string, bucket: string, opts: TransferOptions & { onRequest?: RequestCounter } = {}): BlobStore {
   return new LocalDirStore(endpoint, bucket, opts);
 }
 
@@ -40,12 +41,15 @@ class LocalDirStore implements BlobStore {
   private readonly dir: string;
   private readonly tuning: ReturnType<typeof resolveTuning>;
   private caps?: Capabilities;
+  /** Each operation is this store's request (request-count.ts): each read, each listing page, each write. */
+  private readonly count: RequestCounter;
 
   constructor(
     endpoint: string,
     readonly bucket: string,
-    opts: TransferOptions,
+    opts: TransferOptions & { onRequest?: RequestCounter },
   ) {
+    this.count = opts.onRequest ?? (() => {});
     let root: string;
     try {
       root = fileURLToPath(endpoint);
@@ -66,6 +70,7 @@ class LocalDirStore implements BlobStore {
   }
 
   async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<void> {
+    this.count("put");
     const step = body.byteLength > this.tuning.multipartThreshold ? this.tuning.partSize : Math.max(1, body.byteLength);
     async function* parts() {
       for (let at = 0; at < body.byteLength; at += step) yield body.subarray(at, at + step);
@@ -74,6 +79,7 @@ class LocalDirStore implements BlobStore {
   }
 
   async putStream(key: string, body: Readable | AsyncIterable<Uint8Array>, opts: PutOptions = {}): Promise<{ size: number }> {
+    this.count("put");
     return { size: await this.write(key, body as AsyncIterable<Uint8Array | string>, opts, false) };
   }
 
@@ -138,6 +144,7 @@ class LocalDirStore implements BlobStore {
   }
 
   async getStream(key: string, opts: GetOptions = {}): Promise<Readable> {
+    this.count("get");
     const file = this.fileOf(key);
     if (opts.range) validateRange(opts.range, key);
     let fh: FileHandle;
@@ -163,6 +170,7 @@ class LocalDirStore implements BlobStore {
   }
 
   async head(key: string): Promise<HeadResult | undefined> {
+    this.count("head");
     try {
       const info = await stat(this.fileOf(key));
       return { size: info.size, lastModified: info.mtimeMs };
@@ -176,6 +184,7 @@ class LocalDirStore implements BlobStore {
   }
 
   async listPage(prefix: string, opts: { after?: string; pageSize?: number } = {}): Promise<ListPage> {
+    this.count("list");
     const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
     const keys = (await this.keysUnder(prefix)).filter((k) => opts.after === undefined || compareKeys(k, opts.after) > 0);
     const page = keys.slice(0, pageSize);
@@ -223,6 +232,7 @@ class LocalDirStore implements BlobStore {
   }
 
   async delete(key: string): Promise<void> {
+    this.count("delete");
     const file = this.fileOf(key);
     try {
       await unlink(file);

@@ -13,6 +13,7 @@ import { defaultLogger } from "./logger.js";
 import { uploadMultipart } from "./multipart-upload.js";
 import { captureNetworkHeaders } from "./network-headers.js";
 import { payloadHashClient, sendPayloadHash } from "./payload-hash.js";
+import { countRequests, type RequestCounter } from "./request-count.js";
 import { resolveHttp, type HttpOptions } from "./http-options.js";
 import { createS3Client } from "./o3-profile.js";
 import { deleteEveryVersion, listVersions } from "./object-versions.js";
@@ -31,6 +32,8 @@ export interface BlobStoreOptions extends TransferOptions {
   /** Where capability probes are cached; false: memory only. Default `${O3ML_HOME:-~/.o3ml}/probes`. */
   probeCacheDir?: string | false;
   probeMaxAgeMs?: number;
+  /** Told of every request sent to the store (request-count.ts). */
+  onRequest?: RequestCounter;
 }
 
 /**
@@ -66,6 +69,10 @@ class S3BlobStore implements BlobStore {
     const client = createS3Client({ ...config, endpoint: config.endpoint && this.endpoint }, { http: opts.http, retry: opts.retry });
     this.target = { client, endpoint: this.endpoint, bucket: this.bucket, secrets: config.secretAccessKey ? [config.secretAccessKey] : [] };
     this.hashedPuts = payloadHashClient(client, { ...config, endpoint: config.endpoint && this.endpoint }, { http: opts.http, retry: opts.retry });
+    if (opts.onRequest) {
+      countRequests(client, opts.onRequest);
+      if (this.hashedPuts !== client) countRequests(this.hashedPuts, opts.onRequest);
+    }
   }
 
   async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<void> {

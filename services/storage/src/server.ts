@@ -9,7 +9,7 @@ import { ChunkBuffers, chunkBufferCount } from "./colocation/chunk-buffers.js";
 import { Host, keepSavedFromEnv } from "./colocation/host.js";
 import { KnownBlobs } from "@o3ml/repository";
 import { createLogger, type Logger } from "./logger.js";
-import { meteredStore } from "./metered-store.js";
+import { meteredStore, requestCounter } from "./metered-store.js";
 import { ServiceMetrics } from "./metrics.js";
 import { ObjectRepository } from "./object-repository.js";
 import { objectService } from "./object-service.js";
@@ -83,7 +83,7 @@ export async function startService(
   };
   const config = deps.config ?? configFromEnv();
   const metrics = new ServiceMetrics();
-  const store = meteredStore(createBlobStore(config), metrics);
+  const store = meteredStore(createBlobStore(config, { onRequest: requestCounter(metrics) }), metrics);
   started.push(() => store.close());
   const readiness = new Readiness(store, opts.createBucket, log);
   started.push(() => readiness.close());
