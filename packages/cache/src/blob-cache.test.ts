@@ -63,6 +63,21 @@ describe("BlobCache", () => {
     await cache.close();
   });
 
+  it("serves acquires that run side by side when its directory was removed under them, and keeps no pin of theirs", async () => {
+    const dir = tempDir();
+    const cache = await BlobCache.open({ dir, maxBytes: 100 * MiB });
+    const blobs = Array.from({ length: 8 }, () => blob(100_000));
+    for (const b of blobs) await (await cache.acquire(b.cid, b.src.open)).release();
+    rmSync(dir, { recursive: true, force: true });
+    const leases = await Promise.all(blobs.map((b) => cache.acquire(b.cid, b.src.open)));
+    leases.forEach((l, i) => expect(readFileSync(l.path).equals(blobs[i]!.bytes)).toBe(true));
+    expect(readdirSync(dir).filter((n) => n.includes(".pin."))).toHaveLength(8);
+    for (const l of leases) await l.release();
+    expect(readdirSync(dir).filter((n) => n.includes(".pin."))).toEqual([]);
+    await cache.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it("fetches on a miss, verifies, and serves later uses from disk", async () => {
     const cache = await BlobCache.open({ dir: tempDir(), maxBytes: 100 * MiB });
     const b = blob(300_000);

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdir, stat, unlink, utimes } from "node:fs/promises";
 import { resolve } from "node:path";
 import { O3mlError } from "@o3ml/errors";
@@ -94,18 +93,26 @@ export class BlobCache {
     try {
       return await this.acquireOnce(cid, source, opts);
     } catch (err) {
-      // The directory was removed under a running cache (`rm -rf ~/.o3ml/cache`): make it again.
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT" || existsSync(this.dir)) throw err;
-      await mkdir(this.dir, { recursive: true });
-      this.table.clear();
-      this.verified.clear();
+      // The directory was removed under a running cache (`rm -rf ~/.o3ml/cache`): make it again
+      // and try once more. Acquires side by side all meet its absence, and only the first to get
+      // here makes it: the others find it made (by this instance or another) and try again too.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      if ((await mkdir(this.dir, { recursive: true })) !== undefined) {
+        this.table.clear();
+        this.verified.clear();
+      }
       return this.acquireOnce(cid, source, opts);
     }
   }
 
   private async acquireOnce(cid: string, source: BlobSource | BlobFiller, opts: AcquireOptions): Promise<CacheLease> {
     parseCid(cid); // also keeps anything but a CID out of file names
-    await this.pins.pin(cid);
+    try {
+      await this.pins.pin(cid);
+    } catch (err) {
+      await this.pins.unpin(cid); // the count goes back down, and no pin file stays behind
+      throw err;
+    }
     try {
       await waitUnlocked(this.dir, cid);
       let size = opts.refresh ? undefined : await this.present(cid);
