@@ -11,6 +11,12 @@ source scripts/node-env.sh
 bash scripts/setup.sh
 echo "[test] vitest, tsx and every o3ml serve below run on Node $(node --version) ($(command -v node))" >&2
 bash scripts/gen.sh --check
+# Every temporary folder of the run (each e2e service's O3ML_HOME, MinIO's data, pytest's
+# tmp_path, the benchmark's homes) is made under one folder, removed when the run passes: the
+# tests do not all remove their own, and each run left hundreds of folders in /tmp. A failed run
+# keeps it for a look, and says where.
+run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/o3ml-test-run.XXXXXX")
+export TMPDIR="$run_tmp"
 # The checks below start no servers and each keeps about one core busy, so they run in two lanes
 # side by side: ruff, mypy and the packages in the background (their output follows when they end),
 # the two TypeScript checks here. Either lane failing fails the run; a failing foreground check
@@ -18,7 +24,13 @@ bash scripts/gen.sh --check
 checks_log=$(mktemp)
 checks_pid=""
 durations_dir="" # set below when the run records test durations
-trap 'if [ -n "$checks_pid" ]; then wait "$checks_pid" || true; fi; rm -rf "$checks_log" ${durations_dir:+"$durations_dir"}' EXIT
+on_exit() {
+  local rc=$?
+  if [ -n "$checks_pid" ]; then wait "$checks_pid" || true; fi
+  rm -rf "$checks_log" ${durations_dir:+"$durations_dir"}
+  if [ "$rc" -eq 0 ]; then rm -rf "$run_tmp"; else echo "[test] this run's temporary files are kept in $run_tmp" >&2; fi
+}
+trap on_exit EXIT
 (
   set -euo pipefail
   # The Python linter (its rules: [tool.ruff] in python-plugins/pyproject.toml).
