@@ -16,6 +16,8 @@ bash scripts/gen.sh --check
 # tests do not all remove their own, and each run left hundreds of folders in /tmp. A failed run
 # keeps it for a look, and says where.
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/o3ml-test-run.XXXXXX")
+# Traversable by others: the PostgreSQL tests run initdb as the postgres user in a folder below it.
+chmod 0711 "$run_tmp"
 export TMPDIR="$run_tmp"
 # The checks below start no servers and each keeps about one core busy, so they run in two lanes
 # side by side: ruff, mypy and the packages in the background (their output follows when they end),
