@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Client, Metadata, ServiceError } from "@grpc/grpc-js";
+import { isO3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 
 /** What a process on the service's host needs: where the service stages files. */
@@ -25,6 +26,18 @@ export async function stageFile(dir: string): Promise<{ path: string; name: stri
   } catch {
     return undefined;
   }
+}
+
+/**
+ * True when the service refused the file staged at `path` as missing while it is still there: the
+ * channel reconnected to another service than the one that took the handshake (restarted with
+ * another O3ML_HOME, or another service now on the address), whose staging directory is
+ * elsewhere. The service deletes a staged file before it answers, so on the service that took the
+ * handshake a refusal naming the file never finds it still there. As
+ * python-plugins/src/o3ml/_colocation.py's `stale`.
+ */
+export function refusedElsewhere(err: unknown, path: string): boolean {
+  return isO3mlError(err, "FAILED_PRECONDITION") && err.message.includes(basename(path)) && existsSync(path);
 }
 
 type Colocate = (req: object, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: o3ml.v1.ColocateResponse) => void) => void;

@@ -44,7 +44,7 @@ export class RpcClient {
 
   /**
    * Whether this process shares the service's filesystem (colocation.ts), asked
-   * once per client; the reason when it does not.
+   * once per client (again after forgetColocation); the reason when it does not.
    */
   colocated(): Promise<Colocated | { why: string }> {
     this.colocation ??= (async () => {
@@ -56,6 +56,11 @@ export class RpcClient {
       }
     })();
     return this.colocation;
+  }
+
+  /** Forgets the handshake's answer: the next call that could use files asks again. */
+  protected forgetColocation(): void {
+    this.colocation = undefined;
   }
 
   private clientOf(service: string): Client & Methods {

@@ -1,8 +1,9 @@
 import type { ClientReadableStream, ClientWritableStream, ServiceError } from "@grpc/grpc-js";
 import { O3mlError } from "@o3ml/errors";
+import { createReadStream } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import { stageFile } from "./colocation.js";
+import { refusedElsewhere, stageFile } from "./colocation.js";
 import type { WireGetResponse as GetResponse, WireLocateObjectResponse as LocateResponse, WireObjectInfo, WirePutResponse as PutResponse } from "./messages.js";
 import { RpcClient } from "./rpc-client.js";
 import type { ClientTls } from "./tls.js";
@@ -81,7 +82,11 @@ export class ServiceClient extends RpcClient {
     });
   }
 
-  /** `data` written into the staged file, then a Put that names it; the file is removed whatever happens (the service removes it too). */
+  /**
+   * `data` written into the staged file, then a Put that names it; streamed from that file when the
+   * service on the address turns out not to be the one that took the handshake. The file is removed
+   * whatever happens (the service removes it too).
+   */
   private async putStaged(key: string, data: AsyncIterable<Uint8Array>, opts: PutOptions, staged: { path: string; name: string; file: FileHandle }): Promise<PutResponse> {
     try {
       try {
@@ -97,12 +102,23 @@ export class ServiceClient extends RpcClient {
       } finally {
         await staged.file.close();
       }
-      return await new Promise<PutResponse>((resolve, reject) => {
-        const call = this.client.put!(this.md, (err: ServiceError | null, res: PutResponse) => (err ? reject(this.wrap(err)) : resolve(res))) as ClientWritableStream<object>;
-        call.write({ header: { ...headerOf(key, opts), staged: staged.name } });
-        if (opts.sha256) call.write({ trailer: { sha256: opts.sha256() } });
-        call.end();
-      });
+      // Taken once: the callback may be a hash's digest(), which gives its value one time only.
+      const sha256 = opts.sha256?.();
+      const claimed: PutOptions = { ...opts, sha256: sha256 === undefined ? undefined : () => sha256 };
+      try {
+        return await new Promise<PutResponse>((resolve, reject) => {
+          const call = this.client.put!(this.md, (err: ServiceError | null, res: PutResponse) => (err ? reject(this.wrap(err)) : resolve(res))) as ClientWritableStream<object>;
+          call.write({ header: { ...headerOf(key, claimed), staged: staged.name } });
+          if (sha256 !== undefined) call.write({ trailer: { sha256 } });
+          call.end();
+        });
+      } catch (err) {
+        if (!refusedElsewhere(err, staged.path)) throw err;
+        // Another service than the one that took the handshake: the bytes, already in the
+        // staged file, are streamed from it, and the next put shakes hands again.
+        this.forgetColocation();
+        return await this.putStreamed(key, createReadStream(staged.path, { highWaterMark: 2 * 1024 * 1024 }), claimed);
+      }
     } finally {
       await unlink(staged.path).catch(() => undefined);
     }

@@ -125,7 +125,7 @@ def upload_entries(client: ClientLike, header: pb.CheckpointHeader, entries: Ite
         for reuse in ([True, False] if any(known) else [False]):
             info = _save_staged(conn, host.staging_dir, header, entries, digests, known if reuse else [False] * len(entries))
             if info is None:
-                break  # nothing could be staged (a full disk, say): stream instead
+                break  # nothing could be staged (a full disk, say), or not for this service: stream instead
             if info is not _RETRY:
                 return info  # type: ignore[return-value]
     return _save(conn, header, _save_messages(header, entries, with_data=True))
@@ -140,7 +140,8 @@ def _save_staged(
     """One staged save: the entries not reused are written to a staged file, the rest only named.
 
     ``_RETRY`` when the service no longer had an entry sent as reused (save again without reuse);
-    None when nothing could be staged (the caller streams).
+    None when nothing could be staged, or the staging directory turned out to be another
+    service's (the caller streams).
     """
     name = _colocation.stage(staging, [e.data for e, r in zip(entries, reused, strict=True) if not r])
     if name is None:
@@ -148,14 +149,17 @@ def _save_staged(
     staged = pb.CheckpointHeader()
     staged.CopyFrom(header)
     staged.staged = name
+    path = os.path.join(staging, name)
     try:
         return _save(conn, staged, _save_messages(staged, entries, with_data=False, digests=digests, reused=reused))
     except O3mlError as err:
         if any(reused) and err.code == "FAILED_PRECONDITION" and "reuse" in str(err):
             return _RETRY
+        if _colocation.stale(conn, path, err):
+            return None
         raise
     finally:
-        _colocation.unlink(os.path.join(staging, name))  # the service deletes it too; whoever is first
+        _colocation.unlink(path)  # the service deletes it too; whoever is first
 
 
 def _chunk_digests(entries: list[Entry], chunk_size: int) -> list[list[bytes]]:

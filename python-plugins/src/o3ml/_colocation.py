@@ -10,7 +10,8 @@ host or container, another ``O3ML_HOME``, another user, a read-only directory, a
 service) streams everything through gRPC, as it always could, and says so once at debug level.
 
 ``O3ML_COLOCATE=0`` turns the file path off. The answer is remembered per channel (so a forked
-process, which opens a channel of its own, asks again).
+process, which opens a channel of its own, asks again), and forgotten when a staged call shows
+the channel now reaches another service (``stale``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import grpc
 
 from ._connection import Connection
+from ._errors import O3mlError
 from .gen import admin_service_pb2 as pb
 
 log = logging.getLogger("o3ml")
@@ -66,6 +68,23 @@ def colocated(connection: Connection) -> Colocated | None:
     with _lock:
         _known[channel] = found
     return found
+
+
+def stale(connection: Connection, path: str, err: O3mlError) -> bool:
+    """True (and the handshake forgotten) when the service just refused a file staged at ``path``
+    as missing while it is still there: the channel reconnected to another service than the one
+    that took the handshake (restarted with another ``O3ML_HOME``, or another service now on the
+    address), whose staging directory is elsewhere. The caller streams this call; the next one
+    shakes hands again. The service deletes a staged file before it answers, so on the service
+    that took the handshake a refusal naming the file never finds it still there.
+    """
+    name = os.path.basename(path)
+    if err.code != "FAILED_PRECONDITION" or name not in str(err) or not os.path.exists(path):
+        return False
+    with _lock:
+        _known.pop(connection.channel, None)
+    log.debug("o3ml: %s no longer reaches the service whose staging directory is %s; streaming", connection.address, os.path.dirname(path))
+    return True
 
 
 def _handshake(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> tuple[Colocated | None, str]:

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import grpc
 
-from ._colocation import colocated, stage, unlink
+from ._colocation import colocated, stage, stale, unlink
 from ._connection import Connection, connection_of
 from ._errors import error_for_code, from_rpc_error, service_code
 from ._node_cli import cli_command
@@ -136,7 +136,8 @@ def push_dataset(
 
 
 def _push_by_service(connection: Connection, staged: str) -> PushResult | None:
-    """The service's push of the options staged at ``staged``; None when the service has no Push."""
+    """The service's push of the options staged at ``staged``; None when the service has no Push, or
+    the staging directory turned out to be another service's (the caller runs the CLI)."""
     request = pb.PushDatasetRequest(staged=os.path.basename(staged))
     summary: Any = None
     call: Any = None
@@ -150,7 +151,10 @@ def _push_by_service(connection: Connection, staged: str) -> PushResult | None:
         if err.code() is grpc.StatusCode.UNIMPLEMENTED and service_code(err) is None:
             log.debug("o3ml: the service at %s has no DatasetService.Push (an older version)", connection.address)
             return None
-        raise from_rpc_error(err, connection.address) from None
+        error = from_rpc_error(err, connection.address)
+        if stale(connection, staged, error):
+            return None
+        raise error from None
     finally:
         if call is not None:
             # Ended by anything else (KeyboardInterrupt): the service stops and commits nothing. A no-op once done.

@@ -23,10 +23,12 @@ log = logging.getLogger("o3ml")
 #: Below this size a stream costs no more than a staged file (create, write, unlink).
 STAGE_MIN_BYTES = 1024 * 1024
 def put_staged(connection: Connection, staging: str, header: pb.PutHeader, data: memoryview) -> pb.PutResponse | None:
-    """A co-located put of ``data``; None when it could not be staged (the caller streams)."""
+    """A co-located put of ``data``; None when it could not be staged, or not for this service
+    (the caller streams)."""
     name = _colocation.stage(staging, [data])
     if name is None:
         return None
+    path = os.path.join(staging, name)
     staged = pb.PutHeader()
     staged.CopyFrom(header)
     staged.staged = name
@@ -36,9 +38,12 @@ def put_staged(connection: Connection, staging: str, header: pb.PutHeader, data:
         put = connection.stub(object_service_pb2_grpc.ObjectServiceStub).Put
         return put(iter([pb.PutRequest(header=staged)]), metadata=connection.metadata, timeout=connection.timeout)  # type: ignore[no-any-return]
     except grpc.RpcError as err:
-        raise from_rpc_error(err, connection.address) from None
+        error = from_rpc_error(err, connection.address)
+        if _colocation.stale(connection, path, error):
+            return None
+        raise error from None
     finally:
-        _colocation.unlink(os.path.join(staging, name))  # the service deletes it too; whoever is first
+        _colocation.unlink(path)  # the service deletes it too; whoever is first
 
 
 def get_located(connection: Connection, key: str) -> bytes | None:

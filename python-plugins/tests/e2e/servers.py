@@ -231,8 +231,10 @@ def start_service(
     *,
     extra_env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
+    listen: str = "127.0.0.1:0",
 ) -> Service:
-    """`o3ml serve` in front of `s3` with a fresh bucket; `extra_env` / `extra_args` add to its environment and flags."""
+    """`o3ml serve` in front of `s3` with a fresh bucket; `extra_env` / `extra_args` add to its environment and flags,
+    `listen` is its address (a free port unless given)."""
     bucket = f"o3ml-test-{uuid.uuid4().hex[:12]}"
     # The service must see exactly this configuration, not whatever the developer's shell exports.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("O3ML_", "AWS_"))}
@@ -250,7 +252,7 @@ def start_service(
     # allocated (the hash worker threads among them) and returns little of it.
     env.setdefault("MALLOC_ARENA_MAX", "2")
     env.update(extra_env or {})
-    argv = [*service_command(), "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--json", "--create-bucket", *(extra_args or [])]
+    argv = [*service_command(), "--listen", listen, "--metrics", "127.0.0.1:0", "--json", "--create-bucket", *(extra_args or [])]
     process = Managed.start(name, argv, env, logs, stdout_pipe=True)
     try:
         ready = _await_listening(process)

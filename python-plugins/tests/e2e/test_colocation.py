@@ -6,6 +6,7 @@ the host cache it looks at belong to that service alone.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -21,9 +22,10 @@ from typing import Any
 import grpc
 import pytest
 import torch
+from dataset_trees import image_folder
 from servers import S3Endpoint, Service, start_service
 
-from o3ml import IntegrityError, NotFoundError, O3Client, _colocation
+from o3ml import IntegrityError, NotFoundError, O3Client, O3ShardDataset, _colocation, push_dataset
 from o3ml._checkpoint_codec import SKELETON
 from o3ml._checkpoints import load_checkpoint, save_checkpoint
 from o3ml.gen import admin_service_pb2 as admin_pb
@@ -397,6 +399,50 @@ def test_a_trainer_killed_mid_save_leaves_nothing_staged_after_a_restart(
             c.stat("co/killed.ckpt")
     finally:
         again.stop()
+
+
+def test_a_service_restarted_on_the_same_address_with_another_home_is_shaken_hands_with_again(
+    s3: S3Endpoint, own: Service, home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The channel reconnects to the new service on its own; the staging directory this process
+    learnt in the handshake is the old service's, where the new one cannot see a file. Each kind of
+    staged call (a checkpoint save, an object put, a dataset push) made right after such a restart
+    must still succeed (streamed), store what a call to the new service alone stores, leave nothing
+    in either directory, and make the next call shake hands again, with the new service."""
+    caplog.set_level(logging.DEBUG, logger="o3ml")
+    weights = {"w": torch.randn(MiB), "note": "moved"}
+    data = os.urandom(2 * MiB + 3)
+    image_folder(tmp_path / "images", {"train": 6})
+
+    def save(c: O3Client) -> None:
+        save_checkpoint(c, "co/moved.ckpt", weights, run="moved")
+        assert same(load_checkpoint(c, "co/moved.ckpt", weights_only=False), weights)
+
+    def put(c: O3Client) -> None:
+        c.put("co/moved.bin", data)
+        assert c.get("co/moved.bin") == data
+
+    def push(c: O3Client) -> None:
+        pushed = push_dataset(tmp_path / "images", "tests/moved-images", shard_size="64KiB", client=c)
+        assert pushed.samples == 6
+        assert len(O3ShardDataset(f"{pushed.name}@{pushed.version}", split=None, client=c).version.manifest.shards) == pushed.shards
+
+    running, homes = own, [home]
+    with O3Client(own.address) as c:
+        try:
+            for n, call in enumerate((save, put, push)):
+                kind = call.__name__
+                assert _colocation.staging_dir(c.connection) == str(homes[-1] / "staging")
+                running.stop()
+                homes.append(tmp_path / f"home-{kind}")
+                running = start_service(s3, homes[-1], tmp_path / f"logs-{kind}", name=f"o3ml-serve-{kind}", listen=own.address)
+                call(c)
+                assert all(staged_files(h) == [] for h in homes), kind
+                stale = [r.getMessage() for r in caplog.records if "no longer reaches the service" in r.getMessage()]
+                assert len(stale) == n + 1 and str(homes[-2] / "staging") in stale[-1], (kind, stale)
+                assert _colocation.staging_dir(c.connection) == str(homes[-1] / "staging"), kind
+        finally:
+            running.stop()
 
 
 def test_the_service_reads_only_its_own_staged_files(own: Service, home: Path, tmp_path: Path) -> None:

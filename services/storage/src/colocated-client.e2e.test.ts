@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceClient } from "@o3ml/client";
 import { cidOf } from "@o3ml/integrity";
 import { cacheDir } from "./colocation/host.js";
-import { startE2eService, type E2eService } from "./e2e-service.test-support.js";
+import { startE2eService, startPeerService, type E2eService } from "./e2e-service.test-support.js";
+import type { RunningService } from "./server.js";
 
 /**
  * The TypeScript client on the service's host (packages/client/src/colocation.ts): puts
@@ -157,3 +158,39 @@ describe("the TypeScript client on the service's host", () => {
 });
 
 const sha256Hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+describe("the TypeScript client when another service takes over the address", () => {
+  // The channel reconnects on its own; the staging directory the client learnt is the old service's.
+  it("streams the put the new service cannot see staged, from the staged file, then stages in the new service's directory", async () => {
+    const e = await startE2eService();
+    const client = new ServiceClient(e.svc.address);
+    let next: RunningService | undefined;
+    try {
+      expect(await client.colocated()).toEqual({ stagingDir: join(e.home, "staging") });
+      await e.svc.stop();
+      next = await startPeerService(e, { listen: e.svc.address, chunkSize: MiB });
+      const bytes = randomBytes(2 * MiB + 3);
+      const hash = createHash("sha256");
+      const put = await client.put("colo/moved.bin", (async function* () { hash.update(bytes); yield bytes; })(), { size: bytes.length, sha256: () => hash.digest("hex") });
+      expect(put.info!.sha256).toBe(sha256Hex(bytes));
+      expect(readdirSync(join(e.home, "staging")).filter((n) => n.endsWith(".stage"))).toEqual([]);
+      const now = await client.colocated();
+      expect(now).toEqual({ stagingDir: expect.not.stringContaining(e.home) });
+      // The next put is staged there, and both read back whole.
+      const again = randomBytes(MiB + 1);
+      let stagedWhileWriting: string[] = [];
+      await client.put("colo/moved-again.bin", (async function* () {
+        yield again.subarray(0, MiB);
+        stagedWhileWriting = readdirSync((now as { stagingDir: string }).stagingDir).filter((n) => n.startsWith(`${process.pid}-`));
+        yield again.subarray(MiB);
+      })(), { size: again.length });
+      expect(stagedWhileWriting).toHaveLength(1);
+      expect((await all((await client.get("colo/moved.bin")).data)).equals(bytes)).toBe(true);
+      expect((await all((await client.get("colo/moved-again.bin")).data)).equals(again)).toBe(true);
+    } finally {
+      client.close();
+      await next?.stop();
+      await e.s3.stop();
+    }
+  });
+});
