@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { Client, Metadata, ServiceError } from "@grpc/grpc-js";
+import { status, type Client, type Metadata, type ServiceError } from "@grpc/grpc-js";
 import { isO3mlError } from "@o3ml/errors";
 import type { o3ml } from "@o3ml/proto";
 
@@ -40,6 +40,12 @@ export function refusedElsewhere(err: unknown, path: string): boolean {
   return isO3mlError(err, "FAILED_PRECONDITION") && err.message.includes(basename(path)) && existsSync(path);
 }
 
+/** A handshake call that failed so reached no service: its failure says nothing about the host. */
+function unanswered(err: unknown): boolean {
+  const code = (err as Partial<ServiceError>).code;
+  return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED || code === status.CANCELLED;
+}
+
 type Colocate = (req: object, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: o3ml.v1.ColocateResponse) => void) => void;
 
 /**
@@ -50,7 +56,8 @@ type Colocate = (req: object, md: Metadata, opts: { deadline: number }, cb: (err
  * it, which the service reads back. Undefined, with the reason, when it does
  * not (another host or container, another O3ML_HOME or user, a read-only
  * directory, a service without the call) or when O3ML_COLOCATE=0: then bytes
- * stream through gRPC, as they always can.
+ * stream through gRPC, as they always can. Rejects when no service answered
+ * (UNAVAILABLE: not started yet, restarting), which proves nothing either way.
  */
 export async function handshake(admin: Client, md: Metadata): Promise<Colocated | { why: string }> {
   if (/^(0|false|no|off)$/i.test((process.env.O3ML_COLOCATE ?? "1").trim())) return { why: "O3ML_COLOCATE turns it off" };
@@ -61,6 +68,7 @@ export async function handshake(admin: Client, md: Metadata): Promise<Colocated 
   try {
     first = await call({});
   } catch (err) {
+    if (unanswered(err)) throw err;
     return { why: `the service did not take the handshake (${(err as Error).message})` };
   }
   const probe = join(first.stagingDir, first.probe);
@@ -86,6 +94,7 @@ export async function handshake(admin: Client, md: Metadata): Promise<Colocated 
     // Sent even after a failure here, so that the service deletes its probe file at once.
     second = await call({ probe: first.probe, challenge: seen, answer: why ? Buffer.alloc(0) : answer });
   } catch (err) {
+    if (unanswered(err)) throw err;
     return { why: `the handshake failed (${(err as Error).message})` };
   }
   if (why) return { why };

@@ -44,18 +44,23 @@ export class RpcClient {
 
   /**
    * Whether this process shares the service's filesystem (colocation.ts), asked
-   * once per client (again after forgetColocation); the reason when it does not.
+   * once per client (again after forgetColocation, or when no service answered);
+   * the reason when it does not.
    */
   colocated(): Promise<Colocated | { why: string }> {
-    this.colocation ??= (async () => {
+    const asked = (this.colocation ??= (async () => {
       const admin = this.clientOf("AdminService");
       try {
         return await handshake(admin, this.md);
       } finally {
         admin.close();
       }
-    })();
-    return this.colocation;
+    })());
+    return asked.catch((err: Error) => {
+      // No service answered (not started yet, restarting): nothing is known, so the next call asks again.
+      if (this.colocation === asked) this.colocation = undefined;
+      return { why: `no service answered the handshake (${err.message})` };
+    });
   }
 
   /** Forgets the handshake's answer: the next call that could use files asks again. */

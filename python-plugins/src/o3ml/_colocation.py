@@ -11,7 +11,8 @@ service) streams everything through gRPC, as it always could, and says so once a
 
 ``O3ML_COLOCATE=0`` turns the file path off. The answer is remembered per channel (so a forked
 process, which opens a channel of its own, asks again), and forgotten when a staged call shows
-the channel now reaches another service (``stale``).
+the channel now reaches another service (``stale``). A handshake no service answered
+(``UNAVAILABLE``: not started yet, restarting) is not remembered: the next call asks again.
 """
 
 from __future__ import annotations
@@ -62,12 +63,23 @@ def colocated(connection: Connection) -> Colocated | None:
     with _lock:
         if channel in _known:
             return _known[channel]
-    found, why = _handshake(channel, connection.metadata)
+    try:
+        found, why = _handshake(channel, connection.metadata)
+    except grpc.RpcError as err:
+        # No service answered (not started yet, restarting): nothing is known, so nothing is
+        # remembered, and the next call asks again; this one streams (and fails the same way if
+        # the service is still not there).
+        log.debug("o3ml: no handshake with %s (%s: %s); streaming this call", connection.address, err.code().name, err.details())
+        return None
     if found is None:
         log.debug("o3ml: streaming bytes through gRPC to %s, not through files: %s", connection.address, why)
     with _lock:
         _known[channel] = found
     return found
+
+
+#: A handshake call that failed with one of these reached no service: its failure says nothing about the host.
+_UNANSWERED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED)
 
 
 def stale(connection: Connection, path: str, err: O3mlError) -> bool:
@@ -94,6 +106,8 @@ def _handshake(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> 
     try:
         first: pb.ColocateResponse = call(pb.ColocateRequest(), metadata=metadata, timeout=10)
     except grpc.RpcError as err:
+        if err.code() in _UNANSWERED:
+            raise
         return None, f"the service did not take the handshake ({err.code().name}: {err.details()})"
     probe = os.path.join(first.staging_dir, first.probe)
     answer = os.urandom(32)
@@ -119,6 +133,8 @@ def _handshake(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...]) -> 
             timeout=10,
         )
     except grpc.RpcError as err:
+        if err.code() in _UNANSWERED:
+            raise
         return None, f"the handshake failed ({err.code().name}: {err.details()})"
     if why:
         return None, why

@@ -445,6 +445,23 @@ def test_a_service_restarted_on_the_same_address_with_another_home_is_shaken_han
             running.stop()
 
 
+def test_a_handshake_no_service_answered_is_asked_again(s3: S3Endpoint, own: Service, tmp_path: Path) -> None:
+    """A trainer that starts before its service (or while it restarts) uses files once it runs."""
+    own.stop()
+    with O3Client(own.address) as c:
+        assert _colocation.staging_dir(c.connection) is None
+        home = tmp_path / "home-later"
+        later = start_service(s3, home, tmp_path / "logs-later", name="o3ml-serve-later", listen=own.address)
+        try:
+            # The channel retries its connection with a backoff of about a second.
+            deadline = time.monotonic() + 20
+            while _colocation.staging_dir(c.connection) is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _colocation.staging_dir(c.connection) == str(home / "staging")
+        finally:
+            later.stop()
+
+
 def test_the_service_reads_only_its_own_staged_files(own: Service, home: Path, tmp_path: Path) -> None:
     secret = tmp_path / "secret.bin"
     secret.write_bytes(b"not for the bucket" * 100)

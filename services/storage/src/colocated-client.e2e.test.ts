@@ -193,4 +193,24 @@ describe("the TypeScript client when another service takes over the address", ()
       await e.s3.stop();
     }
   });
+
+  it("asks again after a handshake no service answered, and uses files once one does", async () => {
+    const e = await startE2eService();
+    const address = e.svc.address;
+    await e.svc.stop();
+    const client = new ServiceClient(address);
+    let next: RunningService | undefined;
+    try {
+      expect(await client.colocated()).toEqual({ why: expect.stringContaining("no service answered") });
+      next = await startPeerService(e, { listen: address, chunkSize: MiB });
+      // The channel retries its connection with a backoff of about a second.
+      let now = await client.colocated();
+      for (const until = Date.now() + 20_000; !("stagingDir" in now) && Date.now() < until; now = await client.colocated()) await sleep(200);
+      expect(now).toEqual({ stagingDir: expect.stringContaining("o3ml-home-peer-") });
+    } finally {
+      client.close();
+      await next?.stop();
+      await e.s3.stop();
+    }
+  });
 });
