@@ -40,10 +40,13 @@ export function refusedElsewhere(err: unknown, path: string): boolean {
   return isO3mlError(err, "FAILED_PRECONDITION") && err.message.includes(basename(path)) && existsSync(path);
 }
 
-/** A handshake call that failed so reached no service: its failure says nothing about the host. */
+/**
+ * A handshake call that failed so reached no service: its failure says nothing about the host.
+ * Not DEADLINE_EXCEEDED: a service too slow to answer in 10 s would cost every call 10 s.
+ */
 function unanswered(err: unknown): boolean {
   const code = (err as Partial<ServiceError>).code;
-  return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED || code === status.CANCELLED;
+  return code === status.UNAVAILABLE || code === status.CANCELLED;
 }
 
 type Colocate = (req: object, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res: o3ml.v1.ColocateResponse) => void) => void;

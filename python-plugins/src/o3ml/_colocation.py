@@ -78,8 +78,9 @@ def colocated(connection: Connection) -> Colocated | None:
     return found
 
 
-#: A handshake call that failed with one of these reached no service: its failure says nothing about the host.
-_UNANSWERED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED)
+#: A handshake call that failed with one of these reached no service: its failure says nothing about
+#: the host. Not DEADLINE_EXCEEDED: a service too slow to answer in 10 s would cost every call 10 s.
+_UNANSWERED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
 
 
 def stale(connection: Connection, path: str, err: O3mlError) -> bool:
