@@ -34,7 +34,7 @@ export async function stageFile(dir: string): Promise<{ path: string; name: stri
  * another O3ML_HOME, or another service now on the address), whose staging directory is
  * elsewhere. The service deletes a staged file before it answers, so on the service that took the
  * handshake a refusal naming the file never finds it still there. As
- * python-plugins/src/o3ml/_colocation.py's `stale`.
+ * python-plugins/src/o3ml/_colocation.py's `refused_elsewhere`.
  */
 export function refusedElsewhere(err: unknown, path: string): boolean {
   return isO3mlError(err, "FAILED_PRECONDITION") && err.message.includes(basename(path)) && existsSync(path);

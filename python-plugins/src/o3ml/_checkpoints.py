@@ -155,7 +155,7 @@ def _save_staged(
     except O3mlError as err:
         if any(reused) and err.code == "FAILED_PRECONDITION" and "reuse" in str(err):
             return _RETRY
-        if _colocation.stale(conn, path, err):
+        if _colocation.refused_elsewhere(conn, path, err):
             return None
         raise
     finally:

@@ -11,7 +11,7 @@ service) streams everything through gRPC, as it always could, and says so once a
 
 ``O3ML_COLOCATE=0`` turns the file path off. The answer is remembered per channel (so a forked
 process, which opens a channel of its own, asks again), and forgotten when a staged call shows
-the channel now reaches another service (``stale``). A handshake no service answered
+the channel now reaches another service (``refused_elsewhere``). A handshake no service answered
 (``UNAVAILABLE``: not started yet, restarting) is not remembered: the next call asks again.
 """
 
@@ -35,6 +35,9 @@ from .gen import admin_service_pb2 as pb
 log = logging.getLogger("o3ml")
 
 _COLOCATE = "/o3ml.v1.AdminService/Colocate"
+#: A handshake call that failed with one of these reached no service: its failure says nothing about
+#: the host. Not DEADLINE_EXCEEDED: a service too slow to answer in 10 s would cost every call 10 s.
+_UNANSWERED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
 _lock = threading.Lock()
 
 
@@ -78,12 +81,7 @@ def colocated(connection: Connection) -> Colocated | None:
     return found
 
 
-#: A handshake call that failed with one of these reached no service: its failure says nothing about
-#: the host. Not DEADLINE_EXCEEDED: a service too slow to answer in 10 s would cost every call 10 s.
-_UNANSWERED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
-
-
-def stale(connection: Connection, path: str, err: O3mlError) -> bool:
+def refused_elsewhere(connection: Connection, path: str, err: O3mlError) -> bool:
     """True (and the handshake forgotten) when the service just refused a file staged at ``path``
     as missing while it is still there: the channel reconnected to another service than the one
     that took the handshake (restarted with another ``O3ML_HOME``, or another service now on the

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import grpc
 
-from ._colocation import colocated, stage, stale, unlink
+from ._colocation import colocated, refused_elsewhere, stage, unlink
 from ._connection import Connection, connection_of
 from ._errors import error_for_code, from_rpc_error, service_code
 from ._node_cli import cli_command
@@ -152,7 +152,7 @@ def _push_by_service(connection: Connection, staged: str) -> PushResult | None:
             log.debug("o3ml: the service at %s has no DatasetService.Push (an older version)", connection.address)
             return None
         error = from_rpc_error(err, connection.address)
-        if stale(connection, staged, error):
+        if refused_elsewhere(connection, staged, error):
             return None
         raise error from None
     finally:

@@ -39,7 +39,7 @@ def put_staged(connection: Connection, staging: str, header: pb.PutHeader, data:
         return put(iter([pb.PutRequest(header=staged)]), metadata=connection.metadata, timeout=connection.timeout)  # type: ignore[no-any-return]
     except grpc.RpcError as err:
         error = from_rpc_error(err, connection.address)
-        if _colocation.stale(connection, path, error):
+        if _colocation.refused_elsewhere(connection, path, error):
             return None
         raise error from None
     finally:
